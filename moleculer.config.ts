@@ -1,0 +1,39 @@
+// Broker options for a CDS-TS node, derived from the environment configuration.
+// With NATS_URL the node joins a cluster over NATS; without it every service runs in
+// this one process and calls stay local.
+
+import type { BrokerOptions } from "moleculer";
+import type { Config } from "./config/index.ts";
+import { PermissionMiddleware } from "./mixins/permission.middleware.ts";
+
+export function brokerOptions(config: Config): BrokerOptions {
+	return {
+		namespace: "cds",
+		nodeID: config.nodeId,
+		transporter: config.natsUrl
+			? { type: "NATS", options: { url: config.natsUrl, maxReconnectAttempts: -1 } }
+			: undefined,
+		logger: {
+			type: "Console",
+			options: { level: config.logLevel, formatter: "short", colors: process.stdout.isTTY, moduleColors: false },
+		},
+		logLevel: config.logLevel,
+		serializer: "JSON",
+		// Moleculer has no default: without it a call to a dead node would wait forever.
+		requestTimeout: config.requestTimeoutMs,
+		retryPolicy: { enabled: false },
+		registry: { strategy: "RoundRobin", preferLocal: true },
+		circuitBreaker: { enabled: false },
+		heartbeatInterval: 5,
+		heartbeatTimeout: 15,
+		// Parameters are validated by the permission middleware, after the access check.
+		validator: false,
+		errorHandler(err, info) {
+			// Errors still reach callers; this only keeps the node's log readable.
+			this.logger.debug("action error", (err as Error).message, (info as { action?: { name?: string } })?.action?.name);
+			throw err;
+		},
+		middlewares: [PermissionMiddleware()],
+		replOptions: { customCommands: [] },
+	};
+}

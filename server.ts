@@ -1,0 +1,108 @@
+// Starts a CDS-TS node: reads the environment, opens the store, builds the broker and
+// the services this node runs (SERVICES), and starts them. `npm start` runs this file;
+// tests call `startServer(env)` to get real nodes in-process.
+
+import { randomBytes } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { ServiceBroker, type ServiceSchema } from "moleculer";
+import { type Config, ConfigError, loadConfig, type ServiceName } from "./config/index.ts";
+import { brokerOptions } from "./moleculer.config.ts";
+import { attachRuntime } from "./mixins/runtime.ts";
+import { attachStore } from "./mixins/store.mixin.ts";
+import { SecretBox, loadMasterKey } from "./src/crypto/secret-box.ts";
+import { openStore } from "./src/store/index.ts";
+import { DuplicateKeyError, type Store } from "./src/store/types.ts";
+
+type ServiceFactory = (config: Config) => ServiceSchema<any, any, any, any>;
+
+// Loaded on demand: a node imports only the services it runs.
+const SERVICE_MODULES: Record<ServiceName, () => Promise<{ default: ServiceFactory }>> = {
+	api: () => import("./services/api.service.ts"),
+	auth: () => import("./services/auth.service.ts"),
+	project: () => import("./services/project.service.ts"),
+	workflow: () => import("./services/workflow.service.ts"),
+};
+
+export interface RunningServer {
+	config: Config;
+	broker: ServiceBroker;
+	store: Store;
+	stop(): Promise<void>;
+}
+
+/**
+ * The master key seals secrets at rest. CDS_SECRET_KEY wins; an embedded node keeps one in
+ * its data directory; a cluster without CDS_SECRET_KEY shares one through the store (the
+ * first node to insert it wins) — with a warning, since it then sits beside what it protects.
+ */
+async function resolveMasterKey(config: Config, store: Store, warn: (msg: string) => void): Promise<Buffer> {
+	if (config.secretKey || !config.mongoUrl) return loadMasterKey({ env: config.secretKey, dataDir: config.dataDir });
+	const settings = await store.collection<{ _id: string; value: string }>({ name: "settings" });
+	try {
+		await settings.insert({ _id: "master-key", value: randomBytes(32).toString("base64") });
+	} catch (e) {
+		if (!(e instanceof DuplicateKeyError)) throw e;
+	}
+	warn("CDS_SECRET_KEY is not set: the master key is kept in the database; set CDS_SECRET_KEY in production");
+	const doc = await settings.findOne({ _id: "master-key" });
+	return Buffer.from(doc!.value, "base64");
+}
+
+export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
+	const config = loadConfig(env);
+	const broker = new ServiceBroker(brokerOptions(config));
+	const store = await openStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir });
+	try {
+		const masterKey = await resolveMasterKey(config, store, (m) => broker.logger.warn(m));
+		attachStore(broker, store);
+		attachRuntime(broker, { config, secrets: SecretBox.fromKey(masterKey) });
+		for (const name of config.services) {
+			const { default: factory } = await SERVICE_MODULES[name]();
+			broker.createService(factory(config));
+		}
+		await broker.start();
+	} catch (e) {
+		await broker.stop().catch(() => {});
+		await store.close().catch(() => {});
+		throw e;
+	}
+	return {
+		config,
+		broker,
+		store,
+		async stop() {
+			await broker.stop();
+			await store.close();
+		},
+	};
+}
+
+async function main() {
+	let server: RunningServer;
+	try {
+		server = await startServer(process.env);
+	} catch (e) {
+		// One clear line, never a stack trace: configuration and start-up problems are the operator's to fix.
+		const message = e instanceof Error ? e.message : String(e);
+		process.stderr.write(`cds-ts: ${message}\n`);
+		process.exit(e instanceof ConfigError ? 2 : 1);
+	}
+	const { config, broker } = server;
+	broker.logger.info(
+		`CDS-TS node ${broker.nodeID} up: services ${config.services.join(", ")}; store ${config.mongoUrl ? "MongoDB" : `embedded (${config.dataDir})`}; transport ${config.natsUrl ? "NATS" : "local"}${config.services.includes("api") ? `; API on :${config.apiPort}` : ""}`,
+	);
+	let stopping = false;
+	const shutdown = async (signal: string) => {
+		if (stopping) return;
+		stopping = true;
+		broker.logger.info(`${signal}: stopping`);
+		await server.stop().catch((e) => broker.logger.error(e));
+		process.exit(0);
+	};
+	process.on("SIGINT", () => void shutdown("SIGINT"));
+	process.on("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+	await main();
+}

@@ -1,0 +1,198 @@
+// The REST gateway: authentication, the error shape `{code, type, message, data}`,
+// body limits, health probes and the OpenAPI document. Routes come from the actions'
+// own `rest` declarations (auto-aliases), authorisation from their `permission`.
+
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { GatewayMeta } from "../mixins/meta.ts";
+import { Errors } from "moleculer";
+import ApiGateway from "moleculer-web";
+import type { Config } from "../config/index.ts";
+import { storeOf } from "../mixins/store.mixin.ts";
+import { buildOpenApiDocument, type RouteDescription } from "../src/api/openapi.ts";
+import type { Principal } from "../src/auth/access.ts";
+
+const { MoleculerClientError } = Errors;
+
+/** Services whose routes must be served before the node calls itself ready. */
+const ROUTED_SERVICES = ["auth", "project", "workflow"];
+
+type ApiThis = Service & {
+	broker: any;
+	logger: any;
+	aliases: Array<{ action?: string; method: string; fullPath?: string; path: string; _generated?: boolean }>;
+	settings: any;
+	routeDescriptions(): RouteDescription[];
+	isReady(): Promise<{ ready: boolean; reason?: string }>;
+};
+
+const ERROR_TYPES_BY_CODE: Record<number, string> = {
+	400: "BAD_REQUEST",
+	401: "UNAUTHORIZED",
+	403: "FORBIDDEN",
+	404: "NOT_FOUND",
+	409: "CONFLICT",
+	413: "PAYLOAD_TOO_LARGE",
+	415: "UNSUPPORTED_MEDIA_TYPE",
+	422: "VALIDATION_ERROR",
+	429: "TOO_MANY_REQUESTS",
+	503: "SERVICE_UNAVAILABLE",
+};
+
+/** Turns any error into the public shape; internals (stacks, node ids) never leave. */
+export function publicError(err: unknown): { code: number; type: string; message: string; data?: unknown } {
+	const e = err as { code?: unknown; status?: unknown; type?: unknown; message?: string; data?: unknown; name?: string };
+	const rawCode = typeof e.code === "number" ? e.code : typeof e.status === "number" ? e.status : 500;
+	const code = rawCode >= 400 && rawCode < 600 ? rawCode : 500;
+	if (e.name === "ValidationError" && Array.isArray(e.data)) {
+		const errors = (e.data as Array<{ field?: string; message?: string; actual?: unknown }>).map((d) => ({
+			field: d.field,
+			message: d.message,
+		}));
+		return { code: 422, type: "VALIDATION_ERROR", message: errors.map((x) => x.message).join("; "), data: { errors } };
+	}
+	if (e.type === "entity.too.large") return { code: 413, type: "PAYLOAD_TOO_LARGE", message: "request body too large" };
+	if (e.type === "entity.parse.failed") return { code: 400, type: "INVALID_JSON", message: "request body is not valid JSON" };
+	if (code >= 500) {
+		if (e.name === "RequestTimeoutError") return { code: 504, type: "TIMEOUT", message: "the request timed out" };
+		if (e.name === "ServiceNotFoundError" || e.name === "ServiceNotAvailableError") {
+			return { code: 503, type: "SERVICE_UNAVAILABLE", message: "a service needed for this request is not available" };
+		}
+		return { code: 500, type: "INTERNAL_ERROR", message: "internal server error" };
+	}
+	const type = typeof e.type === "string" && /^[A-Z_]+$/.test(e.type) ? e.type : (ERROR_TYPES_BY_CODE[code] ?? "ERROR");
+	return { code, type, message: e.message ?? type, ...(e.data !== undefined ? { data: e.data } : {}) };
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown) {
+	res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" });
+	res.end(JSON.stringify(body));
+}
+
+export default function ApiService(config: Config): ServiceSchema<any, Record<string, any>, Record<string, any>, ApiThis> {
+	return {
+		name: "api",
+		mixins: [ApiGateway],
+		settings: {
+			port: config.apiPort,
+			ip: config.apiHost,
+			log4XXResponses: false,
+			logRequest: "debug",
+			logResponse: "debug",
+			logRouteRegistration: "debug",
+			debounceTime: 100,
+			httpServerTimeout: config.requestTimeoutMs + 5_000,
+			routes: [
+				{
+					path: "/health",
+					authentication: false,
+					mappingPolicy: "restrict",
+					bodyParsers: { json: false, urlencoded: false },
+					aliases: {
+						"GET live"(this: ApiThis, _req: IncomingMessage, res: ServerResponse) {
+							sendJson(res, 200, { status: "live", node: this.broker.nodeID });
+						},
+						async "GET ready"(this: ApiThis, _req: IncomingMessage, res: ServerResponse) {
+							const r = await this.isReady();
+							sendJson(res, r.ready ? 200 : 503, r.ready ? { status: "ready" } : { status: "starting", reason: r.reason });
+						},
+					},
+				},
+				{
+					path: "/api/v1",
+					authentication: true,
+					autoAliases: true,
+					mappingPolicy: "restrict",
+					whitelist: ["auth.*", "project.*", "workflow.*", "run.*", "hook.*", "template.*", "report.*", "api.openapi"],
+					aliases: { "GET openapi.json": "api.openapi" },
+					bodyParsers: {
+						json: { strict: false, limit: config.maxBodyBytes },
+						urlencoded: false,
+					},
+					// Path parameters win over body fields of the same name (no project switching via body).
+					mergeParams: true,
+				},
+			],
+			onError(this: ApiThis, req: IncomingMessage, res: ServerResponse, err: unknown) {
+				const body = publicError(err);
+				if (body.code >= 500) this.logger.error("request failed", req.method, req.url, err);
+				if (res.headersSent) return;
+				sendJson(res, body.code, body);
+			},
+		},
+
+		actions: {
+			openapi: {
+				visibility: "published",
+				permission: { level: "authenticated" },
+				params: {},
+				handler(this: ApiThis) {
+					return buildOpenApiDocument(this.routeDescriptions(), {
+						title: "CDS-TS API",
+						version: "1",
+						serverUrl: `${config.publicUrl}/api/v1`,
+					});
+				},
+			},
+		},
+
+		methods: {
+			async authenticate(this: ApiThis, ctx: Context, _route: unknown, req: IncomingMessage): Promise<Principal> {
+				const header = req.headers.authorization;
+				const token = typeof header === "string" && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, "").trim() : "";
+				if (!token || token.length > 512) {
+					throw new MoleculerClientError("missing bearer token", 401, "UNAUTHORIZED");
+				}
+				const principal = (await ctx.call("auth.resolve", { token })) as Principal | null;
+				if (!principal) throw new MoleculerClientError("invalid, revoked or expired token", 401, "UNAUTHORIZED");
+				return principal;
+			},
+
+			routeDescriptions(this: ApiThis): RouteDescription[] {
+				const actions = this.broker.registry.getActionList({ onlyAvailable: false, withEndpoints: false }) as Array<{
+					name: string;
+					action?: { rest?: string; params?: Record<string, unknown>; summary?: string; permission?: any };
+				}>;
+				const byName = new Map(actions.map((a) => [a.name, a.action]));
+				const seen = new Set<string>();
+				const routes: RouteDescription[] = [];
+				for (const alias of this.aliases) {
+					if (!alias.action || !alias.fullPath?.startsWith("/api/v1")) continue;
+					const key = `${alias.method} ${alias.fullPath}`;
+					if (seen.has(key)) continue;
+					seen.add(key);
+					const def = byName.get(alias.action);
+					routes.push({
+						action: alias.action,
+						method: alias.method === "*" ? "GET" : alias.method,
+						path: alias.fullPath.slice("/api/v1".length) || "/",
+						params: (def?.params ?? {}) as Record<string, unknown>,
+						summary: def?.summary,
+						permission: def?.permission,
+					});
+				}
+				return routes;
+			},
+
+			async isReady(this: ApiThis) {
+				for (const name of ROUTED_SERVICES) {
+					if (!this.broker.registry.hasService(name)) return { ready: false, reason: `service ${name} not available` };
+				}
+				const routed = new Set(this.aliases.filter((a) => a.action).map((a) => a.action!.split(".")[0]));
+				for (const name of ROUTED_SERVICES) {
+					if (!routed.has(name)) return { ready: false, reason: `routes of ${name} not built yet` };
+				}
+				try {
+					if (this.broker.getLocalService("auth") || this.broker.getLocalService("project")) {
+						await storeOf(this.broker).collection({ name: "health" });
+					}
+				} catch (e) {
+					return { ready: false, reason: `store unavailable: ${(e as Error).message}` };
+				}
+				return { ready: true };
+			},
+		},
+	};
+}
+
+

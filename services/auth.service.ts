@@ -1,0 +1,222 @@
+// Owns API tokens: creation (shown once), hashed storage, resolution for the gateway,
+// revocation, and the first administrator token of a fresh installation.
+
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { GatewayMeta } from "../mixins/meta.ts";
+import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
+import { runtimeOf } from "../mixins/runtime.ts";
+import { forbidden, invalid, notFound } from "../mixins/errors.ts";
+import { paginate, paginationParams } from "../src/api/pagination.ts";
+import { type AccessLevel, type Principal, canAccess, isSystemAdmin } from "../src/auth/access.ts";
+import { generateToken, generateTokenId, hashToken, parseExpiry } from "../src/auth/tokens.ts";
+import type { Collection, Doc } from "../src/store/types.ts";
+
+export interface TokenDoc extends Doc {
+	hash: string;
+	project: string | null;
+	role: AccessLevel;
+	name: string;
+	created: string;
+	expiresAt: string | null;
+	revoked: boolean;
+}
+
+type AuthThis = Service & {
+	collections: Record<string, Collection<any>>;
+	tokens(): Collection<TokenDoc>;
+	present(doc: TokenDoc): Record<string, unknown>;
+	ensureAdminToken(): Promise<void>;
+	logger: { info(...a: unknown[]): void; warn(...a: unknown[]): void };
+	broker: any;
+};
+
+const ADMIN_ENV_TOKEN_ID = "admin-env";
+const ADMIN_FIRST_TOKEN_ID = "admin-first";
+
+export default function AuthService(): ServiceSchema<ServiceSettingSchema, Record<string, any>, Record<string, any>, AuthThis> {
+	return {
+		name: "auth",
+		mixins: [StoreMixin([{ name: "tokens", indexes: [{ fields: ["hash"], unique: true }, { fields: ["project"] }] }])],
+		settings: { rest: "/auth" },
+
+		actions: {
+			/** Used by the gateway on every request; not exposed over REST. */
+			resolve: {
+				visibility: "public",
+				params: { token: { type: "string", min: 1, max: 512 } },
+				async handler(this: AuthThis, ctx: Context<{ token: string }>): Promise<Principal | null> {
+					const doc = await this.tokens().findOne({ hash: hashToken(ctx.params.token) });
+					if (!doc || doc.revoked) return null;
+					if (doc.expiresAt && Date.parse(doc.expiresAt) <= Date.now()) return null;
+					return { id: doc._id, role: doc.role, project: doc.project };
+				},
+			},
+
+			me: {
+				rest: "GET /me",
+				summary: "The principal behind the calling token",
+				permission: { level: "authenticated" },
+				params: {},
+				handler(ctx: Context<unknown, GatewayMeta>) {
+					const user = ctx.meta.user;
+					if (!user) return { id: "system", role: "admin", project: null, admin: true };
+					return { id: user.id, role: user.role, project: user.project, admin: isSystemAdmin(user) };
+				},
+			},
+
+			create: {
+				rest: "POST /tokens",
+				summary: "Create a token (shown once)",
+				permission: { level: "authenticated" },
+				params: {
+					project: { type: "string", pattern: /^[A-Z0-9]+$/, max: 64, optional: true },
+					role: { type: "enum", values: ["read", "write", "admin"] },
+					expires: { type: "string", max: 64, optional: true },
+					name: { type: "string", max: 128, optional: true },
+				},
+				async handler(
+					this: AuthThis,
+					ctx: Context<{ project?: string; role: AccessLevel; expires?: string; name?: string }, GatewayMeta>,
+				) {
+					const { project, role, expires, name } = ctx.params;
+					const user = ctx.meta.user;
+					// Creating a token needs admin on its project; a project-less token needs a system admin.
+					if (user && !canAccess(user, project ?? null, "admin")) throw forbidden();
+					if (project) {
+						const exists = await ctx.call("project.exists", { key: project });
+						if (!exists) throw notFound(`project ${project}`, { key: project });
+					}
+					let expiresAt: string | null = null;
+					if (expires) {
+						try {
+							expiresAt = parseExpiry(expires).toISOString();
+						} catch (e) {
+							throw invalid((e as Error).message, [{ field: "expires", message: (e as Error).message }]);
+						}
+					}
+					const token = generateToken();
+					const doc: TokenDoc = {
+						_id: generateTokenId(),
+						hash: hashToken(token),
+						project: project ?? null,
+						role,
+						name: name ?? "",
+						created: new Date().toISOString(),
+						expiresAt,
+						revoked: false,
+					};
+					await this.tokens().insert(doc);
+					(ctx.meta as GatewayMeta).$statusCode = 201;
+					return { ...this.present(doc), token };
+				},
+			},
+
+			list: {
+				rest: "GET /tokens",
+				summary: "List tokens (system admins: all; project admins: their project's)",
+				permission: { level: "authenticated" },
+				params: { ...paginationParams },
+				async handler(this: AuthThis, ctx: Context<{ limit?: number; cursor?: string }, GatewayMeta>) {
+					const user = ctx.meta.user;
+					if (user && user.role !== "admin") throw forbidden();
+					const query = !user || isSystemAdmin(user) ? {} : { project: user.project };
+					return paginate(this.tokens(), query, ctx.params, (d) => this.present(d));
+				},
+			},
+
+			revoke: {
+				rest: "DELETE /tokens/:id",
+				summary: "Revoke a token",
+				permission: { level: "authenticated" },
+				params: { id: { type: "string", min: 1, max: 64 } },
+				async handler(this: AuthThis, ctx: Context<{ id: string }, GatewayMeta>) {
+					const doc = await this.tokens().findOne({ _id: ctx.params.id });
+					const user = ctx.meta.user;
+					// Same answer for "absent" and "not yours": a token id reveals nothing.
+					if (!doc || (user && !canAccess(user, doc.project, "admin"))) {
+						if (user && !isSystemAdmin(user)) throw forbidden();
+						throw notFound(`token ${ctx.params.id}`);
+					}
+					await this.tokens().update({ _id: doc._id }, { $set: { revoked: true } });
+					return { id: doc._id, revoked: true };
+				},
+			},
+		},
+
+		methods: {
+			tokens(this: AuthThis) {
+				return this.collections.tokens as Collection<TokenDoc>;
+			},
+			present(doc: TokenDoc) {
+				return {
+					id: doc._id,
+					project: doc.project,
+					role: doc.role,
+					name: doc.name,
+					created: doc.created,
+					expiresAt: doc.expiresAt,
+					revoked: doc.revoked,
+				};
+			},
+			/**
+			 * A fresh installation needs one way in. CDS_ADMIN_TOKEN, when set, is (re)installed
+			 * as the system admin token; otherwise the first node to claim the bootstrap
+			 * generates one and prints it once.
+			 */
+			async ensureAdminToken(this: AuthThis) {
+				const { config } = runtimeOf(this.broker);
+				const now = new Date().toISOString();
+				if (config.adminToken) {
+					await this.tokens().replace({
+						_id: ADMIN_ENV_TOKEN_ID,
+						hash: hashToken(config.adminToken),
+						project: null,
+						role: "admin",
+						name: "CDS_ADMIN_TOKEN",
+						created: now,
+						expiresAt: null,
+						revoked: false,
+					});
+					return;
+				}
+				const claim = await storeOf(this.broker).claim("bootstrap", "first-admin-token", this.broker.nodeID);
+				if (!claim.won) return;
+				if (await this.tokens().findOne({ _id: ADMIN_FIRST_TOKEN_ID })) return;
+				const token = generateToken();
+				await this.tokens().insert({
+					_id: ADMIN_FIRST_TOKEN_ID,
+					hash: hashToken(token),
+					project: null,
+					role: "admin",
+					name: "first administrator token",
+					created: now,
+					expiresAt: null,
+					revoked: false,
+				});
+				// Printed once, on purpose to stdout and not through the logger's level filter.
+				process.stdout.write(firstStartBanner(token, config.publicUrl));
+			},
+		},
+
+		async started(this: AuthThis) {
+			await this.ensureAdminToken();
+		},
+	};
+}
+
+function firstStartBanner(token: string, apiUrl: string): string {
+	return [
+		"",
+		"================================================================================",
+		" CDS-TS first start: this administrator token is shown ONCE — keep it safe:",
+		"",
+		`   ${token}`,
+		"",
+		" Next, in another shell:",
+		`   npx cds login --api-url ${apiUrl} --token ${token}`,
+		"   npx cds project create DEMO Demo",
+		"   npx cds workflow import DEMO ../shared/cds-corpus/ITSCWRKFLW3",
+		"================================================================================",
+		"",
+	].join("\n");
+}

@@ -1,0 +1,569 @@
+// Owns projects and what hangs off them: variables, applications, environments and
+// project pipelines. Workflows live in the workflow service, which calls the internal
+// actions here (`context`, `upsertEntities`) when it imports a file set.
+
+import { randomBytes } from "node:crypto";
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { GatewayMeta } from "../mixins/meta.ts";
+import { conflict, invalid, notFound } from "../mixins/errors.ts";
+import { runtimeOf } from "../mixins/runtime.ts";
+import { StoreMixin } from "../mixins/store.mixin.ts";
+import { paginate, paginationParams } from "../src/api/pagination.ts";
+import type { Principal } from "../src/auth/access.ts";
+import {
+	MASK,
+	NAME_PATTERN,
+	PROJECT_KEY_PATTERN,
+	VARIABLE_TYPES,
+	type VariableType,
+	normaliseVariableValue,
+} from "../src/project/variables.ts";
+import { type Collection, type Doc, DuplicateKeyError } from "../src/store/types.ts";
+
+export interface ProjectDoc extends Doc {
+	key: string;
+	name: string;
+	description: string;
+	/** The project's own key (exports seal passwords with it), sealed with the master key. */
+	sealedKey: string;
+	created: string;
+	updated: string;
+}
+
+export interface VariableDoc extends Doc {
+	project: string;
+	/** "project", "application:<name>" or "environment:<name>" */
+	owner: string;
+	name: string;
+	type: VariableType;
+	value: string;
+	updated: string;
+}
+
+export type EntityKind = "application" | "environment" | "pipeline";
+
+export interface EntityDoc extends Doc {
+	project: string;
+	kind: EntityKind;
+	name: string;
+	description: string;
+	/** Applications: the linked repository. */
+	repository?: { vcsServer: string; repo: string; cloneUrl?: string } | null;
+	/** Pipelines: the normalised pipeline model; applications/environments: keys etc. */
+	model?: unknown;
+	/** Set for pipelines embedded in an as-code workflow (they belong to it alone). */
+	workflow?: string | null;
+	created: string;
+	updated: string;
+}
+
+interface VariableInput {
+	type: VariableType;
+	value: unknown;
+}
+
+type ProjectThis = Service & {
+	collections: Record<string, Collection<any>>;
+	broker: any;
+	projects(): Collection<ProjectDoc>;
+	variables(): Collection<VariableDoc>;
+	entities(): Collection<EntityDoc>;
+	requireProject(key: string): Promise<ProjectDoc>;
+	presentVariable(doc: VariableDoc): Record<string, unknown>;
+	presentEntity(doc: EntityDoc, variables?: VariableDoc[]): Record<string, unknown>;
+	writeVariables(project: string, owner: string, vars: Record<string, VariableInput>, replace: boolean): Promise<void>;
+	sealValue(type: VariableType, value: string): string;
+};
+
+const variableRule = {
+	type: "object",
+	props: { type: { type: "enum", values: [...VARIABLE_TYPES] }, value: { type: "any" } },
+} as const;
+
+const keyParam = { type: "string", pattern: PROJECT_KEY_PATTERN, max: 64 } as const;
+const nameParam = { type: "string", pattern: NAME_PATTERN, max: 128 } as const;
+const repositoryRule = {
+	type: "object",
+	optional: true,
+	nullable: true,
+	props: {
+		vcsServer: { type: "string", min: 1, max: 128 },
+		repo: { type: "string", pattern: /^[^/\s]+(\/[^/\s]+)+$/, max: 256 },
+		cloneUrl: { type: "string", max: 2048, optional: true },
+	},
+} as const;
+
+const now = () => new Date().toISOString();
+const entityId = (project: string, kind: EntityKind, name: string) => `${project}/${kind}/${name}`;
+const variableId = (project: string, owner: string, name: string) => `${project}/${owner}/${name}`;
+
+/** CRUD actions for applications and environments, which differ only by their REST path. */
+function entityActions(kind: "application" | "environment", plural: string) {
+	const extra = kind === "application" ? { repository: repositoryRule } : {};
+	const label = (name: string) => `${kind} ${name}`;
+	return {
+		[`list${plural}`]: {
+			rest: `GET /:key/${plural.toLowerCase()}`,
+			permission: { level: "read", project: "key" },
+			params: { key: keyParam, ...paginationParams },
+			async handler(this: ProjectThis, ctx: Context<{ key: string; limit?: number; cursor?: string }>) {
+				await this.requireProject(ctx.params.key);
+				return paginate(this.entities(), { project: ctx.params.key, kind }, ctx.params, (d) => this.presentEntity(d));
+			},
+		},
+		[`create${kind[0].toUpperCase()}${kind.slice(1)}`]: {
+			rest: `POST /:key/${plural.toLowerCase()}`,
+			permission: { level: "write", project: "key" },
+			params: {
+				key: keyParam,
+				name: nameParam,
+				description: { type: "string", max: 4096, optional: true },
+				variables: { type: "record", key: { type: "string", pattern: NAME_PATTERN }, value: variableRule, optional: true },
+				...extra,
+			},
+			async handler(this: ProjectThis, ctx: Context<any>) {
+				const { key, name, description, variables, repository } = ctx.params;
+				await this.requireProject(key);
+				const doc: EntityDoc = {
+					_id: entityId(key, kind, name),
+					project: key,
+					kind,
+					name,
+					description: description ?? "",
+					...(kind === "application" ? { repository: repository ?? null } : {}),
+					created: now(),
+					updated: now(),
+				};
+				try {
+					await this.entities().insert(doc);
+				} catch (e) {
+					if (e instanceof DuplicateKeyError) throw conflict(`${label(name)} already exists`, { name });
+					throw e;
+				}
+				await this.writeVariables(key, `${kind}:${name}`, variables ?? {}, true);
+				(ctx.meta as GatewayMeta).$statusCode = 201;
+				return this.presentEntity(
+					doc,
+					await this.variables().find({ project: key, owner: `${kind}:${name}` }, { sort: { name: 1 } }),
+				);
+			},
+		},
+		[`get${kind[0].toUpperCase()}${kind.slice(1)}`]: {
+			rest: `GET /:key/${plural.toLowerCase()}/:name`,
+			permission: { level: "read", project: "key" },
+			params: { key: keyParam, name: nameParam },
+			async handler(this: ProjectThis, ctx: Context<{ key: string; name: string }>) {
+				const { key, name } = ctx.params;
+				const doc = await this.entities().findOne({ _id: entityId(key, kind, name) });
+				if (!doc) throw notFound(label(name), { project: key, name });
+				const vars = await this.variables().find({ project: key, owner: `${kind}:${name}` }, { sort: { name: 1 } });
+				return this.presentEntity(doc, vars);
+			},
+		},
+		[`update${kind[0].toUpperCase()}${kind.slice(1)}`]: {
+			rest: `PUT /:key/${plural.toLowerCase()}/:name`,
+			permission: { level: "write", project: "key" },
+			params: {
+				key: keyParam,
+				name: nameParam,
+				description: { type: "string", max: 4096, optional: true },
+				variables: { type: "record", key: { type: "string", pattern: NAME_PATTERN }, value: variableRule, optional: true },
+				...extra,
+			},
+			async handler(this: ProjectThis, ctx: Context<any>) {
+				const { key, name, description, variables, repository } = ctx.params;
+				const doc = await this.entities().findOne({ _id: entityId(key, kind, name) });
+				if (!doc) throw notFound(label(name), { project: key, name });
+				const $set: Record<string, unknown> = { updated: now() };
+				if (description !== undefined) $set.description = description;
+				if (kind === "application" && repository !== undefined) $set.repository = repository;
+				await this.entities().update({ _id: doc._id }, { $set });
+				if (variables) await this.writeVariables(key, `${kind}:${name}`, variables, true);
+				const fresh = (await this.entities().findOne({ _id: doc._id }))!;
+				return this.presentEntity(
+					fresh,
+					await this.variables().find({ project: key, owner: `${kind}:${name}` }, { sort: { name: 1 } }),
+				);
+			},
+		},
+		[`remove${kind[0].toUpperCase()}${kind.slice(1)}`]: {
+			rest: `DELETE /:key/${plural.toLowerCase()}/:name`,
+			permission: { level: "write", project: "key" },
+			params: { key: keyParam, name: nameParam },
+			async handler(this: ProjectThis, ctx: Context<{ key: string; name: string }>) {
+				const { key, name } = ctx.params;
+				const removed = await this.entities().remove({ _id: entityId(key, kind, name) });
+				if (removed === 0) throw notFound(label(name), { project: key, name });
+				await this.variables().remove({ project: key, owner: `${kind}:${name}` }, { multi: true });
+				return { name, deleted: true };
+			},
+		},
+	};
+}
+
+export default function ProjectService(): ServiceSchema<ServiceSettingSchema, Record<string, any>, Record<string, any>, ProjectThis> {
+	return {
+		name: "project",
+		mixins: [
+			StoreMixin([
+				{ name: "projects" },
+				{ name: "variables", indexes: [{ fields: ["project", "owner"] }] },
+				{ name: "entities", indexes: [{ fields: ["project", "kind"] }] },
+			]),
+		],
+		settings: { rest: "/projects" },
+
+		actions: {
+			create: {
+				rest: "POST /",
+				summary: "Create a project",
+				permission: { level: "system-admin" },
+				params: {
+					key: keyParam,
+					name: { type: "string", min: 1, max: 256, trim: true },
+					description: { type: "string", max: 4096, optional: true },
+				},
+				async handler(this: ProjectThis, ctx: Context<{ key: string; name: string; description?: string }>) {
+					const { key, name, description } = ctx.params;
+					const { secrets } = runtimeOf(this.broker);
+					const doc: ProjectDoc = {
+						_id: key,
+						key,
+						name,
+						description: description ?? "",
+						sealedKey: secrets.seal(randomBytes(32).toString("base64")),
+						created: now(),
+						updated: now(),
+					};
+					try {
+						await this.projects().insert(doc);
+					} catch (e) {
+						if (e instanceof DuplicateKeyError) throw conflict(`project ${key} already exists`, { key });
+						throw e;
+					}
+					(ctx.meta as GatewayMeta).$statusCode = 201;
+					ctx.emit("project.created", { key });
+					return present(doc);
+				},
+			},
+
+			list: {
+				rest: "GET /",
+				summary: "List the projects the token can read",
+				permission: { level: "authenticated" },
+				params: { ...paginationParams },
+				async handler(this: ProjectThis, ctx: Context<{ limit?: number; cursor?: string }, GatewayMeta>) {
+					const user = ctx.meta.user;
+					const query = user && user.project !== null ? { _id: user.project } : {};
+					return paginate(this.projects(), query, ctx.params, present);
+				},
+			},
+
+			get: {
+				rest: "GET /:key",
+				summary: "Show a project",
+				permission: { level: "read", project: "key" },
+				params: { key: keyParam },
+				async handler(this: ProjectThis, ctx: Context<{ key: string }>) {
+					return present(await this.requireProject(ctx.params.key));
+				},
+			},
+
+			remove: {
+				rest: "DELETE /:key",
+				summary: "Delete a project and everything in it",
+				permission: { level: "admin", project: "key" },
+				params: { key: keyParam },
+				async handler(this: ProjectThis, ctx: Context<{ key: string }>) {
+					const { key } = ctx.params;
+					await this.requireProject(key);
+					await ctx.call("workflow.removeProject", { key });
+					await this.variables().remove({ project: key }, { multi: true });
+					await this.entities().remove({ project: key }, { multi: true });
+					await this.projects().remove({ _id: key });
+					ctx.emit("project.deleted", { key });
+					return { key, deleted: true };
+				},
+			},
+
+			exists: {
+				params: { key: { type: "string", max: 64 } },
+				async handler(this: ProjectThis, ctx: Context<{ key: string }>) {
+					return (await this.projects().count({ _id: ctx.params.key })) > 0;
+				},
+			},
+
+			listVariables: {
+				rest: "GET /:key/variables",
+				summary: "List project variables (password values masked)",
+				permission: { level: "read", project: "key" },
+				params: { key: keyParam, ...paginationParams },
+				async handler(this: ProjectThis, ctx: Context<{ key: string; limit?: number; cursor?: string }>) {
+					await this.requireProject(ctx.params.key);
+					return paginate(this.variables(), { project: ctx.params.key, owner: "project" }, ctx.params, (d) =>
+						this.presentVariable(d),
+					);
+				},
+			},
+
+			addVariable: {
+				rest: "POST /:key/variables",
+				summary: "Add a project variable",
+				permission: { level: "write", project: "key" },
+				params: { key: keyParam, name: nameParam, type: { type: "enum", values: [...VARIABLE_TYPES] }, value: "any" },
+				async handler(this: ProjectThis, ctx: Context<{ key: string; name: string; type: VariableType; value: unknown }>) {
+					const { key, name, type, value } = ctx.params;
+					await this.requireProject(key);
+					const checked = normaliseVariableValue(type, value);
+					if ("error" in checked) throw invalid(checked.error, [{ field: "value", message: checked.error }]);
+					const doc: VariableDoc = {
+						_id: variableId(key, "project", name),
+						project: key,
+						owner: "project",
+						name,
+						type,
+						value: this.sealValue(type, checked.value),
+						updated: now(),
+					};
+					try {
+						await this.variables().insert(doc);
+					} catch (e) {
+						if (e instanceof DuplicateKeyError) throw conflict(`variable ${name} already exists`, { name });
+						throw e;
+					}
+					(ctx.meta as GatewayMeta).$statusCode = 201;
+					return this.presentVariable(doc);
+				},
+			},
+
+			updateVariable: {
+				rest: "PUT /:key/variables/:name",
+				summary: "Change a project variable",
+				permission: { level: "write", project: "key" },
+				params: { key: keyParam, name: nameParam, type: { type: "enum", values: [...VARIABLE_TYPES] }, value: "any" },
+				async handler(this: ProjectThis, ctx: Context<{ key: string; name: string; type: VariableType; value: unknown }>) {
+					const { key, name, type, value } = ctx.params;
+					const id = variableId(key, "project", name);
+					if (!(await this.variables().findOne({ _id: id }))) throw notFound(`variable ${name}`, { name });
+					const checked = normaliseVariableValue(type, value);
+					if ("error" in checked) throw invalid(checked.error, [{ field: "value", message: checked.error }]);
+					await this.variables().update({ _id: id }, { $set: { type, value: this.sealValue(type, checked.value), updated: now() } });
+					return this.presentVariable((await this.variables().findOne({ _id: id }))!);
+				},
+			},
+
+			removeVariable: {
+				rest: "DELETE /:key/variables/:name",
+				summary: "Delete a project variable",
+				permission: { level: "write", project: "key" },
+				params: { key: keyParam, name: nameParam },
+				async handler(this: ProjectThis, ctx: Context<{ key: string; name: string }>) {
+					const removed = await this.variables().remove({ _id: variableId(ctx.params.key, "project", ctx.params.name) });
+					if (removed === 0) throw notFound(`variable ${ctx.params.name}`, { name: ctx.params.name });
+					return { name: ctx.params.name, deleted: true };
+				},
+			},
+
+			...entityActions("application", "Applications"),
+			...entityActions("environment", "Environments"),
+
+			listPipelines: {
+				rest: "GET /:key/pipelines",
+				summary: "List project pipelines",
+				permission: { level: "read", project: "key" },
+				params: { key: keyParam, ...paginationParams },
+				async handler(this: ProjectThis, ctx: Context<{ key: string; limit?: number; cursor?: string }>) {
+					await this.requireProject(ctx.params.key);
+					return paginate(this.entities(), { project: ctx.params.key, kind: "pipeline" }, ctx.params, (d) =>
+						this.presentEntity(d),
+					);
+				},
+			},
+
+			getPipeline: {
+				rest: "GET /:key/pipelines/:name",
+				summary: "Show a pipeline",
+				permission: { level: "read", project: "key" },
+				params: { key: keyParam, name: nameParam },
+				async handler(this: ProjectThis, ctx: Context<{ key: string; name: string }>) {
+					const doc = await this.entities().findOne({ _id: entityId(ctx.params.key, "pipeline", ctx.params.name) });
+					if (!doc) throw notFound(`pipeline ${ctx.params.name}`, { name: ctx.params.name });
+					return this.presentEntity(doc);
+				},
+			},
+
+			removePipeline: {
+				rest: "DELETE /:key/pipelines/:name",
+				summary: "Delete a pipeline",
+				permission: { level: "write", project: "key" },
+				params: { key: keyParam, name: nameParam },
+				async handler(this: ProjectThis, ctx: Context<{ key: string; name: string }>) {
+					const id = entityId(ctx.params.key, "pipeline", ctx.params.name);
+					const doc = await this.entities().findOne({ _id: id });
+					if (!doc) throw notFound(`pipeline ${ctx.params.name}`, { name: ctx.params.name });
+					const users = (await ctx.call("workflow.pipelineUsers", {
+						key: ctx.params.key,
+						pipeline: ctx.params.name,
+					})) as string[];
+					if (users.length > 0) {
+						throw conflict(`pipeline ${ctx.params.name} is used by workflow ${users.join(", ")}`, { workflows: users });
+					}
+					await this.entities().remove({ _id: id });
+					return { name: ctx.params.name, deleted: true };
+				},
+			},
+
+			/** What a file set may refer to: used by the workflow importer. Internal. */
+			context: {
+				params: { key: keyParam },
+				async handler(this: ProjectThis, ctx: Context<{ key: string }>) {
+					await this.requireProject(ctx.params.key);
+					const docs = await this.entities().find({ project: ctx.params.key });
+					const vars = await this.variables().find({ project: ctx.params.key });
+					const names = (kind: EntityKind) => docs.filter((d) => d.kind === kind).map((d) => d.name);
+					return {
+						pipelines: names("pipeline"),
+						applications: names("application"),
+						environments: names("environment"),
+						integrations: [] as string[],
+						entities: docs.map((d) => ({
+							...d,
+							variables: vars.filter((v) => v.owner === `${d.kind}:${d.name}`),
+						})),
+					};
+				},
+			},
+
+			/**
+			 * Writes the entities of an imported file set. Internal: the workflow service has
+			 * already validated the set and decided what may be overwritten.
+			 */
+			upsertEntities: {
+				params: {
+					key: keyParam,
+					entities: {
+						type: "array",
+						items: {
+							type: "object",
+							props: {
+								kind: { type: "enum", values: ["application", "environment", "pipeline"] },
+								name: nameParam,
+								description: { type: "string", optional: true },
+								repository: repositoryRule,
+								model: { type: "any", optional: true },
+								workflow: { type: "string", optional: true, nullable: true },
+								variables: { type: "record", value: variableRule, optional: true },
+							},
+						},
+					},
+				},
+				async handler(this: ProjectThis, ctx: Context<{ key: string; entities: any[] }>) {
+					const { key } = ctx.params;
+					await this.requireProject(key);
+					for (const e of ctx.params.entities) {
+						const id = entityId(key, e.kind, e.name);
+						const existing = await this.entities().findOne({ _id: id });
+						const doc: EntityDoc = {
+							_id: id,
+							project: key,
+							kind: e.kind,
+							name: e.name,
+							description: e.description ?? existing?.description ?? "",
+							...(e.kind === "application" ? { repository: e.repository ?? existing?.repository ?? null } : {}),
+							...(e.model !== undefined ? { model: e.model } : {}),
+							workflow: e.workflow ?? null,
+							created: existing?.created ?? now(),
+							updated: now(),
+						};
+						await this.entities().replace(doc);
+						if (e.variables) await this.writeVariables(key, `${e.kind}:${e.name}`, e.variables, true);
+					}
+					return { count: ctx.params.entities.length };
+				},
+			},
+
+			/** Clear and sealed secrets of a project, for the importer/exporter and (later) workers. Internal. */
+			secretMaterial: {
+				params: { key: keyParam },
+				async handler(this: ProjectThis, ctx: Context<{ key: string }>) {
+					const project = await this.requireProject(ctx.params.key);
+					const { secrets } = runtimeOf(this.broker);
+					return { projectKey: secrets.open(project.sealedKey) };
+				},
+			},
+		},
+
+		methods: {
+			projects(this: ProjectThis) {
+				return this.collections.projects as Collection<ProjectDoc>;
+			},
+			variables(this: ProjectThis) {
+				return this.collections.variables as Collection<VariableDoc>;
+			},
+			entities(this: ProjectThis) {
+				return this.collections.entities as Collection<EntityDoc>;
+			},
+			async requireProject(this: ProjectThis, key: string) {
+				const doc = await this.projects().findOne({ _id: key });
+				if (!doc) throw notFound(`project ${key}`, { key });
+				return doc;
+			},
+			sealValue(this: ProjectThis, type: VariableType, value: string) {
+				return type === "password" ? runtimeOf(this.broker).secrets.seal(value) : value;
+			},
+			presentVariable(doc: VariableDoc) {
+				return { name: doc.name, type: doc.type, value: doc.type === "password" ? MASK : doc.value, updated: doc.updated };
+			},
+			presentEntity(this: ProjectThis, doc: EntityDoc, variables?: VariableDoc[]) {
+				return {
+					name: doc.name,
+					kind: doc.kind,
+					description: doc.description,
+					...(doc.kind === "application" ? { repository: doc.repository ?? null } : {}),
+					...(doc.kind === "pipeline" ? { model: doc.model, workflow: doc.workflow ?? null } : {}),
+					...(variables ? { variables: variables.map((v) => this.presentVariable(v)) } : {}),
+					created: doc.created,
+					updated: doc.updated,
+				};
+			},
+			async writeVariables(
+				this: ProjectThis,
+				project: string,
+				owner: string,
+				vars: Record<string, VariableInput>,
+				replace: boolean,
+			) {
+				const errors: Array<Record<string, unknown>> = [];
+				const docs: VariableDoc[] = [];
+				for (const [name, v] of Object.entries(vars)) {
+					const checked = normaliseVariableValue(v.type, v.value);
+					if ("error" in checked) {
+						errors.push({ field: `variables.${name}`, message: checked.error });
+						continue;
+					}
+					docs.push({
+						_id: variableId(project, owner, name),
+						project,
+						owner,
+						name,
+						type: v.type,
+						value: this.sealValue(v.type, checked.value),
+						updated: now(),
+					});
+				}
+				if (errors.length) throw invalid("invalid variables", errors);
+				if (replace) {
+					const keep = new Set(docs.map((d) => d._id));
+					const existing = await this.variables().find({ project, owner });
+					for (const e of existing) if (!keep.has(e._id)) await this.variables().remove({ _id: e._id });
+				}
+				for (const d of docs) await this.variables().replace(d);
+			},
+		},
+	};
+}
+
+function present(doc: ProjectDoc) {
+	return { key: doc.key, name: doc.name, description: doc.description, created: doc.created, updated: doc.updated };
+}
+

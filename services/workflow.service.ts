@@ -1,0 +1,454 @@
+// Owns workflows and their definitions. A definition is an immutable version keyed by
+// (project, workflow, branch, version): imports add a version only when the content
+// changed, so a run can pin the exact version it used and as-code branches each keep theirs.
+
+import { createHash } from "node:crypto";
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { GatewayMeta } from "../mixins/meta.ts";
+import { conflict, invalid, notFound } from "../mixins/errors.ts";
+import { runtimeOf } from "../mixins/runtime.ts";
+import { StoreMixin } from "../mixins/store.mixin.ts";
+import { paginate, paginationParams } from "../src/api/pagination.ts";
+import { SecretBox } from "../src/crypto/secret-box.ts";
+import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
+import { type Collection, type Doc, DuplicateKeyError } from "../src/store/types.ts";
+import { exportWorkflowFiles, parseFileSet } from "../src/workflow/index.ts";
+import type { FileSetModel, Pipeline, Variable, Workflow } from "../src/workflow/model.ts";
+
+/** Branch of definitions made through the API (as-code workflows have one per git branch). */
+export const DEFAULT_BRANCH = "master";
+const MAX_IMPORT_FILES = 200;
+const MAX_FILE_BYTES = 1024 * 1024;
+
+export interface WorkflowDoc extends Doc {
+	project: string;
+	name: string;
+	defaultBranch: string;
+	asCode: boolean;
+	/** Pipelines used by the latest default-branch definition (for "pipeline in use" checks). */
+	pipelines: string[];
+	latestVersion: number;
+	created: string;
+	updated: string;
+}
+
+export interface DefinitionDoc extends Doc {
+	project: string;
+	workflow: string;
+	branch: string;
+	version: number;
+	hash: string;
+	model: Workflow;
+	/** The pipelines as they were when this version was made: a run needs nothing else. */
+	pipelines: Pipeline[];
+	created: string;
+	author: string | null;
+}
+
+type WorkflowThis = Service & {
+	collections: Record<string, Collection<any>>;
+	broker: any;
+	workflows(): Collection<WorkflowDoc>;
+	definitions(): Collection<DefinitionDoc>;
+	latestDefinition(project: string, name: string, branch: string): Promise<DefinitionDoc | null>;
+	addDefinition(
+		project: string,
+		name: string,
+		branch: string,
+		model: Workflow,
+		pipelines: Pipeline[],
+		author: string | null,
+	): Promise<{ doc: DefinitionDoc; changed: boolean }>;
+	projectBox(ctx: Context, key: string): Promise<SecretBox>;
+};
+
+const keyParam = { type: "string", pattern: PROJECT_KEY_PATTERN, max: 64 } as const;
+const nameParam = { type: "string", pattern: NAME_PATTERN, max: 128 } as const;
+const now = () => new Date().toISOString();
+
+function contentHash(value: unknown): string {
+	return createHash("sha256").update(JSON.stringify(value)).digest("hex");
+}
+
+function definitionId(project: string, name: string, branch: string, version: number) {
+	// Versions are zero-padded so _id order is version order.
+	return `${project}/${name}/${branch}/${String(version).padStart(8, "0")}`;
+}
+
+function presentHead(doc: WorkflowDoc) {
+	return {
+		name: doc.name,
+		branch: doc.defaultBranch,
+		version: doc.latestVersion,
+		asCode: doc.asCode,
+		created: doc.created,
+		updated: doc.updated,
+	};
+}
+
+export default function WorkflowService(): ServiceSchema<ServiceSettingSchema, Record<string, any>, Record<string, any>, WorkflowThis> {
+	return {
+		name: "workflow",
+		mixins: [
+			StoreMixin([
+				{ name: "workflows", indexes: [{ fields: ["project"] }] },
+				{ name: "definitions", indexes: [{ fields: ["project", "workflow", "branch"] }] },
+			]),
+		],
+		settings: { rest: "/projects" },
+
+		actions: {
+			import: {
+				rest: "POST /:key/import",
+				summary: "Import a file set (workflows, pipelines, applications, environments)",
+				permission: { level: "write", project: "key" },
+				params: {
+					key: keyParam,
+					files: {
+						type: "array",
+						min: 1,
+						max: MAX_IMPORT_FILES,
+						items: {
+							type: "object",
+							props: { path: { type: "string", min: 1, max: 1024 }, content: { type: "string", max: MAX_FILE_BYTES } },
+						},
+					},
+					force: { type: "boolean", optional: true, convert: true },
+				},
+				async handler(
+					this: WorkflowThis,
+					ctx: Context<{ key: string; files: Array<{ path: string; content: string }>; force?: boolean }, GatewayMeta>,
+				) {
+					const { key, files, force } = ctx.params;
+					const project = (await ctx.call("project.context", { key })) as {
+						pipelines: string[];
+						applications: string[];
+						environments: string[];
+						integrations: string[];
+						entities: Array<{ kind: string; name: string; model?: Pipeline }>;
+					};
+					const box = await this.projectBox(ctx, key);
+					const result = parseFileSet(
+						files,
+						{
+							pipelines: project.pipelines,
+							applications: project.applications,
+							environments: project.environments,
+							integrations: project.integrations,
+						},
+						{ openSecret: (sealed: string) => box.open(sealed) },
+					);
+					if (result.errors.length > 0) {
+						throw invalid(
+							result.errors.length === 1
+								? `${result.errors[0].file}:${result.errors[0].line}:${result.errors[0].column}: ${result.errors[0].message}`
+								: `${result.errors.length} errors in the file set`,
+							result.errors.map((d) => ({ ...d })),
+						);
+					}
+					const model = result.model as FileSetModel;
+					if (model.workflows.length === 0 && model.pipelines.length === 0 && model.applications.length === 0 && model.environments.length === 0) {
+						throw invalid("the file set defines no workflow, pipeline, application or environment", []);
+					}
+
+					// Refuse to overwrite what differs unless forced; identical content is a no-op.
+					const existingPipelines = new Map(
+						project.entities.filter((e) => e.kind === "pipeline").map((e) => [e.name, e.model]),
+					);
+					const conflicts: string[] = [];
+					for (const p of model.pipelines) {
+						const current = existingPipelines.get(p.name);
+						if (current !== undefined && contentHash(current) !== contentHash(p) && !force) conflicts.push(`pipeline ${p.name}`);
+					}
+					for (const w of model.workflows) {
+						const head = await this.workflows().findOne({ _id: `${key}/${w.name}` });
+						if (head?.asCode) {
+							throw conflict(`workflow ${w.name} is defined as code: edit the YAML in its repository and push`, {
+								workflow: w.name,
+							});
+						}
+						const latest = head ? await this.latestDefinition(key, w.name, head.defaultBranch) : null;
+						// Compare the workflow model alone: pipeline changes are caught above.
+						if (latest && contentHash(latest.model) !== contentHash(w) && !force) conflicts.push(`workflow ${w.name}`);
+					}
+					if (conflicts.length > 0) {
+						throw conflict(`${conflicts.join(", ")} already exist(s) with different content: import again with force to overwrite`, {
+							conflicts,
+						});
+					}
+
+					const entities: Array<Record<string, unknown>> = [];
+					const varsOf = (vars: Record<string, Variable>) =>
+						Object.fromEntries(
+							Object.entries(vars).map(([n, v]) => [n, { type: v.type === "key" ? "text" : v.type, value: v.sealed ? box.open(v.value) : v.value }]),
+						);
+					for (const p of model.pipelines) entities.push({ kind: "pipeline", name: p.name, model: p, description: p.description ?? "" });
+					for (const a of model.applications) {
+						entities.push({
+							kind: "application",
+							name: a.name,
+							description: a.description ?? "",
+							variables: varsOf(a.variables),
+							...(a.vcsServer && a.repo ? { repository: { vcsServer: a.vcsServer, repo: a.repo } } : {}),
+						});
+					}
+					for (const e of model.environments) {
+						entities.push({ kind: "environment", name: e.name, description: e.description ?? "", variables: varsOf(e.variables) });
+					}
+					for (const name of model.missing.applications) {
+						if (!project.applications.includes(name)) entities.push({ kind: "application", name });
+					}
+					for (const name of model.missing.environments) {
+						if (!project.environments.includes(name)) entities.push({ kind: "environment", name });
+					}
+					if (entities.length > 0) await ctx.call("project.upsertEntities", { key, entities });
+
+					const pipelineByName = new Map<string, Pipeline>();
+					for (const e of project.entities) if (e.kind === "pipeline" && e.model) pipelineByName.set(e.name, e.model);
+					for (const p of model.pipelines) pipelineByName.set(p.name, p);
+
+					const created: string[] = [];
+					const updated: string[] = [];
+					const unchanged: string[] = [];
+					for (const w of model.workflows) {
+						const used = [...new Set(w.nodes.map((n) => n.pipeline).filter((p): p is string => !!p))].sort();
+						const snapshot = used.map((p) => pipelineByName.get(p)).filter((p): p is Pipeline => !!p);
+						const id = `${key}/${w.name}`;
+						const head = await this.workflows().findOne({ _id: id });
+						const branch = head?.defaultBranch ?? DEFAULT_BRANCH;
+						const { doc, changed } = await this.addDefinition(key, w.name, branch, w, snapshot, ctx.meta.user?.id ?? null);
+						await this.workflows().replace({
+							_id: id,
+							project: key,
+							name: w.name,
+							defaultBranch: branch,
+							asCode: false,
+							pipelines: used,
+							latestVersion: doc.version,
+							created: head?.created ?? now(),
+							updated: changed ? now() : (head?.updated ?? now()),
+						});
+						(head ? (changed ? updated : unchanged) : created).push(w.name);
+						if (changed) ctx.emit("workflow.updated", { project: key, workflow: w.name, branch, version: doc.version });
+					}
+					const warnings = [
+						...result.warnings,
+						...model.missing.applications
+							.filter((n) => !project.applications.includes(n))
+							.map((n) => ({ message: `application ${n} did not exist: created empty` })),
+						...model.missing.environments
+							.filter((n) => !project.environments.includes(n))
+							.map((n) => ({ message: `environment ${n} did not exist: created empty` })),
+					];
+					return {
+						workflows: model.workflows.map((w) => w.name),
+						pipelines: model.pipelines.map((p) => p.name),
+						applications: model.applications.map((a) => a.name),
+						environments: model.environments.map((e) => e.name),
+						created,
+						updated,
+						unchanged,
+						ignored: result.files.filter((f) => f.status === "ignored").map((f) => ({ path: f.path, reason: f.reason })),
+						warnings,
+					};
+				},
+			},
+
+			list: {
+				rest: "GET /:key/workflows",
+				summary: "List workflows",
+				permission: { level: "read", project: "key" },
+				params: { key: keyParam, ...paginationParams },
+				async handler(this: WorkflowThis, ctx: Context<{ key: string; limit?: number; cursor?: string }>) {
+					if (!(await ctx.call("project.exists", { key: ctx.params.key }))) throw notFound(`project ${ctx.params.key}`);
+					return paginate(this.workflows(), { project: ctx.params.key }, ctx.params, presentHead);
+				},
+			},
+
+			get: {
+				rest: "GET /:key/workflows/:name",
+				summary: "Show a workflow's latest definition on a branch",
+				permission: { level: "read", project: "key" },
+				params: {
+					key: keyParam,
+					name: nameParam,
+					branch: { type: "string", max: 255, optional: true },
+					version: { type: "number", integer: true, min: 1, optional: true, convert: true },
+				},
+				async handler(this: WorkflowThis, ctx: Context<{ key: string; name: string; branch?: string; version?: number }>) {
+					const { key, name } = ctx.params;
+					const head = await this.workflows().findOne({ _id: `${key}/${name}` });
+					if (!head) throw notFound(`workflow ${name}`, { project: key, name });
+					const branch = ctx.params.branch ?? head.defaultBranch;
+					const def = ctx.params.version
+						? await this.definitions().findOne({ _id: definitionId(key, name, branch, ctx.params.version) })
+						: await this.latestDefinition(key, name, branch);
+					if (!def) throw notFound(`definition of workflow ${name} on branch ${branch}`, { branch });
+					return {
+						...presentHead(head),
+						branch: def.branch,
+						version: def.version,
+						definitionId: def._id,
+						hash: def.hash,
+						model: def.model,
+						pipelines: def.pipelines,
+						definedAt: def.created,
+					};
+				},
+			},
+
+			export: {
+				rest: "GET /:key/workflows/:name/export",
+				summary: "Export a workflow and what it uses as CDS as-code files",
+				permission: { level: "read", project: "key" },
+				params: {
+					key: keyParam,
+					name: nameParam,
+					branch: { type: "string", max: 255, optional: true },
+					format: { type: "enum", values: ["yaml", "json"], optional: true },
+				},
+				async handler(
+					this: WorkflowThis,
+					ctx: Context<{ key: string; name: string; branch?: string; format?: "yaml" | "json" }>,
+				) {
+					const { key, name } = ctx.params;
+					const def = (await ctx.call("workflow.get", { key, name, branch: ctx.params.branch })) as {
+						model: Workflow;
+						pipelines: Pipeline[];
+					};
+					const project = (await ctx.call("project.context", { key })) as {
+						entities: Array<{
+							kind: string;
+							name: string;
+							description?: string;
+							repository?: { vcsServer: string; repo: string } | null;
+							variables: Array<{ name: string; type: string; value: string }>;
+						}>;
+					};
+					const { secrets } = runtimeOf(this.broker);
+					const box = await this.projectBox(ctx, key);
+					const varsOf = (vars: Array<{ name: string; type: string; value: string }>) =>
+						Object.fromEntries(
+							vars.map((v) => [
+								v.name,
+								{ type: v.type, value: v.type === "password" ? secrets.open(v.value) : v.value, sealed: false } as Variable,
+							]),
+						);
+					const apps = new Set(def.model.nodes.map((n) => n.application).filter(Boolean));
+					const envs = new Set(def.model.nodes.map((n) => n.environment).filter(Boolean));
+					const set: FileSetModel = {
+						workflows: [def.model],
+						pipelines: def.pipelines,
+						applications: project.entities
+							.filter((e) => e.kind === "application" && apps.has(e.name))
+							.map((e) => ({
+								name: e.name,
+								description: e.description || undefined,
+								variables: varsOf(e.variables),
+								keys: {},
+								vcsServer: e.repository?.vcsServer,
+								repo: e.repository?.repo,
+								vcs: {},
+								vcsPassword: undefined,
+							})),
+						environments: project.entities
+							.filter((e) => e.kind === "environment" && envs.has(e.name))
+							.map((e) => ({ name: e.name, description: e.description || undefined, variables: varsOf(e.variables), keys: {} })),
+						missing: { applications: [], environments: [] },
+					};
+					const files = exportWorkflowFiles(set, { sealSecret: (plain: string) => box.seal(plain) });
+					if (ctx.params.format === "json") {
+						const { parse } = await import("yaml");
+						return { files: files.map((f) => ({ path: f.path.replace(/\.ya?ml$/, ".json"), content: `${JSON.stringify(parse(f.content), null, 2)}\n` })) };
+					}
+					return { files };
+				},
+			},
+
+			remove: {
+				rest: "DELETE /:key/workflows/:name",
+				summary: "Delete a workflow and all its definitions",
+				permission: { level: "write", project: "key" },
+				params: { key: keyParam, name: nameParam },
+				async handler(this: WorkflowThis, ctx: Context<{ key: string; name: string }>) {
+					const { key, name } = ctx.params;
+					const removed = await this.workflows().remove({ _id: `${key}/${name}` });
+					if (removed === 0) throw notFound(`workflow ${name}`, { project: key, name });
+					await this.definitions().remove({ project: key, workflow: name }, { multi: true });
+					ctx.emit("workflow.deleted", { project: key, workflow: name });
+					return { name, deleted: true };
+				},
+			},
+
+			/** Workflows whose latest definition uses a pipeline. Internal. */
+			pipelineUsers: {
+				params: { key: keyParam, pipeline: nameParam },
+				async handler(this: WorkflowThis, ctx: Context<{ key: string; pipeline: string }>) {
+					const docs = await this.workflows().find({ project: ctx.params.key, pipelines: ctx.params.pipeline });
+					return docs.map((d) => d.name);
+				},
+			},
+
+			/** Drops every workflow of a deleted project. Internal. */
+			removeProject: {
+				params: { key: keyParam },
+				async handler(this: WorkflowThis, ctx: Context<{ key: string }>) {
+					await this.definitions().remove({ project: ctx.params.key }, { multi: true });
+					const n = await this.workflows().remove({ project: ctx.params.key }, { multi: true });
+					return { removed: n };
+				},
+			},
+		},
+
+		methods: {
+			workflows(this: WorkflowThis) {
+				return this.collections.workflows as Collection<WorkflowDoc>;
+			},
+			definitions(this: WorkflowThis) {
+				return this.collections.definitions as Collection<DefinitionDoc>;
+			},
+			async latestDefinition(this: WorkflowThis, project: string, name: string, branch: string) {
+				const [doc] = await this.definitions().find(
+					{ project, workflow: name, branch },
+					{ sort: { version: -1 }, limit: 1 },
+				);
+				return doc ?? null;
+			},
+			/**
+			 * Adds version n+1 unless the content equals the latest. Two importers racing for
+			 * the same n+1 collide on the definition's unique _id: the loser re-reads and retries.
+			 */
+			async addDefinition(this: WorkflowThis, project, name, branch, model, pipelines, author) {
+				const hash = contentHash({ model, pipelines });
+				for (let attempt = 0; attempt < 20; attempt++) {
+					const latest = await this.latestDefinition(project, name, branch);
+					if (latest && latest.hash === hash) return { doc: latest, changed: false };
+					const version = (latest?.version ?? 0) + 1;
+					const doc: DefinitionDoc = {
+						_id: definitionId(project, name, branch, version),
+						project,
+						workflow: name,
+						branch,
+						version,
+						hash,
+						model,
+						pipelines,
+						created: now(),
+						author,
+					};
+					try {
+						await this.definitions().insert(doc);
+						return { doc, changed: true };
+					} catch (e) {
+						if (!(e instanceof DuplicateKeyError)) throw e;
+					}
+				}
+				throw conflict(`workflow ${name} is being changed concurrently: try again`);
+			},
+			async projectBox(ctx: Context, key: string) {
+				const { projectKey } = (await ctx.call("project.secretMaterial", { key })) as { projectKey: string };
+				return SecretBox.fromKey(Buffer.from(projectKey, "base64"));
+			},
+		},
+	};
+}

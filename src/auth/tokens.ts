@@ -1,0 +1,42 @@
+// API tokens: random, shown once, stored only as a SHA-256 hash (they are 256-bit random
+// values, so a fast hash is enough — nothing to brute-force).
+
+import { createHash, randomBytes } from "node:crypto";
+
+const TOKEN_PREFIX = "cds_";
+
+export function generateToken(): string {
+	return TOKEN_PREFIX + randomBytes(32).toString("base64url");
+}
+
+export function generateTokenId(): string {
+	return randomBytes(9).toString("base64url");
+}
+
+export function hashToken(token: string): string {
+	return createHash("sha256").update(token, "utf8").digest("hex");
+}
+
+const DURATION = /^(\d+)\s*(m|h|d|w)$/;
+const UNIT_MS: Record<string, number> = { m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
+
+/**
+ * Reads an expiry given as a duration ("30d", "12h", "2w", "90m") or an ISO-8601 date.
+ * Returns the expiry instant, or throws a message suitable for a 422.
+ */
+export function parseExpiry(value: string, now = new Date()): Date {
+	const m = DURATION.exec(value.trim());
+	if (m) {
+		const amount = Number(m[1]);
+		if (amount <= 0) throw new Error(`expiry '${value}' must be positive`);
+		return new Date(now.getTime() + amount * UNIT_MS[m[2]]);
+	}
+	if (/^\d{4}-\d{2}-\d{2}/.test(value)) {
+		const d = new Date(value);
+		if (!Number.isNaN(d.getTime())) {
+			if (d.getTime() <= now.getTime()) throw new Error(`expiry '${value}' is in the past`);
+			return d;
+		}
+	}
+	throw new Error(`expiry '${value}' is neither a duration like 30d, 12h, 2w, 90m nor an ISO-8601 date`);
+}

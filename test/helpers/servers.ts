@@ -1,0 +1,26 @@
+// Integration suites need real servers (NATS with JetStream, a MongoDB-wire server).
+// They run when NATS_URL / MONGO_URL are set; locally they are skipped with a reason,
+// but under CI=true a missing server is a failure, never a silent skip.
+
+export type ServerVar = "MONGO_URL" | "NATS_URL";
+
+export function serverUrl(name: ServerVar): { url: string; skip: false } | { url: undefined; skip: string } {
+	const url = process.env[name];
+	if (url) return { url, skip: false };
+	if (process.env.CI === "true") {
+		throw new Error(`${name} is not set but CI=true: .ci/run must start the server this suite needs`);
+	}
+	return { url: undefined, skip: `${name} is not set (start the server and export ${name} to run this suite)` };
+}
+
+/** A database name unique to this test process, so suites never see each other's data. */
+export function uniqueDbName(prefix: string): string {
+	return `${prefix}_${process.pid}_${Date.now().toString(36)}`;
+}
+
+/** Builds a Mongo URL for a fresh database on the server at `base`. */
+export function mongoUrlFor(base: string, db: string): string {
+	const u = new URL(base);
+	u.pathname = `/${db}`;
+	return u.toString();
+}
