@@ -8,14 +8,19 @@ import { PermissionMiddleware } from "./mixins/permission.middleware.ts";
 
 export function brokerOptions(config: Config): BrokerOptions {
 	return {
-		namespace: "cds",
+		namespace: config.namespace,
 		nodeID: config.nodeId,
 		transporter: config.natsUrl
 			? { type: "NATS", options: { url: config.natsUrl, maxReconnectAttempts: -1 } }
 			: undefined,
 		logger: {
 			type: "Console",
-			options: { level: config.logLevel, formatter: "short", colors: process.stdout.isTTY, moduleColors: false },
+			options: {
+				level: config.logLevel,
+				formatter: "short",
+				colors: process.stdout.isTTY,
+				moduleColors: false,
+			},
 		},
 		logLevel: config.logLevel,
 		serializer: "JSON",
@@ -30,7 +35,11 @@ export function brokerOptions(config: Config): BrokerOptions {
 		validator: false,
 		errorHandler(err, info) {
 			// Errors still reach callers; this only keeps the node's log readable.
-			this.logger.debug("action error", (err as Error).message, (info as { action?: { name?: string } })?.action?.name);
+			this.logger.debug(
+				"action error",
+				(err as Error).message,
+				(info as { action?: { name?: string } })?.action?.name,
+			);
 			throw err;
 		},
 		middlewares: [PermissionMiddleware()],

@@ -8,7 +8,14 @@ export const ALL_SERVICES = ["api", "auth", "project", "workflow"] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
 /** Service groups a node may be asked to run; names of later issues are accepted and mapped. */
-const KNOWN_SERVICE_NAMES = new Set<string>([...ALL_SERVICES, "run", "hook", "hatchery", "report", "template"]);
+const KNOWN_SERVICE_NAMES = new Set<string>([
+	...ALL_SERVICES,
+	"run",
+	"hook",
+	"hatchery",
+	"report",
+	"template",
+]);
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace";
 const LOG_LEVELS: LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace"];
@@ -26,6 +33,8 @@ export interface Config {
 	adminToken?: string;
 	secretKey?: string;
 	nodeId?: string;
+	/** Moleculer namespace: nodes only see nodes of the same namespace on a shared NATS. */
+	namespace: string;
 	requestTimeoutMs: number;
 	maxBodyBytes: number;
 }
@@ -80,6 +89,13 @@ function parseServices(value: string | undefined): ServiceName[] {
 	return [...new Set(names.filter((n): n is ServiceName => (ALL_SERVICES as readonly string[]).includes(n)))];
 }
 
+function parseNamespace(value: string | undefined): string {
+	if (value === undefined || value === "") return "cds";
+	if (!/^[a-zA-Z0-9_-]{1,64}$/.test(value))
+		throw new ConfigError(`CDS_NAMESPACE=${value} may only hold letters, digits, - and _`);
+	return value;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Config {
 	const natsUrl = env.NATS_URL ? parseUrl("NATS_URL", env.NATS_URL, ["nats:", "tls:"]) : undefined;
 	const mongoUrl = env.MONGO_URL
@@ -120,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 		adminToken: env.CDS_ADMIN_TOKEN || undefined,
 		secretKey: env.CDS_SECRET_KEY || undefined,
 		nodeId: env.NODE_ID || undefined,
+		namespace: parseNamespace(env.CDS_NAMESPACE),
 		requestTimeoutMs: env.CDS_REQUEST_TIMEOUT_MS
 			? parsePositiveInt("CDS_REQUEST_TIMEOUT_MS", env.CDS_REQUEST_TIMEOUT_MS)
 			: 30_000,

@@ -41,7 +41,14 @@ const ERROR_TYPES_BY_CODE: Record<number, string> = {
 
 /** Turns any error into the public shape; internals (stacks, node ids) never leave. */
 export function publicError(err: unknown): { code: number; type: string; message: string; data?: unknown } {
-	const e = err as { code?: unknown; status?: unknown; type?: unknown; message?: string; data?: unknown; name?: string };
+	const e = err as {
+		code?: unknown;
+		status?: unknown;
+		type?: unknown;
+		message?: string;
+		data?: unknown;
+		name?: string;
+	};
 	const rawCode = typeof e.code === "number" ? e.code : typeof e.status === "number" ? e.status : 500;
 	const code = rawCode >= 400 && rawCode < 600 ? rawCode : 500;
 	if (e.name === "ValidationError" && Array.isArray(e.data)) {
@@ -49,18 +56,31 @@ export function publicError(err: unknown): { code: number; type: string; message
 			field: d.field,
 			message: d.message,
 		}));
-		return { code: 422, type: "VALIDATION_ERROR", message: errors.map((x) => x.message).join("; "), data: { errors } };
+		return {
+			code: 422,
+			type: "VALIDATION_ERROR",
+			message: errors.map((x) => x.message).join("; "),
+			data: { errors },
+		};
 	}
-	if (e.type === "entity.too.large") return { code: 413, type: "PAYLOAD_TOO_LARGE", message: "request body too large" };
-	if (e.type === "entity.parse.failed") return { code: 400, type: "INVALID_JSON", message: "request body is not valid JSON" };
+	if (e.type === "entity.too.large")
+		return { code: 413, type: "PAYLOAD_TOO_LARGE", message: "request body too large" };
+	if (e.type === "entity.parse.failed")
+		return { code: 400, type: "INVALID_JSON", message: "request body is not valid JSON" };
 	if (code >= 500) {
-		if (e.name === "RequestTimeoutError") return { code: 504, type: "TIMEOUT", message: "the request timed out" };
+		if (e.name === "RequestTimeoutError")
+			return { code: 504, type: "TIMEOUT", message: "the request timed out" };
 		if (e.name === "ServiceNotFoundError" || e.name === "ServiceNotAvailableError") {
-			return { code: 503, type: "SERVICE_UNAVAILABLE", message: "a service needed for this request is not available" };
+			return {
+				code: 503,
+				type: "SERVICE_UNAVAILABLE",
+				message: "a service needed for this request is not available",
+			};
 		}
 		return { code: 500, type: "INTERNAL_ERROR", message: "internal server error" };
 	}
-	const type = typeof e.type === "string" && /^[A-Z_]+$/.test(e.type) ? e.type : (ERROR_TYPES_BY_CODE[code] ?? "ERROR");
+	const type =
+		typeof e.type === "string" && /^[A-Z_]+$/.test(e.type) ? e.type : (ERROR_TYPES_BY_CODE[code] ?? "ERROR");
 	return { code, type, message: e.message ?? type, ...(e.data !== undefined ? { data: e.data } : {}) };
 }
 
@@ -69,7 +89,9 @@ function sendJson(res: ServerResponse, status: number, body: unknown) {
 	res.end(JSON.stringify(body));
 }
 
-export default function ApiService(config: Config): ServiceSchema<any, Record<string, any>, Record<string, any>, ApiThis> {
+export default function ApiService(
+	config: Config,
+): ServiceSchema<any, Record<string, any>, Record<string, any>, ApiThis> {
 	return {
 		name: "api",
 		mixins: [ApiGateway],
@@ -94,7 +116,11 @@ export default function ApiService(config: Config): ServiceSchema<any, Record<st
 						},
 						async "GET ready"(this: ApiThis, _req: IncomingMessage, res: ServerResponse) {
 							const r = await this.isReady();
-							sendJson(res, r.ready ? 200 : 503, r.ready ? { status: "ready" } : { status: "starting", reason: r.reason });
+							sendJson(
+								res,
+								r.ready ? 200 : 503,
+								r.ready ? { status: "ready" } : { status: "starting", reason: r.reason },
+							);
 						},
 					},
 				},
@@ -103,7 +129,16 @@ export default function ApiService(config: Config): ServiceSchema<any, Record<st
 					authentication: true,
 					autoAliases: true,
 					mappingPolicy: "restrict",
-					whitelist: ["auth.*", "project.*", "workflow.*", "run.*", "hook.*", "template.*", "report.*", "api.openapi"],
+					whitelist: [
+						"auth.*",
+						"project.*",
+						"workflow.*",
+						"run.*",
+						"hook.*",
+						"template.*",
+						"report.*",
+						"api.openapi",
+					],
 					aliases: { "GET openapi.json": "api.openapi" },
 					bodyParsers: {
 						json: { strict: false, limit: config.maxBodyBytes },
@@ -137,19 +172,31 @@ export default function ApiService(config: Config): ServiceSchema<any, Record<st
 		},
 
 		methods: {
-			async authenticate(this: ApiThis, ctx: Context, _route: unknown, req: IncomingMessage): Promise<Principal> {
+			async authenticate(
+				this: ApiThis,
+				ctx: Context,
+				_route: unknown,
+				req: IncomingMessage,
+			): Promise<Principal> {
 				const header = req.headers.authorization;
-				const token = typeof header === "string" && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, "").trim() : "";
+				const token =
+					typeof header === "string" && /^Bearer\s+/i.test(header)
+						? header.replace(/^Bearer\s+/i, "").trim()
+						: "";
 				if (!token || token.length > 512) {
 					throw new MoleculerClientError("missing bearer token", 401, "UNAUTHORIZED");
 				}
 				const principal = (await ctx.call("auth.resolve", { token })) as Principal | null;
-				if (!principal) throw new MoleculerClientError("invalid, revoked or expired token", 401, "UNAUTHORIZED");
+				if (!principal)
+					throw new MoleculerClientError("invalid, revoked or expired token", 401, "UNAUTHORIZED");
 				return principal;
 			},
 
 			routeDescriptions(this: ApiThis): RouteDescription[] {
-				const actions = this.broker.registry.getActionList({ onlyAvailable: false, withEndpoints: false }) as Array<{
+				const actions = this.broker.registry.getActionList({
+					onlyAvailable: false,
+					withEndpoints: false,
+				}) as Array<{
 					name: string;
 					action?: { rest?: string; params?: Record<string, unknown>; summary?: string; permission?: any };
 				}>;
@@ -176,7 +223,8 @@ export default function ApiService(config: Config): ServiceSchema<any, Record<st
 
 			async isReady(this: ApiThis) {
 				for (const name of ROUTED_SERVICES) {
-					if (!this.broker.registry.hasService(name)) return { ready: false, reason: `service ${name} not available` };
+					if (!this.broker.registry.hasService(name))
+						return { ready: false, reason: `service ${name} not available` };
 				}
 				const routed = new Set(this.aliases.filter((a) => a.action).map((a) => a.action!.split(".")[0]));
 				for (const name of ROUTED_SERVICES) {
@@ -194,5 +242,3 @@ export default function ApiService(config: Config): ServiceSchema<any, Record<st
 		},
 	};
 }
-
-

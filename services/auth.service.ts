@@ -33,10 +33,19 @@ type AuthThis = Service & {
 const ADMIN_ENV_TOKEN_ID = "admin-env";
 const ADMIN_FIRST_TOKEN_ID = "admin-first";
 
-export default function AuthService(): ServiceSchema<ServiceSettingSchema, Record<string, any>, Record<string, any>, AuthThis> {
+export default function AuthService(): ServiceSchema<
+	ServiceSettingSchema,
+	Record<string, any>,
+	Record<string, any>,
+	AuthThis
+> {
 	return {
 		name: "auth",
-		mixins: [StoreMixin([{ name: "tokens", indexes: [{ fields: ["hash"], unique: true }, { fields: ["project"] }] }])],
+		mixins: [
+			StoreMixin([
+				{ name: "tokens", indexes: [{ fields: ["hash"], unique: true }, { fields: ["project"] }] },
+			]),
+		],
 		settings: { rest: "/auth" },
 
 		actions: {

@@ -71,7 +71,12 @@ type ProjectThis = Service & {
 	requireProject(key: string): Promise<ProjectDoc>;
 	presentVariable(doc: VariableDoc): Record<string, unknown>;
 	presentEntity(doc: EntityDoc, variables?: VariableDoc[]): Record<string, unknown>;
-	writeVariables(project: string, owner: string, vars: Record<string, VariableInput>, replace: boolean): Promise<void>;
+	writeVariables(
+		project: string,
+		owner: string,
+		vars: Record<string, VariableInput>,
+		replace: boolean,
+	): Promise<void>;
 	sealValue(type: VariableType, value: string): string;
 };
 
@@ -108,7 +113,9 @@ function entityActions(kind: "application" | "environment", plural: string) {
 			params: { key: keyParam, ...paginationParams },
 			async handler(this: ProjectThis, ctx: Context<{ key: string; limit?: number; cursor?: string }>) {
 				await this.requireProject(ctx.params.key);
-				return paginate(this.entities(), { project: ctx.params.key, kind }, ctx.params, (d) => this.presentEntity(d));
+				return paginate(this.entities(), { project: ctx.params.key, kind }, ctx.params, (d) =>
+					this.presentEntity(d),
+				);
 			},
 		},
 		[`create${kind[0].toUpperCase()}${kind.slice(1)}`]: {
@@ -118,7 +125,12 @@ function entityActions(kind: "application" | "environment", plural: string) {
 				key: keyParam,
 				name: nameParam,
 				description: { type: "string", max: 4096, optional: true },
-				variables: { type: "record", key: { type: "string", pattern: NAME_PATTERN }, value: variableRule, optional: true },
+				variables: {
+					type: "record",
+					key: { type: "string", pattern: NAME_PATTERN },
+					value: variableRule,
+					optional: true,
+				},
 				...extra,
 			},
 			async handler(this: ProjectThis, ctx: Context<any>) {
@@ -156,7 +168,10 @@ function entityActions(kind: "application" | "environment", plural: string) {
 				const { key, name } = ctx.params;
 				const doc = await this.entities().findOne({ _id: entityId(key, kind, name) });
 				if (!doc) throw notFound(label(name), { project: key, name });
-				const vars = await this.variables().find({ project: key, owner: `${kind}:${name}` }, { sort: { name: 1 } });
+				const vars = await this.variables().find(
+					{ project: key, owner: `${kind}:${name}` },
+					{ sort: { name: 1 } },
+				);
 				return this.presentEntity(doc, vars);
 			},
 		},
@@ -167,7 +182,12 @@ function entityActions(kind: "application" | "environment", plural: string) {
 				key: keyParam,
 				name: nameParam,
 				description: { type: "string", max: 4096, optional: true },
-				variables: { type: "record", key: { type: "string", pattern: NAME_PATTERN }, value: variableRule, optional: true },
+				variables: {
+					type: "record",
+					key: { type: "string", pattern: NAME_PATTERN },
+					value: variableRule,
+					optional: true,
+				},
 				...extra,
 			},
 			async handler(this: ProjectThis, ctx: Context<any>) {
@@ -201,7 +221,12 @@ function entityActions(kind: "application" | "environment", plural: string) {
 	};
 }
 
-export default function ProjectService(): ServiceSchema<ServiceSettingSchema, Record<string, any>, Record<string, any>, ProjectThis> {
+export default function ProjectService(): ServiceSchema<
+	ServiceSettingSchema,
+	Record<string, any>,
+	Record<string, any>,
+	ProjectThis
+> {
 	return {
 		name: "project",
 		mixins: [
@@ -310,8 +335,16 @@ export default function ProjectService(): ServiceSchema<ServiceSettingSchema, Re
 				rest: "POST /:key/variables",
 				summary: "Add a project variable",
 				permission: { level: "write", project: "key" },
-				params: { key: keyParam, name: nameParam, type: { type: "enum", values: [...VARIABLE_TYPES] }, value: "any" },
-				async handler(this: ProjectThis, ctx: Context<{ key: string; name: string; type: VariableType; value: unknown }>) {
+				params: {
+					key: keyParam,
+					name: nameParam,
+					type: { type: "enum", values: [...VARIABLE_TYPES] },
+					value: "any",
+				},
+				async handler(
+					this: ProjectThis,
+					ctx: Context<{ key: string; name: string; type: VariableType; value: unknown }>,
+				) {
 					const { key, name, type, value } = ctx.params;
 					await this.requireProject(key);
 					const checked = normaliseVariableValue(type, value);
@@ -340,14 +373,25 @@ export default function ProjectService(): ServiceSchema<ServiceSettingSchema, Re
 				rest: "PUT /:key/variables/:name",
 				summary: "Change a project variable",
 				permission: { level: "write", project: "key" },
-				params: { key: keyParam, name: nameParam, type: { type: "enum", values: [...VARIABLE_TYPES] }, value: "any" },
-				async handler(this: ProjectThis, ctx: Context<{ key: string; name: string; type: VariableType; value: unknown }>) {
+				params: {
+					key: keyParam,
+					name: nameParam,
+					type: { type: "enum", values: [...VARIABLE_TYPES] },
+					value: "any",
+				},
+				async handler(
+					this: ProjectThis,
+					ctx: Context<{ key: string; name: string; type: VariableType; value: unknown }>,
+				) {
 					const { key, name, type, value } = ctx.params;
 					const id = variableId(key, "project", name);
 					if (!(await this.variables().findOne({ _id: id }))) throw notFound(`variable ${name}`, { name });
 					const checked = normaliseVariableValue(type, value);
 					if ("error" in checked) throw invalid(checked.error, [{ field: "value", message: checked.error }]);
-					await this.variables().update({ _id: id }, { $set: { type, value: this.sealValue(type, checked.value), updated: now() } });
+					await this.variables().update(
+						{ _id: id },
+						{ $set: { type, value: this.sealValue(type, checked.value), updated: now() } },
+					);
 					return this.presentVariable((await this.variables().findOne({ _id: id }))!);
 				},
 			},
@@ -358,7 +402,9 @@ export default function ProjectService(): ServiceSchema<ServiceSettingSchema, Re
 				permission: { level: "write", project: "key" },
 				params: { key: keyParam, name: nameParam },
 				async handler(this: ProjectThis, ctx: Context<{ key: string; name: string }>) {
-					const removed = await this.variables().remove({ _id: variableId(ctx.params.key, "project", ctx.params.name) });
+					const removed = await this.variables().remove({
+						_id: variableId(ctx.params.key, "project", ctx.params.name),
+					});
 					if (removed === 0) throw notFound(`variable ${ctx.params.name}`, { name: ctx.params.name });
 					return { name: ctx.params.name, deleted: true };
 				},
@@ -386,7 +432,9 @@ export default function ProjectService(): ServiceSchema<ServiceSettingSchema, Re
 				permission: { level: "read", project: "key" },
 				params: { key: keyParam, name: nameParam },
 				async handler(this: ProjectThis, ctx: Context<{ key: string; name: string }>) {
-					const doc = await this.entities().findOne({ _id: entityId(ctx.params.key, "pipeline", ctx.params.name) });
+					const doc = await this.entities().findOne({
+						_id: entityId(ctx.params.key, "pipeline", ctx.params.name),
+					});
 					if (!doc) throw notFound(`pipeline ${ctx.params.name}`, { name: ctx.params.name });
 					return this.presentEntity(doc);
 				},
@@ -406,7 +454,9 @@ export default function ProjectService(): ServiceSchema<ServiceSettingSchema, Re
 						pipeline: ctx.params.name,
 					})) as string[];
 					if (users.length > 0) {
-						throw conflict(`pipeline ${ctx.params.name} is used by workflow ${users.join(", ")}`, { workflows: users });
+						throw conflict(`pipeline ${ctx.params.name} is used by workflow ${users.join(", ")}`, {
+							workflows: users,
+						});
 					}
 					await this.entities().remove({ _id: id });
 					return { name: ctx.params.name, deleted: true };
@@ -469,7 +519,9 @@ export default function ProjectService(): ServiceSchema<ServiceSettingSchema, Re
 							kind: e.kind,
 							name: e.name,
 							description: e.description ?? existing?.description ?? "",
-							...(e.kind === "application" ? { repository: e.repository ?? existing?.repository ?? null } : {}),
+							...(e.kind === "application"
+								? { repository: e.repository ?? existing?.repository ?? null }
+								: {}),
 							...(e.model !== undefined ? { model: e.model } : {}),
 							workflow: e.workflow ?? null,
 							created: existing?.created ?? now(),
@@ -512,7 +564,12 @@ export default function ProjectService(): ServiceSchema<ServiceSettingSchema, Re
 				return type === "password" ? runtimeOf(this.broker).secrets.seal(value) : value;
 			},
 			presentVariable(doc: VariableDoc) {
-				return { name: doc.name, type: doc.type, value: doc.type === "password" ? MASK : doc.value, updated: doc.updated };
+				return {
+					name: doc.name,
+					type: doc.type,
+					value: doc.type === "password" ? MASK : doc.value,
+					updated: doc.updated,
+				};
 			},
 			presentEntity(this: ProjectThis, doc: EntityDoc, variables?: VariableDoc[]) {
 				return {
@@ -564,6 +621,11 @@ export default function ProjectService(): ServiceSchema<ServiceSettingSchema, Re
 }
 
 function present(doc: ProjectDoc) {
-	return { key: doc.key, name: doc.name, description: doc.description, created: doc.created, updated: doc.updated };
+	return {
+		key: doc.key,
+		name: doc.name,
+		description: doc.description,
+		created: doc.created,
+		updated: doc.updated,
+	};
 }
-

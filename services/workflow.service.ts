@@ -86,7 +86,12 @@ function presentHead(doc: WorkflowDoc) {
 	};
 }
 
-export default function WorkflowService(): ServiceSchema<ServiceSettingSchema, Record<string, any>, Record<string, any>, WorkflowThis> {
+export default function WorkflowService(): ServiceSchema<
+	ServiceSettingSchema,
+	Record<string, any>,
+	Record<string, any>,
+	WorkflowThis
+> {
 	return {
 		name: "workflow",
 		mixins: [
@@ -110,14 +115,20 @@ export default function WorkflowService(): ServiceSchema<ServiceSettingSchema, R
 						max: MAX_IMPORT_FILES,
 						items: {
 							type: "object",
-							props: { path: { type: "string", min: 1, max: 1024 }, content: { type: "string", max: MAX_FILE_BYTES } },
+							props: {
+								path: { type: "string", min: 1, max: 1024 },
+								content: { type: "string", max: MAX_FILE_BYTES },
+							},
 						},
 					},
 					force: { type: "boolean", optional: true, convert: true },
 				},
 				async handler(
 					this: WorkflowThis,
-					ctx: Context<{ key: string; files: Array<{ path: string; content: string }>; force?: boolean }, GatewayMeta>,
+					ctx: Context<
+						{ key: string; files: Array<{ path: string; content: string }>; force?: boolean },
+						GatewayMeta
+					>,
 				) {
 					const { key, files, force } = ctx.params;
 					const project = (await ctx.call("project.context", { key })) as {
@@ -147,7 +158,12 @@ export default function WorkflowService(): ServiceSchema<ServiceSettingSchema, R
 						);
 					}
 					const model = result.model as FileSetModel;
-					if (model.workflows.length === 0 && model.pipelines.length === 0 && model.applications.length === 0 && model.environments.length === 0) {
+					if (
+						model.workflows.length === 0 &&
+						model.pipelines.length === 0 &&
+						model.applications.length === 0 &&
+						model.environments.length === 0
+					) {
 						throw invalid("the file set defines no workflow, pipeline, application or environment", []);
 					}
 
@@ -158,31 +174,43 @@ export default function WorkflowService(): ServiceSchema<ServiceSettingSchema, R
 					const conflicts: string[] = [];
 					for (const p of model.pipelines) {
 						const current = existingPipelines.get(p.name);
-						if (current !== undefined && contentHash(current) !== contentHash(p) && !force) conflicts.push(`pipeline ${p.name}`);
+						if (current !== undefined && contentHash(current) !== contentHash(p) && !force)
+							conflicts.push(`pipeline ${p.name}`);
 					}
 					for (const w of model.workflows) {
 						const head = await this.workflows().findOne({ _id: `${key}/${w.name}` });
 						if (head?.asCode) {
-							throw conflict(`workflow ${w.name} is defined as code: edit the YAML in its repository and push`, {
-								workflow: w.name,
-							});
+							throw conflict(
+								`workflow ${w.name} is defined as code: edit the YAML in its repository and push`,
+								{
+									workflow: w.name,
+								},
+							);
 						}
 						const latest = head ? await this.latestDefinition(key, w.name, head.defaultBranch) : null;
 						// Compare the workflow model alone: pipeline changes are caught above.
-						if (latest && contentHash(latest.model) !== contentHash(w) && !force) conflicts.push(`workflow ${w.name}`);
+						if (latest && contentHash(latest.model) !== contentHash(w) && !force)
+							conflicts.push(`workflow ${w.name}`);
 					}
 					if (conflicts.length > 0) {
-						throw conflict(`${conflicts.join(", ")} already exist(s) with different content: import again with force to overwrite`, {
-							conflicts,
-						});
+						throw conflict(
+							`${conflicts.join(", ")} already exist(s) with different content: import again with force to overwrite`,
+							{
+								conflicts,
+							},
+						);
 					}
 
 					const entities: Array<Record<string, unknown>> = [];
 					const varsOf = (vars: Record<string, Variable>) =>
 						Object.fromEntries(
-							Object.entries(vars).map(([n, v]) => [n, { type: v.type === "key" ? "text" : v.type, value: v.sealed ? box.open(v.value) : v.value }]),
+							Object.entries(vars).map(([n, v]) => [
+								n,
+								{ type: v.type === "key" ? "text" : v.type, value: v.sealed ? box.open(v.value) : v.value },
+							]),
 						);
-					for (const p of model.pipelines) entities.push({ kind: "pipeline", name: p.name, model: p, description: p.description ?? "" });
+					for (const p of model.pipelines)
+						entities.push({ kind: "pipeline", name: p.name, model: p, description: p.description ?? "" });
 					for (const a of model.applications) {
 						entities.push({
 							kind: "application",
@@ -193,7 +221,12 @@ export default function WorkflowService(): ServiceSchema<ServiceSettingSchema, R
 						});
 					}
 					for (const e of model.environments) {
-						entities.push({ kind: "environment", name: e.name, description: e.description ?? "", variables: varsOf(e.variables) });
+						entities.push({
+							kind: "environment",
+							name: e.name,
+							description: e.description ?? "",
+							variables: varsOf(e.variables),
+						});
 					}
 					for (const name of model.missing.applications) {
 						if (!project.applications.includes(name)) entities.push({ kind: "application", name });
@@ -204,7 +237,8 @@ export default function WorkflowService(): ServiceSchema<ServiceSettingSchema, R
 					if (entities.length > 0) await ctx.call("project.upsertEntities", { key, entities });
 
 					const pipelineByName = new Map<string, Pipeline>();
-					for (const e of project.entities) if (e.kind === "pipeline" && e.model) pipelineByName.set(e.name, e.model);
+					for (const e of project.entities)
+						if (e.kind === "pipeline" && e.model) pipelineByName.set(e.name, e.model);
 					for (const p of model.pipelines) pipelineByName.set(p.name, p);
 
 					const created: string[] = [];
@@ -216,7 +250,14 @@ export default function WorkflowService(): ServiceSchema<ServiceSettingSchema, R
 						const id = `${key}/${w.name}`;
 						const head = await this.workflows().findOne({ _id: id });
 						const branch = head?.defaultBranch ?? DEFAULT_BRANCH;
-						const { doc, changed } = await this.addDefinition(key, w.name, branch, w, snapshot, ctx.meta.user?.id ?? null);
+						const { doc, changed } = await this.addDefinition(
+							key,
+							w.name,
+							branch,
+							w,
+							snapshot,
+							ctx.meta.user?.id ?? null,
+						);
 						await this.workflows().replace({
 							_id: id,
 							project: key,
@@ -229,7 +270,8 @@ export default function WorkflowService(): ServiceSchema<ServiceSettingSchema, R
 							updated: changed ? now() : (head?.updated ?? now()),
 						});
 						(head ? (changed ? updated : unchanged) : created).push(w.name);
-						if (changed) ctx.emit("workflow.updated", { project: key, workflow: w.name, branch, version: doc.version });
+						if (changed)
+							ctx.emit("workflow.updated", { project: key, workflow: w.name, branch, version: doc.version });
 					}
 					const warnings = [
 						...result.warnings,
@@ -248,7 +290,9 @@ export default function WorkflowService(): ServiceSchema<ServiceSettingSchema, R
 						created,
 						updated,
 						unchanged,
-						ignored: result.files.filter((f) => f.status === "ignored").map((f) => ({ path: f.path, reason: f.reason })),
+						ignored: result.files
+							.filter((f) => f.status === "ignored")
+							.map((f) => ({ path: f.path, reason: f.reason })),
 						warnings,
 					};
 				},
@@ -260,7 +304,8 @@ export default function WorkflowService(): ServiceSchema<ServiceSettingSchema, R
 				permission: { level: "read", project: "key" },
 				params: { key: keyParam, ...paginationParams },
 				async handler(this: WorkflowThis, ctx: Context<{ key: string; limit?: number; cursor?: string }>) {
-					if (!(await ctx.call("project.exists", { key: ctx.params.key }))) throw notFound(`project ${ctx.params.key}`);
+					if (!(await ctx.call("project.exists", { key: ctx.params.key })))
+						throw notFound(`project ${ctx.params.key}`);
 					return paginate(this.workflows(), { project: ctx.params.key }, ctx.params, presentHead);
 				},
 			},
@@ -275,7 +320,10 @@ export default function WorkflowService(): ServiceSchema<ServiceSettingSchema, R
 					branch: { type: "string", max: 255, optional: true },
 					version: { type: "number", integer: true, min: 1, optional: true, convert: true },
 				},
-				async handler(this: WorkflowThis, ctx: Context<{ key: string; name: string; branch?: string; version?: number }>) {
+				async handler(
+					this: WorkflowThis,
+					ctx: Context<{ key: string; name: string; branch?: string; version?: number }>,
+				) {
 					const { key, name } = ctx.params;
 					const head = await this.workflows().findOne({ _id: `${key}/${name}` });
 					if (!head) throw notFound(`workflow ${name}`, { project: key, name });
@@ -331,7 +379,11 @@ export default function WorkflowService(): ServiceSchema<ServiceSettingSchema, R
 						Object.fromEntries(
 							vars.map((v) => [
 								v.name,
-								{ type: v.type, value: v.type === "password" ? secrets.open(v.value) : v.value, sealed: false } as Variable,
+								{
+									type: v.type,
+									value: v.type === "password" ? secrets.open(v.value) : v.value,
+									sealed: false,
+								} as Variable,
 							]),
 						);
 					const apps = new Set(def.model.nodes.map((n) => n.application).filter(Boolean));
@@ -353,13 +405,23 @@ export default function WorkflowService(): ServiceSchema<ServiceSettingSchema, R
 							})),
 						environments: project.entities
 							.filter((e) => e.kind === "environment" && envs.has(e.name))
-							.map((e) => ({ name: e.name, description: e.description || undefined, variables: varsOf(e.variables), keys: {} })),
+							.map((e) => ({
+								name: e.name,
+								description: e.description || undefined,
+								variables: varsOf(e.variables),
+								keys: {},
+							})),
 						missing: { applications: [], environments: [] },
 					};
 					const files = exportWorkflowFiles(set, { sealSecret: (plain: string) => box.seal(plain) });
 					if (ctx.params.format === "json") {
 						const { parse } = await import("yaml");
-						return { files: files.map((f) => ({ path: f.path.replace(/\.ya?ml$/, ".json"), content: `${JSON.stringify(parse(f.content), null, 2)}\n` })) };
+						return {
+							files: files.map((f) => ({
+								path: f.path.replace(/\.ya?ml$/, ".json"),
+								content: `${JSON.stringify(parse(f.content), null, 2)}\n`,
+							})),
+						};
 					}
 					return { files };
 				},
@@ -384,7 +446,10 @@ export default function WorkflowService(): ServiceSchema<ServiceSettingSchema, R
 			pipelineUsers: {
 				params: { key: keyParam, pipeline: nameParam },
 				async handler(this: WorkflowThis, ctx: Context<{ key: string; pipeline: string }>) {
-					const docs = await this.workflows().find({ project: ctx.params.key, pipelines: ctx.params.pipeline });
+					const docs = await this.workflows().find({
+						project: ctx.params.key,
+						pipelines: ctx.params.pipeline,
+					});
 					return docs.map((d) => d.name);
 				},
 			},

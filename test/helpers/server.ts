@@ -25,7 +25,12 @@ export interface TestServer {
 	dataDir: string;
 	server: RunningServer;
 	/** fetch against the API with the admin token (or the given one). */
-	api(method: string, route: string, body?: unknown, token?: string | null): Promise<{ status: number; body: any }>;
+	api(
+		method: string,
+		route: string,
+		body?: unknown,
+		token?: string | null,
+	): Promise<{ status: number; body: any }>;
 	stop(): Promise<void>;
 }
 
@@ -83,7 +88,7 @@ export async function startTestServer(extraEnv: Record<string, string> = {}): Pr
 	if (server.config.services.includes("api")) await waitReady(url);
 	return {
 		url,
-		adminToken,
+		adminToken: env.CDS_ADMIN_TOKEN,
 		dataDir,
 		server,
 		api: apiClient(url, adminToken),

@@ -99,7 +99,10 @@ describe("authentication and per-project authorisation on every route", () => {
 
 	test("read tokens cannot write; revoked and expired tokens stop working", async () => {
 		const read = (await srv.api("POST", "/api/v1/auth/tokens", { project: "ALPHA", role: "read" })).body;
-		assert.equal((await srv.api("GET", "/api/v1/projects/ALPHA/variables", undefined, read.token)).status, 200);
+		assert.equal(
+			(await srv.api("GET", "/api/v1/projects/ALPHA/variables", undefined, read.token)).status,
+			200,
+		);
 		const write = await srv.api(
 			"POST",
 			"/api/v1/projects/ALPHA/variables",
@@ -111,7 +114,11 @@ describe("authentication and per-project authorisation on every route", () => {
 		assert.equal(revoked.status, 200);
 		assert.equal((await srv.api("GET", "/api/v1/projects/ALPHA", undefined, read.token)).status, 401);
 
-		const bad = await srv.api("POST", "/api/v1/auth/tokens", { project: "ALPHA", role: "read", expires: "yesterday" });
+		const bad = await srv.api("POST", "/api/v1/auth/tokens", {
+			project: "ALPHA",
+			role: "read",
+			expires: "yesterday",
+		});
 		assert.equal(bad.status, 422);
 		assert.equal(bad.body.type, "VALIDATION_ERROR");
 	});

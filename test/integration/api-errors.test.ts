@@ -58,12 +58,19 @@ describe("API errors, limits and secrets at rest", () => {
 
 	test("password variables are encrypted at rest and never returned in clear", async () => {
 		const clear = "s3cr3t-value-that-must-not-leak";
-		const add = await srv.api("POST", "/api/v1/projects/DEMO/variables", { name: "db.password", type: "password", value: clear });
+		const add = await srv.api("POST", "/api/v1/projects/DEMO/variables", {
+			name: "db.password",
+			type: "password",
+			value: clear,
+		});
 		assert.equal(add.status, 201, JSON.stringify(add.body));
 		assert.equal(add.body.value, "**********");
 		const app = await srv.api("POST", "/api/v1/projects/DEMO/applications", {
 			name: "api",
-			variables: { token: { type: "password", value: `${clear}-app` }, plain: { type: "string", value: "visible" } },
+			variables: {
+				token: { type: "password", value: `${clear}-app` },
+				plain: { type: "string", value: "visible" },
+			},
 		});
 		assert.equal(app.status, 201, JSON.stringify(app.body));
 		const list = await srv.api("GET", "/api/v1/projects/DEMO/variables");
@@ -87,7 +94,10 @@ describe("API errors, limits and secrets at rest", () => {
 
 	test("bad variable values are refused and the stored value is kept", async () => {
 		await srv.api("POST", "/api/v1/projects/DEMO/variables", { name: "count", type: "number", value: "3" });
-		const bad = await srv.api("PUT", "/api/v1/projects/DEMO/variables/count", { type: "number", value: "three" });
+		const bad = await srv.api("PUT", "/api/v1/projects/DEMO/variables/count", {
+			type: "number",
+			value: "three",
+		});
 		assert.equal(bad.status, 422);
 		const list = await srv.api("GET", "/api/v1/projects/DEMO/variables");
 		const count = list.body.items.find((v: { name: string }) => v.name === "count");
@@ -95,7 +105,8 @@ describe("API errors, limits and secrets at rest", () => {
 	});
 
 	test("listings are paginated with an opaque cursor", async () => {
-		for (const k of ["P1", "P2", "P3", "P4", "P5"]) await srv.api("POST", "/api/v1/projects", { key: k, name: k });
+		for (const k of ["P1", "P2", "P3", "P4", "P5"])
+			await srv.api("POST", "/api/v1/projects", { key: k, name: k });
 		const seen: string[] = [];
 		let cursor: string | null = null;
 		do {

@@ -57,7 +57,10 @@ describe("workflow import and export through the API", () => {
 		const again = await srv.api("GET", "/api/v1/projects/DEMO/workflows/ITSCWRKFLW3-WORKFLOW/export");
 		assert.deepEqual(again.body, exported.body, "export is stable");
 
-		const json = await srv.api("GET", "/api/v1/projects/DEMO/workflows/ITSCWRKFLW3-WORKFLOW/export?format=json");
+		const json = await srv.api(
+			"GET",
+			"/api/v1/projects/DEMO/workflows/ITSCWRKFLW3-WORKFLOW/export?format=json",
+		);
 		assert.equal(json.status, 200);
 		assert.ok(json.body.files.every((f: { path: string }) => f.path.endsWith(".json")));
 	});
@@ -90,9 +93,13 @@ describe("workflow import and export through the API", () => {
 			files: [
 				{
 					path: "wf.yml",
-					content: "name: CYCLE\nversion: v2.0\nworkflow:\n  a:\n    pipeline: p\n    depends_on: [b]\n  b:\n    pipeline: p\n    depends_on: [a]\n",
+					content:
+						"name: CYCLE\nversion: v2.0\nworkflow:\n  a:\n    pipeline: p\n    depends_on: [b]\n  b:\n    pipeline: p\n    depends_on: [a]\n",
 				},
-				{ path: "p.pip.yml", content: "version: v1.0\nname: p\njobs:\n- job: j\n  steps:\n  - script: echo\n" },
+				{
+					path: "p.pip.yml",
+					content: "version: v1.0\nname: p\njobs:\n- job: j\n  steps:\n  - script: echo\n",
+				},
 			],
 		});
 		assert.equal(cycle.status, 422);
@@ -109,7 +116,12 @@ describe("workflow import and export through the API", () => {
 		assert.equal(malformed.body.data.errors[0].file, "bad.yml");
 
 		const typo = await srv.api("POST", "/api/v1/projects/DEMO/import", {
-			files: [{ path: "p.pip.yml", content: "version: v1.0\nname: typo\njobs:\n- job: j\n  steps:\n  - scirpt: echo\n" }],
+			files: [
+				{
+					path: "p.pip.yml",
+					content: "version: v1.0\nname: typo\njobs:\n- job: j\n  steps:\n  - scirpt: echo\n",
+				},
+			],
 		});
 		assert.equal(typo.status, 422);
 		assert.deepEqual(
@@ -132,7 +144,10 @@ describe("workflow import and export through the API", () => {
 		const secret = "app-secret-value-42";
 		const files = [
 			{ path: "w.yml", content: "name: SECRETWF\nversion: v1.0\npipeline: sp\napplication: secret-app\n" },
-			{ path: "sp.pip.yml", content: "version: v1.0\nname: sp\njobs:\n- job: j\n  steps:\n  - script: echo hi\n" },
+			{
+				path: "sp.pip.yml",
+				content: "version: v1.0\nname: sp\njobs:\n- job: j\n  steps:\n  - script: echo hi\n",
+			},
 			{
 				path: "secret-app.app.yml",
 				content: `version: v1.0\nname: secret-app\nvariables:\n  db.password:\n    type: password\n    value: ${secret}\n  plain:\n    value: hello\n`,
@@ -151,7 +166,10 @@ describe("workflow import and export through the API", () => {
 		assert.equal(elsewhere.status, 422, "another project's key cannot open the sealed value");
 
 		await srv.api("DELETE", "/api/v1/projects/DEMO/workflows/SECRETWF");
-		const back = await srv.api("POST", "/api/v1/projects/DEMO/import", { files: exported.body.files, force: true });
+		const back = await srv.api("POST", "/api/v1/projects/DEMO/import", {
+			files: exported.body.files,
+			force: true,
+		});
 		assert.equal(back.status, 200, JSON.stringify(back.body));
 	});
 });

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// The `cds` executable. Plain JavaScript so that any Node can start it: on Node >= 22.18
+// (native TypeScript) it loads ./cds.ts; on an older Node it re-runs itself with the
+// Node 22 binary installed as the package's `node` devDependency.
+
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const MINIMUM = [22, 18];
+const REEXEC_MARK = "CDS_NODE_REEXEC";
+
+function isRecentEnough(version) {
+	const [major, minor] = version.split(".").map(Number);
+	return major > MINIMUM[0] || (major === MINIMUM[0] && minor >= MINIMUM[1]);
+}
+
+function bundledNode() {
+	const root = dirname(dirname(fileURLToPath(import.meta.url)));
+	const candidates = [
+		join(root, "node_modules", "node", "bin", "node"),
+		join(root, "node_modules", ".bin", "node"),
+	];
+	return candidates.find((path) => existsSync(path) && path !== process.execPath);
+}
+
+if (isRecentEnough(process.versions.node)) {
+	await import("./cds.ts");
+} else {
+	const node = process.env[REEXEC_MARK] ? undefined : bundledNode();
+	if (!node) {
+		process.stderr.write("cds needs Node.js 22.18 or newer\n");
+		process.exit(2);
+	}
+	const child = spawn(node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
+		stdio: "inherit",
+		env: { ...process.env, [REEXEC_MARK]: "1" },
+	});
+	// The child receives terminal signals itself; keep this process alive until it exits.
+	for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => {});
+	child.on("error", () => {
+		process.stderr.write("cds needs Node.js 22.18 or newer\n");
+		process.exit(2);
+	});
+	child.on("exit", (code, signal) => {
+		if (signal) {
+			// Die from the same signal as the child, so callers see the real cause.
+			process.removeAllListeners(signal);
+			process.kill(process.pid, signal);
+		}
+		process.exit(code ?? 1);
+	});
+}

@@ -1,0 +1,21 @@
+// The list of command modules. To add a command group, write src/cli/commands/<group>.ts
+// exporting `register(registry: CommandRegistry): void` and add it to this list.
+
+import type { CommandRegistry } from "../registry.ts";
+import * as login from "./login.ts";
+import * as project from "./project.ts";
+import * as token from "./token.ts";
+import * as version from "./version.ts";
+import * as workflow from "./workflow.ts";
+
+const modules: ReadonlyArray<{ register(registry: CommandRegistry): void }> = [
+	login,
+	project,
+	workflow,
+	token,
+	version,
+];
+
+export function registerAllCommands(registry: CommandRegistry): void {
+	for (const module of modules) module.register(registry);
+}

@@ -1,0 +1,39 @@
+// The world a CLI command sees. main() receives it instead of touching process.*
+// directly so tests can run commands in-process with captured output and a private env.
+
+export interface TextSink {
+	write(text: string): unknown;
+}
+
+export interface CliIo {
+	stdout: TextSink;
+	stderr: TextSink;
+	env: Record<string, string | undefined>;
+	cwd: string;
+}
+
+/** The real process streams and environment, used by bin/cds.ts. */
+export function processIo(): CliIo {
+	return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+}
+
+/** An in-memory CliIo for running commands in-process (tests, embedding). */
+export function memoryIo(env: Record<string, string | undefined> = {}, cwd = process.cwd()) {
+	let stdout = "";
+	let stderr = "";
+	const io: CliIo = {
+		stdout: { write: (text: string) => (stdout += text) },
+		stderr: { write: (text: string) => (stderr += text) },
+		env,
+		cwd,
+	};
+	return {
+		io,
+		get stdout() {
+			return stdout;
+		},
+		get stderr() {
+			return stderr;
+		},
+	};
+}

@@ -1,0 +1,95 @@
+import { readdir, readFile, stat } from "node:fs/promises";
+import path from "node:path";
+import type { Diagnostic } from "./diagnostics.ts";
+import { type FileReport, type InputFile, parseFileSet } from "./file-set.ts";
+import type { FileSetModel, ProjectContext } from "./model.ts";
+import { MAX_FILE_BYTES } from "./source.ts";
+
+export interface LintReport {
+	files: FileReport[];
+	/** Present when the whole set is valid. */
+	model?: FileSetModel;
+	errors: Diagnostic[];
+	warnings: Diagnostic[];
+}
+
+/**
+ * Offline check behind `cds workflow lint PATH…`. Each directory is one file set (its direct
+ * files, as `cdsctl workflow push` takes a `.cds/` directory); the files named on the
+ * command line form one more set together.
+ */
+export async function lintPaths(paths: readonly string[], ctx: ProjectContext = {}): Promise<LintReport> {
+	const report: LintReport = { files: [], errors: [], warnings: [] };
+	const loose: InputFile[] = [];
+	const sets: InputFile[][] = [];
+	const unreadable = (file: string, message: string): void => {
+		const d: Diagnostic = { file, line: 1, column: 1, message, code: "unreadable-file", severity: "error" };
+		report.files.push({ path: file, kind: "ignored", status: "rejected", diagnostics: [d] });
+		report.errors.push(d);
+	};
+	const load = async (file: string): Promise<InputFile | undefined> => {
+		try {
+			const info = await stat(file);
+			// A single over-sized file is reported by the parser without reading all of it.
+			if (info.size > MAX_FILE_BYTES) return { path: file, content: "x".repeat(MAX_FILE_BYTES + 1) };
+			return { path: file, content: await readFile(file, "utf8") };
+		} catch (error) {
+			unreadable(
+				file,
+				`cannot read file: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+			);
+			return undefined;
+		}
+	};
+	for (const p of paths) {
+		let isDirectory = false;
+		try {
+			isDirectory = (await stat(p)).isDirectory();
+		} catch (error) {
+			unreadable(p, `cannot read path: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+			continue;
+		}
+		if (!isDirectory) {
+			const file = await load(p);
+			if (file) loose.push(file);
+			continue;
+		}
+		const set: InputFile[] = [];
+		const names = (await readdir(p, { withFileTypes: true }))
+			.filter((d) => d.isFile())
+			.map((d) => d.name)
+			.sort();
+		for (const name of names) {
+			const file = await load(path.join(p, name));
+			if (file) set.push(file);
+		}
+		sets.push(set);
+	}
+	if (loose.length > 0) sets.push(loose);
+	const models: FileSetModel[] = [];
+	for (const set of sets) {
+		const result = parseFileSet(set, ctx);
+		report.files.push(...result.files);
+		report.errors.push(...result.errors);
+		report.warnings.push(...result.warnings);
+		models.push(result.model);
+	}
+	if (report.errors.length === 0) report.model = mergeModels(models);
+	return report;
+}
+
+function mergeModels(models: FileSetModel[]): FileSetModel {
+	const byName = (a: { name: string }, b: { name: string }) =>
+		a.name < b.name ? -1 : a.name > b.name ? 1 : 0;
+	const uniq = (names: string[]) => [...new Set(names)].sort();
+	return {
+		workflows: models.flatMap((m) => m.workflows).sort(byName),
+		pipelines: models.flatMap((m) => m.pipelines).sort(byName),
+		applications: models.flatMap((m) => m.applications).sort(byName),
+		environments: models.flatMap((m) => m.environments).sort(byName),
+		missing: {
+			applications: uniq(models.flatMap((m) => m.missing.applications)),
+			environments: uniq(models.flatMap((m) => m.missing.environments)),
+		},
+	};
+}
