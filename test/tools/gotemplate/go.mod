@@ -1,0 +1,3 @@
+module cdsts/gotemplate-oracle
+
+go 1.22
