@@ -10,7 +10,10 @@ export function serverUrl(name: ServerVar): { url: string; skip: false } | { url
 	if (process.env.CI === "true") {
 		throw new Error(`${name} is not set but CI=true: .ci/run must start the server this suite needs`);
 	}
-	return { url: undefined, skip: `${name} is not set (start the server and export ${name} to run this suite)` };
+	return {
+		url: undefined,
+		skip: `${name} is not set (start the server and export ${name} to run this suite)`,
+	};
 }
 
 /** A database name unique to this test process, so suites never see each other's data. */

@@ -1,0 +1,216 @@
+// Claims: mutual exclusion built only from inserts into a unique index.
+//
+// Why inserts: FerretDB v1 runs filtered updates and findAndModify as read-then-write, so
+// "update where owner is null" lets two callers both believe they won. An insert into a unique
+// index is atomic on every backend (NeDB, MongoDB, FerretDB), so it is the only primitive used
+// to decide a winner.
+//
+// Design: a claim on (scope, key) is a sequence of generation documents in the `_claims`
+// collection, `_id = "<scope>/<key>/<gen>"` (scope and key URI-encoded so "/" cannot make two
+// pairs collide), with fields { scope, key, gen, owner, expiresAt?, released }. Every read and
+// write addresses a generation by its _id: FerretDB v1 on SQLite only uses an index for _id, so
+// any other filter scans the whole collection.
+//
+// Invariant: generations of a key are contiguous, 0..latest. Generation g is only inserted by a
+// caller that has just seen generation g-1, and no generation is deleted while other claimers
+// may run. Hence a successful insert of g proves nothing above g exists: g is the new latest.
+//
+// claim(scope, key, owner, ttl):
+//   1. fast path: insert generation 0. Success means the key was never claimed: won (one write);
+//   2. otherwise find the latest generation: start at the hint `head` kept on generation 0 and
+//      probe g+1, g+2… by _id until one is missing (contiguity makes the last one found the
+//      latest; the hint is only ever set to an existing generation, so a stale hint is merely
+//      slower);
+//   3. if the latest is live (not released, not expired) the caller lost, or already holds it
+//      when it is the owner (a re-claim by the holder reports won without extending the expiry);
+//   4. otherwise insert generation latest+1. The unique _id decides: of all callers that saw the
+//      same latest exactly one insert succeeds; the others get a duplicate key, go back to 2 and
+//      find the winner's live generation. The winner then advances the hint (best effort).
+//
+// release(scope, key, owner): marks the caller's generation released, addressing it by its exact
+// _id and owner. A stale releaser (whose claim expired and was taken over) therefore only touches
+// its own old generation, never the newer one. Release never deletes: the next claimer inserts
+// latest+1. The released flag has a single writer (the owner of that generation), so the
+// non-atomic update is safe.
+//
+// Growth: each claim or take-over of a key adds one small document. `compactExclusive` collapses
+// each key to generations 0 and latest; it is only safe when no other claimer can run (the
+// embedded store does it at open, under its directory lock).
+//
+// Expiry uses the claimer's clock (expiresAt = now + ttlMs); processes sharing a store must have
+// roughly synchronised clocks, and TTLs should be much larger than the expected skew.
+
+import type { ClaimHolder, ClaimResult, Collection, CollectionSpec, Doc } from "./types.ts";
+import { DuplicateKeyError } from "./types.ts";
+
+export const CLAIMS_COLLECTION: CollectionSpec = {
+	name: "_claims",
+	// Uniqueness comes from _id alone; this index serves compaction and inspection.
+	indexes: [{ fields: ["scope", "key"] }],
+};
+
+type ClaimDoc = Doc & {
+	scope: string;
+	key: string;
+	gen: number;
+	owner: string;
+	expiresAt?: number;
+	released: boolean;
+	/** On generation 0 only: a generation known to exist, where the search for the latest starts. */
+	head?: number;
+};
+
+/** How many times a claimer re-reads after losing an insert before giving up (only under heavy churn). */
+const MAX_ATTEMPTS = 20;
+
+function claimId(scope: string, key: string, gen: number): string {
+	return `${encodeURIComponent(scope)}/${encodeURIComponent(key)}/${gen}`;
+}
+
+function checkName(what: string, value: unknown): asserts value is string {
+	if (typeof value !== "string" || value === "") {
+		throw new TypeError(`claim ${what} must be a non-empty string, got ${JSON.stringify(value)}`);
+	}
+}
+
+function isLive(doc: ClaimDoc, now: number): boolean {
+	return !doc.released && (doc.expiresAt === undefined || doc.expiresAt > now);
+}
+
+/** Claim/release logic shared by every backend; it only needs a Collection. */
+export class ClaimLedger {
+	readonly #claims: Collection<ClaimDoc>;
+
+	constructor(claims: Collection<Doc>) {
+		this.#claims = claims as Collection<ClaimDoc>;
+	}
+
+	#get(scope: string, key: string, gen: number): Promise<ClaimDoc | null> {
+		return this.#claims.findOne({ _id: claimId(scope, key, gen) });
+	}
+
+	/**
+	 * The latest generation, searching upwards from `from` (a generation known to exist), or null
+	 * when never claimed. `enough` ends the search early at a generation that already answers the
+	 * caller (used for losing claimers, see claim()).
+	 */
+	async #latest(
+		scope: string,
+		key: string,
+		from?: ClaimDoc | null,
+		enough: (doc: ClaimDoc) => boolean = () => false,
+	): Promise<ClaimDoc | null> {
+		let doc = from ?? (await this.#get(scope, key, 0));
+		if (!doc) return null;
+		if (enough(doc)) return doc;
+		if (doc.gen === 0 && doc.head !== undefined && doc.head > 0) {
+			const hinted = await this.#get(scope, key, doc.head);
+			if (!hinted) {
+				// The hint never points at a missing generation unless the collection was edited by
+				// hand: fall back to a (slow, scanning) sorted query.
+				const [top] = await this.#claims.find({ scope, key }, { sort: { gen: -1 }, limit: 1 });
+				return top ?? doc;
+			}
+			doc = hinted;
+		}
+		while (!enough(doc)) {
+			const next = await this.#get(scope, key, doc.gen + 1);
+			if (!next) return doc;
+			doc = next;
+		}
+		return doc;
+	}
+
+	async #insert(doc: ClaimDoc): Promise<boolean> {
+		try {
+			await this.#claims.insert(doc);
+			return true;
+		} catch (err) {
+			if (err instanceof DuplicateKeyError) return false;
+			throw err;
+		}
+	}
+
+	#newGeneration(scope: string, key: string, gen: number, owner: string, ttlMs?: number): ClaimDoc {
+		const doc: ClaimDoc = { _id: claimId(scope, key, gen), scope, key, gen, owner, released: false };
+		if (ttlMs !== undefined) doc.expiresAt = Date.now() + ttlMs;
+		return doc;
+	}
+
+	async claim(
+		scope: string,
+		key: string,
+		owner: string,
+		options: { ttlMs?: number } = {},
+	): Promise<ClaimResult> {
+		checkName("scope", scope);
+		checkName("key", key);
+		checkName("owner", owner);
+		const { ttlMs } = options;
+		if (ttlMs !== undefined && !(Number.isFinite(ttlMs) && ttlMs > 0)) {
+			throw new TypeError(`claim ttlMs must be a positive number of milliseconds, got ${ttlMs}`);
+		}
+		if (await this.#insert(this.#newGeneration(scope, key, 0, owner, ttlMs))) return { won: true, owner };
+
+		// A live generation held by someone else settles a losing claim without probing further:
+		// nobody can have inserted a newer one before it stopped being live, so at the moment we
+		// read it, it was the holder. (A claimer that would win must see the true latest.)
+		const heldByOther = (doc: ClaimDoc) => doc.owner !== owner && isLive(doc, Date.now());
+		let latest: ClaimDoc | null = null;
+		for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+			latest = await this.#latest(scope, key, latest, heldByOther);
+			if (!latest)
+				throw new Error(`claim ${scope}/${key}: generation 0 vanished (was the _claims collection edited?)`);
+			if (isLive(latest, Date.now())) return { won: latest.owner === owner, owner: latest.owner };
+			const next = this.#newGeneration(scope, key, latest.gen + 1, owner, ttlMs);
+			if (await this.#insert(next)) {
+				await this.#claims.update({ _id: claimId(scope, key, 0) }, { $set: { head: next.gen } });
+				return { won: true, owner };
+			}
+		}
+		return { won: false, owner: latest?.owner ?? "" };
+	}
+
+	async release(scope: string, key: string, owner: string): Promise<void> {
+		checkName("scope", scope);
+		checkName("key", key);
+		checkName("owner", owner);
+		const latest = await this.#latest(scope, key);
+		if (!latest || latest.owner !== owner || latest.released) return;
+		await this.#claims.update({ _id: latest._id, owner }, { $set: { released: true } });
+	}
+
+	async holder(scope: string, key: string): Promise<ClaimHolder | null> {
+		checkName("scope", scope);
+		checkName("key", key);
+		const latest = await this.#latest(scope, key);
+		if (!latest || !isLive(latest, Date.now())) return null;
+		return latest.expiresAt === undefined
+			? { owner: latest.owner }
+			: { owner: latest.owner, expiresAt: latest.expiresAt };
+	}
+
+	/**
+	 * Collapses every key to generations 0 and latest, pointing the hint at the latest. Only safe
+	 * while no claimer can run concurrently (it breaks contiguity for a claimer holding an old read).
+	 * Returns how many documents were removed.
+	 */
+	async compactExclusive(): Promise<number> {
+		const latestOf = new Map<string, ClaimDoc>();
+		const all = await this.#claims.find({ gen: { $gt: 0 } });
+		for (const doc of all) {
+			const id = claimId(doc.scope, doc.key, 0);
+			const seen = latestOf.get(id);
+			if (!seen || seen.gen < doc.gen) latestOf.set(id, doc);
+		}
+		let removed = 0;
+		for (const [zeroId, latest] of latestOf) {
+			await this.#claims.update({ _id: zeroId }, { $set: { head: latest.gen } });
+			removed += await this.#claims.remove(
+				{ scope: latest.scope, key: latest.key, gen: { $gt: 0, $lt: latest.gen } },
+				{ multi: true },
+			);
+		}
+		return removed;
+	}
+}

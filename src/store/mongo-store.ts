@@ -1,0 +1,340 @@
+// The MongoDB backend (MongoDB or FerretDB v1 through the wire protocol), via a mongoose
+// connection whose native collections we drive directly: the store has no schemas, and
+// mongoose's command buffering would turn an unreachable server into hanging calls.
+//
+// Only features that MongoDB and FerretDB v1 both implement are used: plain CRUD, unique and
+// compound unique indexes. No transactions, change streams, TTL indexes or collations. Mutual
+// exclusion goes through ClaimLedger (unique inserts), never through filtered updates, which
+// FerretDB v1 applies as read-then-write.
+
+import { randomUUID } from "node:crypto";
+import mongoose from "mongoose";
+import { ClaimLedger, CLAIMS_COLLECTION } from "./claim.ts";
+import {
+	checkCollectionSpec,
+	checkDoc,
+	checkFindOptions,
+	checkQuery,
+	checkUpdate,
+} from "./query-language.ts";
+import type {
+	ClaimHolder,
+	ClaimResult,
+	Collection,
+	CollectionSpec,
+	Doc,
+	FindOptions,
+	IndexSpec,
+	Query,
+	Store,
+	Update,
+} from "./types.ts";
+import { DuplicateKeyError } from "./types.ts";
+
+type NativeCollection = mongoose.mongo.Collection<mongoose.mongo.Document>;
+
+export const SERVER_SELECTION_TIMEOUT_MS = 5000;
+
+const DUPLICATE_KEY = 11000;
+
+/** The URL without credentials, for error messages. */
+export function redactMongoUrl(url: string): string {
+	try {
+		const u = new URL(url);
+		if (u.username || u.password) {
+			u.username = "***";
+			u.password = "";
+		}
+		return u.toString();
+	} catch {
+		return "<invalid url>";
+	}
+}
+
+function indexName(index: IndexSpec): string {
+	return `cds_${index.fields.join("_")}${index.unique ? "_unique" : ""}`;
+}
+
+class MongoCollection<T extends Doc> implements Collection<T> {
+	readonly name: string;
+	readonly #native: NativeCollection;
+	/** index name → fields, to name the fields of a duplicate key error */
+	readonly #indexFields = new Map<string, string[]>([["_id_", ["_id"]]]);
+	readonly #uniqueIndexNames = new Set<string>(["_id_"]);
+
+	readonly #assertOpen: () => void;
+
+	constructor(name: string, native: NativeCollection, assertOpen: () => void) {
+		this.name = name;
+		this.#native = native;
+		this.#assertOpen = assertOpen;
+	}
+
+	async ensureIndex(index: IndexSpec): Promise<void> {
+		const name = indexName(index);
+		const keys = Object.fromEntries(index.fields.map((f) => [f, 1 as const]));
+		try {
+			await this.#native.createIndex(keys, { name, unique: index.unique === true });
+		} catch (err) {
+			if ((err as { code?: number }).code === DUPLICATE_KEY) {
+				throw new DuplicateKeyError(
+					this.name,
+					index.fields,
+					`cannot create unique index on ${this.name} (${index.fields.join(", ")}): existing documents share a key`,
+				);
+			}
+			throw new Error(`cannot create index ${name} on ${this.name}: ${(err as Error).message}`, {
+				cause: err,
+			});
+		}
+		this.#indexFields.set(name, [...index.fields]);
+		if (index.unique) this.#uniqueIndexNames.add(name);
+	}
+
+	/**
+	 * Turns error 11000 into DuplicateKeyError naming the index's fields. MongoDB reports the
+	 * index (keyPattern, or its name in the message); FerretDB v1 does not, so then we look for
+	 * the document that `candidate` (the document as it would have been written) collides with.
+	 */
+	async #translate(
+		err: unknown,
+		candidate: () => Promise<Record<string, unknown> | null>,
+		mayHitId: boolean,
+	): Promise<unknown> {
+		const {
+			code,
+			keyPattern,
+			message = "",
+		} = err as {
+			code?: number;
+			keyPattern?: Record<string, unknown>;
+			message?: string;
+		};
+		// FerretDB v1 reports a unique violation caused by an update as a generic error carrying
+		// SQLite's "UNIQUE constraint failed: index '<table>_<hash>_<our index name>'".
+		const sqliteUnique = message.includes("UNIQUE constraint failed");
+		if (code !== DUPLICATE_KEY && !sqliteUnique) return err;
+		let fields = keyPattern ? Object.keys(keyPattern) : undefined;
+		if (!fields) {
+			const index = /index: (\S+)/.exec(message)?.[1];
+			fields = index ? this.#indexFields.get(index) : undefined;
+		}
+		if (!fields && sqliteUnique) {
+			fields = [...this.#indexFields].find(([name]) => message.includes(`_${name}'`))?.[1];
+		}
+		if (!fields && this.#uniqueIndexNames.size === 1) fields = ["_id"];
+		if (!fields) fields = await this.#collidingIndex(await candidate().catch(() => null), mayHitId);
+		return new DuplicateKeyError(
+			this.name,
+			fields,
+			`duplicate key in ${this.name} on ${fields.join(", ") || "a unique index"}`,
+		);
+	}
+
+	async #collidingIndex(doc: Record<string, unknown> | null, mayHitId: boolean): Promise<string[]> {
+		if (!doc) return [];
+		for (const [name, fields] of this.#indexFields) {
+			if (name === "_id_") {
+				if (!mayHitId) continue;
+				if (
+					doc._id !== undefined &&
+					(await this.#native.countDocuments({ _id: doc._id } as never, { limit: 1 })) > 0
+				) {
+					return fields;
+				}
+				continue;
+			}
+			if (!this.#uniqueIndexNames.has(name)) continue;
+			const query: Record<string, unknown> = Object.fromEntries(fields.map((f) => [f, doc[f] ?? null]));
+			if (doc._id !== undefined) query._id = { $ne: doc._id };
+			if ((await this.#native.countDocuments(query, { limit: 1 })) > 0) return fields;
+		}
+		return [];
+	}
+
+	async insert(doc: T): Promise<T> {
+		this.#assertOpen();
+		const toInsert = { ...doc, _id: doc._id === undefined ? randomUUID() : doc._id };
+		checkDoc(toInsert, `${this.name}.insert`);
+		try {
+			await this.#native.insertOne(
+				structuredClone(toInsert) as unknown as mongoose.mongo.OptionalId<mongoose.mongo.Document>,
+			);
+		} catch (err) {
+			throw await this.#translate(err, async () => toInsert, true);
+		}
+		return toInsert as T;
+	}
+
+	async findOne(query: Query): Promise<T | null> {
+		this.#assertOpen();
+		checkQuery(query);
+		return (await this.#native.findOne(query)) as T | null;
+	}
+
+	async find(query: Query, options: FindOptions = {}): Promise<T[]> {
+		this.#assertOpen();
+		checkQuery(query);
+		checkFindOptions(options);
+		let cursor = this.#native.find(query);
+		if (options.sort) cursor = cursor.sort(options.sort);
+		if (options.skip) cursor = cursor.skip(options.skip);
+		if (options.limit) cursor = cursor.limit(options.limit);
+		return (await cursor.toArray()) as unknown as T[];
+	}
+
+	async count(query: Query): Promise<number> {
+		this.#assertOpen();
+		checkQuery(query);
+		return this.#native.countDocuments(query);
+	}
+
+	async update(query: Query, update: Update, options: { multi?: boolean } = {}): Promise<number> {
+		this.#assertOpen();
+		checkQuery(query);
+		checkUpdate(update);
+		try {
+			const result = options.multi
+				? await this.#native.updateMany(query, update as mongoose.mongo.UpdateFilter<mongoose.mongo.Document>)
+				: await this.#native.updateOne(query, update as mongoose.mongo.UpdateFilter<mongoose.mongo.Document>);
+			return result.matchedCount;
+		} catch (err) {
+			throw await this.#translate(
+				err,
+				async () => {
+					const current = await this.#native.findOne(query);
+					return current && { ...current, ...(update.$set ?? {}) };
+				},
+				false,
+			);
+		}
+	}
+
+	async replace(doc: T): Promise<void> {
+		this.#assertOpen();
+		checkDoc(doc, `${this.name}.replace`);
+		const { _id, ...rest } = doc;
+		try {
+			await this.#native.replaceOne(
+				{ _id } as unknown as mongoose.mongo.Filter<mongoose.mongo.Document>,
+				rest,
+				{ upsert: true },
+			);
+		} catch (err) {
+			throw await this.#translate(err, async () => doc, false);
+		}
+	}
+
+	async remove(query: Query, options: { multi?: boolean } = {}): Promise<number> {
+		this.#assertOpen();
+		checkQuery(query);
+		const result = options.multi ? await this.#native.deleteMany(query) : await this.#native.deleteOne(query);
+		return result.deletedCount;
+	}
+}
+
+export class MongoStore implements Store {
+	readonly kind = "mongo" as const;
+	readonly #connection: mongoose.Connection;
+	readonly #db: mongoose.mongo.Db;
+	readonly #collections = new Map<string, MongoCollection<Doc>>();
+	#claims!: ClaimLedger; // set by connect(), before the store is handed out
+	#closed = false;
+
+	private constructor(connection: mongoose.Connection, db: mongoose.mongo.Db) {
+		this.#connection = connection;
+		this.#db = db;
+	}
+
+	/** Connects to `url` (its path names the database); fails within ~5 s when the server is unreachable. */
+	static async connect(url: string): Promise<MongoStore> {
+		if (typeof url !== "string" || !/^mongodb(\+srv)?:\/\//.test(url)) {
+			throw new TypeError(
+				`MongoDB URL must start with mongodb:// or mongodb+srv://, got ${JSON.stringify(url)}`,
+			);
+		}
+		const connection = mongoose.createConnection(url, {
+			serverSelectionTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
+			connectTimeoutMS: SERVER_SELECTION_TIMEOUT_MS,
+			autoIndex: false,
+			autoCreate: false,
+			bufferCommands: false,
+			// Fields set to undefined are left out, as the embedded store does (never stored as null).
+			ignoreUndefined: true,
+		});
+		try {
+			await connection.asPromise();
+		} catch (err) {
+			await connection.close().catch(() => {});
+			throw new Error(
+				`cannot reach MongoDB at ${redactMongoUrl(url)} within ${SERVER_SELECTION_TIMEOUT_MS / 1000} s: ${(err as Error).message}`,
+				{ cause: err },
+			);
+		}
+		const db = connection.db;
+		if (!db) {
+			await connection.close();
+			throw new Error(`MongoDB connection to ${redactMongoUrl(url)} has no database`);
+		}
+		const store = new MongoStore(connection, db);
+		try {
+			store.#claims = new ClaimLedger(await store.collection(CLAIMS_COLLECTION));
+		} catch (err) {
+			await store.close();
+			throw err;
+		}
+		return store;
+	}
+
+	/** The native database, for GridFS (artifact blobs). */
+	get db(): mongoose.mongo.Db {
+		return this.#db;
+	}
+
+	get databaseName(): string {
+		return this.#db.databaseName;
+	}
+
+	#assertOpen = (): void => {
+		if (this.#closed) throw new Error(`MongoDB store (database ${this.#db.databaseName}) is closed`);
+	};
+
+	async collection<T extends Doc = Doc>(spec: CollectionSpec): Promise<Collection<T>> {
+		this.#assertOpen();
+		checkCollectionSpec(spec);
+		let collection = this.#collections.get(spec.name);
+		if (!collection) {
+			collection = new MongoCollection(spec.name, this.#db.collection(spec.name), this.#assertOpen);
+			this.#collections.set(spec.name, collection);
+		}
+		for (const index of spec.indexes ?? []) await collection.ensureIndex(index);
+		return collection as unknown as Collection<T>;
+	}
+
+	claim(scope: string, key: string, owner: string, options?: { ttlMs?: number }): Promise<ClaimResult> {
+		this.#assertOpen();
+		return this.#claims.claim(scope, key, owner, options);
+	}
+
+	release(scope: string, key: string, owner: string): Promise<void> {
+		this.#assertOpen();
+		return this.#claims.release(scope, key, owner);
+	}
+
+	holder(scope: string, key: string): Promise<ClaimHolder | null> {
+		this.#assertOpen();
+		return this.#claims.holder(scope, key);
+	}
+
+	/** Drops the whole database (tests use it to clean up their unique database). */
+	async dropDatabase(): Promise<void> {
+		this.#assertOpen();
+		await this.#db.dropDatabase();
+	}
+
+	async close(): Promise<void> {
+		if (this.#closed) return;
+		this.#closed = true;
+		await this.#connection.close();
+	}
+}

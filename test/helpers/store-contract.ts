@@ -1,0 +1,281 @@
+// The behaviour every Store backend must share. Each backend's test file calls
+// `storeContract(...)` with a way to open a fresh store, so embedded and Mongo are held to the
+// very same assertions.
+
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import type { Collection, Doc, Store } from "../../src/store/types.ts";
+import { DuplicateKeyError } from "../../src/store/types.ts";
+
+export interface StoreUnderTest {
+	open(): Promise<Store>;
+	/** Called once after the suite, with the store still open (e.g. to drop the database). */
+	cleanup?(store: Store): Promise<void>;
+}
+
+type Item = Doc & { n?: number; tag?: string; tags?: string[]; extra?: unknown; nested?: { v: number } };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function storeContract(label: string, backend: StoreUnderTest): void {
+	describe(`Store contract: ${label}`, () => {
+		let store: Store;
+		let seq = 0;
+		const fresh = async (indexes?: { fields: string[]; unique?: boolean }[]): Promise<Collection<Item>> =>
+			store.collection<Item>({ name: `c${++seq}`, indexes });
+		const seeded = async (): Promise<Collection<Item>> => {
+			const c = await fresh();
+			for (let n = 1; n <= 5; n++) {
+				await c.insert({ _id: `d${n}`, n, tag: n % 2 ? "odd" : "even", nested: { v: n * 10 } });
+			}
+			await c.insert({ _id: "d6", tag: "none" });
+			return c;
+		};
+		const ids = (docs: Doc[]) => docs.map((d) => d._id);
+
+		before(async () => {
+			store = await backend.open();
+		});
+		after(async () => {
+			await backend.cleanup?.(store);
+			await store.close();
+		});
+
+		test("insert returns the document and findOne reads it back", async () => {
+			const c = await fresh();
+			const doc = await c.insert({ _id: "a", n: 1, tags: ["x"], nested: { v: 2 } });
+			assert.deepEqual(doc, { _id: "a", n: 1, tags: ["x"], nested: { v: 2 } });
+			assert.deepEqual(await c.findOne({ _id: "a" }), { _id: "a", n: 1, tags: ["x"], nested: { v: 2 } });
+			assert.equal(await c.findOne({ _id: "missing" }), null);
+		});
+
+		test("insert without _id gets a string _id", async () => {
+			const c = await fresh();
+			const doc = await c.insert({ n: 7 } as Item);
+			assert.equal(typeof doc._id, "string");
+			assert.ok(doc._id.length > 0);
+			assert.equal((await c.findOne({ _id: doc._id }))?.n, 7);
+		});
+
+		test("find sorts, skips and limits; count counts", async () => {
+			const c = await seeded();
+			assert.deepEqual(ids(await c.find({ n: { $gte: 1 } }, { sort: { n: -1 } })), [
+				"d5",
+				"d4",
+				"d3",
+				"d2",
+				"d1",
+			]);
+			assert.deepEqual(ids(await c.find({ n: { $gte: 1 } }, { sort: { n: 1 }, skip: 1, limit: 2 })), [
+				"d2",
+				"d3",
+			]);
+			assert.deepEqual(ids(await c.find({ tag: "odd" }, { sort: { n: 1 }, limit: 10 })), ["d1", "d3", "d5"]);
+			assert.equal(await c.count({}), 6);
+			assert.equal(await c.count({ tag: "even" }), 2);
+			assert.deepEqual(ids(await c.find({ "nested.v": 30 })), ["d3"]);
+		});
+
+		test("query operators behave the same on every backend", async () => {
+			const c = await seeded();
+			const q = async (query: Record<string, unknown>) => ids(await c.find(query, { sort: { _id: 1 } }));
+			assert.deepEqual(await q({ n: { $in: [2, 4, 9] } }), ["d2", "d4"]);
+			assert.deepEqual(await q({ n: { $nin: [1, 2, 3] } }), ["d4", "d5", "d6"]);
+			assert.deepEqual(await q({ tag: { $ne: "odd" } }), ["d2", "d4", "d6"]);
+			assert.deepEqual(await q({ n: { $gt: 3 } }), ["d4", "d5"]);
+			assert.deepEqual(await q({ n: { $gte: 3, $lt: 5 } }), ["d3", "d4"]);
+			assert.deepEqual(await q({ n: { $lte: 2 } }), ["d1", "d2"]);
+			assert.deepEqual(await q({ n: { $exists: false } }), ["d6"]);
+			assert.deepEqual(await q({ nested: { $exists: true } }), ["d1", "d2", "d3", "d4", "d5"]);
+			assert.deepEqual(await q({ $or: [{ n: 1 }, { tag: "none" }] }), ["d1", "d6"]);
+			assert.deepEqual(await q({ $and: [{ tag: "odd" }, { n: { $gt: 1 } }] }), ["d3", "d5"]);
+		});
+
+		test("operators outside the shared subset are refused clearly", async () => {
+			const c = await seeded();
+			await assert.rejects(c.find({ tag: { $regex: "o" } }), /unsupported query operator \$regex/);
+			await assert.rejects(c.find({ $where: "true" }), /unsupported query operator \$where/);
+			await assert.rejects(
+				c.update({ _id: "d1" }, { $rename: { n: "m" } } as never),
+				/unsupported update operator/,
+			);
+			await assert.rejects(c.update({ _id: "d1" }, {}), /at least one of/);
+			await assert.rejects(c.find({}, { limit: -1 }), /non-negative integer/);
+			await assert.rejects(store.collection({ name: "bad name!" }), /collection name/);
+		});
+
+		test("update applies $set, $inc, $push and $unset and returns the match count", async () => {
+			const c = await fresh();
+			await c.insert({ _id: "u", n: 1, tags: ["a"], extra: "gone soon" });
+			const matched = await c.update(
+				{ _id: "u" },
+				{ $set: { tag: "t" }, $inc: { n: 2 }, $push: { tags: "b" }, $unset: { extra: true } },
+			);
+			assert.equal(matched, 1);
+			assert.deepEqual(await c.findOne({ _id: "u" }), { _id: "u", n: 3, tag: "t", tags: ["a", "b"] });
+			assert.equal(await c.update({ _id: "nobody" }, { $set: { n: 0 } }), 0);
+		});
+
+		test("update touches one document unless multi", async () => {
+			const c = await seeded();
+			assert.equal(await c.update({ tag: "odd" }, { $set: { seen: true } }), 1);
+			assert.equal(await c.count({ seen: true }), 1);
+			assert.equal(await c.update({ tag: "odd" }, { $set: { seen: true } }, { multi: true }), 3);
+			assert.equal(await c.count({ seen: true }), 3);
+		});
+
+		test("replace overwrites the whole document and upserts when absent", async () => {
+			const c = await fresh();
+			await c.insert({ _id: "r", n: 1, tag: "old" });
+			await c.replace({ _id: "r", n: 2 });
+			assert.deepEqual(await c.findOne({ _id: "r" }), { _id: "r", n: 2 });
+			await c.replace({ _id: "new", tag: "upserted" });
+			assert.deepEqual(await c.findOne({ _id: "new" }), { _id: "new", tag: "upserted" });
+			assert.equal(await c.count({}), 2);
+		});
+
+		test("remove removes one document unless multi and returns how many", async () => {
+			const c = await seeded();
+			assert.equal(await c.remove({ tag: "odd" }), 1);
+			assert.equal(await c.count({ tag: "odd" }), 2);
+			assert.equal(await c.remove({ tag: "odd" }, { multi: true }), 2);
+			assert.equal(await c.remove({ tag: "odd" }, { multi: true }), 0);
+			assert.equal(await c.count({}), 3);
+		});
+
+		test("a duplicate _id raises DuplicateKeyError", async () => {
+			const c = await fresh();
+			await c.insert({ _id: "same" });
+			const err = await c.insert({ _id: "same" }).catch((e: unknown) => e);
+			assert.ok(err instanceof DuplicateKeyError, `expected DuplicateKeyError, got ${err}`);
+			assert.deepEqual(err.fields, ["_id"]);
+			assert.equal(err.collection, c.name);
+		});
+
+		test("a unique index rejects duplicates on insert and update", async () => {
+			const c = await fresh([{ fields: ["tag"], unique: true }]);
+			await c.insert({ _id: "1", tag: "a" });
+			await c.insert({ _id: "2", tag: "b" });
+			const err = await c.insert({ _id: "3", tag: "a" }).catch((e: unknown) => e);
+			assert.ok(err instanceof DuplicateKeyError, `expected DuplicateKeyError, got ${err}`);
+			assert.deepEqual(err.fields, ["tag"]);
+			await assert.rejects(c.update({ _id: "2" }, { $set: { tag: "a" } }), DuplicateKeyError);
+			await assert.rejects(c.replace({ _id: "2", tag: "a" }), DuplicateKeyError);
+			assert.equal(
+				(await c.findOne({ _id: "2" }))?.tag,
+				"b",
+				"a rejected write leaves the document unchanged",
+			);
+			assert.equal(await c.count({}), 2);
+		});
+
+		test("a compound unique index rejects only the same combination", async () => {
+			const c = await fresh([{ fields: ["tag", "n"], unique: true }]);
+			await c.insert({ _id: "1", tag: "a", n: 1 });
+			await c.insert({ _id: "2", tag: "a", n: 2 });
+			await c.insert({ _id: "3", tag: "b", n: 1 });
+			const err = await c.insert({ _id: "4", tag: "a", n: 1 }).catch((e: unknown) => e);
+			assert.ok(err instanceof DuplicateKeyError, `expected DuplicateKeyError, got ${err}`);
+			assert.deepEqual(err.fields, ["tag", "n"]);
+			await assert.rejects(c.update({ _id: "3" }, { $set: { tag: "a" } }), DuplicateKeyError);
+			await assert.rejects(c.replace({ _id: "2", tag: "a", n: 1 }), DuplicateKeyError);
+			await c.update({ _id: "3" }, { $set: { n: 3 } });
+			await c.insert({ _id: "5", tag: "b", n: 1 });
+			assert.equal(await c.count({}), 4);
+		});
+
+		test("collection() is idempotent: the same spec twice keeps data and indexes", async () => {
+			const spec = { name: `again${++seq}`, indexes: [{ fields: ["tag"], unique: true }] };
+			const c1 = await store.collection<Item>(spec);
+			await c1.insert({ _id: "x", tag: "t" });
+			const c2 = await store.collection<Item>(spec);
+			assert.equal(await c2.count({}), 1);
+			await assert.rejects(c2.insert({ _id: "y", tag: "t" }), DuplicateKeyError);
+		});
+
+		test("claim: exactly one of 50 concurrent claimers wins", async () => {
+			const owners = Array.from({ length: 50 }, (_, i) => `owner-${i}`);
+			const results = await Promise.all(owners.map((o) => store.claim("race", "k1", o)));
+			const winners = results.filter((r) => r.won);
+			assert.equal(winners.length, 1);
+			const winner = winners[0]!.owner;
+			assert.ok(
+				results.every((r) => r.owner === winner),
+				"every loser is told who won",
+			);
+			assert.deepEqual(await store.holder("race", "k1"), { owner: winner });
+		});
+
+		test("claim: the holder re-claiming still holds it; others lose", async () => {
+			assert.deepEqual(await store.claim("again", "k", "alice"), { won: true, owner: "alice" });
+			assert.deepEqual(await store.claim("again", "k", "alice"), { won: true, owner: "alice" });
+			assert.deepEqual(await store.claim("again", "k", "bob"), { won: false, owner: "alice" });
+			assert.deepEqual(await store.claim("again", "other-key", "bob"), { won: true, owner: "bob" });
+			assert.deepEqual(await store.claim("other-scope", "k", "bob"), { won: true, owner: "bob" });
+		});
+
+		test("claim: scope and key containing / cannot collide", async () => {
+			assert.equal((await store.claim("s/a", "b", "one")).won, true);
+			assert.equal((await store.claim("s", "a/b", "two")).won, true);
+		});
+
+		test("claim: release lets the key be claimed again; release by another owner is a no-op", async () => {
+			assert.equal((await store.claim("rel", "k", "alice")).won, true);
+			await store.release("rel", "k", "bob");
+			assert.deepEqual(await store.claim("rel", "k", "bob"), { won: false, owner: "alice" });
+			await store.release("rel", "k", "alice");
+			assert.equal(await store.holder("rel", "k"), null);
+			assert.deepEqual(await store.claim("rel", "k", "bob"), { won: true, owner: "bob" });
+			await store.release("rel", "k", "bob");
+			const results = await Promise.all(
+				Array.from({ length: 20 }, (_, i) => store.claim("rel", "k", `c${i}`)),
+			);
+			assert.equal(results.filter((r) => r.won).length, 1);
+		});
+
+		test("claim: after expiry exactly one of many concurrent claimers takes over", async () => {
+			const first = await store.claim("ttl", "k", "sleepy", { ttlMs: 60 });
+			assert.equal(first.won, true);
+			assert.equal((await store.holder("ttl", "k"))?.owner, "sleepy");
+			assert.deepEqual(await store.claim("ttl", "k", "early"), { won: false, owner: "sleepy" });
+			await sleep(120);
+			assert.equal(await store.holder("ttl", "k"), null, "an expired claim has no holder");
+			const results = await Promise.all(
+				Array.from({ length: 30 }, (_, i) => store.claim("ttl", "k", `taker-${i}`, { ttlMs: 60_000 })),
+			);
+			const winners = results.filter((r) => r.won);
+			assert.equal(winners.length, 1);
+			assert.ok(results.every((r) => r.owner === winners[0]!.owner));
+			const holder = await store.holder("ttl", "k");
+			assert.equal(holder?.owner, winners[0]!.owner);
+			assert.ok(holder?.expiresAt && holder.expiresAt > Date.now());
+		});
+
+		test("claim: a stale releaser cannot release the newer claim", async () => {
+			assert.equal((await store.claim("stale", "k", "old", { ttlMs: 40 })).won, true);
+			await sleep(90);
+			assert.equal((await store.claim("stale", "k", "new")).won, true);
+			await store.release("stale", "k", "old");
+			assert.deepEqual(await store.holder("stale", "k"), { owner: "new" });
+			assert.deepEqual(await store.claim("stale", "k", "third"), { won: false, owner: "new" });
+		});
+
+		test("claim: bad arguments are refused clearly", async () => {
+			await assert.rejects(store.claim("", "k", "o"), /scope must be a non-empty string/);
+			await assert.rejects(store.claim("s", "k", "o", { ttlMs: -5 }), /ttlMs must be a positive number/);
+		});
+
+		test("claim throughput", async (t) => {
+			const n = 300;
+			const started = performance.now();
+			const results = await Promise.all(
+				Array.from({ length: n }, (_, i) => store.claim("throughput", `key-${i}`, "bench")),
+			);
+			const seconds = (performance.now() - started) / 1000;
+			assert.equal(results.filter((r) => r.won).length, n);
+			const rate = Math.round(n / seconds);
+			t.diagnostic(`${label}: ${n} claims in ${seconds.toFixed(2)} s = ${rate} claims/s`);
+			assert.ok(rate > 0);
+		});
+	});
+}
