@@ -36,7 +36,8 @@ export interface RunningServer {
  * first node to insert it wins) — with a warning, since it then sits beside what it protects.
  */
 async function resolveMasterKey(config: Config, store: Store, warn: (msg: string) => void): Promise<Buffer> {
-	if (config.secretKey || !config.mongoUrl) return loadMasterKey({ env: config.secretKey, dataDir: config.dataDir });
+	if (config.secretKey || !config.mongoUrl)
+		return loadMasterKey({ env: config.secretKey, dataDir: config.dataDir });
 	const settings = await store.collection<{ _id: string; value: string }>({ name: "settings" });
 	try {
 		await settings.insert({ _id: "master-key", value: randomBytes(32).toString("base64") });

@@ -41,7 +41,10 @@ export function PermissionMiddleware(): Middleware {
 		localEvent(handler: unknown, event: unknown) {
 			return validate.localEvent(handler, event);
 		},
-		localAction(handler: (ctx: Context) => Promise<unknown>, action: { name: string; permission?: PermissionSpec }) {
+		localAction(
+			handler: (ctx: Context) => Promise<unknown>,
+			action: { name: string; permission?: PermissionSpec },
+		) {
 			const validated = validate.localAction(handler, action) as (ctx: Context) => Promise<unknown>;
 			const spec = action.permission;
 			if (!spec) return validated;

@@ -15,7 +15,12 @@ export interface RouteDescription {
 
 type JsonSchema = Record<string, unknown>;
 
-const STRING_FORMATS: Record<string, string> = { email: "email", url: "uri", uuid: "uuid", date: "date-time" };
+const STRING_FORMATS: Record<string, string> = {
+	email: "email",
+	url: "uri",
+	uuid: "uuid",
+	date: "date-time",
+};
 
 /** Converts one fastest-validator rule (string shorthand or object) to a JSON schema. */
 export function ruleToJsonSchema(rule: unknown): { schema: JsonSchema; optional: boolean } {
@@ -26,7 +31,10 @@ export function ruleToJsonSchema(rule: unknown): { schema: JsonSchema; optional:
 	}
 	if (Array.isArray(rule)) {
 		const alternatives = rule.map((r) => ruleToJsonSchema(r));
-		return { schema: { oneOf: alternatives.map((a) => a.schema) }, optional: alternatives.every((a) => a.optional) };
+		return {
+			schema: { oneOf: alternatives.map((a) => a.schema) },
+			optional: alternatives.every((a) => a.optional),
+		};
 	}
 	const r = (rule ?? {}) as Record<string, any>;
 	const optional = r.optional === true || r.default !== undefined;

@@ -8,10 +8,15 @@ interface ReplBroker {
 function table(rows: Array<Record<string, unknown>>, columns: string[]): string {
 	if (rows.length === 0) return "(none)";
 	const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => String(r[c] ?? "").length)));
-	const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join("  ").trimEnd();
-	return [line(columns.map((c) => c.toUpperCase())), ...rows.map((r) => line(columns.map((c) => String(r[c] ?? ""))))].join(
-		"\n",
-	);
+	const line = (cells: string[]) =>
+		cells
+			.map((c, i) => c.padEnd(widths[i]))
+			.join("  ")
+			.trimEnd();
+	return [
+		line(columns.map((c) => c.toUpperCase())),
+		...rows.map((r) => line(columns.map((c) => String(r[c] ?? "")))),
+	].join("\n");
 }
 
 async function all(broker: ReplBroker, action: string, params: Record<string, unknown>) {
@@ -38,7 +43,14 @@ export const replCommands = [
 		description: "List the workflows of a project",
 		async action(broker: ReplBroker, args: { key: string }) {
 			try {
-				console.log(table(await all(broker, "workflow.list", { key: args.key }), ["name", "branch", "version", "updated"]));
+				console.log(
+					table(await all(broker, "workflow.list", { key: args.key }), [
+						"name",
+						"branch",
+						"version",
+						"updated",
+					]),
+				);
 			} catch (e) {
 				console.log(`error: ${(e as Error).message}`);
 			}

@@ -10,7 +10,10 @@ export const NAME_PATTERN = /^[a-zA-Z0-9._-]+$/;
 export const PROJECT_KEY_PATTERN = /^[A-Z0-9]+$/;
 
 /** Normalises a value for its type, or returns a one-line reason it does not fit. */
-export function normaliseVariableValue(type: VariableType, value: unknown): { value: string } | { error: string } {
+export function normaliseVariableValue(
+	type: VariableType,
+	value: unknown,
+): { value: string } | { error: string } {
 	switch (type) {
 		case "boolean": {
 			if (value === true || value === "true") return { value: "true" };
@@ -19,7 +22,8 @@ export function normaliseVariableValue(type: VariableType, value: unknown): { va
 		}
 		case "number": {
 			const s = String(value).trim();
-			if (s === "" || !Number.isFinite(Number(s))) return { error: `a number variable takes a number, not '${String(value)}'` };
+			if (s === "" || !Number.isFinite(Number(s)))
+				return { error: `a number variable takes a number, not '${String(value)}'` };
 			return { value: s };
 		}
 		case "string":

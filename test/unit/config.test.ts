@@ -20,7 +20,11 @@ describe("configuration from the environment", () => {
 	});
 
 	test("SERVICES selects service groups; later issues' names are accepted", () => {
-		const c = loadConfig({ SERVICES: "api, workflow,hatchery", NATS_URL: "nats://127.0.0.1:4222", MONGO_URL: "mongodb://h/db" });
+		const c = loadConfig({
+			SERVICES: "api, workflow,hatchery",
+			NATS_URL: "nats://127.0.0.1:4222",
+			MONGO_URL: "mongodb://h/db",
+		});
 		assert.deepEqual(c.services, ["api", "workflow"]);
 		assert.equal(c.runsAllServices, false);
 	});
@@ -29,7 +33,11 @@ describe("configuration from the environment", () => {
 		["an unknown service", { SERVICES: "api,wokflow" }, /unknown service 'wokflow'/],
 		["a port out of range", { CDS_API_PORT: "70000" }, /CDS_API_PORT=70000 is not a TCP port/],
 		["a non-numeric port", { CDS_API_PORT: "http" }, /not a TCP port/],
-		["a NATS URL of the wrong scheme", { NATS_URL: "http://x:4222" }, /NATS_URL=http:\/\/x:4222 must start with nats:/],
+		[
+			"a NATS URL of the wrong scheme",
+			{ NATS_URL: "http://x:4222" },
+			/NATS_URL=http:\/\/x:4222 must start with nats:/,
+		],
 		["a Mongo URL that is no URL", { MONGO_URL: "localhost" }, /MONGO_URL=localhost is not a URL/],
 		["an unknown log level", { LOG_LEVEL: "loud" }, /LOG_LEVEL=loud is not one of/],
 		["a short admin token", { CDS_ADMIN_TOKEN: "short" }, /at least 20 characters/],
@@ -42,7 +50,10 @@ describe("configuration from the environment", () => {
 	];
 	for (const [what, env, message] of bad) {
 		test(`rejects ${what} with one clear line`, () => {
-			assert.throws(() => loadConfig(env), (e: unknown) => e instanceof ConfigError && message.test(e.message));
+			assert.throws(
+				() => loadConfig(env),
+				(e: unknown) => e instanceof ConfigError && message.test(e.message),
+			);
 		});
 	}
 
