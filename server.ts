@@ -3,6 +3,7 @@
 // tests call `startServer(env)` to get real nodes in-process.
 
 import { randomBytes } from "node:crypto";
+import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { type Config, ConfigError, loadConfig, type ServiceName } from "./config/index.ts";
@@ -10,7 +11,9 @@ import { brokerOptions } from "./moleculer.config.ts";
 import { attachRuntime } from "./mixins/runtime.ts";
 import { attachStore } from "./mixins/store.mixin.ts";
 import { SecretBox, loadMasterKey } from "./src/crypto/secret-box.ts";
-import { openStore } from "./src/store/index.ts";
+import { FsArtifactStore } from "./src/artifacts/fs-artifact-store.ts";
+import { GridFsArtifactStore } from "./src/artifacts/gridfs-artifact-store.ts";
+import { MongoStore, openStore } from "./src/store/index.ts";
 import { DuplicateKeyError, type Store } from "./src/store/types.ts";
 
 type ServiceFactory = (config: Config) => ServiceSchema<any, any, any, any>;
@@ -21,6 +24,8 @@ const SERVICE_MODULES: Record<ServiceName, () => Promise<{ default: ServiceFacto
 	auth: () => import("./services/auth.service.ts"),
 	project: () => import("./services/project.service.ts"),
 	workflow: () => import("./services/workflow.service.ts"),
+	run: () => import("./services/run.service.ts"),
+	hatchery: () => import("./services/hatchery.service.ts"),
 };
 
 export interface RunningServer {
@@ -56,7 +61,11 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
 	try {
 		const masterKey = await resolveMasterKey(config, store, (m) => broker.logger.warn(m));
 		attachStore(broker, store);
-		attachRuntime(broker, { config, secrets: SecretBox.fromKey(masterKey) });
+		const artifacts =
+			store instanceof MongoStore
+				? new GridFsArtifactStore(store.db)
+				: new FsArtifactStore(path.join(config.dataDir, "artifacts"));
+		attachRuntime(broker, { config, secrets: SecretBox.fromKey(masterKey), artifacts });
 		for (const name of config.services) {
 			const { default: factory } = await SERVICE_MODULES[name]();
 			broker.createService(factory(config));

@@ -9,7 +9,7 @@ import { type AccessLevel, type Principal, canAccess } from "../src/auth/access.
 
 export interface PermissionSpec {
 	/** What the caller needs: a level on the project, or "system-admin" (a token bound to no project). */
-	level: AccessLevel | "system-admin" | "authenticated";
+	level: AccessLevel | "system-admin" | "authenticated" | "worker";
 	/** The name of the parameter holding the project key, when the action is about one project. */
 	project?: string;
 }
@@ -51,6 +51,12 @@ export function PermissionMiddleware(): Middleware {
 			return function checkPermission(ctx: Context) {
 				const user = (ctx.meta as { user?: Principal }).user;
 				if (!user) return validated(ctx);
+				// Worker tokens reach the worker routes and nothing else; other tokens never reach those.
+				if (spec.level === "worker") {
+					if (user.job) return validated(ctx);
+					throw forbidden();
+				}
+				if (user.job) throw forbidden();
 				if (spec.level === "authenticated") return validated(ctx);
 				if (spec.level === "system-admin") {
 					if (user.project === null && user.role === "admin") return validated(ctx);

@@ -3,12 +3,15 @@
 
 import type { ServiceBroker } from "moleculer";
 import type { Config } from "../config/index.ts";
+import type { ArtifactStore } from "../src/artifacts/artifact-store.ts";
 import type { SecretBox } from "../src/crypto/secret-box.ts";
 
 export interface Runtime {
 	config: Config;
 	/** Seals values at rest (password variables, project keys) with the master key. */
 	secrets: SecretBox;
+	/** Blobs: artifacts, caches, report files (GridFS with MongoDB, the data directory otherwise). */
+	artifacts: ArtifactStore;
 }
 
 const runtimes = new WeakMap<ServiceBroker, Runtime>();

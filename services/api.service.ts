@@ -16,6 +16,8 @@ const { MoleculerClientError } = Errors;
 
 /** Services whose routes must be served before the node calls itself ready. */
 const ROUTED_SERVICES = ["auth", "project", "workflow"];
+/** Services whose routes, when the cluster runs them, must be built before the node is ready. */
+const OPTIONAL_ROUTED_SERVICES = ["run", "template", "report", "hook"];
 
 type ApiThis = Service & {
 	broker: any;
@@ -84,6 +86,12 @@ export function publicError(err: unknown): { code: number; type: string; message
 	return { code, type, message: e.message ?? type, ...(e.data !== undefined ? { data: e.data } : {}) };
 }
 
+function hasService(broker: { registry: any }, name: string): boolean {
+	return broker.registry
+		.getServiceList({ onlyAvailable: true })
+		.some((s: { name: string }) => s.name === name);
+}
+
 function sendJson(res: ServerResponse, status: number, body: unknown) {
 	res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" });
 	res.end(JSON.stringify(body));
@@ -146,6 +154,17 @@ export default function ApiService(
 					},
 					// Path parameters win over body fields of the same name (no project switching via body).
 					mergeParams: true,
+					onBeforeCall(
+						ctx: Context,
+						_route: unknown,
+						req: IncomingMessage & { query?: Record<string, unknown> },
+					) {
+						// Streamed bodies (artifact uploads) lose the query string and headers otherwise.
+						const meta = ctx.meta as Record<string, unknown>;
+						meta.$query = req.query ?? {};
+						const checksum = req.headers["x-checksum-sha256"];
+						if (typeof checksum === "string") meta.$requestHeaders = { "x-checksum-sha256": checksum };
+					},
 				},
 			],
 			onError(this: ApiThis, req: IncomingMessage, res: ServerResponse, err: unknown) {
@@ -223,11 +242,12 @@ export default function ApiService(
 
 			async isReady(this: ApiThis) {
 				for (const name of ROUTED_SERVICES) {
-					if (!this.broker.registry.hasService(name))
+					if (!hasService(this.broker, name))
 						return { ready: false, reason: `service ${name} not available` };
 				}
 				const routed = new Set(this.aliases.filter((a) => a.action).map((a) => a.action!.split(".")[0]));
-				for (const name of ROUTED_SERVICES) {
+				for (const name of [...ROUTED_SERVICES, ...OPTIONAL_ROUTED_SERVICES]) {
+					if (!hasService(this.broker, name)) continue;
 					if (!routed.has(name)) return { ready: false, reason: `routes of ${name} not built yet` };
 				}
 				try {

@@ -19,6 +19,9 @@ export interface TokenDoc extends Doc {
 	created: string;
 	expiresAt: string | null;
 	revoked: boolean;
+	/** Worker tokens: the job attempt and run they are scoped to. */
+	job?: string;
+	run?: string;
 }
 
 type AuthThis = Service & {
@@ -57,7 +60,50 @@ export default function AuthService(): ServiceSchema<
 					const doc = await this.tokens().findOne({ hash: hashToken(ctx.params.token) });
 					if (!doc || doc.revoked) return null;
 					if (doc.expiresAt && Date.parse(doc.expiresAt) <= Date.now()) return null;
+					if (doc.job) return { id: doc._id, role: "read", project: doc.project, job: doc.job, run: doc.run };
 					return { id: doc._id, role: doc.role, project: doc.project };
+				},
+			},
+
+			/** A token scoped to one job attempt, for the worker that runs it. Internal. */
+			issueJobToken: {
+				params: {
+					job: { type: "string", min: 1, max: 512 },
+					run: { type: "string", min: 1, max: 512 },
+					project: { type: "string", max: 64 },
+					ttlSeconds: { type: "number", integer: true, min: 1 },
+				},
+				async handler(
+					this: AuthThis,
+					ctx: Context<{ job: string; run: string; project: string; ttlSeconds: number }>,
+				) {
+					const token = generateToken();
+					await this.tokens().insert({
+						_id: generateTokenId(),
+						hash: hashToken(token),
+						project: ctx.params.project,
+						role: "read",
+						name: `worker for ${ctx.params.job}`,
+						created: new Date().toISOString(),
+						expiresAt: new Date(Date.now() + ctx.params.ttlSeconds * 1000).toISOString(),
+						revoked: false,
+						job: ctx.params.job,
+						run: ctx.params.run,
+					});
+					return { token };
+				},
+			},
+
+			/** Ends the tokens of a finished job. Internal. */
+			revokeJobTokens: {
+				params: { job: { type: "string", min: 1, max: 512 } },
+				async handler(this: AuthThis, ctx: Context<{ job: string }>) {
+					const n = await this.tokens().update(
+						{ job: ctx.params.job },
+						{ $set: { revoked: true } },
+						{ multi: true },
+					);
+					return { revoked: n };
 				},
 			},
 

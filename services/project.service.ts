@@ -534,6 +534,37 @@ export default function ProjectService(): ServiceSchema<
 				},
 			},
 
+			/**
+			 * The variables a job sees, passwords opened: project, and the node's application and
+			 * environment. Internal — only the run service calls it, for the worker of that job.
+			 */
+			jobVariables: {
+				params: {
+					key: keyParam,
+					application: { type: "string", optional: true },
+					environment: { type: "string", optional: true },
+				},
+				async handler(
+					this: ProjectThis,
+					ctx: Context<{ key: string; application?: string; environment?: string }>,
+				) {
+					const { key, application, environment } = ctx.params;
+					const { secrets } = runtimeOf(this.broker);
+					const read = async (owner: string) => {
+						const out: Record<string, { type: string; value: string }> = {};
+						for (const v of await this.variables().find({ project: key, owner })) {
+							out[v.name] = { type: v.type, value: v.type === "password" ? secrets.open(v.value) : v.value };
+						}
+						return out;
+					};
+					return {
+						project: await read("project"),
+						application: application ? await read(`application:${application}`) : {},
+						environment: environment ? await read(`environment:${environment}`) : {},
+					};
+				},
+			},
+
 			/** Clear and sealed secrets of a project, for the importer/exporter and (later) workers. Internal. */
 			secretMaterial: {
 				params: { key: keyParam },

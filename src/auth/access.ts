@@ -7,8 +7,10 @@ export interface Principal {
 	id: string;
 	role: AccessLevel;
 	project: string | null;
-	/** Set on job-scoped worker tokens (run engine). */
+	/** Set on job-scoped worker tokens (run engine): the one job attempt the token serves. */
 	job?: string;
+	/** The run of that job (a worker may read its own run's artifacts). */
+	run?: string;
 }
 
 const RANK: Record<AccessLevel, number> = { read: 1, write: 2, admin: 3 };

@@ -6,6 +6,7 @@
 // @seald-io/nedb 4), which NeDB keeps consistent on insert, update and replace and rolls back
 // atomically on a violation; no synthetic field is needed.
 
+import { decodeFields, encodeFields, encodeUpdateValues } from "./field-names.ts";
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -119,7 +120,8 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 		const toInsert = doc._id === undefined ? { ...doc, _id: randomUUID() } : doc;
 		checkDoc(toInsert, `${this.name}.insert`);
 		try {
-			return (await this.#db.insertAsync(toInsert)) as T;
+			await this.#db.insertAsync(encodeFields(toInsert));
+			return toInsert as T;
 		} catch (err) {
 			throw this.#translate(err, toInsert);
 		}
@@ -128,7 +130,8 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 	async findOne(query: Query): Promise<T | null> {
 		this.#isOpen();
 		checkQuery(query);
-		return ((await this.#db.findOneAsync(query)) as T | null) ?? null;
+		const found = (await this.#db.findOneAsync(query)) as T | null;
+		return found ? decodeFields(found) : null;
 	}
 
 	async find(query: Query, options: FindOptions = {}): Promise<T[]> {
@@ -139,7 +142,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 		if (options.sort) cursor = cursor.sort(options.sort);
 		if (options.skip) cursor = cursor.skip(options.skip);
 		if (options.limit) cursor = cursor.limit(options.limit);
-		return (await cursor) as unknown as T[];
+		return ((await cursor) as unknown as T[]).map((d) => decodeFields(d));
 	}
 
 	async count(query: Query): Promise<number> {
@@ -153,7 +156,13 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 		checkQuery(query);
 		checkUpdate(update);
 		try {
-			const { numAffected } = await this.#db.updateAsync(query, update, { multi: options.multi === true });
+			const encoded = {
+				...update,
+				$set: encodeUpdateValues(update.$set),
+				$push: encodeUpdateValues(update.$push),
+			};
+			for (const k of ["$set", "$push"] as const) if (encoded[k] === undefined) delete encoded[k];
+			const { numAffected } = await this.#db.updateAsync(query, encoded, { multi: options.multi === true });
 			return numAffected;
 		} catch (err) {
 			throw this.#translate(err, (update.$set ?? {}) as Record<string, unknown>);
@@ -164,7 +173,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 		this.#isOpen();
 		checkDoc(doc, `${this.name}.replace`);
 		try {
-			await this.#db.updateAsync({ _id: doc._id }, doc, { upsert: true });
+			await this.#db.updateAsync({ _id: doc._id }, encodeFields(doc), { upsert: true });
 		} catch (err) {
 			throw this.#translate(err, doc);
 		}

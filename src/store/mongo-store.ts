@@ -7,6 +7,7 @@
 // exclusion goes through ClaimLedger (unique inserts), never through filtered updates, which
 // FerretDB v1 applies as read-then-write.
 
+import { decodeFields, encodeFields, encodeUpdateValues } from "./field-names.ts";
 import { randomUUID } from "node:crypto";
 import mongoose from "mongoose";
 import { ClaimLedger, CLAIMS_COLLECTION } from "./claim.ts";
@@ -158,7 +159,7 @@ class MongoCollection<T extends Doc> implements Collection<T> {
 		checkDoc(toInsert, `${this.name}.insert`);
 		try {
 			await this.#native.insertOne(
-				structuredClone(toInsert) as unknown as mongoose.mongo.OptionalId<mongoose.mongo.Document>,
+				encodeFields(toInsert) as unknown as mongoose.mongo.OptionalId<mongoose.mongo.Document>,
 			);
 		} catch (err) {
 			throw await this.#translate(err, async () => toInsert, true);
@@ -169,7 +170,8 @@ class MongoCollection<T extends Doc> implements Collection<T> {
 	async findOne(query: Query): Promise<T | null> {
 		this.#assertOpen();
 		checkQuery(query);
-		return (await this.#native.findOne(query)) as T | null;
+		const found = (await this.#native.findOne(query)) as T | null;
+		return found ? decodeFields(found) : null;
 	}
 
 	async find(query: Query, options: FindOptions = {}): Promise<T[]> {
@@ -180,7 +182,7 @@ class MongoCollection<T extends Doc> implements Collection<T> {
 		if (options.sort) cursor = cursor.sort(options.sort);
 		if (options.skip) cursor = cursor.skip(options.skip);
 		if (options.limit) cursor = cursor.limit(options.limit);
-		return (await cursor.toArray()) as unknown as T[];
+		return ((await cursor.toArray()) as unknown as T[]).map((d) => decodeFields(d));
 	}
 
 	async count(query: Query): Promise<number> {
@@ -193,10 +195,22 @@ class MongoCollection<T extends Doc> implements Collection<T> {
 		this.#assertOpen();
 		checkQuery(query);
 		checkUpdate(update);
+		const encoded: Update = {
+			...update,
+			$set: encodeUpdateValues(update.$set),
+			$push: encodeUpdateValues(update.$push),
+		};
+		for (const k of ["$set", "$push"] as const) if (encoded[k] === undefined) delete encoded[k];
 		try {
 			const result = options.multi
-				? await this.#native.updateMany(query, update as mongoose.mongo.UpdateFilter<mongoose.mongo.Document>)
-				: await this.#native.updateOne(query, update as mongoose.mongo.UpdateFilter<mongoose.mongo.Document>);
+				? await this.#native.updateMany(
+						query,
+						encoded as mongoose.mongo.UpdateFilter<mongoose.mongo.Document>,
+					)
+				: await this.#native.updateOne(
+						query,
+						encoded as mongoose.mongo.UpdateFilter<mongoose.mongo.Document>,
+					);
 			return result.matchedCount;
 		} catch (err) {
 			throw await this.#translate(
@@ -213,7 +227,7 @@ class MongoCollection<T extends Doc> implements Collection<T> {
 	async replace(doc: T): Promise<void> {
 		this.#assertOpen();
 		checkDoc(doc, `${this.name}.replace`);
-		const { _id, ...rest } = doc;
+		const { _id, ...rest } = encodeFields(doc);
 		try {
 			await this.#native.replaceOne(
 				{ _id } as unknown as mongoose.mongo.Filter<mongoose.mongo.Document>,

@@ -49,6 +49,17 @@ export function storeContract(label: string, backend: StoreUnderTest): void {
 			assert.equal(await c.findOne({ _id: "missing" }), null);
 		});
 
+		test("field names with dots, a leading $ or % are kept as data on every write path", async () => {
+			const c = await fresh();
+			const vars = { "git.branch": "main", $weird: "x", "100%": "y", nested: { "a.b": [{ "c.d": 1 }] } };
+			await c.insert({ _id: "v", vars } as unknown as Item);
+			assert.deepEqual((await c.findOne({ _id: "v" }))?.vars, vars);
+			await c.replace({ _id: "v", vars: { "cds.version": "2" } } as unknown as Item);
+			assert.deepEqual((await c.find({ _id: "v" }))[0]?.vars, { "cds.version": "2" });
+			await c.update({ _id: "v" }, { $set: { vars: { "cds.build.x": "3" } } });
+			assert.deepEqual((await c.findOne({ _id: "v" }))?.vars, { "cds.build.x": "3" });
+		});
+
 		test("insert without _id gets a string _id", async () => {
 			const c = await fresh();
 			const doc = await c.insert({ n: 7 } as Item);

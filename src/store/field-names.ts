@@ -1,0 +1,51 @@
+// Field names MongoDB, FerretDB and NeDB refuse or misread: a "." (a path separator to them)
+// or a leading "$" (an operator). Documents carry such names as data — CDS variables are
+// dotted (`git.branch`), payload keys are the users' — so every backend escapes them on the
+// way in and restores them on the way out. "%" is escaped too, so decoding is exact.
+
+const NEEDS_ESCAPE = /[.%]|^\$/;
+const ESCAPED = /%(25|2E|24)/g;
+const UNESCAPE: Record<string, string> = { "%25": "%", "%2E": ".", "%24": "$" };
+
+function escapeKey(key: string): string {
+	if (!NEEDS_ESCAPE.test(key)) return key;
+	return key.replace(/%/g, "%25").replace(/\./g, "%2E").replace(/^\$/, "%24");
+}
+
+function unescapeKey(key: string): string {
+	return key.includes("%") ? key.replace(ESCAPED, (m) => UNESCAPE[m]!) : key;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+	if (v === null || typeof v !== "object" || Array.isArray(v)) return false;
+	const proto = Object.getPrototypeOf(v);
+	return proto === Object.prototype || proto === null;
+}
+
+function mapKeys(value: unknown, f: (k: string) => string): unknown {
+	if (Array.isArray(value)) return value.map((v) => mapKeys(v, f));
+	if (!isPlainObject(value)) return value;
+	const out: Record<string, unknown> = {};
+	for (const [k, v] of Object.entries(value)) out[f(k)] = mapKeys(v, f);
+	return out;
+}
+
+/** Escapes the field names of a document (every level). */
+export function encodeFields<T>(doc: T): T {
+	return mapKeys(doc, escapeKey) as T;
+}
+
+/** Restores the field names of a stored document. */
+export function decodeFields<T>(doc: T): T {
+	return mapKeys(doc, unescapeKey) as T;
+}
+
+/** Escapes the values of an update operator ($set: {"a.b": {x.y: 1}} keeps the path, escapes the value). */
+export function encodeUpdateValues(
+	op: Record<string, unknown> | undefined,
+): Record<string, unknown> | undefined {
+	if (!op) return op;
+	const out: Record<string, unknown> = {};
+	for (const [path, v] of Object.entries(op)) out[path] = encodeFields(v);
+	return out;
+}
