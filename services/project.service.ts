@@ -9,7 +9,6 @@ import { conflict, invalid, notFound } from "../mixins/errors.ts";
 import { runtimeOf } from "../mixins/runtime.ts";
 import { StoreMixin } from "../mixins/store.mixin.ts";
 import { paginate, paginationParams } from "../src/api/pagination.ts";
-import type { Principal } from "../src/auth/access.ts";
 import {
 	MASK,
 	NAME_PATTERN,

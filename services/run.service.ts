@@ -10,7 +10,6 @@ import { conflict, invalid, notFound } from "../mixins/errors.ts";
 import type { GatewayMeta } from "../mixins/meta.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
 import RunWorkerApi from "./run-worker.mixin.ts";
-import { paginate, paginationParams } from "../src/api/pagination.ts";
 import {
 	beginRun,
 	type ConditionEvaluator,
@@ -456,7 +455,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				},
 				async handler(this: RunThis, ctx: Context<{ jobId: string; hatchery: string; worker: string }>) {
 					const job = await this.jobs().findOne({ _id: ctx.params.jobId });
-					if (!job || job.status !== "Waiting") return { won: false };
+					if (job?.status !== "Waiting") return { won: false };
 					const s = this.runSettings;
 					const running = await this.jobs().find({
 						project: job.project,
