@@ -37,6 +37,8 @@ export interface Config {
 	namespace: string;
 	requestTimeoutMs: number;
 	maxBodyBytes: number;
+	/** The environment this config was read from: services read their own tuning knobs from it. */
+	env: Readonly<Record<string, string | undefined>>;
 }
 
 export class ConfigError extends Error {
@@ -140,6 +142,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 		requestTimeoutMs: env.CDS_REQUEST_TIMEOUT_MS
 			? parsePositiveInt("CDS_REQUEST_TIMEOUT_MS", env.CDS_REQUEST_TIMEOUT_MS)
 			: 30_000,
+		env: { ...env },
 		maxBodyBytes: env.CDS_MAX_BODY_BYTES
 			? parsePositiveInt("CDS_MAX_BODY_BYTES", env.CDS_MAX_BODY_BYTES)
 			: 5 * 1024 * 1024,

@@ -3,7 +3,7 @@
 // own `rest` declarations (auto-aliases), authorisation from their `permission`.
 
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { Context, Service, ServiceSchema, } from "moleculer";
+import type { Context, Service, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import ApiGateway from "moleculer-web";
 import type { Config } from "../config/index.ts";

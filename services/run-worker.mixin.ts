@@ -12,6 +12,7 @@ import { storeOf } from "../mixins/store.mixin.ts";
 import { BlobTooLargeError, ChecksumMismatchError } from "../src/artifacts/artifact-store.ts";
 import { withRunLock } from "../src/engine/run-lock.ts";
 import { jobVariables } from "../src/engine/run-vars.ts";
+import { createMasker } from "../src/run/mask.ts";
 import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
 import type { Collection, Doc } from "../src/store/types.ts";
 import { DuplicateKeyError } from "../src/store/types.ts";
@@ -44,6 +45,11 @@ type WorkerCtx<P = Record<string, unknown>> = Context<
 	P,
 	GatewayMeta & { $params?: Record<string, string>; $responseType?: string }
 >;
+
+function maskWhole(text: string, secrets: string[]): string {
+	const masker = createMasker(secrets);
+	return masker.mask(text) + masker.flush();
+}
 
 function pad(n: number, width: number) {
 	return String(n).padStart(width, "0");
@@ -115,6 +121,51 @@ async function readBlob(self: RunThis, ctx: WorkerCtx<any>, collection: string, 
 const keyParam = { type: "string", pattern: PROJECT_KEY_PATTERN, max: 64 } as const;
 const nameParam = { type: "string", pattern: NAME_PATTERN, max: 128 } as const;
 
+/** The variables and the clear secrets of a job (project, application, environment, build). */
+async function jobVariablesOf(self: RunThis, ctx: Context, job: JobDoc, publicUrl: string) {
+	const run = (await self.runs().findOne({ _id: job.runId })) as RunDoc;
+	const def = await self.definition(ctx, run);
+	const node = def.model.nodes.find((n) => n.name === job.node);
+	const pipeline = def.pipelines.find((p) => p.name === job.pipeline);
+	const clear = (await ctx.call("project.jobVariables", {
+		key: job.project,
+		application: node?.application,
+		environment: node?.environment,
+	})) as Record<"project" | "application" | "environment", Record<string, { type: string; value: string }>>;
+	return jobVariables({
+		run: run.vars,
+		build: run.build,
+		project: clear.project,
+		application: node?.application ? { name: node.application, variables: clear.application } : undefined,
+		environment: node?.environment ? { name: node.environment, variables: clear.environment } : undefined,
+		pipelineParameters: Object.fromEntries(
+			Object.entries(pipeline?.parameters ?? {}).map(([k, p]) => [k, p.default]),
+		),
+		nodeParameters: node?.parameters ?? {},
+		node: job.node,
+		pipeline: job.pipeline,
+		stage: job.stage,
+		job: job.name,
+		publicUrl,
+		runUrl: `${publicUrl}/api/v1/projects/${job.project}/workflows/${job.workflow}/runs/${job.runNumber}`,
+	});
+}
+
+/**
+ * Secrets of recent jobs, to mask what a worker sends (defence in depth: the worker masks
+ * first, across chunk boundaries; the server masks again whatever arrives whole).
+ */
+const secretCache = new Map<string, { secrets: string[]; at: number }>();
+
+async function secretsOf(self: RunThis, ctx: Context, job: JobDoc, publicUrl: string): Promise<string[]> {
+	const hit = secretCache.get(job._id);
+	if (hit && Date.now() - hit.at < 60_000) return hit.secrets;
+	const { secrets } = await jobVariablesOf(self, ctx, job, publicUrl);
+	if (secretCache.size > 1000) secretCache.clear();
+	secretCache.set(job._id, { secrets, at: Date.now() });
+	return secrets;
+}
+
 export default function RunWorkerApi(config: Config): Partial<ServiceSchema<any, any, any, RunThis>> {
 	const worker = { level: "worker" } as const;
 	// `type: "stream"` (moleculer-web) hands the raw request body to the action as a stream.
@@ -146,39 +197,7 @@ export default function RunWorkerApi(config: Config): Partial<ServiceSchema<any,
 						_id: job._id,
 						at: now,
 					});
-					const run = (await this.runs().findOne({ _id: job.runId })) as RunDoc;
-					const def = await this.definition(ctx, run);
-					const node = def.model.nodes.find((n) => n.name === job.node);
-					const pipeline = def.pipelines.find((p) => p.name === job.pipeline);
-					const clear = (await ctx.call("project.jobVariables", {
-						key: job.project,
-						application: node?.application,
-						environment: node?.environment,
-					})) as Record<
-						"project" | "application" | "environment",
-						Record<string, { type: string; value: string }>
-					>;
-					const { vars, secrets } = jobVariables({
-						run: run.vars,
-						build: run.build,
-						project: clear.project,
-						application: node?.application
-							? { name: node.application, variables: clear.application }
-							: undefined,
-						environment: node?.environment
-							? { name: node.environment, variables: clear.environment }
-							: undefined,
-						pipelineParameters: Object.fromEntries(
-							Object.entries(pipeline?.parameters ?? {}).map(([k, p]) => [k, p.default]),
-						),
-						nodeParameters: node?.parameters ?? {},
-						node: job.node,
-						pipeline: job.pipeline,
-						stage: job.stage,
-						job: job.name,
-						publicUrl: config.publicUrl,
-						runUrl: `${config.publicUrl}/api/v1/projects/${job.project}/workflows/${job.workflow}/runs/${job.runNumber}`,
-					});
+					const { vars, secrets } = await jobVariablesOf(this, ctx, job, config.publicUrl);
 					return {
 						id: job._id,
 						attempt: job.attempt,
@@ -241,6 +260,7 @@ export default function RunWorkerApi(config: Config): Partial<ServiceSchema<any,
 				) {
 					const job = await callerJob(this, ctx);
 					const logs = this.collections.logs as Collection<LogDoc>;
+					const secrets = await secretsOf(this, ctx, job, config.publicUrl);
 					let stored = 0;
 					const at = Date.now();
 					for (const e of ctx.params.entries) {
@@ -251,7 +271,7 @@ export default function RunWorkerApi(config: Config): Partial<ServiceSchema<any,
 								runId: job.runId,
 								step: e.step,
 								seq: e.seq,
-								text: e.text,
+								text: secrets.length > 0 ? maskWhole(e.text, secrets) : e.text,
 								at,
 							});
 							stored++;

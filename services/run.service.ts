@@ -110,7 +110,7 @@ export interface RunSettings {
 	maxRunningJobsPerWorkflow: number;
 }
 
-export function runSettingsFromEnv(env: NodeJS.ProcessEnv = process.env): RunSettings {
+export function runSettingsFromEnv(env: Readonly<Record<string, string | undefined>>): RunSettings {
 	const n = (name: string, fallback: number) => {
 		const v = env[name];
 		return v && /^\d+$/.test(v) ? Number(v) : fallback;
@@ -836,7 +836,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 		},
 
 		created(this: RunThis) {
-			this.runSettings = runSettingsFromEnv();
+			this.runSettings = runSettingsFromEnv(config.env);
 			this.timers = [];
 			this.definitions = new Map();
 		},
