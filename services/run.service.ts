@@ -11,6 +11,7 @@ import type { GatewayMeta } from "../mixins/meta.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
 import RunWorkerApi from "./run-worker.mixin.ts";
 import {
+	beginRestart,
 	beginRun,
 	type ConditionEvaluator,
 	finishJob,
@@ -38,6 +39,8 @@ export interface RunDoc extends Doc {
 	project: string;
 	workflow: string;
 	number: number;
+	/** 0 for a run, 1, 2… for its restarts (CDS's sub-runs: same number). */
+	sub: number;
 	branch: string;
 	commit: string | null;
 	definitionId: string;
@@ -91,6 +94,9 @@ export interface JobResultDoc extends Doc {
 interface QueueDoc extends Doc {
 	project: string;
 	workflow: string;
+	node: string;
+	runNumber: number;
+	oneAtATime: boolean;
 	queuedAt: number;
 	requirements: Requirement[];
 }
@@ -259,6 +265,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 							project: key,
 							workflow: name,
 							number,
+							sub: 0,
 							branch: vars["git.branch"] ?? def.branch,
 							commit: vars["git.hash"] ?? null,
 							definitionId: def.definitionId,
@@ -416,6 +423,63 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				},
 			},
 
+			restart: {
+				rest: "POST /:key/workflows/:name/runs/:number/restart",
+				summary: "Run a node and everything below it again, as a sub-run of the same number",
+				permission: { level: "write", project: "key" },
+				params: {
+					key: keyParam,
+					name: nameParam,
+					number: numberParam,
+					node: { type: "string", min: 1, max: 128 },
+				},
+				async handler(
+					this: RunThis,
+					ctx: Context<{ key: string; name: string; number: number; node: string }, GatewayMeta>,
+				) {
+					const previous = await this.findRun(ctx.params.key, ctx.params.name, ctx.params.number);
+					if (ACTIVE.has(previous.status))
+						throw conflict(`run #${previous.number} is still ${previous.status}: stop it first`);
+					if (!previous.progress.state.nodes[ctx.params.node])
+						throw notFound(`node ${ctx.params.node}`, { node: ctx.params.node });
+					const def = await this.definition(ctx, previous);
+					const sub = (previous.sub ?? 0) + 1;
+					const doc: RunDoc = {
+						...previous,
+						_id: `${runId(previous.project, previous.workflow, previous.number)}.${String(sub).padStart(3, "0")}`,
+						sub,
+						status: "Waiting",
+						triggeredBy: ctx.meta.user?.id ?? "system",
+						created: nowIso(),
+						updated: nowIso(),
+						ended: null,
+						createdMs: Date.now(),
+					};
+					try {
+						await this.runs().insert(doc);
+					} catch (e) {
+						if (e instanceof DuplicateKeyError) throw conflict("this run is being restarted already");
+						throw e;
+					}
+					const run = await withRunLock(storeOf(this.broker), doc._id, this.lockOwner(), async () => {
+						const { progress, queue } = await beginRestart(
+							doc._id,
+							def.model,
+							def.pipelines,
+							previous.progress,
+							ctx.params.node,
+							doc.vars,
+							this.evaluator(doc),
+							Date.now(),
+						);
+						await this.enqueue(doc, queue);
+						return this.saveRun(doc, progress);
+					});
+					ctx.meta.$statusCode = 201;
+					return this.presentRun(run);
+				},
+			},
+
 			/** Jobs waiting for a hatchery that `capabilities` could run, oldest first, fair between projects. Internal. */
 			queueFor: {
 				params: {
@@ -426,7 +490,26 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					const caps = ctx.params.capabilities;
 					await this.hatcheries().replace({ _id: caps.name, capabilities: caps, seenAt: Date.now() });
 					const waiting = await this.queue().find({}, { sort: { queuedAt: 1 }, limit: 2000 });
-					const fit = waiting.filter((q) => unmetRequirement(q.requirements, caps) === undefined);
+					const fit: QueueDoc[] = [];
+					for (const q of waiting) {
+						if (unmetRequirement(q.requirements, caps) !== undefined) continue;
+						// one_at_a_time: wait while an earlier run has this node running or queued.
+						if (q.oneAtATime) {
+							const earlier = await this.jobs().find({
+								project: q.project,
+								workflow: q.workflow,
+								node: q.node,
+								runNumber: { $lt: q.runNumber },
+							});
+							if (
+								earlier.some(
+									(j) => j.status === "Waiting" || j.status === "Booked" || j.status === "Building",
+								)
+							)
+								continue;
+						}
+						fit.push(q);
+					}
 					// Fair queueing: round-robin across projects, each in queue order.
 					const byProject = new Map<string, QueueDoc[]>();
 					for (const q of fit) byProject.set(q.project, [...(byProject.get(q.project) ?? []), q]);
@@ -610,6 +693,9 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 							_id: q.id,
 							project: run.project,
 							workflow: run.workflow,
+							node: q.node,
+							runNumber: run.number,
+							oneAtATime: q.oneAtATime,
 							queuedAt: now,
 							requirements: q.job.requirements,
 						});
@@ -688,7 +774,11 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 			},
 
 			async findRun(this: RunThis, key: string, name: string, number: number) {
-				const run = await this.runs().findOne({ _id: runId(key, name, number) });
+				// The latest sub-run of that number (a restart replaces what `number` shows).
+				const [run] = await this.runs().find(
+					{ project: key, workflow: name, number },
+					{ sort: { sub: -1 }, limit: 1 },
+				);
 				if (!run) throw notFound(`run ${name} #${number}`, { project: key, workflow: name, number });
 				return run;
 			},
@@ -729,6 +819,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					project: run.project,
 					workflow: run.workflow,
 					number: run.number,
+					sub: run.sub ?? 0,
 					status: run.status,
 					branch: run.branch,
 					commit: run.commit,

@@ -23,6 +23,7 @@ import {
 	stopRun,
 	type WorkflowRunState,
 } from "../run/state.ts";
+import { WorkflowGraph } from "../workflow/graph.ts";
 import type { Conditions, Job, Pipeline, Workflow } from "../workflow/model.ts";
 
 export interface RunProgress {
@@ -42,6 +43,8 @@ export interface QueuedJob {
 	stage: string;
 	name: string;
 	job: Job;
+	/** The node runs one run at a time: later runs wait for earlier ones' jobs of this node. */
+	oneAtATime: boolean;
 }
 
 export interface ConditionEvaluator {
@@ -60,8 +63,15 @@ function pipelineOf(workflow: Workflow, pipelines: Pipeline[], node: string): Pi
 	return name === undefined ? undefined : pipelines.find((p) => p.name === name);
 }
 
-function toQueued(runId: string, node: string, pipeline: Pipeline, j: JobRunState): QueuedJob {
+function toQueued(
+	runId: string,
+	node: string,
+	pipeline: Pipeline,
+	j: JobRunState,
+	oneAtATime = false,
+): QueuedJob {
 	return {
+		oneAtATime,
 		id: jobId(runId, node, j.id, j.attempt),
 		node,
 		pipeline: pipeline.name,
@@ -130,7 +140,7 @@ export async function settleRun(
 			p = step.state;
 			if (JSON.stringify(p) !== JSON.stringify(pipelineStates[node.name])) changed = true;
 			pipelineStates[node.name] = p;
-			for (const j of step.start) queue.push(toQueued(runId, node.name, pipeline, j));
+			for (const j of step.start) queue.push(toQueued(runId, node.name, pipeline, j, node.oneAtATime));
 			if (step.done) {
 				state = completeNode(workflow, state, node.name, computeNodeStatus(p) as FinalResult, now).state;
 				changed = true;
@@ -222,4 +232,42 @@ export function runningJobs(
 			if (j.status === "Building") out.push(toQueued(runId, node, pipeline, j));
 	}
 	return out;
+}
+
+/**
+ * A restart of `node` (CDS's sub-run): the nodes outside its subtree keep what the previous
+ * run made of them; the node and everything below it run again.
+ */
+export async function beginRestart(
+	runId: string,
+	workflow: Workflow,
+	pipelines: Pipeline[],
+	previous: RunProgress,
+	node: string,
+	vars: Record<string, string>,
+	evaluate: ConditionEvaluator,
+	now: number,
+): Promise<{ progress: RunProgress; queue: QueuedJob[] }> {
+	const graph = new WorkflowGraph(workflow.nodes.map((n) => ({ name: n.name, dependsOn: n.dependsOn })));
+	const rerun = new Set([node, ...graph.descendants(node)]);
+	const { state } = startRun(workflow, vars, now);
+	const pipelineStates: Record<string, PipelineRunState> = {};
+	const stageConditions: Record<string, Record<string, ConditionResult>> = {};
+	for (const name of Object.keys(state.nodes)) {
+		if (rerun.has(name)) continue;
+		const before = previous.state.nodes[name];
+		if (before) state.nodes[name] = structuredClone(before);
+		const p = previous.pipelines[name];
+		if (p) pipelineStates[name] = structuredClone(p);
+		const c = previous.stageConditions[name];
+		if (c) stageConditions[name] = structuredClone(c);
+	}
+	return settleRun(
+		runId,
+		workflow,
+		pipelines,
+		{ state, pipelines: pipelineStates, stageConditions },
+		evaluate,
+		now,
+	);
 }

@@ -272,3 +272,62 @@ describe("run engine", () => {
 		assert.equal((await srv.api("GET", `${WF}/MANUAL/runs/${created.body.number}`)).body.status, "Success");
 	});
 });
+
+describe("run engine: restarts and one_at_a_time", () => {
+	let s: TestServer;
+	before(async () => {
+		s = await startTestServer({ SERVICES: "api,auth,project,workflow,run" });
+		await s.api("POST", "/api/v1/projects", { key: "DEMO", name: "Demo" });
+		const files = [
+			{
+				path: "w.yml",
+				content:
+					"name: CHAIN\nversion: v2.0\nworkflow:\n  build:\n    pipeline: p\n  deploy:\n    pipeline: p\n    depends_on: [build]\n    one_at_a_time: true\n",
+			},
+			{ path: "p.pip.yml", content: "version: v1.0\nname: p\njobs:\n- job: j\n  steps:\n  - script: echo\n" },
+		];
+		assert.equal((await s.api("POST", "/api/v1/projects/DEMO/import", { files })).status, 200);
+	});
+	after(async () => s?.stop());
+
+	test("one_at_a_time: a later run's node waits until the earlier run's one is done", async () => {
+		const r1 = (await s.api("POST", `${WF}/CHAIN/runs`, {})).body.number;
+		const r2 = (await s.api("POST", `${WF}/CHAIN/runs`, {})).body.number;
+		for (const j of await bookAll(s.server.broker, s.url)) await completeJob(j); // both builds
+		const first = await bookAll(s.server.broker, s.url);
+		assert.deepEqual(
+			first.map((j) => j.jobId.split("/")[2]),
+			[String(r1).padStart(10, "0")],
+			"only the earlier run's deploy may start",
+		);
+		assert.deepEqual(await bookAll(s.server.broker, s.url), []);
+		await completeJob(first[0]!);
+		const second = await bookAll(s.server.broker, s.url);
+		assert.deepEqual(
+			second.map((j) => j.jobId.split("/")[2]),
+			[String(r2).padStart(10, "0")],
+		);
+		await completeJob(second[0]!);
+	});
+
+	test("restart re-runs a node and its subtree as a sub-run of the same number", async () => {
+		const n = (await s.api("POST", `${WF}/CHAIN/runs`, {})).body.number;
+		for (let i = 0; i < 2; i++) for (const j of await bookAll(s.server.broker, s.url)) await completeJob(j);
+		assert.equal((await s.api("GET", `${WF}/CHAIN/runs/${n}`)).body.status, "Success");
+		const restarted = await s.api("POST", `${WF}/CHAIN/runs/${n}/restart`, { node: "deploy" });
+		assert.equal(restarted.status, 201, JSON.stringify(restarted.body));
+		assert.equal(restarted.body.number, n);
+		assert.equal(restarted.body.sub, 1);
+		const nodes = Object.fromEntries(
+			restarted.body.nodes.map((x: { name: string; status: string }) => [x.name, x.status]),
+		);
+		assert.deepEqual(nodes, { build: "Success", deploy: "Building" });
+		const jobs = await bookAll(s.server.broker, s.url);
+		assert.equal(jobs.length, 1);
+		assert.match(jobs[0]!.jobId, /\.001\/deploy\//);
+		await completeJob(jobs[0]!);
+		const after = (await s.api("GET", `${WF}/CHAIN/runs/${n}`)).body;
+		assert.equal(after.sub, 1);
+		assert.equal(after.status, "Success");
+	});
+});

@@ -1,0 +1,720 @@
+// Workflow templates: template repositories (namespaces holding templates, from an index
+// URL or added one by one), versions of each template's content, rendering for a project
+// (recorded as a template instance) and each project's OpenPGP key for template secrets.
+// Downloads go through src/templates/fetch.ts under CDS_TEMPLATE_ALLOWED_URLS.
+
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { Errors } from "moleculer";
+import type { Config } from "../config/index.ts";
+import type { GatewayMeta } from "../mixins/meta.ts";
+import { conflict, invalid, notFound } from "../mixins/errors.ts";
+import { runtimeOf } from "../mixins/runtime.ts";
+import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
+import { paginate, paginationParams } from "../src/api/pagination.ts";
+import { decryptWithPrivateKey, generatePgpKeyPair, PgpError } from "../src/crypto/pgp.ts";
+import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
+import { type Collection, type Doc, DuplicateKeyError } from "../src/store/types.ts";
+import { bundleHash, loadBundle, type TemplateBundle } from "../src/templates/bundle.ts";
+import { fetchTemplateText, TemplateFetchError, type FetchPolicy } from "../src/templates/fetch.ts";
+import { TemplateFormatError } from "../src/templates/manifest.ts";
+import { checkParameters, isArmoredMessage } from "../src/templates/parameters.ts";
+import { parseTemplateReference, REPO_NAME_PATTERN } from "../src/templates/reference.ts";
+import { renderBundle, TemplateRenderError, type RenderedFile } from "../src/templates/render.ts";
+import { parseRepositoryIndex } from "../src/templates/repository-index.ts";
+import { parseAllowedPrefixes, UrlPolicyError } from "../src/templates/url-policy.ts";
+
+const { MoleculerClientError } = Errors;
+
+export interface TemplateRepoDoc extends Doc {
+	name: string;
+	/** The index URL; null for a repository whose templates are added one by one. */
+	url: string | null;
+	description: string;
+	refreshed: string | null;
+	created: string;
+	updated: string;
+}
+
+export interface TemplateEntryDoc extends Doc {
+	repo: string;
+	name: string;
+	description: string;
+	url: string;
+	/** "index" when it came from the repository's index, "manual" when added by itself. */
+	origin: "index" | "manual";
+	created: string;
+	updated: string;
+}
+
+export interface TemplateVersionDoc extends Doc {
+	repo: string;
+	name: string;
+	version: number;
+	hash: string;
+	bundle: TemplateBundle;
+	fetched: string;
+}
+
+export interface TemplateInstanceDoc extends Doc {
+	project: string;
+	/** The number templates see as `.id`. */
+	id: number;
+	/** The workflow it produced. */
+	workflow: string;
+	template: string;
+	version: number;
+	/** As given (secrets are armored ciphertext: the server never had them in clear). */
+	params: Record<string, unknown>;
+	files: string[];
+	created: string;
+	updated: string;
+}
+
+export interface TemplateKeyDoc extends Doc {
+	project: string;
+	publicKey: string;
+	/** The armored private key sealed with the master key; never returned. */
+	sealedPrivateKey: string;
+	fingerprint: string;
+	created: string;
+}
+
+type TemplateThis = Service & {
+	collections: Record<string, Collection<any>>;
+	broker: any;
+	policy: FetchPolicy;
+	repos(): Collection<TemplateRepoDoc>;
+	entries(): Collection<TemplateEntryDoc>;
+	versions(): Collection<TemplateVersionDoc>;
+	instances(): Collection<TemplateInstanceDoc>;
+	keys(): Collection<TemplateKeyDoc>;
+	download(url: string): Promise<string>;
+	fetchBundle(url: string): Promise<TemplateBundle>;
+	refreshIndex(repo: TemplateRepoDoc): Promise<number>;
+	resolveVersion(repo: string, name: string, version?: number): Promise<TemplateVersionDoc>;
+	projectKey(project: string): Promise<TemplateKeyDoc>;
+	requireProject(ctx: Context, key: string): Promise<void>;
+	renderFor(
+		ctx: Context,
+		project: string,
+		workflow: string,
+		template: string,
+		params: Record<string, unknown>,
+		force: boolean,
+	): Promise<{ instance: TemplateInstanceDoc; files: RenderedFile[] }>;
+};
+
+const keyParam = { type: "string", pattern: PROJECT_KEY_PATTERN, max: 64 } as const;
+const repoParam = { type: "string", pattern: REPO_NAME_PATTERN, max: 64 } as const;
+const nameParam = { type: "string", pattern: NAME_PATTERN, max: 128 } as const;
+const urlParam = { type: "string", min: 1, max: 2048 } as const;
+const paramsParam = {
+	type: "record",
+	key: { type: "string", pattern: /^[A-Za-z_][A-Za-z0-9_]*$/, max: 128 },
+	value: { type: "any" },
+	optional: true,
+} as const;
+const now = () => new Date().toISOString();
+const MAX_VERSION_ATTEMPTS = 20;
+
+/** Download and format problems are the caller's to fix: 422 with located details. */
+function asClientError(e: unknown): never {
+	if (e instanceof UrlPolicyError)
+		throw new MoleculerClientError(e.message, 403, "URL_NOT_ALLOWED", { url: e.message });
+	if (e instanceof TemplateFetchError)
+		throw new MoleculerClientError(e.message, 422, "TEMPLATE_FETCH_FAILED");
+	if (e instanceof TemplateFormatError || e instanceof TemplateRenderError) {
+		throw invalid(
+			e.message,
+			e.diagnostics.map((d) => ({ ...d })),
+		);
+	}
+	throw e;
+}
+
+function presentRepo(doc: TemplateRepoDoc) {
+	return {
+		name: doc.name,
+		url: doc.url,
+		description: doc.description,
+		refreshed: doc.refreshed,
+		created: doc.created,
+		updated: doc.updated,
+	};
+}
+
+function presentEntry(doc: TemplateEntryDoc) {
+	return {
+		repo: doc.repo,
+		name: doc.name,
+		ref: `${doc.repo}/${doc.name}`,
+		description: doc.description,
+		url: doc.url,
+		origin: doc.origin,
+		updated: doc.updated,
+	};
+}
+
+function presentInstance(doc: TemplateInstanceDoc) {
+	return {
+		id: doc.id,
+		project: doc.project,
+		workflow: doc.workflow,
+		template: doc.template,
+		version: doc.version,
+		ref: `${doc.template}@${doc.version}`,
+		params: doc.params,
+		files: doc.files,
+		created: doc.created,
+		updated: doc.updated,
+	};
+}
+
+/** Allowed prefixes: the typed config when it carries them, else the environment. */
+function allowedPrefixes(config: Config | undefined): URL[] {
+	const configured = (config as (Config & { templateAllowedUrls?: string | string[] }) | undefined)
+		?.templateAllowedUrls;
+	const raw = Array.isArray(configured)
+		? configured.join(",")
+		: (configured ?? process.env.CDS_TEMPLATE_ALLOWED_URLS);
+	return parseAllowedPrefixes(raw);
+}
+
+export default function TemplateService(
+	config?: Config,
+): ServiceSchema<ServiceSettingSchema, Record<string, any>, Record<string, any>, TemplateThis> {
+	return {
+		name: "template",
+		mixins: [
+			StoreMixin([
+				{ name: "template_repos" },
+				{ name: "template_entries", indexes: [{ fields: ["repo"] }] },
+				{ name: "template_versions", indexes: [{ fields: ["repo", "name"] }] },
+				{ name: "template_instances", indexes: [{ fields: ["project"] }] },
+				{ name: "template_keys" },
+			]),
+		],
+		settings: { rest: "/templates" },
+
+		created(this: TemplateThis) {
+			this.policy = { prefixes: allowedPrefixes(config) };
+		},
+
+		actions: {
+			addRepo: {
+				rest: "POST /repos",
+				summary: "Register a template repository (an index URL, or none to add templates one by one)",
+				permission: { level: "system-admin" },
+				params: {
+					name: repoParam,
+					url: { ...urlParam, optional: true },
+					description: { type: "string", max: 4096, optional: true },
+				},
+				async handler(
+					this: TemplateThis,
+					ctx: Context<{ name: string; url?: string; description?: string }, GatewayMeta>,
+				) {
+					const { name, url, description } = ctx.params;
+					const doc: TemplateRepoDoc = {
+						_id: name,
+						name,
+						url: url ?? null,
+						description: description ?? "",
+						refreshed: null,
+						created: now(),
+						updated: now(),
+					};
+					// Read the index first: a repository that cannot be read is not registered.
+					const entries = url
+						? await this.download(url)
+								.then((t) => parseRepositoryIndex(url, t))
+								.catch(asClientError)
+						: [];
+					try {
+						await this.repos().insert(doc);
+					} catch (e) {
+						if (e instanceof DuplicateKeyError)
+							throw conflict(`template repository ${name} already exists`, { name });
+						throw e;
+					}
+					for (const entry of entries) {
+						await this.entries().replace({
+							_id: `${name}/${entry.name}`,
+							repo: name,
+							name: entry.name,
+							description: entry.description,
+							url: entry.url,
+							origin: "index",
+							created: now(),
+							updated: now(),
+						});
+					}
+					if (url) await this.repos().update({ _id: name }, { $set: { refreshed: now() } });
+					ctx.meta.$statusCode = 201;
+					return { ...presentRepo((await this.repos().findOne({ _id: name }))!), templates: entries.length };
+				},
+			},
+
+			listRepos: {
+				rest: "GET /repos",
+				summary: "List template repositories",
+				permission: { level: "authenticated" },
+				params: { ...paginationParams },
+				async handler(this: TemplateThis, ctx: Context<{ limit?: number; cursor?: string }>) {
+					return paginate(this.repos(), {}, ctx.params, presentRepo);
+				},
+			},
+
+			refreshRepo: {
+				rest: "POST /repos/:repo/refresh",
+				summary: "Download a repository's index again",
+				permission: { level: "system-admin" },
+				params: { repo: repoParam },
+				async handler(this: TemplateThis, ctx: Context<{ repo: string }>) {
+					const repo = await this.repos().findOne({ _id: ctx.params.repo });
+					if (!repo) throw notFound(`template repository ${ctx.params.repo}`);
+					if (!repo.url)
+						throw invalid(`template repository ${repo.name} has no index URL: add templates one by one`);
+					const count = await this.refreshIndex(repo).catch(asClientError);
+					return { ...presentRepo((await this.repos().findOne({ _id: repo._id }))!), templates: count };
+				},
+			},
+
+			removeRepo: {
+				rest: "DELETE /repos/:repo",
+				summary: "Remove a template repository and its templates (instances keep their versions)",
+				permission: { level: "system-admin" },
+				params: { repo: repoParam },
+				async handler(this: TemplateThis, ctx: Context<{ repo: string }>) {
+					const removed = await this.repos().remove({ _id: ctx.params.repo });
+					if (removed === 0) throw notFound(`template repository ${ctx.params.repo}`);
+					await this.entries().remove({ repo: ctx.params.repo }, { multi: true });
+					return { name: ctx.params.repo, deleted: true };
+				},
+			},
+
+			addTemplate: {
+				rest: "POST /repos/:repo/templates",
+				summary: "Add one template (its manifest URL) to a repository",
+				permission: { level: "system-admin" },
+				params: {
+					repo: repoParam,
+					name: { type: "string", pattern: /^[a-zA-Z0-9._-]{1,128}$/ },
+					url: urlParam,
+					description: { type: "string", max: 4096, optional: true },
+				},
+				async handler(
+					this: TemplateThis,
+					ctx: Context<{ repo: string; name: string; url: string; description?: string }, GatewayMeta>,
+				) {
+					const { repo, name, url } = ctx.params;
+					if (!(await this.repos().findOne({ _id: repo }))) throw notFound(`template repository ${repo}`);
+					// Check the template renders from its URL before listing it.
+					const bundle = await this.fetchBundle(url).catch(asClientError);
+					const doc: TemplateEntryDoc = {
+						_id: `${repo}/${name}`,
+						repo,
+						name,
+						description: ctx.params.description ?? bundle.manifest.description,
+						url,
+						origin: "manual",
+						created: now(),
+						updated: now(),
+					};
+					try {
+						await this.entries().insert(doc);
+					} catch (e) {
+						if (e instanceof DuplicateKeyError)
+							throw conflict(`template ${repo}/${name} already exists`, { repo, name });
+						throw e;
+					}
+					ctx.meta.$statusCode = 201;
+					return presentEntry(doc);
+				},
+			},
+
+			removeTemplate: {
+				rest: "DELETE /repos/:repo/templates/:name",
+				summary: "Remove a template from a repository",
+				permission: { level: "system-admin" },
+				params: { repo: repoParam, name: { type: "string", pattern: /^[a-zA-Z0-9._-]{1,128}$/ } },
+				async handler(this: TemplateThis, ctx: Context<{ repo: string; name: string }>) {
+					const removed = await this.entries().remove({ _id: `${ctx.params.repo}/${ctx.params.name}` });
+					if (removed === 0) throw notFound(`template ${ctx.params.repo}/${ctx.params.name}`);
+					return { ref: `${ctx.params.repo}/${ctx.params.name}`, deleted: true };
+				},
+			},
+
+			list: {
+				rest: "GET /",
+				summary: "List templates, of every repository or of one (?repo=)",
+				permission: { level: "authenticated" },
+				params: { repo: { ...repoParam, optional: true }, ...paginationParams },
+				async handler(this: TemplateThis, ctx: Context<{ repo?: string; limit?: number; cursor?: string }>) {
+					return paginate(
+						this.entries(),
+						ctx.params.repo ? { repo: ctx.params.repo } : {},
+						ctx.params,
+						presentEntry,
+					);
+				},
+			},
+
+			get: {
+				rest: "GET /:repo/:name",
+				summary: "Show a template: its parameters and files (downloads it again unless ?version= is given)",
+				permission: { level: "authenticated" },
+				params: {
+					repo: repoParam,
+					name: { type: "string", pattern: /^[a-zA-Z0-9._-]{1,128}$/ },
+					version: { type: "number", integer: true, min: 1, optional: true, convert: true },
+				},
+				async handler(this: TemplateThis, ctx: Context<{ repo: string; name: string; version?: number }>) {
+					const { repo, name, version } = ctx.params;
+					const entry = await this.entries().findOne({ _id: `${repo}/${name}` });
+					const v = await this.resolveVersion(repo, name, version);
+					const m = v.bundle.manifest;
+					return {
+						repo,
+						name,
+						ref: `${repo}/${name}@${v.version}`,
+						version: v.version,
+						description: entry?.description || m.description,
+						url: entry?.url ?? null,
+						manifest: { slug: m.slug, name: m.name, group: m.group ?? null, description: m.description },
+						parameters: m.parameters,
+						files: v.bundle.sources.map((s) => ({ kind: s.kind, path: s.path })),
+						fetched: v.fetched,
+					};
+				},
+			},
+
+			publicKey: {
+				rest: { method: "GET", basePath: "/projects", path: "/:key/templates/key" } as any,
+				summary: "The project's OpenPGP public key (template secrets are encrypted with it)",
+				permission: { level: "read", project: "key" },
+				params: { key: keyParam },
+				async handler(this: TemplateThis, ctx: Context<{ key: string }>) {
+					await this.requireProject(ctx, ctx.params.key);
+					const k = await this.projectKey(ctx.params.key);
+					return {
+						project: k.project,
+						publicKey: k.publicKey,
+						fingerprint: k.fingerprint,
+						created: k.created,
+					};
+				},
+			},
+
+			render: {
+				rest: { method: "POST", basePath: "/projects", path: "/:key/templates/render" } as any,
+				summary: "Render a template into as-code files for a project and record the instance",
+				permission: { level: "write", project: "key" },
+				params: {
+					key: keyParam,
+					template: { type: "string", min: 3, max: 256 },
+					name: nameParam,
+					params: paramsParam,
+					force: { type: "boolean", optional: true, convert: true },
+				},
+				async handler(
+					this: TemplateThis,
+					ctx: Context<{
+						key: string;
+						template: string;
+						name: string;
+						params?: Record<string, unknown>;
+						force?: boolean;
+					}>,
+				) {
+					const { key, template, name } = ctx.params;
+					await this.requireProject(ctx, key);
+					const { instance, files } = await this.renderFor(
+						ctx,
+						key,
+						name,
+						template,
+						ctx.params.params ?? {},
+						ctx.params.force === true,
+					);
+					return {
+						instance: presentInstance(instance),
+						files: files.map((f) => ({ path: f.path, kind: f.kind, content: f.content })),
+					};
+				},
+			},
+
+			listInstances: {
+				rest: { method: "GET", basePath: "/projects", path: "/:key/templates/instances" } as any,
+				summary: "Workflows of a project made from templates",
+				permission: { level: "read", project: "key" },
+				params: { key: keyParam, ...paginationParams },
+				async handler(this: TemplateThis, ctx: Context<{ key: string; limit?: number; cursor?: string }>) {
+					await this.requireProject(ctx, ctx.params.key);
+					return paginate(this.instances(), { project: ctx.params.key }, ctx.params, presentInstance);
+				},
+			},
+
+			getInstance: {
+				rest: { method: "GET", basePath: "/projects", path: "/:key/templates/instances/:name" } as any,
+				summary: "Which template and version produced a workflow",
+				permission: { level: "read", project: "key" },
+				params: { key: keyParam, name: nameParam },
+				async handler(this: TemplateThis, ctx: Context<{ key: string; name: string }>) {
+					const doc = await this.instances().findOne({ _id: `${ctx.params.key}/${ctx.params.name}` });
+					if (!doc) throw notFound(`template instance of workflow ${ctx.params.name}`);
+					return presentInstance(doc);
+				},
+			},
+
+			apply: {
+				rest: { method: "POST", basePath: "/projects", path: "/:key/templates/instances/:name/apply" } as any,
+				summary:
+					"Render a workflow's template again (latest or given version, changed parameters); imports the result unless the workflow is as code",
+				permission: { level: "write", project: "key" },
+				params: {
+					key: keyParam,
+					name: nameParam,
+					version: { type: "number", integer: true, min: 1, optional: true, convert: true },
+					params: paramsParam,
+					import: { type: "boolean", optional: true, convert: true },
+				},
+				async handler(
+					this: TemplateThis,
+					ctx: Context<{
+						key: string;
+						name: string;
+						version?: number;
+						params?: Record<string, unknown>;
+						import?: boolean;
+					}>,
+				) {
+					const { key, name } = ctx.params;
+					const existing = await this.instances().findOne({ _id: `${key}/${name}` });
+					if (!existing) throw notFound(`template instance of workflow ${name}`);
+					const ref = `${existing.template}${ctx.params.version ? `@${ctx.params.version}` : ""}`;
+					const params = { ...existing.params, ...(ctx.params.params ?? {}) };
+					const { instance, files } = await this.renderFor(ctx, key, name, ref, params, true);
+					const head = (await ctx.call("workflow.get", { key, name }).catch(() => null)) as {
+						asCode?: boolean;
+					} | null;
+					const asCode = head?.asCode === true;
+					let imported: unknown = null;
+					if (!asCode && ctx.params.import !== false) {
+						imported = await ctx.call("workflow.import", {
+							key,
+							files: files.map((f) => ({ path: f.path, content: f.content })),
+							force: true,
+						});
+					}
+					return {
+						instance: presentInstance(instance),
+						asCode,
+						imported,
+						files: files.map((f) => ({ path: f.path, kind: f.kind, content: f.content })),
+					};
+				},
+			},
+
+			/**
+			 * Opens a template secret for the run engine. Internal: no REST route, and the
+			 * gateway never forwards a call without a user to an action without one.
+			 */
+			decryptSecret: {
+				params: { project: keyParam, armored: { type: "string", min: 1, max: 65536 } },
+				async handler(this: TemplateThis, ctx: Context<{ project: string; armored: string }>) {
+					if (!isArmoredMessage(ctx.params.armored)) throw invalid("not an armored PGP message");
+					const key = await this.keys().findOne({ _id: ctx.params.project });
+					if (!key) throw notFound(`OpenPGP key of project ${ctx.params.project}`);
+					const privateKey = runtimeOf(this.broker).secrets.open(key.sealedPrivateKey);
+					try {
+						return await decryptWithPrivateKey(privateKey, ctx.params.armored);
+					} catch (e) {
+						if (e instanceof PgpError) throw invalid(e.message);
+						throw e;
+					}
+				},
+			},
+		},
+
+		methods: {
+			repos(this: TemplateThis) {
+				return this.collections.template_repos as Collection<TemplateRepoDoc>;
+			},
+			entries(this: TemplateThis) {
+				return this.collections.template_entries as Collection<TemplateEntryDoc>;
+			},
+			versions(this: TemplateThis) {
+				return this.collections.template_versions as Collection<TemplateVersionDoc>;
+			},
+			instances(this: TemplateThis) {
+				return this.collections.template_instances as Collection<TemplateInstanceDoc>;
+			},
+			keys(this: TemplateThis) {
+				return this.collections.template_keys as Collection<TemplateKeyDoc>;
+			},
+			download(this: TemplateThis, url: string) {
+				return fetchTemplateText(url, this.policy);
+			},
+			async fetchBundle(this: TemplateThis, url: string) {
+				const text = await this.download(url);
+				return loadBundle(url, text, (u) => this.download(u));
+			},
+			async refreshIndex(this: TemplateThis, repo: TemplateRepoDoc) {
+				const entries = parseRepositoryIndex(repo.url!, await this.download(repo.url!));
+				const keep = new Set(entries.map((e) => `${repo.name}/${e.name}`));
+				for (const old of await this.entries().find({ repo: repo.name, origin: "index" })) {
+					if (!keep.has(old._id)) await this.entries().remove({ _id: old._id });
+				}
+				for (const entry of entries) {
+					const id = `${repo.name}/${entry.name}`;
+					const current = await this.entries().findOne({ _id: id });
+					if (current?.origin === "manual") continue; // added by hand: the index does not own it
+					await this.entries().replace({
+						_id: id,
+						repo: repo.name,
+						name: entry.name,
+						description: entry.description,
+						url: entry.url,
+						origin: "index",
+						created: current?.created ?? now(),
+						updated: now(),
+					});
+				}
+				await this.repos().update({ _id: repo.name }, { $set: { refreshed: now(), updated: now() } });
+				return entries.length;
+			},
+			/**
+			 * A stored version, or (no version given) the template downloaded now: a new version
+			 * number when its content changed since the latest one. Version numbers are claimed
+			 * by inserting their _id, so two nodes never give one number to different contents.
+			 */
+			async resolveVersion(this: TemplateThis, repo: string, name: string, version?: number) {
+				if (version !== undefined) {
+					const doc = await this.versions().findOne({ _id: `${repo}/${name}@${version}` });
+					if (!doc) throw notFound(`template ${repo}/${name}@${version}`);
+					return doc;
+				}
+				const entry = await this.entries().findOne({ _id: `${repo}/${name}` });
+				if (!entry) throw notFound(`template ${repo}/${name}`, { repo, name });
+				const bundle = await this.fetchBundle(entry.url).catch(asClientError);
+				const hash = bundleHash(bundle);
+				for (let attempt = 0; attempt < MAX_VERSION_ATTEMPTS; attempt++) {
+					const [latest] = await this.versions().find({ repo, name }, { sort: { version: -1 }, limit: 1 });
+					if (latest?.hash === hash) return latest;
+					const doc: TemplateVersionDoc = {
+						_id: `${repo}/${name}@${(latest?.version ?? 0) + 1}`,
+						repo,
+						name,
+						version: (latest?.version ?? 0) + 1,
+						hash,
+						bundle,
+						fetched: now(),
+					};
+					try {
+						await this.versions().insert(doc);
+						return doc;
+					} catch (e) {
+						if (!(e instanceof DuplicateKeyError)) throw e;
+					}
+				}
+				throw new Error(`could not record a new version of template ${repo}/${name}`);
+			},
+			async projectKey(this: TemplateThis, project: string) {
+				const existing = await this.keys().findOne({ _id: project });
+				if (existing) return existing;
+				// Made on first need; of two concurrent makers the first insert wins, the other reads it.
+				const pair = await generatePgpKeyPair(project);
+				const doc: TemplateKeyDoc = {
+					_id: project,
+					project,
+					publicKey: pair.publicKey,
+					sealedPrivateKey: runtimeOf(this.broker).secrets.seal(pair.privateKey),
+					fingerprint: pair.fingerprint,
+					created: now(),
+				};
+				try {
+					await this.keys().insert(doc);
+					return doc;
+				} catch (e) {
+					if (!(e instanceof DuplicateKeyError)) throw e;
+					return (await this.keys().findOne({ _id: project }))!;
+				}
+			},
+			async requireProject(this: TemplateThis, ctx: Context, key: string) {
+				if (!(await ctx.call("project.exists", { key }))) throw notFound(`project ${key}`, { key });
+			},
+			async renderFor(
+				this: TemplateThis,
+				_ctx: Context,
+				project: string,
+				workflow: string,
+				template: string,
+				rawParams: Record<string, unknown>,
+				force: boolean,
+			) {
+				let ref: ReturnType<typeof parseTemplateReference>;
+				try {
+					ref = parseTemplateReference(template);
+				} catch (e) {
+					throw invalid((e as Error).message, [{ field: "template", message: (e as Error).message }]);
+				}
+				const refText = `${ref.repo}/${ref.name}`;
+				const existing = await this.instances().findOne({ _id: `${project}/${workflow}` });
+				if (existing && existing.template !== refText && !force) {
+					throw conflict(
+						`workflow ${workflow} was made from template ${existing.template}: render with force to switch templates`,
+						{ template: existing.template },
+					);
+				}
+				const version = await this.resolveVersion(ref.repo, ref.name, ref.version);
+				const checked = checkParameters(version.bundle.manifest.parameters, rawParams);
+				if (checked.problems.length > 0) {
+					throw new MoleculerClientError(
+						checked.problems.map((p) => p.message).join("; "),
+						422,
+						"VALIDATION_ERROR",
+						{ errors: checked.problems, missing: checked.missing },
+					);
+				}
+				const store = storeOf(this.broker);
+				// The instance number is part of what gets rendered (`.id`): keep it on re-render,
+				// otherwise claim the next free one (a unique insert: atomic on every backend).
+				let id = existing?.id;
+				if (id === undefined) {
+					let candidate = (await this.instances().count({ project })) + 1;
+					for (;;) {
+						const claim = await store.claim(
+							"template-instance-id",
+							`${project}/${candidate}`,
+							`${project}/${workflow}`,
+						);
+						if (claim.won || claim.owner === `${project}/${workflow}`) break;
+						candidate++;
+					}
+					id = candidate;
+				}
+				let files: RenderedFile[];
+				try {
+					files = renderBundle(version.bundle, { id, name: workflow, params: checked.values });
+				} catch (e) {
+					asClientError(e);
+				}
+				const doc: TemplateInstanceDoc = {
+					_id: `${project}/${workflow}`,
+					project,
+					id,
+					workflow,
+					template: refText,
+					version: version.version,
+					params: Object.fromEntries(Object.keys(checked.values).map((k) => [k, rawParams[k]])),
+					files: files.map((f) => f.path),
+					created: existing?.created ?? now(),
+					updated: now(),
+				};
+				await this.instances().replace(doc);
+				return { instance: doc, files };
+			},
+		},
+	};
+}
