@@ -69,6 +69,8 @@ export default function HatcheryService(
 ): ServiceSchema<any, HatcheryMethods, HatcheryLocals, HatcheryThis> {
 	return {
 		name: "hatchery",
+		// Books through the run service: start once it is reachable.
+		dependencies: ["run"],
 		actions: {
 			/** What this hatchery offers and runs (ops: `call hatchery.status` in the REPL). Internal. */
 			status: {

@@ -309,6 +309,8 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 						run = await this.saveRun(created, progress);
 					});
 					ctx.meta.$statusCode = 201;
+					(ctx.meta as Record<string, unknown>).$location =
+						`/api/v1/projects/${key}/workflows/${name}/runs/${created.number}`;
 					ctx.emit("run.created", {
 						project: key,
 						workflow: name,
@@ -476,6 +478,8 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 						return this.saveRun(doc, progress);
 					});
 					ctx.meta.$statusCode = 201;
+					(ctx.meta as Record<string, unknown>).$location =
+						`/api/v1/projects/${previous.project}/workflows/${previous.workflow}/runs/${previous.number}`;
 					return this.presentRun(run);
 				},
 			},

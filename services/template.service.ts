@@ -16,7 +16,7 @@ import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
 import { type Collection, type Doc, DuplicateKeyError } from "../src/store/types.ts";
 import { bundleHash, loadBundle, type TemplateBundle } from "../src/templates/bundle.ts";
 import { fetchTemplateText, TemplateFetchError, type FetchPolicy } from "../src/templates/fetch.ts";
-import { TemplateFormatError } from "../src/templates/manifest.ts";
+import { SLUG_PATTERN, TemplateFormatError } from "../src/templates/manifest.ts";
 import { checkParameters, isArmoredMessage } from "../src/templates/parameters.ts";
 import { parseTemplateReference, REPO_NAME_PATTERN } from "../src/templates/reference.ts";
 import { renderBundle, TemplateRenderError, type RenderedFile } from "../src/templates/render.ts";
@@ -107,6 +107,7 @@ type TemplateThis = Service & {
 const keyParam = { type: "string", pattern: PROJECT_KEY_PATTERN, max: 64 } as const;
 const repoParam = { type: "string", pattern: REPO_NAME_PATTERN, max: 64 } as const;
 const nameParam = { type: "string", pattern: NAME_PATTERN, max: 128 } as const;
+const templateNameParam = { type: "string", pattern: SLUG_PATTERN, max: 128 } as const;
 const urlParam = { type: "string", min: 1, max: 2048 } as const;
 const paramsParam = {
 	type: "record",
@@ -299,7 +300,7 @@ export default function TemplateService(
 				permission: { level: "system-admin" },
 				params: {
 					repo: repoParam,
-					name: { type: "string", pattern: /^[a-zA-Z0-9._-]{1,128}$/ },
+					name: templateNameParam,
 					url: urlParam,
 					description: { type: "string", max: 4096, optional: true },
 				},
@@ -337,7 +338,7 @@ export default function TemplateService(
 				rest: "DELETE /repos/:repo/templates/:name",
 				summary: "Remove a template from a repository",
 				permission: { level: "system-admin" },
-				params: { repo: repoParam, name: { type: "string", pattern: /^[a-zA-Z0-9._-]{1,128}$/ } },
+				params: { repo: repoParam, name: templateNameParam },
 				async handler(this: TemplateThis, ctx: Context<{ repo: string; name: string }>) {
 					const removed = await this.entries().remove({ _id: `${ctx.params.repo}/${ctx.params.name}` });
 					if (removed === 0) throw notFound(`template ${ctx.params.repo}/${ctx.params.name}`);
@@ -366,7 +367,7 @@ export default function TemplateService(
 				permission: { level: "authenticated" },
 				params: {
 					repo: repoParam,
-					name: { type: "string", pattern: /^[a-zA-Z0-9._-]{1,128}$/ },
+					name: templateNameParam,
 					version: { type: "number", integer: true, min: 1, optional: true, convert: true },
 				},
 				async handler(this: TemplateThis, ctx: Context<{ repo: string; name: string; version?: number }>) {

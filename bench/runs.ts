@@ -1,0 +1,170 @@
+// npm run bench:runs — latency from a run request to its first step's start, and sustained
+// throughput of single-job runs (`script: "true"`), for each worker mode, embedded and (when
+// NATS_URL and MONGO_URL are set) over NATS + MongoDB. Prints one JSON document.
+//
+//   BENCH_RUNS=200 npm run bench:runs         (runs per scenario, default 200)
+//   BENCH_SCENARIOS=embedded-warm,... npm run bench:runs
+
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { startTestServer, type TestServer } from "../test/helpers/server.ts";
+
+interface Scenario {
+	name: string;
+	store: "embedded" | "mongo";
+	env: Record<string, string>;
+}
+
+const RUNS = Number(process.env.BENCH_RUNS ?? 200);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 40);
+
+const WORKER_MODES: Record<string, Record<string, string>> = {
+	// Single-use workers, spawned per job.
+	spawn: { CDS_HATCHERY_WARM_POOL: "0", CDS_HATCHERY_JOBS_PER_WORKER: "1", CDS_HATCHERY_MAX_WORKERS: "8" },
+	// Reusable warm workers: a pool of idle processes receives jobs on stdin.
+	warm: {
+		CDS_HATCHERY_WARM_POOL: "4",
+		CDS_HATCHERY_JOBS_PER_WORKER: "100000",
+		CDS_HATCHERY_MAX_WORKERS: "6",
+	},
+};
+
+function scenarios(): Scenario[] {
+	const all: Scenario[] = [];
+	for (const [mode, env] of Object.entries(WORKER_MODES)) {
+		all.push({ name: `embedded-${mode}`, store: "embedded", env });
+		if (process.env.NATS_URL && process.env.MONGO_URL) {
+			const db = `bench_${Date.now().toString(36)}_${mode}`;
+			const mongo = new URL(process.env.MONGO_URL);
+			mongo.pathname = `/${db}`;
+			all.push({
+				name: `nats-mongo-${mode}`,
+				store: "mongo",
+				env: {
+					...env,
+					NATS_URL: process.env.NATS_URL,
+					MONGO_URL: mongo.toString(),
+					CDS_NAMESPACE: db,
+					CDS_SECRET_KEY: randomBytes(32).toString("base64"),
+				},
+			});
+		}
+	}
+	const only = process.env.BENCH_SCENARIOS?.split(",");
+	return only ? all.filter((s) => only.includes(s.name)) : all;
+}
+
+function percentile(sorted: number[], p: number): number {
+	if (sorted.length === 0) return Number.NaN;
+	const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+	return Math.round(sorted[i]! * 10) / 10;
+}
+
+async function runScenario(s: Scenario) {
+	const workdir = mkdtempSync(path.join(tmpdir(), "cds-bench-"));
+	let srv: TestServer | undefined;
+	try {
+		srv = await startTestServer({
+			...s.env,
+			LOG_LEVEL: "error",
+			CDS_WORKER_BASEDIR: path.join(workdir, "workers"),
+			CDS_HATCHERY_POLL_MS: "200",
+			CDS_MAX_JOBS_PER_PROJECT: "1000",
+			CDS_MAX_JOBS_PER_WORKFLOW: "1000",
+		});
+		const { api } = srv;
+		await api("POST", "/api/v1/projects", { key: "BENCH", name: "bench" });
+		const files = [
+			{ path: "w.yml", content: "name: noop\nversion: v1.0\npipeline: noop\n" },
+			{
+				path: "noop.pip.yml",
+				content: 'version: v1.0\nname: noop\njobs:\n- job: noop\n  steps:\n  - script: "true"\n',
+			},
+		];
+		const imported = await api("POST", "/api/v1/projects/BENCH/import", { files });
+		if (imported.status !== 200) throw new Error(`import failed: ${JSON.stringify(imported.body)}`);
+
+		// Warm-up: one run, so lazy start-up costs are not measured.
+		await api("POST", "/api/v1/projects/BENCH/workflows/noop/runs", {});
+		await waitAll(srv, 1, 60_000);
+
+		const requested = new Map<number, number>();
+		const start = performance.now();
+		let next = 0;
+		const submit = async () => {
+			while (next < RUNS) {
+				next++;
+				const t = Date.now();
+				const r = await api("POST", "/api/v1/projects/BENCH/workflows/noop/runs", {});
+				if (r.status !== 201) throw new Error(`run request failed: ${r.status} ${JSON.stringify(r.body)}`);
+				requested.set(r.body.number, t);
+			}
+		};
+		await Promise.all(Array.from({ length: CONCURRENCY }, submit));
+		await waitAll(srv, RUNS + 1, 300_000);
+		const seconds = (performance.now() - start) / 1000;
+
+		const steps = await srv.server.store.collection<{
+			_id: string;
+			jobId: string;
+			index: number;
+			started?: string;
+		}>({
+			name: "job_steps",
+		});
+		const delays: number[] = [];
+		for (const st of await steps.find({})) {
+			if (st.index !== 0 || !st.started) continue;
+			const number = Number(st.jobId.split("/")[2]);
+			const t0 = requested.get(number);
+			if (t0 !== undefined) delays.push(Date.parse(st.started) - t0);
+		}
+		delays.sort((a, b) => a - b);
+		return {
+			scenario: s.name,
+			runs: RUNS,
+			seconds: Math.round(seconds * 100) / 100,
+			runs_per_s: Math.round((RUNS / seconds) * 10) / 10,
+			first_step_delay_ms: {
+				p50: percentile(delays, 50),
+				p95: percentile(delays, 95),
+				p99: percentile(delays, 99),
+				samples: delays.length,
+			},
+		};
+	} finally {
+		await srv?.stop().catch(() => {});
+		rmSync(workdir, { recursive: true, force: true });
+	}
+}
+
+async function waitAll(srv: TestServer, count: number, timeoutMs: number) {
+	const runs = await srv.server.store.collection<{ _id: string; status: string }>({ name: "runs" });
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const done = (await runs.find({ status: { $in: ["Success", "Fail", "Stopped", "Skipped"] } })).length;
+		if (done >= count) {
+			const failed = await runs.count({ status: { $ne: "Success" } });
+			if (failed > 0) throw new Error(`${failed} run(s) did not succeed`);
+			return;
+		}
+		if (Date.now() > deadline) throw new Error(`only ${done}/${count} runs finished in ${timeoutMs} ms`);
+		await new Promise((r) => setTimeout(r, 20));
+	}
+}
+
+const results = [];
+for (const s of scenarios()) {
+	try {
+		results.push(await runScenario(s));
+	} catch (e) {
+		results.push({ scenario: s.name, error: (e as Error).message });
+	}
+}
+const out = { bench: "runs", node: process.version, cpus: (await import("node:os")).cpus().length, results };
+const file = process.env.BENCH_OUTPUT ?? "bench-runs.json";
+writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
+process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+process.exit(0);
