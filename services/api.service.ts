@@ -153,6 +153,19 @@ export default function ApiService(
 					},
 					// Path parameters win over body fields of the same name (no project switching via body).
 					mergeParams: true,
+					onAfterCall(
+						ctx: Context,
+						_route: unknown,
+						req: IncomingMessage,
+						_res: ServerResponse,
+						data: unknown,
+					) {
+						// moleculer-web wants a Location for 201; the request's URL when the action gave none.
+						const meta = ctx.meta as Record<string, unknown>;
+						if (meta.$statusCode === 201 && !meta.$location)
+							meta.$location = (req as { originalUrl?: string }).originalUrl ?? req.url;
+						return data;
+					},
 					onBeforeCall(
 						ctx: Context,
 						_route: unknown,

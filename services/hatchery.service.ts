@@ -30,7 +30,7 @@ const list = (v: string | undefined) =>
 
 export function hatcherySettingsFromEnv(
 	config: Config,
-	env: NodeJS.ProcessEnv = process.env,
+	env: Readonly<Record<string, string | undefined>> = config.env,
 ): HatcherySettings {
 	const n = (name: string, fallback: number) =>
 		env[name] && /^\d+$/.test(env[name]!) ? Number(env[name]) : fallback;

@@ -807,7 +807,14 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 									.sort((a, b) => b.attempt - a.attempt)[0];
 								return {
 									name: j.name,
-									status: j.status,
+									// The state machine calls a started job Building; until a worker takes it, it waits in the queue.
+									status:
+										j.status === "Building" &&
+										doc &&
+										(doc.status === "Waiting" || doc.status === "Booked") &&
+										doc.attempt === j.attempt
+											? "Waiting"
+											: j.status,
 									attempt: j.attempt,
 									reason: j.reason ?? doc?.reason ?? null,
 									id: doc?._id ?? null,

@@ -120,8 +120,7 @@ const MAX_VERSION_ATTEMPTS = 20;
 
 /** Download and format problems are the caller's to fix: 422 with located details. */
 function asClientError(e: unknown): never {
-	if (e instanceof UrlPolicyError)
-		throw new MoleculerClientError(e.message, 403, "URL_NOT_ALLOWED", { url: e.message });
+	if (e instanceof UrlPolicyError) throw new MoleculerClientError(e.message, 403, "URL_NOT_ALLOWED");
 	if (e instanceof TemplateFetchError)
 		throw new MoleculerClientError(e.message, 422, "TEMPLATE_FETCH_FAILED");
 	if (e instanceof TemplateFormatError || e instanceof TemplateRenderError) {

@@ -1,0 +1,643 @@
+// Owns test, coverage, analysis and security reports of workflow runs. Workers upload the
+// files to the artifact store; `report.ingest` (internal, called by the run engine) parses
+// one, compares it with the previous run on the branch and with the default branch,
+// evaluates the step's quality gate and stores the result per node run. Applications may
+// ignore known vulnerabilities for a while (collection `vuln_ignores`).
+
+import { createHash } from "node:crypto";
+import { Readable } from "node:stream";
+import type { Context, Service, ServiceBroker, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { conflict, invalid, notFound } from "../mixins/errors.ts";
+import type { GatewayMeta } from "../mixins/meta.ts";
+import { type Runtime, runtimeOf } from "../mixins/runtime.ts";
+import { StoreMixin } from "../mixins/store.mixin.ts";
+import { paginate, paginationParams } from "../src/api/pagination.ts";
+import type { ArtifactStore } from "../src/artifacts/artifact-store.ts";
+import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
+import {
+	type Comparison,
+	type Comparisons,
+	capDelta,
+	chooseDefaultBranch,
+	compareReports,
+	evaluateGate,
+	GateSettingsError,
+	type GateResult,
+	type GateSettings,
+	gateComparison,
+	gateSettingsFromStep,
+	historySeries,
+	IgnoreInputError,
+	isIgnoreActive,
+	parseExpiry,
+	REPORT_KINDS,
+	type ReportDetail,
+	type ReportKind,
+	type ReportSummary,
+	STORAGE_CAPS,
+	type StoredReportBody,
+	summariseReport,
+	type VulnerabilityIgnore,
+} from "../src/quality/index.ts";
+import {
+	type ParsedReport,
+	parseReportStream,
+	REPORT_FORMATS,
+	type ReportFormat,
+	ReportParseError,
+} from "../src/reports/index.ts";
+import { type Collection, type Doc, DuplicateKeyError } from "../src/store/types.ts";
+
+/** Largest report file read from the artifact store (the parsers stream; JSON has its own cap). */
+const MAX_REPORT_BYTES = 256 * 1024 * 1024;
+/** Largest inline `content` (base64) accepted when no artifact store is used. */
+const MAX_INLINE_BASE64 = 16 * 1024 * 1024;
+/** Items kept in each list of a stored comparison (counts stay exact). */
+const MAX_DELTA_ITEMS = 500;
+const MAX_HISTORY_POINTS = 1000;
+
+export interface ReportDoc extends Doc {
+	project: string;
+	workflow: string;
+	runId: string;
+	runNumber: number;
+	branch: string;
+	commit: string | null;
+	node: string;
+	jobId: string;
+	kind: ReportKind;
+	name: string;
+	/** node + kind + name: what identifies "the same report" across runs. */
+	series: string;
+	application: string | null;
+	format: ReportFormat;
+	tool: string | null;
+	sha256: string | null;
+	summary: ReportSummary;
+	truncated: Record<string, number>;
+	settings: GateSettings;
+	gate: GateResult;
+	defaultBranch: string;
+	comparisons: Comparisons;
+	created: string;
+}
+
+/** The capped per-item lists, apart from the report so listings and history stay light. */
+export interface ReportDetailDoc extends Doc {
+	project: string;
+	detail: ReportDetail;
+}
+
+export interface VulnIgnoreDoc extends Doc, VulnerabilityIgnore {
+	project: string;
+	application: string;
+	created: string;
+	author: string | null;
+}
+
+export interface IngestParams {
+	project: string;
+	workflow: string;
+	runId: string;
+	runNumber: number;
+	branch: string;
+	commit?: string;
+	node: string;
+	jobId: string;
+	kind: ReportKind;
+	name: string;
+	format?: ReportFormat;
+	sha256?: string;
+	/** Small files only, base64: for callers without an artifact store (tests, the CLI). */
+	content?: string;
+	/** The step's parameters as written in the pipeline file: gate settings are read from them. */
+	stepParams?: unknown;
+	application?: string;
+	defaultBranch?: string;
+}
+
+type ReportThis = Service & {
+	collections: Record<string, Collection<any>>;
+	broker: ServiceBroker;
+	reports(): Collection<ReportDoc>;
+	details(): Collection<ReportDetailDoc>;
+	ignores(): Collection<VulnIgnoreDoc>;
+	parseUpload(params: IngestParams): Promise<ParsedReport>;
+	baseline(query: Record<string, unknown>): Promise<{ doc: ReportDoc; body: StoredReportBody } | null>;
+	presentReport(doc: ReportDoc): Record<string, unknown>;
+	presentIgnore(doc: VulnIgnoreDoc): Record<string, unknown>;
+};
+
+const keyParam = { type: "string", pattern: PROJECT_KEY_PATTERN, max: 64 } as const;
+const nameParam = { type: "string", pattern: NAME_PATTERN, max: 128 } as const;
+const branchParam = { type: "string", min: 1, max: 255 } as const;
+const now = () => new Date().toISOString();
+
+function hashId(parts: unknown[]): string {
+	return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 32);
+}
+
+/** The artifact store the lead attaches as `runtimeOf(broker).artifacts`; absent until then. */
+export function artifactStoreOf(broker: ServiceBroker): ArtifactStore | undefined {
+	return (runtimeOf(broker) as Runtime & { artifacts?: ArtifactStore }).artifacts;
+}
+
+export default function ReportService(): ServiceSchema<
+	ServiceSettingSchema,
+	Record<string, any>,
+	Record<string, any>,
+	ReportThis
+> {
+	return {
+		name: "report",
+		mixins: [
+			StoreMixin([
+				{
+					name: "reports",
+					indexes: [
+						{ fields: ["project", "workflow", "runNumber"] },
+						{ fields: ["project", "workflow", "series"] },
+					],
+				},
+				{ name: "report_details" },
+				{ name: "vuln_ignores", indexes: [{ fields: ["project", "application"] }] },
+			]),
+		],
+		settings: { rest: "/projects" },
+
+		actions: {
+			/** Parses an uploaded report file, compares it, evaluates its gate and stores it. Internal. */
+			ingest: {
+				permission: { level: "write", project: "project" },
+				params: {
+					project: keyParam,
+					workflow: nameParam,
+					runId: { type: "string", min: 1, max: 128 },
+					runNumber: { type: "number", integer: true, min: 1, convert: true },
+					branch: branchParam,
+					commit: { type: "string", max: 128, optional: true },
+					node: { type: "string", min: 1, max: 255 },
+					jobId: { type: "string", min: 1, max: 128 },
+					kind: { type: "enum", values: [...REPORT_KINDS] },
+					name: { type: "string", min: 1, max: 1024 },
+					format: { type: "enum", values: [...REPORT_FORMATS], optional: true },
+					sha256: { type: "string", pattern: /^[a-f0-9]{64}$/, optional: true },
+					content: { type: "string", max: MAX_INLINE_BASE64, optional: true },
+					stepParams: { type: "any", optional: true },
+					application: { ...nameParam, optional: true },
+					defaultBranch: { ...branchParam, optional: true },
+				},
+				async handler(this: ReportThis, ctx: Context<IngestParams, GatewayMeta>) {
+					const p = ctx.params;
+					let settings: GateSettings;
+					try {
+						settings = gateSettingsFromStep(p.kind, p.stepParams);
+					} catch (e) {
+						if (e instanceof GateSettingsError)
+							throw invalid(
+								e.message,
+								e.problems.map((message) => ({ field: "stepParams", message })),
+							);
+						throw e;
+					}
+					const parsed = await this.parseUpload(p);
+					const body = summariseReport(parsed);
+					const series = `${p.node}|${p.kind}|${p.name}`;
+					const hasMaster =
+						!p.defaultBranch &&
+						(await this.reports().count({ project: p.project, workflow: p.workflow, branch: "master" })) > 0;
+					const defaultBranch = chooseDefaultBranch(p.defaultBranch, hasMaster);
+					const scope = { project: p.project, workflow: p.workflow, series };
+
+					const full: Comparisons = {};
+					const previous = await this.baseline({
+						...scope,
+						branch: p.branch,
+						runNumber: { $lt: p.runNumber },
+					});
+					const compare = (base: { doc: ReportDoc; body: StoredReportBody }): Comparison | undefined => {
+						const delta = compareReports(body, base.body);
+						return delta
+							? {
+									against: { reportId: base.doc._id, runNumber: base.doc.runNumber, branch: base.doc.branch },
+									delta,
+								}
+							: undefined;
+					};
+					if (previous) full.previous = compare(previous);
+					if (p.branch !== defaultBranch) {
+						const onDefault = await this.baseline({
+							...scope,
+							branch: defaultBranch,
+							runNumber: { $ne: p.runNumber },
+						});
+						if (onDefault) full.default = compare(onDefault);
+					}
+
+					const ignores = p.application
+						? await this.ignores().find({ project: p.project, application: p.application })
+						: [];
+					const gate = evaluateGate({
+						settings,
+						report: body,
+						delta: gateComparison(full)?.delta ?? null,
+						ignores,
+					});
+
+					const comparisons: Comparisons = {};
+					if (full.previous)
+						comparisons.previous = {
+							...full.previous,
+							delta: capDelta(full.previous.delta, MAX_DELTA_ITEMS),
+						};
+					if (full.default)
+						comparisons.default = { ...full.default, delta: capDelta(full.default.delta, MAX_DELTA_ITEMS) };
+					// Same run, node, job and file: a retried upload replaces the report.
+					const id = hashId([p.project, p.workflow, p.runNumber, p.node, p.jobId, p.kind, p.name]);
+					const doc: ReportDoc = {
+						_id: id,
+						project: p.project,
+						workflow: p.workflow,
+						runId: p.runId,
+						runNumber: p.runNumber,
+						branch: p.branch,
+						commit: p.commit ?? null,
+						node: p.node,
+						jobId: p.jobId,
+						kind: p.kind,
+						name: p.name,
+						series,
+						application: p.application ?? null,
+						format: body.format,
+						tool: body.tool ?? null,
+						sha256: p.sha256 ?? null,
+						summary: body.summary,
+						truncated: body.detail.truncated,
+						settings,
+						gate,
+						defaultBranch,
+						comparisons,
+						created: now(),
+					};
+					await this.details().replace({ _id: id, project: p.project, detail: body.detail });
+					await this.reports().replace(doc);
+					ctx.emit("report.created", {
+						project: p.project,
+						workflow: p.workflow,
+						runId: p.runId,
+						runNumber: p.runNumber,
+						branch: p.branch,
+						node: p.node,
+						jobId: p.jobId,
+						kind: p.kind,
+						name: p.name,
+						reportId: id,
+						summary: body.summary,
+						gate,
+					});
+					return { reportId: id, summary: body.summary, gate, comparisons };
+				},
+			},
+
+			listRun: {
+				rest: "GET /:key/workflows/:name/runs/:number/reports",
+				summary: "List the reports of a workflow run, with their deltas and gates",
+				permission: { level: "read", project: "key" },
+				params: {
+					key: keyParam,
+					name: nameParam,
+					number: { type: "number", integer: true, min: 1, convert: true },
+					...paginationParams,
+				},
+				async handler(
+					this: ReportThis,
+					ctx: Context<{ key: string; name: string; number: number; limit?: number; cursor?: string }>,
+				) {
+					const { key, name, number } = ctx.params;
+					return paginate(
+						this.reports(),
+						{ project: key, workflow: name, runNumber: number },
+						ctx.params,
+						(d) => this.presentReport(d),
+					);
+				},
+			},
+
+			latest: {
+				rest: "GET /:key/workflows/:name/reports",
+				summary: "The reports of a workflow's latest run that has any (optionally on one branch)",
+				permission: { level: "read", project: "key" },
+				params: { key: keyParam, name: nameParam, branch: { ...branchParam, optional: true } },
+				async handler(this: ReportThis, ctx: Context<{ key: string; name: string; branch?: string }>) {
+					const { key, name, branch } = ctx.params;
+					const query: Record<string, unknown> = { project: key, workflow: name };
+					if (branch) query.branch = branch;
+					const [last] = await this.reports().find(query, { sort: { runNumber: -1 }, limit: 1 });
+					if (!last) throw notFound(`reports of workflow ${name}${branch ? ` on branch ${branch}` : ""}`);
+					const docs = await this.reports().find(
+						{ project: key, workflow: name, runNumber: last.runNumber },
+						{ sort: { _id: 1 } },
+					);
+					return {
+						runNumber: last.runNumber,
+						branch: last.branch,
+						defaultBranch: last.defaultBranch,
+						items: docs.map((d) => this.presentReport(d)),
+					};
+				},
+			},
+
+			history: {
+				rest: "GET /:key/workflows/:name/reports/history",
+				summary: "One point per run for a chart: coverage percentages, test totals or counts per severity",
+				permission: { level: "read", project: "key" },
+				params: {
+					key: keyParam,
+					name: nameParam,
+					kind: { type: "enum", values: [...REPORT_KINDS] },
+					branch: { ...branchParam, optional: true },
+					node: { type: "string", max: 255, optional: true },
+					limit: {
+						type: "number",
+						integer: true,
+						min: 1,
+						max: MAX_HISTORY_POINTS,
+						optional: true,
+						convert: true,
+					},
+				},
+				async handler(
+					this: ReportThis,
+					ctx: Context<{
+						key: string;
+						name: string;
+						kind: ReportKind;
+						branch?: string;
+						node?: string;
+						limit?: number;
+					}>,
+				) {
+					const { key, name, kind, branch, node } = ctx.params;
+					const limit = ctx.params.limit ?? 100;
+					const query: Record<string, unknown> = { project: key, workflow: name, kind };
+					if (branch) query.branch = branch;
+					if (node) query.node = node;
+					// Several reports per run are possible: read generously, then keep the last `limit` runs.
+					const docs = await this.reports().find(query, { sort: { runNumber: -1 }, limit: limit * 10 });
+					const points = historySeries(
+						docs.map((d) => ({ ...d, commit: d.commit ?? undefined })),
+						kind,
+					);
+					return { kind, branch: branch ?? null, points: points.slice(-limit) };
+				},
+			},
+
+			get: {
+				rest: "GET /:key/reports/:id",
+				summary: "One report with its stored cases, files, findings or vulnerabilities",
+				permission: { level: "read", project: "key" },
+				params: { key: keyParam, id: { type: "string", pattern: /^[a-f0-9]{32}$/ } },
+				async handler(this: ReportThis, ctx: Context<{ key: string; id: string }>) {
+					const doc = await this.reports().findOne({ _id: ctx.params.id, project: ctx.params.key });
+					if (!doc) throw notFound(`report ${ctx.params.id}`);
+					const detail = await this.details().findOne({ _id: doc._id });
+					return { ...this.presentReport(doc), detail: detail?.detail ?? { truncated: {} } };
+				},
+			},
+
+			addIgnore: {
+				rest: "POST /:key/applications/:application/vulnerability-ignores",
+				summary: "Ignore a vulnerability in an application's security gates until a date, with a reason",
+				permission: { level: "write", project: "key" },
+				params: {
+					key: keyParam,
+					application: nameParam,
+					vulnerability: { type: "string", pattern: /^[A-Za-z0-9][A-Za-z0-9._:-]*$/, max: 128 },
+					package: { type: "string", min: 1, max: 512, optional: true },
+					reason: { type: "string", min: 3, max: 2048, trim: true },
+					expires: { type: "string", min: 2, max: 64 },
+				},
+				async handler(
+					this: ReportThis,
+					ctx: Context<
+						{
+							key: string;
+							application: string;
+							vulnerability: string;
+							package?: string;
+							reason: string;
+							expires: string;
+						},
+						GatewayMeta
+					>,
+				) {
+					const p = ctx.params;
+					let expires: Date;
+					try {
+						expires = parseExpiry(p.expires);
+					} catch (e) {
+						if (e instanceof IgnoreInputError)
+							throw invalid(e.message, [{ field: "expires", message: e.message }]);
+						throw e;
+					}
+					await ctx.call("project.getApplication", { key: p.key, name: p.application });
+					const vulnerability = p.vulnerability.toUpperCase();
+					const doc: VulnIgnoreDoc = {
+						_id: hashId([p.key, p.application, vulnerability, p.package ?? null]).slice(0, 24),
+						project: p.key,
+						application: p.application,
+						vulnerability,
+						reason: p.reason,
+						expires: expires.toISOString(),
+						created: now(),
+						author: ctx.meta.user?.id ?? null,
+					};
+					if (p.package) doc.package = p.package;
+					try {
+						await this.ignores().insert(doc);
+					} catch (e) {
+						if (!(e instanceof DuplicateKeyError)) throw e;
+						// An expired ignore may be renewed; an active one must be removed first.
+						const existing = await this.ignores().findOne({ _id: doc._id });
+						if (existing && isIgnoreActive(existing))
+							throw conflict(
+								`${vulnerability} is already ignored in ${p.application} until ${existing.expires}`,
+								{
+									id: doc._id,
+								},
+							);
+						await this.ignores().replace(doc);
+					}
+					ctx.meta.$statusCode = 201;
+					return this.presentIgnore(doc);
+				},
+			},
+
+			listIgnores: {
+				rest: "GET /:key/applications/:application/vulnerability-ignores",
+				summary: "List an application's vulnerability ignores (expired ones are shown with active: false)",
+				permission: { level: "read", project: "key" },
+				params: { key: keyParam, application: nameParam, ...paginationParams },
+				async handler(
+					this: ReportThis,
+					ctx: Context<{ key: string; application: string; limit?: number; cursor?: string }>,
+				) {
+					return paginate(
+						this.ignores(),
+						{ project: ctx.params.key, application: ctx.params.application },
+						ctx.params,
+						(d) => this.presentIgnore(d),
+					);
+				},
+			},
+
+			removeIgnore: {
+				rest: "DELETE /:key/applications/:application/vulnerability-ignores/:id",
+				summary: "Remove a vulnerability ignore",
+				permission: { level: "write", project: "key" },
+				params: { key: keyParam, application: nameParam, id: { type: "string", pattern: /^[a-f0-9]{24}$/ } },
+				async handler(this: ReportThis, ctx: Context<{ key: string; application: string; id: string }>) {
+					const { key, application, id } = ctx.params;
+					const removed = await this.ignores().remove({ _id: id, project: key, application });
+					if (removed === 0) throw notFound(`vulnerability ignore ${id}`);
+					return { id, deleted: true };
+				},
+			},
+
+			/** Drops every report and ignore of a deleted project. Internal. */
+			removeProject: {
+				permission: { level: "admin", project: "key" },
+				params: { key: keyParam },
+				async handler(this: ReportThis, ctx: Context<{ key: string }>) {
+					const query = { project: ctx.params.key };
+					await this.details().remove(query, { multi: true });
+					await this.ignores().remove(query, { multi: true });
+					return { removed: await this.reports().remove(query, { multi: true }) };
+				},
+			},
+		},
+
+		methods: {
+			reports(this: ReportThis) {
+				return this.collections.reports as Collection<ReportDoc>;
+			},
+			details(this: ReportThis) {
+				return this.collections.report_details as Collection<ReportDetailDoc>;
+			},
+			ignores(this: ReportThis) {
+				return this.collections.vuln_ignores as Collection<VulnIgnoreDoc>;
+			},
+
+			/**
+			 * Reads the file (artifact store, else inline content) and parses it. A securityScan
+			 * step given a SARIF file from a tool the parser files under analysis is re-read as security.
+			 */
+			async parseUpload(this: ReportThis, p: IngestParams): Promise<ParsedReport> {
+				const open = async (): Promise<Readable> => {
+					if (p.sha256) {
+						const store = artifactStoreOf(this.broker);
+						if (store) {
+							const stream = await store.get(p.sha256);
+							if (!stream) throw notFound(`report file ${p.name} (blob ${p.sha256})`);
+							return stream;
+						}
+						if (p.content === undefined)
+							throw invalid("this node has no artifact store: pass the report file as content (base64)", [
+								{ field: "sha256", message: "no artifact store attached" },
+							]);
+					}
+					if (p.content === undefined)
+						throw invalid("either sha256 (an uploaded blob) or content is required", [
+							{ field: "sha256", message: "required when content is absent" },
+						]);
+					const bytes = Buffer.from(p.content, "base64");
+					if (p.sha256 && createHash("sha256").update(bytes).digest("hex") !== p.sha256)
+						throw invalid("content does not match sha256", [
+							{ field: "content", message: "checksum mismatch" },
+						]);
+					return Readable.from([bytes]);
+				};
+				const parse = async (format: ReportFormat | undefined) => {
+					const source = await open();
+					try {
+						return await parseReportStream(source, { format, fileName: p.name, maxBytes: MAX_REPORT_BYTES });
+					} catch (e) {
+						if (e instanceof ReportParseError)
+							throw invalid(`cannot read report ${p.name}: ${e.message}`, [
+								{ field: "file", message: e.message },
+							]);
+						throw e;
+					} finally {
+						source.destroy();
+					}
+				};
+				let parsed = await parse(p.format);
+				if (p.kind === "security" && parsed.kind === "analysis" && parsed.format === "sarif")
+					parsed = await parse("sarif-security");
+				if (parsed.kind !== p.kind)
+					throw invalid(
+						`report ${p.name} is a ${parsed.kind} report (${parsed.format}), not a ${p.kind} report`,
+						[{ field: "kind", message: `expected ${p.kind}, found ${parsed.kind}` }],
+					);
+				return parsed;
+			},
+
+			async baseline(this: ReportThis, query: Record<string, unknown>) {
+				const [doc] = await this.reports().find(query, { sort: { runNumber: -1 }, limit: 1 });
+				if (!doc) return null;
+				const detail = await this.details().findOne({ _id: doc._id });
+				return {
+					doc,
+					body: {
+						kind: doc.kind,
+						format: doc.format,
+						summary: doc.summary,
+						detail: detail?.detail ?? { truncated: {} },
+					},
+				};
+			},
+
+			presentReport(this: ReportThis, d: ReportDoc) {
+				return {
+					id: d._id,
+					project: d.project,
+					workflow: d.workflow,
+					runId: d.runId,
+					runNumber: d.runNumber,
+					branch: d.branch,
+					commit: d.commit,
+					node: d.node,
+					jobId: d.jobId,
+					application: d.application,
+					kind: d.kind,
+					name: d.name,
+					format: d.format,
+					...(d.tool ? { tool: d.tool } : {}),
+					summary: d.summary,
+					truncated: d.truncated,
+					gate: { ...d.gate, settings: d.settings },
+					defaultBranch: d.defaultBranch,
+					comparisons: d.comparisons,
+					created: d.created,
+				};
+			},
+
+			presentIgnore(this: ReportThis, d: VulnIgnoreDoc) {
+				return {
+					id: d._id,
+					application: d.application,
+					vulnerability: d.vulnerability,
+					package: d.package ?? null,
+					reason: d.reason,
+					expires: d.expires,
+					active: isIgnoreActive(d),
+					created: d.created,
+					author: d.author,
+				};
+			},
+		},
+	};
+}
+
+/** Exposed for the docs and tests: how many items each stored list keeps. */
+export const REPORT_STORAGE_CAPS = STORAGE_CAPS;

@@ -1,0 +1,172 @@
+// Workflows executed for real: a node with every service, its local hatchery spawning
+// cds-worker processes that run bash steps and talk to the API over HTTP.
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+
+const CORPUS = process.env.CDS_CORPUS ?? path.resolve(import.meta.dirname, "../../../shared/cds-corpus");
+const WF = "/api/v1/projects/DEMO/workflows";
+const FINAL = new Set(["Success", "Fail", "Stopped", "Skipped"]);
+
+async function waitRun(srv: TestServer, wf: string, n: number, timeoutMs = 60_000) {
+	const deadline = Date.now() + timeoutMs;
+	for (;;) {
+		const r = (await srv.api("GET", `${WF}/${wf}/runs/${n}`)).body;
+		if (FINAL.has(r.status)) return r;
+		if (Date.now() > deadline) throw new Error(`run ${wf} #${n} still ${r.status} after ${timeoutMs} ms`);
+		await new Promise((res) => setTimeout(res, 100));
+	}
+}
+
+async function allLogs(srv: TestServer, wf: string, n: number, query = "") {
+	const items: Array<{ text: string; step: number; node: string }> = [];
+	let cursor = "";
+	for (;;) {
+		const page = (
+			await srv.api(
+				"GET",
+				`${WF}/${wf}/runs/${n}/logs?limit=5000${query}${cursor ? `&cursor=${cursor}` : ""}`,
+			)
+		).body;
+		items.push(...page.items);
+		if (!page.next || page.next === cursor) return items;
+		cursor = page.next;
+	}
+}
+
+/** ITSCWRKFLW3 with each job's steps replaced by a local script (its requirements kept). */
+function localItscwrkflw3() {
+	const dir = path.join(CORPUS, "ITSCWRKFLW3");
+	return readdirSync(dir).map((f) => {
+		let content = readFileSync(path.join(dir, f), "utf8");
+		if (f.endsWith(".pip.yml") && content.includes("steps:")) {
+			content = content.replace(
+				/ {2}steps:\n[\s\S]*?(?=\n {2}requirements:|\n*$)/g,
+				"  steps:\n  - script:\n    - sleep 0.3\n    - echo done {{.cds.pipeline}}\n",
+			);
+		}
+		return { path: f, content };
+	});
+}
+
+let srv: TestServer;
+
+describe("workflows run end to end on local workers", () => {
+	before(async () => {
+		srv = await startTestServer({
+			CDS_HATCHERY_MODELS: "Node8.9.1",
+			CDS_HATCHERY_BINARIES: "bash,git,go,node",
+			CDS_HATCHERY_MEMORY_MB: "8192",
+			CDS_HATCHERY_MAX_WORKERS: "4",
+			CDS_WORKER_HEARTBEAT_SECONDS: "1",
+			CDS_WORKER_HEARTBEAT_TIMEOUT_MS: "3000",
+			CDS_HATCHERY_POLL_MS: "100",
+		});
+		assert.equal((await srv.api("POST", "/api/v1/projects", { key: "DEMO", name: "Demo" })).status, 201);
+	});
+	after(async () => srv?.stop());
+
+	test("ITSCWRKFLW3 runs in graph order: builds in parallel, tests after both, deploy last", async () => {
+		const imported = await srv.api("POST", "/api/v1/projects/DEMO/import", { files: localItscwrkflw3() });
+		assert.equal(imported.status, 200, JSON.stringify(imported.body));
+		const n = (
+			await srv.api("POST", `${WF}/ITSCWRKFLW3-WORKFLOW/runs`, { params: { "git.branch": "master" } })
+		).body.number;
+		const run = await waitRun(srv, "ITSCWRKFLW3-WORKFLOW", n);
+		assert.equal(run.status, "Success", JSON.stringify(run.nodes));
+		const job = (node: string) => run.nodes.find((x: { name: string }) => x.name === node).stages[0].jobs[0];
+		const start = (node: string) => Date.parse(job(node).startedAt);
+		const end = (node: string) => Date.parse(job(node).endedAt);
+		assert.ok(
+			start("build_front") < end("build_api") && start("build_api") < end("build_front"),
+			"the two builds overlap",
+		);
+		assert.ok(
+			start("tests") >= end("build_front") && start("tests") >= end("build_api"),
+			"the join waits for both",
+		);
+		assert.ok(start("deploy") >= end("tests"));
+		const logs = await allLogs(srv, "ITSCWRKFLW3-WORKFLOW", n);
+		assert.ok(logs.some((l) => l.text.includes("done deploy")));
+
+		const other = (
+			await srv.api("POST", `${WF}/ITSCWRKFLW3-WORKFLOW/runs`, { params: { "git.branch": "dev" } })
+		).body;
+		assert.equal(other.status, "Skipped", "the root's git.branch condition holds");
+	});
+
+	test("a job printing 100,000 numbered lines: every line stored once, in order", async () => {
+		const files = [
+			{ path: "w.yml", content: "name: LINES\nversion: v1.0\npipeline: lines\n" },
+			{
+				path: "lines.pip.yml",
+				content: "version: v1.0\nname: lines\njobs:\n- job: count\n  steps:\n  - script: seq 1 100000\n",
+			},
+		];
+		assert.equal((await srv.api("POST", "/api/v1/projects/DEMO/import", { files })).status, 200);
+		const n = (await srv.api("POST", `${WF}/LINES/runs`, {})).body.number;
+		assert.equal((await waitRun(srv, "LINES", n, 120_000)).status, "Success");
+		const text = (await allLogs(srv, "LINES", n)).map((l) => l.text).join("");
+		const numbers = text
+			.split("\n")
+			.filter((l) => /^\d+$/.test(l))
+			.map(Number);
+		assert.equal(numbers.length, 100_000);
+		for (let i = 0; i < numbers.length; i++)
+			if (numbers[i] !== i + 1) assert.fail(`line ${i + 1} is ${numbers[i]}`);
+	});
+
+	test("a password variable reaches its job's steps but never the stored logs", async () => {
+		const secret = "pa55-w0rd-never-logged";
+		await srv.api("POST", "/api/v1/projects/DEMO/variables", {
+			name: "db.password",
+			type: "password",
+			value: secret,
+		});
+		const files = [
+			{ path: "w.yml", content: "name: SECRET\nversion: v1.0\npipeline: leak\n" },
+			{
+				path: "leak.pip.yml",
+				content:
+					'version: v1.0\nname: leak\njobs:\n- job: try\n  steps:\n  - script:\n    - echo plain {{.cds.proj.db.password}}\n    - echo env $CDS_PROJ_DB_PASSWORD\n    - echo -n "$CDS_PROJ_DB_PASSWORD" | base64\n    - printf \'pa55-w0rd-\'; sleep 0.3; printf \'never-logged\\n\'\n    - test "$CDS_PROJ_DB_PASSWORD" = "pa55-w0rd-never-logged" && echo clear value received\n',
+			},
+		];
+		assert.equal((await srv.api("POST", "/api/v1/projects/DEMO/import", { files })).status, 200);
+		const n = (await srv.api("POST", `${WF}/SECRET/runs`, {})).body.number;
+		assert.equal((await waitRun(srv, "SECRET", n)).status, "Success");
+		const text = (await allLogs(srv, "SECRET", n)).map((l) => l.text).join("");
+		assert.match(text, /clear value received/);
+		assert.ok(!text.includes(secret), text);
+		assert.ok(!text.includes(Buffer.from(secret).toString("base64")), text);
+		assert.match(text, /\*{10}/);
+	});
+
+	test("kill -9 of a worker: its job ends Fail with 'worker lost', never stuck in Building", async () => {
+		const files = [
+			{ path: "w.yml", content: "name: KILLED\nversion: v1.0\npipeline: long\n" },
+			{
+				path: "long.pip.yml",
+				content:
+					"version: v1.0\nname: long\njobs:\n- job: sleeper\n  steps:\n  - script: echo started; sleep 60\n",
+			},
+		];
+		assert.equal((await srv.api("POST", "/api/v1/projects/DEMO/import", { files })).status, 200);
+		const n = (await srv.api("POST", `${WF}/KILLED/runs`, {})).body.number;
+		let pid = "";
+		for (let i = 0; i < 100 && !pid; i++) {
+			const logs = await allLogs(srv, "KILLED", n);
+			if (logs.some((l) => l.text.includes("started"))) {
+				pid = execFileSync("pgrep", ["-f", "-o", "bin/cds-worker.ts"], { encoding: "utf8" }).trim();
+			} else await new Promise((r) => setTimeout(r, 100));
+		}
+		assert.ok(pid, "the worker started");
+		process.kill(Number(pid), "SIGKILL");
+		const run = await waitRun(srv, "KILLED", n, 30_000);
+		assert.equal(run.status, "Fail");
+		assert.equal(run.nodes[0].stages[0].jobs[0].reason, "worker lost");
+	});
+});
