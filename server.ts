@@ -26,6 +26,8 @@ const SERVICE_MODULES: Record<ServiceName, () => Promise<{ default: ServiceFacto
 	workflow: () => import("./services/workflow.service.ts"),
 	run: () => import("./services/run.service.ts"),
 	hatchery: () => import("./services/hatchery.service.ts"),
+	template: () => import("./services/template.service.ts"),
+	report: () => import("./services/report.service.ts"),
 };
 
 export interface RunningServer {

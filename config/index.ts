@@ -4,7 +4,16 @@
 
 import path from "node:path";
 
-export const ALL_SERVICES = ["api", "auth", "project", "workflow", "run", "hatchery"] as const;
+export const ALL_SERVICES = [
+	"api",
+	"auth",
+	"project",
+	"workflow",
+	"run",
+	"hatchery",
+	"template",
+	"report",
+] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
 /** Service groups a node may be asked to run; names of later issues are accepted and mapped. */

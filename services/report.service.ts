@@ -137,7 +137,7 @@ function hashId(parts: unknown[]): string {
 	return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 32);
 }
 
-/** The artifact store the lead attaches as `runtimeOf(broker).artifacts`; absent until then. */
+/** Where workers' uploads are; tolerates a runtime attached without one (content-only callers). */
 export function artifactStoreOf(broker: ServiceBroker): ArtifactStore | undefined {
 	return (runtimeOf(broker) as Runtime & { artifacts?: ArtifactStore }).artifacts;
 }
@@ -203,9 +203,12 @@ export default function ReportService(): ServiceSchema<
 					const parsed = await this.parseUpload(p);
 					const body = summariseReport(parsed);
 					const series = `${p.node}|${p.kind}|${p.name}`;
+					// This run counts: a first run on master makes master the default branch.
 					const hasMaster =
 						!p.defaultBranch &&
-						(await this.reports().count({ project: p.project, workflow: p.workflow, branch: "master" })) > 0;
+						(p.branch === "master" ||
+							(await this.reports().count({ project: p.project, workflow: p.workflow, branch: "master" })) >
+								0);
 					const defaultBranch = chooseDefaultBranch(p.defaultBranch, hasMaster);
 					const scope = { project: p.project, workflow: p.workflow, series };
 

@@ -150,7 +150,13 @@ interface RunMethods {
 	enqueue(run: RunDoc, jobs: QueuedJob[]): Promise<void>;
 	saveRun(run: RunDoc, progress: RunProgress): Promise<RunDoc>;
 	applyResult(runId: string, job: JobDoc, result: JobResultDoc): Promise<void>;
-	finalizeJob(job: JobDoc, status: FinalResult, reason: string | null, steps?: unknown[]): Promise<boolean>;
+	finalizeJob(
+		job: JobDoc,
+		status: FinalResult,
+		reason: string | null,
+		steps?: unknown[],
+		options?: { apply?: boolean },
+	): Promise<boolean>;
 	reap(): Promise<void>;
 	reconcile(): Promise<void>;
 	findRun(key: string, name: string, number: number): Promise<RunDoc>;
@@ -375,7 +381,8 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 						);
 						for (const j of stoppedJobs) {
 							await this.queue().remove({ _id: j._id });
-							await this.finalizeJob(j, "Stopped", `stopped by ${who}`);
+							// The run lock is held here and the stop rewrites the whole progress: don't apply each job.
+							await this.finalizeJob(j, "Stopped", `stopped by ${who}`, [], { apply: false });
 						}
 						return this.saveRun(current, progress);
 					});
@@ -735,6 +742,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				status: FinalResult,
 				reason: string | null,
 				steps: unknown[] = [],
+				options: { apply?: boolean } = {},
 			) {
 				const result: JobResultDoc = { _id: job._id, status, reason, steps, at: Date.now() };
 				try {
@@ -746,6 +754,10 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				await this.queue().remove({ _id: job._id });
 				await this.jobs().update({ _id: job._id }, { $set: { status, reason, endedAt: result.at } });
 				await this.broker.call("auth.revokeJobTokens", { job: job._id }).catch(() => {});
+				if (options.apply === false) {
+					this.broker.emit("job.updated", { jobId: job._id, runId: job.runId, status });
+					return true;
+				}
 				await this.applyResult(job.runId, job, result).catch((e: Error) =>
 					this.logger.warn(
 						`run ${job.runId}: result of ${job._id} not applied yet (${e.message}); the reconciler will`,

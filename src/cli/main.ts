@@ -65,7 +65,11 @@ function parseCommandArgs(
 			options: Object.fromEntries(
 				Object.entries(options).map(([name, spec]) => [
 					name,
-					spec.short ? { type: spec.type, short: spec.short } : { type: spec.type },
+					{
+						type: spec.type,
+						...(spec.short ? { short: spec.short } : {}),
+						...(spec.multiple ? { multiple: true } : {}),
+					},
 				]),
 			),
 			allowPositionals: true,
@@ -78,8 +82,10 @@ function parseCommandArgs(
 	for (const [name, spec] of Object.entries(options)) {
 		const value = values[name];
 		if (spec.required && (value === undefined || value === "")) throw new UsageError(`missing --${name}`);
-		if (typeof value === "string" && spec.choices && !spec.choices.includes(value)) {
-			throw new UsageError(`invalid --${name} "${value}": expected one of ${spec.choices.join(", ")}`);
+		for (const one of Array.isArray(value) ? value : [value]) {
+			if (typeof one === "string" && spec.choices && !spec.choices.includes(one)) {
+				throw new UsageError(`invalid --${name} "${one}": expected one of ${spec.choices.join(", ")}`);
+			}
 		}
 	}
 	const { min, max } = command.positionals ?? { min: 0, max: 0 };

@@ -15,9 +15,11 @@ export interface OptionSpec {
 	required?: boolean;
 	/** Allowed values of a string option; anything else is a usage error. */
 	choices?: readonly string[];
+	/** A string option that may be given several times; its value is then a string[]. */
+	multiple?: boolean;
 }
 
-export type OptionValues = Record<string, string | boolean | undefined>;
+export type OptionValues = Record<string, string | boolean | string[] | undefined>;
 
 export interface CommandContext {
 	io: CliIo;

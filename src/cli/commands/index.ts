@@ -3,7 +3,11 @@
 
 import type { CommandRegistry } from "../registry.ts";
 import * as login from "./login.ts";
+import * as newCommand from "./new.ts";
 import * as project from "./project.ts";
+import * as report from "./report.ts";
+import * as run from "./run.ts";
+import * as template from "./template.ts";
 import * as token from "./token.ts";
 import * as version from "./version.ts";
 import * as workflow from "./workflow.ts";
@@ -12,8 +16,12 @@ const modules: ReadonlyArray<{ register(registry: CommandRegistry): void }> = [
 	login,
 	project,
 	workflow,
+	run, // after workflow: it adds commands to the workflow group
 	token,
 	version,
+	template,
+	newCommand,
+	report,
 ];
 
 export function registerAllCommands(registry: CommandRegistry): void {

@@ -1,0 +1,36 @@
+// The CDS-TS worker process, and the `worker` command steps run (any argument means the
+// latter). bin/cds-worker.mjs makes sure the Node is recent enough. Heavy modules are loaded
+// only by the mode that needs them: start-up time is on the critical path of every job.
+
+const args = process.argv.slice(2);
+
+if (args.length > 0) {
+	const { runWorkerClient } = await import("../src/worker/command-client.ts");
+	process.exitCode = await runWorkerClient(args);
+} else {
+	const stop = new AbortController();
+	for (const signal of ["SIGTERM", "SIGINT"] as const) {
+		process.on(signal, () => stop.abort(signal));
+	}
+	const { main } = await import("../src/worker/main.ts");
+	const env = { ...process.env };
+	// Set by bin/cds-worker.mjs, whose cached modules start faster than this file.
+	const script = process.env.CDS_WORKER_LAUNCHER ?? import.meta.filename;
+	// The token must never reach a step, not even through an inherited environment.
+	delete process.env.CDS_WORKER_TOKEN;
+	delete process.env.CDS_WORKER_LAUNCHER;
+	let code: number;
+	try {
+		code = await main({
+			env,
+			io: { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr },
+			script,
+			signal: stop.signal,
+		});
+	} catch (err) {
+		process.stderr.write(`cds-worker: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+		code = 1;
+	}
+	// Keep-alive sockets or a half-read stdin must not keep a finished worker alive.
+	process.stdout.write("", () => process.exit(code));
+}

@@ -1,0 +1,307 @@
+// cds new --template NAMESPACE/NAME[@VERSION]: asks for the template's parameters (on a
+// terminal; without one every required parameter must be given), encrypts secret
+// parameters with the project's OpenPGP public key here, on the client, has the server
+// render the template and writes the workflow files into a directory.
+
+import { access, mkdir, writeFile } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { createInterface } from "node:readline/promises";
+import { encryptWithPublicKey } from "../../crypto/pgp.ts";
+import { checkParameterValue, parseParamPairs, type TemplateParameter } from "../../templates/parameters.ts";
+import { parseTemplateReference } from "../../templates/reference.ts";
+import { UsageError, ValidationError } from "../errors.ts";
+import type { ApiClient } from "../http.ts";
+import { seg } from "../http.ts";
+import type { CliIo } from "../io.ts";
+import type { CommandContext, CommandRegistry } from "../registry.ts";
+import type { ImportResult } from "./workflow.ts";
+
+export interface TemplateDetail {
+	repo: string;
+	name: string;
+	ref: string;
+	version: number;
+	description: string;
+	parameters: TemplateParameter[];
+}
+
+export interface RenderedTemplateFile {
+	path: string;
+	kind: string;
+	content: string;
+}
+
+export interface RenderResponse {
+	instance: { id: number; workflow: string; template: string; version: number; ref: string };
+	files: RenderedTemplateFile[];
+}
+
+/** Asks one question; `secret` answers are not echoed. */
+export type Asker = (question: string, secret: boolean) => Promise<string>;
+
+const WORKFLOW_NAME = /^[a-zA-Z0-9._-]{1,128}$/;
+
+/** A terminal asker when the CLI runs on a TTY (never for in-memory io). */
+export function terminalAsker(io: CliIo): Asker | undefined {
+	if (io.stdout !== process.stdout || !process.stdin.isTTY) return undefined;
+	return async (question, secret) => {
+		if (!secret) {
+			const rl = createInterface({ input: process.stdin, output: process.stdout });
+			try {
+				return await rl.question(question);
+			} finally {
+				rl.close();
+			}
+		}
+		return readHidden(question);
+	};
+}
+
+/** Reads a line without echoing it (secrets). */
+function readHidden(question: string): Promise<string> {
+	return new Promise((resolvePromise, reject) => {
+		const stdin = process.stdin;
+		process.stdout.write(question);
+		stdin.setRawMode(true);
+		stdin.resume();
+		let answer = "";
+		const done = (error?: Error) => {
+			stdin.setRawMode(false);
+			stdin.pause();
+			stdin.off("data", onData);
+			process.stdout.write("\n");
+			if (error) reject(error);
+			else resolvePromise(answer);
+		};
+		const onData = (chunk: Buffer) => {
+			for (const ch of chunk.toString("utf8")) {
+				if (ch === "\r" || ch === "\n") return done();
+				if (ch === "\u0003") return done(new UsageError("interrupted"));
+				if (ch === "\u007f" || ch === "\b") answer = answer.slice(0, -1);
+				else answer += ch;
+			}
+		};
+		stdin.on("data", onData);
+	});
+}
+
+/**
+ * Turns the given `KEY=VALUE` values into checked raw values, asking for what is missing
+ * when `ask` is available. Without `ask`, missing required parameters fail with exit 2 and
+ * are all listed. Values stay as typed (strings): the server converts them again.
+ */
+export async function collectParameters(
+	parameters: readonly TemplateParameter[],
+	given: Record<string, string>,
+	ask: Asker | undefined,
+): Promise<Record<string, string>> {
+	const known = new Set(parameters.map((p) => p.key));
+	const unknown = Object.keys(given).filter((k) => !known.has(k));
+	if (unknown.length > 0) {
+		throw new ValidationError(`unknown parameter ${unknown.join(", ")}`, [
+			`the template's parameters: ${parameters.map((p) => p.key).join(", ") || "(none)"}`,
+		]);
+	}
+	const out: Record<string, string> = {};
+	const invalid: string[] = [];
+	for (const p of parameters) {
+		const value = given[p.key];
+		if (value === undefined) continue;
+		const checked = checkParameterValue(p.type === "secret" ? { ...p, type: "string" } : p, value);
+		if ("error" in checked) invalid.push(`${p.key} (${p.type}) ${checked.error}`);
+		else out[p.key] = value;
+	}
+	if (invalid.length > 0) throw new ValidationError("invalid parameter values", invalid);
+	const missing = parameters.filter((p) => p.required && (out[p.key] === undefined || out[p.key] === ""));
+	if (!ask) {
+		if (missing.length > 0) {
+			throw new ValidationError(
+				`missing required parameter${missing.length === 1 ? "" : "s"} (no terminal to ask on): ${missing.map((p) => p.key).join(", ")}`,
+				missing.map((p) => `--param ${p.key}=<${p.type}>${p.description ? `  ${p.description}` : ""}`),
+			);
+		}
+		return out;
+	}
+	for (const p of parameters) {
+		if (out[p.key] !== undefined) continue;
+		let problem = "";
+		for (;;) {
+			const label = `${problem}${p.key} (${p.type}${p.required ? ", required" : ", optional: Enter to skip"})${p.description ? ` ${p.description}` : ""}: `;
+			const answer = (await ask(label, p.type === "secret")).trim();
+			if (answer === "") {
+				if (!p.required) break;
+				problem = `${p.key} is required. `;
+				continue;
+			}
+			const checked = checkParameterValue(p.type === "secret" ? { ...p, type: "string" } : p, answer);
+			if ("error" in checked) {
+				problem = `${p.key} ${checked.error}. `;
+				continue;
+			}
+			out[p.key] = answer;
+			break;
+		}
+	}
+	return out;
+}
+
+/** Replaces secret values by armored ciphertext for the project's public key. */
+export async function encryptSecrets(
+	client: ApiClient,
+	project: string,
+	parameters: readonly TemplateParameter[],
+	values: Record<string, string>,
+): Promise<Record<string, string>> {
+	const secrets = parameters.filter((p) => p.type === "secret" && values[p.key] !== undefined);
+	if (secrets.length === 0) return values;
+	const { publicKey } = await client.get<{ publicKey: string }>(`/projects/${seg(project)}/templates/key`);
+	const out = { ...values };
+	for (const p of secrets) out[p.key] = await encryptWithPublicKey(publicKey, values[p.key]!);
+	return out;
+}
+
+/** Writes files into `dir`; refuses (writing nothing) when one exists and `force` is not set. */
+export async function writeRenderedFiles(
+	dir: string,
+	files: readonly RenderedTemplateFile[],
+	force: boolean,
+): Promise<string[]> {
+	const targets = files.map((f) => {
+		if (!/^[a-zA-Z0-9._-]+$/.test(f.path) || f.path === "." || f.path === "..")
+			throw new ValidationError(`the server sent an unusable file name "${f.path}"`);
+		return join(dir, f.path);
+	});
+	if (!force) {
+		const existing: string[] = [];
+		for (const target of targets) {
+			if (
+				await access(target).then(
+					() => true,
+					() => false,
+				)
+			)
+				existing.push(target);
+		}
+		if (existing.length > 0) {
+			throw new ValidationError(
+				"files already exist (use --force to overwrite them); nothing was written",
+				existing,
+			);
+		}
+	}
+	await mkdir(dir, { recursive: true });
+	for (let i = 0; i < files.length; i++) await writeFile(targets[i]!, files[i]!.content);
+	return targets;
+}
+
+/** The values of `--param K=V` (one) plus positional `K=V` pairs. */
+export function givenParams(ctx: CommandContext): Record<string, string> {
+	const pairs = [...ctx.positionals];
+	if (typeof ctx.values.param === "string") pairs.unshift(ctx.values.param);
+	try {
+		return parseParamPairs(pairs);
+	} catch (e) {
+		throw new UsageError((e as Error).message);
+	}
+}
+
+async function runNew(ctx: CommandContext): Promise<number> {
+	const refText = ctx.values.template as string;
+	let ref: ReturnType<typeof parseTemplateReference>;
+	try {
+		ref = parseTemplateReference(refText);
+	} catch (e) {
+		throw new UsageError((e as Error).message);
+	}
+	const given = givenParams(ctx);
+	const ask = terminalAsker(ctx.io);
+	const dir = resolve(ctx.io.cwd, (ctx.values.dir as string | undefined) ?? ".");
+
+	let project = ctx.values.project as string | undefined;
+	let name = ctx.values.name as string | undefined;
+	const missingOptions: string[] = [];
+	if (!project) {
+		if (ask) project = (await ask("project key: ", false)).trim();
+		if (!project) missingOptions.push("--project KEY");
+	}
+	// The workflow name defaults to the directory's name, as the repository is usually named after it.
+	name ??= basename(dir).replace(/[^a-zA-Z0-9._-]/g, "-");
+	if (!WORKFLOW_NAME.test(name)) throw new UsageError(`invalid workflow name "${name}": use --name`);
+
+	const client = await ctx.client();
+	const template = await client.get<TemplateDetail>(`/templates/${seg(ref.repo)}/${seg(ref.name)}`, {
+		version: ref.version,
+	});
+	if (missingOptions.length > 0) {
+		// Report everything missing at once, options and parameters.
+		const missingParams = template.parameters.filter((p) => p.required && given[p.key] === undefined);
+		throw new ValidationError(
+			`missing ${[...missingOptions, ...missingParams.map((p) => p.key)].join(", ")} (no terminal to ask on)`,
+			[...missingOptions, ...missingParams.map((p) => `--param ${p.key}=<${p.type}>`)],
+		);
+	}
+	const values = await collectParameters(template.parameters, given, ask);
+	const params = await encryptSecrets(client, project!, template.parameters, values);
+	const rendered = await client.post<RenderResponse>(`/projects/${seg(project!)}/templates/render`, {
+		template: template.ref,
+		name,
+		params,
+		force: ctx.values.force === true,
+	});
+	const written = await writeRenderedFiles(dir, rendered.files, ctx.values.force === true);
+	if (ctx.values.json) {
+		ctx.printJson({ instance: rendered.instance, files: written });
+	} else {
+		ctx.print(`rendered ${rendered.instance.ref} as workflow ${name} (instance ${rendered.instance.id})`);
+		for (const path of written) ctx.print(`wrote ${path}`);
+	}
+	if (ctx.values.import) {
+		const result = await client.post<ImportResult>(`/projects/${seg(project!)}/import`, {
+			files: rendered.files.map((f) => ({ path: f.path, content: f.content })),
+			force: ctx.values.force === true,
+		});
+		if (!ctx.values.json)
+			ctx.print(
+				`imported into ${project}: ${result.workflows.length} workflow(s), ${result.pipelines.length} pipeline(s)`,
+			);
+	} else if (!ctx.values.json) {
+		ctx.print("next: commit the files, then import them into the project:");
+		ctx.print(`  cds workflow import ${project} ${dir}`);
+	}
+	return 0;
+}
+
+export function register(registry: CommandRegistry): void {
+	registry.add({
+		path: ["new"],
+		summary: "Create workflow files from a template",
+		args: "[KEY=VALUE...]",
+		positionals: { min: 0 },
+		options: {
+			template: {
+				type: "string",
+				valueName: "NAMESPACE/NAME[@VERSION]",
+				description: "the template",
+				required: true,
+			},
+			project: { type: "string", valueName: "KEY", description: "the project the workflow is for" },
+			name: {
+				type: "string",
+				valueName: "NAME",
+				description: "the workflow name (default: the directory's name)",
+			},
+			param: {
+				type: "string",
+				valueName: "KEY=VALUE",
+				description: "a parameter value (more as KEY=VALUE arguments)",
+			},
+			dir: { type: "string", valueName: "DIR", description: "where to write the files (default: .)" },
+			force: { type: "boolean", description: "overwrite existing files" },
+			import: { type: "boolean", description: "import the rendered files into the project" },
+			json: { type: "boolean", description: "print the instance and written files as JSON" },
+		},
+		details:
+			"Missing parameters are asked for on a terminal; without one the command fails with exit code 2 and lists them.\nSecret parameters are encrypted with the project's OpenPGP key before they leave this machine.",
+		run: runNew,
+	});
+}

@@ -1,0 +1,28 @@
+/** What an action gets to run one step, and what it hands back. */
+
+import type { ApiClient } from "../api-client.ts";
+import type { StepLog } from "../step-log.ts";
+import type { JobDirs } from "../workspace.ts";
+
+export interface StepContext {
+	index: number;
+	dirs: JobDirs;
+	/** The job variables now (exports of earlier steps included). */
+	vars: Record<string, string>;
+	api: ApiClient;
+	log: StepLog;
+	/** Aborted on stop, job timeout or step timeout; the reason says which. */
+	signal: AbortSignal;
+	/** SIGTERM → SIGKILL delay when the signal aborts a process. */
+	graceMs: number;
+	/** The environment for processes of this step. */
+	env: Record<string, string>;
+}
+
+export interface ActionResult {
+	ok: boolean;
+	exitCode?: number;
+	reason?: string;
+}
+
+export class ActionError extends Error {}

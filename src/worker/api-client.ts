@@ -1,0 +1,233 @@
+/**
+ * The worker's side of the worker ↔ API HTTP contract: one method per endpoint of
+ * `/api/v1/worker/...`, every call authenticated with the job's bearer token.
+ */
+
+import { createReadStream } from "node:fs";
+import type { IncomingMessage } from "node:http";
+import { Readable } from "node:stream";
+
+export class ApiError extends Error {
+	readonly status: number;
+	constructor(status: number, message: string) {
+		super(message);
+		this.name = "ApiError";
+		this.status = status;
+	}
+}
+
+/** Network failures, 5xx, 408 and 429 may go away; any other HTTP error will not. */
+export function isTransient(err: unknown): boolean {
+	if (err instanceof ApiError) return err.status >= 500 || err.status === 408 || err.status === 429;
+	return true;
+}
+
+/** 401: the token is no longer valid; 409: the job was given to someone else. Reporting is pointless. */
+export function isJobLost(err: unknown): boolean {
+	return err instanceof ApiError && (err.status === 401 || err.status === 409);
+}
+
+export type StepStatus = "Building" | "Success" | "Fail" | "Skipped" | "Disabled";
+export type JobStatus = "Success" | "Fail" | "Stopped";
+
+export interface LogEntry {
+	/** Step index. */
+	step: number;
+	/** Per step, from 0, contiguous. */
+	seq: number;
+	/** One or more lines, each ending with \n, already masked. */
+	text: string;
+}
+
+export interface StepReport {
+	status: StepStatus;
+	started?: string;
+	ended?: string;
+	exitCode?: number;
+	reason?: string;
+}
+
+export interface JobResult {
+	status: JobStatus;
+	reason?: string;
+	steps: { status: StepStatus; exitCode?: number; started?: string; ended?: string }[];
+	exports: Record<string, string>;
+}
+
+export interface ArtifactInfo {
+	name: string;
+	size: number;
+	sha256: string;
+}
+
+export type ReportKind = "tests" | "coverage" | "analysis" | "security";
+
+export interface ApiClient {
+	getJob(): Promise<unknown>;
+	heartbeat(): Promise<{ stop: boolean }>;
+	postLogs(entries: LogEntry[]): Promise<void>;
+	postStep(index: number, report: StepReport): Promise<void>;
+	postVariable(name: string, value: string): Promise<void>;
+	postTags(tags: Record<string, string>): Promise<void>;
+	postResult(result: JobResult): Promise<void>;
+	putFile(
+		area: "artifacts" | "cache",
+		tag: string,
+		name: string,
+		file: string,
+		sha256: string,
+	): Promise<{ sha256: string; size: number }>;
+	putReport(kind: ReportKind, name: string, file: string): Promise<void>;
+	/** The raw bytes as a stream, or undefined on 404. */
+	getFile(area: "artifacts" | "cache", tag: string, name: string): Promise<Readable | undefined>;
+	listArtifacts(tag: string): Promise<ArtifactInfo[]>;
+}
+
+const JSON_TIMEOUT_MS = 30_000;
+/** Inactivity limit of a transfer (artifacts, cache, reports): no byte for this long is a failure. */
+const TRANSFER_IDLE_MS = 120_000;
+
+interface CallOptions {
+	body?: string | Buffer | Readable;
+	headers?: Record<string, string>;
+	/** Socket inactivity timeout. */
+	timeoutMs?: number;
+}
+
+/**
+ * node:http rather than the global fetch: fetch loads undici on first use, which costs
+ * about 40 ms of a worker's start-up; node:http is already there.
+ */
+export function createApiClient(apiUrl: string, token: string): ApiClient {
+	const base = new URL(apiUrl.replace(/\/+$/, "") + "/api/v1/worker");
+	const secure = base.protocol === "https:";
+	if (!secure && base.protocol !== "http:")
+		throw new Error(`CDS_API_URL must be http(s), not ${base.protocol}`);
+	// getBuiltinModule, not import: the ESM facade of node:http reads every export, and its lazy
+	// WebSocket/EventSource getters then load undici (40 ms of start-up for nothing).
+	const http = secure ? process.getBuiltinModule("node:https") : process.getBuiltinModule("node:http");
+	const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+
+	async function call(method: string, path: string, options: CallOptions = {}): Promise<IncomingMessage> {
+		const headers: Record<string, string> = { authorization: `Bearer ${token}`, ...options.headers };
+		if (typeof options.body === "string" || Buffer.isBuffer(options.body)) {
+			headers["content-length"] = String(Buffer.byteLength(options.body));
+		}
+		const response = await new Promise<IncomingMessage>((resolve, reject) => {
+			const req = http.request(
+				{
+					protocol: base.protocol,
+					hostname: base.hostname,
+					port: base.port,
+					path: base.pathname + path,
+					method,
+					headers,
+					agent,
+					timeout: options.timeoutMs ?? JSON_TIMEOUT_MS,
+				},
+				resolve,
+			);
+			req.on("timeout", () => req.destroy(new Error(`${method} ${path}: timed out`)));
+			req.on("error", reject);
+			const body = options.body;
+			if (body instanceof Readable) {
+				body.on("error", (err) => req.destroy(err));
+				body.pipe(req);
+			} else req.end(body);
+		});
+		const status = response.statusCode ?? 0;
+		if (status < 200 || status >= 300) {
+			const text = (await readText(response).catch(() => "")).slice(0, 300);
+			throw new ApiError(status, `${method} ${path}: HTTP ${status} ${text}`.trim());
+		}
+		return response;
+	}
+
+	async function json(method: string, path: string, body?: unknown): Promise<any> {
+		const response = await call(
+			method,
+			path,
+			body === undefined
+				? {}
+				: { body: JSON.stringify(body), headers: { "content-type": "application/json" } },
+		);
+		const text = await readText(response);
+		if (!text) return {};
+		try {
+			return JSON.parse(text);
+		} catch {
+			throw new ApiError(502, `${method} ${path}: the API answered with something that is not JSON`);
+		}
+	}
+
+	const seg = encodeURIComponent;
+
+	return {
+		getJob: () => json("GET", "/job"),
+		async heartbeat() {
+			const answer = await json("POST", "/job/heartbeat", {});
+			return { stop: answer?.stop === true };
+		},
+		async postLogs(entries) {
+			await json("POST", "/job/logs", { entries });
+		},
+		async postStep(index, report) {
+			await json("POST", `/job/steps/${index}`, report);
+		},
+		async postVariable(name, value) {
+			await json("POST", "/job/variables", { name, value });
+		},
+		async postTags(tags) {
+			await json("POST", "/job/tags", { tags });
+		},
+		async postResult(result) {
+			await json("POST", "/job/result", result);
+		},
+		async putFile(area, tag, name, file, sha256) {
+			const response = await call("PUT", `/${area}/${seg(tag)}/${seg(name)}`, {
+				body: createReadStream(file),
+				headers: { "content-type": "application/octet-stream", "x-checksum-sha256": sha256 },
+				timeoutMs: TRANSFER_IDLE_MS,
+			});
+			let answer: { sha256?: string; size?: number } = {};
+			try {
+				answer = JSON.parse(await readText(response));
+			} catch {
+				// The size and checksum we computed stand.
+			}
+			return { sha256: answer.sha256 ?? sha256, size: answer.size ?? -1 };
+		},
+		async putReport(kind, name, file) {
+			const response = await call("PUT", `/reports/${kind}/${seg(name)}`, {
+				body: createReadStream(file),
+				headers: { "content-type": "application/octet-stream" },
+				timeoutMs: TRANSFER_IDLE_MS,
+			});
+			response.resume();
+		},
+		async getFile(area, tag, name) {
+			try {
+				return await call("GET", `/${area}/${seg(tag)}/${seg(name)}`, { timeoutMs: TRANSFER_IDLE_MS });
+			} catch (err) {
+				if (err instanceof ApiError && err.status === 404) return undefined;
+				throw err;
+			}
+		},
+		async listArtifacts(tag) {
+			const answer = await json("GET", `/artifacts/${seg(tag)}`);
+			const items: unknown = answer?.items;
+			if (!Array.isArray(items)) return [];
+			return items.filter(
+				(item): item is ArtifactInfo =>
+					typeof item === "object" && item !== null && typeof item.name === "string",
+			);
+		},
+	};
+}
+
+async function readText(response: IncomingMessage): Promise<string> {
+	response.setEncoding("utf8");
+	let text = "";
+	for await (const chunk of response) text += chunk;
+	return text;
+}

@@ -1,0 +1,333 @@
+/**
+ * Runs one job from start to end: fetch the JobSpec, make a fresh workspace, run the steps
+ * (enabled / optional / always_executed, step and job timeouts), ship the logs, keep the
+ * heartbeat going (and stop when the API says so), report each step and the result.
+ */
+
+import { chmod, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createMasker } from "../run/mask.ts";
+import type { Step } from "../workflow/model.ts";
+import type { ActionResult, StepContext } from "./actions/context.ts";
+import { StepInterrupt } from "./actions/outcome.ts";
+import { runAction } from "./actions/run-action.ts";
+import {
+	type ApiClient,
+	createApiClient,
+	isJobLost,
+	isTransient,
+	type JobResult,
+	type JobStatus,
+	type StepReport,
+	type StepStatus,
+} from "./api-client.ts";
+import { retry } from "./backoff.ts";
+import { type CommandServer, startCommandServer } from "./command-server.ts";
+import { buildStepEnv } from "./env.ts";
+import { type JobSpec, parseJobSpec } from "./job-spec.ts";
+import { LogShipper, type LogShipperStats } from "./log-shipper.ts";
+import { StepLog } from "./step-log.ts";
+import { createJobDirs, type JobDirs, removeJobDirs } from "./workspace.ts";
+
+export interface JobRunOptions {
+	apiUrl: string;
+	token: string;
+	baseDir: string;
+	workerName: string;
+	keepWorkspace: boolean;
+	/** SIGTERM → SIGKILL delay for a stopped or timed-out step (5 s). */
+	graceMs: number;
+	/** How long reports and logs are retried while the API is unreachable. */
+	reportDeadlineMs: number;
+	/** Aborted when the worker itself is told to stop (SIGTERM). */
+	signal: AbortSignal;
+	/** The worker's PATH and LANG, the only parts of its environment passed on. */
+	path: string | undefined;
+	lang: string | undefined;
+	/** How steps run the `worker` command: this Node and bin/cds-worker.ts. */
+	workerCommand: { node: string; script: string };
+	diag: (message: string) => void;
+	/** A client already made for apiUrl/token, and its GET /job already under way. */
+	api?: ApiClient;
+	firstFetch?: Promise<unknown>;
+}
+
+export interface JobOutcome {
+	jobId: string;
+	status: JobStatus;
+	/** False when the result could not be delivered to the API. */
+	reported: boolean;
+	reason?: string;
+	/** Set when the workspace was kept (CDS_WORKER_KEEP_WORKSPACE=1). */
+	workspace?: string;
+	logs?: LogShipperStats;
+}
+
+type StepEntry = JobResult["steps"][number];
+
+function shellQuote(text: string): string {
+	return `'${text.replace(/'/g, `'\\''`)}'`;
+}
+
+async function installWorkerCommand(dirs: JobDirs, command: JobRunOptions["workerCommand"]): Promise<void> {
+	const file = join(dirs.bin, "worker");
+	await writeFile(file, `#!/bin/sh\nexec ${shellQuote(command.node)} ${shellQuote(command.script)} "$@"\n`);
+	await chmod(file, 0o755);
+}
+
+function errorText(err: unknown): string {
+	return err instanceof Error ? err.message : String(err);
+}
+
+export async function runJob(options: JobRunOptions): Promise<JobOutcome> {
+	const api = options.api ?? createApiClient(options.apiUrl, options.token);
+	const retryReport = <T>(fn: () => Promise<T>) =>
+		retry(fn, {
+			deadlineMs: options.reportDeadlineMs,
+			isRetryable: isTransient,
+			onRetry: (err, attempt) => {
+				if (attempt === 1) options.diag(`API unreachable, retrying: ${errorText(err)}`);
+			},
+		});
+
+	let raw: unknown;
+	try {
+		let first = options.firstFetch;
+		raw = await retryReport(() => {
+			const attempt = first ?? api.getJob();
+			first = undefined;
+			return attempt;
+		});
+	} catch (err) {
+		options.diag(`cannot fetch the job: ${errorText(err)}`);
+		return { jobId: "", status: "Fail", reported: false, reason: errorText(err) };
+	}
+	let spec: JobSpec;
+	try {
+		spec = parseJobSpec(raw);
+	} catch (err) {
+		const reason = errorText(err);
+		options.diag(reason);
+		const reported = await retryReport(() =>
+			api.postResult({ status: "Fail", reason, steps: [], exports: {} }),
+		).then(
+			() => true,
+			() => false,
+		);
+		return { jobId: "", status: "Fail", reported, reason };
+	}
+	return runSpec(spec, api, options, retryReport);
+}
+
+async function runSpec(
+	spec: JobSpec,
+	api: ApiClient,
+	options: JobRunOptions,
+	retryReport: <T>(fn: () => Promise<T>) => Promise<T>,
+): Promise<JobOutcome> {
+	const dirs = await createJobDirs(options.baseDir);
+	const jobAbort = new AbortController();
+	let lost = false;
+	const interrupt = (reason: StepInterrupt) => {
+		if (!jobAbort.signal.aborted) jobAbort.abort(reason);
+	};
+	const onWorkerSignal = () => interrupt(new StepInterrupt("stop", "stopped: the worker was terminated"));
+	if (options.signal.aborted) onWorkerSignal();
+	else options.signal.addEventListener("abort", onWorkerSignal);
+
+	const vars: Record<string, string> = { ...spec.variables, "cds.workspace": dirs.workspace };
+	vars["cds.worker"] ??= options.workerName;
+	const exports: Record<string, string> = {};
+	const masker = spec.secrets.length > 0 ? createMasker(spec.secrets) : undefined;
+	const shipper = new LogShipper({
+		send: (entries) => api.postLogs(entries),
+		isRetryable: isTransient,
+		spillFile: join(dirs.internal, "logs.spill"),
+		onError: (err) => options.diag(`log shipping: ${errorText(err)}`),
+	});
+
+	const markLost = (err: unknown) => {
+		if (!isJobLost(err)) return false;
+		lost = true;
+		interrupt(new StepInterrupt("stop", "the job is no longer this worker's"));
+		return true;
+	};
+
+	let heartbeatBusy = false;
+	const heartbeat = setInterval(() => {
+		if (heartbeatBusy) return;
+		heartbeatBusy = true;
+		api
+			.heartbeat()
+			.then(({ stop }) => {
+				if (stop) interrupt(new StepInterrupt("stop", "the run was stopped"));
+			})
+			.catch((err: unknown) => {
+				if (!markLost(err)) options.diag(`heartbeat failed: ${errorText(err)}`);
+			})
+			.finally(() => {
+				heartbeatBusy = false;
+			});
+	}, spec.heartbeatSeconds * 1000);
+	const jobTimer = setTimeout(
+		() => interrupt(new StepInterrupt("job-timeout", `the job timed out after ${spec.timeoutSeconds}s`)),
+		spec.timeoutSeconds * 1000,
+	);
+
+	let server: CommandServer | undefined;
+	const stepEntries: StepEntry[] = [];
+	let failed = false;
+	let failure: string | undefined;
+	try {
+		await installWorkerCommand(dirs, options.workerCommand);
+		server = await startCommandServer(dirs.socket, {
+			api,
+			vars: () => vars,
+			secrets: spec.secrets,
+			tmpDir: dirs.tmp,
+			async exportVariable(name, value) {
+				await retryReport(() => api.postVariable(name, value));
+				vars[`cds.build.${name}`] = value;
+				exports[name] = value;
+			},
+		});
+
+		const reportStep = async (index: number, report: StepReport) => {
+			if (lost) return;
+			try {
+				await retryReport(() => api.postStep(index, report));
+			} catch (err) {
+				if (!markLost(err)) options.diag(`cannot report step ${index}: ${errorText(err)}`);
+			}
+		};
+
+		for (const [index, step] of spec.job.steps.entries()) {
+			let status: StepStatus | undefined;
+			if (!step.enabled) status = "Disabled";
+			else if (jobAbort.signal.aborted || (failed && !step.alwaysExecuted)) status = "Skipped";
+			if (status) {
+				stepEntries.push({ status });
+				await reportStep(index, { status });
+				continue;
+			}
+			const started = new Date().toISOString();
+			await reportStep(index, { status: "Building", started });
+			const result = await runStep(
+				index,
+				step,
+				spec,
+				dirs,
+				vars,
+				api,
+				shipper,
+				masker,
+				jobAbort.signal,
+				options,
+			);
+			const ended = new Date().toISOString();
+			const entry: StepEntry = { status: result.ok ? "Success" : "Fail", started, ended };
+			if (result.exitCode !== undefined) entry.exitCode = result.exitCode;
+			stepEntries.push(entry);
+			await reportStep(index, { ...entry, ...(result.reason ? { reason: result.reason } : {}) });
+			if (!result.ok && (!step.optional || jobAbort.signal.aborted)) {
+				failed = true;
+				failure ??= `step ${index}${step.name ? ` (${step.name})` : ""}: ${result.reason ?? "failed"}`;
+			}
+		}
+	} catch (err) {
+		failed = true;
+		failure ??= `worker error: ${errorText(err)}`;
+		options.diag(failure);
+	} finally {
+		clearInterval(heartbeat);
+		clearTimeout(jobTimer);
+		options.signal.removeEventListener("abort", onWorkerSignal);
+		await server?.close();
+	}
+
+	const abortReason = jobAbort.signal.reason;
+	const stopped = abortReason instanceof StepInterrupt && abortReason.kind === "stop";
+	const status: JobStatus = stopped ? "Stopped" : failed ? "Fail" : "Success";
+	const reason = abortReason instanceof StepInterrupt ? abortReason.message : failure;
+	const result: JobResult = { status, steps: stepEntries, exports };
+	if (reason && status !== "Success") result.reason = reason;
+
+	let reported = false;
+	if (!lost) {
+		const logsComplete = await shipper.close(options.reportDeadlineMs);
+		if (!logsComplete) options.diag(`some log lines could not be delivered (${shipper.pending} entries)`);
+		reported = await retryReport(() => api.postResult(result)).then(
+			() => true,
+			(err: unknown) => {
+				options.diag(`cannot report the result: ${errorText(err)}`);
+				return false;
+			},
+		);
+	} else {
+		await shipper.close(0);
+	}
+
+	const outcome: JobOutcome = { jobId: spec.id, status, reported, logs: { ...shipper.stats } };
+	if (result.reason) outcome.reason = result.reason;
+	if (options.keepWorkspace) outcome.workspace = dirs.workspace;
+	else
+		await removeJobDirs(dirs).catch((err: unknown) =>
+			options.diag(`cannot remove the workspace: ${errorText(err)}`),
+		);
+	return outcome;
+}
+
+async function runStep(
+	index: number,
+	step: Step,
+	spec: JobSpec,
+	dirs: JobDirs,
+	vars: Record<string, string>,
+	api: ApiClient,
+	shipper: LogShipper,
+	masker: ReturnType<typeof createMasker> | undefined,
+	jobSignal: AbortSignal,
+	options: JobRunOptions,
+): Promise<ActionResult> {
+	const log = new StepLog(index, (entry) => shipper.push(entry), masker, spec.logLimits);
+	const stepAbort = new AbortController();
+	const forward = () => stepAbort.abort(jobSignal.reason);
+	if (jobSignal.aborted) forward();
+	else jobSignal.addEventListener("abort", forward);
+	const timeout = step.timeout ?? spec.stepTimeoutSeconds;
+	const timer =
+		timeout === null
+			? undefined
+			: setTimeout(
+					() => stepAbort.abort(new StepInterrupt("step-timeout", `the step timed out after ${timeout}s`)),
+					timeout * 1000,
+				);
+	const ctx: StepContext = {
+		index,
+		dirs,
+		vars,
+		api,
+		log,
+		signal: stepAbort.signal,
+		graceMs: options.graceMs,
+		env: buildStepEnv({
+			vars,
+			workspace: dirs.workspace,
+			tmp: dirs.tmp,
+			bin: dirs.bin,
+			socket: dirs.socket,
+			path: options.path,
+			lang: options.lang,
+		}),
+	};
+	let closing: string | undefined;
+	try {
+		const result = await runAction(step.action, ctx);
+		if (!result.ok && result.reason) closing = `step failed: ${result.reason}`;
+		return result;
+	} finally {
+		clearTimeout(timer);
+		jobSignal.removeEventListener("abort", forward);
+		log.end(closing);
+	}
+}

@@ -1,0 +1,128 @@
+/**
+ * The worker process. Single-use (default): run the job named by CDS_API_URL /
+ * CDS_WORKER_TOKEN / CDS_WORKER_JOB_ID, exit 0 once its result is reported (even a failed
+ * job), 1 when it could not report. Warm (CDS_WORKER_MODE=warm): take
+ * `{"type":"assign",…}` lines on stdin, answer `{"type":"done",…}` on stdout, until stdin
+ * closes or CDS_WORKER_MAX_JOBS jobs ran. A SIGTERM stops the current step, reports
+ * Stopped and ends the worker.
+ */
+
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import type { Readable, Writable } from "node:stream";
+import { createApiClient } from "./api-client.ts";
+import type { JobOutcome, JobRunOptions } from "./job-runner.ts";
+
+export interface WorkerIo {
+	stdin: Readable;
+	stdout: Writable;
+	stderr: Writable;
+}
+
+export interface WorkerMainOptions {
+	env: NodeJS.ProcessEnv;
+	io: WorkerIo;
+	/** bin/cds-worker.ts, run by the `worker` command of the steps. */
+	script: string;
+	/** Aborted when the worker gets SIGTERM / SIGINT. */
+	signal: AbortSignal;
+}
+
+const DEFAULT_GRACE_MS = 5000;
+const DEFAULT_REPORT_DEADLINE_SECONDS = 300;
+
+function numberFrom(text: string | undefined, fallback: number): number {
+	const value = Number(text);
+	return text !== undefined && text !== "" && Number.isFinite(value) && value >= 0 ? value : fallback;
+}
+
+export async function main(options: WorkerMainOptions): Promise<number> {
+	const { env, io } = options;
+	const name = env.CDS_WORKER_NAME || `worker-${process.pid}`;
+	const diag = (message: string) => io.stderr.write(`[cds-worker ${name}] ${message}\n`);
+	const base: Omit<JobRunOptions, "apiUrl" | "token"> = {
+		baseDir: env.CDS_WORKER_BASEDIR || join(tmpdir(), "cds-worker"),
+		workerName: name,
+		keepWorkspace: env.CDS_WORKER_KEEP_WORKSPACE === "1",
+		graceMs: numberFrom(env.CDS_WORKER_KILL_GRACE_MS, DEFAULT_GRACE_MS),
+		reportDeadlineMs:
+			numberFrom(env.CDS_WORKER_REPORT_DEADLINE_SECONDS, DEFAULT_REPORT_DEADLINE_SECONDS) * 1000,
+		signal: options.signal,
+		path: env.PATH,
+		lang: env.LANG,
+		workerCommand: { node: process.execPath, script: options.script },
+		diag,
+	};
+	const describe = (outcome: JobOutcome) =>
+		`job ${outcome.jobId || "?"}: ${outcome.status}${outcome.reason ? ` (${outcome.reason})` : ""}` +
+		(outcome.workspace ? `, workspace kept at ${outcome.workspace}` : "");
+
+	if (env.CDS_WORKER_MODE === "warm") return warm(options, base, diag, describe);
+
+	const apiUrl = env.CDS_API_URL;
+	const token = env.CDS_WORKER_TOKEN;
+	if (!apiUrl || !token) {
+		diag("CDS_API_URL and CDS_WORKER_TOKEN are required (or CDS_WORKER_MODE=warm)");
+		return 2;
+	}
+	// The job is requested before the job runner's modules are loaded: both overlap.
+	const api = createApiClient(apiUrl, token);
+	const firstFetch = api.getJob();
+	firstFetch.catch(() => {}); // runJob retries and reports; this only avoids an unhandled rejection
+	const { runJob } = await import("./job-runner.ts");
+	const outcome = await runJob({ ...base, apiUrl, token, api, firstFetch });
+	if (env.CDS_WORKER_JOB_ID && outcome.jobId && outcome.jobId !== env.CDS_WORKER_JOB_ID) {
+		diag(`warning: the API gave job ${outcome.jobId}, expected ${env.CDS_WORKER_JOB_ID}`);
+	}
+	diag(describe(outcome));
+	return outcome.reported ? 0 : 1;
+}
+
+async function warm(
+	options: WorkerMainOptions,
+	base: Omit<JobRunOptions, "apiUrl" | "token">,
+	diag: (message: string) => void,
+	describe: (outcome: JobOutcome) => string,
+): Promise<number> {
+	const maxJobs = numberFrom(options.env.CDS_WORKER_MAX_JOBS, 0) || Number.POSITIVE_INFINITY;
+	const lines = createInterface({ input: options.io.stdin, crlfDelay: Number.POSITIVE_INFINITY });
+	options.signal.addEventListener("abort", () => lines.close());
+	let done = 0;
+	let failedReports = 0;
+	for await (const line of lines) {
+		if (options.signal.aborted) break;
+		if (line.trim() === "") continue;
+		let message: { type?: unknown; apiUrl?: unknown; token?: unknown; jobId?: unknown };
+		try {
+			message = JSON.parse(line);
+		} catch {
+			diag(`ignored a line that is not JSON: ${line.slice(0, 80)}`);
+			continue;
+		}
+		if (
+			message.type !== "assign" ||
+			typeof message.apiUrl !== "string" ||
+			typeof message.token !== "string"
+		) {
+			diag("ignored a message that is not an assignment {type: assign, apiUrl, token, jobId}");
+			continue;
+		}
+		const jobId = typeof message.jobId === "string" ? message.jobId : "";
+		const { runJob } = await import("./job-runner.ts");
+		const outcome = await runJob({ ...base, apiUrl: message.apiUrl, token: message.token });
+		diag(describe(outcome));
+		if (!outcome.reported) failedReports++;
+		options.io.stdout.write(
+			JSON.stringify({
+				type: "done",
+				jobId: jobId || outcome.jobId,
+				status: outcome.status,
+				reported: outcome.reported,
+			}) + "\n",
+		);
+		if (++done >= maxJobs || options.signal.aborted) break;
+	}
+	lines.close();
+	return failedReports > 0 ? 1 : 0;
+}

@@ -1,0 +1,74 @@
+/** Moving files between the workspace and the API (artifacts, cache, reports), with retries. */
+
+import { createHash } from "node:crypto";
+import { createReadStream, createWriteStream } from "node:fs";
+import { rename, rm, stat } from "node:fs/promises";
+import { basename } from "node:path";
+import { pipeline } from "node:stream/promises";
+import { type ApiClient, isTransient, type ReportKind } from "./api-client.ts";
+import { retry } from "./backoff.ts";
+
+/** Transfers are retried for this long while the API is unreachable. */
+export const TRANSFER_DEADLINE_MS = 120_000;
+
+export async function sha256File(path: string): Promise<string> {
+	const hash = createHash("sha256");
+	await pipeline(createReadStream(path), hash);
+	return hash.digest("hex");
+}
+
+export async function uploadFile(
+	api: ApiClient,
+	area: "artifacts" | "cache",
+	tag: string,
+	file: string,
+	name = basename(file),
+): Promise<{ name: string; size: number; sha256: string }> {
+	const sha256 = await sha256File(file);
+	const { size } = await stat(file);
+	await retry(() => api.putFile(area, tag, name, file, sha256), {
+		deadlineMs: TRANSFER_DEADLINE_MS,
+		isRetryable: isTransient,
+	});
+	return { name, size, sha256 };
+}
+
+export async function uploadReport(api: ApiClient, kind: ReportKind, file: string): Promise<void> {
+	await retry(() => api.putReport(kind, basename(file), file), {
+		deadlineMs: TRANSFER_DEADLINE_MS,
+		isRetryable: isTransient,
+	});
+}
+
+/** Downloads to `target` through a temporary file; false when the API has no such file. */
+export async function downloadFile(
+	api: ApiClient,
+	area: "artifacts" | "cache",
+	tag: string,
+	name: string,
+	target: string,
+): Promise<boolean> {
+	const partial = `${target}.part-${process.pid}`;
+	return retry(
+		async () => {
+			const body = await api.getFile(area, tag, name);
+			if (!body) return false;
+			try {
+				await pipeline(body, createWriteStream(partial));
+				await rename(partial, target);
+			} catch (err) {
+				await rm(partial, { force: true });
+				throw err;
+			}
+			return true;
+		},
+		{ deadlineMs: TRANSFER_DEADLINE_MS, isRetryable: isTransient },
+	);
+}
+
+/** An artifact name from the API used as a file name: no directories, no dot names. */
+export function safeFileName(name: string): string | undefined {
+	const base = basename(name);
+	if (base !== name || base === "" || base === "." || base === ".." || base.includes("\0")) return undefined;
+	return base;
+}
