@@ -8,7 +8,14 @@ import { runtimeOf } from "../mixins/runtime.ts";
 import { forbidden, invalid, notFound } from "../mixins/errors.ts";
 import { paginate, paginationParams } from "../src/api/pagination.ts";
 import { type AccessLevel, type Principal, canAccess, isSystemAdmin } from "../src/auth/access.ts";
-import { generateToken, generateTokenId, hashToken, parseExpiry } from "../src/auth/tokens.ts";
+import {
+	generateToken,
+	generateTokenId,
+	hashToken,
+	parseExpiry,
+	sameHash,
+	tokenId,
+} from "../src/auth/tokens.ts";
 import type { Collection, Doc } from "../src/store/types.ts";
 
 export interface TokenDoc extends Doc {
@@ -57,7 +64,14 @@ export default function AuthService(): ServiceSchema<
 				visibility: "public",
 				params: { token: { type: "string", min: 1, max: 512 } },
 				async handler(this: AuthThis, ctx: Context<{ token: string }>): Promise<Principal | null> {
-					const doc = await this.tokens().findOne({ hash: hashToken(ctx.params.token) });
+					const hash = hashToken(ctx.params.token);
+					const id = tokenId(ctx.params.token) ?? ADMIN_ENV_TOKEN_ID;
+					let found = await this.tokens().findOne({ _id: id });
+					// CDS_ADMIN_TOKEN may have any form, even one that looks like a token id.
+					if ((!found || !sameHash(found.hash, hash)) && id !== ADMIN_ENV_TOKEN_ID) {
+						found = await this.tokens().findOne({ _id: ADMIN_ENV_TOKEN_ID });
+					}
+					const doc = found && sameHash(found.hash, hash) ? found : null;
 					if (!doc || doc.revoked) return null;
 					if (doc.expiresAt && Date.parse(doc.expiresAt) <= Date.now()) return null;
 					if (doc.job) return { id: doc._id, role: "read", project: doc.project, job: doc.job, run: doc.run };
@@ -77,9 +91,10 @@ export default function AuthService(): ServiceSchema<
 					this: AuthThis,
 					ctx: Context<{ job: string; run: string; project: string; ttlSeconds: number }>,
 				) {
-					const token = generateToken();
+					const id = generateTokenId();
+					const token = generateToken(id);
 					await this.tokens().insert({
-						_id: generateTokenId(),
+						_id: id,
 						hash: hashToken(token),
 						project: ctx.params.project,
 						role: "read",
@@ -90,19 +105,15 @@ export default function AuthService(): ServiceSchema<
 						job: ctx.params.job,
 						run: ctx.params.run,
 					});
-					return { token };
+					return { token, id };
 				},
 			},
 
-			/** Ends the tokens of a finished job. Internal. */
-			revokeJobTokens: {
-				params: { job: { type: "string", min: 1, max: 512 } },
-				async handler(this: AuthThis, ctx: Context<{ job: string }>) {
-					const n = await this.tokens().update(
-						{ job: ctx.params.job },
-						{ $set: { revoked: true } },
-						{ multi: true },
-					);
+			/** Ends the token of a finished job (by its id: no scan of the token collection). Internal. */
+			revokeJobToken: {
+				params: { id: { type: "string", min: 1, max: 128 } },
+				async handler(this: AuthThis, ctx: Context<{ id: string }>) {
+					const n = await this.tokens().update({ _id: ctx.params.id }, { $set: { revoked: true } });
 					return { revoked: n };
 				},
 			},
@@ -149,9 +160,10 @@ export default function AuthService(): ServiceSchema<
 							throw invalid((e as Error).message, [{ field: "expires", message: (e as Error).message }]);
 						}
 					}
-					const token = generateToken();
+					const id = generateTokenId();
+					const token = generateToken(id);
 					const doc: TokenDoc = {
-						_id: generateTokenId(),
+						_id: id,
 						hash: hashToken(token),
 						project: project ?? null,
 						role,
@@ -237,7 +249,7 @@ export default function AuthService(): ServiceSchema<
 				const claim = await storeOf(this.broker).claim("bootstrap", "first-admin-token", this.broker.nodeID);
 				if (!claim.won) return;
 				if (await this.tokens().findOne({ _id: ADMIN_FIRST_TOKEN_ID })) return;
-				const token = generateToken();
+				const token = generateToken(ADMIN_FIRST_TOKEN_ID);
 				await this.tokens().insert({
 					_id: ADMIN_FIRST_TOKEN_ID,
 					hash: hashToken(token),

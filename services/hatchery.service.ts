@@ -44,7 +44,8 @@ export function hatcherySettingsFromEnv(
 		models: list(env.CDS_HATCHERY_MODELS),
 		binaries: env.CDS_HATCHERY_BINARIES ? list(env.CDS_HATCHERY_BINARIES) : detectBinaries(DEFAULT_BINARIES),
 		memoryMb: n("CDS_HATCHERY_MEMORY_MB", Math.floor(os.totalmem() / 1024 / 1024)),
-		pollMs: n("CDS_HATCHERY_POLL_MS", 500),
+		// Woken by job.queued events; the poll only catches what a lost event would miss.
+		pollMs: n("CDS_HATCHERY_POLL_MS", 1000),
 		baseDir: env.CDS_WORKER_BASEDIR || path.join(config.dataDir, "workers"),
 	};
 }

@@ -59,8 +59,12 @@ function pad(n: number, width: number) {
 async function callerJob(self: RunThis, ctx: WorkerCtx<any>): Promise<JobDoc> {
 	const jobId = ctx.meta.user?.job;
 	if (!jobId) throw forbidden();
+	const cached = self.jobCache.get(jobId);
+	if (cached) return cached;
 	const job = await self.jobs().findOne({ _id: jobId });
 	if (!job) throw notFound("job");
+	if (self.jobCache.size > 5000) self.jobCache.clear();
+	self.jobCache.set(jobId, job);
 	return job;
 }
 
@@ -187,10 +191,12 @@ export default function RunWorkerApi(config: Config): Partial<ServiceSchema<any,
 					const job = await callerJob(this, ctx);
 					await requireLive(this, job);
 					const now = Date.now();
-					if (job.status !== "Building") {
-						await this.jobs().update(
+					const active = await this.activeJobs().findOne({ _id: job._id });
+					if (!active) throw conflict("this job is not booked", { job: job._id });
+					if (active.status !== "Building") {
+						await this.activeJobs().update(
 							{ _id: job._id },
-							{ $set: { status: "Building", startedAt: job.startedAt ?? now } },
+							{ $set: { status: "Building", startedAt: now } },
 						);
 					}
 					await (this.collections.heartbeats as Collection<{ _id: string; at: number }>).replace({
@@ -507,7 +513,7 @@ export default function RunWorkerApi(config: Config): Partial<ServiceSchema<any,
 				) {
 					const run = await this.findRun(ctx.params.key, ctx.params.name, ctx.params.number);
 					const logs = this.collections.logs as Collection<LogDoc>;
-					const jobs = (await this.jobs().find({ runId: run._id }, { sort: { queuedAt: 1 } }))
+					const jobs = (await this.jobsOfRun(run))
 						.filter((j) => !ctx.params.job || j._id === ctx.params.job)
 						.filter((j) => !ctx.params.node || j.node === ctx.params.node);
 					const limit = ctx.params.limit ?? 1000;

@@ -11,6 +11,7 @@ import type { GatewayMeta } from "../mixins/meta.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
 import RunWorkerApi from "./run-worker.mixin.ts";
 import {
+	jobId,
 	beginRestart,
 	beginRun,
 	type ConditionEvaluator,
@@ -41,6 +42,8 @@ export interface RunDoc extends Doc {
 	number: number;
 	/** 0 for a run, 1, 2… for its restarts (CDS's sub-runs: same number). */
 	sub: number;
+	/** On the run itself (sub 0): its latest restart, so reads find it by _id. */
+	latestSub?: number;
 	branch: string;
 	commit: string | null;
 	definitionId: string;
@@ -101,6 +104,18 @@ interface QueueDoc extends Doc {
 	requirements: Requirement[];
 }
 
+/** A booked or running job: what the reaper and the concurrency limits look at. */
+interface ActiveJobDoc extends Doc {
+	project: string;
+	workflow: string;
+	hatchery: string;
+	status: "Booked" | "Building";
+	bookedAt: number;
+	startedAt: number | null;
+	tokenId: string;
+	timeoutSeconds: number;
+}
+
 interface HatcheryDoc extends Doc {
 	capabilities: HatcheryCapabilities;
 	seenAt: number;
@@ -137,6 +152,10 @@ interface RunLocals {
 	runSettings: RunSettings;
 	timers: NodeJS.Timeout[];
 	definitions: Map<string, { model: Workflow; pipelines: Pipeline[] }>;
+	hatcherySeen: Map<string, number>;
+	/** Job records by id: they change only when the job ends, so workers' calls read them from here. */
+	jobCache: Map<string, JobDoc>;
+	serviceStartedAt: number;
 }
 
 interface RunMethods {
@@ -145,6 +164,9 @@ interface RunMethods {
 	queue(): Collection<QueueDoc>;
 	results(): Collection<JobResultDoc>;
 	hatcheries(): Collection<HatcheryDoc>;
+	activeJobs(): Collection<ActiveJobDoc>;
+	activeRuns(): Collection<Doc>;
+	jobsOfRun(run: RunDoc): Promise<JobDoc[]>;
 	definition(ctx: Context | null, run: RunDoc): Promise<{ model: Workflow; pipelines: Pipeline[] }>;
 	evaluator(run: RunDoc): ConditionEvaluator;
 	enqueue(run: RunDoc, jobs: QueuedJob[]): Promise<void>;
@@ -193,6 +215,11 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				{ name: "artifact_refs", indexes: [{ fields: ["scope", "tag"] }] },
 				{ name: "cache_refs", indexes: [{ fields: ["scope", "tag"] }] },
 				{ name: "report_refs" },
+				// Small working sets, so that nothing hot scans the big collections (FerretDB
+				// answers only _id from an index; any other filter reads the whole collection).
+				{ name: "active_jobs" },
+				{ name: "active_runs" },
+				{ name: "run_counters" },
 			]),
 			RunWorkerApi(config) as Partial<ServiceSchema>,
 		],
@@ -249,11 +276,10 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 						pipelines: Pipeline[];
 					};
 					const triggeredBy = ctx.meta.user?.id ?? "system";
-					const latest = await this.runs().find(
-						{ project: key, workflow: name },
-						{ sort: { number: -1 }, limit: 1 },
-					);
-					let number = (latest[0]?.number ?? 0) + 1;
+					// The counter is only a hint (updated after the fact); the unique insert decides.
+					const counters = this.collections.run_counters as Collection<{ _id: string; last: number }>;
+					const hint = await counters.findOne({ _id: `${key}/${name}` });
+					let number = (hint?.last ?? 0) + 1;
 					let run: RunDoc | undefined;
 					for (let attempt = 0; attempt < 50 && !run; attempt++, number++) {
 						const vars = runVariables({
@@ -300,9 +326,17 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 						}
 					}
 					if (!run) throw conflict(`could not allocate a run number for ${name}: try again`);
+					await counters.replace({ _id: `${key}/${name}`, last: run.number });
+					await this.activeRuns().replace({ _id: run._id });
 					this.definitions.set(run.definitionId, { model: def.model, pipelines: def.pipelines });
 					const created = run;
 					await withRunLock(storeOf(this.broker), created._id, this.lockOwner(), async () => {
+						// The reconciler may have begun it already (it is listed as active from the insert on).
+						const current = await this.runs().findOne({ _id: created._id });
+						if (current && current.status !== "Waiting") {
+							run = current;
+							return;
+						}
 						const { progress, queue } = await beginRun(
 							created._id,
 							def.model,
@@ -355,7 +389,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				params: { key: keyParam, name: nameParam, number: numberParam },
 				async handler(this: RunThis, ctx: Context<{ key: string; name: string; number: number }>) {
 					const run = await this.findRun(ctx.params.key, ctx.params.name, ctx.params.number);
-					const jobs = await this.jobs().find({ runId: run._id }, { sort: { _id: 1 } });
+					const jobs = await this.jobsOfRun(run);
 					return this.presentRun(run, jobs);
 				},
 			},
@@ -376,7 +410,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 						const current = (await this.runs().findOne({ _id: found._id }))!;
 						if (!ACTIVE.has(current.status)) return current;
 						const { progress } = stopRunProgress(current.progress, Date.now(), `stopped by ${who}`);
-						stoppedJobs = (await this.jobs().find({ runId: current._id })).filter(
+						stoppedJobs = (await this.jobsOfRun(current)).filter(
 							(j) => j.status === "Waiting" || j.status === "Booked" || j.status === "Building",
 						);
 						for (const j of stoppedJobs) {
@@ -463,6 +497,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 						updated: nowIso(),
 						ended: null,
 						createdMs: Date.now(),
+						latestSub: undefined,
 					};
 					try {
 						await this.runs().insert(doc);
@@ -470,6 +505,12 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 						if (e instanceof DuplicateKeyError) throw conflict("this run is being restarted already");
 						throw e;
 					}
+					await this.activeRuns().replace({ _id: doc._id });
+					// The run itself is final (checked above): nothing else writes it now.
+					await this.runs().update(
+						{ _id: runId(previous.project, previous.workflow, previous.number) },
+						{ $set: { latestSub: sub } },
+					);
 					const run = await withRunLock(storeOf(this.broker), doc._id, this.lockOwner(), async () => {
 						const { progress, queue } = await beginRestart(
 							doc._id,
@@ -499,8 +540,18 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				},
 				async handler(this: RunThis, ctx: Context<{ capabilities: HatcheryCapabilities; limit: number }>) {
 					const caps = ctx.params.capabilities;
-					await this.hatcheries().replace({ _id: caps.name, capabilities: caps, seenAt: Date.now() });
-					const waiting = await this.queue().find({}, { sort: { queuedAt: 1 }, limit: 2000 });
+					// A hatchery's capabilities are recorded every few seconds, not at every poll.
+					const seen = this.hatcherySeen.get(caps.name) ?? 0;
+					if (Date.now() - seen > 5000) {
+						this.hatcherySeen.set(caps.name, Date.now());
+						await this.hatcheries().replace({ _id: caps.name, capabilities: caps, seenAt: Date.now() });
+					}
+					// No sort in the query: the store then stops reading at the limit (FerretDB sorts in
+					// memory after reading everything); the queue is small and ordered here instead.
+					const window = Math.max(50, ctx.params.limit * 10);
+					const waiting = (await this.queue().find({}, { limit: window })).sort(
+						(a, b) => a.queuedAt - b.queuedAt,
+					);
 					const fit: QueueDoc[] = [];
 					for (const q of waiting) {
 						if (unmetRequirement(q.requirements, caps) !== undefined) continue;
@@ -524,16 +575,23 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					// Fair queueing: round-robin across projects, each in queue order.
 					const byProject = new Map<string, QueueDoc[]>();
 					for (const q of fit) byProject.set(q.project, [...(byProject.get(q.project) ?? []), q]);
-					const out: string[] = [];
-					while (out.length < ctx.params.limit && byProject.size > 0) {
+					const fair: string[] = [];
+					const want = ctx.params.limit * 3;
+					while (fair.length < want && byProject.size > 0) {
 						for (const [p, list] of byProject) {
 							const next = list.shift();
-							if (next) out.push(next._id);
+							if (next) fair.push(next._id);
 							if (list.length === 0) byProject.delete(p);
-							if (out.length >= ctx.params.limit) break;
+							if (fair.length >= want) break;
 						}
 					}
-					return out;
+					// Replicas asking at once would all race for the same first jobs: each starts at a
+					// random place among the first few, so most bookings succeed at the first try.
+					const offset =
+						fair.length > ctx.params.limit
+							? Math.floor(Math.random() * (fair.length - ctx.params.limit + 1))
+							: 0;
+					return fair.slice(offset, offset + ctx.params.limit);
 				},
 			},
 
@@ -549,12 +607,10 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				},
 				async handler(this: RunThis, ctx: Context<{ jobId: string; hatchery: string; worker: string }>) {
 					const job = await this.jobs().findOne({ _id: ctx.params.jobId });
-					if (job?.status !== "Waiting") return { won: false };
+					if (job?.status !== "Waiting" || (await this.results().findOne({ _id: job._id })))
+						return { won: false };
 					const s = this.runSettings;
-					const running = await this.jobs().find({
-						project: job.project,
-						status: { $in: ["Booked", "Building"] },
-					});
+					const running = await this.activeJobs().find({ project: job.project });
 					if (running.length >= s.maxRunningJobsPerProject)
 						return { won: false, reason: "project concurrency limit" };
 					if (running.filter((j) => j.workflow === job.workflow).length >= s.maxRunningJobsPerWorkflow) {
@@ -563,23 +619,23 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					const claim = await storeOf(this.broker).claim("booking", job._id, ctx.params.hatchery);
 					if (!claim.won) return { won: false };
 					await this.queue().remove({ _id: job._id });
-					await this.jobs().update(
-						{ _id: job._id },
-						{
-							$set: {
-								status: "Booked",
-								hatchery: ctx.params.hatchery,
-								worker: ctx.params.worker,
-								bookedAt: Date.now(),
-							},
-						},
-					);
-					const { token } = (await ctx.call("auth.issueJobToken", {
+					const { token, id: tokenId } = (await ctx.call("auth.issueJobToken", {
 						job: job._id,
 						run: job.runId,
 						project: job.project,
 						ttlSeconds: job.timeoutSeconds + 3600,
-					})) as { token: string };
+					})) as { token: string; id: string };
+					await this.activeJobs().replace({
+						_id: job._id,
+						project: job.project,
+						workflow: job.workflow,
+						hatchery: ctx.params.hatchery,
+						status: "Booked",
+						bookedAt: Date.now(),
+						startedAt: null,
+						tokenId,
+						timeoutSeconds: job.timeoutSeconds,
+					});
 					ctx.emit("job.booked", { jobId: job._id, hatchery: ctx.params.hatchery });
 					return { won: true, token, jobId: job._id, runId: job.runId, timeoutSeconds: job.timeoutSeconds };
 				},
@@ -600,10 +656,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 			liveJobs: {
 				params: { hatchery: { type: "string", max: 256 } },
 				async handler(this: RunThis, ctx: Context<{ hatchery: string }>) {
-					const jobs = await this.jobs().find({
-						hatchery: ctx.params.hatchery,
-						status: { $in: ["Booked", "Building"] },
-					});
+					const jobs = await this.activeJobs().find({ hatchery: ctx.params.hatchery });
 					return jobs.map((j) => j._id);
 				},
 			},
@@ -624,6 +677,38 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 			},
 			hatcheries(this: RunThis) {
 				return this.collections.hatcheries as Collection<HatcheryDoc>;
+			},
+			activeJobs(this: RunThis) {
+				return this.collections.active_jobs as Collection<ActiveJobDoc>;
+			},
+			activeRuns(this: RunThis) {
+				return this.collections.active_runs as Collection<Doc>;
+			},
+			/** Every attempt of every job the run's progress knows, read by _id. */
+			async jobsOfRun(this: RunThis, run: RunDoc) {
+				const out: JobDoc[] = [];
+				for (const [node, p] of Object.entries(run.progress.pipelines)) {
+					for (const j of p.stages.flatMap((st) => st.jobs)) {
+						for (let attempt = 1; attempt <= j.attempt; attempt++) {
+							const doc = await this.jobs().findOne({ _id: jobId(run._id, node, j.id, attempt) });
+							if (!doc) continue;
+							const active =
+								doc.status === "Waiting" ? await this.activeJobs().findOne({ _id: doc._id }) : null;
+							out.push(
+								active
+									? {
+											...doc,
+											status: active.status,
+											hatchery: active.hatchery,
+											bookedAt: active.bookedAt,
+											startedAt: active.startedAt,
+										}
+									: doc,
+							);
+						}
+					}
+				}
+				return out.sort((a, b) => a.queuedAt - b.queuedAt || a._id.localeCompare(b._id));
 			},
 			lockOwner(this: RunThis) {
 				return this.broker.nodeID;
@@ -722,6 +807,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				const ended = ACTIVE.has(status) ? null : (run.ended ?? nowIso());
 				const next: RunDoc = { ...run, progress, status, updated: nowIso(), ended };
 				await this.runs().replace(next);
+				if (ended) await this.activeRuns().remove({ _id: run._id });
 				this.broker.emit("run.updated", {
 					runId: run._id,
 					project: run.project,
@@ -752,8 +838,27 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					throw e;
 				}
 				await this.queue().remove({ _id: job._id });
-				await this.jobs().update({ _id: job._id }, { $set: { status, reason, endedAt: result.at } });
-				await this.broker.call("auth.revokeJobTokens", { job: job._id }).catch(() => {});
+				// The job record is written twice in its life (queued, ended): the booking and the
+				// start live in active_jobs, which is small.
+				const active = await this.activeJobs().findOne({ _id: job._id });
+				await this.jobs().update(
+					{ _id: job._id },
+					{
+						$set: {
+							status,
+							reason,
+							endedAt: result.at,
+							hatchery: active?.hatchery ?? job.hatchery,
+							bookedAt: active?.bookedAt ?? job.bookedAt,
+							startedAt: active?.startedAt ?? job.startedAt,
+						},
+					},
+				);
+				this.jobCache.delete(job._id);
+				if (active) {
+					await this.broker.call("auth.revokeJobToken", { id: active.tokenId }).catch(() => {});
+					await this.activeJobs().remove({ _id: job._id });
+				}
 				if (options.apply === false) {
 					this.broker.emit("job.updated", { jobId: job._id, runId: job.runId, status });
 					return true;
@@ -791,10 +896,10 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 
 			async findRun(this: RunThis, key: string, name: string, number: number) {
 				// The latest sub-run of that number (a restart replaces what `number` shows).
-				const [run] = await this.runs().find(
-					{ project: key, workflow: name, number },
-					{ sort: { sub: -1 }, limit: 1 },
-				);
+				const base = await this.runs().findOne({ _id: runId(key, name, number) });
+				const run = base?.latestSub
+					? await this.runs().findOne({ _id: `${base._id}.${String(base.latestSub).padStart(3, "0")}` })
+					: base;
 				if (!run) throw notFound(`run ${name} #${number}`, { project: key, workflow: name, number });
 				return run;
 			},
@@ -860,12 +965,18 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 			async reap(this: RunThis) {
 				const s = this.runSettings;
 				const now = Date.now();
-				const active = await this.jobs().find({ status: { $in: ["Booked", "Building"] } });
 				const beats = this.collections.heartbeats as Collection<{ _id: string; at: number }>;
-				for (const job of active) {
+				for (const entry of await this.activeJobs().find({})) {
+					const doc = await this.jobs().findOne({ _id: entry._id });
+					if (!doc) {
+						await this.activeJobs().remove({ _id: entry._id });
+						continue;
+					}
+					const job = { ...doc, status: entry.status, startedAt: entry.startedAt, bookedAt: entry.bookedAt };
 					if (job.status === "Building") {
 						const beat = await beats.findOne({ _id: job._id });
-						const last = Math.max(beat?.at ?? 0, job.startedAt ?? 0);
+						// Heartbeats could not arrive while this service was down: count from its start.
+						const last = Math.max(beat?.at ?? 0, job.startedAt ?? 0, this.serviceStartedAt);
 						if (now - last > s.heartbeatTimeoutMs) await this.finalizeJob(job, "Fail", "worker lost");
 						else if (job.startedAt && now - job.startedAt > (job.timeoutSeconds + 30) * 1000) {
 							await this.finalizeJob(job, "Fail", `job timed out after ${job.timeoutSeconds} s`);
@@ -897,8 +1008,12 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 			 * whose queued jobs were never written: bring every active run up to date.
 			 */
 			async reconcile(this: RunThis) {
-				const active = await this.runs().find({ status: { $in: [...ACTIVE] } }, { limit: 500 });
-				for (const run of active) {
+				for (const entry of await this.activeRuns().find({}, { limit: 500 })) {
+					const run = await this.runs().findOne({ _id: entry._id });
+					if (!run || !ACTIVE.has(run.status)) {
+						await this.activeRuns().remove({ _id: entry._id });
+						continue;
+					}
 					try {
 						const def = await this.definition(null, run);
 						for (const q of runningJobs(run._id, def.model, def.pipelines, run.progress)) {
@@ -953,9 +1068,12 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 			this.runSettings = runSettingsFromEnv(config.env);
 			this.timers = [];
 			this.definitions = new Map();
+			this.hatcherySeen = new Map();
+			this.jobCache = new Map();
 		},
 
 		async started(this: RunThis) {
+			this.serviceStartedAt = Date.now();
 			const loop = (every: number, fn: () => Promise<void>) => {
 				let running = false;
 				const t = setInterval(() => {

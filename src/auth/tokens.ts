@@ -1,12 +1,28 @@
 // API tokens: random, shown once, stored only as a SHA-256 hash (they are 256-bit random
 // values, so a fast hash is enough — nothing to brute-force).
 
-import { createHash, randomBytes } from "node:crypto";
+import { createHash, randomBytes, timingSafeEqual } from "node:crypto";
 
 const TOKEN_PREFIX = "cds_";
+const TOKEN_FORMAT = /^cds_([A-Za-z0-9_-]{1,64})\.([A-Za-z0-9_-]{20,})$/;
 
-export function generateToken(): string {
-	return TOKEN_PREFIX + randomBytes(32).toString("base64url");
+/**
+ * A token names its own record (`cds_<id>.<secret>`), so resolving it is a lookup by _id —
+ * the one index every store answers without a scan — followed by a hash comparison.
+ */
+export function generateToken(id: string): string {
+	return `${TOKEN_PREFIX}${id}.${randomBytes(32).toString("base64url")}`;
+}
+
+/** The record id a token names, or undefined for tokens of another form (CDS_ADMIN_TOKEN). */
+export function tokenId(token: string): string | undefined {
+	return TOKEN_FORMAT.exec(token)?.[1];
+}
+
+export function sameHash(a: string, b: string): boolean {
+	const x = Buffer.from(a, "hex");
+	const y = Buffer.from(b, "hex");
+	return x.length === y.length && x.length > 0 && timingSafeEqual(x, y);
 }
 
 export function generateTokenId(): string {

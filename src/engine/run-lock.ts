@@ -1,6 +1,8 @@
 // Serialises the changes to one run across every node: a lease taken with the store's
 // atomic claim (a unique insert), with an expiry so a node that dies holding it does not
 // block the run for ever. Changes under the lease are short (read, decide, write).
+// Within one process, callers for the same run queue in memory first, so a busy run costs
+// one claim per change instead of a crowd of claimers polling the store.
 
 import { randomUUID } from "node:crypto";
 import type { Store } from "../store/types.ts";
@@ -14,6 +16,8 @@ export class RunBusyError extends Error {
 	}
 }
 
+const localQueues = new Map<string, Promise<unknown>>();
+
 export async function withRunLock<T>(
 	store: Store,
 	runId: string,
@@ -21,17 +25,36 @@ export async function withRunLock<T>(
 	fn: () => Promise<T>,
 	waitMs = 20_000,
 ): Promise<T> {
+	const key = `${owner}\u0000${runId}`;
+	const previous = localQueues.get(key) ?? Promise.resolve();
+	const mine = previous.catch(() => {}).then(() => withStoreLease(store, runId, owner, fn, waitMs));
+	const tail = mine.catch(() => {});
+	localQueues.set(key, tail);
+	try {
+		return await mine;
+	} finally {
+		if (localQueues.get(key) === tail) localQueues.delete(key);
+	}
+}
+
+async function withStoreLease<T>(
+	store: Store,
+	runId: string,
+	owner: string,
+	fn: () => Promise<T>,
+	waitMs: number,
+) {
 	// One owner per acquisition: a claim re-taken by its holder counts as won (re-entrant),
 	// which would let two calls of the same node in at once.
 	const holder = `${owner}:${randomUUID()}`;
 	const deadline = Date.now() + waitMs;
-	let pause = 2;
+	let pause = 5;
 	for (;;) {
 		const claim = await store.claim("run-lock", runId, holder, { ttlMs: RUN_LOCK_TTL_MS });
 		if (claim.won) break;
 		if (Date.now() > deadline) throw new RunBusyError(runId);
 		await new Promise((r) => setTimeout(r, pause + Math.random() * pause));
-		pause = Math.min(pause * 2, 50);
+		pause = Math.min(pause * 2, 100);
 	}
 	try {
 		return await fn();

@@ -19,6 +19,8 @@ export interface WorkerHandle {
 	jobId: string | null;
 	startedAt: number;
 	state: "provisioning" | "idle" | "running" | "exited";
+	/** OS process id, for drivers whose workers are local processes. */
+	pid?: number;
 }
 
 export interface HatcheryCapacity {

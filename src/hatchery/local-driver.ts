@@ -119,11 +119,12 @@ export class LocalDriver implements HatcheryDriver {
 	}
 
 	list(): WorkerHandle[] {
-		return [...this.workers.values()].map(({ name, jobId, startedAt, state }) => ({
+		return [...this.workers.values()].map(({ name, jobId, startedAt, state, child }) => ({
 			name,
 			jobId,
 			startedAt,
 			state,
+			pid: child.pid,
 		}));
 	}
 

@@ -239,7 +239,8 @@ async function runSpec(
 		failure ??= `worker error: ${errorText(err)}`;
 		options.diag(failure);
 	} finally {
-		clearInterval(heartbeat);
+		// The heartbeat goes on until the result is delivered: while the API is unreachable at
+		// the end of a job, the worker must not look lost.
 		clearTimeout(jobTimer);
 		options.signal.removeEventListener("abort", onWorkerSignal);
 		await server?.close();
@@ -267,6 +268,7 @@ async function runSpec(
 		await shipper.close(0);
 	}
 
+	clearInterval(heartbeat);
 	const outcome: JobOutcome = { jobId: spec.id, status, reported, logs: { ...shipper.stats } };
 	if (result.reason) outcome.reason = result.reason;
 	if (options.keepWorkspace) outcome.workspace = dirs.workspace;

@@ -37,6 +37,7 @@ export function spawnNode(name: string, env: Record<string, string>): NodeProces
 	const output: string[] = [];
 	const keep = (chunk: Buffer) => {
 		output.push(chunk.toString());
+		if (process.env.CDS_TRACE_ECHO) process.stderr.write(chunk);
 		if (output.length > 2000) output.splice(0, 1000);
 	};
 	child.stdout?.on("data", keep);

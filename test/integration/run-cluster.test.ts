@@ -32,7 +32,6 @@ describe("run engine cluster over NATS and MongoDB", { skip: nats.skip || mongo.
 			SERVICES: "hatchery",
 			CDS_HATCHERY_NAME: name,
 			CDS_WORKER_BASEDIR: path.join(work, name),
-			CDS_HATCHERY_POLL_MS: "100",
 			...extra,
 		});
 		nodes.push(n);
@@ -55,7 +54,7 @@ describe("run engine cluster over NATS and MongoDB", { skip: nats.skip || mongo.
 			if (r.status === 200 && FINAL.has(r.body.status)) return r.body;
 			if (Date.now() > deadline)
 				throw new Error(`run ${wf} #${n} not finished: ${JSON.stringify(r.body).slice(0, 500)}`);
-			await new Promise((res) => setTimeout(res, 200));
+			await new Promise((res) => setTimeout(res, 1000));
 		}
 	}
 
@@ -74,7 +73,7 @@ describe("run engine cluster over NATS and MongoDB", { skip: nats.skip || mongo.
 			CDS_API_PORT: String(port),
 			CDS_API_HOST: "127.0.0.1",
 			CDS_PUBLIC_URL: url,
-			CDS_WORKER_HEARTBEAT_SECONDS: "1",
+			CDS_WORKER_HEARTBEAT_SECONDS: "2",
 			CDS_WORKER_HEARTBEAT_TIMEOUT_MS: "5000",
 			CDS_MAX_JOBS_PER_PROJECT: "1000",
 			CDS_MAX_JOBS_PER_WORKFLOW: "1000",

@@ -2,7 +2,6 @@
 // cds-worker processes that run bash steps and talk to the API over HTTP.
 
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -160,7 +159,12 @@ describe("workflows run end to end on local workers", () => {
 		for (let i = 0; i < 100 && !pid; i++) {
 			const logs = await allLogs(srv, "KILLED", n);
 			if (logs.some((l) => l.text.includes("started"))) {
-				pid = execFileSync("pgrep", ["-f", "-o", "bin/cds-worker.ts"], { encoding: "utf8" }).trim();
+				// The hatchery knows which process serves the job.
+				const status = (await srv.server.broker.call("hatchery.status", {})) as {
+					workers: Array<{ jobId: string | null; pid?: number }>;
+				};
+				const worker = status.workers.find((w) => w.jobId?.startsWith("DEMO/KILLED/"));
+				pid = String(worker?.pid ?? "");
 			} else await new Promise((r) => setTimeout(r, 100));
 		}
 		assert.ok(pid, "the worker started");
