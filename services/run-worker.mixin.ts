@@ -74,7 +74,8 @@ async function requireLive(self: RunThis, job: JobDoc) {
 }
 
 function blobParams(ctx: WorkerCtx<any>): { tag: string; name: string } {
-	const p = ctx.meta.$params ?? {};
+	// moleculer-web hands path parameters in ctx.params and, for `type: "stream"` routes, the body in ctx.stream.
+	const p = { ...(ctx.meta.$params ?? {}), ...((ctx.params ?? {}) as Record<string, unknown>) };
 	const tag = String(p.tag ?? "");
 	const name = decodeURIComponent(String(p.name ?? ""));
 	if (!TAG_PATTERN.test(tag))
@@ -89,7 +90,9 @@ async function storeBlob(self: RunThis, ctx: WorkerCtx<any>, collection: string,
 	const { tag, name } = blobParams(ctx);
 	const expected = (ctx.meta as Record<string, any>).$requestHeaders?.["x-checksum-sha256"];
 	try {
-		const info = await runtimeOf(self.broker).artifacts.put(ctx.params as unknown as Readable, {
+		const body = (ctx as unknown as { stream?: Readable }).stream;
+		if (!body) throw invalid("the request has no body");
+		const info = await runtimeOf(self.broker).artifacts.put(body, {
 			maxBytes: MAX_ARTIFACT_BYTES,
 			expectedSha256: typeof expected === "string" ? expected : undefined,
 		});
@@ -136,7 +139,7 @@ async function jobVariablesOf(self: RunThis, ctx: Context, job: JobDoc, publicUr
 		application: node?.application,
 		environment: node?.environment,
 	})) as Record<"project" | "application" | "environment", Record<string, { type: string; value: string }>>;
-	return jobVariables({
+	const computed = jobVariables({
 		run: run.vars,
 		build: run.build,
 		project: clear.project,
@@ -153,6 +156,34 @@ async function jobVariablesOf(self: RunThis, ctx: Context, job: JobDoc, publicUr
 		publicUrl,
 		runUrl: `${publicUrl}/api/v1/projects/${job.project}/workflows/${job.workflow}/runs/${job.runNumber}`,
 	});
+	return openTemplateSecrets(ctx, job.project, computed);
+}
+
+const PGP_MESSAGE = "-----BEGIN PGP MESSAGE-----";
+
+/**
+ * Template secrets arrive in as-code files as OpenPGP messages encrypted to the project key:
+ * only here, for the job that needs them, are they opened — and masked like any password.
+ */
+async function openTemplateSecrets(
+	ctx: Context,
+	project: string,
+	computed: { vars: Record<string, string>; secrets: string[] },
+): Promise<{ vars: Record<string, string>; secrets: string[] }> {
+	const armored = Object.entries(computed.vars).filter(([, v]) => v.trimStart().startsWith(PGP_MESSAGE));
+	if (armored.length === 0) return computed;
+	const vars = { ...computed.vars };
+	const secrets = new Set(computed.secrets);
+	for (const [name, value] of armored) {
+		try {
+			const clear = (await ctx.call("template.decryptSecret", { project, armored: value.trim() })) as string;
+			vars[name] = clear;
+			secrets.add(clear);
+		} catch {
+			// Not ours to open (another project's key, or no template service): left as written.
+		}
+	}
+	return { vars, secrets: [...secrets].filter((x) => x.length > 0) };
 }
 
 /**
@@ -452,7 +483,7 @@ export default function RunWorkerApi(config: Config): Partial<ServiceSchema<any,
 				params: {},
 				async handler(this: RunThis, ctx: WorkerCtx) {
 					const job = await callerJob(this, ctx);
-					const kind = String(ctx.meta.$params?.tag ?? "");
+					const kind = String((ctx.params as Record<string, unknown>)?.tag ?? ctx.meta.$params?.tag ?? "");
 					if (!["tests", "coverage", "analysis", "security"].includes(kind)) {
 						throw invalid(`unknown report kind '${kind}'`, [
 							{ field: "kind", message: "tests, coverage, analysis or security" },
@@ -465,22 +496,47 @@ export default function RunWorkerApi(config: Config): Partial<ServiceSchema<any,
 							.getServiceList({ onlyAvailable: true })
 							.some((x: { name: string }) => x.name === "report")
 					) {
-						const name = decodeURIComponent(String(ctx.meta.$params?.name ?? ""));
-						const query = (ctx.meta as Record<string, any>).$query ?? {};
-						return ctx.call("report.ingest", {
-							project: job.project,
-							workflow: job.workflow,
-							runId: job.runId,
-							runNumber: job.runNumber,
-							branch: run.branch,
-							commit: run.commit ?? undefined,
-							node: job.node,
-							jobId: job._id,
-							kind,
-							name,
-							format: typeof query.format === "string" ? query.format : undefined,
-							sha256: info.sha256,
-						});
+						const name = decodeURIComponent(String((ctx.params as Record<string, unknown>)?.name ?? ""));
+						const query = {
+							...((ctx.meta as Record<string, any>).$query ?? {}),
+							...(ctx.params as Record<string, unknown>),
+						};
+						// The step's own parameters carry its quality gate (coverage minimum, maxDrop, failOn…).
+						const stepIndex = Number(query.step);
+						const step = Number.isInteger(stepIndex) ? job.job.steps[stepIndex] : undefined;
+						const stepParams = step && step.action.kind === "builtin" ? step.action.params : undefined;
+						const def = await this.definition(ctx, run);
+						const application = def.model.nodes.find((n) => n.name === job.node)?.application;
+						const stepFormat =
+							stepParams && typeof stepParams === "object" && !Array.isArray(stepParams)
+								? (stepParams as Record<string, unknown>).format
+								: undefined;
+						return ctx.call(
+							"report.ingest",
+							{
+								project: job.project,
+								workflow: job.workflow,
+								runId: job.runId,
+								runNumber: job.runNumber,
+								branch: run.branch,
+								commit: run.commit ?? undefined,
+								node: job.node,
+								jobId: job._id,
+								kind,
+								name,
+								format:
+									typeof stepFormat === "string"
+										? stepFormat
+										: typeof query.format === "string"
+											? query.format
+											: undefined,
+								sha256: info.sha256,
+								...(stepParams !== undefined ? { stepParams } : {}),
+								...(application ? { application } : {}),
+							},
+							// On behalf of the system: the worker's own token reaches only the worker routes.
+							{ meta: { user: undefined } },
+						);
 					}
 					return { ...info, ingested: false };
 				},

@@ -718,12 +718,17 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				const cached = this.definitions.get(run.definitionId);
 				if (cached) return cached;
 				const caller = ctx ?? this.broker;
-				const def = (await caller.call("workflow.get", {
-					key: run.project,
-					name: run.workflow,
-					branch: run.definitionId.split("/").slice(2, -1).join("/"),
-					version: run.definitionVersion,
-				})) as { model: Workflow; pipelines: Pipeline[] };
+				// As the system, not as the caller: a worker's token reaches only the worker routes.
+				const def = (await caller.call(
+					"workflow.get",
+					{
+						key: run.project,
+						name: run.workflow,
+						branch: run.definitionId.split("/").slice(2, -1).join("/"),
+						version: run.definitionVersion,
+					},
+					{ meta: { user: undefined } },
+				)) as { model: Workflow; pipelines: Pipeline[] };
 				const value = { model: def.model, pipelines: def.pipelines };
 				if (this.definitions.size > 500) this.definitions.clear();
 				this.definitions.set(run.definitionId, value);

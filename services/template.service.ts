@@ -170,14 +170,11 @@ function presentInstance(doc: TemplateInstanceDoc) {
 	};
 }
 
-/** Allowed prefixes: the typed config when it carries them, else the environment. */
+/** Allowed prefixes, from the node's environment (CDS_TEMPLATE_ALLOWED_URLS). */
 function allowedPrefixes(config: Config | undefined): URL[] {
-	const configured = (config as (Config & { templateAllowedUrls?: string | string[] }) | undefined)
-		?.templateAllowedUrls;
-	const raw = Array.isArray(configured)
-		? configured.join(",")
-		: (configured ?? process.env.CDS_TEMPLATE_ALLOWED_URLS);
-	return parseAllowedPrefixes(raw);
+	return parseAllowedPrefixes(
+		config ? config.env.CDS_TEMPLATE_ALLOWED_URLS : process.env.CDS_TEMPLATE_ALLOWED_URLS,
+	);
 }
 
 export default function TemplateService(

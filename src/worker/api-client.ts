@@ -77,7 +77,12 @@ export interface ApiClient {
 		file: string,
 		sha256: string,
 	): Promise<{ sha256: string; size: number }>;
-	putReport(kind: ReportKind, name: string, file: string): Promise<void>;
+	putReport(
+		kind: ReportKind,
+		name: string,
+		file: string,
+		step: number,
+	): Promise<{ gate?: { passed: boolean; failures: string[] } }>;
 	/** The raw bytes as a stream, or undefined on 404. */
 	getFile(area: "artifacts" | "cache", tag: string, name: string): Promise<Readable | undefined>;
 	listArtifacts(tag: string): Promise<ArtifactInfo[]>;
@@ -197,13 +202,20 @@ export function createApiClient(apiUrl: string, token: string): ApiClient {
 			}
 			return { sha256: answer.sha256 ?? sha256, size: answer.size ?? -1 };
 		},
-		async putReport(kind, name, file) {
-			const response = await call("PUT", `/reports/${kind}/${seg(name)}`, {
+		async putReport(kind, name, file, step) {
+			const response = await call("PUT", `/reports/${kind}/${seg(name)}?step=${step}`, {
 				body: createReadStream(file),
 				headers: { "content-type": "application/octet-stream" },
 				timeoutMs: TRANSFER_IDLE_MS,
 			});
-			response.resume();
+			try {
+				const answer = JSON.parse(await readText(response)) as {
+					gate?: { passed: boolean; failures: string[] };
+				};
+				return answer.gate ? { gate: answer.gate } : {};
+			} catch {
+				return {};
+			}
 		},
 		async getFile(area, tag, name) {
 			try {

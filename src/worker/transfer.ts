@@ -33,8 +33,13 @@ export async function uploadFile(
 	return { name, size, sha256 };
 }
 
-export async function uploadReport(api: ApiClient, kind: ReportKind, file: string): Promise<void> {
-	await retry(() => api.putReport(kind, basename(file), file), {
+export async function uploadReport(
+	api: ApiClient,
+	kind: ReportKind,
+	file: string,
+	step: number,
+): Promise<{ gate?: { passed: boolean; failures: string[] } }> {
+	return retry(() => api.putReport(kind, basename(file), file, step), {
 		deadlineMs: TRANSFER_DEADLINE_MS,
 		isRetryable: isTransient,
 	});

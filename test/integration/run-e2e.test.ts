@@ -174,3 +174,60 @@ describe("workflows run end to end on local workers", () => {
 		assert.equal(run.nodes[0].stages[0].jobs[0].reason, "worker lost");
 	});
 });
+
+describe("artifacts and worker exports across jobs", () => {
+	let s: TestServer;
+	before(async () => {
+		s = await startTestServer({ CDS_HATCHERY_POLL_MS: "100" });
+		assert.equal((await s.api("POST", "/api/v1/projects", { key: "ART", name: "a" })).status, 201);
+	});
+	after(async () => s?.stop());
+
+	test("a file uploaded by one stage is downloaded by the next; exports reach later jobs", async () => {
+		const files = [
+			{ path: "w.yml", content: "name: art\nversion: v1.0\npipeline: pass\n" },
+			{
+				path: "pass.pip.yml",
+				content: [
+					"version: v1.0",
+					"name: pass",
+					"stages: [make, use]",
+					"jobs:",
+					"- job: make",
+					"  stage: make",
+					"  steps:",
+					"  - script:",
+					"    - mkdir -p out && echo payload-{{.cds.version}} > out/data.txt",
+					"    - worker export color blue",
+					"  - artifactUpload:",
+					"      path: out/data.txt",
+					"      tag: '{{.cds.version}}'",
+					"- job: use",
+					"  stage: use",
+					"  steps:",
+					"  - artifactDownload:",
+					"      path: in",
+					"      tag: '{{.cds.version}}'",
+					"  - script:",
+					"    - cat in/data.txt",
+					"    - echo color={{.cds.build.color}}",
+					"",
+				].join("\n"),
+			},
+		];
+		const imp = await s.api("POST", "/api/v1/projects/ART/import", { files });
+		assert.equal(imp.status, 200, JSON.stringify(imp.body));
+		const n = (await s.api("POST", "/api/v1/projects/ART/workflows/art/runs", {})).body.number;
+		let run: any;
+		for (let i = 0; i < 300; i++) {
+			run = (await s.api("GET", `/api/v1/projects/ART/workflows/art/runs/${n}`)).body;
+			if (FINAL.has(run.status)) break;
+			await new Promise((r) => setTimeout(r, 100));
+		}
+		assert.equal(run.status, "Success", JSON.stringify(run.nodes));
+		const logs = (await s.api("GET", `/api/v1/projects/ART/workflows/art/runs/${n}/logs`)).body.items;
+		const text = logs.map((l: { text: string }) => l.text).join("");
+		assert.match(text, new RegExp(`payload-${n}`));
+		assert.match(text, /color=blue/);
+	});
+});

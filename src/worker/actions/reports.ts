@@ -25,10 +25,17 @@ export async function runReportUpload(
 	if (!path) throw new ActionError(`${action}: a path is required`);
 	const files = await expandGlob(await resolveInWorkspaceReal(ctx.dirs.workspace, path));
 	if (files.length === 0) throw new ActionError(`${action}: no file matches ${path}`);
+	const failures: string[] = [];
 	for (const file of files) {
 		await resolveInWorkspaceReal(ctx.dirs.workspace, file);
-		await uploadReport(ctx.api, kind, file);
+		const { gate } = await uploadReport(ctx.api, kind, file, ctx.index);
 		ctx.log.line(`${action}: sent ${displayPath(ctx.dirs.workspace, file)}`);
+		// The server parses the report and judges its quality gate: a failed gate fails the step.
+		if (gate && !gate.passed) {
+			for (const f of gate.failures) ctx.log.line(`${action}: quality gate failed: ${f}`);
+			failures.push(...gate.failures);
+		}
 	}
+	if (failures.length > 0) return { ok: false, reason: `quality gate failed: ${failures.join("; ")}` };
 	return { ok: true };
 }

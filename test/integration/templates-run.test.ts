@@ -1,0 +1,111 @@
+// The whole template flow with a secret: `cds new` in a git repository writes the secret as
+// an OpenPGP message for the project key, the workflow is imported, and a run of it sees
+// the clear value in its job while its stored logs show it masked.
+
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { after, before, describe, test } from "node:test";
+import { memoryIo } from "../../src/cli/io.ts";
+import { main } from "../../src/cli/main.ts";
+import { startTestServer, type TestServer } from "../helpers/server.ts";
+
+const SECRET = "tpl-s3cr3t-for-the-job";
+
+const FILES: Record<string, string> = {
+	"deploy-secret.yml": [
+		"slug: deploy-secret",
+		"name: Deploy with a secret",
+		"description: one job that uses a secret token",
+		"parameters:",
+		"- key: token",
+		"  type: secret",
+		"  required: true",
+		"workflow: workflow.yml",
+		"pipelines:",
+		"- deploy.pipeline.yml",
+		"environments:",
+		"- prod.environment.yml",
+		"",
+	].join("\n"),
+	"workflow.yml": "name: [[.name]]\nversion: v1.0\npipeline: deploy-[[.id]]\nenvironment: [[.name]]-prod\n",
+	"deploy.pipeline.yml": [
+		"version: v1.0",
+		"name: deploy-[[.id]]",
+		"jobs:",
+		"- job: deploy",
+		"  steps:",
+		"  - script:",
+		"    - echo token is $CDS_ENV_TOKEN",
+		`    - test "$CDS_ENV_TOKEN" = "${SECRET}" && echo the job has the clear value`,
+		"",
+	].join("\n"),
+	"prod.environment.yml":
+		"name: [[.name]]-prod\nvalues:\n  token:\n    type: password\n    value: [[ .params.token | quote ]]\n",
+};
+
+let srv: TestServer;
+let root: string;
+
+describe("a template secret, from cds new to a run", () => {
+	before(async () => {
+		root = await mkdtemp(join(tmpdir(), "cds-tpl-run-"));
+		await mkdir(join(root, "templates"));
+		for (const [name, content] of Object.entries(FILES))
+			await writeFile(join(root, "templates", name), content);
+		const base = `${pathToFileURL(join(root, "templates")).href}/`;
+		srv = await startTestServer({ CDS_TEMPLATE_ALLOWED_URLS: base, CDS_HATCHERY_POLL_MS: "100" });
+		assert.equal((await srv.api("POST", "/api/v1/projects", { key: "TPLRUN", name: "t" })).status, 201);
+		let repo = await srv.api("POST", "/api/v1/templates/repos", { name: "team" });
+		for (let i = 0; i < 50 && repo.status === 404; i++) {
+			await new Promise((r) => setTimeout(r, 100));
+			repo = await srv.api("POST", "/api/v1/templates/repos", { name: "team" });
+		}
+		assert.equal(repo.status, 201, JSON.stringify(repo.body));
+		const added = await srv.api("POST", "/api/v1/templates/repos/team/templates", {
+			name: "deploy-secret",
+			url: `${base}deploy-secret.yml`,
+		});
+		assert.equal(added.status, 201, JSON.stringify(added.body));
+	});
+	after(async () => {
+		await srv?.stop();
+		await rm(root, { recursive: true, force: true });
+	});
+
+	test("the generated file holds ciphertext; the run sees the clear value; the logs mask it", async () => {
+		const dir = join(root, "app");
+		await mkdir(dir);
+		execFileSync("git", ["init", "-q", dir]);
+		const io = memoryIo(
+			{ CDS_API_URL: srv.url, CDS_TOKEN: srv.adminToken, CDS_CONFIG: join(root, "none.json") },
+			dir,
+		);
+		const code = await main(
+			["new", "--template", "team/deploy-secret", "--project", "TPLRUN", "--import", `token=${SECRET}`],
+			io.io,
+		);
+		assert.equal(code, 0, io.stderr);
+		const env = await readFile(join(dir, "app-prod.env.yml"), "utf8");
+		assert.ok(!env.includes(SECRET), "the secret is not in the generated file");
+		assert.match(env, /-----BEGIN PGP MESSAGE-----/);
+
+		const run = await srv.api("POST", "/api/v1/projects/TPLRUN/workflows/app/runs", {});
+		assert.equal(run.status, 201, JSON.stringify(run.body));
+		let final: any;
+		for (let i = 0; i < 300; i++) {
+			final = (await srv.api("GET", `/api/v1/projects/TPLRUN/workflows/app/runs/${run.body.number}`)).body;
+			if (!["Waiting", "Building"].includes(final.status)) break;
+			await new Promise((r) => setTimeout(r, 100));
+		}
+		assert.equal(final.status, "Success", JSON.stringify(final.nodes));
+		const logs = await srv.api("GET", `/api/v1/projects/TPLRUN/workflows/app/runs/${run.body.number}/logs`);
+		const text = logs.body.items.map((l: { text: string }) => l.text).join("");
+		assert.match(text, /the job has the clear value/);
+		assert.match(text, /token is \*{10}/);
+		assert.ok(!text.includes(SECRET));
+	});
+});
