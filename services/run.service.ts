@@ -8,6 +8,7 @@ import type { Context, Service, ServiceSchema } from "moleculer";
 import type { Config } from "../config/index.ts";
 import { conflict, invalid, notFound } from "../mixins/errors.ts";
 import type { GatewayMeta } from "../mixins/meta.ts";
+import { runtimeOf } from "../mixins/runtime.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
 import RunWorkerApi from "./run-worker.mixin.ts";
 import {
@@ -24,6 +25,7 @@ import {
 	stopRunProgress,
 } from "../src/engine/advance.ts";
 import { type HatcheryCapabilities, unmetRequirement, whyNoHatchery } from "../src/engine/requirements.ts";
+import { BlobSweeper, expiredRunNumbers } from "../src/engine/garbage.ts";
 import { withRunLock } from "../src/engine/run-lock.ts";
 import { runVariables } from "../src/engine/run-vars.ts";
 import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
@@ -129,6 +131,9 @@ export interface RunSettings {
 	defaultJobTimeoutSeconds: number;
 	maxRunningJobsPerProject: number;
 	maxRunningJobsPerWorkflow: number;
+	historyLength: number;
+	gcIntervalMs: number;
+	gcGraceMs: number;
 }
 
 export function runSettingsFromEnv(env: Readonly<Record<string, string | undefined>>): RunSettings {
@@ -144,6 +149,9 @@ export function runSettingsFromEnv(env: Readonly<Record<string, string | undefin
 		defaultJobTimeoutSeconds: n("CDS_JOB_TIMEOUT_SECONDS", 3600),
 		maxRunningJobsPerProject: n("CDS_MAX_JOBS_PER_PROJECT", 100),
 		maxRunningJobsPerWorkflow: n("CDS_MAX_JOBS_PER_WORKFLOW", 50),
+		historyLength: n("CDS_HISTORY_LENGTH", 20),
+		gcIntervalMs: n("CDS_GC_INTERVAL_MS", 10 * 60_000),
+		gcGraceMs: n("CDS_GC_GRACE_MS", 10 * 60_000),
 	};
 }
 
@@ -156,6 +164,7 @@ interface RunLocals {
 	/** Job records by id: they change only when the job ends, so workers' calls read them from here. */
 	jobCache: Map<string, JobDoc>;
 	serviceStartedAt: number;
+	sweeper: BlobSweeper;
 }
 
 interface RunMethods {
@@ -180,6 +189,7 @@ interface RunMethods {
 		options?: { apply?: boolean },
 	): Promise<boolean>;
 	reap(): Promise<void>;
+	collectGarbage(graceMs: number): Promise<{ expiredRefs: number; deletedBlobs: number }>;
 	reconcile(): Promise<void>;
 	findRun(key: string, name: string, number: number): Promise<RunDoc>;
 	presentRun(run: RunDoc, jobs?: JobDoc[]): Record<string, unknown>;
@@ -652,6 +662,18 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				},
 			},
 
+			/**
+			 * Retention: artifacts of runs beyond each workflow's history_length (or
+			 * CDS_HISTORY_LENGTH) lose their references, and blobs nothing refers to are deleted
+			 * once seen unreferenced for `graceMs`. Runs itself periodically; ops may call it. Internal.
+			 */
+			collectGarbage: {
+				params: { graceMs: { type: "number", integer: true, min: 0, optional: true } },
+				async handler(this: RunThis, ctx: Context<{ graceMs?: number }>) {
+					return this.collectGarbage(ctx.params.graceMs ?? this.runSettings.gcGraceMs);
+				},
+			},
+
 			/** Jobs a hatchery launched that are still live, so it can kill orphans after a restart. Internal. */
 			liveJobs: {
 				params: { hatchery: { type: "string", max: 256 } },
@@ -966,6 +988,49 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				};
 			},
 
+			async collectGarbage(this: RunThis, graceMs: number) {
+				const refs = this.collections.artifact_refs as Collection<{
+					_id: string;
+					scope: string;
+					sha256: string;
+				}>;
+				const counters = this.collections.run_counters as Collection<{ _id: string; last: number }>;
+				let expiredRefs = 0;
+				const allRefs = await refs.find({});
+				for (const counter of await counters.find({})) {
+					const [project, ...rest] = counter._id.split("/");
+					const workflow = rest.join("/");
+					const base = await this.runs().findOne({ _id: runId(project!, workflow, counter.last) });
+					const keep = base
+						? ((await this.definition(null, base).catch(() => undefined))?.model.historyLength ??
+							this.runSettings.historyLength)
+						: this.runSettings.historyLength;
+					const { below } = expiredRunNumbers(counter.last, keep);
+					const prefix = `${project}/${workflow}/`;
+					for (const ref of allRefs) {
+						if (!ref.scope.startsWith(prefix)) continue;
+						const number = Number.parseInt(ref.scope.slice(prefix.length), 10);
+						if (Number.isFinite(number) && number < below) {
+							await refs.remove({ _id: ref._id });
+							expiredRefs++;
+						}
+					}
+				}
+				const referenced = new Set<string>();
+				for (const name of ["artifact_refs", "cache_refs", "report_refs"]) {
+					for (const r of await (this.collections[name] as Collection<{ _id: string; sha256: string }>).find(
+						{},
+					))
+						referenced.add(r.sha256);
+				}
+				const { artifacts } = runtimeOf(this.broker);
+				const stored: string[] = [];
+				for await (const sha of artifacts.list()) stored.push(sha);
+				const doomed = this.sweeper.sweep(stored, referenced, Date.now(), graceMs);
+				for (const sha of doomed) await artifacts.delete(sha);
+				return { expiredRefs, deletedBlobs: doomed.length };
+			},
+
 			/** Jobs whose worker stopped heartbeating (or never started) end as lost; unservable jobs fail. */
 			async reap(this: RunThis) {
 				const s = this.runSettings;
@@ -1075,6 +1140,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 			this.definitions = new Map();
 			this.hatcherySeen = new Map();
 			this.jobCache = new Map();
+			this.sweeper = new BlobSweeper();
 		},
 
 		async started(this: RunThis) {
@@ -1095,6 +1161,9 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 			};
 			loop(1000, () => this.reap());
 			loop(3000, () => this.reconcile());
+			loop(this.runSettings.gcIntervalMs, async () => {
+				await this.collectGarbage(this.runSettings.gcGraceMs);
+			});
 			void this.reconcile().catch(() => {});
 		},
 

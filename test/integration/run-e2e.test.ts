@@ -178,7 +178,7 @@ describe("workflows run end to end on local workers", () => {
 describe("artifacts and worker exports across jobs", () => {
 	let s: TestServer;
 	before(async () => {
-		s = await startTestServer({ CDS_HATCHERY_POLL_MS: "100" });
+		s = await startTestServer({ CDS_HATCHERY_POLL_MS: "100", CDS_HISTORY_LENGTH: "1" });
 		assert.equal((await s.api("POST", "/api/v1/projects", { key: "ART", name: "a" })).status, 201);
 	});
 	after(async () => s?.stop());
@@ -229,5 +229,40 @@ describe("artifacts and worker exports across jobs", () => {
 		const text = logs.map((l: { text: string }) => l.text).join("");
 		assert.match(text, new RegExp(`payload-${n}`));
 		assert.match(text, /color=blue/);
+	});
+
+	test("retention: artifacts of runs beyond the history length are garbage-collected", async () => {
+		const second = (await s.api("POST", "/api/v1/projects/ART/workflows/art/runs", {})).body.number;
+		for (let i = 0; i < 300; i++) {
+			const r = (await s.api("GET", `/api/v1/projects/ART/workflows/art/runs/${second}`)).body;
+			if (FINAL.has(r.status)) break;
+			await new Promise((res) => setTimeout(res, 100));
+		}
+		const refs = await s.server.store.collection<{ _id: string; scope: string; sha256: string }>({
+			name: "artifact_refs",
+		});
+		assert.equal((await refs.find({})).length, 2, "both runs uploaded an artifact");
+		const blobs = async () => {
+			const out: string[] = [];
+			for await (const sha of (await import("../../mixins/runtime.ts"))
+				.runtimeOf(s.server.broker)
+				.artifacts.list())
+				out.push(sha);
+			return out;
+		};
+		assert.equal((await blobs()).length, 2);
+		const first = (await s.server.broker.call("run.collectGarbage", { graceMs: 0 })) as {
+			expiredRefs: number;
+		};
+		assert.equal(first.expiredRefs, 1, "the older run's reference expires");
+		// A blob is deleted only once seen unreferenced twice (an upload writes its blob first).
+		const second2 = (await s.server.broker.call("run.collectGarbage", { graceMs: 0 })) as {
+			deletedBlobs: number;
+		};
+		assert.equal(second2.deletedBlobs, 1);
+		const left = await refs.find({});
+		assert.equal(left.length, 1);
+		assert.match(left[0]!.scope, new RegExp(`/${String(second).padStart(10, "0")}$`));
+		assert.deepEqual(await blobs(), [left[0]!.sha256]);
 	});
 });
