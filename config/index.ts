@@ -3,6 +3,7 @@
 // server prints before exiting with code 2.
 
 import path from "node:path";
+import { parseAllowedPrefixes } from "../src/templates/url-policy.ts";
 
 export const ALL_SERVICES = [
 	"api",
@@ -130,6 +131,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.c
 	}
 	if (env.CDS_ADMIN_TOKEN !== undefined && env.CDS_ADMIN_TOKEN.length < 20) {
 		throw new ConfigError("CDS_ADMIN_TOKEN must be at least 20 characters long");
+	}
+	if (env.CDS_TEMPLATE_ALLOWED_URLS) {
+		try {
+			parseAllowedPrefixes(env.CDS_TEMPLATE_ALLOWED_URLS);
+		} catch (e) {
+			throw new ConfigError(`CDS_TEMPLATE_ALLOWED_URLS: ${(e as Error).message}`);
+		}
 	}
 	if (env.CDS_SECRET_KEY !== undefined && Buffer.from(env.CDS_SECRET_KEY, "base64").length !== 32) {
 		throw new ConfigError("CDS_SECRET_KEY must be 32 bytes encoded in base64 (openssl rand -base64 32)");
