@@ -7,6 +7,7 @@
 // atomically on a violation; no synthetic field is needed.
 
 import { decodeFields, encodeFields, encodeUpdateValues } from "./field-names.ts";
+import { type Appender, keepDatafileOpen } from "./nedb-appender.ts";
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -67,11 +68,13 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 	readonly #db: Datastore<T>;
 	readonly #uniqueIndexes: string[][] = [["_id"]];
 	readonly #isOpen: () => void;
+	readonly #appender: Appender | undefined;
 
-	constructor(name: string, db: Datastore<T>, isOpen: () => void) {
+	constructor(name: string, db: Datastore<T>, isOpen: () => void, appender?: Appender) {
 		this.name = name;
 		this.#db = db;
 		this.#isOpen = isOpen;
+		this.#appender = appender;
 	}
 
 	async ensureIndex(index: IndexSpec): Promise<void> {
@@ -188,6 +191,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 	async close(): Promise<void> {
 		this.#db.stopAutocompaction();
 		await this.#db.compactDatafileAsync();
+		await this.#appender?.close();
 	}
 }
 
@@ -236,7 +240,7 @@ export class EmbeddedStore implements Store {
 			});
 		}
 		db.setAutocompactionInterval(COMPACTION_INTERVAL_MS);
-		return new EmbeddedCollection(spec.name, db, this.#assertOpen);
+		return new EmbeddedCollection(spec.name, db, this.#assertOpen, keepDatafileOpen(db));
 	}
 
 	async collection<T extends Doc = Doc>(spec: CollectionSpec): Promise<Collection<T>> {

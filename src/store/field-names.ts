@@ -22,6 +22,14 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
 	return proto === Object.prototype || proto === null;
 }
 
+/** Whether any key at any level would change under `test`: a read-only walk, no allocation. */
+function anyKey(value: unknown, test: (k: string) => boolean): boolean {
+	if (Array.isArray(value)) return value.some((v) => anyKey(v, test));
+	if (!isPlainObject(value)) return false;
+	for (const k in value) if (test(k) || anyKey(value[k], test)) return true;
+	return false;
+}
+
 function mapKeys(value: unknown, f: (k: string) => string): unknown {
 	if (Array.isArray(value)) return value.map((v) => mapKeys(v, f));
 	if (!isPlainObject(value)) return value;
@@ -30,14 +38,18 @@ function mapKeys(value: unknown, f: (k: string) => string): unknown {
 	return out;
 }
 
+const needsEscape = (k: string) => NEEDS_ESCAPE.test(k);
+const isEscaped = (k: string) => k.includes("%");
+
 /** Escapes the field names of a document (every level). */
 export function encodeFields<T>(doc: T): T {
-	return mapKeys(doc, escapeKey) as T;
+	// Most documents have plain names: then the document itself is stored (the backends copy it).
+	return anyKey(doc, needsEscape) ? (mapKeys(doc, escapeKey) as T) : doc;
 }
 
 /** Restores the field names of a stored document. */
 export function decodeFields<T>(doc: T): T {
-	return mapKeys(doc, unescapeKey) as T;
+	return anyKey(doc, isEscaped) ? (mapKeys(doc, unescapeKey) as T) : doc;
 }
 
 /** Escapes the values of an update operator ($set: {"a.b": {x.y: 1}} keeps the path, escapes the value). */
