@@ -54,16 +54,26 @@ export async function lintPaths(paths: readonly string[], ctx: ProjectContext = 
 			if (file) loose.push(file);
 			continue;
 		}
-		const set: InputFile[] = [];
-		const names = (await readdir(p, { withFileTypes: true }))
-			.filter((d) => d.isFile())
-			.map((d) => d.name)
-			.sort();
-		for (const name of names) {
-			const file = await load(path.join(p, name));
-			if (file) set.push(file);
-		}
-		sets.push(set);
+		// A directory is a file set; each subdirectory (a repository's several `.cds/` sets,
+		// or a corpus of examples) is linted as its own set.
+		const walk = async (dir: string, depth: number) => {
+			const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) =>
+				a.name.localeCompare(b.name),
+			);
+			const set: InputFile[] = [];
+			for (const e of entries) {
+				if (!e.isFile()) continue;
+				const file = await load(path.join(dir, e.name));
+				if (file) set.push(file);
+			}
+			if (set.length > 0) sets.push(set);
+			if (depth >= 8) return;
+			for (const e of entries) {
+				if (e.isDirectory() && !e.name.startsWith(".") && e.name !== "node_modules")
+					await walk(path.join(dir, e.name), depth + 1);
+			}
+		};
+		await walk(p, 0);
 	}
 	if (loose.length > 0) sets.push(loose);
 	const models: FileSetModel[] = [];

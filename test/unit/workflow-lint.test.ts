@@ -16,6 +16,20 @@ describe("lintPaths", () => {
 		assert.equal(report.warnings.length, 6);
 	});
 
+	test("the whole corpus: every file of every directory and subdirectory gets a verdict", async () => {
+		const { readdir } = await import("node:fs/promises");
+		const all = (await readdir(corpusRoot(), { recursive: true, withFileTypes: true })).filter(
+			(d) => d.isFile() && /\.(ya?ml|json)$/.test(d.name),
+		);
+		const report = await lintPaths([corpusRoot()]);
+		assert.equal(report.files.length, all.length);
+		const rejected = report.files.filter((f) => f.status === "rejected").map((f) => path.basename(f.path));
+		// Only what refers outside its set: ITSCWRKFLW18's integrations, and ITSCWRKFLW2's second
+		// definition of the same workflow when both files are linted as one set.
+		assert.deepEqual(rejected.sort(), ["workflow.yml", "workflow_updated.yml"]);
+		assert.ok(report.files.some((f) => f.path.includes(`ITSCWRKFLW16${path.sep}edit_a`)));
+	});
+
 	test("errors come back located; no model is given then", async () => {
 		const report = await lintPaths([path.join(corpusRoot(), "ITSCWRKFLW18")]);
 		assert.equal(report.model, undefined);
