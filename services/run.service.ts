@@ -291,7 +291,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					const hint = await counters.findOne({ _id: `${key}/${name}` });
 					let number = (hint?.last ?? 0) + 1;
 					let run: RunDoc | undefined;
-					for (let attempt = 0; attempt < 50 && !run; attempt++, number++) {
+					for (let attempt = 0; attempt < 200 && !run; attempt++) {
 						const vars = runVariables({
 							project: key,
 							workflow: name,
@@ -333,10 +333,18 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 							run = doc;
 						} catch (e) {
 							if (!(e instanceof DuplicateKeyError)) throw e;
+							// Taken: try the next one; now and then re-read the hint, other creators moved on.
+							number++;
+							if (attempt % 4 === 3) {
+								const fresh = await counters.findOne({ _id: `${key}/${name}` });
+								if (fresh && fresh.last >= number) number = fresh.last + 1;
+							}
 						}
 					}
 					if (!run) throw conflict(`could not allocate a run number for ${name}: try again`);
-					await counters.replace({ _id: `${key}/${name}`, last: run.number });
+					// Never move the hint backwards (creators finish out of order).
+					const hintNow = await counters.findOne({ _id: `${key}/${name}` });
+					if (!hintNow || hintNow.last < run.number) await counters.replace({ _id: `${key}/${name}`, last: run.number });
 					await this.activeRuns().replace({ _id: run._id });
 					this.definitions.set(run.definitionId, { model: def.model, pipelines: def.pipelines });
 					const created = run;
