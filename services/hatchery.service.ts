@@ -153,7 +153,7 @@ export default function HatcheryService(
 			this.wakeAgain = false;
 			this.driver = new LocalDriver({
 				name: this.hatchery.name,
-				workerEntry: path.join(ROOT, "bin", "cds-worker.ts"),
+				workerEntry: path.join(ROOT, "bin", "cds-worker.mjs"),
 				nodeBinary: process.execPath,
 				baseDir: this.hatchery.baseDir,
 				maxWorkers: this.hatchery.maxWorkers,

@@ -13,7 +13,7 @@ import type { HatcheryCapacity, HatcheryDriver, WorkerAssignment, WorkerHandle }
 
 export interface LocalDriverOptions {
 	name: string;
-	/** Path of bin/cds-worker.ts. */
+	/** Path of the worker launcher (bin/cds-worker.mjs: it keeps a cache of type-stripped modules). */
 	workerEntry: string;
 	/** Node binary (Node 22 with type stripping). */
 	nodeBinary: string;
