@@ -344,7 +344,8 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					if (!run) throw conflict(`could not allocate a run number for ${name}: try again`);
 					// Never move the hint backwards (creators finish out of order).
 					const hintNow = await counters.findOne({ _id: `${key}/${name}` });
-					if (!hintNow || hintNow.last < run.number) await counters.replace({ _id: `${key}/${name}`, last: run.number });
+					if (!hintNow || hintNow.last < run.number)
+						await counters.replace({ _id: `${key}/${name}`, last: run.number });
 					await this.activeRuns().replace({ _id: run._id });
 					this.definitions.set(run.definitionId, { model: def.model, pipelines: def.pipelines });
 					const created = run;

@@ -42,7 +42,11 @@ describe("configuration from the environment", () => {
 		["an unknown log level", { LOG_LEVEL: "loud" }, /LOG_LEVEL=loud is not one of/],
 		["a short admin token", { CDS_ADMIN_TOKEN: "short" }, /at least 20 characters/],
 		["a secret key of the wrong size", { CDS_SECRET_KEY: "c2hvcnQ=" }, /32 bytes/],
-		["a template URL prefix that is no URL", { CDS_TEMPLATE_ALLOWED_URLS: "not a url" }, /CDS_TEMPLATE_ALLOWED_URLS/],
+		[
+			"a template URL prefix that is no URL",
+			{ CDS_TEMPLATE_ALLOWED_URLS: "not a url" },
+			/CDS_TEMPLATE_ALLOWED_URLS/,
+		],
 		[
 			"a cluster node without a shared store",
 			{ NATS_URL: "nats://127.0.0.1:4222", SERVICES: "hatchery" },
