@@ -10,7 +10,6 @@ import type { Config } from "../config/index.ts";
 import { storeOf } from "../mixins/store.mixin.ts";
 import { buildOpenApiDocument, type RouteDescription } from "../src/api/openapi.ts";
 import type { Principal } from "../src/auth/access.ts";
-import { HOOK_HEADERS } from "../src/hooks/signature.ts";
 
 const { MoleculerClientError } = Errors;
 
@@ -129,41 +128,6 @@ export default function ApiService(
 								r.ready ? 200 : 503,
 								r.ready ? { status: "ready" } : { status: "starting", reason: r.reason },
 							);
-						},
-					},
-				},
-				// Repository webhooks: no bearer token (providers cannot send one); the hook service
-				// verifies the provider's signature over the exact bytes, so the body stays raw here.
-				{
-					path: "/api/v1/hooks",
-					authentication: false,
-					mappingPolicy: "restrict",
-					mergeParams: false,
-					bodyParsers: { json: false, urlencoded: false, raw: { type: "*/*", limit: "1MB" } },
-					aliases: {
-						async "POST repository/:uuid"(
-							this: ApiThis,
-							req: IncomingMessage & { body?: unknown; $params?: { params?: { uuid?: string } } },
-							res: ServerResponse,
-						) {
-							try {
-								const headers: Record<string, string> = {};
-								for (const name of HOOK_HEADERS) {
-									const value = req.headers[name];
-									if (typeof value === "string") headers[name] = value;
-								}
-								const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-								const result = (await this.broker.call("hook.receive", {
-									uuid: req.$params?.params?.uuid ?? "",
-									headers,
-									body: body.toString("base64"),
-								})) as { status: number; body: unknown };
-								sendJson(res, result.status, result.body);
-							} catch (err) {
-								const body = publicError(err);
-								if (body.code >= 500) this.logger.error("webhook failed", req.url, err);
-								if (!res.headersSent) sendJson(res, body.code, body);
-							}
 						},
 					},
 				},
