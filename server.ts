@@ -28,6 +28,7 @@ const SERVICE_MODULES: Record<ServiceName, () => Promise<{ default: ServiceFacto
 	hatchery: () => import("./services/hatchery.service.ts"),
 	template: () => import("./services/template.service.ts"),
 	report: () => import("./services/report.service.ts"),
+	hook: () => import("./services/hook.service.ts"),
 };
 
 export interface RunningServer {

@@ -14,18 +14,12 @@ export const ALL_SERVICES = [
 	"hatchery",
 	"template",
 	"report",
+	"hook",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
 /** Service groups a node may be asked to run; names of later issues are accepted and mapped. */
-const KNOWN_SERVICE_NAMES = new Set<string>([
-	...ALL_SERVICES,
-	"run",
-	"hook",
-	"hatchery",
-	"report",
-	"template",
-]);
+const KNOWN_SERVICE_NAMES = new Set<string>([...ALL_SERVICES, "repository"]);
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace";
 const LOG_LEVELS: LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace"];

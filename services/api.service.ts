@@ -10,6 +10,7 @@ import type { Config } from "../config/index.ts";
 import { storeOf } from "../mixins/store.mixin.ts";
 import { buildOpenApiDocument, type RouteDescription } from "../src/api/openapi.ts";
 import type { Principal } from "../src/auth/access.ts";
+import { HOOK_HEADERS } from "../src/hooks/signature.ts";
 
 const { MoleculerClientError } = Errors;
 
@@ -25,6 +26,8 @@ type ApiThis = Service & {
 	settings: any;
 	routeDescriptions(): RouteDescription[];
 	isReady(): Promise<{ ready: boolean; reason?: string }>;
+	routesBuilt(): boolean;
+	routeProblem(): string | undefined;
 };
 
 const ERROR_TYPES_BY_CODE: Record<number, string> = {
@@ -131,6 +134,41 @@ export default function ApiService(
 						},
 					},
 				},
+				// Repository webhooks: no bearer token (providers cannot send one); the hook service
+				// verifies the provider's signature over the exact bytes, so the body stays raw here.
+				{
+					path: "/api/v1/hooks",
+					authentication: false,
+					mappingPolicy: "restrict",
+					mergeParams: false,
+					bodyParsers: { json: false, urlencoded: false, raw: { type: "*/*", limit: "1MB" } },
+					aliases: {
+						async "POST repository/:uuid"(
+							this: ApiThis,
+							req: IncomingMessage & { body?: unknown; $params?: { params?: { uuid?: string } } },
+							res: ServerResponse,
+						) {
+							try {
+								const headers: Record<string, string> = {};
+								for (const name of HOOK_HEADERS) {
+									const value = req.headers[name];
+									if (typeof value === "string") headers[name] = value;
+								}
+								const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+								const result = (await this.broker.call("hook.receive", {
+									uuid: req.$params?.params?.uuid ?? "",
+									headers,
+									body: body.toString("base64"),
+								})) as { status: number; body: unknown };
+								sendJson(res, result.status, result.body);
+							} catch (err) {
+								const body = publicError(err);
+								if (body.code >= 500) this.logger.error("webhook failed", req.url, err);
+								if (!res.headersSent) sendJson(res, body.code, body);
+							}
+						},
+					},
+				},
 				{
 					path: "/api/v1",
 					authentication: true,
@@ -180,7 +218,12 @@ export default function ApiService(
 				},
 			],
 			onError(this: ApiThis, req: IncomingMessage, res: ServerResponse, err: unknown) {
-				const body = publicError(err);
+				let body = publicError(err);
+				// Right after a start, moleculer-web has not built its routes yet and answers 404 to
+				// everything: say "not ready, retry" instead, so workers and clients wait, not fail.
+				if (body.code === 404 && body.message === "Not found" && !this.routesBuilt()) {
+					body = { code: 503, type: "SERVICE_UNAVAILABLE", message: "the API is starting: retry shortly" };
+				}
 				if (body.code >= 500) this.logger.error("request failed", req.method, req.url, err);
 				if (res.headersSent) return;
 				sendJson(res, body.code, body);
@@ -252,16 +295,26 @@ export default function ApiService(
 				return routes;
 			},
 
-			async isReady(this: ApiThis) {
+			routesBuilt(this: ApiThis) {
+				return this.routeProblem() === undefined;
+			},
+
+			/** Why the routes are not all served yet, or undefined when they are. */
+			routeProblem(this: ApiThis): string | undefined {
 				for (const name of ROUTED_SERVICES) {
-					if (!hasService(this.broker, name))
-						return { ready: false, reason: `service ${name} not available` };
+					if (!hasService(this.broker, name)) return `service ${name} not available`;
 				}
 				const routed = new Set(this.aliases.filter((a) => a.action).map((a) => a.action!.split(".")[0]));
 				for (const name of [...ROUTED_SERVICES, ...OPTIONAL_ROUTED_SERVICES]) {
 					if (!hasService(this.broker, name)) continue;
-					if (!routed.has(name)) return { ready: false, reason: `routes of ${name} not built yet` };
+					if (!routed.has(name)) return `routes of ${name} not built yet`;
 				}
+				return undefined;
+			},
+
+			async isReady(this: ApiThis) {
+				const problem = this.routeProblem();
+				if (problem) return { ready: false, reason: problem };
 				try {
 					if (this.broker.getLocalService("auth") || this.broker.getLocalService("project")) {
 						await storeOf(this.broker).collection({ name: "health" });

@@ -1,0 +1,183 @@
+// npm run bench:hooks — accepted webhook deliveries per second on one node and the p99 accept
+// latency (request → 202), on the embedded store and (when NATS_URL and MONGO_URL are set)
+// over NATS + MongoDB/FerretDB; then checks that every accepted event was processed (one
+// run.create each: nothing lost, nothing doubled). Prints one JSON document.
+//
+//   BENCH_HOOKS=3000 BENCH_CONCURRENCY=32 npm run bench:hooks
+//
+// The node runs in its own process (test/fixtures/hooks/bench-node.ts) with stand-ins for the
+// repository, workflow and run services: this measures the
+// hook service's accept path (verify, insert, 202) and its processor, not git or the run engine.
+
+import { fork } from "node:child_process";
+import { createHmac, randomBytes, randomUUID } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import http from "node:http";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import type { RepositoryDoc } from "../services/hook.service.ts";
+import { freePort } from "../test/helpers/server.ts";
+
+const DELIVERIES = Number(process.env.BENCH_HOOKS ?? 3000);
+const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
+const SECRET = "bench-webhook-secret";
+
+function percentile(sorted: number[], p: number): number {
+	return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? 0;
+}
+
+async function scenario(name: string, env: Record<string, string>) {
+	const repo: RepositoryDoc = {
+		id: `bench-${randomUUID()}`,
+		project: "BENCH",
+		manager: "github",
+		url: "https://example.invalid/bench.git",
+		repo: "bench/app",
+		defaultBranch: "main",
+		webhook: { uuid: randomUUID(), secret: SECRET },
+		poll: null,
+	};
+	// CDS_HOOKS_* tuning knobs of the calling shell apply to the benchmarked node.
+	const knobs = Object.fromEntries(
+		Object.entries(process.env).filter(
+			(e): e is [string, string] => e[0].startsWith("CDS_HOOKS_") && e[1] !== undefined,
+		),
+	);
+	const port = await freePort();
+	const dataDir = mkdtempSync(path.join(tmpdir(), "cds-bench-hooks-"));
+	const child = fork(path.join(import.meta.dirname, "../test/fixtures/hooks/bench-node.ts"), [], {
+		env: {
+			PATH: process.env.PATH ?? "",
+			HOME: process.env.HOME ?? "",
+			SERVICES: "auth",
+			NODE_ID: `bench-${name}-${process.pid}`,
+			CDS_DATA_DIR: dataDir,
+			CDS_API_PORT: String(port),
+			CDS_API_HOST: "127.0.0.1",
+			LOG_LEVEL: "error",
+			CDS_ADMIN_TOKEN: `bench-admin-${randomBytes(16).toString("hex")}`,
+			BENCH_REPOSITORY: JSON.stringify(repo),
+			...knobs,
+			...env,
+		},
+		stdio: ["ignore", "ignore", "inherit", "ipc"],
+		execArgv: process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [],
+	});
+	const message = (type: string) =>
+		new Promise<any>((resolve) => {
+			const on = (m: any) => {
+				if (m?.type === type) {
+					child.off("message", on);
+					resolve(m);
+				}
+			};
+			child.on("message", on);
+		});
+	const count = async () => {
+		const reply = message("count");
+		child.send({ type: "count" });
+		return (await reply) as { runs: number; duplicateRuns: number };
+	};
+	try {
+		await message("ready");
+		const agent = new http.Agent({ keepAlive: true, maxSockets: CONCURRENCY });
+		const post = (body: string, headers: Record<string, string>) =>
+			new Promise<number>((resolve, reject) => {
+				const req = http.request(
+					`http://127.0.0.1:${port}/api/v1/hooks/repository/${repo.webhook!.uuid}`,
+					{ method: "POST", agent, headers },
+					(res) => {
+						res.resume();
+						res.on("end", () => resolve(res.statusCode ?? 0));
+					},
+				);
+				req.on("error", reject);
+				req.end(body);
+			});
+		const bodies = Array.from({ length: DELIVERIES }, (_, i) =>
+			JSON.stringify({
+				ref: `refs/heads/bench-${i}`,
+				before: "1".repeat(40),
+				after: (i + 1).toString(16).padStart(40, "a"),
+				head_commit: { message: `commit ${i}`, author: { name: "Bench", email: "bench@example.com" } },
+				repository: { full_name: "bench/app" },
+			}),
+		);
+		const latencies: number[] = [];
+		let accepted = 0;
+		let failed = 0;
+		let next = 0;
+		const started = performance.now();
+		await Promise.all(
+			Array.from({ length: CONCURRENCY }, async () => {
+				while (next < bodies.length) {
+					const i = next++;
+					const body = bodies[i]!;
+					const t0 = performance.now();
+					const status = await post(body, {
+						"content-type": "application/json",
+						"x-github-event": "push",
+						"x-github-delivery": `bench-${i}`,
+						"x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`,
+					});
+					latencies.push(performance.now() - t0);
+					if (status === 202) accepted++;
+					else failed++;
+				}
+			}),
+		);
+		const acceptSeconds = (performance.now() - started) / 1000;
+		agent.destroy();
+		const deadline = Date.now() + 120_000;
+		let counted = await count();
+		while (knobs.CDS_HOOKS_PROCESSOR !== "off" && counted.runs < accepted && Date.now() < deadline) {
+			await new Promise((r) => setTimeout(r, 100));
+			counted = await count();
+		}
+		const processedSeconds = (performance.now() - started) / 1000;
+		latencies.sort((a, b) => a - b);
+		return {
+			scenario: name,
+			deliveries: DELIVERIES,
+			concurrency: CONCURRENCY,
+			accepted,
+			failed,
+			acceptedPerSecond: Math.round(accepted / acceptSeconds),
+			acceptLatencyMs: {
+				p50: Number(percentile(latencies, 50).toFixed(2)),
+				p99: Number(percentile(latencies, 99).toFixed(2)),
+				max: Number((latencies.at(-1) ?? 0).toFixed(2)),
+			},
+			processedPerSecond: Math.round(counted.runs / processedSeconds),
+			runsCreated: counted.runs,
+			lost: accepted - counted.runs,
+			duplicateRuns: counted.duplicateRuns,
+		};
+	} finally {
+		const exited = new Promise((r) => child.once("exit", r));
+		child.send({ type: "stop" });
+		const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+		await exited;
+		clearTimeout(timer);
+		rmSync(dataDir, { recursive: true, force: true });
+	}
+}
+
+const results = [await scenario("embedded", {})];
+if (process.env.NATS_URL && process.env.MONGO_URL) {
+	const db = `bench_hooks_${Date.now().toString(36)}`;
+	const mongo = new URL(process.env.MONGO_URL);
+	mongo.pathname = `/${db}`;
+	results.push(
+		await scenario("nats-mongo", {
+			NATS_URL: process.env.NATS_URL,
+			MONGO_URL: mongo.toString(),
+			CDS_NAMESPACE: db,
+			CDS_SECRET_KEY: randomBytes(32).toString("base64"),
+		}),
+	);
+}
+process.stdout.write(
+	`${JSON.stringify({ bench: "hooks", targets: { embeddedAcceptedPerSecond: 2000, embeddedP99Ms: 50 }, results }, null, 2)}\n`,
+);
+process.exit(0);
