@@ -12,6 +12,7 @@
 //   failed processing is retried with backoff, never dropped;
 // - a poller tick and a schedule tick are each acted on by exactly one replica (claim / insert).
 
+import { everyInterval } from "../mixins/periodic.ts";
 import { createHash, randomUUID } from "node:crypto";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
@@ -943,20 +944,15 @@ export default function HookService(
 				);
 			}
 			if (options.loops === false) return;
-			const loop = (every: number, fn: () => Promise<unknown>) => {
-				let running = false;
-				const t = setInterval(() => {
-					if (running || this.stopping) return;
-					running = true;
-					fn()
-						.catch((e: Error) => this.logger.warn(e.message))
-						.finally(() => {
-							running = false;
-						});
-				}, every);
-				t.unref();
-				this.timers.push(t);
-			};
+			const loop = (every: number, fn: () => Promise<unknown>) =>
+				this.timers.push(
+					everyInterval(
+						every,
+						fn,
+						(e) => this.logger.warn(e.message),
+						() => this.stopping,
+					),
+				);
 			if (this.hookSettings.processor) loop(this.hookSettings.processIntervalMs, () => this.processDue());
 			loop(this.hookSettings.pollLoopMs, () => this.pollRepositories());
 			loop(this.hookSettings.scheduleLoopMs, () => this.runSchedules());

@@ -8,6 +8,7 @@ import type { Context, Service, ServiceSchema } from "moleculer";
 import type { Config } from "../config/index.ts";
 import { conflict, invalid, notFound } from "../mixins/errors.ts";
 import type { GatewayMeta } from "../mixins/meta.ts";
+import { everyInterval } from "../mixins/periodic.ts";
 import { runtimeOf } from "../mixins/runtime.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
 import RunWorkerApi from "./run-worker.mixin.ts";
@@ -1154,20 +1155,8 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 
 		async started(this: RunThis) {
 			this.serviceStartedAt = Date.now();
-			const loop = (every: number, fn: () => Promise<void>) => {
-				let running = false;
-				const t = setInterval(() => {
-					if (running) return;
-					running = true;
-					fn()
-						.catch((e: Error) => this.logger.warn(e.message))
-						.finally(() => {
-							running = false;
-						});
-				}, every);
-				t.unref();
-				this.timers.push(t);
-			};
+			const loop = (every: number, fn: () => Promise<unknown>) =>
+				this.timers.push(everyInterval(every, fn, (e) => this.logger.warn(e.message)));
 			loop(1000, () => this.reap());
 			loop(3000, () => this.reconcile());
 			loop(this.runSettings.gcIntervalMs, async () => {
