@@ -29,6 +29,7 @@ const SERVICE_MODULES: Record<ServiceName, () => Promise<{ default: ServiceFacto
 	template: () => import("./services/template.service.ts"),
 	report: () => import("./services/report.service.ts"),
 	hook: () => import("./services/hook.service.ts"),
+	repository: () => import("./services/repository.service.ts"),
 };
 
 export interface RunningServer {

@@ -15,11 +15,12 @@ export const ALL_SERVICES = [
 	"template",
 	"report",
 	"hook",
+	"repository",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number];
 
 /** Service groups a node may be asked to run; names of later issues are accepted and mapped. */
-const KNOWN_SERVICE_NAMES = new Set<string>([...ALL_SERVICES, "repository"]);
+const KNOWN_SERVICE_NAMES = new Set<string>([...ALL_SERVICES]);
 
 export type LogLevel = "fatal" | "error" | "warn" | "info" | "debug" | "trace";
 const LOG_LEVELS: LogLevel[] = ["fatal", "error", "warn", "info", "debug", "trace"];

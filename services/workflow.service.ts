@@ -25,8 +25,13 @@ export interface WorkflowDoc extends Doc {
 	name: string;
 	defaultBranch: string;
 	asCode: boolean;
-	/** Pipelines used by the latest default-branch definition (for "pipeline in use" checks). */
+	/** Project pipelines used by the latest default-branch definition (for "pipeline in use" checks). */
 	pipelines: string[];
+	/** As-code workflows: the linked repository they are read from ("org/repo" for messages). */
+	repositoryId?: string | null;
+	repository?: string | null;
+	/** As-code workflows: pipelines defined in the repository, which belong to this workflow alone. */
+	embeddedPipelines?: string[];
 	latestVersion: number;
 	created: string;
 	updated: string;
@@ -60,7 +65,39 @@ type WorkflowThis = Service & {
 		author: string | null,
 	): Promise<{ doc: DefinitionDoc; changed: boolean }>;
 	projectBox(ctx: Context, key: string): Promise<SecretBox>;
+	defineAsCode(
+		ctx: Context<any, GatewayMeta>,
+		repo: AsCodeRepository,
+		branch: string,
+		files: Array<{ path: string; content: string }>,
+	): Promise<AsCodeResult>;
+	asCodeOf(repositoryId: string): Promise<WorkflowDoc[]>;
 };
+
+/** The part of `repository.get` the as-code rules need. */
+interface AsCodeRepository {
+	id: string;
+	project: string;
+	repo: string;
+	defaultBranch: string;
+}
+
+export interface AsCodeResult {
+	workflows: string[];
+	created: string[];
+	updated: string[];
+	unchanged: string[];
+	/** Whether any definition of the branch changed. */
+	changed: boolean;
+	warnings: Array<{ file?: string; line?: number; column?: number; message: string }>;
+}
+
+/** The 409 every API edit of an as-code workflow gets. */
+export function asCodeConflict(what: string, repository: string | null | undefined) {
+	return conflict(`${what} is defined as code: edit the YAML in ${repository ?? "its repository"} and push`, {
+		repository: repository ?? null,
+	});
+}
 
 const keyParam = { type: "string", pattern: PROJECT_KEY_PATTERN, max: 64 } as const;
 const nameParam = { type: "string", pattern: NAME_PATTERN, max: 128 } as const;
@@ -81,6 +118,8 @@ function presentHead(doc: WorkflowDoc) {
 		branch: doc.defaultBranch,
 		version: doc.latestVersion,
 		asCode: doc.asCode,
+		repository: doc.repository ?? null,
+		repositoryId: doc.repositoryId ?? null,
 		created: doc.created,
 		updated: doc.updated,
 	};
@@ -172,6 +211,11 @@ export default function WorkflowService(): ServiceSchema<
 						project.entities.filter((e) => e.kind === "pipeline").map((e) => [e.name, e.model]),
 					);
 					const conflicts: string[] = [];
+					const asCodeHeads = await this.workflows().find({ project: key, asCode: true });
+					for (const p of model.pipelines) {
+						const owner = asCodeHeads.find((h) => h.embeddedPipelines?.includes(p.name));
+						if (owner) throw asCodeConflict(`pipeline ${p.name} of workflow ${owner.name}`, owner.repository);
+					}
 					for (const p of model.pipelines) {
 						const current = existingPipelines.get(p.name);
 						if (current !== undefined && contentHash(current) !== contentHash(p) && !force)
@@ -179,14 +223,7 @@ export default function WorkflowService(): ServiceSchema<
 					}
 					for (const w of model.workflows) {
 						const head = await this.workflows().findOne({ _id: `${key}/${w.name}` });
-						if (head?.asCode) {
-							throw conflict(
-								`workflow ${w.name} is defined as code: edit the YAML in its repository and push`,
-								{
-									workflow: w.name,
-								},
-							);
-						}
+						if (head?.asCode) throw asCodeConflict(`workflow ${w.name}`, head.repository);
 						const latest = head ? await this.latestDefinition(key, w.name, head.defaultBranch) : null;
 						// Compare the workflow model alone: pipeline changes are caught above.
 						if (latest && contentHash(latest.model) !== contentHash(w) && !force)
@@ -328,9 +365,16 @@ export default function WorkflowService(): ServiceSchema<
 					const head = await this.workflows().findOne({ _id: `${key}/${name}` });
 					if (!head) throw notFound(`workflow ${name}`, { project: key, name });
 					const branch = ctx.params.branch ?? head.defaultBranch;
-					const def = ctx.params.version
+					let def = ctx.params.version
 						? await this.definitions().findOne({ _id: definitionId(key, name, branch, ctx.params.version) })
 						: await this.latestDefinition(key, name, branch);
+					if (!def && head.asCode && ctx.params.branch === undefined && ctx.params.version === undefined) {
+						// Pushed from a branch before the default one: show the latest definition there is.
+						[def] = await this.definitions().find(
+							{ project: key, workflow: name },
+							{ sort: { created: -1 }, limit: 1 },
+						);
+					}
 					if (!def) throw notFound(`definition of workflow ${name} on branch ${branch}`, { branch });
 					return {
 						...presentHead(head),
@@ -442,6 +486,146 @@ export default function WorkflowService(): ServiceSchema<
 				},
 			},
 
+			pushAsCode: {
+				rest: "POST /:key/workflows/as-code",
+				summary: "Define a linked repository's as-code workflows for a branch (what `cds push` sends)",
+				permission: { level: "write", project: "key" },
+				params: {
+					key: keyParam,
+					repositoryId: { type: "string", max: 64 },
+					branch: { type: "string", min: 1, max: 255 },
+					commit: { type: "string", max: 64, optional: true },
+					files: {
+						type: "array",
+						min: 1,
+						max: MAX_IMPORT_FILES,
+						items: {
+							type: "object",
+							props: {
+								path: { type: "string", min: 1, max: 1024 },
+								content: { type: "string", max: MAX_FILE_BYTES },
+							},
+						},
+					},
+				},
+				async handler(
+					this: WorkflowThis,
+					ctx: Context<
+						{
+							key: string;
+							repositoryId: string;
+							branch: string;
+							commit?: string;
+							files: Array<{ path: string; content: string }>;
+						},
+						GatewayMeta
+					>,
+				) {
+					const repo = (await ctx
+						.call("repository.get", { id: ctx.params.repositoryId })
+						.catch(() => null)) as AsCodeRepository | null;
+					if (!repo || repo.project !== ctx.params.key)
+						throw notFound(`repository ${ctx.params.repositoryId}`, {
+							repositoryId: ctx.params.repositoryId,
+						});
+					const result = await this.defineAsCode(ctx, repo, ctx.params.branch, ctx.params.files);
+					return { ...result, branch: ctx.params.branch, repository: repo.repo };
+				},
+			},
+
+			/**
+			 * Redefines a repository's as-code workflows for `branch` from the files at `commit`,
+			 * and says which workflows a push there triggers. Internal (hook service).
+			 */
+			syncBranch: {
+				params: {
+					repositoryId: { type: "string", max: 64 },
+					branch: { type: "string", min: 1, max: 255 },
+					commit: { type: "string", max: 64 },
+				},
+				async handler(
+					this: WorkflowThis,
+					ctx: Context<{ repositoryId: string; branch: string; commit: string }>,
+				) {
+					const { repositoryId, branch, commit } = ctx.params;
+					const repo = (await ctx.call("repository.get", { id: repositoryId })) as AsCodeRepository;
+					const read = (await ctx.call("repository.readFiles", { id: repositoryId, commit, branch })) as {
+						files: Array<{ path: string; content: string }>;
+					};
+					const known = await this.asCodeOf(repositoryId);
+					let result: AsCodeResult | null = null;
+					if (read.files.length > 0) {
+						try {
+							result = await this.defineAsCode(ctx, repo, branch, read.files);
+						} catch (e) {
+							// A broken YAML on a branch triggers nothing; retrying would not mend it.
+							const err = e as { code?: number; message?: string; data?: { errors?: unknown[] } };
+							if (err.code !== 422 && err.code !== 409) throw e;
+							this.logger.warn(`as-code files of ${repo.repo}@${commit} (${branch}): ${err.message}`);
+							return {
+								workflows: [],
+								changed: false,
+								errors: err.data?.errors ?? [{ message: err.message }],
+							};
+						}
+					}
+					// Workflows the branch no longer defines lose that branch's definition (never the default one).
+					let removedAny = false;
+					if (branch !== repo.defaultBranch) {
+						for (const head of known) {
+							if (result?.workflows.includes(head.name)) continue;
+							const n = await this.definitions().remove(
+								{ project: head.project, workflow: head.name, branch },
+								{ multi: true },
+							);
+							removedAny ||= n > 0;
+						}
+					}
+					return { workflows: result?.workflows ?? [], changed: (result?.changed ?? false) || removedAny };
+				},
+			},
+
+			/** Drops a deleted branch's definitions of a repository's workflows. Internal (hook service). */
+			deleteBranch: {
+				params: {
+					repositoryId: { type: "string", max: 64 },
+					branch: { type: "string", min: 1, max: 255 },
+				},
+				async handler(this: WorkflowThis, ctx: Context<{ repositoryId: string; branch: string }>) {
+					const { repositoryId, branch } = ctx.params;
+					const repo = (await ctx.call("repository.get", { id: repositoryId })) as AsCodeRepository;
+					// The default branch's definition is what every API read shows: a deleted default branch keeps it.
+					if (branch === repo.defaultBranch)
+						return { removed: [], reason: "the default branch keeps its definition" };
+					const removed: string[] = [];
+					for (const head of await this.asCodeOf(repositoryId)) {
+						const n = await this.definitions().remove(
+							{ project: head.project, workflow: head.name, branch },
+							{ multi: true },
+						);
+						if (n > 0) {
+							removed.push(head.name);
+							// Runs of the branch are the run service's: it purges them after its retention delay.
+							ctx.emit("workflow.branchDeleted", {
+								project: head.project,
+								workflow: head.name,
+								branch,
+								deletedAt: now(),
+							});
+						}
+					}
+					return { removed };
+				},
+			},
+
+			/** As-code workflows read from a linked repository. Internal. */
+			repositoryUsers: {
+				params: { repositoryId: { type: "string", max: 64 } },
+				async handler(this: WorkflowThis, ctx: Context<{ repositoryId: string }>) {
+					return (await this.asCodeOf(ctx.params.repositoryId)).map((h) => h.name);
+				},
+			},
+
 			/** Workflows whose latest definition uses a pipeline. Internal. */
 			pipelineUsers: {
 				params: { key: keyParam, pipeline: nameParam },
@@ -510,6 +694,158 @@ export default function WorkflowService(): ServiceSchema<
 				}
 				throw conflict(`workflow ${name} is being changed concurrently: try again`);
 			},
+			async asCodeOf(this: WorkflowThis, repositoryId: string) {
+				return this.workflows().find({ repositoryId, asCode: true });
+			},
+
+			/**
+			 * The as-code rules in one place: the files of one branch of one repository define
+			 * that branch's version of each workflow; embedded pipelines live in the definition
+			 * only (they are not project pipelines); applications and environments are project
+			 * entities, written from the default branch (or created when missing).
+			 */
+			async defineAsCode(this: WorkflowThis, ctx, repo, branch, files) {
+				const key = repo.project;
+				const project = (await ctx.call("project.context", { key })) as {
+					pipelines: string[];
+					applications: string[];
+					environments: string[];
+					integrations: string[];
+					entities: Array<{ kind: string; name: string; model?: Pipeline }>;
+				};
+				const box = await this.projectBox(ctx, key);
+				const parsed = parseFileSet(
+					files,
+					{
+						pipelines: project.pipelines,
+						applications: project.applications,
+						environments: project.environments,
+						integrations: project.integrations,
+					},
+					{ openSecret: (sealed: string) => box.open(sealed) },
+				);
+				if (parsed.errors.length > 0) {
+					const first = parsed.errors[0]!;
+					throw invalid(
+						parsed.errors.length === 1
+							? `${repo.repo}: ${first.file}:${first.line}:${first.column}: ${first.message}`
+							: `${repo.repo}: ${parsed.errors.length} errors in the as-code files`,
+						parsed.errors.map((d) => ({ ...d })),
+					);
+				}
+				const model = parsed.model as FileSetModel;
+				if (model.workflows.length === 0)
+					throw invalid(`${repo.repo}: the as-code files define no workflow`, [
+						{ message: "no workflow file" },
+					]);
+
+				const heads = new Map<string, WorkflowDoc | null>();
+				for (const w of model.workflows) {
+					const head = await this.workflows().findOne({ _id: `${key}/${w.name}` });
+					if (head && !head.asCode)
+						throw conflict(
+							`workflow ${w.name} already exists and is not defined as code: delete it or rename the workflow in the YAML`,
+							{
+								workflow: w.name,
+							},
+						);
+					if (head && head.repositoryId !== repo.id)
+						throw conflict(
+							`workflow ${w.name} is defined as code in ${head.repository ?? "another repository"}`,
+							{
+								workflow: w.name,
+							},
+						);
+					heads.set(w.name, head);
+				}
+
+				const isDefault = branch === repo.defaultBranch;
+				const entities: Array<Record<string, unknown>> = [];
+				const varsOf = (vars: Record<string, Variable>) =>
+					Object.fromEntries(
+						Object.entries(vars).map(([n, v]) => [
+							n,
+							{ type: v.type === "key" ? "text" : v.type, value: v.sealed ? box.open(v.value) : v.value },
+						]),
+					);
+				for (const a of model.applications) {
+					if (!isDefault && project.applications.includes(a.name)) continue;
+					entities.push({
+						kind: "application",
+						name: a.name,
+						description: a.description ?? "",
+						variables: varsOf(a.variables),
+						...(a.vcsServer && a.repo ? { repository: { vcsServer: a.vcsServer, repo: a.repo } } : {}),
+					});
+				}
+				for (const e of model.environments) {
+					if (!isDefault && project.environments.includes(e.name)) continue;
+					entities.push({
+						kind: "environment",
+						name: e.name,
+						description: e.description ?? "",
+						variables: varsOf(e.variables),
+					});
+				}
+				for (const name of model.missing.applications)
+					if (!project.applications.includes(name)) entities.push({ kind: "application", name });
+				for (const name of model.missing.environments)
+					if (!project.environments.includes(name)) entities.push({ kind: "environment", name });
+				if (entities.length > 0) await ctx.call("project.upsertEntities", { key, entities });
+
+				const embedded = new Map(model.pipelines.map((p) => [p.name, p]));
+				const projectPipelines = new Map<string, Pipeline>();
+				for (const e of project.entities)
+					if (e.kind === "pipeline" && e.model) projectPipelines.set(e.name, e.model);
+
+				const out: AsCodeResult = {
+					workflows: [],
+					created: [],
+					updated: [],
+					unchanged: [],
+					changed: false,
+					warnings: parsed.warnings,
+				};
+				for (const w of model.workflows) {
+					const used = [...new Set(w.nodes.map((n) => n.pipeline).filter((p): p is string => !!p))].sort();
+					const snapshot = used
+						.map((p) => embedded.get(p) ?? projectPipelines.get(p))
+						.filter((p): p is Pipeline => !!p);
+					const { doc, changed } = await this.addDefinition(
+						key,
+						w.name,
+						branch,
+						w,
+						snapshot,
+						ctx.meta?.user?.id ?? null,
+					);
+					const head = heads.get(w.name) ?? null;
+					const stamp = now();
+					await this.workflows().replace({
+						_id: `${key}/${w.name}`,
+						project: key,
+						name: w.name,
+						defaultBranch: repo.defaultBranch,
+						asCode: true,
+						repositoryId: repo.id,
+						repository: repo.repo,
+						pipelines: isDefault || !head ? used.filter((p) => !embedded.has(p)) : head.pipelines,
+						embeddedPipelines:
+							isDefault || !head ? used.filter((p) => embedded.has(p)) : (head.embeddedPipelines ?? []),
+						latestVersion: isDefault ? doc.version : (head?.latestVersion ?? 0),
+						created: head?.created ?? stamp,
+						updated: changed ? stamp : (head?.updated ?? stamp),
+					});
+					out.workflows.push(w.name);
+					(head ? (changed ? out.updated : out.unchanged) : out.created).push(w.name);
+					if (changed) {
+						out.changed = true;
+						ctx.emit("workflow.updated", { project: key, workflow: w.name, branch, version: doc.version });
+					}
+				}
+				return out;
+			},
+
 			async projectBox(ctx: Context, key: string) {
 				const { projectKey } = (await ctx.call("project.secretMaterial", { key })) as { projectKey: string };
 				return SecretBox.fromKey(Buffer.from(projectKey, "base64"));

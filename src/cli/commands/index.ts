@@ -5,6 +5,7 @@ import type { CommandRegistry } from "../registry.ts";
 import * as login from "./login.ts";
 import * as newCommand from "./new.ts";
 import * as project from "./project.ts";
+import * as push from "./push.ts";
 import * as report from "./report.ts";
 import * as run from "./run.ts";
 import * as template from "./template.ts";
@@ -22,6 +23,7 @@ const modules: ReadonlyArray<{ register(registry: CommandRegistry): void }> = [
 	template,
 	newCommand,
 	report,
+	push,
 ];
 
 export function registerAllCommands(registry: CommandRegistry): void {

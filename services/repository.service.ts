@@ -1,0 +1,693 @@
+// Owns the link between projects and git repositories: repository managers (a provider's
+// URL and token), linked repositories (clone URL, default branch, where the as-code files
+// live, the webhook or poller that watches it) and each project's SSH key. Secrets (tokens,
+// webhook secrets, the private key) are sealed with the master key and only opened inside
+// the cluster: `get`/`byHookUuid` give the hook service the webhook secret, `readFiles`
+// uses the token or key to fetch; no REST answer ever carries them (except a plain-git
+// webhook secret, shown once when the link is made, since nobody else could configure it).
+
+import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { Config } from "../config/index.ts";
+import type { GatewayMeta } from "../mixins/meta.ts";
+import { conflict, invalid, notFound } from "../mixins/errors.ts";
+import { runtimeOf } from "../mixins/runtime.ts";
+import { StoreMixin } from "../mixins/store.mixin.ts";
+import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
+import { type Collection, type Doc, DuplicateKeyError } from "../src/store/types.ts";
+import { isCdsFile } from "../src/vcs/cds-files.ts";
+import { gitAuth } from "../src/vcs/credentials.ts";
+import {
+	assertBranch,
+	ensureBareCache,
+	fetchCommit,
+	isFullCommit,
+	lsRemoteDefaultBranch,
+	normaliseDir,
+	readTreeFiles,
+} from "../src/vcs/git.ts";
+import { type CommitState, providerClient } from "../src/vcs/providers/client.ts";
+import { type ManagerType, parseRemoteUrl, type RemoteUrl } from "../src/vcs/remote-url.ts";
+import { generateSshKeyPair } from "../src/vcs/ssh-key.ts";
+
+export const MANAGER_TYPES = ["github", "gitlab", "gitea", "bitbucket", "git"] as const;
+
+export interface ManagerDoc extends Doc {
+	project: string;
+	name: string;
+	type: ManagerType;
+	/** Provider base URL (https://github.com, https://gitlab.example.com); "" for plain git. */
+	url: string;
+	sealedToken: string | null;
+	created: string;
+}
+
+export interface LinkedRepositoryDoc extends Doc {
+	project: string;
+	manager: string;
+	managerType: ManagerType;
+	/** The URL git fetches from. */
+	url: string;
+	/** "org/repo", or the path of a local repository. */
+	repo: string;
+	defaultBranch: string;
+	/** Where the as-code files live, relative to the repository root. */
+	cdsDir: string;
+	application: string | null;
+	hookUuid: string | null;
+	webhook: { uuid: string; sealedSecret: string; providerHookId?: string } | null;
+	poll: { intervalSeconds: number } | null;
+	created: string;
+	updated: string;
+}
+
+interface SshKeyDoc extends Doc {
+	publicKey: string;
+	fingerprint: string;
+	sealedPrivateKey: string;
+	created: string;
+}
+
+/** What internal callers (hook, workflow) receive: the interface of /tmp/issue4-split.md. */
+export interface RepositoryDoc {
+	id: string;
+	project: string;
+	manager: ManagerType;
+	managerName: string;
+	url: string;
+	repo: string;
+	defaultBranch: string;
+	cdsDir: string;
+	webhook: { uuid: string; secret: string; providerHookId?: string } | null;
+	poll: { intervalSeconds: number } | null;
+	application: string | null;
+}
+
+type RepositoryThis = Service & {
+	collections: Record<string, Collection<any>>;
+	broker: any;
+	config: Config;
+	fetchQueues: Map<string, Promise<unknown>>;
+	/** Whether file:// and local-path remotes may be linked and read (tests, single-host setups). */
+	allowLocal: boolean;
+	managers(): Collection<ManagerDoc>;
+	repositories(): Collection<LinkedRepositoryDoc>;
+	sshKeys(): Collection<SshKeyDoc>;
+	requireRepository(id: string): Promise<LinkedRepositoryDoc>;
+	internal(doc: LinkedRepositoryDoc): RepositoryDoc;
+	present(doc: LinkedRepositoryDoc): Record<string, unknown>;
+	webhookUrl(uuid: string): string;
+	projectKeyPair(project: string): Promise<SshKeyDoc>;
+	tokenOf(project: string, manager: string): Promise<{ manager: ManagerDoc | null; token: string | null }>;
+	serialised<T>(id: string, work: () => Promise<T>): Promise<T>;
+};
+
+const keyParam = { type: "string", pattern: PROJECT_KEY_PATTERN, max: 64 } as const;
+const nameParam = { type: "string", pattern: NAME_PATTERN, max: 128 } as const;
+const idParam = { type: "string", pattern: /^[0-9a-f]{16,64}$/, max: 64 } as const;
+const now = () => new Date().toISOString();
+const DEFAULT_POLL_SECONDS = 60;
+
+/** One link per (project, repository): the id is derived, so linking twice finds the first link. */
+export function repositoryId(project: string, remote: RemoteUrl): string {
+	return createHash("sha256")
+		.update(
+			`${project}\n${remote.kind === "file" ? "file" : "net"}\n${remote.host}\n${remote.path.toLowerCase()}`,
+		)
+		.digest("hex")
+		.slice(0, 24);
+}
+
+/** The application's `repository.repo` must read "a/b": local paths are already a/b/c… */
+function entityRepo(repo: string): string {
+	const clean = repo.replace(/\s+/g, "_");
+	return clean.includes("/") ? clean : `local/${clean}`;
+}
+
+function presentManager(doc: ManagerDoc) {
+	return {
+		name: doc.name,
+		type: doc.type,
+		url: doc.url,
+		hasToken: doc.sealedToken !== null,
+		created: doc.created,
+	};
+}
+
+export default function RepositoryService(
+	config: Config,
+): ServiceSchema<ServiceSettingSchema, Record<string, any>, Record<string, any>, RepositoryThis> {
+	return {
+		name: "repository",
+		mixins: [
+			StoreMixin([
+				{ name: "repository_managers", indexes: [{ fields: ["project"] }] },
+				{ name: "repositories", indexes: [{ fields: ["project"] }, { fields: ["hookUuid"] }] },
+				{ name: "project_ssh_keys" },
+			]),
+		],
+		settings: { rest: "/projects" },
+
+		created(this: RepositoryThis) {
+			this.config = config;
+			this.fetchQueues = new Map();
+			this.allowLocal = (config.env.CDS_REPOSITORY_ALLOW_LOCAL ?? "true").toLowerCase() !== "false";
+		},
+
+		events: {
+			async "project.deleted"(this: RepositoryThis, ctx: Context<{ key: string }>) {
+				const key = ctx.params.key;
+				await this.repositories().remove({ project: key }, { multi: true });
+				await this.managers().remove({ project: key }, { multi: true });
+				await this.sshKeys().remove({ _id: key });
+			},
+		},
+
+		actions: {
+			listManagers: {
+				rest: "GET /:key/repositories/managers",
+				summary: "List the project's repository managers (tokens are never shown)",
+				permission: { level: "read", project: "key" },
+				params: { key: keyParam },
+				async handler(this: RepositoryThis, ctx: Context<{ key: string }>) {
+					const docs = await this.managers().find({ project: ctx.params.key }, { sort: { name: 1 } });
+					return { items: docs.map(presentManager), next: null };
+				},
+			},
+
+			addManager: {
+				rest: "POST /:key/repositories/managers",
+				summary:
+					"Link the project to a repository manager (GitHub, GitLab, Gitea/Forgejo, Bitbucket Server, git)",
+				permission: { level: "admin", project: "key" },
+				params: {
+					key: keyParam,
+					name: nameParam,
+					type: { type: "enum", values: [...MANAGER_TYPES] },
+					url: { type: "string", max: 1024, optional: true },
+					token: { type: "string", max: 4096, optional: true },
+				},
+				async handler(
+					this: RepositoryThis,
+					ctx: Context<
+						{ key: string; name: string; type: ManagerType; url?: string; token?: string },
+						GatewayMeta
+					>,
+				) {
+					const { key, name, type, token } = ctx.params;
+					if (!(await ctx.call("project.exists", { key }))) throw notFound(`project ${key}`, { key });
+					let url = "";
+					if (type !== "git") {
+						if (!ctx.params.url)
+							throw invalid("url is required for a provider manager", [
+								{ field: "url", message: "required" },
+							]);
+						let parsed: URL;
+						try {
+							parsed = new URL(ctx.params.url);
+						} catch {
+							throw invalid(`${ctx.params.url} is not a URL`, [{ field: "url", message: "not a URL" }]);
+						}
+						if (parsed.protocol !== "https:" && parsed.protocol !== "http:")
+							throw invalid("the manager URL must be http(s)", [{ field: "url", message: "not http(s)" }]);
+						url = `${parsed.origin}${parsed.pathname.replace(/\/+$/, "")}`;
+					}
+					const doc: ManagerDoc = {
+						_id: `${key}/${name}`,
+						project: key,
+						name,
+						type,
+						url,
+						sealedToken: token ? runtimeOf(this.broker).secrets.seal(token) : null,
+						created: now(),
+					};
+					const existing = await this.managers().findOne({ _id: doc._id });
+					if (existing) {
+						// Same manager again is a no-op; a different one must be removed first.
+						if (existing.type === type && existing.url === url && (!token || existing.sealedToken !== null))
+							return { ...presentManager(existing), created: false };
+						throw conflict(`repository manager ${name} already exists with other settings`, { name });
+					}
+					try {
+						await this.managers().insert(doc);
+					} catch (e) {
+						if (e instanceof DuplicateKeyError)
+							throw conflict(`repository manager ${name} already exists`, { name });
+						throw e;
+					}
+					ctx.meta.$statusCode = 201;
+					return { ...presentManager(doc), created: true };
+				},
+			},
+
+			removeManager: {
+				rest: "DELETE /:key/repositories/managers/:name",
+				summary: "Remove a repository manager no linked repository uses",
+				permission: { level: "admin", project: "key" },
+				params: { key: keyParam, name: nameParam },
+				async handler(this: RepositoryThis, ctx: Context<{ key: string; name: string }>) {
+					const { key, name } = ctx.params;
+					const users = await this.repositories().count({ project: key, manager: name });
+					if (users > 0)
+						throw conflict(`repository manager ${name} is used by ${users} linked repositories`, { name });
+					if ((await this.managers().remove({ _id: `${key}/${name}` })) === 0)
+						throw notFound(`repository manager ${name}`, { name });
+					return { name, deleted: true };
+				},
+			},
+
+			sshKey: {
+				rest: "GET /:key/repositories/ssh-key",
+				summary: "The project's SSH public key (add it as a deploy key); the private key never leaves CDS",
+				permission: { level: "read", project: "key" },
+				params: { key: keyParam },
+				async handler(this: RepositoryThis, ctx: Context<{ key: string }>) {
+					if (!(await ctx.call("project.exists", { key: ctx.params.key })))
+						throw notFound(`project ${ctx.params.key}`, { key: ctx.params.key });
+					const doc = await this.projectKeyPair(ctx.params.key);
+					return {
+						type: "ssh-ed25519",
+						publicKey: doc.publicKey,
+						fingerprint: doc.fingerprint,
+						created: doc.created,
+					};
+				},
+			},
+
+			list: {
+				rest: "GET /:key/repositories",
+				summary: "List the repositories linked to the project",
+				permission: { level: "read", project: "key" },
+				params: { key: keyParam },
+				async handler(this: RepositoryThis, ctx: Context<{ key: string }>) {
+					const docs = await this.repositories().find({ project: ctx.params.key }, { sort: { repo: 1 } });
+					return { items: docs.map((d) => this.present(d)), next: null };
+				},
+			},
+
+			link: {
+				rest: "POST /:key/repositories",
+				summary: "Link a repository: creates its application, and a webhook on the provider or a poller",
+				permission: { level: "write", project: "key" },
+				params: {
+					key: keyParam,
+					manager: nameParam,
+					url: { type: "string", min: 1, max: 2048 },
+					application: { ...nameParam, optional: true },
+					defaultBranch: { type: "string", max: 255, optional: true },
+					cdsDir: { type: "string", max: 512, optional: true },
+					pollSeconds: { type: "number", integer: true, min: 1, max: 86_400, optional: true, convert: true },
+				},
+				async handler(
+					this: RepositoryThis,
+					ctx: Context<
+						{
+							key: string;
+							manager: string;
+							url: string;
+							application?: string;
+							defaultBranch?: string;
+							cdsDir?: string;
+							pollSeconds?: number;
+						},
+						GatewayMeta
+					>,
+				) {
+					const { key } = ctx.params;
+					const manager = await this.managers().findOne({ _id: `${key}/${ctx.params.manager}` });
+					if (!manager)
+						throw notFound(`repository manager ${ctx.params.manager}`, { manager: ctx.params.manager });
+					let remote: RemoteUrl;
+					let cdsDir: string;
+					try {
+						remote = parseRemoteUrl(ctx.params.url, "/");
+						cdsDir = normaliseDir(ctx.params.cdsDir ?? ".cds");
+						if (ctx.params.defaultBranch) assertBranch(ctx.params.defaultBranch);
+					} catch (e) {
+						throw invalid((e as Error).message, [{ field: "url", message: (e as Error).message }]);
+					}
+					if (remote.kind === "file" && !this.allowLocal)
+						throw invalid(
+							"local repositories are disabled on this server (CDS_REPOSITORY_ALLOW_LOCAL=false)",
+							[{ field: "url", message: "local repository" }],
+						);
+					if (manager.type !== "git" && remote.kind === "file")
+						throw invalid(`a local repository needs a plain git manager, not ${manager.type}`, [
+							{ field: "manager", message: "not a git manager" },
+						]);
+					const id = repositoryId(key, remote);
+					const existing = await this.repositories().findOne({ _id: id });
+					if (existing) return { ...this.present(existing), created: false };
+
+					const secrets = runtimeOf(this.broker).secrets;
+					const token = manager.sealedToken ? secrets.open(manager.sealedToken) : null;
+					let defaultBranch = ctx.params.defaultBranch ?? null;
+					if (!defaultBranch) {
+						const auth = gitAuth(remote, { token });
+						defaultBranch = await lsRemoteDefaultBranch(remote.cloneUrl, {
+							env: auth.env,
+							timeoutMs: 15_000,
+							allowFile: this.allowLocal,
+						})
+							.catch(() => null)
+							.finally(() => auth.dispose());
+					}
+					const uuid = randomUUID();
+					const secret = randomBytes(32).toString("hex");
+					const warnings: string[] = [];
+					let providerHookId: string | undefined;
+					const client = token ? providerClient(manager.type, { baseUrl: manager.url, token }) : null;
+					if (client) {
+						try {
+							providerHookId = (
+								await client.createWebhook({ repo: remote.path, url: this.webhookUrl(uuid), secret })
+							).id;
+						} catch (e) {
+							warnings.push(`no webhook on ${manager.type}: ${(e as Error).message}; polling instead`);
+						}
+					} else if (manager.type !== "git") {
+						warnings.push(`manager ${manager.name} has no token: polling instead of a webhook`);
+					}
+					// Plain git has no API to register a webhook: it is polled, and its signed webhook
+					// endpoint stays available for a post-receive hook.
+					const withWebhook = manager.type === "git" || providerHookId !== undefined;
+					const application = ctx.params.application ?? null;
+					const doc: LinkedRepositoryDoc = {
+						_id: id,
+						project: key,
+						manager: manager.name,
+						managerType: manager.type,
+						url: remote.cloneUrl,
+						repo: remote.path,
+						defaultBranch: defaultBranch ?? "master",
+						cdsDir,
+						application,
+						hookUuid: withWebhook ? uuid : null,
+						webhook: withWebhook
+							? { uuid, sealedSecret: secrets.seal(secret), ...(providerHookId ? { providerHookId } : {}) }
+							: null,
+						poll: providerHookId ? null : { intervalSeconds: ctx.params.pollSeconds ?? DEFAULT_POLL_SECONDS },
+						created: now(),
+						updated: now(),
+					};
+					try {
+						await this.repositories().insert(doc);
+					} catch (e) {
+						if (!(e instanceof DuplicateKeyError)) throw e;
+						// Linked concurrently: keep the winner, drop the webhook this call made.
+						if (client && providerHookId)
+							await client.deleteWebhook(remote.path, providerHookId).catch(() => {});
+						return { ...this.present((await this.repositories().findOne({ _id: id }))!), created: false };
+					}
+					if (application) {
+						await ctx.call("project.upsertEntities", {
+							key,
+							entities: [
+								{
+									kind: "application",
+									name: application,
+									repository: {
+										vcsServer: manager.name,
+										repo: entityRepo(remote.path),
+										cloneUrl: remote.cloneUrl,
+									},
+								},
+							],
+						});
+					}
+					ctx.meta.$statusCode = 201;
+					return {
+						...this.present(doc),
+						created: true,
+						// Nobody else can configure a plain-git hook: its secret is shown this once.
+						...(manager.type === "git" && doc.webhook ? { webhookSecret: secret } : {}),
+						warnings,
+					};
+				},
+			},
+
+			show: {
+				rest: "GET /:key/repositories/:id",
+				summary: "Show a linked repository",
+				permission: { level: "read", project: "key" },
+				params: { key: keyParam, id: idParam },
+				async handler(this: RepositoryThis, ctx: Context<{ key: string; id: string }>) {
+					const doc = await this.repositories().findOne({ _id: ctx.params.id, project: ctx.params.key });
+					if (!doc) throw notFound(`repository ${ctx.params.id}`, { id: ctx.params.id });
+					return this.present(doc);
+				},
+			},
+
+			unlink: {
+				rest: "DELETE /:key/repositories/:id",
+				summary: "Unlink a repository (its webhook is removed from the provider when possible)",
+				permission: { level: "write", project: "key" },
+				params: { key: keyParam, id: idParam },
+				async handler(this: RepositoryThis, ctx: Context<{ key: string; id: string }>) {
+					const doc = await this.repositories().findOne({ _id: ctx.params.id, project: ctx.params.key });
+					if (!doc) throw notFound(`repository ${ctx.params.id}`, { id: ctx.params.id });
+					const asCode = (await ctx
+						.call("workflow.repositoryUsers", { repositoryId: doc._id })
+						.catch(() => [])) as string[];
+					if (asCode.length > 0)
+						throw conflict(
+							`repository ${doc.repo} defines workflow ${asCode.join(", ")}: delete them first`,
+							{
+								workflows: asCode,
+							},
+						);
+					let warning: string | undefined;
+					if (doc.webhook?.providerHookId) {
+						const { token } = await this.tokenOf(doc.project, doc.manager);
+						const manager = await this.managers().findOne({ _id: `${doc.project}/${doc.manager}` });
+						const client =
+							token && manager ? providerClient(manager.type, { baseUrl: manager.url, token }) : null;
+						await client?.deleteWebhook(doc.repo, doc.webhook.providerHookId).catch((e: Error) => {
+							warning = e.message;
+						});
+					}
+					await this.repositories().remove({ _id: doc._id });
+					return { id: doc._id, deleted: true, ...(warning ? { warning } : {}) };
+				},
+			},
+
+			// ---- internal actions (no rest, no permission: callable by services only) ----
+
+			get: {
+				params: { id: { type: "string", max: 64 } },
+				async handler(this: RepositoryThis, ctx: Context<{ id: string }>) {
+					return this.internal(await this.requireRepository(ctx.params.id));
+				},
+			},
+
+			byHookUuid: {
+				params: { uuid: { type: "string", max: 64 } },
+				async handler(this: RepositoryThis, ctx: Context<{ uuid: string }>) {
+					const doc = await this.repositories().findOne({ hookUuid: ctx.params.uuid });
+					return doc ? this.internal(doc) : null;
+				},
+			},
+
+			listPollable: {
+				params: {},
+				async handler(this: RepositoryThis) {
+					const docs = await this.repositories().find({ poll: { $ne: null } });
+					return docs.filter((d) => d.poll).map((d) => this.internal(d));
+				},
+			},
+
+			reportStatus: {
+				params: {
+					repositoryId: { type: "string", max: 64 },
+					commit: { type: "string", max: 64 },
+					state: { type: "enum", values: ["pending", "success", "failure"] },
+					context: { type: "string", max: 255 },
+					description: { type: "string", max: 1024, optional: true },
+					targetUrl: { type: "string", max: 2048, optional: true },
+				},
+				async handler(
+					this: RepositoryThis,
+					ctx: Context<{
+						repositoryId: string;
+						commit: string;
+						state: CommitState;
+						context: string;
+						description?: string;
+						targetUrl?: string;
+					}>,
+				) {
+					const doc = await this.requireRepository(ctx.params.repositoryId);
+					const { manager, token } = await this.tokenOf(doc.project, doc.manager);
+					const client =
+						manager && token ? providerClient(manager.type, { baseUrl: manager.url, token }) : null;
+					if (!client)
+						return {
+							reported: false,
+							reason: doc.managerType === "git" ? "plain git has no commit status" : "no token",
+						};
+					if (!isFullCommit(ctx.params.commit)) return { reported: false, reason: "not a full commit hash" };
+					try {
+						await client.setCommitStatus({
+							repo: doc.repo,
+							commit: ctx.params.commit,
+							state: ctx.params.state,
+							context: ctx.params.context,
+							description: ctx.params.description ?? "",
+							targetUrl: ctx.params.targetUrl ?? "",
+						});
+						return { reported: true };
+					} catch (e) {
+						this.logger.warn(`commit status on ${doc.repo}: ${(e as Error).message}`);
+						return { reported: false, reason: (e as Error).message };
+					}
+				},
+			},
+
+			/**
+			 * The as-code files of a repository at a commit, read from a bare cache clone in the
+			 * data directory (fetched with the manager's token or the project's SSH key).
+			 */
+			readFiles: {
+				params: {
+					id: { type: "string", max: 64 },
+					commit: { type: "string", max: 64 },
+					branch: { type: "string", max: 255, optional: true },
+				},
+				async handler(this: RepositoryThis, ctx: Context<{ id: string; commit: string; branch?: string }>) {
+					const doc = await this.requireRepository(ctx.params.id);
+					const { commit, branch } = ctx.params;
+					if (!isFullCommit(commit))
+						throw invalid(`"${commit}" is not a full commit hash`, [
+							{ field: "commit", message: "expected 40 hex digits" },
+						]);
+					const cacheDir = path.join(this.config.dataDir, "repositories", `${doc._id}.git`);
+					return this.serialised(doc._id, async () => {
+						mkdirSync(path.dirname(cacheDir), { recursive: true });
+						await ensureBareCache(cacheDir);
+						const remote = parseRemoteUrl(doc.url, "/");
+						const { token } = await this.tokenOf(doc.project, doc.manager);
+						const privateKey =
+							remote.kind === "ssh"
+								? runtimeOf(this.broker).secrets.open(
+										(await this.projectKeyPair(doc.project)).sealedPrivateKey,
+									)
+								: null;
+						const auth = gitAuth(remote, { token, privateKey });
+						try {
+							await fetchCommit(cacheDir, doc.url, commit, branch ?? null, {
+								env: auth.env,
+								timeoutMs: 120_000,
+								allowFile: this.allowLocal,
+							});
+						} catch (e) {
+							throw conflict(`cannot fetch ${commit} from ${doc.repo}: ${(e as Error).message}`, {
+								repositoryId: doc._id,
+							});
+						} finally {
+							auth.dispose();
+						}
+						const files = await readTreeFiles(cacheDir, commit, doc.cdsDir, isCdsFile);
+						return { commit, dir: doc.cdsDir, files };
+					});
+				},
+			},
+		},
+
+		methods: {
+			managers(this: RepositoryThis) {
+				return this.collections.repository_managers as Collection<ManagerDoc>;
+			},
+			repositories(this: RepositoryThis) {
+				return this.collections.repositories as Collection<LinkedRepositoryDoc>;
+			},
+			sshKeys(this: RepositoryThis) {
+				return this.collections.project_ssh_keys as Collection<SshKeyDoc>;
+			},
+			async requireRepository(this: RepositoryThis, id: string) {
+				const doc = await this.repositories().findOne({ _id: id });
+				if (!doc) throw notFound(`repository ${id}`, { id });
+				return doc;
+			},
+			webhookUrl(this: RepositoryThis, uuid: string) {
+				return `${this.config.publicUrl.replace(/\/+$/, "")}/api/v1/hooks/repository/${uuid}`;
+			},
+			internal(this: RepositoryThis, doc: LinkedRepositoryDoc): RepositoryDoc {
+				const secrets = runtimeOf(this.broker).secrets;
+				return {
+					id: doc._id,
+					project: doc.project,
+					manager: doc.managerType,
+					managerName: doc.manager,
+					url: doc.url,
+					repo: doc.repo,
+					defaultBranch: doc.defaultBranch,
+					cdsDir: doc.cdsDir,
+					webhook: doc.webhook
+						? {
+								uuid: doc.webhook.uuid,
+								secret: secrets.open(doc.webhook.sealedSecret),
+								...(doc.webhook.providerHookId ? { providerHookId: doc.webhook.providerHookId } : {}),
+							}
+						: null,
+					poll: doc.poll,
+					application: doc.application,
+				};
+			},
+			present(this: RepositoryThis, doc: LinkedRepositoryDoc) {
+				return {
+					id: doc._id,
+					manager: doc.manager,
+					type: doc.managerType,
+					url: doc.url,
+					repo: doc.repo,
+					defaultBranch: doc.defaultBranch,
+					cdsDir: doc.cdsDir,
+					application: doc.application,
+					webhookUrl: doc.webhook ? this.webhookUrl(doc.webhook.uuid) : null,
+					providerHookId: doc.webhook?.providerHookId ?? null,
+					poll: doc.poll,
+					created: doc.created,
+					updated: doc.updated,
+				};
+			},
+			async tokenOf(this: RepositoryThis, project: string, name: string) {
+				const manager = await this.managers().findOne({ _id: `${project}/${name}` });
+				const token = manager?.sealedToken ? runtimeOf(this.broker).secrets.open(manager.sealedToken) : null;
+				return { manager, token };
+			},
+			async projectKeyPair(this: RepositoryThis, project: string) {
+				const existing = await this.sshKeys().findOne({ _id: project });
+				if (existing) return existing;
+				const pair = generateSshKeyPair(`cds-${project}`);
+				const doc: SshKeyDoc = {
+					_id: project,
+					publicKey: pair.publicKey,
+					fingerprint: pair.fingerprint,
+					sealedPrivateKey: runtimeOf(this.broker).secrets.seal(pair.privateKey),
+					created: now(),
+				};
+				try {
+					await this.sshKeys().insert(doc);
+					return doc;
+				} catch (e) {
+					// Two first requests raced: the unique _id keeps exactly one key.
+					if (e instanceof DuplicateKeyError) return (await this.sshKeys().findOne({ _id: project }))!;
+					throw e;
+				}
+			},
+			/** One git operation at a time per cache directory on this node. */
+			serialised<T>(this: RepositoryThis, id: string, work: () => Promise<T>): Promise<T> {
+				const previous = this.fetchQueues.get(id) ?? Promise.resolve();
+				const next = previous.catch(() => undefined).then(work);
+				const tail = next.catch(() => undefined);
+				this.fetchQueues.set(id, tail);
+				void tail.then(() => {
+					if (this.fetchQueues.get(id) === tail) this.fetchQueues.delete(id);
+				});
+				return next;
+			},
+		},
+	};
+}

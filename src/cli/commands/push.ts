@@ -1,0 +1,258 @@
+// cds push [--git-remote origin] [--yes] [--dir .cds] PROJECT_KEY [PATH]: the roadmap's
+// "workflow as code" use case 1. From the git repository around PATH it reads the remote,
+// the current branch and commit and the as-code files, links the project to a repository
+// manager if needed (asking first), links the repository (which creates its application
+// and a webhook or a poller), then defines the workflows for the current branch. Every
+// step finds what an earlier push made, so pushing twice changes nothing.
+
+import { relative, resolve, sep } from "node:path";
+import { CliFailure, UsageError } from "../errors.ts";
+import type { ApiClient, Listing } from "../http.ts";
+import { seg } from "../http.ts";
+import { collectImportFiles, type ImportFile } from "../import-files.ts";
+import { JSON_OPTION } from "../options.ts";
+import type { CommandContext, CommandRegistry } from "../registry.ts";
+import { type Asker, terminalAsker } from "./new.ts";
+import {
+	currentBranch,
+	findRepositoryRoot,
+	git,
+	headCommit,
+	remoteDefaultBranch,
+	remoteUrl,
+} from "../../vcs/git.ts";
+import {
+	detectManager,
+	type ManagerType,
+	parseRemoteUrl,
+	type RemoteUrl,
+	sameRepository,
+} from "../../vcs/remote-url.ts";
+
+export interface LinkedRepository {
+	id: string;
+	manager: string;
+	type: ManagerType;
+	url: string;
+	repo: string;
+	defaultBranch: string;
+	cdsDir: string;
+	application: string | null;
+	webhookUrl: string | null;
+	poll: { intervalSeconds: number } | null;
+	created?: boolean;
+	warnings?: string[];
+}
+
+interface Manager {
+	name: string;
+	type: ManagerType;
+	url: string;
+	hasToken: boolean;
+}
+
+interface PushResult {
+	workflows: string[];
+	created: string[];
+	updated: string[];
+	unchanged: string[];
+	changed: boolean;
+	warnings: Array<{ file?: string; line?: number; message: string }>;
+}
+
+const NAME = /^[a-zA-Z0-9._-]{1,128}$/;
+
+/** The linked repository of `key` that `remote` designates, if any. */
+export async function findLinkedRepository(
+	client: ApiClient,
+	key: string,
+	remote: RemoteUrl,
+): Promise<LinkedRepository | null> {
+	const listing = await client.get<Listing<LinkedRepository>>(`/projects/${seg(key)}/repositories`);
+	for (const item of listing.items) {
+		try {
+			if (sameRepository(parseRemoteUrl(item.url, "/"), remote)) return item;
+		} catch {
+			/* a link this CLI cannot parse is not ours */
+		}
+	}
+	return null;
+}
+
+function managerNameFor(type: ManagerType, remote: RemoteUrl): string {
+	if (type === "git") return "git";
+	return `${type}-${remote.host.replace(/[^a-zA-Z0-9.-]/g, "-")}`.slice(0, 128);
+}
+
+/** The application named by the first workflow's nodes, else the repository's last path segment. */
+async function applicationName(files: ImportFile[], remote: RemoteUrl): Promise<string> {
+	const { parseFileSet } = await import("../../workflow/index.ts");
+	const parsed = parseFileSet(files, {});
+	const fromWorkflow = parsed.model?.workflows
+		.flatMap((w) => w.nodes.map((n) => n.application))
+		.find((a) => !!a);
+	if (fromWorkflow && NAME.test(fromWorkflow)) return fromWorkflow;
+	const base = (remote.path.split("/").pop() ?? "app").replace(/[^a-zA-Z0-9._-]/g, "-");
+	return NAME.test(base) ? base : "app";
+}
+
+async function ensureManager(
+	ctx: CommandContext,
+	client: ApiClient,
+	key: string,
+	remote: RemoteUrl,
+	ask: Asker | undefined,
+): Promise<Manager> {
+	const managers = (await client.get<Listing<Manager>>(`/projects/${seg(key)}/repositories/managers`)).items;
+	const wanted = typeof ctx.values.manager === "string" ? ctx.values.manager : undefined;
+	if (wanted) {
+		const found = managers.find((m) => m.name === wanted);
+		if (!found) throw new CliFailure(`project ${key} has no repository manager named ${wanted}`);
+		return found;
+	}
+	const type = detectManager(remote);
+	const host = remote.host;
+	const existing = managers.find(
+		(m) =>
+			m.type === type &&
+			(type === "git" ||
+				(() => {
+					try {
+						return new URL(m.url).hostname === host;
+					} catch {
+						return false;
+					}
+				})()),
+	);
+	if (existing) return existing;
+
+	const label = type === "git" ? "a plain git manager (polled)" : `${type} at https://${host}`;
+	if (ctx.values.yes !== true) {
+		if (!ask)
+			throw new UsageError(
+				`project ${key} is not linked to a repository manager for ${remote.cloneUrl}: run again with --yes to link it to ${label}`,
+			);
+		const answer = (await ask(`Project ${key} is not linked to ${label}. Link it now? [Y/n] `, false)).trim();
+		if (/^n(o)?$/i.test(answer)) throw new CliFailure("the project was not linked: nothing pushed");
+	}
+	let token = ctx.io.env.CDS_REPOSITORY_TOKEN?.trim() || undefined;
+	if (type !== "git" && !token && ask && ctx.values.yes !== true) {
+		token =
+			(await ask(`API token for ${host} (empty: poll instead of a webhook): `, true)).trim() || undefined;
+	}
+	return client.post<Manager>(`/projects/${seg(key)}/repositories/managers`, {
+		name: managerNameFor(type, remote),
+		type,
+		...(type !== "git" ? { url: `https://${host}` } : {}),
+		...(token ? { token } : {}),
+	});
+}
+
+export function register(registry: CommandRegistry): void {
+	registry.add({
+		path: ["push"],
+		summary: "Create or update the as-code workflows of the current git repository",
+		args: "PROJECT_KEY [PATH]",
+		positionals: { min: 1, max: 2 },
+		options: {
+			"git-remote": {
+				type: "string",
+				valueName: "NAME",
+				description: "the git remote to link (default: origin)",
+			},
+			dir: {
+				type: "string",
+				valueName: "DIR",
+				description: "where the workflow files are, under PATH (default: .cds)",
+			},
+			yes: {
+				type: "boolean",
+				short: "y",
+				description: "link the project to the repository manager without asking",
+			},
+			manager: {
+				type: "string",
+				valueName: "NAME",
+				description: "use this repository manager of the project",
+			},
+			application: {
+				type: "string",
+				valueName: "NAME",
+				description: "the application linked to the repository",
+			},
+			json: JSON_OPTION,
+		},
+		details:
+			"PATH (default .) is a directory inside a git repository; the files are read from PATH/.cds.\n" +
+			"A provider token for webhooks and commit statuses is read from $CDS_REPOSITORY_TOKEN (or asked on a terminal).\n" +
+			"Pushing again changes nothing unless the files changed.",
+		async run(ctx) {
+			const [key, pathArg] = ctx.positionals as [string, string | undefined];
+			const base = resolve(ctx.io.cwd, pathArg ?? ".");
+			const root = findRepositoryRoot(base);
+			if (!root) throw new CliFailure(`${pathArg ?? "."} is not inside a git repository (no .git found)`);
+			const remoteName = typeof ctx.values["git-remote"] === "string" ? ctx.values["git-remote"] : "origin";
+			const url = await remoteUrl(root, remoteName);
+			if (!url) throw new UsageError(`the repository has no remote "${remoteName}" (see --git-remote)`);
+			const remote = parseRemoteUrl(url, root);
+			const branch = await currentBranch(root);
+			if (!branch) throw new UsageError("HEAD is detached: check out the branch to push");
+			const commit = await headCommit(root);
+			const dirArg = typeof ctx.values.dir === "string" ? ctx.values.dir : ".cds";
+			const cdsAbs = resolve(base, dirArg);
+			const cdsDir = relative(root, cdsAbs).split(sep).join("/");
+			if (cdsDir.startsWith("..")) throw new UsageError(`${dirArg} is outside the repository`);
+			const files = await collectImportFiles([cdsAbs], ctx.io.cwd);
+
+			const client = await ctx.client();
+			let linked = await findLinkedRepository(client, key, remote);
+			const newlyLinked = !linked;
+			if (!linked) {
+				const manager = await ensureManager(ctx, client, key, remote, terminalAsker(ctx.io));
+				const application =
+					typeof ctx.values.application === "string"
+						? ctx.values.application
+						: await applicationName(files, remote);
+				const defaultBranch = await remoteDefaultBranch(root, remoteName);
+				linked = await client.post<LinkedRepository>(`/projects/${seg(key)}/repositories`, {
+					manager: manager.name,
+					url: remote.cloneUrl,
+					application,
+					cdsDir: cdsDir || ".",
+					...(defaultBranch ? { defaultBranch } : {}),
+				});
+			}
+			const result = await client.post<PushResult>(`/projects/${seg(key)}/workflows/as-code`, {
+				repositoryId: linked.id,
+				branch,
+				commit,
+				files,
+			});
+			// Later `cds track|logs|restart|status` in this clone find their project here first.
+			await git(["config", "--local", "cds.project", key], { cwd: root }).catch(() => undefined);
+			if (result.workflows.length === 1)
+				await git(["config", "--local", "cds.workflow", result.workflows[0]!], { cwd: root }).catch(
+					() => undefined,
+				);
+
+			if (ctx.values.json) {
+				ctx.printJson({ repository: linked, linked: newlyLinked, branch, commit, ...result });
+				return 0;
+			}
+			if (newlyLinked) {
+				ctx.print(`linked repository ${linked.repo} to project ${key} (manager ${linked.manager})`);
+				if (linked.application) ctx.print(`application ${linked.application} is linked to the repository`);
+				if (linked.webhookUrl) ctx.print(`webhook: ${linked.webhookUrl}`);
+				if (linked.poll) ctx.print(`poller: every ${linked.poll.intervalSeconds}s`);
+				for (const w of linked.warnings ?? []) ctx.warn(`warning: ${w}`);
+			}
+			for (const name of result.created) ctx.print(`workflow ${name} on branch ${branch}: created`);
+			for (const name of result.updated) ctx.print(`workflow ${name} on branch ${branch}: updated`);
+			for (const name of result.unchanged) ctx.print(`workflow ${name} on branch ${branch}: unchanged`);
+			for (const w of result.warnings)
+				ctx.warn(`warning: ${w.file ? `${w.file}:${w.line ?? 0}: ` : ""}${w.message}`);
+			if (!newlyLinked && !result.changed) ctx.print("unchanged");
+			return 0;
+		},
+	});
+}
