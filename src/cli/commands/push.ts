@@ -180,6 +180,11 @@ export function register(registry: CommandRegistry): void {
 				valueName: "NAME",
 				description: "the application linked to the repository",
 			},
+			poll: {
+				type: "string",
+				valueName: "SECONDS",
+				description: "poll interval when no webhook can be made (default 60)",
+			},
 			json: JSON_OPTION,
 		},
 		details:
@@ -214,12 +219,17 @@ export function register(registry: CommandRegistry): void {
 						? ctx.values.application
 						: await applicationName(files, remote);
 				const defaultBranch = await remoteDefaultBranch(root, remoteName);
+				const pollRaw = ctx.values.poll;
+				if (typeof pollRaw === "string" && !/^[1-9]\d{0,4}$/.test(pollRaw)) {
+					throw new UsageError(`--poll ${pollRaw}: a number of seconds is expected`);
+				}
 				linked = await client.post<LinkedRepository>(`/projects/${seg(key)}/repositories`, {
 					manager: manager.name,
 					url: remote.cloneUrl,
 					application,
 					cdsDir: cdsDir || ".",
 					...(defaultBranch ? { defaultBranch } : {}),
+					...(typeof pollRaw === "string" ? { pollSeconds: Number(pollRaw) } : {}),
 				});
 			}
 			const result = await client.post<PushResult>(`/projects/${seg(key)}/workflows/as-code`, {
