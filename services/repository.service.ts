@@ -90,6 +90,8 @@ type RepositoryThis = Service & {
 	broker: any;
 	config: Config;
 	fetchQueues: Map<string, Promise<unknown>>;
+	/** Last commit state reported per run, so each change is reported once. */
+	reportedStates: Map<string, string>;
 	/** Whether file:// and local-path remotes may be linked and read (tests, single-host setups). */
 	allowLocal: boolean;
 	managers(): Collection<ManagerDoc>;
@@ -153,10 +155,57 @@ export default function RepositoryService(
 		created(this: RepositoryThis) {
 			this.config = config;
 			this.fetchQueues = new Map();
+			this.reportedStates = new Map();
 			this.allowLocal = (config.env.CDS_REPOSITORY_ALLOW_LOCAL ?? "true").toLowerCase() !== "false";
 		},
 
 		events: {
+			/**
+			 * Commit statuses: pending while a run of an as-code workflow goes, then success or
+			 * failure. `run.updated` is emitted (not broadcast), so one replica reports each change.
+			 */
+			async "run.updated"(
+				this: RepositoryThis,
+				ctx: Context<{
+					runId: string;
+					project: string;
+					workflow: string;
+					number: number;
+					status: string;
+					commit: string | null;
+					repositoryId: string | null;
+				}>,
+			) {
+				const { runId, repositoryId, commit, status } = ctx.params;
+				if (!repositoryId || !commit) return;
+				const state =
+					status === "Success"
+						? "success"
+						: status === "Fail" || status === "Stopped"
+							? "failure"
+							: "pending";
+				if (this.reportedStates.get(runId) === state) return;
+				this.reportedStates.set(runId, state);
+				if (state !== "pending") this.reportedStates.delete(runId);
+				if (this.reportedStates.size > 10_000) this.reportedStates.clear();
+				const result = (await this.broker
+					.call("repository.reportStatus", {
+						repositoryId,
+						commit,
+						state,
+						context: `cds/${ctx.params.project}/${ctx.params.workflow}`,
+						description: `run #${ctx.params.number}: ${status}`,
+						targetUrl: `${config.publicUrl}/api/v1/projects/${ctx.params.project}/workflows/${ctx.params.workflow}/runs/${ctx.params.number}`,
+					})
+					.catch((e: Error) => ({ reported: false, reason: e.message }))) as {
+					reported: boolean;
+					reason?: string;
+				};
+				if (!result.reported && result.reason && !/plain git|no token/.test(result.reason)) {
+					this.logger.warn(`commit status for ${runId}: ${result.reason}`);
+				}
+			},
+
 			async "project.deleted"(this: RepositoryThis, ctx: Context<{ key: string }>) {
 				const key = ctx.params.key;
 				await this.repositories().remove({ project: key }, { multi: true });

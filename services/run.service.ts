@@ -51,6 +51,8 @@ export interface RunDoc extends Doc {
 	commit: string | null;
 	definitionId: string;
 	definitionVersion: number;
+	/** As-code workflows: the linked repository, to report commit statuses to. */
+	repositoryId?: string | null;
 	status: string;
 	progress: RunProgress;
 	vars: Record<string, string>;
@@ -135,6 +137,7 @@ export interface RunSettings {
 	historyLength: number;
 	gcIntervalMs: number;
 	gcGraceMs: number;
+	deletedBranchRetentionMs: number;
 }
 
 export function runSettingsFromEnv(env: Readonly<Record<string, string | undefined>>): RunSettings {
@@ -153,6 +156,7 @@ export function runSettingsFromEnv(env: Readonly<Record<string, string | undefin
 		historyLength: n("CDS_HISTORY_LENGTH", 20),
 		gcIntervalMs: n("CDS_GC_INTERVAL_MS", 10 * 60_000),
 		gcGraceMs: n("CDS_GC_GRACE_MS", 10 * 60_000),
+		deletedBranchRetentionMs: n("CDS_DELETED_BRANCH_RETENTION_MS", 7 * 24 * 3_600_000),
 	};
 }
 
@@ -190,7 +194,8 @@ interface RunMethods {
 		options?: { apply?: boolean },
 	): Promise<boolean>;
 	reap(): Promise<void>;
-	collectGarbage(graceMs: number): Promise<{ expiredRefs: number; deletedBlobs: number }>;
+	collectGarbage(graceMs: number): Promise<{ expiredRefs: number; deletedBlobs: number; purgedRuns: number }>;
+	purgeDeletedBranches(): Promise<number>;
 	reconcile(): Promise<void>;
 	findRun(key: string, name: string, number: number): Promise<RunDoc>;
 	presentRun(run: RunDoc, jobs?: JobDoc[]): Record<string, unknown>;
@@ -231,10 +236,28 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				{ name: "active_jobs" },
 				{ name: "active_runs" },
 				{ name: "run_counters" },
+				{ name: "branch_deletions" },
 			]),
 			RunWorkerApi(config) as Partial<ServiceSchema>,
 		],
 		settings: { rest: "/projects" },
+
+		events: {
+			/** A deleted branch's runs are purged after CDS_DELETED_BRANCH_RETENTION_MS (see collectGarbage). */
+			async "workflow.branchDeleted"(
+				this: RunThis,
+				ctx: Context<{ project: string; workflow: string; branch: string; deletedAt: string }>,
+			) {
+				const { project, workflow, branch, deletedAt } = ctx.params;
+				await (this.collections.branch_deletions as Collection<Doc>).replace({
+					_id: `${project}/${workflow}/${branch}`,
+					project,
+					workflow,
+					branch,
+					deletedAt: Date.parse(deletedAt) || Date.now(),
+				});
+			},
+		},
 
 		actions: {
 			create: {
@@ -285,6 +308,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 						definitionId: string;
 						model: Workflow;
 						pipelines: Pipeline[];
+						repositoryId?: string | null;
 					};
 					const triggeredBy = ctx.meta.user?.id ?? "system";
 					// The counter is only a hint (updated after the fact); the unique insert decides.
@@ -313,6 +337,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 							commit: vars["git.hash"] ?? null,
 							definitionId: def.definitionId,
 							definitionVersion: def.version,
+							repositoryId: def.repositoryId ?? null,
 							status: "Waiting",
 							progress: {
 								state: { workflow: name, status: "Waiting", vars: {}, nodes: {}, startedAt: Date.now() },
@@ -850,7 +875,11 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					project: run.project,
 					workflow: run.workflow,
 					number: run.number,
+					sub: run.sub ?? 0,
 					status,
+					branch: run.branch,
+					commit: run.commit,
+					repositoryId: run.repositoryId ?? null,
 				});
 				return next;
 			},
@@ -998,6 +1027,57 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				};
 			},
 
+			/**
+			 * Runs of branches deleted longer ago than the retention delay go, with their jobs and
+			 * logs (unless the branch came back: it has a definition again). Their artifacts then lose
+			 * their references, and the sweeper deletes the blobs.
+			 */
+			async purgeDeletedBranches(this: RunThis) {
+				const deletions = this.collections.branch_deletions as Collection<
+					Doc & { project: string; workflow: string; branch: string; deletedAt: number }
+				>;
+				let purged = 0;
+				for (const d of await deletions.find({})) {
+					if (Date.now() - d.deletedAt < this.runSettings.deletedBranchRetentionMs) continue;
+					const back = await this.broker
+						.call(
+							"workflow.get",
+							{ key: d.project, name: d.workflow, branch: d.branch },
+							{ meta: { user: undefined } },
+						)
+						.then(
+							(w: any) => w?.branch === d.branch,
+							() => false,
+						);
+					if (!back) {
+						for (const run of await this.runs().find({
+							project: d.project,
+							workflow: d.workflow,
+							branch: d.branch,
+						})) {
+							if (ACTIVE.has(run.status)) continue;
+							for (const job of await this.jobsOfRun(run)) {
+								await (this.collections.logs as Collection<Doc>).remove({ jobId: job._id }, { multi: true });
+								await (this.collections.job_steps as Collection<Doc>).remove(
+									{ jobId: job._id },
+									{ multi: true },
+								);
+								await this.results().remove({ _id: job._id });
+								await this.jobs().remove({ _id: job._id });
+							}
+							await (this.collections.artifact_refs as Collection<Doc>).remove(
+								{ scope: run._id },
+								{ multi: true },
+							);
+							await this.runs().remove({ _id: run._id });
+							purged++;
+						}
+					}
+					await deletions.remove({ _id: d._id });
+				}
+				return purged;
+			},
+
 			async collectGarbage(this: RunThis, graceMs: number) {
 				const refs = this.collections.artifact_refs as Collection<{
 					_id: string;
@@ -1038,7 +1118,8 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				for await (const sha of artifacts.list()) stored.push(sha);
 				const doomed = this.sweeper.sweep(stored, referenced, Date.now(), graceMs);
 				for (const sha of doomed) await artifacts.delete(sha);
-				return { expiredRefs, deletedBlobs: doomed.length };
+				const purgedRuns = await this.purgeDeletedBranches();
+				return { expiredRefs, deletedBlobs: doomed.length, purgedRuns };
 			},
 
 			/** Jobs whose worker stopped heartbeating (or never started) end as lost; unservable jobs fail. */

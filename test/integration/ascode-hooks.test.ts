@@ -65,6 +65,7 @@ describe("workflow as code: push, webhook, poller, track, branch deletion", () =
 	before(async () => {
 		srv = await startTestServer({
 			CDS_HATCHERY_POLL_MS: "100",
+			CDS_DELETED_BRANCH_RETENTION_MS: "0",
 			CDS_HOOKS_POLL_LOOP_MS: "300",
 			CDS_HOOKS_PROCESS_INTERVAL_MS: "100",
 		});
@@ -164,5 +165,10 @@ describe("workflow as code: push, webhook, poller, track, branch deletion", () =
 		});
 		const master = await srv.api("GET", "/api/v1/projects/DEMO/workflows/app?branch=master");
 		assert.equal(master.status, 200, "the default branch keeps its definition");
+		// After the retention delay (0 here), the deleted branch's runs are purged; master's stay.
+		const gc = (await srv.server.broker.call("run.collectGarbage", { graceMs: 0 })) as { purgedRuns: number };
+		assert.ok(gc.purgedRuns >= 1);
+		assert.deepEqual(await runsOf("feature/y"), []);
+		assert.ok((await runsOf("feature/x")).length >= 1, "other branches keep their runs");
 	});
 });
