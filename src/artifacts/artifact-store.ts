@@ -3,7 +3,8 @@
 // worker downloads is verifiably what was uploaded. Metadata (run, tag, name → sha256)
 // lives in the store; this module only moves bytes.
 
-import type { Readable } from "node:stream";
+import { createHash } from "node:crypto";
+import { type Readable, Transform } from "node:stream";
 
 export interface BlobInfo {
 	sha256: string;
@@ -37,3 +38,21 @@ export class ChecksumMismatchError extends Error {
 }
 
 export const SHA256_PATTERN = /^[a-f0-9]{64}$/;
+
+/**
+ * A pass-through stream that hashes what crosses it and refuses more than `maxBytes`: both
+ * stores put uploads through one, so the size cap and the checksum are the same everywhere.
+ */
+export function meter(maxBytes: number): { stream: Transform; result(): BlobInfo } {
+	const hash = createHash("sha256");
+	let size = 0;
+	const stream = new Transform({
+		transform(chunk: Buffer, _enc, done) {
+			size += chunk.length;
+			if (size > maxBytes) return done(new BlobTooLargeError(maxBytes));
+			hash.update(chunk);
+			done(null, chunk);
+		},
+	});
+	return { stream, result: () => ({ sha256: hash.digest("hex"), size }) };
+}

@@ -1,17 +1,16 @@
 // Artifact blobs on the local filesystem: <dir>/<aa>/<sha256>. Written to a temporary
 // file first and renamed into place, so a reader never sees a half-written blob.
 
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type { Readable } from "node:stream";
-import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import {
 	type ArtifactStore,
 	type BlobInfo,
-	BlobTooLargeError,
+	meter,
 	ChecksumMismatchError,
 	SHA256_PATTERN,
 } from "./artifact-store.ts";
@@ -32,19 +31,10 @@ export class FsArtifactStore implements ArtifactStore {
 	async put(source: Readable, options: { maxBytes: number; expectedSha256?: string }): Promise<BlobInfo> {
 		await mkdir(path.join(this.dir, "tmp"), { recursive: true });
 		const tmp = path.join(this.dir, "tmp", `${Date.now()}-${randomBytes(6).toString("hex")}`);
-		const hash = createHash("sha256");
-		let size = 0;
-		const meter = new Transform({
-			transform(chunk: Buffer, _enc, done) {
-				size += chunk.length;
-				if (size > options.maxBytes) return done(new BlobTooLargeError(options.maxBytes));
-				hash.update(chunk);
-				done(null, chunk);
-			},
-		});
+		const metered = meter(options.maxBytes);
 		try {
-			await pipeline(source, meter, createWriteStream(tmp, { mode: 0o600 }));
-			const sha256 = hash.digest("hex");
+			await pipeline(source, metered.stream, createWriteStream(tmp, { mode: 0o600 }));
+			const { sha256, size } = metered.result();
 			if (options.expectedSha256 && options.expectedSha256 !== sha256) {
 				throw new ChecksumMismatchError(options.expectedSha256, sha256);
 			}

@@ -2,15 +2,14 @@
 // The blob's file name is its sha256; an upload goes to a temporary name first and is
 // renamed once its hash is known (an identical blob already present is kept, the copy dropped).
 
-import { createHash, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
 import type { Readable } from "node:stream";
-import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import mongoose from "mongoose";
 import {
 	type ArtifactStore,
 	type BlobInfo,
-	BlobTooLargeError,
+	meter,
 	ChecksumMismatchError,
 	SHA256_PATTERN,
 } from "./artifact-store.ts";
@@ -25,24 +24,15 @@ export class GridFsArtifactStore implements ArtifactStore {
 	}
 
 	async put(source: Readable, options: { maxBytes: number; expectedSha256?: string }): Promise<BlobInfo> {
-		const hash = createHash("sha256");
-		let size = 0;
-		const meter = new Transform({
-			transform(chunk: Buffer, _enc, done) {
-				size += chunk.length;
-				if (size > options.maxBytes) return done(new BlobTooLargeError(options.maxBytes));
-				hash.update(chunk);
-				done(null, chunk);
-			},
-		});
+		const metered = meter(options.maxBytes);
 		const upload = this.bucket.openUploadStream(`tmp-${Date.now()}-${randomBytes(6).toString("hex")}`);
 		try {
-			await pipeline(source, meter, upload);
+			await pipeline(source, metered.stream, upload);
 		} catch (e) {
 			await this.bucket.delete(upload.id).catch(() => {});
 			throw e;
 		}
-		const sha256 = hash.digest("hex");
+		const { sha256, size } = metered.result();
 		if (options.expectedSha256 && options.expectedSha256 !== sha256) {
 			await this.bucket.delete(upload.id).catch(() => {});
 			throw new ChecksumMismatchError(options.expectedSha256, sha256);
