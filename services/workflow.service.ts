@@ -51,6 +51,11 @@ export interface DefinitionDoc extends Doc {
 }
 
 type WorkflowThis = Service & {
+	parseForProject(
+		ctx: Context,
+		key: string,
+		files: Array<{ path: string; content: string }>,
+	): Promise<{ project: ProjectContextAnswer; result: ReturnType<typeof parseFileSet>; box: SecretBox }>;
 	collections: Record<string, Collection<any>>;
 	broker: any;
 	workflows(): Collection<WorkflowDoc>;
@@ -125,6 +130,15 @@ function presentHead(doc: WorkflowDoc) {
 	};
 }
 
+/** What `project.context` answers: the names a file set may refer to, and the project's entities. */
+interface ProjectContextAnswer {
+	pipelines: string[];
+	applications: string[];
+	environments: string[];
+	integrations: string[];
+	entities: Array<{ kind: string; name: string; model?: Pipeline }>;
+}
+
 export default function WorkflowService(): ServiceSchema<
 	ServiceSettingSchema,
 	Record<string, any>,
@@ -170,24 +184,7 @@ export default function WorkflowService(): ServiceSchema<
 					>,
 				) {
 					const { key, files, force } = ctx.params;
-					const project = (await ctx.call("project.context", { key })) as {
-						pipelines: string[];
-						applications: string[];
-						environments: string[];
-						integrations: string[];
-						entities: Array<{ kind: string; name: string; model?: Pipeline }>;
-					};
-					const box = await this.projectBox(ctx, key);
-					const result = parseFileSet(
-						files,
-						{
-							pipelines: project.pipelines,
-							applications: project.applications,
-							environments: project.environments,
-							integrations: project.integrations,
-						},
-						{ openSecret: (sealed: string) => box.open(sealed) },
-					);
+					const { project, result, box } = await this.parseForProject(ctx, key, files);
 					if (result.errors.length > 0) {
 						throw invalid(
 							result.errors.length === 1
@@ -698,23 +695,16 @@ export default function WorkflowService(): ServiceSchema<
 				return this.workflows().find({ repositoryId, asCode: true });
 			},
 
-			/**
-			 * The as-code rules in one place: the files of one branch of one repository define
-			 * that branch's version of each workflow; embedded pipelines live in the definition
-			 * only (they are not project pipelines); applications and environments are project
-			 * entities, written from the default branch (or created when missing).
-			 */
-			async defineAsCode(this: WorkflowThis, ctx, repo, branch, files) {
-				const key = repo.project;
-				const project = (await ctx.call("project.context", { key })) as {
-					pipelines: string[];
-					applications: string[];
-					environments: string[];
-					integrations: string[];
-					entities: Array<{ kind: string; name: string; model?: Pipeline }>;
-				};
+			/** Parses a file set against what the project holds, opening sealed values with its key. */
+			async parseForProject(
+				this: WorkflowThis,
+				ctx: Context,
+				key: string,
+				files: Array<{ path: string; content: string }>,
+			) {
+				const project = (await ctx.call("project.context", { key })) as ProjectContextAnswer;
 				const box = await this.projectBox(ctx, key);
-				const parsed = parseFileSet(
+				const result = parseFileSet(
 					files,
 					{
 						pipelines: project.pipelines,
@@ -724,6 +714,18 @@ export default function WorkflowService(): ServiceSchema<
 					},
 					{ openSecret: (sealed: string) => box.open(sealed) },
 				);
+				return { project, result, box };
+			},
+
+			/**
+			 * The as-code rules in one place: the files of one branch of one repository define
+			 * that branch's version of each workflow; embedded pipelines live in the definition
+			 * only (they are not project pipelines); applications and environments are project
+			 * entities, written from the default branch (or created when missing).
+			 */
+			async defineAsCode(this: WorkflowThis, ctx, repo, branch, files) {
+				const key = repo.project;
+				const { project, result: parsed, box } = await this.parseForProject(ctx, key, files);
 				if (parsed.errors.length > 0) {
 					const first = parsed.errors[0]!;
 					throw invalid(
