@@ -57,11 +57,11 @@ async function scenario(name: string, env: Record<string, string>) {
 			LOG_LEVEL: "error",
 			CDS_ADMIN_TOKEN: `bench-admin-${randomBytes(16).toString("hex")}`,
 			BENCH_REPOSITORY: JSON.stringify(repo),
+			...(process.env.BENCH_PROFILE ? { BENCH_PROFILE: process.env.BENCH_PROFILE } : {}),
 			...knobs,
 			...env,
 		},
 		stdio: ["ignore", "ignore", "inherit", "ipc"],
-		execArgv: process.env.BENCH_PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [],
 	});
 	const message = (type: string) =>
 		new Promise<any>((resolve) => {
@@ -76,7 +76,7 @@ async function scenario(name: string, env: Record<string, string>) {
 	const count = async () => {
 		const reply = message("count");
 		child.send({ type: "count" });
-		return (await reply) as { runs: number; duplicateRuns: number };
+		return (await reply) as { runs: number; duplicateRuns: number; cpu: NodeJS.CpuUsage };
 	};
 	try {
 		await message("ready");
@@ -107,6 +107,8 @@ async function scenario(name: string, env: Record<string, string>) {
 		let accepted = 0;
 		let failed = 0;
 		let next = 0;
+		const cpuBefore = (await count()).cpu;
+		const clientCpuBefore = process.cpuUsage();
 		const started = performance.now();
 		await Promise.all(
 			Array.from({ length: CONCURRENCY }, async () => {
@@ -127,6 +129,9 @@ async function scenario(name: string, env: Record<string, string>) {
 			}),
 		);
 		const acceptSeconds = (performance.now() - started) / 1000;
+		const clientCpu = process.cpuUsage(clientCpuBefore);
+		const cpuAfter = (await count()).cpu;
+		const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 		agent.destroy();
 		const deadline = Date.now() + 120_000;
 		let counted = await count();
@@ -148,6 +153,9 @@ async function scenario(name: string, env: Record<string, string>) {
 				p99: Number(percentile(latencies, 99).toFixed(2)),
 				max: Number((latencies.at(-1) ?? 0).toFixed(2)),
 			},
+			// CPU busy share while accepting (1 = one core): the node, and this load generator.
+			nodeCpu: Number(((cpuMs(cpuAfter) - cpuMs(cpuBefore)) / 1000 / acceptSeconds).toFixed(2)),
+			clientCpu: Number((cpuMs(clientCpu) / 1000 / acceptSeconds).toFixed(2)),
 			processedPerSecond: Math.round(counted.runs / processedSeconds),
 			runsCreated: counted.runs,
 			lost: accepted - counted.runs,

@@ -123,6 +123,10 @@ export interface HookSettings {
 	sweepIntervalMs: number;
 	/** false on a receive-only node (CDS_HOOKS_PROCESSOR=off): it accepts and stores, others process. */
 	processor: boolean;
+	/** Deliveries less than this apart keep the intake busy (the processor defers to it). */
+	intakeQuietMs: number;
+	/** While the intake is busy, events stored longer ago than this are processed anyway. */
+	intakeDeferMs: number;
 	natsUrl: string | undefined;
 	stream: string;
 	subjectPrefix: string;
@@ -146,6 +150,8 @@ export function hookSettingsFromEnv(config: Config): HookSettings {
 		repositoryCacheMs: n("CDS_HOOKS_REPOSITORY_CACHE_MS", 5000),
 		sweepIntervalMs: n("CDS_HOOKS_SWEEP_INTERVAL_MS", 30_000),
 		processor: env.CDS_HOOKS_PROCESSOR !== "off",
+		intakeQuietMs: n("CDS_HOOKS_INTAKE_QUIET_MS", 50),
+		intakeDeferMs: n("CDS_HOOKS_INTAKE_DEFER_MS", 2000),
 		natsUrl: nats && nats !== "off" ? nats : undefined,
 		stream: env.CDS_HOOKS_STREAM || "CDS_HOOKS",
 		subjectPrefix: env.CDS_HOOKS_SUBJECT_PREFIX || "cds.hooks",
@@ -178,6 +184,11 @@ interface HookLocals {
 	cronCache: Map<string, CronSpec>;
 	processingPass: Promise<number> | null;
 	processAgain: boolean;
+	/** When the last webhook delivery came in: while they keep coming, intake goes first. */
+	lastDeliveryAt: number;
+	/** A pass that must take every due event, busy intake or not (runProcessor). */
+	urgentPass: boolean;
+	kickTimer: NodeJS.Timeout | null;
 	nats: NatsConnection | null;
 	js: JetStreamClient | null;
 	stopping: boolean;
@@ -191,9 +202,15 @@ interface HookMethods {
 	schedules(): Collection<ScheduleDoc>;
 	pollRefs(): Collection<PollRefsDoc>;
 	repositoryByUuid(uuid: string): Promise<RepositoryDoc | null>;
+	receiveDelivery(params: {
+		uuid: string;
+		headers: Record<string, string>;
+		body: string;
+	}): Promise<ReceiveResult>;
 	accept(event: HookEventDoc): Promise<boolean>;
 	kick(): void;
-	processDue(): Promise<number>;
+	intakeBusy(): boolean;
+	processDue(urgent?: boolean): Promise<number>;
 	processEvent(id: string): Promise<void>;
 	applyEvent(event: HookEventDoc): Promise<void>;
 	publish(event: HookEventDoc): Promise<void>;
@@ -295,7 +312,10 @@ export default function HookService(
 			StoreMixin([
 				...Array.from({ length: SHARDS }, (_, i) => ({
 					name: `hook_events_${i}`,
-					indexes: [{ fields: ["project"] }, { fields: ["state"] }],
+					indexes: [
+						{ fields: ["project"], lowCardinality: true },
+						{ fields: ["state"], lowCardinality: true },
+					],
 				})),
 				...Array.from({ length: SHARDS }, (_, i) => ({ name: `hook_queue_${i}` })),
 				{ name: "hook_schedules", indexes: [{ fields: ["project", "workflow"] }] },
@@ -317,48 +337,8 @@ export default function HookService(
 					this: HookThis,
 					ctx: Context<{ uuid: string; headers: Record<string, string>; body: string }>,
 				): Promise<ReceiveResult> {
-					const repo = await this.repositoryByUuid(ctx.params.uuid);
-					if (!repo?.webhook) throw notFound("webhook");
-					const body = Buffer.from(ctx.params.body, "base64");
-					const headers = ctx.params.headers as HeaderMap;
-					const verdict = verifySignature(repo.manager, headers, body, repo.webhook.secret);
-					if (!verdict.ok) {
-						throw new MoleculerClientError(
-							`invalid webhook signature: ${verdict.reason}`,
-							401,
-							"UNAUTHORIZED",
-						);
-					}
-					let delivery: ReturnType<typeof parseDelivery>;
-					try {
-						delivery = parseDelivery(verdict.provider, headers, body);
-					} catch (e) {
-						if (e instanceof HookPayloadError) throw new MoleculerClientError(e.message, 400, "BAD_REQUEST");
-						throw e;
-					}
-					if (delivery.ping) return { status: 200, body: { ping: true } };
-					if (delivery.ignored) return { status: 200, body: { ignored: delivery.ignored } };
-					if (delivery.changes.length === 0)
-						return { status: 200, body: { ignored: "no branch or tag change" } };
-					const id = `wh:${repo.id}:${delivery.deliveryId}`;
-					const accepted = await this.accept(
-						newEvent(
-							{
-								_id: id,
-								project: repo.project,
-								source: "webhook",
-								repositoryId: repo.id,
-								repository: repo.repo,
-								provider: delivery.provider,
-								deliveryId: delivery.deliveryId,
-								event: delivery.event,
-								changes: delivery.changes,
-							},
-							Date.now(),
-						),
-					);
-					if (!accepted) return { status: 200, body: { duplicate: true, event: id } };
-					return { status: 202, body: { accepted: true, event: id, changes: delivery.changes.length } };
+					this.lastDeliveryAt = Date.now();
+					return this.receiveDelivery(ctx.params);
 				},
 			},
 
@@ -367,7 +347,7 @@ export default function HookService(
 				visibility: "public",
 				params: {},
 				handler(this: HookThis) {
-					return this.processDue();
+					return this.processDue(true);
 				},
 			},
 			runPoller: {
@@ -562,6 +542,51 @@ export default function HookService(
 				return this.collections.hook_poll_refs as Collection<PollRefsDoc>;
 			},
 
+			/** Verify, parse, store: what a webhook delivery gets before its answer. */
+			async receiveDelivery(
+				this: HookThis,
+				params: { uuid: string; headers: Record<string, string>; body: string },
+			): Promise<ReceiveResult> {
+				const repo = await this.repositoryByUuid(params.uuid);
+				if (!repo?.webhook) throw notFound("webhook");
+				const body = Buffer.from(params.body, "base64");
+				const headers = params.headers as HeaderMap;
+				const verdict = verifySignature(repo.manager, headers, body, repo.webhook.secret);
+				if (!verdict.ok) {
+					throw new MoleculerClientError(`invalid webhook signature: ${verdict.reason}`, 401, "UNAUTHORIZED");
+				}
+				let delivery: ReturnType<typeof parseDelivery>;
+				try {
+					delivery = parseDelivery(verdict.provider, headers, body);
+				} catch (e) {
+					if (e instanceof HookPayloadError) throw new MoleculerClientError(e.message, 400, "BAD_REQUEST");
+					throw e;
+				}
+				if (delivery.ping) return { status: 200, body: { ping: true } };
+				if (delivery.ignored) return { status: 200, body: { ignored: delivery.ignored } };
+				if (delivery.changes.length === 0)
+					return { status: 200, body: { ignored: "no branch or tag change" } };
+				const id = `wh:${repo.id}:${delivery.deliveryId}`;
+				const accepted = await this.accept(
+					newEvent(
+						{
+							_id: id,
+							project: repo.project,
+							source: "webhook",
+							repositoryId: repo.id,
+							repository: repo.repo,
+							provider: delivery.provider,
+							deliveryId: delivery.deliveryId,
+							event: delivery.event,
+							changes: delivery.changes,
+						},
+						Date.now(),
+					),
+				);
+				if (!accepted) return { status: 200, body: { duplicate: true, event: id } };
+				return { status: 202, body: { accepted: true, event: id, changes: delivery.changes.length } };
+			},
+
 			async repositoryByUuid(this: HookThis, uuid: string) {
 				const cached = this.repoCache.get(uuid);
 				const now = Date.now();
@@ -598,6 +623,14 @@ export default function HookService(
 			/** Runs the processor soon on this node (it also runs on its interval everywhere). */
 			kick(this: HookThis) {
 				if (this.stopping || !this.hookSettings.processor) return;
+				if (this.intakeBusy()) {
+					// Deliveries keep coming: look again once they pause (the event is stored, nothing waits).
+					this.kickTimer ??= setTimeout(() => {
+						this.kickTimer = null;
+						this.kick();
+					}, this.hookSettings.intakeQuietMs);
+					return;
+				}
 				if (this.processingPass) {
 					this.processAgain = true;
 					return;
@@ -608,7 +641,12 @@ export default function HookService(
 			},
 
 			/** One processor pass (repeated while new work arrives); a call during a pass waits for it. */
-			processDue(this: HookThis) {
+			intakeBusy(this: HookThis) {
+				return Date.now() - this.lastDeliveryAt < this.hookSettings.intakeQuietMs;
+			},
+
+			processDue(this: HookThis, urgent = false) {
+				if (urgent) this.urgentPass = true;
 				if (this.processingPass) {
 					this.processAgain = true;
 					return this.processingPass;
@@ -617,16 +655,23 @@ export default function HookService(
 					let done = 0;
 					do {
 						this.processAgain = false;
+						// Intake first: while deliveries keep coming, a delivery's 202 waits on this CPU and an
+						// event stored waits on nothing, so only events deferred longer than intakeDeferMs are
+						// taken, one at a time. A burst is absorbed at the receiver's rate, then drained; a
+						// sustained flood still moves, if slowly, and never starves the backlog.
+						const intake = !this.urgentPass && this.intakeBusy();
+						this.urgentPass = false;
 						const now = Date.now();
+						const cutoff = intake ? now - this.hookSettings.intakeDeferMs : now;
 						const perShard = await Promise.all(
 							this.queueShards().map((q) =>
-								q.find({ dueAt: { $lte: now } }, { sort: { dueAt: 1 }, limit: 50 }),
+								q.find({ dueAt: { $lte: cutoff } }, { sort: { dueAt: 1 }, limit: 50 }),
 							),
 						);
 						const due = perShard.flat().sort((a, b) => a.dueAt - b.dueAt);
 						const ids = due.map((d) => d._id);
 						// A few at a time: each one waits on other services, not on this process.
-						const workers = Array.from({ length: Math.min(16, ids.length) }, async () => {
+						const workers = Array.from({ length: Math.min(intake ? 1 : 16, ids.length) }, async () => {
 							for (let id = ids.shift(); id !== undefined && !this.stopping; id = ids.shift()) {
 								await this.processEvent(id);
 								done++;
@@ -932,6 +977,9 @@ export default function HookService(
 			this.cronCache = new Map();
 			this.processingPass = null;
 			this.processAgain = false;
+			this.lastDeliveryAt = 0;
+			this.urgentPass = false;
+			this.kickTimer = null;
 			this.nats = null;
 			this.js = null;
 			this.stopping = false;
@@ -963,6 +1011,7 @@ export default function HookService(
 		async stopped(this: HookThis) {
 			this.stopping = true;
 			for (const t of this.timers) clearInterval(t);
+			if (this.kickTimer) clearTimeout(this.kickTimer);
 			// Let an in-flight processor pass end before the store closes.
 			await this.processingPass?.catch(() => {});
 			if (this.nats) await this.nats.close().catch(() => {});

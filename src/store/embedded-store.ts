@@ -79,6 +79,13 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 
 	async ensureIndex(index: IndexSpec): Promise<void> {
 		const fieldName = index.fields.length === 1 ? index.fields[0]! : index.fields;
+		if (index.lowCardinality && !index.unique) {
+			// A datafile written before the index was marked may still declare it: drop it.
+			const name = index.fields.join(",");
+			const declared = (this.#db as unknown as { indexes: Record<string, unknown> }).indexes;
+			if (name in declared) await this.#db.removeIndexAsync(name);
+			return;
+		}
 		try {
 			await this.#db.ensureIndexAsync({ fieldName, unique: index.unique === true });
 		} catch (err) {

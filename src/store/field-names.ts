@@ -7,9 +7,11 @@ const NEEDS_ESCAPE = /[.%]|^\$/;
 const ESCAPED = /%(25|2E|24)/g;
 const UNESCAPE: Record<string, string> = { "%25": "%", "%2E": ".", "%24": "$" };
 
+const TO_ESCAPE = /[.%]|^\$/g;
+const ESCAPE: Record<string, string> = { "%": "%25", ".": "%2E", $: "%24" };
+
 function escapeKey(key: string): string {
-	if (!NEEDS_ESCAPE.test(key)) return key;
-	return key.replace(/%/g, "%25").replace(/\./g, "%2E").replace(/^\$/, "%24");
+	return NEEDS_ESCAPE.test(key) ? key.replace(TO_ESCAPE, (m) => ESCAPE[m]!) : key;
 }
 
 function unescapeKey(key: string): string {

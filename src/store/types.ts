@@ -27,6 +27,13 @@ export interface IndexSpec {
 	/** Field names, in order; a compound unique index when several. */
 	fields: string[];
 	unique?: boolean;
+	/**
+	 * Few distinct values shared by many documents (a state, a project). MongoDB indexes it; the
+	 * embedded store does not: NeDB keeps one array per indexed value and rewrites it on every
+	 * change to a document holding that value, so each write would cost O(documents sharing it).
+	 * Its queries scan memory instead.
+	 */
+	lowCardinality?: boolean;
 }
 
 export interface CollectionSpec {

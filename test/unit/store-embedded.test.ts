@@ -4,9 +4,11 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
 import { promisify } from "node:util";
+import { createRequire } from "node:module";
 import { DataDirLockedError } from "../../src/store/data-dir-lock.ts";
 import { EmbeddedStore } from "../../src/store/embedded-store.ts";
 import { openStore } from "../../src/store/index.ts";
+import { serialize } from "../../src/store/nedb-appender.ts";
 import { DuplicateKeyError } from "../../src/store/types.ts";
 import { storeContract } from "../helpers/store-contract.ts";
 import { tempDataDir } from "../helpers/store-temp-dir.ts";
@@ -139,5 +141,55 @@ describe("embedded store", () => {
 		await store.close();
 		const child = await tryOpenInChild(dir);
 		assert.equal(child.ok, true);
+	});
+
+	test("a low-cardinality index is not kept, and one declared earlier is dropped; queries still answer", async () => {
+		const dir = await newDir();
+		const first = await EmbeddedStore.open(dir);
+		const events = await first.collection({ name: "events", indexes: [{ fields: ["state"] }] });
+		for (let i = 0; i < 20; i++)
+			await events.insert({ _id: `e${i}`, state: i % 4 === 0 ? "pending" : "done" });
+		await first.close();
+		assert.match(await readFile(join(dir, "events.db"), "utf8"), /"\$\$indexCreated":\{"fieldName":"state"/);
+
+		const second = await EmbeddedStore.open(dir);
+		const again = await second.collection({
+			name: "events",
+			indexes: [{ fields: ["state"], lowCardinality: true }],
+		});
+		await again.update({ _id: "e1" }, { $set: { state: "pending" } });
+		const pending = await again.find({ state: "pending" }, { sort: { _id: 1 } });
+		assert.deepEqual(
+			pending.map((e) => e._id),
+			["e0", "e1", "e12", "e16", "e4", "e8"],
+		);
+		await second.close();
+		// Closing compacts the datafile, which declares every index the collection still has.
+		assert.doesNotMatch(await readFile(join(dir, "events.db"), "utf8"), /indexCreated/);
+	});
+
+	test("datafile lines are NeDB's own, with or without dates", () => {
+		const nedb = createRequire(import.meta.url)("@seald-io/nedb/lib/model.js") as {
+			serialize(d: unknown): string;
+			deserialize(s: string): unknown;
+		};
+		const docs = [
+			{
+				_id: "a",
+				n: 1,
+				s: "x",
+				nil: null,
+				gone: undefined,
+				list: [1, undefined, { k: "v" }],
+				deep: { a: { b: [] } },
+			},
+			{ _id: "b", at: new Date(1_700_000_000_000), nested: [{ when: new Date(0) }] },
+			{ $$deleted: true, _id: "c" },
+			{ $$indexCreated: { fieldName: "state", unique: false, sparse: false } },
+		];
+		for (const doc of docs) {
+			assert.equal(serialize(doc), nedb.serialize(doc));
+			assert.deepEqual(nedb.deserialize(serialize(doc)), nedb.deserialize(nedb.serialize(doc)));
+		}
 	});
 });
