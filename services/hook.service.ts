@@ -121,6 +121,8 @@ export interface HookSettings {
 	leaseMs: number;
 	repositoryCacheMs: number;
 	sweepIntervalMs: number;
+	/** How long a processed event is kept (it is what de-duplicates a redelivery). */
+	eventRetentionMs: number;
 	/** false on a receive-only node (CDS_HOOKS_PROCESSOR=off): it accepts and stores, others process. */
 	processor: boolean;
 	/** Deliveries less than this apart keep the intake busy (the processor defers to it). */
@@ -149,6 +151,8 @@ export function hookSettingsFromEnv(config: Config): HookSettings {
 		leaseMs: n("CDS_HOOKS_LEASE_MS", 60_000),
 		repositoryCacheMs: n("CDS_HOOKS_REPOSITORY_CACHE_MS", 5000),
 		sweepIntervalMs: n("CDS_HOOKS_SWEEP_INTERVAL_MS", 30_000),
+		// GitHub lets a delivery be redelivered for 3 days; a week covers it with room to spare.
+		eventRetentionMs: n("CDS_HOOKS_EVENT_RETENTION_MS", 7 * 24 * 3600_000),
 		processor: env.CDS_HOOKS_PROCESSOR !== "off",
 		intakeQuietMs: n("CDS_HOOKS_INTAKE_QUIET_MS", 50),
 		intakeDeferMs: n("CDS_HOOKS_INTAKE_DEFER_MS", 2000),
@@ -183,6 +187,8 @@ interface HookLocals {
 	examined: Map<string, number>;
 	cronCache: Map<string, CronSpec>;
 	processingPass: Promise<number> | null;
+	/** When this node last purged processed events past their retention. */
+	lastPurgeAt: number;
 	processAgain: boolean;
 	/** When the last webhook delivery came in: while they keep coming, intake goes first. */
 	lastDeliveryAt: number;
@@ -355,6 +361,14 @@ export default function HookService(
 				params: {},
 				handler(this: HookThis) {
 					return this.pollRepositories();
+				},
+			},
+			runSweep: {
+				visibility: "public",
+				params: {},
+				async handler(this: HookThis) {
+					await this.sweep();
+					return true;
 				},
 			},
 			runScheduler: {
@@ -950,6 +964,17 @@ export default function HookService(
 
 			/** Re-queues pending events whose queue entry is missing (a node died between the two inserts). */
 			async sweep(this: HookThis) {
+				// Processed events past their retention go (a scan: at most every 10 minutes).
+				const now = Date.now();
+				if (now - this.lastPurgeAt >= Math.min(10 * 60_000, this.hookSettings.eventRetentionMs)) {
+					this.lastPurgeAt = now;
+					const before = now - this.hookSettings.eventRetentionMs;
+					await Promise.all(
+						this.eventShards().map((c) =>
+							c.remove({ state: "done", doneAt: { $lt: before } }, { multi: true }),
+						),
+					);
+				}
 				for (const event of (
 					await Promise.all(this.eventShards().map((c) => c.find({ state: "pending" })))
 				).flat()) {
@@ -978,6 +1003,7 @@ export default function HookService(
 			this.processingPass = null;
 			this.processAgain = false;
 			this.lastDeliveryAt = 0;
+			this.lastPurgeAt = 0;
 			this.urgentPass = false;
 			this.kickTimer = null;
 			this.nats = null;

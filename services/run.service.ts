@@ -220,8 +220,11 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 		name: "run",
 		mixins: [
 			StoreMixin([
-				{ name: "runs", indexes: [{ fields: ["project", "workflow"] }, { fields: ["status"] }] },
-				{ name: "jobs", indexes: [{ fields: ["runId"] }, { fields: ["status"] }] },
+				{
+					name: "runs",
+					indexes: [{ fields: ["project", "workflow"] }, { fields: ["status"], lowCardinality: true }],
+				},
+				{ name: "jobs", indexes: [{ fields: ["runId"] }, { fields: ["status"], lowCardinality: true }] },
 				{ name: "job_queue" },
 				{ name: "job_results" },
 				{ name: "hatcheries" },

@@ -422,3 +422,68 @@ describe("hook service: poller (real git) and scheduler (injected clock), two re
 		assert.deepEqual(await both("runScheduler"), [0, 0]);
 	});
 });
+
+describe("hook service: retention of processed events", () => {
+	let server: TestServer;
+	const calls: Calls = { syncs: [], deletes: [], runs: [], failRuns: 0 };
+	const post = (body: string, delivery: string) =>
+		fetch(`${server.url}/api/v1/hooks/repository/${repo.webhook!.uuid}`, {
+			method: "POST",
+			headers: githubHeaders(SECRET, body, delivery),
+			body,
+		});
+	const event = (id: string) => server.server.broker.call("hook.getEvent", { id }) as Promise<any>;
+
+	before(async () => {
+		server = await startTestServer({
+			SERVICES: "auth",
+			CDS_HOOKS_RETRY_BASE_MS: "50",
+			CDS_HOOKS_RETRY_MAX_MS: "100",
+			CDS_HOOKS_PROCESS_INTERVAL_MS: "50",
+			CDS_HOOKS_SWEEP_INTERVAL_MS: "3600000",
+			CDS_HOOKS_EVENT_RETENTION_MS: "1500",
+		});
+		const { broker, config } = server.server;
+		broker.createService(FakeRepositoryService([repo]));
+		broker.createService(FakeWorkflowService(calls));
+		broker.createService(FakeRunService(calls));
+		broker.createService(HookService(config));
+		broker.createService(ApiService(config));
+		await broker.waitForServices(["api", "hook", "repository", "workflow", "run"]);
+		await waitFor("the gateway", () =>
+			fetch(`${server.url}/health/live`).then(
+				(r) => r.ok,
+				() => false,
+			),
+		);
+	});
+	after(async () => server?.stop());
+
+	test("a processed event is purged after CDS_HOOKS_EVENT_RETENTION_MS; one still failing is kept", async () => {
+		const done = pushBody("main", "d".repeat(40));
+		assert.equal((await post(done, "kept-then-purged")).status, 202);
+		await waitFor("processed", async () => (await event("wh:repo-1:kept-then-purged"))?.state === "done");
+		calls.failRuns = 1_000_000;
+		const failing = pushBody("release", "e".repeat(40));
+		assert.equal((await post(failing, "still-failing")).status, 202);
+		await waitFor("a failed attempt", async () => (await event("wh:repo-1:still-failing"))?.attempts >= 1);
+
+		// Within the retention the event is kept, and it still refuses a redelivery.
+		await server.server.broker.call("hook.runSweep");
+		assert.equal((await event("wh:repo-1:kept-then-purged")).state, "done");
+		const redelivered = await post(done, "kept-then-purged");
+		assert.equal(redelivered.status, 200);
+		assert.equal(((await redelivered.json()) as any).duplicate, true);
+
+		await new Promise((r) => setTimeout(r, 1700));
+		await server.server.broker.call("hook.runSweep");
+		assert.equal(await event("wh:repo-1:kept-then-purged"), null);
+		const pending = await event("wh:repo-1:still-failing");
+		assert.equal(pending.state, "pending");
+		calls.failRuns = 0;
+		await waitFor("the failing event, once the run service is back", async () => {
+			return (await event("wh:repo-1:still-failing"))?.state === "done";
+		});
+		assert.equal(calls.runs.filter((r) => r.branch === "release").length, 1);
+	});
+});
