@@ -969,10 +969,20 @@ export default function HookService(
 				if (now - this.lastPurgeAt >= Math.min(10 * 60_000, this.hookSettings.eventRetentionMs)) {
 					this.lastPurgeAt = now;
 					const before = now - this.hookSettings.eventRetentionMs;
+					const store = storeOf(this.broker);
 					await Promise.all(
-						this.eventShards().map((c) =>
-							c.remove({ state: "done", doneAt: { $lt: before } }, { multi: true }),
-						),
+						this.eventShards().map(async (c) => {
+							for (;;) {
+								const expired = await c.find({ state: "done", doneAt: { $lt: before } }, { limit: 500 });
+								// The claim first: nobody claims a done event, and until the event itself goes a
+								// redelivery is refused as a duplicate, so no claimer can start on it meanwhile.
+								for (const { _id } of expired) {
+									await store.forget("hook-event", _id);
+									await c.remove({ _id });
+								}
+								if (expired.length < 500 || this.stopping) break;
+							}
+						}),
 					);
 				}
 				for (const event of (

@@ -191,6 +191,24 @@ export class ClaimLedger {
 	}
 
 	/**
+	 * Removes every generation of a key, for a key nobody will claim again (what it guarded is
+	 * gone: a hook event past its retention). The caller guarantees that no claimer runs on the key
+	 * meanwhile; if one did, the key would lose its generation 0 and later claims would fail loudly
+	 * rather than let two owners win. Removes by _id only (generation 0's hint, then upwards).
+	 */
+	async forget(scope: string, key: string): Promise<number> {
+		checkName("scope", scope);
+		checkName("key", key);
+		const latest = await this.#latest(scope, key);
+		if (!latest) return 0;
+		let removed = 0;
+		// Upwards first, generation 0 last: an interrupted forget leaves a contiguous prefix.
+		for (let gen = latest.gen; gen >= 0; gen--)
+			removed += await this.#claims.remove({ _id: claimId(scope, key, gen) });
+		return removed;
+	}
+
+	/**
 	 * Collapses every key to generations 0 and latest, pointing the hint at the latest. Only safe
 	 * while no claimer can run concurrently (it breaks contiguity for a claimer holding an old read).
 	 * Returns how many documents were removed.

@@ -276,6 +276,10 @@ export class EmbeddedStore implements Store {
 		return this.#claims.holder(scope, key);
 	}
 
+	async forget(scope: string, key: string): Promise<void> {
+		await this.#claims.forget(scope, key);
+	}
+
 	async close(): Promise<void> {
 		if (this.#closed) return;
 		this.#closed = true;

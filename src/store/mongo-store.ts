@@ -340,6 +340,11 @@ export class MongoStore implements Store {
 		return this.#claims.holder(scope, key);
 	}
 
+	async forget(scope: string, key: string): Promise<void> {
+		this.#assertOpen();
+		await this.#claims.forget(scope, key);
+	}
+
 	/** Drops the whole database (tests use it to clean up their unique database). */
 	async dropDatabase(): Promise<void> {
 		this.#assertOpen();

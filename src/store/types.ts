@@ -88,6 +88,8 @@ export interface Store {
 	release(scope: string, key: string, owner: string): Promise<void>;
 	/** Who holds `key` within `scope` now: null when nobody does (never claimed, released or expired). */
 	holder(scope: string, key: string): Promise<ClaimHolder | null>;
+	/** Drops a key's claim record for good (nobody may claim it again meanwhile): see ClaimLedger.forget. */
+	forget(scope: string, key: string): Promise<void>;
 	close(): Promise<void>;
 }
 

@@ -262,6 +262,24 @@ export function storeContract(label: string, backend: StoreUnderTest): void {
 			assert.ok(holder?.expiresAt && holder.expiresAt > Date.now());
 		});
 
+		test("claim: forget removes every generation of a key, and only of that key", async () => {
+			for (const owner of ["alice", "bob", "carol"]) {
+				assert.equal((await store.claim("forget", "k", owner)).won, true);
+				await store.release("forget", "k", owner);
+			}
+			assert.equal((await store.claim("forget", "k", "dan")).won, true);
+			assert.equal((await store.claim("forget", "kept", "erin")).won, true);
+			const claims = await store.collection({ name: "_claims" });
+			assert.equal((await claims.find({ scope: "forget", key: "k" })).length, 4);
+			await store.forget("forget", "k");
+			assert.equal((await claims.find({ scope: "forget", key: "k" })).length, 0);
+			assert.equal(await store.holder("forget", "k"), null);
+			assert.deepEqual(await store.holder("forget", "kept"), { owner: "erin" });
+			assert.deepEqual(await store.claim("forget", "k", "fay"), { won: true, owner: "fay" });
+			assert.deepEqual(await store.claim("forget", "k", "gus"), { won: false, owner: "fay" });
+			await store.forget("forget", "never-claimed");
+		});
+
 		test("claim: a stale releaser cannot release the newer claim", async () => {
 			assert.equal((await store.claim("stale", "k", "old", { ttlMs: 40 })).won, true);
 			await sleep(90);

@@ -11,7 +11,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { attachRuntime, runtimeOf } from "../../mixins/runtime.ts";
-import { attachStore } from "../../mixins/store.mixin.ts";
+import { attachStore, storeOf } from "../../mixins/store.mixin.ts";
 import ApiService from "../../services/api.service.ts";
 import HookService, { type RepositoryDoc } from "../../services/hook.service.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
@@ -433,6 +433,7 @@ describe("hook service: retention of processed events", () => {
 			body,
 		});
 	const event = (id: string) => server.server.broker.call("hook.getEvent", { id }) as Promise<any>;
+	const runtimeStore = () => storeOf(server.server.broker);
 
 	before(async () => {
 		server = await startTestServer({
@@ -478,6 +479,14 @@ describe("hook service: retention of processed events", () => {
 		await new Promise((r) => setTimeout(r, 1700));
 		await server.server.broker.call("hook.runSweep");
 		assert.equal(await event("wh:repo-1:kept-then-purged"), null);
+		// Its processing claim went with it (the claims collection does not grow with every event).
+		assert.equal(await runtimeStore().holder("hook-event", "wh:repo-1:kept-then-purged"), null);
+		const claims = await runtimeStore().collection({ name: "_claims" });
+		assert.equal((await claims.find({ scope: "hook-event", key: "wh:repo-1:kept-then-purged" })).length, 0);
+		assert.equal(
+			(await claims.find({ scope: "hook-event", key: "wh:repo-1:still-failing" })).length > 0,
+			true,
+		);
 		const pending = await event("wh:repo-1:still-failing");
 		assert.equal(pending.state, "pending");
 		calls.failRuns = 0;
