@@ -673,21 +673,29 @@ export default function HookService(
 						// event stored waits on nothing, so only events deferred longer than intakeDeferMs are
 						// taken, one at a time. A burst is absorbed at the receiver's rate, then drained; a
 						// sustained flood still moves, if slowly, and never starves the backlog.
-						const intake = !this.urgentPass && this.intakeBusy();
+						const urgent = this.urgentPass;
 						this.urgentPass = false;
-						const now = Date.now();
-						const cutoff = intake ? now - this.hookSettings.intakeDeferMs : now;
+						const intake = !urgent && this.intakeBusy();
+						const cutoff = Date.now() - (intake ? this.hookSettings.intakeDeferMs : 0);
 						const perShard = await Promise.all(
 							this.queueShards().map((q) =>
 								q.find({ dueAt: { $lte: cutoff } }, { sort: { dueAt: 1 }, limit: 50 }),
 							),
 						);
 						const due = perShard.flat().sort((a, b) => a.dueAt - b.dueAt);
-						const ids = due.map((d) => d._id);
-						// A few at a time: each one waits on other services, not on this process.
-						const workers = Array.from({ length: Math.min(intake ? 1 : 16, ids.length) }, async () => {
-							for (let id = ids.shift(); id !== undefined && !this.stopping; id = ids.shift()) {
-								await this.processEvent(id);
+						// A few at a time: each one waits on other services, not on this process. When
+						// deliveries start coming in mid-pass, the extra workers stop and the last one goes on
+						// with the deferred events only; the rest is left for a later pass.
+						const workers = Array.from({ length: Math.min(intake ? 1 : 16, due.length) }, async (_, w) => {
+							while (due.length > 0 && !this.stopping) {
+								if (!urgent && this.intakeBusy()) {
+									const deferredBefore = Date.now() - this.hookSettings.intakeDeferMs;
+									if (w > 0 || due[0]!.dueAt > deferredBefore) {
+										this.processAgain = true;
+										return;
+									}
+								}
+								await this.processEvent(due.shift()!._id);
 								done++;
 							}
 						});

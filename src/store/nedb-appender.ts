@@ -4,7 +4,8 @@
 // synchronously: an append of a few hundred bytes lands in the page cache in microseconds,
 // while an asynchronous write costs a thread-pool round trip and a promise per change (it was
 // a sixth of the webhook receiver's CPU). The guarantee is unchanged: once the call returns,
-// the change survives the process being killed (neither version calls fsync).
+// the change survives the process being killed (neither version calls fsync). Each write still
+// ends with a turn of the event loop, so store-bound loops never starve the HTTP server.
 // NeDB runs a datastore's operations one at a time (its executor), so writes never
 // interleave; the descriptor is closed before NeDB rewrites the file (compaction renames a new
 // file into place) and reopened on the next write, so nothing is appended to a replaced file.
@@ -41,6 +42,8 @@ function containsDate(value: unknown): boolean {
 	return false;
 }
 
+const yieldToEventLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export interface Appender {
 	close(): Promise<void>;
 }
@@ -62,6 +65,10 @@ export function keepDatafileOpen(db: { persistence: unknown }): Appender {
 		const bytes = Buffer.from(text);
 		// writeSync may write less than asked (a full disk, a signal): loop until all is written.
 		for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset);
+		// Back to the event loop before the operation completes, as an asynchronous write would:
+		// otherwise a loop of store calls runs as one chain of microtasks and starves I/O (a busy
+		// hook processor stopped the HTTP server for seconds).
+		await yieldToEventLoop();
 	};
 	const compact = persistence.persistCachedDatabaseAsync.bind(persistence);
 	persistence.persistCachedDatabaseAsync = async () => {

@@ -192,4 +192,18 @@ describe("embedded store", () => {
 			assert.deepEqual(nedb.deserialize(serialize(doc)), nedb.deserialize(nedb.serialize(doc)));
 		}
 	});
+
+	test("a loop of writes leaves the event loop room: timers and I/O run between them", async () => {
+		const store = await EmbeddedStore.open(await newDir());
+		const things = await store.collection({ name: "things" });
+		let ticks = 0;
+		const ticker = setInterval(() => ticks++, 1);
+		const started = performance.now();
+		for (let i = 0; i < 3000; i++) await things.insert({ _id: `t${i}`, n: i });
+		const elapsed = performance.now() - started;
+		clearInterval(ticker);
+		await store.close();
+		// A starved loop would see no tick at all until the writes end.
+		assert.ok(ticks >= Math.min(20, elapsed / 10), `${ticks} ticks in ${elapsed.toFixed(0)} ms of writes`);
+	});
 });
