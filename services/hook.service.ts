@@ -714,10 +714,15 @@ export default function HookService(
 				const store = storeOf(this.broker);
 				const claim = await store.claim("hook-event", id, this.owner, { ttlMs: this.hookSettings.leaseMs });
 				if (!claim.won) return;
+				// A finished event keeps its claim until the lease ends (then the retention purge forgets it):
+				// nothing claims a done event whose queue entry is gone, and a release costs two more store
+				// operations per event (the slowest ones on FerretDB). Any other outcome releases it.
+				let finished = false;
 				try {
 					const event = await this.events(id).findOne({ _id: id });
 					if (!event || event.state === "done") {
 						await this.queue(id).remove({ _id: id });
+						finished = true;
 						return;
 					}
 					try {
@@ -744,8 +749,9 @@ export default function HookService(
 						{ $set: { state: "done", doneAt: Date.now(), progress: event.progress } },
 					);
 					await this.queue(id).remove({ _id: id });
+					finished = true;
 				} finally {
-					await store.release("hook-event", id, this.owner).catch(() => {});
+					if (!finished) await store.release("hook-event", id, this.owner).catch(() => {});
 				}
 			},
 
