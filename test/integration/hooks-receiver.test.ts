@@ -113,6 +113,30 @@ const repo: RepositoryDoc = {
 	poll: null,
 };
 
+/** A node with the gateway, the hook service and the stand-ins, serving HTTP. */
+async function startHookNode(calls: Calls, env: Record<string, string> = {}): Promise<TestServer> {
+	const server = await startTestServer({
+		SERVICES: "auth",
+		CDS_HOOKS_RETRY_BASE_MS: "50",
+		CDS_HOOKS_PROCESS_INTERVAL_MS: "50",
+		...env,
+	});
+	const { broker, config } = server.server;
+	broker.createService(FakeRepositoryService([repo]));
+	broker.createService(FakeWorkflowService(calls));
+	broker.createService(FakeRunService(calls));
+	broker.createService(HookService(config));
+	broker.createService(ApiService(config));
+	await broker.waitForServices(["api", "hook", "repository", "workflow", "run"]);
+	await waitFor("the gateway", () =>
+		fetch(`${server.url}/health/live`).then(
+			(r) => r.ok,
+			() => false,
+		),
+	);
+	return server;
+}
+
 describe("hook service: webhook receiver and processor", () => {
 	let server: TestServer;
 	const calls: Calls = { syncs: [], deletes: [], runs: [], failRuns: 0 };
@@ -120,24 +144,7 @@ describe("hook service: webhook receiver and processor", () => {
 		fetch(`${server.url}/api/v1/hooks/repository/${uuid}`, { method: "POST", headers, body });
 
 	before(async () => {
-		server = await startTestServer({
-			SERVICES: "auth",
-			CDS_HOOKS_RETRY_BASE_MS: "50",
-			CDS_HOOKS_PROCESS_INTERVAL_MS: "50",
-		});
-		const { broker, config } = server.server;
-		broker.createService(FakeRepositoryService([repo]));
-		broker.createService(FakeWorkflowService(calls));
-		broker.createService(FakeRunService(calls));
-		broker.createService(HookService(config));
-		broker.createService(ApiService(config));
-		await broker.waitForServices(["api", "hook", "repository", "workflow", "run"]);
-		await waitFor("the gateway", () =>
-			fetch(`${server.url}/health/live`).then(
-				(r) => r.ok,
-				() => false,
-			),
-		);
+		server = await startHookNode(calls);
 	});
 	after(async () => server?.stop());
 
@@ -436,27 +443,11 @@ describe("hook service: retention of processed events", () => {
 	const runtimeStore = () => storeOf(server.server.broker);
 
 	before(async () => {
-		server = await startTestServer({
-			SERVICES: "auth",
-			CDS_HOOKS_RETRY_BASE_MS: "50",
+		server = await startHookNode(calls, {
 			CDS_HOOKS_RETRY_MAX_MS: "100",
-			CDS_HOOKS_PROCESS_INTERVAL_MS: "50",
 			CDS_HOOKS_SWEEP_INTERVAL_MS: "3600000",
 			CDS_HOOKS_EVENT_RETENTION_MS: "1500",
 		});
-		const { broker, config } = server.server;
-		broker.createService(FakeRepositoryService([repo]));
-		broker.createService(FakeWorkflowService(calls));
-		broker.createService(FakeRunService(calls));
-		broker.createService(HookService(config));
-		broker.createService(ApiService(config));
-		await broker.waitForServices(["api", "hook", "repository", "workflow", "run"]);
-		await waitFor("the gateway", () =>
-			fetch(`${server.url}/health/live`).then(
-				(r) => r.ok,
-				() => false,
-			),
-		);
 	});
 	after(async () => server?.stop());
 
