@@ -210,6 +210,27 @@ describe("hook service: webhook receiver and processor", () => {
 		assert.equal(calls.runs.length, runsBefore);
 	});
 
+	test("a body over 1 MB → 413 with a clear error, unread and unstored; the receiver keeps serving", async () => {
+		const runsBefore = calls.runs.length;
+		const huge = JSON.stringify({
+			...JSON.parse(pushBody("main", "f".repeat(40))),
+			padding: "x".repeat(2 * 1024 * 1024),
+		});
+		const res = await post(repo.webhook!.uuid, huge, githubHeaders(SECRET, huge, "delivery-huge"));
+		assert.equal(res.status, 413);
+		const error = (await res.json()) as { code: number; type: string; message: string };
+		assert.equal(error.code, 413);
+		assert.equal(typeof error.type, "string");
+		assert.match(error.message, /large/i);
+		assert.equal(await server.server.broker.call("hook.getEvent", { id: "wh:repo-1:delivery-huge" }), null);
+		const body = pushBody("main", "9".repeat(40));
+		assert.equal(
+			(await post(repo.webhook!.uuid, body, githubHeaders(SECRET, body, "delivery-after-huge"))).status,
+			202,
+		);
+		await waitFor("the run after the refused body", () => calls.runs.length === runsBefore + 1);
+	});
+
 	test("a deleted branch calls workflow.deleteBranch", async () => {
 		const body = JSON.stringify({
 			ref: "refs/heads/feature/x",
