@@ -1059,7 +1059,12 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 							branch: d.branch,
 						})) {
 							if (ACTIVE.has(run.status)) continue;
+							// Claims first, documents after: a finished run is neither booked nor advanced
+							// any more, and its claims would otherwise stay in _claims for ever.
+							const store = storeOf(this.broker);
+							await store.forget("run-lock", run._id);
 							for (const job of await this.jobsOfRun(run)) {
+								await store.forget("booking", job._id);
 								await (this.collections.logs as Collection<Doc>).remove({ jobId: job._id }, { multi: true });
 								await (this.collections.job_steps as Collection<Doc>).remove(
 									{ jobId: job._id },

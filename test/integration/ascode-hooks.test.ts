@@ -165,10 +165,26 @@ describe("workflow as code: push, webhook, poller, track, branch deletion", () =
 		});
 		const master = await srv.api("GET", "/api/v1/projects/DEMO/workflows/app?branch=master");
 		assert.equal(master.status, 200, "the default branch keeps its definition");
+		const store = srv.server.store;
+		const stored = await (await store.collection<{ _id: string }>({ name: "runs" })).find({
+			project: "DEMO",
+			workflow: "app",
+			branch: "feature/y",
+		});
+		const runIds = stored.map((r) => r._id);
+		const jobs = await (await store.collection<{ _id: string }>({ name: "jobs" })).find({
+			runId: { $in: runIds },
+		});
+		assert.ok(jobs.length >= 1);
+		const claims = await store.collection<{ _id: string }>({ name: "_claims" });
+		const claimsOfRun = async () =>
+			(await claims.find({ key: { $in: [...runIds, ...jobs.map((j) => j._id)] } })).map((c) => c._id);
+		assert.ok((await claimsOfRun()).length >= 1, "the run's job was booked through a claim");
 		// After the retention delay (0 here), the deleted branch's runs are purged; master's stay.
 		const gc = (await srv.server.broker.call("run.collectGarbage", { graceMs: 0 })) as { purgedRuns: number };
 		assert.ok(gc.purgedRuns >= 1);
 		assert.deepEqual(await runsOf("feature/y"), []);
+		assert.deepEqual(await claimsOfRun(), [], "their claims go with them");
 		assert.ok((await runsOf("feature/x")).length >= 1, "other branches keep their runs");
 	});
 });
