@@ -151,8 +151,12 @@ export function hookSettingsFromEnv(config: Config): HookSettings {
 		leaseMs: n("CDS_HOOKS_LEASE_MS", 60_000),
 		repositoryCacheMs: n("CDS_HOOKS_REPOSITORY_CACHE_MS", 5000),
 		sweepIntervalMs: n("CDS_HOOKS_SWEEP_INTERVAL_MS", 30_000),
-		// GitHub lets a delivery be redelivered for 3 days; a week covers it with room to spare.
-		eventRetentionMs: n("CDS_HOOKS_EVENT_RETENTION_MS", 7 * 24 * 3600_000),
+		// GitHub lets a delivery be redelivered for 3 days; a week covers it with room to spare. Never
+		// shorter than the catch-up window: a schedule tick's event is what stops a second run of it.
+		eventRetentionMs: Math.max(
+			n("CDS_HOOKS_EVENT_RETENTION_MS", 7 * 24 * 3600_000),
+			n("CDS_HOOKS_CATCHUP_WINDOW_MS", 60 * 60_000),
+		),
 		processor: env.CDS_HOOKS_PROCESSOR !== "off",
 		intakeQuietMs: n("CDS_HOOKS_INTAKE_QUIET_MS", 50),
 		intakeDeferMs: n("CDS_HOOKS_INTAKE_DEFER_MS", 2000),

@@ -468,6 +468,7 @@ describe("hook service: retention of processed events", () => {
 			CDS_HOOKS_RETRY_MAX_MS: "100",
 			CDS_HOOKS_SWEEP_INTERVAL_MS: "3600000",
 			CDS_HOOKS_EVENT_RETENTION_MS: "1500",
+			CDS_HOOKS_CATCHUP_WINDOW_MS: "1000",
 		});
 	});
 	after(async () => server?.stop());
