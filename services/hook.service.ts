@@ -196,6 +196,12 @@ interface HookLocals {
 	processAgain: boolean;
 	/** When the last webhook delivery came in: while they keep coming, intake goes first. */
 	lastDeliveryAt: number;
+	/**
+	 * Whether this node's event loop was busy over half of the last 50 ms. Only then do the
+	 * receiver and the processor compete for the CPU; processing that waits on other services
+	 * (git, the run service on other nodes) keeps its full concurrency whatever the intake.
+	 */
+	loopSaturated: boolean;
 	/** A pass that must take every due event, busy intake or not (runProcessor). */
 	urgentPass: boolean;
 	kickTimer: NodeJS.Timeout | null;
@@ -660,7 +666,7 @@ export default function HookService(
 
 			/** One processor pass (repeated while new work arrives); a call during a pass waits for it. */
 			intakeBusy(this: HookThis) {
-				return Date.now() - this.lastDeliveryAt < this.hookSettings.intakeQuietMs;
+				return this.loopSaturated && Date.now() - this.lastDeliveryAt < this.hookSettings.intakeQuietMs;
 			},
 
 			processDue(this: HookThis, urgent = false) {
@@ -1031,6 +1037,7 @@ export default function HookService(
 			this.processingPass = null;
 			this.processAgain = false;
 			this.lastDeliveryAt = 0;
+			this.loopSaturated = false;
 			this.lastPurgeAt = 0;
 			this.urgentPass = false;
 			this.kickTimer = null;
@@ -1055,7 +1062,17 @@ export default function HookService(
 						() => this.stopping,
 					),
 				);
-			if (this.hookSettings.processor) loop(this.hookSettings.processIntervalMs, () => this.processDue());
+			if (this.hookSettings.processor) {
+				loop(this.hookSettings.processIntervalMs, () => this.processDue());
+				let previous = performance.eventLoopUtilization();
+				const sampler = setInterval(() => {
+					const current = performance.eventLoopUtilization();
+					this.loopSaturated = performance.eventLoopUtilization(current, previous).utilization > 0.5;
+					previous = current;
+				}, 50);
+				sampler.unref();
+				this.timers.push(sampler);
+			}
 			loop(this.hookSettings.pollLoopMs, () => this.pollRepositories());
 			loop(this.hookSettings.scheduleLoopMs, () => this.runSchedules());
 			loop(this.hookSettings.sweepIntervalMs, () => this.sweep());
