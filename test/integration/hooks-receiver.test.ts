@@ -22,6 +22,10 @@ interface Calls {
 	runs: Array<Record<string, any>>;
 	/** run.create fails this many more times (the run service "down"). */
 	failRuns: number;
+	/** run.create answers after this many ms (a run service busy elsewhere). */
+	runDelayMs?: number;
+	/** When each branch's run was created, if given. */
+	runAt?: Map<string, number>;
 }
 
 /** Stand-in for part A's repository service. */
@@ -60,12 +64,14 @@ function FakeRunService(calls: Calls): ServiceSchema {
 	return {
 		name: "run",
 		actions: {
-			create: (ctx: any) => {
+			create: async (ctx: any) => {
+				if (calls.runDelayMs) await new Promise((r) => setTimeout(r, calls.runDelayMs));
 				if (calls.failRuns > 0) {
 					calls.failRuns--;
 					throw new Error("run service unavailable");
 				}
 				calls.runs.push(ctx.params);
+				calls.runAt?.set(ctx.params.branch, Date.now());
 				return { number: calls.runs.length };
 			},
 		},
@@ -507,5 +513,39 @@ describe("hook service: retention of processed events", () => {
 			return (await event("wh:repo-1:still-failing"))?.state === "done";
 		});
 		assert.equal(calls.runs.filter((r) => r.branch === "release").length, 1);
+	});
+});
+
+describe("hook service: a steady webhook flow with a slow run service", () => {
+	let server: TestServer;
+	const calls: Calls = { syncs: [], deletes: [], runs: [], failRuns: 0, runDelayMs: 100, runAt: new Map() };
+	before(async () => {
+		server = await startHookNode(calls, { CDS_HOOKS_PROCESS_INTERVAL_MS: "500" });
+	});
+	after(async () => server?.stop());
+
+	test("processing keeps its concurrency while deliveries keep coming but the CPU is idle", async () => {
+		// 120 deliveries 25 ms apart: the intake is "busy" all along, the event loop is not, and each
+		// run takes 100 ms of waiting. Taken side by side, every run follows its delivery closely;
+		// deferred and one at a time they would queue up behind each other for seconds.
+		const acceptedAt = new Map<string, number>();
+		for (let i = 0; i < 120; i++) {
+			const branch = `steady-${i}`;
+			const body = pushBody(branch, (i + 1).toString(16).padStart(40, "b"));
+			const res = await fetch(`${server.url}/api/v1/hooks/repository/${repo.webhook!.uuid}`, {
+				method: "POST",
+				headers: githubHeaders(SECRET, body, branch),
+				body,
+			});
+			assert.equal(res.status, 202);
+			acceptedAt.set(branch, Date.now());
+			await new Promise((r) => setTimeout(r, 25));
+		}
+		await waitFor("every run", () => calls.runs.length === 120, 30_000);
+		const delays = [...acceptedAt]
+			.map(([branch, at]) => calls.runAt!.get(branch)! - at)
+			.sort((a, b) => a - b);
+		const p90 = delays[Math.floor(delays.length * 0.9)]!;
+		assert.ok(p90 < 1000, `90 % of the runs within ${p90} ms of their delivery`);
 	});
 });
