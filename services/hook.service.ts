@@ -166,6 +166,13 @@ export function hookSettingsFromEnv(config: Config): HookSettings {
 	};
 }
 
+/** What the gateway's webhook route passes on: the hook's uuid, the signature headers, the raw body (base64). */
+interface DeliveryParams {
+	uuid: string;
+	headers: Record<string, string>;
+	body: string;
+}
+
 /** What the gateway's webhook route receives back: the HTTP status and body to answer. */
 export interface ReceiveResult {
 	status: 200 | 202;
@@ -218,11 +225,7 @@ interface HookMethods {
 	schedules(): Collection<ScheduleDoc>;
 	pollRefs(): Collection<PollRefsDoc>;
 	repositoryByUuid(uuid: string): Promise<RepositoryDoc | null>;
-	receiveDelivery(params: {
-		uuid: string;
-		headers: Record<string, string>;
-		body: string;
-	}): Promise<ReceiveResult>;
+	receiveDelivery(params: DeliveryParams): Promise<ReceiveResult>;
 	accept(event: HookEventDoc): Promise<boolean>;
 	kick(): void;
 	intakeBusy(): boolean;
@@ -349,10 +352,7 @@ export default function HookService(
 					headers: { type: "record", key: { type: "string" }, value: { type: "string" } },
 					body: { type: "string" },
 				},
-				async handler(
-					this: HookThis,
-					ctx: Context<{ uuid: string; headers: Record<string, string>; body: string }>,
-				): Promise<ReceiveResult> {
+				async handler(this: HookThis, ctx: Context<DeliveryParams>): Promise<ReceiveResult> {
 					this.lastDeliveryAt = Date.now();
 					return this.receiveDelivery(ctx.params);
 				},
@@ -567,10 +567,7 @@ export default function HookService(
 			},
 
 			/** Verify, parse, store: what a webhook delivery gets before its answer. */
-			async receiveDelivery(
-				this: HookThis,
-				params: { uuid: string; headers: Record<string, string>; body: string },
-			): Promise<ReceiveResult> {
+			async receiveDelivery(this: HookThis, params: DeliveryParams): Promise<ReceiveResult> {
 				const repo = await this.repositoryByUuid(params.uuid);
 				if (!repo?.webhook) throw notFound("webhook");
 				const body = Buffer.from(params.body, "base64");
@@ -679,10 +676,10 @@ export default function HookService(
 					let done = 0;
 					do {
 						this.processAgain = false;
-						// Intake first: while deliveries keep coming, a delivery's 202 waits on this CPU and an
-						// event stored waits on nothing, so only events deferred longer than intakeDeferMs are
-						// taken, one at a time. A burst is absorbed at the receiver's rate, then drained; a
-						// sustained flood still moves, if slowly, and never starves the backlog.
+						// Intake first (see intakeBusy): while deliveries keep coming to a saturated node, a
+						// delivery's 202 waits on this CPU and a stored event waits on nothing, so only events
+						// deferred longer than intakeDeferMs are taken, one at a time. A burst is absorbed at the
+						// receiver's rate, then drained; a sustained flood still moves and never starves the backlog.
 						const urgent = this.urgentPass;
 						this.urgentPass = false;
 						const intake = !urgent && this.intakeBusy();
