@@ -2,56 +2,20 @@
 // atomic in the store, so replicas never start one job twice), and starts their workers.
 // Runs as its own scaled node (`SERVICES=hatchery`); the driver decides where workers live.
 
-import os from "node:os";
 import path from "node:path";
 import type { Context, Service, ServiceSchema } from "moleculer";
-import type { Config } from "../config/index.ts";
+import type { Config, HatcherySettings } from "../config/index.ts";
 import type { HatcheryDriver } from "../src/hatchery/contract.ts";
 import { DEFAULT_BINARIES, detectBinaries, LocalDriver } from "../src/hatchery/local-driver.ts";
 
-export interface HatcherySettings {
-	name: string;
-	maxWorkers: number;
-	maxProvisioning: number;
-	warmPool: number;
-	jobsPerWorker: number;
-	models: string[];
-	binaries: string[];
-	memoryMb: number;
-	pollMs: number;
-	baseDir: string;
-}
-
-const list = (v: string | undefined) =>
-	(v ?? "")
-		.split(",")
-		.map((s) => s.trim())
-		.filter(Boolean);
-
-export function hatcherySettingsFromEnv(
-	config: Config,
-	env: Readonly<Record<string, string | undefined>> = config.env,
-): HatcherySettings {
-	const n = (name: string, fallback: number) =>
-		env[name] && /^\d+$/.test(env[name]!) ? Number(env[name]) : fallback;
-	return {
-		// Stable across restarts, so a restarted hatchery finds (and kills) the orphans of its predecessor.
-		name: env.CDS_HATCHERY_NAME || `local-${os.hostname()}`,
-		maxWorkers: n("CDS_HATCHERY_MAX_WORKERS", 10),
-		maxProvisioning: n("CDS_HATCHERY_MAX_PROVISIONING", 4),
-		warmPool: n("CDS_HATCHERY_WARM_POOL", 0),
-		jobsPerWorker: n("CDS_HATCHERY_JOBS_PER_WORKER", 1),
-		models: list(env.CDS_HATCHERY_MODELS),
-		binaries: env.CDS_HATCHERY_BINARIES ? list(env.CDS_HATCHERY_BINARIES) : detectBinaries(DEFAULT_BINARIES),
-		memoryMb: n("CDS_HATCHERY_MEMORY_MB", Math.floor(os.totalmem() / 1024 / 1024)),
-		// Woken by job.queued events; the poll only catches what a lost event would miss.
-		pollMs: n("CDS_HATCHERY_POLL_MS", 1000),
-		baseDir: env.CDS_WORKER_BASEDIR || path.join(config.dataDir, "workers"),
-	};
+/** The hatchery's settings with what the configuration leaves to detection filled in. */
+export function hatcherySettings(config: Config): HatcherySettings & { binaries: string[] } {
+	const h = config.hatchery;
+	return { ...h, binaries: h.binaries ?? detectBinaries(DEFAULT_BINARIES) };
 }
 
 interface HatcheryLocals {
-	hatchery: HatcherySettings;
+	hatchery: HatcherySettings & { binaries: string[] };
 	driver: HatcheryDriver;
 	timer?: NodeJS.Timeout;
 	ticking: boolean;
@@ -148,7 +112,7 @@ export default function HatcheryService(
 			},
 		},
 		created(this: HatcheryThis) {
-			this.hatchery = hatcherySettingsFromEnv(config);
+			this.hatchery = hatcherySettings(config);
 			this.ticking = false;
 			this.wakeAgain = false;
 			this.driver = new LocalDriver({

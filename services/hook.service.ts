@@ -17,7 +17,7 @@ import { createHash, randomUUID } from "node:crypto";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import { connect, type JetStreamClient, type NatsConnection, nanos } from "nats";
-import type { Config } from "../config/index.ts";
+import type { Config, HookSettings } from "../config/index.ts";
 import { invalid, notFound } from "../mixins/errors.ts";
 import type { GatewayMeta } from "../mixins/meta.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
@@ -109,61 +109,6 @@ export interface HookMessage {
 	vars: Record<string, string>;
 	schedule?: { id: string; workflow: string; tick: string };
 	receivedAt: string;
-}
-
-export interface HookSettings {
-	processIntervalMs: number;
-	pollLoopMs: number;
-	scheduleLoopMs: number;
-	catchUpWindowMs: number;
-	retryBaseMs: number;
-	retryMaxMs: number;
-	leaseMs: number;
-	repositoryCacheMs: number;
-	sweepIntervalMs: number;
-	/** How long a processed event is kept (it is what de-duplicates a redelivery). */
-	eventRetentionMs: number;
-	/** false on a receive-only node (CDS_HOOKS_PROCESSOR=off): it accepts and stores, others process. */
-	processor: boolean;
-	/** Deliveries less than this apart keep the intake busy (the processor defers to it). */
-	intakeQuietMs: number;
-	/** While the intake is busy, events stored longer ago than this are processed anyway. */
-	intakeDeferMs: number;
-	natsUrl: string | undefined;
-	stream: string;
-	subjectPrefix: string;
-}
-
-export function hookSettingsFromEnv(config: Config): HookSettings {
-	const env = config.env;
-	const n = (name: string, fallback: number) => {
-		const v = env[name];
-		return v && /^\d+$/.test(v) ? Number(v) : fallback;
-	};
-	const nats = env.CDS_HOOKS_NATS_URL ?? config.natsUrl;
-	return {
-		processIntervalMs: n("CDS_HOOKS_PROCESS_INTERVAL_MS", 500),
-		pollLoopMs: n("CDS_HOOKS_POLL_LOOP_MS", 1000),
-		scheduleLoopMs: n("CDS_HOOKS_SCHEDULE_LOOP_MS", 1000),
-		catchUpWindowMs: n("CDS_HOOKS_CATCHUP_WINDOW_MS", 60 * 60_000),
-		retryBaseMs: n("CDS_HOOKS_RETRY_BASE_MS", 1000),
-		retryMaxMs: n("CDS_HOOKS_RETRY_MAX_MS", 5 * 60_000),
-		leaseMs: n("CDS_HOOKS_LEASE_MS", 60_000),
-		repositoryCacheMs: n("CDS_HOOKS_REPOSITORY_CACHE_MS", 5000),
-		sweepIntervalMs: n("CDS_HOOKS_SWEEP_INTERVAL_MS", 30_000),
-		// GitHub lets a delivery be redelivered for 3 days; a week covers it with room to spare. Never
-		// shorter than the catch-up window: a schedule tick's event is what stops a second run of it.
-		eventRetentionMs: Math.max(
-			n("CDS_HOOKS_EVENT_RETENTION_MS", 7 * 24 * 3600_000),
-			n("CDS_HOOKS_CATCHUP_WINDOW_MS", 60 * 60_000),
-		),
-		processor: env.CDS_HOOKS_PROCESSOR !== "off",
-		intakeQuietMs: n("CDS_HOOKS_INTAKE_QUIET_MS", 50),
-		intakeDeferMs: n("CDS_HOOKS_INTAKE_DEFER_MS", 2000),
-		natsUrl: nats && nats !== "off" ? nats : undefined,
-		stream: env.CDS_HOOKS_STREAM || "CDS_HOOKS",
-		subjectPrefix: env.CDS_HOOKS_SUBJECT_PREFIX || "cds.hooks",
-	};
 }
 
 /** What the gateway's webhook route passes on: the hook's uuid, the signature headers, the raw body (base64). */
@@ -1023,7 +968,7 @@ export default function HookService(
 		},
 
 		created(this: HookThis) {
-			this.hookSettings = hookSettingsFromEnv(config);
+			this.hookSettings = config.hooks;
 			this.owner = `${this.broker.nodeID}:${randomUUID()}`;
 			this.now = options.now ?? Date.now;
 			this.timers = [];

@@ -156,7 +156,7 @@ export default function RepositoryService(
 			this.config = config;
 			this.fetchQueues = new Map();
 			this.reportedStates = new Map();
-			this.allowLocal = (config.env.CDS_REPOSITORY_ALLOW_LOCAL ?? "true").toLowerCase() !== "false";
+			this.allowLocal = config.repository.allowLocal;
 		},
 
 		events: {

@@ -37,7 +37,6 @@ interface BlobRefDoc extends Doc {
 }
 
 export const LOG_LIMITS = { maxLineBytes: 32 * 1024, maxStepBytes: 64 * 1024 * 1024 };
-const MAX_ARTIFACT_BYTES = Number(process.env.CDS_MAX_ARTIFACT_BYTES ?? 1024 * 1024 * 1024);
 const TAG_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
 const FILE_PATTERN = /^[A-Za-z0-9._+-][A-Za-z0-9._+ -]{0,254}$/;
 
@@ -93,7 +92,7 @@ async function storeBlob(self: RunThis, ctx: WorkerCtx<any>, collection: string,
 		const body = (ctx as unknown as { stream?: Readable }).stream;
 		if (!body) throw invalid("the request has no body");
 		const info = await runtimeOf(self.broker).artifacts.put(body, {
-			maxBytes: MAX_ARTIFACT_BYTES,
+			maxBytes: runtimeOf(self.broker).config.artifacts.maxBytes,
 			expectedSha256: typeof expected === "string" ? expected : undefined,
 		});
 		const refs = self.collections[collection] as Collection<BlobRefDoc>;

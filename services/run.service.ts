@@ -5,7 +5,7 @@
 // another (now dead) replica was driving.
 
 import type { Context, Service, ServiceSchema } from "moleculer";
-import type { Config } from "../config/index.ts";
+import type { Config, RunSettings } from "../config/index.ts";
 import { conflict, invalid, notFound } from "../mixins/errors.ts";
 import type { GatewayMeta } from "../mixins/meta.ts";
 import { everyInterval } from "../mixins/periodic.ts";
@@ -124,40 +124,6 @@ interface ActiveJobDoc extends Doc {
 interface HatcheryDoc extends Doc {
 	capabilities: HatcheryCapabilities;
 	seenAt: number;
-}
-
-export interface RunSettings {
-	heartbeatSeconds: number;
-	heartbeatTimeoutMs: number;
-	bookingTimeoutMs: number;
-	noHatcheryTimeoutMs: number;
-	defaultJobTimeoutSeconds: number;
-	maxRunningJobsPerProject: number;
-	maxRunningJobsPerWorkflow: number;
-	historyLength: number;
-	gcIntervalMs: number;
-	gcGraceMs: number;
-	deletedBranchRetentionMs: number;
-}
-
-export function runSettingsFromEnv(env: Readonly<Record<string, string | undefined>>): RunSettings {
-	const n = (name: string, fallback: number) => {
-		const v = env[name];
-		return v && /^\d+$/.test(v) ? Number(v) : fallback;
-	};
-	return {
-		heartbeatSeconds: n("CDS_WORKER_HEARTBEAT_SECONDS", 2),
-		heartbeatTimeoutMs: n("CDS_WORKER_HEARTBEAT_TIMEOUT_MS", 15_000),
-		bookingTimeoutMs: n("CDS_BOOKING_TIMEOUT_MS", 60_000),
-		noHatcheryTimeoutMs: n("CDS_NO_HATCHERY_TIMEOUT_MS", 120_000),
-		defaultJobTimeoutSeconds: n("CDS_JOB_TIMEOUT_SECONDS", 3600),
-		maxRunningJobsPerProject: n("CDS_MAX_JOBS_PER_PROJECT", 100),
-		maxRunningJobsPerWorkflow: n("CDS_MAX_JOBS_PER_WORKFLOW", 50),
-		historyLength: n("CDS_HISTORY_LENGTH", 20),
-		gcIntervalMs: n("CDS_GC_INTERVAL_MS", 10 * 60_000),
-		gcGraceMs: n("CDS_GC_GRACE_MS", 10 * 60_000),
-		deletedBranchRetentionMs: n("CDS_DELETED_BRANCH_RETENTION_MS", 7 * 24 * 3_600_000),
-	};
 }
 
 interface RunLocals {
@@ -1234,7 +1200,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 		},
 
 		created(this: RunThis) {
-			this.runSettings = runSettingsFromEnv(config.env);
+			this.runSettings = config.run;
 			this.timers = [];
 			this.definitions = new Map();
 			this.hatcherySeen = new Map();

@@ -21,7 +21,7 @@ import { checkParameters, isArmoredMessage } from "../src/templates/parameters.t
 import { parseTemplateReference, REPO_NAME_PATTERN } from "../src/templates/reference.ts";
 import { renderBundle, TemplateRenderError, type RenderedFile } from "../src/templates/render.ts";
 import { parseRepositoryIndex } from "../src/templates/repository-index.ts";
-import { parseAllowedPrefixes, UrlPolicyError } from "../src/templates/url-policy.ts";
+import { UrlPolicyError } from "../src/templates/url-policy.ts";
 
 const { MoleculerClientError } = Errors;
 
@@ -170,13 +170,6 @@ function presentInstance(doc: TemplateInstanceDoc) {
 	};
 }
 
-/** Allowed prefixes, from the node's environment (CDS_TEMPLATE_ALLOWED_URLS). */
-function allowedPrefixes(config: Config | undefined): URL[] {
-	return parseAllowedPrefixes(
-		config ? config.env.CDS_TEMPLATE_ALLOWED_URLS : process.env.CDS_TEMPLATE_ALLOWED_URLS,
-	);
-}
-
 export default function TemplateService(
 	config?: Config,
 ): ServiceSchema<ServiceSettingSchema, Record<string, any>, Record<string, any>, TemplateThis> {
@@ -194,7 +187,7 @@ export default function TemplateService(
 		settings: { rest: "/templates" },
 
 		created(this: TemplateThis) {
-			this.policy = { prefixes: allowedPrefixes(config) };
+			this.policy = { prefixes: config?.templates.allowedPrefixes ?? [] };
 		},
 
 		actions: {

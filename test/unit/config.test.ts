@@ -39,7 +39,34 @@ describe("configuration from the environment", () => {
 			/NATS_URL=http:\/\/x:4222 must start with nats:/,
 		],
 		["a Mongo URL that is no URL", { MONGO_URL: "localhost" }, /MONGO_URL=localhost is not a URL/],
-		["an unknown log level", { LOG_LEVEL: "loud" }, /LOG_LEVEL=loud is not one of/],
+		["an unknown log level", { LOG_LEVEL: "loud" }, /LOG_LEVEL=loud is invalid: expected one of/],
+		[
+			"a job timeout that is no duration",
+			{ CDS_JOB_TIMEOUT_SECONDS: "an hour" },
+			/CDS_JOB_TIMEOUT_SECONDS=an hour/,
+		],
+		[
+			"a worker count in words",
+			{ CDS_HATCHERY_MAX_WORKERS: "ten" },
+			/CDS_HATCHERY_MAX_WORKERS=ten is invalid: expected a whole number/,
+		],
+		[
+			"an artifact size that is no size",
+			{ CDS_MAX_ARTIFACT_BYTES: "lots" },
+			/CDS_MAX_ARTIFACT_BYTES=lots is invalid: expected a size/,
+		],
+		["a size in an unknown unit", { CDS_MAX_BODY_BYTES: "5 parsecs" }, /CDS_MAX_BODY_BYTES=5 parsecs/],
+		[
+			"a boolean that is neither",
+			{ CDS_HOOKS_PROCESSOR: "maybe" },
+			/CDS_HOOKS_PROCESSOR=maybe is invalid: expected true or false/,
+		],
+		[
+			"a zero where at least one is needed",
+			{ CDS_HATCHERY_JOBS_PER_WORKER: "0" },
+			/CDS_HATCHERY_JOBS_PER_WORKER=0 is invalid: expected at least 1/,
+		],
+		["a hatchery name with a slash", { CDS_HATCHERY_NAME: "a/b" }, /CDS_HATCHERY_NAME=a\/b/],
 		["a short admin token", { CDS_ADMIN_TOKEN: "short" }, /at least 20 characters/],
 		["a secret key of the wrong size", { CDS_SECRET_KEY: "c2hvcnQ=" }, /32 bytes/],
 		[
@@ -62,6 +89,33 @@ describe("configuration from the environment", () => {
 		});
 	}
 
+	test("a bare number takes the unit of the variable's name; a suffix converts", () => {
+		const c = loadConfig({
+			CDS_MAX_ARTIFACT_BYTES: "1GiB",
+			CDS_MAX_BODY_BYTES: "512KiB",
+			CDS_JOB_TIMEOUT_SECONDS: "1h",
+			CDS_WORKER_HEARTBEAT_TIMEOUT_MS: "30s",
+			CDS_GC_INTERVAL_MS: "10m",
+			CDS_HOOKS_EVENT_RETENTION_MS: "7d",
+			CDS_HATCHERY_MEMORY_MB: "2GiB",
+			CDS_REQUEST_TIMEOUT_MS: "45000",
+		});
+		assert.equal(c.artifacts.maxBytes, 1024 ** 3);
+		assert.equal(c.maxBodyBytes, 512 * 1024);
+		assert.equal(c.run.defaultJobTimeoutSeconds, 3600);
+		assert.equal(c.run.heartbeatTimeoutMs, 30_000);
+		assert.equal(c.run.gcIntervalMs, 600_000);
+		assert.equal(c.hooks.eventRetentionMs, 7 * 86_400_000);
+		assert.equal(c.hatchery.memoryMb, 2048);
+		assert.equal(c.requestTimeoutMs, 45_000);
+		assert.equal(loadConfig({ CDS_MAX_ARTIFACT_BYTES: "10MB" }).artifacts.maxBytes, 10_000_000);
+		assert.equal(loadConfig({ CDS_JOB_TIMEOUT_SECONDS: "90" }).run.defaultJobTimeoutSeconds, 90);
+	});
+
+	test("a duration that does not fall on the variable's unit is refused, not rounded", () => {
+		assert.throws(() => loadConfig({ CDS_JOB_TIMEOUT_SECONDS: "1500ms" }), /whole number of seconds/);
+	});
+
 	test("a NATS node without Mongo may run when it runs every service", () => {
 		const c = loadConfig({ NATS_URL: "nats://127.0.0.1:4222" });
 		assert.equal(c.natsUrl, "nats://127.0.0.1:4222");
@@ -79,4 +133,20 @@ describe("configuration from the environment", () => {
 		assert.match(lines[0], /CDS_API_PORT=99999 is not a TCP port/);
 		assert.doesNotMatch(r.stderr, /\bat .*\.ts:\d+/);
 	});
+
+	for (const [name, value] of [
+		["CDS_MAX_ARTIFACT_BYTES", "lots"],
+		["CDS_HATCHERY_MAX_WORKERS", "ten"],
+	]) {
+		test(`the server exits with code 2 naming ${name} when it is ${value}`, () => {
+			const r = spawnSync(process.execPath, [path.join(ROOT, "server.ts")], {
+				env: { PATH: process.env.PATH, [name]: value, CDS_DATA_DIR: "/nonexistent-never-created" },
+				encoding: "utf8",
+				timeout: 30_000,
+			});
+			assert.equal(r.status, 2, r.stderr);
+			assert.equal(r.stderr.trim().split("\n").length, 1, r.stderr);
+			assert.match(r.stderr, new RegExp(`${name}=${value} is invalid`));
+		});
+	}
 });

@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import type { Config } from "../../config/index.ts";
-import { hookSettingsFromEnv } from "../../services/hook.service.ts";
+import { readHookSettings } from "../../config/hooks.ts";
 
-const settings = (env: Record<string, string>) =>
-	hookSettingsFromEnv({ env, natsUrl: undefined } as unknown as Config);
+const settings = (env: Record<string, string>) => readHookSettings(env, undefined);
 
 test("processed hook events are kept a week by default, and never less than the catch-up window", () => {
 	assert.equal(settings({}).eventRetentionMs, 7 * 24 * 3600_000);

@@ -1,0 +1,59 @@
+// Node-level knobs: cluster transport, store, which services run, the gateway.
+
+import { bytes, duration, type Env, oneOf, optionalString, string, url } from "./settings.ts";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const CORE_SETTINGS = {
+	natsUrl: url(
+		"NATS_URL",
+		["nats:", "tls:"],
+		"join a cluster over NATS (`nats://host:4222`)",
+		"unset: one process runs every service",
+	),
+	mongoUrl: url(
+		"MONGO_URL",
+		["mongodb:", "mongodb+srv:"],
+		"MongoDB (`mongodb://host:27017/cds`) — required for several nodes",
+		"unset: embedded store under `CDS_DATA_DIR`",
+	),
+	services: optionalString("SERVICES", "comma list of services this node runs (see below)", undefined, "all"),
+	apiPort: string("CDS_API_PORT", "8081", "port of the REST gateway"),
+	apiHost: string("CDS_API_HOST", "0.0.0.0", "address the gateway listens on"),
+	publicUrl: url(
+		"CDS_PUBLIC_URL",
+		["http:", "https:"],
+		"the address workers and webhooks use",
+		"`http://localhost:$CDS_API_PORT`",
+	),
+	dataDir: string("CDS_DATA_DIR", "data", "embedded store and master key", undefined, "`./data`"),
+	adminToken: optionalString(
+		"CDS_ADMIN_TOKEN",
+		"the system administrator token (≥ 20 characters)",
+		{ pattern: /^.{20,}$/, expected: "at least 20 characters" },
+		"generated and printed once",
+	),
+	secretKey: optionalString(
+		"CDS_SECRET_KEY",
+		"32 bytes, base64: the master key that seals secrets at rest",
+		undefined,
+		"`data/master.key`, or kept in MongoDB (with a warning)",
+	),
+	nodeId: optionalString("NODE_ID", "the Moleculer node id", undefined, "hostname-pid"),
+	namespace: string("CDS_NAMESPACE", "cds", "Moleculer namespace (separates clusters sharing one NATS)", {
+		pattern: /^[a-zA-Z0-9_-]{1,64}$/,
+		expected: "letters, digits, - and _ (at most 64)",
+	}),
+	maxBodyBytes: bytes(
+		"CDS_MAX_BODY_BYTES",
+		5 * 1024 * 1024,
+		"largest request body (413 above)",
+		{ min: 1 },
+		"5MiB",
+	),
+	requestTimeoutMs: duration("CDS_REQUEST_TIMEOUT_MS", 30_000, "timeout of calls between services", {
+		min: 1,
+	}),
+	logLevel: oneOf("LOG_LEVEL", LOG_LEVELS, "info", "fatal, error, warn, info, debug, trace"),
+};

@@ -1,0 +1,79 @@
+// Hatchery knobs: its identity, capacity and what it offers to job requirements.
+
+import os from "node:os";
+import path from "node:path";
+import { bytes, duration, type Env, int, list, optionalString, readAll, string } from "./settings.ts";
+
+const NAME = {
+	pattern: /^[A-Za-z0-9._-]{1,128}$/,
+	expected: "letters, digits, '.', '_' and '-' (at most 128)",
+};
+
+export const HATCHERY_SETTINGS = {
+	name: string(
+		"CDS_HATCHERY_NAME",
+		() => `local-${os.hostname()}`.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 128),
+		"a hatchery's identity, stable across restarts: a restarted hatchery adopts the workers of its live jobs",
+		NAME,
+		"`local-<hostname>`",
+	),
+	maxWorkers: int("CDS_HATCHERY_MAX_WORKERS", 10, "workers at once", { min: 1 }),
+	maxProvisioning: int("CDS_HATCHERY_MAX_PROVISIONING", 4, "workers starting at once", { min: 1 }),
+	warmPool: int(
+		"CDS_HATCHERY_WARM_POOL",
+		0,
+		"idle warm workers kept ready (they get a job and a token only when assigned)",
+	),
+	jobsPerWorker: int(
+		"CDS_HATCHERY_JOBS_PER_WORKER",
+		1,
+		"jobs a worker process serves in sequence (fresh workspace and token each)",
+		{ min: 1 },
+	),
+	models: list("CDS_HATCHERY_MODELS", "worker models this hatchery offers, comma-separated"),
+	binaries: list(
+		"CDS_HATCHERY_BINARIES",
+		"binaries this hatchery offers (default: detected on PATH)",
+		undefined,
+		"detected",
+	),
+	memoryMb: bytes(
+		"CDS_HATCHERY_MEMORY_MB",
+		() => Math.floor(os.totalmem() / 1024 / 1024),
+		"memory offered to job requirements, in MiB (`2GiB` converts)",
+		{ min: 1 },
+		"total RAM",
+	),
+	pollMs: duration(
+		"CDS_HATCHERY_POLL_MS",
+		1000,
+		"how often the hatchery looks at the queue without a `job.queued` signal",
+		{ min: 10 },
+	),
+	workerBaseDir: optionalString(
+		"CDS_WORKER_BASEDIR",
+		"where workers make their per-job workspaces",
+		undefined,
+		"`$CDS_DATA_DIR/workers`",
+	),
+};
+
+export interface HatcherySettings
+	extends Omit<
+		ReturnType<typeof readAll<typeof HATCHERY_SETTINGS>>,
+		"workerBaseDir" | "models" | "binaries"
+	> {
+	models: string[];
+	/** undefined: detect on PATH. */
+	binaries: string[] | undefined;
+	baseDir: string;
+}
+
+export function readHatcherySettings(env: Env, dataDir: string): HatcherySettings {
+	const { workerBaseDir, models, ...rest } = readAll(env, HATCHERY_SETTINGS);
+	return {
+		...rest,
+		models: models ?? [],
+		baseDir: path.resolve(workerBaseDir ?? path.join(dataDir, "workers")),
+	};
+}

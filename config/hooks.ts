@@ -1,0 +1,109 @@
+// Hook knobs: the event processor, the poller, the scheduler, retention and JetStream.
+
+import { bool, duration, type Env, readAll, string } from "./settings.ts";
+
+export const HOOK_SETTINGS = {
+	processIntervalMs: duration(
+		"CDS_HOOKS_PROCESS_INTERVAL_MS",
+		500,
+		"how often pending hook events are looked for",
+		{
+			min: 10,
+		},
+	),
+	pollLoopMs: duration("CDS_HOOKS_POLL_LOOP_MS", 1000, "how often the poller looks for repositories due", {
+		min: 10,
+	}),
+	scheduleLoopMs: duration(
+		"CDS_HOOKS_SCHEDULE_LOOP_MS",
+		1000,
+		"how often the scheduler looks for due ticks",
+		{
+			min: 10,
+		},
+	),
+	catchUpWindowMs: duration(
+		"CDS_HOOKS_CATCHUP_WINDOW_MS",
+		60 * 60_000,
+		"a schedule tick missed while no scheduler ran is still run within this window",
+	),
+	retryBaseMs: duration(
+		"CDS_HOOKS_RETRY_BASE_MS",
+		1000,
+		"first retry delay of an event whose processing failed",
+		{
+			min: 1,
+		},
+	),
+	retryMaxMs: duration("CDS_HOOKS_RETRY_MAX_MS", 5 * 60_000, "longest retry delay", { min: 1 }),
+	leaseMs: duration(
+		"CDS_HOOKS_LEASE_MS",
+		60_000,
+		"a replica's claim on an event it processes (a dead replica's events are taken over after it)",
+		{ min: 1000 },
+	),
+	repositoryCacheMs: duration(
+		"CDS_HOOKS_REPOSITORY_CACHE_MS",
+		5000,
+		"how long a repository's webhook secret is cached",
+	),
+	sweepIntervalMs: duration(
+		"CDS_HOOKS_SWEEP_INTERVAL_MS",
+		30_000,
+		"how often processed events past retention are removed",
+		{
+			min: 100,
+		},
+	),
+	eventRetentionMs: duration(
+		"CDS_HOOKS_EVENT_RETENTION_MS",
+		7 * 24 * 3600_000,
+		"how long a processed event is kept: it de-duplicates redeliveries (never less than the catch-up window)",
+	),
+	processor: bool(
+		"CDS_HOOKS_PROCESSOR",
+		true,
+		"false on a receive-only node: it accepts and stores, other replicas process",
+	),
+	intakeQuietMs: duration(
+		"CDS_HOOKS_INTAKE_QUIET_MS",
+		50,
+		"deliveries less than this apart keep the intake busy (the processor defers to it)",
+	),
+	intakeDeferMs: duration(
+		"CDS_HOOKS_INTAKE_DEFER_MS",
+		2000,
+		"while the intake is busy, events stored longer ago than this are processed anyway",
+	),
+	natsUrl: string(
+		"CDS_HOOKS_NATS_URL",
+		undefined,
+		"where hook events are published on JetStream (`off` disables; default: `NATS_URL`)",
+		{ pattern: /^(off|(nats|tls):\/\/.+)$/, expected: "off or nats://host:port" },
+		"`NATS_URL`",
+	),
+	stream: string("CDS_HOOKS_STREAM", "CDS_HOOKS", "JetStream stream of hook events", {
+		pattern: /^[A-Za-z0-9_-]{1,64}$/,
+		expected: "letters, digits, '_' and '-'",
+	}),
+	subjectPrefix: string("CDS_HOOKS_SUBJECT_PREFIX", "cds.hooks", "subject prefix of hook events", {
+		pattern: /^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/,
+		expected: "dot-separated tokens",
+	}),
+};
+
+export interface HookSettings extends Omit<ReturnType<typeof readAll<typeof HOOK_SETTINGS>>, "natsUrl"> {
+	/** undefined: no JetStream publication. */
+	natsUrl: string | undefined;
+}
+
+export function readHookSettings(env: Env, clusterNatsUrl: string | undefined): HookSettings {
+	const s = readAll(env, HOOK_SETTINGS);
+	const nats = s.natsUrl ?? clusterNatsUrl;
+	return {
+		...s,
+		// A schedule tick's event is what stops a second run of that tick: keep it at least the window.
+		eventRetentionMs: Math.max(s.eventRetentionMs, s.catchUpWindowMs),
+		natsUrl: nats && nats !== "off" ? nats : undefined,
+	};
+}

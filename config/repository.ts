@@ -1,0 +1,17 @@
+// Repository managers and linked repositories.
+
+import { bool, type Env, readAll } from "./settings.ts";
+
+export const REPOSITORY_SETTINGS = {
+	allowLocal: bool(
+		"CDS_REPOSITORY_ALLOW_LOCAL",
+		true,
+		"plain-git repositories may be local paths or `file://` URLs on the server host",
+	),
+};
+
+export type RepositorySettings = ReturnType<typeof readRepositorySettings>;
+
+export function readRepositorySettings(env: Env) {
+	return readAll(env, REPOSITORY_SETTINGS);
+}
