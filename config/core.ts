@@ -1,6 +1,6 @@
 // Node-level knobs: cluster transport, store, which services run, the gateway.
 
-import { bytes, duration, type Env, oneOf, optionalString, string, url } from "./settings.ts";
+import { bytes, duration, oneOf, optionalString, string, url } from "./settings.ts";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

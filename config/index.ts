@@ -10,6 +10,7 @@ import { type HatcherySettings, readHatcherySettings } from "./hatchery.ts";
 import { type HookSettings, readHookSettings } from "./hooks.ts";
 import { type RepositorySettings, readRepositorySettings } from "./repository.ts";
 import { type RunSettings, readRunSettings } from "./run.ts";
+import { hostEnv } from "./process-env.ts";
 import { ConfigError, type Env } from "./settings.ts";
 import { readTemplateSettings, type TemplateSettings } from "./templates.ts";
 
@@ -88,7 +89,7 @@ function parseServices(value: string | undefined): ServiceName[] {
 	return [...new Set(names.filter((n): n is ServiceName => (ALL_SERVICES as readonly string[]).includes(n)))];
 }
 
-export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+export function loadConfig(env: Env = hostEnv(), cwd = process.cwd()): Config {
 	const c = CORE_SETTINGS;
 	const natsUrl = c.natsUrl.read(env);
 	const mongoUrl = c.mongoUrl.read(env);

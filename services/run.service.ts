@@ -651,7 +651,15 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 						timeoutSeconds: job.timeoutSeconds,
 					});
 					ctx.emit("job.booked", { jobId: job._id, hatchery: ctx.params.hatchery });
-					return { won: true, token, jobId: job._id, runId: job.runId, timeoutSeconds: job.timeoutSeconds };
+					return {
+						won: true,
+						token,
+						jobId: job._id,
+						runId: job.runId,
+						timeoutSeconds: job.timeoutSeconds,
+						// What the driver needs to choose where the worker runs (model/image, memory, binaries…).
+						requirements: job.requirements,
+					};
 				},
 			},
 
