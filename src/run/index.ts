@@ -6,4 +6,3 @@ export * from "./lua.ts";
 export * from "./mask.ts";
 export * from "./pipeline-state.ts";
 export * from "./state.ts";
-export * from "./step-state.ts";

@@ -5,7 +5,7 @@
 // TemplateRenderError listing file, line and column, and no file is returned.
 
 import { isMap, isScalar, LineCounter, parseDocument } from "yaml";
-import { parseTemplate, TemplateError } from "../template/gotemplate/index.ts";
+import { parseTemplate, TemplateError } from "../gotemplate/index.ts";
 import type { TemplateBundle } from "./bundle.ts";
 import { TEMPLATE_FUNCS } from "./funcs.ts";
 import type { TemplateDiagnostic, TemplateFileKind } from "./manifest.ts";

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { parseTemplate, renderTemplate, TemplateError } from "../../src/template/gotemplate/index.ts";
+import { parseTemplate, renderTemplate, TemplateError } from "../../src/gotemplate/index.ts";
 
 const engineDir = join(import.meta.dirname, "..", "..", "src", "template", "gotemplate");
 

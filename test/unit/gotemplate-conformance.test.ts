@@ -9,7 +9,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, test } from "node:test";
-import { parseTemplate, TemplateError } from "../../src/template/gotemplate/index.ts";
+import { parseTemplate, TemplateError } from "../../src/gotemplate/index.ts";
 
 interface Case {
 	name: string;
