@@ -124,11 +124,9 @@ describe("workflow as code: push, webhook, poller, track, branch deletion", () =
 			body,
 		});
 		assert.equal(bad.status, 401);
-		const t0 = performance.now();
+		// Accept latency is measured by `npm run bench:hooks`, not asserted on a shared machine.
 		const accepted = await fetch(url, { method: "POST", headers, body });
-		const acceptMs = performance.now() - t0;
 		assert.equal(accepted.status, 202, await accepted.text());
-		assert.ok(acceptMs < 1000, `accepted in ${acceptMs} ms`);
 
 		const run = await until("a run of feature/x", async () => (await runsOf("feature/x"))[0]);
 		assert.equal(run.commit, hash);

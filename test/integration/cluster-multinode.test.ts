@@ -8,12 +8,14 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { mongoUrlFor, serverUrl, uniqueDbName } from "../helpers/servers.ts";
 import { startTestServer, type TestServer, waitReady } from "../helpers/server.ts";
+import { corpus, corpusPath } from "../helpers/corpus.ts";
 
 const nats = serverUrl("NATS_URL");
 const mongo = serverUrl("MONGO_URL");
-const CORPUS = process.env.CDS_CORPUS ?? path.resolve(import.meta.dirname, "../../../shared/cds-corpus");
 
-describe("a three-node cluster over NATS and MongoDB", { skip: nats.skip || mongo.skip }, () => {
+describe("a three-node cluster over NATS and MongoDB", {
+	skip: nats.skip || mongo.skip || corpus.skip,
+}, () => {
 	const nodes: TestServer[] = [];
 	let gateway: TestServer;
 
@@ -57,7 +59,7 @@ describe("a three-node cluster over NATS and MongoDB", { skip: nats.skip || mong
 				body: b === undefined ? undefined : JSON.stringify(b),
 			}).then(async (res) => ({ status: res.status, body: (await res.json()) as any }));
 		assert.equal((await api("POST", "/api/v1/projects", { key: "MULTI", name: "Multi" })).status, 201);
-		const dir = path.join(CORPUS, "ITSCWRKFLW3");
+		const dir = corpusPath("ITSCWRKFLW3");
 		const files = readdirSync(dir).map((f) => ({
 			path: f,
 			content: readFileSync(path.join(dir, f), "utf8"),

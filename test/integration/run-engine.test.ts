@@ -8,12 +8,12 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { bookAll, completeJob } from "../helpers/scripted-worker.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { corpus, corpusPath } from "../helpers/corpus.ts";
 
-const CORPUS = process.env.CDS_CORPUS ?? path.resolve(import.meta.dirname, "../../../shared/cds-corpus");
 const WF = "/api/v1/projects/DEMO/workflows";
 
-function corpus(dir: string) {
-	const full = path.join(CORPUS, dir);
+function corpusSet(dir: string) {
+	const full = corpusPath(dir);
 	return readdirSync(full).map((f) => ({ path: f, content: readFileSync(path.join(full, f), "utf8") }));
 }
 
@@ -42,7 +42,7 @@ async function drain() {
 	}
 }
 
-describe("run engine", () => {
+describe("run engine", { skip: corpus.skip }, () => {
 	before(async () => {
 		srv = await startTestServer({
 			SERVICES: "api,auth,project,workflow,run",
@@ -51,7 +51,9 @@ describe("run engine", () => {
 		});
 		assert.equal((await srv.api("POST", "/api/v1/projects", { key: "DEMO", name: "Demo" })).status, 201);
 		assert.equal((await srv.api("POST", "/api/v1/projects", { key: "OTHER", name: "Other" })).status, 201);
-		const imported = await srv.api("POST", "/api/v1/projects/DEMO/import", { files: corpus("ITSCWRKFLW3") });
+		const imported = await srv.api("POST", "/api/v1/projects/DEMO/import", {
+			files: corpusSet("ITSCWRKFLW3"),
+		});
 		assert.equal(imported.status, 200, JSON.stringify(imported.body));
 	});
 	after(async () => srv?.stop());

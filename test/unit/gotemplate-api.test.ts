@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, test } from "node:test";
 import { parseTemplate, renderTemplate, TemplateError } from "../../src/gotemplate/index.ts";
 
-const engineDir = join(import.meta.dirname, "..", "..", "src", "template", "gotemplate");
+const engineDir = join(import.meta.dirname, "..", "..", "src", "gotemplate");
 
 describe("gotemplate API", () => {
 	test("a parsed template can be executed many times with different data", () => {

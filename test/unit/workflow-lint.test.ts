@@ -5,8 +5,9 @@ import path from "node:path";
 import { describe, test } from "node:test";
 import { lintPaths } from "../../src/workflow/index.ts";
 import { corpusRoot } from "../fixtures/workflow/corpus.ts";
+import { corpus } from "../helpers/corpus.ts";
 
-describe("lintPaths", () => {
+describe("lintPaths", { skip: corpus.skip }, () => {
 	test("a corpus directory is one accepted file set with its model", async () => {
 		const report = await lintPaths([path.join(corpusRoot(), "ITSCWRKFLW3")]);
 		assert.deepEqual(report.errors, []);

@@ -191,9 +191,7 @@ describe("workflow validation", () => {
 			);
 		}
 		const text = `name: wf\nversion: v1.0\npipeline: p\npayload:\n${levels.map((l) => `  ${l}`).join("\n")}\n`;
-		const started = Date.now();
 		const result = parseFileSet([{ path: "wf.yml", content: text }], { pipelines: ["p"] });
-		assert.ok(Date.now() - started < 2000);
 		assert.equal(only(result.errors, "too-many-aliases").file, "wf.yml");
 	});
 
