@@ -7,6 +7,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { type Config, ConfigError, loadConfig, type ServiceName } from "./config/index.ts";
+import { hostEnv } from "./config/process-env.ts";
 import { brokerOptions } from "./moleculer.config.ts";
 import { attachRuntime } from "./mixins/runtime.ts";
 import { attachStore } from "./mixins/store.mixin.ts";
@@ -58,7 +59,7 @@ async function resolveMasterKey(config: Config, store: Store, warn: (msg: string
 	return Buffer.from(doc!.value, "base64");
 }
 
-export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
+export async function startServer(env: NodeJS.ProcessEnv = hostEnv()): Promise<RunningServer> {
 	const config = loadConfig(env);
 	const broker = new ServiceBroker(brokerOptions(config));
 	const store = await openStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir });
@@ -94,7 +95,7 @@ export async function startServer(env: NodeJS.ProcessEnv = process.env): Promise
 async function main() {
 	let server: RunningServer;
 	try {
-		server = await startServer(process.env);
+		server = await startServer(hostEnv());
 	} catch (e) {
 		// One clear line, never a stack trace: configuration and start-up problems are the operator's to fix.
 		const message = e instanceof Error ? e.message : String(e);

@@ -17,10 +17,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import type { RepositoryDoc } from "../services/hook.service.ts";
 import { freePort } from "../test/helpers/server.ts";
+import { hostEnv } from "../config/process-env.ts";
 
-const DELIVERIES = Number(process.env.BENCH_HOOKS ?? 3000);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const WARMUP = Number(process.env.BENCH_WARMUP ?? 2000);
+const host = hostEnv();
+
+const DELIVERIES = Number(host.BENCH_HOOKS ?? 3000);
+const CONCURRENCY = Number(host.BENCH_CONCURRENCY ?? 32);
+const WARMUP = Number(host.BENCH_WARMUP ?? 2000);
 const SECRET = "bench-webhook-secret";
 
 function percentile(sorted: number[], p: number): number {
@@ -40,7 +43,7 @@ async function scenario(name: string, env: Record<string, string>) {
 	};
 	// CDS_HOOKS_* tuning knobs of the calling shell apply to the benchmarked node.
 	const knobs = Object.fromEntries(
-		Object.entries(process.env).filter(
+		Object.entries(host).filter(
 			(e): e is [string, string] => e[0].startsWith("CDS_HOOKS_") && e[1] !== undefined,
 		),
 	);
@@ -48,8 +51,8 @@ async function scenario(name: string, env: Record<string, string>) {
 	const dataDir = mkdtempSync(path.join(tmpdir(), "cds-bench-hooks-"));
 	const child = fork(path.join(import.meta.dirname, "../test/fixtures/hooks/bench-node.ts"), [], {
 		env: {
-			PATH: process.env.PATH ?? "",
-			HOME: process.env.HOME ?? "",
+			PATH: host.PATH ?? "",
+			HOME: host.HOME ?? "",
 			SERVICES: "auth",
 			NODE_ID: `bench-${name}-${process.pid}`,
 			CDS_DATA_DIR: dataDir,
@@ -58,7 +61,7 @@ async function scenario(name: string, env: Record<string, string>) {
 			LOG_LEVEL: "error",
 			CDS_ADMIN_TOKEN: `bench-admin-${randomBytes(16).toString("hex")}`,
 			BENCH_REPOSITORY: JSON.stringify(repo),
-			...(process.env.BENCH_PROFILE ? { BENCH_PROFILE: process.env.BENCH_PROFILE } : {}),
+			...(host.BENCH_PROFILE ? { BENCH_PROFILE: host.BENCH_PROFILE } : {}),
 			...knobs,
 			...env,
 		},
@@ -188,16 +191,16 @@ async function scenario(name: string, env: Record<string, string>) {
 }
 
 // BENCH_SCENARIOS=embedded,nats-mongo picks scenarios (default: both; nats-mongo needs the URLs).
-const picked = (process.env.BENCH_SCENARIOS ?? "embedded,nats-mongo").split(",");
+const picked = (host.BENCH_SCENARIOS ?? "embedded,nats-mongo").split(",");
 const results = [];
 if (picked.includes("embedded")) results.push(await scenario("embedded", {}));
-if (picked.includes("nats-mongo") && process.env.NATS_URL && process.env.MONGO_URL) {
+if (picked.includes("nats-mongo") && host.NATS_URL && host.MONGO_URL) {
 	const db = `bench_hooks_${Date.now().toString(36)}`;
-	const mongo = new URL(process.env.MONGO_URL);
+	const mongo = new URL(host.MONGO_URL);
 	mongo.pathname = `/${db}`;
 	results.push(
 		await scenario("nats-mongo", {
-			NATS_URL: process.env.NATS_URL,
+			NATS_URL: host.NATS_URL,
 			MONGO_URL: mongo.toString(),
 			CDS_NAMESPACE: db,
 			CDS_SECRET_KEY: randomBytes(32).toString("base64"),

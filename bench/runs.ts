@@ -10,6 +10,9 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { startTestServer, type TestServer } from "../test/helpers/server.ts";
+import { hostEnv } from "../config/process-env.ts";
+
+const host = hostEnv();
 
 interface Scenario {
 	name: string;
@@ -17,9 +20,9 @@ interface Scenario {
 	env: Record<string, string>;
 }
 
-const RUNS = Number(process.env.BENCH_RUNS ?? 200);
-const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 40);
-const LATENCY_RUNS = Number(process.env.BENCH_LATENCY_RUNS ?? 30);
+const RUNS = Number(host.BENCH_RUNS ?? 200);
+const CONCURRENCY = Number(host.BENCH_CONCURRENCY ?? 40);
+const LATENCY_RUNS = Number(host.BENCH_LATENCY_RUNS ?? 30);
 
 const WORKER_MODES: Record<string, Record<string, string>> = {
 	// Single-use workers, spawned per job.
@@ -36,16 +39,16 @@ function scenarios(): Scenario[] {
 	const all: Scenario[] = [];
 	for (const [mode, env] of Object.entries(WORKER_MODES)) {
 		all.push({ name: `embedded-${mode}`, store: "embedded", env });
-		if (process.env.NATS_URL && process.env.MONGO_URL) {
+		if (host.NATS_URL && host.MONGO_URL) {
 			const db = `bench_${Date.now().toString(36)}_${mode}`;
-			const mongo = new URL(process.env.MONGO_URL);
+			const mongo = new URL(host.MONGO_URL);
 			mongo.pathname = `/${db}`;
 			all.push({
 				name: `nats-mongo-${mode}`,
 				store: "mongo",
 				env: {
 					...env,
-					NATS_URL: process.env.NATS_URL,
+					NATS_URL: host.NATS_URL,
 					MONGO_URL: mongo.toString(),
 					CDS_NAMESPACE: db,
 					CDS_SECRET_KEY: randomBytes(32).toString("base64"),
@@ -53,7 +56,7 @@ function scenarios(): Scenario[] {
 			});
 		}
 	}
-	const only = process.env.BENCH_SCENARIOS?.split(",");
+	const only = host.BENCH_SCENARIOS?.split(",");
 	return only ? all.filter((s) => only.includes(s.name)) : all;
 }
 
@@ -185,7 +188,7 @@ for (const s of scenarios()) {
 	}
 }
 const out = { bench: "runs", node: process.version, cpus: (await import("node:os")).cpus().length, results };
-const file = process.env.BENCH_OUTPUT ?? "bench-runs.json";
+const file = host.BENCH_OUTPUT ?? "bench-runs.json";
 writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 process.exit(0);

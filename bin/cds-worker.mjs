@@ -14,6 +14,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { hostEnv } from "../config/launcher-env.mjs";
 
 const MINIMUM = [22, 18];
 const REEXEC_MARK = "CDS_NODE_REEXEC";
@@ -95,7 +96,7 @@ async function buildCache() {
 }
 
 async function entryPoint() {
-	if (process.env.CDS_WORKER_NO_CACHE === "1") return ENTRY;
+	if (hostEnv().CDS_WORKER_NO_CACHE === "1") return ENTRY;
 	const cached = cachedEntry();
 	if (cached) return cached;
 	// stripTypeScriptTypes warns that it is experimental; that is not news for a worker's user.
@@ -112,17 +113,17 @@ async function entryPoint() {
 
 if (isRecentEnough(process.versions.node)) {
 	// The `worker` command of the steps runs this file; the worker tells them where it is.
-	process.env.CDS_WORKER_LAUNCHER = fileURLToPath(import.meta.url);
+	hostEnv().CDS_WORKER_LAUNCHER = fileURLToPath(import.meta.url);
 	await import(pathToFileURL(await entryPoint()).href);
 } else {
-	const node = process.env[REEXEC_MARK] ? undefined : bundledNode();
+	const node = hostEnv()[REEXEC_MARK] ? undefined : bundledNode();
 	if (!node) {
 		process.stderr.write("cds-worker needs Node.js 22.18 or newer\n");
 		process.exit(2);
 	}
 	const child = spawn(node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
 		stdio: "inherit",
-		env: { ...process.env, [REEXEC_MARK]: "1" },
+		env: { ...hostEnv(), [REEXEC_MARK]: "1" },
 	});
 	// A hatchery stops a worker by signalling this process: pass the signal on, and stay alive
 	// until the worker has reported and exited.

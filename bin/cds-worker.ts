@@ -13,12 +13,14 @@ if (args.length > 0) {
 		process.on(signal, () => stop.abort(signal));
 	}
 	const { main } = await import("../src/worker/main.ts");
-	const env = { ...process.env };
+	const { hostEnv } = await import("../config/process-env.ts");
+	const host = hostEnv();
+	const env = { ...host };
 	// Set by bin/cds-worker.mjs, whose cached modules start faster than this file.
-	const script = process.env.CDS_WORKER_LAUNCHER ?? import.meta.filename;
+	const script = host.CDS_WORKER_LAUNCHER ?? import.meta.filename;
 	// The token must never reach a step, not even through an inherited environment.
-	delete process.env.CDS_WORKER_TOKEN;
-	delete process.env.CDS_WORKER_LAUNCHER;
+	delete host.CDS_WORKER_TOKEN;
+	delete host.CDS_WORKER_LAUNCHER;
 	let code: number;
 	try {
 		code = await main({

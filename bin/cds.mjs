@@ -7,6 +7,7 @@ import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { hostEnv } from "../config/launcher-env.mjs";
 
 const MINIMUM = [22, 18];
 const REEXEC_MARK = "CDS_NODE_REEXEC";
@@ -28,14 +29,14 @@ function bundledNode() {
 if (isRecentEnough(process.versions.node)) {
 	await import("./cds.ts");
 } else {
-	const node = process.env[REEXEC_MARK] ? undefined : bundledNode();
+	const node = hostEnv()[REEXEC_MARK] ? undefined : bundledNode();
 	if (!node) {
 		process.stderr.write("cds needs Node.js 22.18 or newer\n");
 		process.exit(2);
 	}
 	const child = spawn(node, [fileURLToPath(import.meta.url), ...process.argv.slice(2)], {
 		stdio: "inherit",
-		env: { ...process.env, [REEXEC_MARK]: "1" },
+		env: { ...hostEnv(), [REEXEC_MARK]: "1" },
 	});
 	// The child receives terminal signals itself; keep this process alive until it exits.
 	for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"]) process.on(signal, () => {});

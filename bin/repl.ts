@@ -6,6 +6,7 @@ import { hostname } from "node:os";
 import { parseArgs } from "node:util";
 import { ServiceBroker } from "moleculer";
 import { ConfigError, loadConfig } from "../config/index.ts";
+import { hostEnv } from "../config/process-env.ts";
 import { brokerOptions } from "../moleculer.config.ts";
 import { startServer } from "../server.ts";
 import { replCommands } from "../src/ops/repl-commands.ts";
@@ -21,11 +22,12 @@ async function main() {
 	}
 	let broker: ServiceBroker;
 	if (values.nats) {
+		const env = hostEnv();
 		const config = loadConfig({
-			...process.env,
+			...env,
 			NATS_URL: values.nats,
 			SERVICES: "",
-			LOG_LEVEL: process.env.LOG_LEVEL ?? "warn",
+			LOG_LEVEL: env.LOG_LEVEL ?? "warn",
 		});
 		broker = new ServiceBroker({
 			...brokerOptions(config),
@@ -34,7 +36,7 @@ async function main() {
 		});
 		await broker.start();
 	} else {
-		const server = await startServer(process.env);
+		const server = await startServer(hostEnv());
 		broker = server.broker;
 		broker.options.replOptions = { customCommands: replCommands as any };
 	}

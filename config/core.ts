@@ -18,7 +18,12 @@ export const CORE_SETTINGS = {
 		"MongoDB (`mongodb://host:27017/cds`) — required for several nodes",
 		"unset: embedded store under `CDS_DATA_DIR`",
 	),
-	services: optionalString("SERVICES", "comma list of services this node runs (see below)", undefined, "all"),
+	services: optionalString(
+		"SERVICES",
+		"comma list of services this node runs: `api`, `auth`, `project`, `workflow`, `run`, `hatchery`, `template`, `report`, `hook`, `repository`",
+		undefined,
+		"all",
+	),
 	apiPort: string("CDS_API_PORT", "8081", "port of the REST gateway"),
 	apiHost: string("CDS_API_HOST", "0.0.0.0", "address the gateway listens on"),
 	publicUrl: url(

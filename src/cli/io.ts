@@ -1,6 +1,8 @@
 // The world a CLI command sees. main() receives it instead of touching process.*
 // directly so tests can run commands in-process with captured output and a private env.
 
+import { hostEnv } from "../../config/process-env.ts";
+
 export interface TextSink {
 	write(text: string): unknown;
 }
@@ -14,7 +16,7 @@ export interface CliIo {
 
 /** The real process streams and environment, used by bin/cds.ts. */
 export function processIo(): CliIo {
-	return { stdout: process.stdout, stderr: process.stderr, env: process.env, cwd: process.cwd() };
+	return { stdout: process.stdout, stderr: process.stderr, env: hostEnv(), cwd: process.cwd() };
 }
 
 /** An in-memory CliIo for running commands in-process (tests, embedding). */

@@ -5,6 +5,7 @@
 import { execFile } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
+import { hostEnv } from "../../config/process-env.ts";
 import { assertSafeGitUrl } from "./remote-url.ts";
 
 export class GitError extends Error {
@@ -47,7 +48,7 @@ export function git(
 			{
 				cwd: options.cwd,
 				env: {
-					...process.env,
+					...hostEnv(),
 					GIT_TERMINAL_PROMPT: "0",
 					GIT_ASKPASS: "true",
 					SSH_ASKPASS: "true",
@@ -251,7 +252,7 @@ function gitBuffer(args: string[], cwd: string): Promise<Buffer> {
 		execFile(
 			"git",
 			args,
-			{ cwd, encoding: "buffer", maxBuffer: MAX_OUTPUT, env: { ...process.env, GIT_TERMINAL_PROMPT: "0" } },
+			{ cwd, encoding: "buffer", maxBuffer: MAX_OUTPUT, env: { ...hostEnv(), GIT_TERMINAL_PROMPT: "0" } },
 			(err, stdout, stderr) =>
 				err ? reject(new GitError(`git ${args[0]}: ${String(stderr).trim()}`)) : resolvePromise(stdout),
 		);

@@ -4,8 +4,9 @@
  */
 
 import { connect } from "node:net";
+import { hostEnv } from "../../config/process-env.ts";
 
-export function runWorkerClient(args: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+export function runWorkerClient(args: string[], env: NodeJS.ProcessEnv = hostEnv()): Promise<number> {
 	const path = env.CDS_WORKER_SOCKET;
 	if (!path) {
 		process.stderr.write(

@@ -58,7 +58,13 @@ describe("bin/cds.mjs", () => {
 		const dir = await mkdtemp(join(tmpdir(), "cds-bin-"));
 		try {
 			await mkdir(join(dir, "bin"));
+			await mkdir(join(dir, "config"));
 			await copyFile(BIN, join(dir, "bin", "cds.mjs"));
+			// The launcher's one local import (it reads the environment through config/).
+			await copyFile(
+				join(BIN, "..", "..", "config", "launcher-env.mjs"),
+				join(dir, "config", "launcher-env.mjs"),
+			);
 			const r = spawnSync(OLD_NODE!, [join(dir, "bin", "cds.mjs"), "version"], {
 				encoding: "utf8",
 				env: ENV,
