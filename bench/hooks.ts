@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import type { RepositoryDoc } from "../services/hook.service.ts";
+import type { RepositoryDoc } from "../schemas/repository.ts";
 import { freePort } from "../test/helpers/server.ts";
 import { hostEnv } from "../config/process-env.ts";
 
@@ -35,11 +35,14 @@ async function scenario(name: string, env: Record<string, string>) {
 		id: `bench-${randomUUID()}`,
 		project: "BENCH",
 		manager: "github",
+		managerName: "github",
 		url: "https://example.invalid/bench.git",
 		repo: "bench/app",
 		defaultBranch: "main",
+		cdsDir: ".cds",
 		webhook: { uuid: randomUUID(), secret: SECRET },
 		poll: null,
+		application: null,
 	};
 	// CDS_HOOKS_* tuning knobs of the calling shell apply to the benchmarked node.
 	const knobs = Object.fromEntries(

@@ -7,6 +7,7 @@ import type { Context, Service, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import ApiGateway from "moleculer-web";
 import type { Config } from "../config/index.ts";
+import { callAction } from "../mixins/call.ts";
 import { storeOf } from "../mixins/store.mixin.ts";
 import { buildOpenApiDocument, type RouteDescription } from "../src/api/openapi.ts";
 import type { Principal } from "../src/auth/access.ts";
@@ -261,7 +262,7 @@ export default function ApiService(
 				if (!token || token.length > 512) {
 					throw new MoleculerClientError("missing bearer token", 401, "UNAUTHORIZED");
 				}
-				const principal = (await ctx.call("auth.resolve", { token })) as Principal | null;
+				const principal = await callAction(ctx, "auth.resolve", { token });
 				if (!principal)
 					throw new MoleculerClientError("invalid, revoked or expired token", 401, "UNAUTHORIZED");
 				return principal;

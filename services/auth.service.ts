@@ -2,11 +2,14 @@
 // revocation, and the first administrator token of a fresh installation.
 
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { TokenDoc } from "../schemas/auth.ts";
+import { pagination } from "../schemas/params.ts";
+import { callAction } from "../mixins/call.ts";
 import type { GatewayMeta } from "../mixins/meta.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
 import { runtimeOf } from "../mixins/runtime.ts";
 import { forbidden, invalid, notFound } from "../mixins/errors.ts";
-import { paginate, paginationParams } from "../src/api/pagination.ts";
+import { paginate } from "../src/api/pagination.ts";
 import { type AccessLevel, type Principal, canAccess, isSystemAdmin } from "../src/auth/access.ts";
 import {
 	generateToken,
@@ -16,20 +19,7 @@ import {
 	sameHash,
 	tokenId,
 } from "../src/auth/tokens.ts";
-import type { Collection, Doc } from "../src/store/types.ts";
-
-export interface TokenDoc extends Doc {
-	hash: string;
-	project: string | null;
-	role: AccessLevel;
-	name: string;
-	created: string;
-	expiresAt: string | null;
-	revoked: boolean;
-	/** Worker tokens: the job attempt and run they are scoped to. */
-	job?: string;
-	run?: string;
-}
+import type { Collection } from "../src/store/types.ts";
 
 type AuthThis = Service & {
 	collections: Record<string, Collection<any>>;
@@ -149,7 +139,7 @@ export default function AuthService(): ServiceSchema<
 					// Creating a token needs admin on its project; a project-less token needs a system admin.
 					if (user && !canAccess(user, project ?? null, "admin")) throw forbidden();
 					if (project) {
-						const exists = await ctx.call("project.exists", { key: project });
+						const exists = await callAction(ctx, "project.exists", { key: project });
 						if (!exists) throw notFound(`project ${project}`, { key: project });
 					}
 					let expiresAt: string | null = null;
@@ -182,7 +172,7 @@ export default function AuthService(): ServiceSchema<
 				rest: "GET /tokens",
 				summary: "List tokens (system admins: all; project admins: their project's)",
 				permission: { level: "authenticated" },
-				params: { ...paginationParams },
+				params: { ...pagination },
 				async handler(this: AuthThis, ctx: Context<{ limit?: number; cursor?: string }, GatewayMeta>) {
 					const user = ctx.meta.user;
 					if (user && user.role !== "admin") throw forbidden();

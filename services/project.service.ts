@@ -4,57 +4,22 @@
 
 import { randomBytes } from "node:crypto";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { EntityDoc, EntityKind, ProjectDoc, VariableDoc } from "../schemas/project.ts";
+import { entityName, pagination, projectKey } from "../schemas/params.ts";
+import { callAction } from "../mixins/call.ts";
 import type { GatewayMeta } from "../mixins/meta.ts";
 import { conflict, invalid, notFound } from "../mixins/errors.ts";
 import { runtimeOf } from "../mixins/runtime.ts";
 import { StoreMixin } from "../mixins/store.mixin.ts";
-import { paginate, paginationParams } from "../src/api/pagination.ts";
+import { paginate } from "../src/api/pagination.ts";
 import {
 	MASK,
 	NAME_PATTERN,
-	PROJECT_KEY_PATTERN,
 	VARIABLE_TYPES,
 	type VariableType,
 	normaliseVariableValue,
 } from "../src/project/variables.ts";
-import { type Collection, type Doc, DuplicateKeyError } from "../src/store/types.ts";
-
-export interface ProjectDoc extends Doc {
-	key: string;
-	name: string;
-	description: string;
-	/** The project's own key (exports seal passwords with it), sealed with the master key. */
-	sealedKey: string;
-	created: string;
-	updated: string;
-}
-
-export interface VariableDoc extends Doc {
-	project: string;
-	/** "project", "application:<name>" or "environment:<name>" */
-	owner: string;
-	name: string;
-	type: VariableType;
-	value: string;
-	updated: string;
-}
-
-export type EntityKind = "application" | "environment" | "pipeline";
-
-export interface EntityDoc extends Doc {
-	project: string;
-	kind: EntityKind;
-	name: string;
-	description: string;
-	/** Applications: the linked repository. */
-	repository?: { vcsServer: string; repo: string; cloneUrl?: string } | null;
-	/** Pipelines: the normalised pipeline model; applications/environments: keys etc. */
-	model?: unknown;
-	/** Set for pipelines embedded in an as-code workflow (they belong to it alone). */
-	workflow?: string | null;
-	created: string;
-	updated: string;
-}
+import { type Collection, DuplicateKeyError } from "../src/store/types.ts";
 
 interface VariableInput {
 	type: VariableType;
@@ -84,8 +49,6 @@ const variableRule = {
 	props: { type: { type: "enum", values: [...VARIABLE_TYPES] }, value: { type: "any" } },
 } as const;
 
-const keyParam = { type: "string", pattern: PROJECT_KEY_PATTERN, max: 64 } as const;
-const nameParam = { type: "string", pattern: NAME_PATTERN, max: 128 } as const;
 const repositoryRule = {
 	type: "object",
 	optional: true,
@@ -109,7 +72,7 @@ function entityActions(kind: "application" | "environment", plural: string) {
 		[`list${plural}`]: {
 			rest: `GET /:key/${plural.toLowerCase()}`,
 			permission: { level: "read", project: "key" },
-			params: { key: keyParam, ...paginationParams },
+			params: { key: projectKey, ...pagination },
 			async handler(this: ProjectThis, ctx: Context<{ key: string; limit?: number; cursor?: string }>) {
 				await this.requireProject(ctx.params.key);
 				return paginate(this.entities(), { project: ctx.params.key, kind }, ctx.params, (d) =>
@@ -121,8 +84,8 @@ function entityActions(kind: "application" | "environment", plural: string) {
 			rest: `POST /:key/${plural.toLowerCase()}`,
 			permission: { level: "write", project: "key" },
 			params: {
-				key: keyParam,
-				name: nameParam,
+				key: projectKey,
+				name: entityName,
 				description: { type: "string", max: 4096, optional: true },
 				variables: {
 					type: "record",
@@ -162,7 +125,7 @@ function entityActions(kind: "application" | "environment", plural: string) {
 		[`get${kind[0].toUpperCase()}${kind.slice(1)}`]: {
 			rest: `GET /:key/${plural.toLowerCase()}/:name`,
 			permission: { level: "read", project: "key" },
-			params: { key: keyParam, name: nameParam },
+			params: { key: projectKey, name: entityName },
 			async handler(this: ProjectThis, ctx: Context<{ key: string; name: string }>) {
 				const { key, name } = ctx.params;
 				const doc = await this.entities().findOne({ _id: entityId(key, kind, name) });
@@ -178,8 +141,8 @@ function entityActions(kind: "application" | "environment", plural: string) {
 			rest: `PUT /:key/${plural.toLowerCase()}/:name`,
 			permission: { level: "write", project: "key" },
 			params: {
-				key: keyParam,
-				name: nameParam,
+				key: projectKey,
+				name: entityName,
 				description: { type: "string", max: 4096, optional: true },
 				variables: {
 					type: "record",
@@ -208,7 +171,7 @@ function entityActions(kind: "application" | "environment", plural: string) {
 		[`remove${kind[0].toUpperCase()}${kind.slice(1)}`]: {
 			rest: `DELETE /:key/${plural.toLowerCase()}/:name`,
 			permission: { level: "write", project: "key" },
-			params: { key: keyParam, name: nameParam },
+			params: { key: projectKey, name: entityName },
 			async handler(this: ProjectThis, ctx: Context<{ key: string; name: string }>) {
 				const { key, name } = ctx.params;
 				const removed = await this.entities().remove({ _id: entityId(key, kind, name) });
@@ -243,7 +206,7 @@ export default function ProjectService(): ServiceSchema<
 				summary: "Create a project",
 				permission: { level: "system-admin" },
 				params: {
-					key: keyParam,
+					key: projectKey,
 					name: { type: "string", min: 1, max: 256, trim: true },
 					description: { type: "string", max: 4096, optional: true },
 				},
@@ -275,7 +238,7 @@ export default function ProjectService(): ServiceSchema<
 				rest: "GET /",
 				summary: "List the projects the token can read",
 				permission: { level: "authenticated" },
-				params: { ...paginationParams },
+				params: { ...pagination },
 				async handler(this: ProjectThis, ctx: Context<{ limit?: number; cursor?: string }, GatewayMeta>) {
 					const user = ctx.meta.user;
 					const query = user && user.project !== null ? { _id: user.project } : {};
@@ -287,7 +250,7 @@ export default function ProjectService(): ServiceSchema<
 				rest: "GET /:key",
 				summary: "Show a project",
 				permission: { level: "read", project: "key" },
-				params: { key: keyParam },
+				params: { key: projectKey },
 				async handler(this: ProjectThis, ctx: Context<{ key: string }>) {
 					return present(await this.requireProject(ctx.params.key));
 				},
@@ -297,11 +260,11 @@ export default function ProjectService(): ServiceSchema<
 				rest: "DELETE /:key",
 				summary: "Delete a project and everything in it",
 				permission: { level: "admin", project: "key" },
-				params: { key: keyParam },
+				params: { key: projectKey },
 				async handler(this: ProjectThis, ctx: Context<{ key: string }>) {
 					const { key } = ctx.params;
 					await this.requireProject(key);
-					await ctx.call("workflow.removeProject", { key });
+					await callAction(ctx, "workflow.removeProject", { key });
 					await this.variables().remove({ project: key }, { multi: true });
 					await this.entities().remove({ project: key }, { multi: true });
 					await this.projects().remove({ _id: key });
@@ -321,7 +284,7 @@ export default function ProjectService(): ServiceSchema<
 				rest: "GET /:key/variables",
 				summary: "List project variables (password values masked)",
 				permission: { level: "read", project: "key" },
-				params: { key: keyParam, ...paginationParams },
+				params: { key: projectKey, ...pagination },
 				async handler(this: ProjectThis, ctx: Context<{ key: string; limit?: number; cursor?: string }>) {
 					await this.requireProject(ctx.params.key);
 					return paginate(this.variables(), { project: ctx.params.key, owner: "project" }, ctx.params, (d) =>
@@ -335,8 +298,8 @@ export default function ProjectService(): ServiceSchema<
 				summary: "Add a project variable",
 				permission: { level: "write", project: "key" },
 				params: {
-					key: keyParam,
-					name: nameParam,
+					key: projectKey,
+					name: entityName,
 					type: { type: "enum", values: [...VARIABLE_TYPES] },
 					value: "any",
 				},
@@ -373,8 +336,8 @@ export default function ProjectService(): ServiceSchema<
 				summary: "Change a project variable",
 				permission: { level: "write", project: "key" },
 				params: {
-					key: keyParam,
-					name: nameParam,
+					key: projectKey,
+					name: entityName,
 					type: { type: "enum", values: [...VARIABLE_TYPES] },
 					value: "any",
 				},
@@ -399,7 +362,7 @@ export default function ProjectService(): ServiceSchema<
 				rest: "DELETE /:key/variables/:name",
 				summary: "Delete a project variable",
 				permission: { level: "write", project: "key" },
-				params: { key: keyParam, name: nameParam },
+				params: { key: projectKey, name: entityName },
 				async handler(this: ProjectThis, ctx: Context<{ key: string; name: string }>) {
 					const removed = await this.variables().remove({
 						_id: variableId(ctx.params.key, "project", ctx.params.name),
@@ -416,7 +379,7 @@ export default function ProjectService(): ServiceSchema<
 				rest: "GET /:key/pipelines",
 				summary: "List project pipelines",
 				permission: { level: "read", project: "key" },
-				params: { key: keyParam, ...paginationParams },
+				params: { key: projectKey, ...pagination },
 				async handler(this: ProjectThis, ctx: Context<{ key: string; limit?: number; cursor?: string }>) {
 					await this.requireProject(ctx.params.key);
 					return paginate(this.entities(), { project: ctx.params.key, kind: "pipeline" }, ctx.params, (d) =>
@@ -429,7 +392,7 @@ export default function ProjectService(): ServiceSchema<
 				rest: "GET /:key/pipelines/:name",
 				summary: "Show a pipeline",
 				permission: { level: "read", project: "key" },
-				params: { key: keyParam, name: nameParam },
+				params: { key: projectKey, name: entityName },
 				async handler(this: ProjectThis, ctx: Context<{ key: string; name: string }>) {
 					const doc = await this.entities().findOne({
 						_id: entityId(ctx.params.key, "pipeline", ctx.params.name),
@@ -443,15 +406,15 @@ export default function ProjectService(): ServiceSchema<
 				rest: "DELETE /:key/pipelines/:name",
 				summary: "Delete a pipeline",
 				permission: { level: "write", project: "key" },
-				params: { key: keyParam, name: nameParam },
+				params: { key: projectKey, name: entityName },
 				async handler(this: ProjectThis, ctx: Context<{ key: string; name: string }>) {
 					const id = entityId(ctx.params.key, "pipeline", ctx.params.name);
 					const doc = await this.entities().findOne({ _id: id });
 					if (!doc) throw notFound(`pipeline ${ctx.params.name}`, { name: ctx.params.name });
-					const users = (await ctx.call("workflow.pipelineUsers", {
+					const users = await callAction(ctx, "workflow.pipelineUsers", {
 						key: ctx.params.key,
 						pipeline: ctx.params.name,
-					})) as string[];
+					});
 					if (users.length > 0) {
 						throw conflict(`pipeline ${ctx.params.name} is used by workflow ${users.join(", ")}`, {
 							workflows: users,
@@ -464,7 +427,7 @@ export default function ProjectService(): ServiceSchema<
 
 			/** What a file set may refer to: used by the workflow importer. Internal. */
 			context: {
-				params: { key: keyParam },
+				params: { key: projectKey },
 				async handler(this: ProjectThis, ctx: Context<{ key: string }>) {
 					await this.requireProject(ctx.params.key);
 					const docs = await this.entities().find({ project: ctx.params.key });
@@ -489,14 +452,14 @@ export default function ProjectService(): ServiceSchema<
 			 */
 			upsertEntities: {
 				params: {
-					key: keyParam,
+					key: projectKey,
 					entities: {
 						type: "array",
 						items: {
 							type: "object",
 							props: {
 								kind: { type: "enum", values: ["application", "environment", "pipeline"] },
-								name: nameParam,
+								name: entityName,
 								description: { type: "string", optional: true },
 								repository: repositoryRule,
 								model: { type: "any", optional: true },
@@ -539,7 +502,7 @@ export default function ProjectService(): ServiceSchema<
 			 */
 			jobVariables: {
 				params: {
-					key: keyParam,
+					key: projectKey,
 					application: { type: "string", optional: true },
 					environment: { type: "string", optional: true },
 				},
@@ -566,7 +529,7 @@ export default function ProjectService(): ServiceSchema<
 
 			/** Clear and sealed secrets of a project, for the importer/exporter and (later) workers. Internal. */
 			secretMaterial: {
-				params: { key: keyParam },
+				params: { key: projectKey },
 				async handler(this: ProjectThis, ctx: Context<{ key: string }>) {
 					const project = await this.requireProject(ctx.params.key);
 					const { secrets } = runtimeOf(this.broker);

@@ -7,13 +7,15 @@
 import { createHash } from "node:crypto";
 import { Readable } from "node:stream";
 import type { Context, Service, ServiceBroker, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { IngestParams, ReportDetailDoc, ReportDoc, VulnIgnoreDoc } from "../schemas/report.ts";
+import { branchName, entityName, pagination, projectKey } from "../schemas/params.ts";
+import { callAction } from "../mixins/call.ts";
 import { conflict, invalid, notFound } from "../mixins/errors.ts";
 import type { GatewayMeta } from "../mixins/meta.ts";
 import { type Runtime, runtimeOf } from "../mixins/runtime.ts";
 import { StoreMixin } from "../mixins/store.mixin.ts";
-import { paginate, paginationParams } from "../src/api/pagination.ts";
+import { paginate } from "../src/api/pagination.ts";
 import type { ArtifactStore } from "../src/artifacts/artifact-store.ts";
-import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
 import {
 	type Comparison,
 	type Comparisons,
@@ -22,7 +24,6 @@ import {
 	compareReports,
 	evaluateGate,
 	GateSettingsError,
-	type GateResult,
 	type GateSettings,
 	gateComparison,
 	gateSettingsFromStep,
@@ -31,13 +32,10 @@ import {
 	isIgnoreActive,
 	parseExpiry,
 	REPORT_KINDS,
-	type ReportDetail,
 	type ReportKind,
-	type ReportSummary,
 	STORAGE_CAPS,
 	type StoredReportBody,
 	summariseReport,
-	type VulnerabilityIgnore,
 } from "../src/quality/index.ts";
 import {
 	type ParsedReport,
@@ -46,7 +44,7 @@ import {
 	type ReportFormat,
 	ReportParseError,
 } from "../src/reports/index.ts";
-import { type Collection, type Doc, DuplicateKeyError } from "../src/store/types.ts";
+import { type Collection, DuplicateKeyError } from "../src/store/types.ts";
 
 /** Largest report file read from the artifact store (the parsers stream; JSON has its own cap). */
 const MAX_REPORT_BYTES = 256 * 1024 * 1024;
@@ -55,66 +53,6 @@ const MAX_INLINE_BASE64 = 16 * 1024 * 1024;
 /** Items kept in each list of a stored comparison (counts stay exact). */
 const MAX_DELTA_ITEMS = 500;
 const MAX_HISTORY_POINTS = 1000;
-
-export interface ReportDoc extends Doc {
-	project: string;
-	workflow: string;
-	runId: string;
-	runNumber: number;
-	branch: string;
-	commit: string | null;
-	node: string;
-	jobId: string;
-	kind: ReportKind;
-	name: string;
-	/** node + kind + name: what identifies "the same report" across runs. */
-	series: string;
-	application: string | null;
-	format: ReportFormat;
-	tool: string | null;
-	sha256: string | null;
-	summary: ReportSummary;
-	truncated: Record<string, number>;
-	settings: GateSettings;
-	gate: GateResult;
-	defaultBranch: string;
-	comparisons: Comparisons;
-	created: string;
-}
-
-/** The capped per-item lists, apart from the report so listings and history stay light. */
-export interface ReportDetailDoc extends Doc {
-	project: string;
-	detail: ReportDetail;
-}
-
-export interface VulnIgnoreDoc extends Doc, VulnerabilityIgnore {
-	project: string;
-	application: string;
-	created: string;
-	author: string | null;
-}
-
-export interface IngestParams {
-	project: string;
-	workflow: string;
-	runId: string;
-	runNumber: number;
-	branch: string;
-	commit?: string;
-	node: string;
-	jobId: string;
-	kind: ReportKind;
-	name: string;
-	format?: ReportFormat;
-	sha256?: string;
-	/** Small files only, base64: for callers without an artifact store (tests, the CLI). */
-	content?: string;
-	/** The step's parameters as written in the pipeline file: gate settings are read from them. */
-	stepParams?: unknown;
-	application?: string;
-	defaultBranch?: string;
-}
 
 type ReportThis = Service & {
 	collections: Record<string, Collection<any>>;
@@ -128,9 +66,6 @@ type ReportThis = Service & {
 	presentIgnore(doc: VulnIgnoreDoc): Record<string, unknown>;
 };
 
-const keyParam = { type: "string", pattern: PROJECT_KEY_PATTERN, max: 64 } as const;
-const nameParam = { type: "string", pattern: NAME_PATTERN, max: 128 } as const;
-const branchParam = { type: "string", min: 1, max: 255 } as const;
 const now = () => new Date().toISOString();
 
 function hashId(parts: unknown[]): string {
@@ -170,11 +105,11 @@ export default function ReportService(): ServiceSchema<
 			ingest: {
 				permission: { level: "write", project: "project" },
 				params: {
-					project: keyParam,
-					workflow: nameParam,
+					project: projectKey,
+					workflow: entityName,
 					runId: { type: "string", min: 1, max: 128 },
 					runNumber: { type: "number", integer: true, min: 1, convert: true },
-					branch: branchParam,
+					branch: branchName,
 					commit: { type: "string", max: 128, optional: true },
 					node: { type: "string", min: 1, max: 255 },
 					jobId: { type: "string", min: 1, max: 128 },
@@ -184,8 +119,8 @@ export default function ReportService(): ServiceSchema<
 					sha256: { type: "string", pattern: /^[a-f0-9]{64}$/, optional: true },
 					content: { type: "string", max: MAX_INLINE_BASE64, optional: true },
 					stepParams: { type: "any", optional: true },
-					application: { ...nameParam, optional: true },
-					defaultBranch: { ...branchParam, optional: true },
+					application: { ...entityName, optional: true },
+					defaultBranch: { ...branchName, optional: true },
 				},
 				async handler(this: ReportThis, ctx: Context<IngestParams, GatewayMeta>) {
 					const p = ctx.params;
@@ -307,10 +242,10 @@ export default function ReportService(): ServiceSchema<
 				summary: "List the reports of a workflow run, with their deltas and gates",
 				permission: { level: "read", project: "key" },
 				params: {
-					key: keyParam,
-					name: nameParam,
+					key: projectKey,
+					name: entityName,
 					number: { type: "number", integer: true, min: 1, convert: true },
-					...paginationParams,
+					...pagination,
 				},
 				async handler(
 					this: ReportThis,
@@ -330,7 +265,7 @@ export default function ReportService(): ServiceSchema<
 				rest: "GET /:key/workflows/:name/reports",
 				summary: "The reports of a workflow's latest run that has any (optionally on one branch)",
 				permission: { level: "read", project: "key" },
-				params: { key: keyParam, name: nameParam, branch: { ...branchParam, optional: true } },
+				params: { key: projectKey, name: entityName, branch: { ...branchName, optional: true } },
 				async handler(this: ReportThis, ctx: Context<{ key: string; name: string; branch?: string }>) {
 					const { key, name, branch } = ctx.params;
 					const query: Record<string, unknown> = { project: key, workflow: name };
@@ -355,10 +290,10 @@ export default function ReportService(): ServiceSchema<
 				summary: "One point per run for a chart: coverage percentages, test totals or counts per severity",
 				permission: { level: "read", project: "key" },
 				params: {
-					key: keyParam,
-					name: nameParam,
+					key: projectKey,
+					name: entityName,
 					kind: { type: "enum", values: [...REPORT_KINDS] },
-					branch: { ...branchParam, optional: true },
+					branch: { ...branchName, optional: true },
 					node: { type: "string", max: 255, optional: true },
 					limit: {
 						type: "number",
@@ -399,7 +334,7 @@ export default function ReportService(): ServiceSchema<
 				rest: "GET /:key/reports/:id",
 				summary: "One report with its stored cases, files, findings or vulnerabilities",
 				permission: { level: "read", project: "key" },
-				params: { key: keyParam, id: { type: "string", pattern: /^[a-f0-9]{32}$/ } },
+				params: { key: projectKey, id: { type: "string", pattern: /^[a-f0-9]{32}$/ } },
 				async handler(this: ReportThis, ctx: Context<{ key: string; id: string }>) {
 					const doc = await this.reports().findOne({ _id: ctx.params.id, project: ctx.params.key });
 					if (!doc) throw notFound(`report ${ctx.params.id}`);
@@ -413,8 +348,8 @@ export default function ReportService(): ServiceSchema<
 				summary: "Ignore a vulnerability in an application's security gates until a date, with a reason",
 				permission: { level: "write", project: "key" },
 				params: {
-					key: keyParam,
-					application: nameParam,
+					key: projectKey,
+					application: entityName,
 					vulnerability: { type: "string", pattern: /^[A-Za-z0-9][A-Za-z0-9._:-]*$/, max: 128 },
 					package: { type: "string", min: 1, max: 512, optional: true },
 					reason: { type: "string", min: 3, max: 2048, trim: true },
@@ -443,7 +378,7 @@ export default function ReportService(): ServiceSchema<
 							throw invalid(e.message, [{ field: "expires", message: e.message }]);
 						throw e;
 					}
-					await ctx.call("project.getApplication", { key: p.key, name: p.application });
+					await callAction(ctx, "project.getApplication", { key: p.key, name: p.application });
 					const vulnerability = p.vulnerability.toUpperCase();
 					const doc: VulnIgnoreDoc = {
 						_id: hashId([p.key, p.application, vulnerability, p.package ?? null]).slice(0, 24),
@@ -480,7 +415,7 @@ export default function ReportService(): ServiceSchema<
 				rest: "GET /:key/applications/:application/vulnerability-ignores",
 				summary: "List an application's vulnerability ignores (expired ones are shown with active: false)",
 				permission: { level: "read", project: "key" },
-				params: { key: keyParam, application: nameParam, ...paginationParams },
+				params: { key: projectKey, application: entityName, ...pagination },
 				async handler(
 					this: ReportThis,
 					ctx: Context<{ key: string; application: string; limit?: number; cursor?: string }>,
@@ -498,7 +433,11 @@ export default function ReportService(): ServiceSchema<
 				rest: "DELETE /:key/applications/:application/vulnerability-ignores/:id",
 				summary: "Remove a vulnerability ignore",
 				permission: { level: "write", project: "key" },
-				params: { key: keyParam, application: nameParam, id: { type: "string", pattern: /^[a-f0-9]{24}$/ } },
+				params: {
+					key: projectKey,
+					application: entityName,
+					id: { type: "string", pattern: /^[a-f0-9]{24}$/ },
+				},
 				async handler(this: ReportThis, ctx: Context<{ key: string; application: string; id: string }>) {
 					const { key, application, id } = ctx.params;
 					const removed = await this.ignores().remove({ _id: id, project: key, application });
@@ -510,7 +449,7 @@ export default function ReportService(): ServiceSchema<
 			/** Drops every report and ignore of a deleted project. Internal. */
 			removeProject: {
 				permission: { level: "admin", project: "key" },
-				params: { key: keyParam },
+				params: { key: projectKey },
 				async handler(this: ReportThis, ctx: Context<{ key: string }>) {
 					const query = { project: ctx.params.key };
 					await this.details().remove(query, { multi: true });

@@ -11,12 +11,20 @@ import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { Config } from "../config/index.ts";
+import type {
+	LinkedRepositoryDoc,
+	ManagerDoc,
+	RepositoryDoc,
+	SshKeyDoc,
+	StatusReport,
+} from "../schemas/repository.ts";
+import { branchName, entityName, projectKey } from "../schemas/params.ts";
+import { callAction } from "../mixins/call.ts";
 import type { GatewayMeta } from "../mixins/meta.ts";
 import { conflict, invalid, notFound } from "../mixins/errors.ts";
 import { runtimeOf } from "../mixins/runtime.ts";
 import { StoreMixin } from "../mixins/store.mixin.ts";
-import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
-import { type Collection, type Doc, DuplicateKeyError } from "../src/store/types.ts";
+import { type Collection, DuplicateKeyError } from "../src/store/types.ts";
 import { isCdsFile } from "../src/vcs/cds-files.ts";
 import { gitAuth } from "../src/vcs/credentials.ts";
 import {
@@ -33,57 +41,6 @@ import { type ManagerType, parseRemoteUrl, type RemoteUrl } from "../src/vcs/rem
 import { generateSshKeyPair } from "../src/vcs/ssh-key.ts";
 
 export const MANAGER_TYPES = ["github", "gitlab", "gitea", "bitbucket", "git"] as const;
-
-export interface ManagerDoc extends Doc {
-	project: string;
-	name: string;
-	type: ManagerType;
-	/** Provider base URL (https://github.com, https://gitlab.example.com); "" for plain git. */
-	url: string;
-	sealedToken: string | null;
-	created: string;
-}
-
-export interface LinkedRepositoryDoc extends Doc {
-	project: string;
-	manager: string;
-	managerType: ManagerType;
-	/** The URL git fetches from. */
-	url: string;
-	/** "org/repo", or the path of a local repository. */
-	repo: string;
-	defaultBranch: string;
-	/** Where the as-code files live, relative to the repository root. */
-	cdsDir: string;
-	application: string | null;
-	hookUuid: string | null;
-	webhook: { uuid: string; sealedSecret: string; providerHookId?: string } | null;
-	poll: { intervalSeconds: number } | null;
-	created: string;
-	updated: string;
-}
-
-interface SshKeyDoc extends Doc {
-	publicKey: string;
-	fingerprint: string;
-	sealedPrivateKey: string;
-	created: string;
-}
-
-/** What internal callers (hook, workflow) receive: the interface of /tmp/issue4-split.md. */
-export interface RepositoryDoc {
-	id: string;
-	project: string;
-	manager: ManagerType;
-	managerName: string;
-	url: string;
-	repo: string;
-	defaultBranch: string;
-	cdsDir: string;
-	webhook: { uuid: string; secret: string; providerHookId?: string } | null;
-	poll: { intervalSeconds: number } | null;
-	application: string | null;
-}
 
 type RepositoryThis = Service & {
 	collections: Record<string, Collection<any>>;
@@ -106,8 +63,6 @@ type RepositoryThis = Service & {
 	serialised<T>(id: string, work: () => Promise<T>): Promise<T>;
 };
 
-const keyParam = { type: "string", pattern: PROJECT_KEY_PATTERN, max: 64 } as const;
-const nameParam = { type: "string", pattern: NAME_PATTERN, max: 128 } as const;
 const idParam = { type: "string", pattern: /^[0-9a-f]{16,64}$/, max: 64 } as const;
 const now = () => new Date().toISOString();
 const DEFAULT_POLL_SECONDS = 60;
@@ -188,19 +143,14 @@ export default function RepositoryService(
 				this.reportedStates.set(runId, state);
 				if (state !== "pending") this.reportedStates.delete(runId);
 				if (this.reportedStates.size > 10_000) this.reportedStates.clear();
-				const result = (await this.broker
-					.call("repository.reportStatus", {
-						repositoryId,
-						commit,
-						state,
-						context: `cds/${ctx.params.project}/${ctx.params.workflow}`,
-						description: `run #${ctx.params.number}: ${status}`,
-						targetUrl: `${config.publicUrl}/api/v1/projects/${ctx.params.project}/workflows/${ctx.params.workflow}/runs/${ctx.params.number}`,
-					})
-					.catch((e: Error) => ({ reported: false, reason: e.message }))) as {
-					reported: boolean;
-					reason?: string;
-				};
+				const result: StatusReport = await callAction(this.broker, "repository.reportStatus", {
+					repositoryId,
+					commit,
+					state,
+					context: `cds/${ctx.params.project}/${ctx.params.workflow}`,
+					description: `run #${ctx.params.number}: ${status}`,
+					targetUrl: `${config.publicUrl}/api/v1/projects/${ctx.params.project}/workflows/${ctx.params.workflow}/runs/${ctx.params.number}`,
+				}).catch((e: Error) => ({ reported: false, reason: e.message }));
 				if (!result.reported && result.reason && !/plain git|no token/.test(result.reason)) {
 					this.logger.warn(`commit status for ${runId}: ${result.reason}`);
 				}
@@ -219,7 +169,7 @@ export default function RepositoryService(
 				rest: "GET /:key/repositories/managers",
 				summary: "List the project's repository managers (tokens are never shown)",
 				permission: { level: "read", project: "key" },
-				params: { key: keyParam },
+				params: { key: projectKey },
 				async handler(this: RepositoryThis, ctx: Context<{ key: string }>) {
 					const docs = await this.managers().find({ project: ctx.params.key }, { sort: { name: 1 } });
 					return { items: docs.map(presentManager), next: null };
@@ -232,8 +182,8 @@ export default function RepositoryService(
 					"Link the project to a repository manager (GitHub, GitLab, Gitea/Forgejo, Bitbucket Server, git)",
 				permission: { level: "admin", project: "key" },
 				params: {
-					key: keyParam,
-					name: nameParam,
+					key: projectKey,
+					name: entityName,
 					type: { type: "enum", values: [...MANAGER_TYPES] },
 					url: { type: "string", max: 1024, optional: true },
 					token: { type: "string", max: 4096, optional: true },
@@ -246,7 +196,7 @@ export default function RepositoryService(
 					>,
 				) {
 					const { key, name, type, token } = ctx.params;
-					if (!(await ctx.call("project.exists", { key }))) throw notFound(`project ${key}`, { key });
+					if (!(await callAction(ctx, "project.exists", { key }))) throw notFound(`project ${key}`, { key });
 					let url = "";
 					if (type !== "git") {
 						if (!ctx.params.url)
@@ -295,7 +245,7 @@ export default function RepositoryService(
 				rest: "DELETE /:key/repositories/managers/:name",
 				summary: "Remove a repository manager no linked repository uses",
 				permission: { level: "admin", project: "key" },
-				params: { key: keyParam, name: nameParam },
+				params: { key: projectKey, name: entityName },
 				async handler(this: RepositoryThis, ctx: Context<{ key: string; name: string }>) {
 					const { key, name } = ctx.params;
 					const users = await this.repositories().count({ project: key, manager: name });
@@ -311,9 +261,9 @@ export default function RepositoryService(
 				rest: "GET /:key/repositories/ssh-key",
 				summary: "The project's SSH public key (add it as a deploy key); the private key never leaves CDS",
 				permission: { level: "read", project: "key" },
-				params: { key: keyParam },
+				params: { key: projectKey },
 				async handler(this: RepositoryThis, ctx: Context<{ key: string }>) {
-					if (!(await ctx.call("project.exists", { key: ctx.params.key })))
+					if (!(await callAction(ctx, "project.exists", { key: ctx.params.key })))
 						throw notFound(`project ${ctx.params.key}`, { key: ctx.params.key });
 					const doc = await this.projectKeyPair(ctx.params.key);
 					return {
@@ -329,7 +279,7 @@ export default function RepositoryService(
 				rest: "GET /:key/repositories",
 				summary: "List the repositories linked to the project",
 				permission: { level: "read", project: "key" },
-				params: { key: keyParam },
+				params: { key: projectKey },
 				async handler(this: RepositoryThis, ctx: Context<{ key: string }>) {
 					const docs = await this.repositories().find({ project: ctx.params.key }, { sort: { repo: 1 } });
 					return { items: docs.map((d) => this.present(d)), next: null };
@@ -341,10 +291,10 @@ export default function RepositoryService(
 				summary: "Link a repository: creates its application, and a webhook on the provider or a poller",
 				permission: { level: "write", project: "key" },
 				params: {
-					key: keyParam,
-					manager: nameParam,
+					key: projectKey,
+					manager: entityName,
 					url: { type: "string", min: 1, max: 2048 },
-					application: { ...nameParam, optional: true },
+					application: { ...entityName, optional: true },
 					defaultBranch: { type: "string", max: 255, optional: true },
 					cdsDir: { type: "string", max: 512, optional: true },
 					pollSeconds: { type: "number", integer: true, min: 1, max: 86_400, optional: true, convert: true },
@@ -451,7 +401,7 @@ export default function RepositoryService(
 						return { ...this.present((await this.repositories().findOne({ _id: id }))!), created: false };
 					}
 					if (application) {
-						await ctx.call("project.upsertEntities", {
+						await callAction(ctx, "project.upsertEntities", {
 							key,
 							entities: [
 								{
@@ -481,7 +431,7 @@ export default function RepositoryService(
 				rest: "GET /:key/repositories/:id",
 				summary: "Show a linked repository",
 				permission: { level: "read", project: "key" },
-				params: { key: keyParam, id: idParam },
+				params: { key: projectKey, id: idParam },
 				async handler(this: RepositoryThis, ctx: Context<{ key: string; id: string }>) {
 					const doc = await this.repositories().findOne({ _id: ctx.params.id, project: ctx.params.key });
 					if (!doc) throw notFound(`repository ${ctx.params.id}`, { id: ctx.params.id });
@@ -493,13 +443,13 @@ export default function RepositoryService(
 				rest: "DELETE /:key/repositories/:id",
 				summary: "Unlink a repository (its webhook is removed from the provider when possible)",
 				permission: { level: "write", project: "key" },
-				params: { key: keyParam, id: idParam },
+				params: { key: projectKey, id: idParam },
 				async handler(this: RepositoryThis, ctx: Context<{ key: string; id: string }>) {
 					const doc = await this.repositories().findOne({ _id: ctx.params.id, project: ctx.params.key });
 					if (!doc) throw notFound(`repository ${ctx.params.id}`, { id: ctx.params.id });
-					const asCode = (await ctx
-						.call("workflow.repositoryUsers", { repositoryId: doc._id })
-						.catch(() => [])) as string[];
+					const asCode = await callAction(ctx, "workflow.repositoryUsers", { repositoryId: doc._id }).catch(
+						(): string[] => [],
+					);
 					if (asCode.length > 0)
 						throw conflict(
 							`repository ${doc.repo} defines workflow ${asCode.join(", ")}: delete them first`,
@@ -602,7 +552,7 @@ export default function RepositoryService(
 				params: {
 					id: { type: "string", max: 64 },
 					commit: { type: "string", max: 64 },
-					branch: { type: "string", max: 255, optional: true },
+					branch: { ...branchName, optional: true },
 				},
 				async handler(this: RepositoryThis, ctx: Context<{ id: string; commit: string; branch?: string }>) {
 					const doc = await this.requireRepository(ctx.params.id);

@@ -6,14 +6,22 @@
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import { Errors } from "moleculer";
 import type { Config } from "../config/index.ts";
+import type {
+	TemplateEntryDoc,
+	TemplateInstanceDoc,
+	TemplateKeyDoc,
+	TemplateRepoDoc,
+	TemplateVersionDoc,
+} from "../schemas/template.ts";
+import { entityName, pagination, projectKey } from "../schemas/params.ts";
+import { callAction } from "../mixins/call.ts";
 import type { GatewayMeta } from "../mixins/meta.ts";
 import { conflict, invalid, notFound } from "../mixins/errors.ts";
 import { runtimeOf } from "../mixins/runtime.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
-import { paginate, paginationParams } from "../src/api/pagination.ts";
+import { paginate } from "../src/api/pagination.ts";
 import { decryptWithPrivateKey, generatePgpKeyPair, PgpError } from "../src/crypto/pgp.ts";
-import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
-import { type Collection, type Doc, DuplicateKeyError } from "../src/store/types.ts";
+import { type Collection, DuplicateKeyError } from "../src/store/types.ts";
 import { bundleHash, loadBundle, type TemplateBundle } from "../src/templates/bundle.ts";
 import { fetchTemplateText, TemplateFetchError, type FetchPolicy } from "../src/templates/fetch.ts";
 import { SLUG_PATTERN, TemplateFormatError } from "../src/templates/manifest.ts";
@@ -24,60 +32,6 @@ import { parseRepositoryIndex } from "../src/templates/repository-index.ts";
 import { UrlPolicyError } from "../src/templates/url-policy.ts";
 
 const { MoleculerClientError } = Errors;
-
-export interface TemplateRepoDoc extends Doc {
-	name: string;
-	/** The index URL; null for a repository whose templates are added one by one. */
-	url: string | null;
-	description: string;
-	refreshed: string | null;
-	created: string;
-	updated: string;
-}
-
-export interface TemplateEntryDoc extends Doc {
-	repo: string;
-	name: string;
-	description: string;
-	url: string;
-	/** "index" when it came from the repository's index, "manual" when added by itself. */
-	origin: "index" | "manual";
-	created: string;
-	updated: string;
-}
-
-export interface TemplateVersionDoc extends Doc {
-	repo: string;
-	name: string;
-	version: number;
-	hash: string;
-	bundle: TemplateBundle;
-	fetched: string;
-}
-
-export interface TemplateInstanceDoc extends Doc {
-	project: string;
-	/** The number templates see as `.id`. */
-	id: number;
-	/** The workflow it produced. */
-	workflow: string;
-	template: string;
-	version: number;
-	/** As given (secrets are armored ciphertext: the server never had them in clear). */
-	params: Record<string, unknown>;
-	files: string[];
-	created: string;
-	updated: string;
-}
-
-export interface TemplateKeyDoc extends Doc {
-	project: string;
-	publicKey: string;
-	/** The armored private key sealed with the master key; never returned. */
-	sealedPrivateKey: string;
-	fingerprint: string;
-	created: string;
-}
 
 type TemplateThis = Service & {
 	collections: Record<string, Collection<any>>;
@@ -104,9 +58,7 @@ type TemplateThis = Service & {
 	): Promise<{ instance: TemplateInstanceDoc; files: RenderedFile[] }>;
 };
 
-const keyParam = { type: "string", pattern: PROJECT_KEY_PATTERN, max: 64 } as const;
 const repoParam = { type: "string", pattern: REPO_NAME_PATTERN, max: 64 } as const;
-const nameParam = { type: "string", pattern: NAME_PATTERN, max: 128 } as const;
 const templateNameParam = { type: "string", pattern: SLUG_PATTERN, max: 128 } as const;
 const urlParam = { type: "string", min: 1, max: 2048 } as const;
 const paramsParam = {
@@ -249,7 +201,7 @@ export default function TemplateService(
 				rest: "GET /repos",
 				summary: "List template repositories",
 				permission: { level: "authenticated" },
-				params: { ...paginationParams },
+				params: { ...pagination },
 				async handler(this: TemplateThis, ctx: Context<{ limit?: number; cursor?: string }>) {
 					return paginate(this.repos(), {}, ctx.params, presentRepo);
 				},
@@ -339,7 +291,7 @@ export default function TemplateService(
 				rest: "GET /",
 				summary: "List templates, of every repository or of one (?repo=)",
 				permission: { level: "authenticated" },
-				params: { repo: { ...repoParam, optional: true }, ...paginationParams },
+				params: { repo: { ...repoParam, optional: true }, ...pagination },
 				async handler(this: TemplateThis, ctx: Context<{ repo?: string; limit?: number; cursor?: string }>) {
 					return paginate(
 						this.entries(),
@@ -383,7 +335,7 @@ export default function TemplateService(
 				rest: { method: "GET", basePath: "/projects", path: "/:key/templates/key" } as any,
 				summary: "The project's OpenPGP public key (template secrets are encrypted with it)",
 				permission: { level: "read", project: "key" },
-				params: { key: keyParam },
+				params: { key: projectKey },
 				async handler(this: TemplateThis, ctx: Context<{ key: string }>) {
 					await this.requireProject(ctx, ctx.params.key);
 					const k = await this.projectKey(ctx.params.key);
@@ -401,9 +353,9 @@ export default function TemplateService(
 				summary: "Render a template into as-code files for a project and record the instance",
 				permission: { level: "write", project: "key" },
 				params: {
-					key: keyParam,
+					key: projectKey,
 					template: { type: "string", min: 3, max: 256 },
-					name: nameParam,
+					name: entityName,
 					params: paramsParam,
 					force: { type: "boolean", optional: true, convert: true },
 				},
@@ -438,7 +390,7 @@ export default function TemplateService(
 				rest: { method: "GET", basePath: "/projects", path: "/:key/templates/instances" } as any,
 				summary: "Workflows of a project made from templates",
 				permission: { level: "read", project: "key" },
-				params: { key: keyParam, ...paginationParams },
+				params: { key: projectKey, ...pagination },
 				async handler(this: TemplateThis, ctx: Context<{ key: string; limit?: number; cursor?: string }>) {
 					await this.requireProject(ctx, ctx.params.key);
 					return paginate(this.instances(), { project: ctx.params.key }, ctx.params, presentInstance);
@@ -449,7 +401,7 @@ export default function TemplateService(
 				rest: { method: "GET", basePath: "/projects", path: "/:key/templates/instances/:name" } as any,
 				summary: "Which template and version produced a workflow",
 				permission: { level: "read", project: "key" },
-				params: { key: keyParam, name: nameParam },
+				params: { key: projectKey, name: entityName },
 				async handler(this: TemplateThis, ctx: Context<{ key: string; name: string }>) {
 					const doc = await this.instances().findOne({ _id: `${ctx.params.key}/${ctx.params.name}` });
 					if (!doc) throw notFound(`template instance of workflow ${ctx.params.name}`);
@@ -463,8 +415,8 @@ export default function TemplateService(
 					"Render a workflow's template again (latest or given version, changed parameters); imports the result unless the workflow is as code",
 				permission: { level: "write", project: "key" },
 				params: {
-					key: keyParam,
-					name: nameParam,
+					key: projectKey,
+					name: entityName,
 					version: { type: "number", integer: true, min: 1, optional: true, convert: true },
 					params: paramsParam,
 					import: { type: "boolean", optional: true, convert: true },
@@ -485,13 +437,11 @@ export default function TemplateService(
 					const ref = `${existing.template}${ctx.params.version ? `@${ctx.params.version}` : ""}`;
 					const params = { ...existing.params, ...(ctx.params.params ?? {}) };
 					const { instance, files } = await this.renderFor(ctx, key, name, ref, params, true);
-					const head = (await ctx.call("workflow.get", { key, name }).catch(() => null)) as {
-						asCode?: boolean;
-					} | null;
+					const head = await callAction(ctx, "workflow.get", { key, name }).catch(() => null);
 					const asCode = head?.asCode === true;
 					let imported: unknown = null;
 					if (!asCode && ctx.params.import !== false) {
-						imported = await ctx.call("workflow.import", {
+						imported = await callAction(ctx, "workflow.import", {
 							key,
 							files: files.map((f) => ({ path: f.path, content: f.content })),
 							force: true,
@@ -511,7 +461,7 @@ export default function TemplateService(
 			 * gateway never forwards a call without a user to an action without one.
 			 */
 			decryptSecret: {
-				params: { project: keyParam, armored: { type: "string", min: 1, max: 65536 } },
+				params: { project: projectKey, armored: { type: "string", min: 1, max: 65536 } },
 				async handler(this: TemplateThis, ctx: Context<{ project: string; armored: string }>) {
 					if (!isArmoredMessage(ctx.params.armored)) throw invalid("not an armored PGP message");
 					const key = await this.keys().findOne({ _id: ctx.params.project });
@@ -632,7 +582,7 @@ export default function TemplateService(
 				}
 			},
 			async requireProject(this: TemplateThis, ctx: Context, key: string) {
-				if (!(await ctx.call("project.exists", { key }))) throw notFound(`project ${key}`, { key });
+				if (!(await callAction(ctx, "project.exists", { key }))) throw notFound(`project ${key}`, { key });
 			},
 			async renderFor(
 				this: TemplateThis,

@@ -4,58 +4,30 @@
 
 import { createHash } from "node:crypto";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import type { ProjectContext } from "../schemas/project.ts";
+import type { RepositoryDoc } from "../schemas/repository.ts";
+import type { AsCodeResult, DefinitionDoc, WorkflowDoc } from "../schemas/workflow.ts";
+import { branchName, entityName, fileSet, pagination, projectKey } from "../schemas/params.ts";
+import { callAction } from "../mixins/call.ts";
 import type { GatewayMeta } from "../mixins/meta.ts";
 import { conflict, invalid, notFound } from "../mixins/errors.ts";
 import { runtimeOf } from "../mixins/runtime.ts";
 import { StoreMixin } from "../mixins/store.mixin.ts";
-import { paginate, paginationParams } from "../src/api/pagination.ts";
+import { paginate } from "../src/api/pagination.ts";
 import { SecretBox } from "../src/crypto/secret-box.ts";
-import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
-import { type Collection, type Doc, DuplicateKeyError } from "../src/store/types.ts";
+import { type Collection, DuplicateKeyError } from "../src/store/types.ts";
 import { exportWorkflowFiles, parseFileSet } from "../src/workflow/index.ts";
 import type { FileSetModel, Pipeline, Variable, Workflow } from "../src/workflow/model.ts";
 
 /** Branch of definitions made through the API (as-code workflows have one per git branch). */
 export const DEFAULT_BRANCH = "master";
-const MAX_IMPORT_FILES = 200;
-const MAX_FILE_BYTES = 1024 * 1024;
-
-export interface WorkflowDoc extends Doc {
-	project: string;
-	name: string;
-	defaultBranch: string;
-	asCode: boolean;
-	/** Project pipelines used by the latest default-branch definition (for "pipeline in use" checks). */
-	pipelines: string[];
-	/** As-code workflows: the linked repository they are read from ("org/repo" for messages). */
-	repositoryId?: string | null;
-	repository?: string | null;
-	/** As-code workflows: pipelines defined in the repository, which belong to this workflow alone. */
-	embeddedPipelines?: string[];
-	latestVersion: number;
-	created: string;
-	updated: string;
-}
-
-export interface DefinitionDoc extends Doc {
-	project: string;
-	workflow: string;
-	branch: string;
-	version: number;
-	hash: string;
-	model: Workflow;
-	/** The pipelines as they were when this version was made: a run needs nothing else. */
-	pipelines: Pipeline[];
-	created: string;
-	author: string | null;
-}
 
 type WorkflowThis = Service & {
 	parseForProject(
 		ctx: Context,
 		key: string,
 		files: Array<{ path: string; content: string }>,
-	): Promise<{ project: ProjectContextAnswer; result: ReturnType<typeof parseFileSet>; box: SecretBox }>;
+	): Promise<{ project: ProjectContext; result: ReturnType<typeof parseFileSet>; box: SecretBox }>;
 	collections: Record<string, Collection<any>>;
 	broker: any;
 	workflows(): Collection<WorkflowDoc>;
@@ -72,30 +44,12 @@ type WorkflowThis = Service & {
 	projectBox(ctx: Context, key: string): Promise<SecretBox>;
 	defineAsCode(
 		ctx: Context<any, GatewayMeta>,
-		repo: AsCodeRepository,
+		repo: RepositoryDoc,
 		branch: string,
 		files: Array<{ path: string; content: string }>,
 	): Promise<AsCodeResult>;
 	asCodeOf(repositoryId: string): Promise<WorkflowDoc[]>;
 };
-
-/** The part of `repository.get` the as-code rules need. */
-interface AsCodeRepository {
-	id: string;
-	project: string;
-	repo: string;
-	defaultBranch: string;
-}
-
-export interface AsCodeResult {
-	workflows: string[];
-	created: string[];
-	updated: string[];
-	unchanged: string[];
-	/** Whether any definition of the branch changed. */
-	changed: boolean;
-	warnings: Array<{ file?: string; line?: number; column?: number; message: string }>;
-}
 
 /** The 409 every API edit of an as-code workflow gets. */
 export function asCodeConflict(what: string, repository: string | null | undefined) {
@@ -104,8 +58,6 @@ export function asCodeConflict(what: string, repository: string | null | undefin
 	});
 }
 
-const keyParam = { type: "string", pattern: PROJECT_KEY_PATTERN, max: 64 } as const;
-const nameParam = { type: "string", pattern: NAME_PATTERN, max: 128 } as const;
 const now = () => new Date().toISOString();
 
 function contentHash(value: unknown): string {
@@ -130,15 +82,6 @@ function presentHead(doc: WorkflowDoc) {
 	};
 }
 
-/** What `project.context` answers: the names a file set may refer to, and the project's entities. */
-interface ProjectContextAnswer {
-	pipelines: string[];
-	applications: string[];
-	environments: string[];
-	integrations: string[];
-	entities: Array<{ kind: string; name: string; model?: Pipeline }>;
-}
-
 export default function WorkflowService(): ServiceSchema<
 	ServiceSettingSchema,
 	Record<string, any>,
@@ -161,19 +104,8 @@ export default function WorkflowService(): ServiceSchema<
 				summary: "Import a file set (workflows, pipelines, applications, environments)",
 				permission: { level: "write", project: "key" },
 				params: {
-					key: keyParam,
-					files: {
-						type: "array",
-						min: 1,
-						max: MAX_IMPORT_FILES,
-						items: {
-							type: "object",
-							props: {
-								path: { type: "string", min: 1, max: 1024 },
-								content: { type: "string", max: MAX_FILE_BYTES },
-							},
-						},
-					},
+					key: projectKey,
+					files: fileSet,
 					force: { type: "boolean", optional: true, convert: true },
 				},
 				async handler(
@@ -268,11 +200,11 @@ export default function WorkflowService(): ServiceSchema<
 					for (const name of model.missing.environments) {
 						if (!project.environments.includes(name)) entities.push({ kind: "environment", name });
 					}
-					if (entities.length > 0) await ctx.call("project.upsertEntities", { key, entities });
+					if (entities.length > 0) await callAction(ctx, "project.upsertEntities", { key, entities });
 
 					const pipelineByName = new Map<string, Pipeline>();
 					for (const e of project.entities)
-						if (e.kind === "pipeline" && e.model) pipelineByName.set(e.name, e.model);
+						if (e.kind === "pipeline" && e.model) pipelineByName.set(e.name, e.model as Pipeline);
 					for (const p of model.pipelines) pipelineByName.set(p.name, p);
 
 					const created: string[] = [];
@@ -336,9 +268,9 @@ export default function WorkflowService(): ServiceSchema<
 				rest: "GET /:key/workflows",
 				summary: "List workflows",
 				permission: { level: "read", project: "key" },
-				params: { key: keyParam, ...paginationParams },
+				params: { key: projectKey, ...pagination },
 				async handler(this: WorkflowThis, ctx: Context<{ key: string; limit?: number; cursor?: string }>) {
-					if (!(await ctx.call("project.exists", { key: ctx.params.key })))
+					if (!(await callAction(ctx, "project.exists", { key: ctx.params.key })))
 						throw notFound(`project ${ctx.params.key}`);
 					return paginate(this.workflows(), { project: ctx.params.key }, ctx.params, presentHead);
 				},
@@ -349,9 +281,9 @@ export default function WorkflowService(): ServiceSchema<
 				summary: "Show a workflow's latest definition on a branch",
 				permission: { level: "read", project: "key" },
 				params: {
-					key: keyParam,
-					name: nameParam,
-					branch: { type: "string", max: 255, optional: true },
+					key: projectKey,
+					name: entityName,
+					branch: { ...branchName, optional: true },
 					version: { type: "number", integer: true, min: 1, optional: true, convert: true },
 				},
 				async handler(
@@ -391,9 +323,9 @@ export default function WorkflowService(): ServiceSchema<
 				summary: "Export a workflow and what it uses as CDS as-code files",
 				permission: { level: "read", project: "key" },
 				params: {
-					key: keyParam,
-					name: nameParam,
-					branch: { type: "string", max: 255, optional: true },
+					key: projectKey,
+					name: entityName,
+					branch: { ...branchName, optional: true },
 					format: { type: "enum", values: ["yaml", "json"], optional: true },
 				},
 				async handler(
@@ -401,19 +333,8 @@ export default function WorkflowService(): ServiceSchema<
 					ctx: Context<{ key: string; name: string; branch?: string; format?: "yaml" | "json" }>,
 				) {
 					const { key, name } = ctx.params;
-					const def = (await ctx.call("workflow.get", { key, name, branch: ctx.params.branch })) as {
-						model: Workflow;
-						pipelines: Pipeline[];
-					};
-					const project = (await ctx.call("project.context", { key })) as {
-						entities: Array<{
-							kind: string;
-							name: string;
-							description?: string;
-							repository?: { vcsServer: string; repo: string } | null;
-							variables: Array<{ name: string; type: string; value: string }>;
-						}>;
-					};
+					const def = await callAction(ctx, "workflow.get", { key, name, branch: ctx.params.branch });
+					const project = await callAction(ctx, "project.context", { key });
 					const { secrets } = runtimeOf(this.broker);
 					const box = await this.projectBox(ctx, key);
 					const varsOf = (vars: Array<{ name: string; type: string; value: string }>) =>
@@ -472,7 +393,7 @@ export default function WorkflowService(): ServiceSchema<
 				rest: "DELETE /:key/workflows/:name",
 				summary: "Delete a workflow and all its definitions",
 				permission: { level: "write", project: "key" },
-				params: { key: keyParam, name: nameParam },
+				params: { key: projectKey, name: entityName },
 				async handler(this: WorkflowThis, ctx: Context<{ key: string; name: string }>) {
 					const { key, name } = ctx.params;
 					const removed = await this.workflows().remove({ _id: `${key}/${name}` });
@@ -488,22 +409,11 @@ export default function WorkflowService(): ServiceSchema<
 				summary: "Define a linked repository's as-code workflows for a branch (what `cds push` sends)",
 				permission: { level: "write", project: "key" },
 				params: {
-					key: keyParam,
+					key: projectKey,
 					repositoryId: { type: "string", max: 64 },
-					branch: { type: "string", min: 1, max: 255 },
+					branch: branchName,
 					commit: { type: "string", max: 64, optional: true },
-					files: {
-						type: "array",
-						min: 1,
-						max: MAX_IMPORT_FILES,
-						items: {
-							type: "object",
-							props: {
-								path: { type: "string", min: 1, max: 1024 },
-								content: { type: "string", max: MAX_FILE_BYTES },
-							},
-						},
-					},
+					files: fileSet,
 				},
 				async handler(
 					this: WorkflowThis,
@@ -518,9 +428,9 @@ export default function WorkflowService(): ServiceSchema<
 						GatewayMeta
 					>,
 				) {
-					const repo = (await ctx
-						.call("repository.get", { id: ctx.params.repositoryId })
-						.catch(() => null)) as AsCodeRepository | null;
+					const repo = await callAction(ctx, "repository.get", { id: ctx.params.repositoryId }).catch(
+						() => null,
+					);
 					if (!repo || repo.project !== ctx.params.key)
 						throw notFound(`repository ${ctx.params.repositoryId}`, {
 							repositoryId: ctx.params.repositoryId,
@@ -537,7 +447,7 @@ export default function WorkflowService(): ServiceSchema<
 			syncBranch: {
 				params: {
 					repositoryId: { type: "string", max: 64 },
-					branch: { type: "string", min: 1, max: 255 },
+					branch: branchName,
 					commit: { type: "string", max: 64 },
 				},
 				async handler(
@@ -545,10 +455,8 @@ export default function WorkflowService(): ServiceSchema<
 					ctx: Context<{ repositoryId: string; branch: string; commit: string }>,
 				) {
 					const { repositoryId, branch, commit } = ctx.params;
-					const repo = (await ctx.call("repository.get", { id: repositoryId })) as AsCodeRepository;
-					const read = (await ctx.call("repository.readFiles", { id: repositoryId, commit, branch })) as {
-						files: Array<{ path: string; content: string }>;
-					};
+					const repo = await callAction(ctx, "repository.get", { id: repositoryId });
+					const read = await callAction(ctx, "repository.readFiles", { id: repositoryId, commit, branch });
 					const known = await this.asCodeOf(repositoryId);
 					let result: AsCodeResult | null = null;
 					if (read.files.length > 0) {
@@ -586,11 +494,11 @@ export default function WorkflowService(): ServiceSchema<
 			deleteBranch: {
 				params: {
 					repositoryId: { type: "string", max: 64 },
-					branch: { type: "string", min: 1, max: 255 },
+					branch: branchName,
 				},
 				async handler(this: WorkflowThis, ctx: Context<{ repositoryId: string; branch: string }>) {
 					const { repositoryId, branch } = ctx.params;
-					const repo = (await ctx.call("repository.get", { id: repositoryId })) as AsCodeRepository;
+					const repo = await callAction(ctx, "repository.get", { id: repositoryId });
 					// The default branch's definition is what every API read shows: a deleted default branch keeps it.
 					if (branch === repo.defaultBranch)
 						return { removed: [], reason: "the default branch keeps its definition" };
@@ -625,7 +533,7 @@ export default function WorkflowService(): ServiceSchema<
 
 			/** Workflows whose latest definition uses a pipeline. Internal. */
 			pipelineUsers: {
-				params: { key: keyParam, pipeline: nameParam },
+				params: { key: projectKey, pipeline: entityName },
 				async handler(this: WorkflowThis, ctx: Context<{ key: string; pipeline: string }>) {
 					const docs = await this.workflows().find({
 						project: ctx.params.key,
@@ -637,7 +545,7 @@ export default function WorkflowService(): ServiceSchema<
 
 			/** Drops every workflow of a deleted project. Internal. */
 			removeProject: {
-				params: { key: keyParam },
+				params: { key: projectKey },
 				async handler(this: WorkflowThis, ctx: Context<{ key: string }>) {
 					await this.definitions().remove({ project: ctx.params.key }, { multi: true });
 					const n = await this.workflows().remove({ project: ctx.params.key }, { multi: true });
@@ -702,7 +610,7 @@ export default function WorkflowService(): ServiceSchema<
 				key: string,
 				files: Array<{ path: string; content: string }>,
 			) {
-				const project = (await ctx.call("project.context", { key })) as ProjectContextAnswer;
+				const project = await callAction(ctx, "project.context", { key });
 				const box = await this.projectBox(ctx, key);
 				const result = parseFileSet(
 					files,
@@ -793,12 +701,12 @@ export default function WorkflowService(): ServiceSchema<
 					if (!project.applications.includes(name)) entities.push({ kind: "application", name });
 				for (const name of model.missing.environments)
 					if (!project.environments.includes(name)) entities.push({ kind: "environment", name });
-				if (entities.length > 0) await ctx.call("project.upsertEntities", { key, entities });
+				if (entities.length > 0) await callAction(ctx, "project.upsertEntities", { key, entities });
 
 				const embedded = new Map(model.pipelines.map((p) => [p.name, p]));
 				const projectPipelines = new Map<string, Pipeline>();
 				for (const e of project.entities)
-					if (e.kind === "pipeline" && e.model) projectPipelines.set(e.name, e.model);
+					if (e.kind === "pipeline" && e.model) projectPipelines.set(e.name, e.model as Pipeline);
 
 				const out: AsCodeResult = {
 					workflows: [],
@@ -849,7 +757,7 @@ export default function WorkflowService(): ServiceSchema<
 			},
 
 			async projectBox(ctx: Context, key: string) {
-				const { projectKey } = (await ctx.call("project.secretMaterial", { key })) as { projectKey: string };
+				const { projectKey } = await callAction(ctx, "project.secretMaterial", { key });
 				return SecretBox.fromKey(Buffer.from(projectKey, "base64"));
 			},
 		},

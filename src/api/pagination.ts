@@ -11,11 +11,6 @@ export interface Page<T> {
 	next: string | null;
 }
 
-export const paginationParams = {
-	limit: { type: "number", integer: true, min: 1, max: MAX_PAGE, optional: true, convert: true },
-	cursor: { type: "string", max: 1024, optional: true },
-} as const;
-
 export function encodeCursor(id: string): string {
 	return Buffer.from(id, "utf8").toString("base64url");
 }

@@ -1,0 +1,63 @@
+// The actions services call on each other, with their parameters and answers: `callAction`
+// (mixins/call.ts) checks both at compile time, so no caller casts an answer to a guessed shape.
+// Actions of the run, hatchery and hook services join the map when their schemas/ files exist.
+
+import type { CommitState } from "../src/vcs/providers/client.ts";
+import type { JobToken, Principal } from "./auth.ts";
+import type { FileSetFile } from "./params.ts";
+import type { JobVariables, ProjectContext, SecretMaterial, UpsertEntitiesResult } from "./project.ts";
+import type { RepositoryDoc, RepositoryFiles, StatusReport } from "./repository.ts";
+import type { DeleteBranchResult, SyncBranchResult, WorkflowNames, WorkflowView } from "./workflow.ts";
+
+export interface ActionTypes {
+	"auth.resolve": { params: { token: string }; result: Principal | null };
+	"auth.issueJobToken": {
+		params: { job: string; run: string; project: string; ttlSeconds: number };
+		result: JobToken;
+	};
+	"auth.revokeJobToken": { params: { id: string }; result: { revoked: number } };
+	"project.exists": { params: { key: string }; result: boolean };
+	"project.context": { params: { key: string }; result: ProjectContext };
+	"project.secretMaterial": { params: { key: string }; result: SecretMaterial };
+	"project.jobVariables": {
+		params: { key: string; application?: string; environment?: string };
+		result: JobVariables;
+	};
+	"project.upsertEntities": { params: { key: string; entities: unknown[] }; result: UpsertEntitiesResult };
+	"project.getApplication": { params: { key: string; name: string }; result: unknown };
+	"workflow.get": {
+		params: { key: string; name: string; branch?: string; version?: number };
+		result: WorkflowView;
+	};
+	"workflow.import": { params: { key: string; files: FileSetFile[]; force?: boolean }; result: unknown };
+	"workflow.pipelineUsers": { params: { key: string; pipeline: string }; result: WorkflowNames };
+	"workflow.repositoryUsers": { params: { repositoryId: string }; result: WorkflowNames };
+	"workflow.removeProject": { params: { key: string }; result: { removed: number } };
+	"workflow.syncBranch": {
+		params: { repositoryId: string; branch: string; commit: string };
+		result: SyncBranchResult;
+	};
+	"workflow.deleteBranch": { params: { repositoryId: string; branch: string }; result: DeleteBranchResult };
+	"repository.get": { params: { id: string }; result: RepositoryDoc };
+	"repository.byHookUuid": { params: { uuid: string }; result: RepositoryDoc | null };
+	"repository.listPollable": { params: Record<string, never>; result: RepositoryDoc[] };
+	"repository.readFiles": {
+		params: { id: string; commit: string; branch?: string };
+		result: RepositoryFiles;
+	};
+	"repository.reportStatus": {
+		params: {
+			repositoryId: string;
+			commit: string;
+			state: CommitState;
+			context: string;
+			description?: string;
+			targetUrl?: string;
+		};
+		result: StatusReport;
+	};
+}
+
+export type ActionName = keyof ActionTypes;
+export type ActionParams<A extends ActionName> = ActionTypes[A]["params"];
+export type ActionResult<A extends ActionName> = ActionTypes[A]["result"];

@@ -1,0 +1,72 @@
+// The project service's stored documents and the answers other services get from it.
+
+import type { VariableType } from "../src/project/variables.ts";
+import type { Doc } from "../src/store/types.ts";
+
+export interface ProjectDoc extends Doc {
+	key: string;
+	name: string;
+	description: string;
+	/** The project's own key (exports seal passwords with it), sealed with the master key. */
+	sealedKey: string;
+	created: string;
+	updated: string;
+}
+
+export interface VariableDoc extends Doc {
+	project: string;
+	/** "project", "application:<name>" or "environment:<name>" */
+	owner: string;
+	name: string;
+	type: VariableType;
+	value: string;
+	updated: string;
+}
+
+export type EntityKind = "application" | "environment" | "pipeline";
+
+export interface EntityDoc extends Doc {
+	project: string;
+	kind: EntityKind;
+	name: string;
+	description: string;
+	/** Applications: the linked repository. */
+	repository?: { vcsServer: string; repo: string; cloneUrl?: string } | null;
+	/** Pipelines: the normalised pipeline model; applications/environments: keys etc. */
+	model?: unknown;
+	/** Set for pipelines embedded in an as-code workflow (they belong to it alone). */
+	workflow?: string | null;
+	created: string;
+	updated: string;
+}
+
+/** An entity with its own variables, as `project.context` gives it. */
+export type ContextEntity = EntityDoc & { variables: VariableDoc[] };
+
+/** `project.context`: the names a file set may refer to, and the project's entities. */
+export interface ProjectContext {
+	pipelines: string[];
+	applications: string[];
+	environments: string[];
+	integrations: string[];
+	entities: ContextEntity[];
+}
+
+/** `project.secretMaterial`: the project's own key (base64), which seals exported passwords. */
+export interface SecretMaterial {
+	projectKey: string;
+}
+
+/** A variable as a job sees it: passwords opened. */
+export interface ClearVariable {
+	type: string;
+	value: string;
+}
+
+/** `project.jobVariables`: the variables of the project, and of the node's application and environment. */
+export type JobVariables = Record<"project" | "application" | "environment", Record<string, ClearVariable>>;
+
+/** `project.upsertEntities`. */
+export interface UpsertEntitiesResult {
+	count: number;
+}
