@@ -22,7 +22,7 @@ declare module "moleculer" {
 	}
 }
 
-export const FORBIDDEN_MESSAGE = "this token does not grant access to this resource";
+const FORBIDDEN_MESSAGE = "this token does not grant access to this resource";
 
 /**
  * Checks the permission, then validates the parameters: a caller without access gets 403

@@ -45,7 +45,7 @@ const ERROR_TYPES_BY_CODE: Record<number, string> = {
 };
 
 /** Turns any error into the public shape; internals (stacks, node ids) never leave. */
-export function publicError(err: unknown): { code: number; type: string; message: string; data?: unknown } {
+function publicError(err: unknown): { code: number; type: string; message: string; data?: unknown } {
 	const e = err as {
 		code?: unknown;
 		status?: unknown;

@@ -33,7 +33,6 @@ import {
 	parseExpiry,
 	REPORT_KINDS,
 	type ReportKind,
-	STORAGE_CAPS,
 	type StoredReportBody,
 	summariseReport,
 } from "../src/quality/index.ts";
@@ -73,7 +72,7 @@ function hashId(parts: unknown[]): string {
 }
 
 /** Where workers' uploads are; tolerates a runtime attached without one (content-only callers). */
-export function artifactStoreOf(broker: ServiceBroker): ArtifactStore | undefined {
+function artifactStoreOf(broker: ServiceBroker): ArtifactStore | undefined {
 	return (runtimeOf(broker) as Runtime & { artifacts?: ArtifactStore }).artifacts;
 }
 
@@ -580,6 +579,3 @@ export default function ReportService(): ServiceSchema<
 		},
 	};
 }
-
-/** Exposed for the docs and tests: how many items each stored list keeps. */
-export const REPORT_STORAGE_CAPS = STORAGE_CAPS;

@@ -40,7 +40,7 @@ import { type CommitState, providerClient } from "../src/vcs/providers/client.ts
 import { type ManagerType, parseRemoteUrl, type RemoteUrl } from "../src/vcs/remote-url.ts";
 import { generateSshKeyPair } from "../src/vcs/ssh-key.ts";
 
-export const MANAGER_TYPES = ["github", "gitlab", "gitea", "bitbucket", "git"] as const;
+const MANAGER_TYPES = ["github", "gitlab", "gitea", "bitbucket", "git"] as const;
 
 type RepositoryThis = Service & {
 	collections: Record<string, Collection<any>>;

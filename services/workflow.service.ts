@@ -20,7 +20,7 @@ import { exportWorkflowFiles, parseFileSet } from "../src/workflow/index.ts";
 import type { FileSetModel, Pipeline, Variable, Workflow } from "../src/workflow/model.ts";
 
 /** Branch of definitions made through the API (as-code workflows have one per git branch). */
-export const DEFAULT_BRANCH = "master";
+const DEFAULT_BRANCH = "master";
 
 type WorkflowThis = Service & {
 	parseForProject(
@@ -52,7 +52,7 @@ type WorkflowThis = Service & {
 };
 
 /** The 409 every API edit of an as-code workflow gets. */
-export function asCodeConflict(what: string, repository: string | null | undefined) {
+function asCodeConflict(what: string, repository: string | null | undefined) {
 	return conflict(`${what} is defined as code: edit the YAML in ${repository ?? "its repository"} and push`, {
 		repository: repository ?? null,
 	});

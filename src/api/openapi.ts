@@ -23,7 +23,7 @@ const STRING_FORMATS: Record<string, string> = {
 };
 
 /** Converts one fastest-validator rule (string shorthand or object) to a JSON schema. */
-export function ruleToJsonSchema(rule: unknown): { schema: JsonSchema; optional: boolean } {
+function ruleToJsonSchema(rule: unknown): { schema: JsonSchema; optional: boolean } {
 	if (typeof rule === "string") {
 		const [typePart, ...flags] = rule.split("|");
 		const optional = typePart.endsWith("?") || flags.some((f) => f.trim() === "optional");

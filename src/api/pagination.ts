@@ -3,7 +3,7 @@
 
 import type { Collection, Doc, Query } from "../store/types.ts";
 
-export const DEFAULT_PAGE = 50;
+const DEFAULT_PAGE = 50;
 export const MAX_PAGE = 500;
 
 export interface Page<T> {
@@ -11,11 +11,11 @@ export interface Page<T> {
 	next: string | null;
 }
 
-export function encodeCursor(id: string): string {
+function encodeCursor(id: string): string {
 	return Buffer.from(id, "utf8").toString("base64url");
 }
 
-export function decodeCursor(cursor: string): string {
+function decodeCursor(cursor: string): string {
 	return Buffer.from(cursor, "base64url").toString("utf8");
 }
 

@@ -15,10 +15,6 @@ export interface Principal {
 
 const RANK: Record<AccessLevel, number> = { read: 1, write: 2, admin: 3 };
 
-export function isAccessLevel(value: unknown): value is AccessLevel {
-	return value === "read" || value === "write" || value === "admin";
-}
-
 export function isSystemAdmin(p: Principal): boolean {
 	return p.project === null && p.role === "admin";
 }

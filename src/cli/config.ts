@@ -13,7 +13,7 @@ export interface CdsConfig {
 
 type Env = Record<string, string | undefined>;
 
-export const NOT_LOGGED_IN = "not logged in: run cds login --api-url URL --token T";
+const NOT_LOGGED_IN = "not logged in: run cds login --api-url URL --token T";
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
 /** $CDS_CONFIG, else $XDG_CONFIG_HOME/cds/config.json, else ~/.config/cds/config.json. */

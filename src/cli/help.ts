@@ -16,7 +16,7 @@ function optionLabel(name: string, spec: OptionSpec): string {
 	return `${flag} ${value}`;
 }
 
-export function commandUsageLine(command: CommandSpec): string {
+function commandUsageLine(command: CommandSpec): string {
 	const parts = ["cds", ...command.path];
 	for (const [name, spec] of Object.entries(command.options ?? {})) {
 		if (!spec.required) continue;

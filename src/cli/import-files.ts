@@ -16,7 +16,7 @@ export interface ImportFile {
 	content: string;
 }
 
-export function isImportable(name: string): boolean {
+function isImportable(name: string): boolean {
 	return IMPORTABLE.has(extname(name).toLowerCase());
 }
 

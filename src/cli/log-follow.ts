@@ -6,7 +6,7 @@ import { CliFailure } from "./errors.ts";
 import type { ApiClient } from "./http.ts";
 import { type LogLine, type LogPage, runPath } from "./run-api.ts";
 
-export const LOG_PAGE_SIZE = 1000;
+const LOG_PAGE_SIZE = 1000;
 
 /** The text of a log entry, each of its lines prefixed `[job/step] ` when `prefixed` (steps count from 1). */
 export function formatLogLine(line: LogLine, prefixed: boolean): string {

@@ -8,7 +8,7 @@ import type { CliIo, TextSink } from "./io.ts";
 import { isFinal, type Run } from "./run-api.ts";
 import { renderRunTree, statusChanges, statusSnapshot } from "./run-tree.ts";
 
-export const DEFAULT_POLL_MS = 1000;
+const DEFAULT_POLL_MS = 1000;
 
 /** The polling period: CDS_POLL_INTERVAL in seconds (decimals allowed), 1 s by default. */
 export function pollIntervalMs(env: Record<string, string | undefined>): number {
@@ -22,7 +22,7 @@ export function pollIntervalMs(env: Record<string, string | undefined>): number 
 }
 
 /** True when the sink is a terminal (process.stdout on a TTY); in-memory sinks never are. */
-export function isTerminal(sink: TextSink): boolean {
+function isTerminal(sink: TextSink): boolean {
 	return (sink as { isTTY?: boolean }).isTTY === true;
 }
 

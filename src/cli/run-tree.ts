@@ -24,7 +24,7 @@ const STATUS_COLOR: Record<string, number> = {
 };
 
 /** The status word, padded to `width` and coloured when asked (padding first, so columns stay aligned). */
-export function statusWord(status: string, color: boolean, width = 0): string {
+function statusWord(status: string, color: boolean, width = 0): string {
 	const padded = status.padEnd(width);
 	const code = STATUS_COLOR[status];
 	if (!color || code === undefined) return padded;

@@ -3,7 +3,7 @@
 export type Cell = string | number | boolean | null | undefined;
 
 /** Renders a cell: null/undefined as "-", everything else as text on one line. */
-export function cellText(value: Cell): string {
+function cellText(value: Cell): string {
 	if (value === null || value === undefined || value === "") return "-";
 	return String(value).replace(/\s*\n\s*/g, " ");
 }

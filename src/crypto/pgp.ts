@@ -26,14 +26,6 @@ export async function generatePgpKeyPair(project: string): Promise<PgpKeyPair> {
 	return { publicKey, privateKey, fingerprint: key.getFingerprint() };
 }
 
-export async function pgpFingerprint(armoredPublicKey: string): Promise<string> {
-	try {
-		return (await openpgp.readKey({ armoredKey: armoredPublicKey })).getFingerprint();
-	} catch (e) {
-		throw new PgpError(`not an armored OpenPGP key: ${(e as Error).message}`);
-	}
-}
-
 /** Encrypts `text` for the holder of `armoredPublicKey`; returns an armored PGP message. */
 export async function encryptWithPublicKey(armoredPublicKey: string, text: string): Promise<string> {
 	let encryptionKeys: openpgp.Key;

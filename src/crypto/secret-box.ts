@@ -9,7 +9,7 @@ const PREFIX = "enc:v1:";
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 
-export class SecretBoxError extends Error {
+class SecretBoxError extends Error {
 	constructor(message: string) {
 		super(message);
 		this.name = "SecretBoxError";

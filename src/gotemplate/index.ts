@@ -33,7 +33,7 @@ export interface ExecuteOptions {
 	maxSteps?: number;
 }
 
-export const DEFAULT_LIMITS: Readonly<ExecLimits> = Object.freeze({
+const DEFAULT_LIMITS: Readonly<ExecLimits> = Object.freeze({
 	maxOutputSize: 1_000_000,
 	maxDepth: 200,
 	maxSteps: 1_000_000,

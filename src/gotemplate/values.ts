@@ -77,7 +77,7 @@ export function sortedKeys(m: GoMap): string[] {
 }
 
 /** Compares strings by code point, which matches Go's byte-wise UTF-8 ordering. */
-export function compareStrings(a: string, b: string): number {
+function compareStrings(a: string, b: string): number {
 	const ia = a[Symbol.iterator]();
 	const ib = b[Symbol.iterator]();
 	while (true) {

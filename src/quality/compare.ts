@@ -36,7 +36,7 @@ function pointsDelta(after: CoverageCounts | undefined, before: CoverageCounts |
 	return a === null || b === null ? null : round2(a - b);
 }
 
-export function compareCoverage(
+function compareCoverage(
 	current: { totals: CoverageMetrics; files: StoredFileCoverage[] },
 	baseline: { totals: CoverageMetrics; files: StoredFileCoverage[] },
 ): CoverageDelta {
@@ -140,40 +140,6 @@ export function compareReports(current: StoredReportBody, baseline: StoredReport
 		return delta;
 	}
 	return null;
-}
-
-/** What a first report is compared with: nothing, so every finding and vulnerability is new. */
-export function emptyBaseline(current: StoredReportBody): StoredReportBody {
-	const detail = { truncated: {} };
-	switch (current.summary.kind) {
-		case "tests":
-			return {
-				...current,
-				summary: {
-					kind: "tests",
-					totals: { tests: 0, passed: 0, failures: 0, errors: 0, skipped: 0, timeSeconds: 0 },
-				},
-				detail,
-			};
-		case "coverage":
-			return {
-				...current,
-				summary: { kind: "coverage", totals: { lines: { covered: 0, total: 0 } }, files: 0 },
-				detail,
-			};
-		case "analysis":
-			return {
-				...current,
-				summary: { kind: "analysis", total: 0, counts: countBy([], FINDING_KEYS) },
-				detail,
-			};
-		case "security":
-			return {
-				...current,
-				summary: { kind: "security", total: 0, counts: countBy([], VULNERABILITY_KEYS) },
-				detail,
-			};
-	}
 }
 
 /**

@@ -16,7 +16,7 @@ export class GateSettingsError extends Error {
 }
 
 /** The step (as spelt in pipeline files) that produces each kind of report. */
-export const STEP_OF_KIND: Record<ReportKind, string> = {
+const STEP_OF_KIND: Record<ReportKind, string> = {
 	tests: "jUnitReport",
 	coverage: "coverage",
 	analysis: "staticAnalysis",

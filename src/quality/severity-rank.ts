@@ -11,8 +11,6 @@ const VULNERABILITY_RANKS: Record<VulnerabilitySeverity, number> = {
 	unknown: 0,
 };
 
-export const FINDING_SEVERITIES = Object.keys(FINDING_RANKS) as FindingSeverity[];
-export const VULNERABILITY_SEVERITIES = Object.keys(VULNERABILITY_RANKS) as VulnerabilitySeverity[];
 /** Every word a `failOn` may hold: both scales share critical/high/medium/low. */
 export const GATE_SEVERITIES = ["critical", "high", "medium", "low", "info", "unknown"] as const;
 

@@ -16,7 +16,7 @@ export const STORAGE_CAPS = { cases: 5000, files: 5000, findings: 5000, vulnerab
 /** Messages are cut: the full text stays in the uploaded file. */
 const MAX_MESSAGE = 500;
 
-export function caseId(c: Pick<TestCase, "suite" | "className" | "name">): string {
+function caseId(c: Pick<TestCase, "suite" | "className" | "name">): string {
 	return [c.suite, c.className, c.name].filter((part, i, all) => part && all.indexOf(part) === i).join(" › ");
 }
 

@@ -9,7 +9,7 @@ function sha256(parts: string[]): string {
 }
 
 /** Lower-cased, numbers blanked (messages often quote line numbers or counts), whitespace collapsed. */
-export function normaliseMessage(message: string): string {
+function normaliseMessage(message: string): string {
 	return message.toLowerCase().replace(/\d+/g, "#").replace(/\s+/g, " ").trim();
 }
 

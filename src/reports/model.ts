@@ -23,10 +23,6 @@ export const REPORT_FORMATS = [
 /** "sarif" picks analysis or security from the tool that wrote it; "sarif-security" forces security. */
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-export function isReportFormat(value: string): value is ReportFormat {
-	return (REPORT_FORMATS as readonly string[]).includes(value);
-}
-
 interface ReportBase {
 	/** Path of the parsed file when known. */
 	file?: string;

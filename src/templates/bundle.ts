@@ -18,7 +18,7 @@ export interface TemplateBundle {
 }
 
 /** Resolves a manifest's relative path against the manifest URL. */
-export function resolveRelative(manifestUrl: string, path: string): string {
+function resolveRelative(manifestUrl: string, path: string): string {
 	return new URL(path, manifestUrl).href;
 }
 

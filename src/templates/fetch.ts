@@ -22,8 +22,8 @@ export interface FetchPolicy {
 	resolve?: (hostname: string) => Promise<Array<{ address: string; family: number }>>;
 }
 
-export const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
-export const DEFAULT_MAX_TEMPLATE_BYTES = 512 * 1024;
+const DEFAULT_FETCH_TIMEOUT_MS = 10_000;
+const DEFAULT_MAX_TEMPLATE_BYTES = 512 * 1024;
 
 /** A download that failed for a reason the caller can report (status, size, timeout, unreachable). */
 export class TemplateFetchError extends Error {

@@ -15,7 +15,7 @@ import {
 	type TemplateParameterType,
 } from "./parameters.ts";
 
-export const TEMPLATE_FILE_KINDS = ["workflow", "pipeline", "application", "environment"] as const;
+const TEMPLATE_FILE_KINDS = ["workflow", "pipeline", "application", "environment"] as const;
 export type TemplateFileKind = (typeof TEMPLATE_FILE_KINDS)[number];
 
 /** One file of a template: a path to download, or its content given inline. */

@@ -23,7 +23,6 @@ export interface TemplateParameter {
 /** Parameter keys are template field names: `.params.KEY` must be reachable. */
 export const PARAMETER_KEY_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-export const ARMORED_MESSAGE_BEGIN = "-----BEGIN PGP MESSAGE-----";
 const ARMORED_MESSAGE = /^-----BEGIN PGP MESSAGE-----\r?\n[\s\S]*\r?\n-----END PGP MESSAGE-----\s*$/;
 
 export function isArmoredMessage(value: string): boolean {

@@ -20,7 +20,3 @@ export function parseTemplateReference(text: string): TemplateReference {
 		);
 	return { repo: match[1]!, name: match[2]!, ...(match[3] ? { version: Number(match[3]) } : {}) };
 }
-
-export function formatTemplateReference(ref: TemplateReference): string {
-	return `${ref.repo}/${ref.name}${ref.version ? `@${ref.version}` : ""}`;
-}

@@ -11,7 +11,7 @@ import { TEMPLATE_FUNCS } from "./funcs.ts";
 import type { TemplateDiagnostic, TemplateFileKind } from "./manifest.ts";
 import type { ParameterValue } from "./parameters.ts";
 
-export const TEMPLATE_DELIMS: [string, string] = ["[[", "]]"];
+const TEMPLATE_DELIMS: [string, string] = ["[[", "]]"];
 const OUTPUT_NAME = /^[a-zA-Z0-9._-]{1,128}$/;
 const SUFFIX: Record<TemplateFileKind, string> = {
 	workflow: ".yml",

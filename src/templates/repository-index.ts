@@ -10,7 +10,7 @@ export interface IndexEntry {
 	url: string;
 }
 
-export const MAX_INDEX_ENTRIES = 1000;
+const MAX_INDEX_ENTRIES = 1000;
 
 export function parseRepositoryIndex(indexUrl: string, text: string): IndexEntry[] {
 	const lines = new LineCounter();

@@ -7,7 +7,7 @@
 
 import { isIP } from "node:net";
 
-export const ALLOWED_SCHEMES = ["https:", "http:", "file:"] as const;
+const ALLOWED_SCHEMES = ["https:", "http:", "file:"] as const;
 
 export class UrlPolicyError extends Error {
 	override name = "UrlPolicyError";
@@ -40,7 +40,7 @@ export function parseAllowedPrefixes(value: string | undefined): URL[] {
 }
 
 /** Parses a template URL the way the policy compares it; throws UrlPolicyError when it is not usable at all. */
-export function parseTemplateUrl(raw: string): URL {
+function parseTemplateUrl(raw: string): URL {
 	let url: URL;
 	try {
 		url = new URL(raw);
@@ -65,7 +65,7 @@ function pathUnder(path: string, prefixPath: string): boolean {
 }
 
 /** The prefix that allows `url` (already normalised by URL parsing), or undefined. */
-export function matchingPrefix(url: URL, prefixes: readonly URL[]): URL | undefined {
+function matchingPrefix(url: URL, prefixes: readonly URL[]): URL | undefined {
 	// A percent-encoded slash or backslash could be decoded into a separator by a file
 	// system or a server: never treat it as part of a path under a prefix.
 	if (/%2f|%5c/i.test(url.pathname)) return undefined;

@@ -88,11 +88,11 @@ export function isFullCommit(value: string): boolean {
 	return FULL_HASH.test(value);
 }
 
-export function assertCommit(value: string): void {
+function assertCommit(value: string): void {
 	if (!FULL_HASH.test(value)) throw new GitError(`"${value}" is not a full commit hash (40 hex digits)`);
 }
 
-export function isSafeBranch(value: string): boolean {
+function isSafeBranch(value: string): boolean {
 	return BRANCH.test(value) && !value.endsWith(".");
 }
 
@@ -164,7 +164,7 @@ export async function ensureBareCache(dir: string): Promise<void> {
 }
 
 /** Whether the cache already holds the commit. */
-export async function hasCommit(cacheDir: string, commit: string): Promise<boolean> {
+async function hasCommit(cacheDir: string, commit: string): Promise<boolean> {
 	assertCommit(commit);
 	const { code } = await git(["cat-file", "-e", `${commit}^{commit}`], { cwd: cacheDir, okCodes: [1, 128] });
 	return code === 0;

@@ -141,11 +141,6 @@ export function detectManager(remote: RemoteUrl): ManagerType {
 	return "git";
 }
 
-/** The web/API base of a provider host: https://host (the API path is the client's business). */
-export function providerBaseUrl(remote: RemoteUrl): string {
-	return `https://${remote.host}`;
-}
-
 /** Two spellings of one repository compare equal (scheme, credentials and ".git" aside). */
 export function sameRepository(a: RemoteUrl, b: RemoteUrl): boolean {
 	return (

@@ -26,11 +26,11 @@ function uint32(n: number): Buffer {
 	return b;
 }
 
-export function publicKeyBlob(rawPublic: Buffer): Buffer {
+function publicKeyBlob(rawPublic: Buffer): Buffer {
 	return Buffer.concat([sshString("ssh-ed25519"), sshString(rawPublic)]);
 }
 
-export function fingerprintOf(blob: Buffer): string {
+function fingerprintOf(blob: Buffer): string {
 	return `SHA256:${createHash("sha256").update(blob).digest("base64").replace(/=+$/, "")}`;
 }
 

@@ -26,7 +26,7 @@ export interface CommandContext {
 
 export type Output = (text: string, stream: "stdout" | "stderr") => void;
 
-export const USAGE = `usage: worker <command> [arguments]
+const USAGE = `usage: worker <command> [arguments]
   export NAME VALUE                 make {{.cds.build.NAME}} / CDS_BUILD_NAME available to the next steps
   upload --tag=TAG FILE…            upload files (globs allowed) as artifacts of this run
   download --tag=TAG [--pattern=GLOB] [DIR]

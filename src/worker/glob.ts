@@ -8,12 +8,12 @@ import { join, sep } from "node:path";
 
 const GLOB_CHARS = /[*?[{]/;
 
-export function hasGlob(pattern: string): boolean {
+function hasGlob(pattern: string): boolean {
 	return GLOB_CHARS.test(pattern);
 }
 
 /** A RegExp matching a whole slash-separated path. */
-export function globToRegExp(glob: string): RegExp {
+function globToRegExp(glob: string): RegExp {
 	let out = "";
 	let braces = 0;
 	for (let i = 0; i < glob.length; i++) {

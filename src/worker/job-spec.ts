@@ -26,11 +26,11 @@ export interface JobSpec {
 	logLimits: LogLimits;
 }
 
-export const DEFAULT_LOG_LIMITS: LogLimits = { maxLineBytes: 64 * 1024, maxStepBytes: 64 * 1024 * 1024 };
+const DEFAULT_LOG_LIMITS: LogLimits = { maxLineBytes: 64 * 1024, maxStepBytes: 64 * 1024 * 1024 };
 const DEFAULT_HEARTBEAT_SECONDS = 10;
 const DEFAULT_TIMEOUT_SECONDS = 6 * 3600;
 
-export class JobSpecError extends Error {
+class JobSpecError extends Error {
 	constructor(message: string) {
 		super(`invalid job spec: ${message}`);
 		this.name = "JobSpecError";

@@ -42,7 +42,7 @@ function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
 }
 
 /** SIGTERM the group, SIGKILL what is left after `graceMs`; resolves when the group is empty. */
-export async function killGroup(pid: number, graceMs: number): Promise<void> {
+async function killGroup(pid: number, graceMs: number): Promise<void> {
 	if (!signalGroup(pid, "SIGTERM")) return;
 	const deadline = Date.now() + graceMs;
 	while (Date.now() < deadline) {

@@ -145,7 +145,7 @@ export class StepLog {
 }
 
 /** The first `maxBytes` bytes of `text`, never splitting a UTF-8 character. */
-export function cutUtf8(text: string, maxBytes: number): string {
+function cutUtf8(text: string, maxBytes: number): string {
 	const bytes = Buffer.from(text, "utf8");
 	if (bytes.length <= maxBytes) return text;
 	let end = maxBytes;

@@ -11,7 +11,7 @@ import { retry } from "./backoff.ts";
 /** Transfers are retried for this long while the API is unreachable. */
 export const TRANSFER_DEADLINE_MS = 120_000;
 
-export async function sha256File(path: string): Promise<string> {
+async function sha256File(path: string): Promise<string> {
 	const hash = createHash("sha256");
 	await pipeline(createReadStream(path), hash);
 	return hash.digest("hex");

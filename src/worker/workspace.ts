@@ -63,7 +63,7 @@ function isInside(root: string, path: string): boolean {
 }
 
 /** Lexical resolution (no file system access); throws PathEscapeError. */
-export function resolveInWorkspace(workspace: string, path: string): string {
+function resolveInWorkspace(workspace: string, path: string): string {
 	if (path.includes("\0")) throw new PathEscapeError(path);
 	if (path === "") return workspace;
 	let target: string;

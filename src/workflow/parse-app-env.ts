@@ -24,14 +24,7 @@ export const APPLICATION_KEYS: readonly string[] = [
 	"vcs_password",
 ];
 /** CDS writes environment variables under `values`; `variables` is accepted as a synonym. */
-export const ENVIRONMENT_KEYS: readonly string[] = [
-	"version",
-	"name",
-	"description",
-	"values",
-	"variables",
-	"keys",
-];
+const ENVIRONMENT_KEYS: readonly string[] = ["version", "name", "description", "values", "variables", "keys"];
 
 export interface Parsed<T> {
 	entity: T;

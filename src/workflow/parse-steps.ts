@@ -7,7 +7,7 @@ import { didYouMean } from "./suggest.ts";
 
 const STEP_MODIFIERS = ["name", "enabled", "optional", "always_executed", "timeout"] as const;
 /** Every action key a step may carry; a step has exactly one. */
-export const STEP_ACTIONS: readonly string[] = ["script", ...BUILTIN_ACTIONS, "plugin", "action"];
+const STEP_ACTIONS: readonly string[] = ["script", ...BUILTIN_ACTIONS, "plugin", "action"];
 
 /** Steps of a job, with one located error per malformed step. */
 export function parseSteps(src: SourceFile, field: Field | undefined, where: string): Step[] {

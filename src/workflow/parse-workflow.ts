@@ -160,7 +160,7 @@ export function parseWorkflow(src: SourceFile, map: YAMLMap): ParsedWorkflow | u
 }
 
 /** CDS writes a single-pipeline workflow as v1.0, anything richer as v2.0. */
-export function canonicalVersion(
+function canonicalVersion(
 	nodes: readonly WorkflowNode[],
 	hooks: readonly WorkflowHook[],
 ): WorkflowFormatVersion {

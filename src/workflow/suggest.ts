@@ -2,7 +2,7 @@
  * Optimal-string-alignment distance: Levenshtein plus adjacent transposition, so that the
  * common typo "scirpt" is one edit away from "script".
  */
-export function editDistance(a: string, b: string): number {
+function editDistance(a: string, b: string): number {
 	const rows = a.length + 1;
 	const cols = b.length + 1;
 	const d: number[][] = Array.from({ length: rows }, () => new Array<number>(cols).fill(0));

@@ -63,7 +63,7 @@ interface PushResult {
 const NAME = /^[a-zA-Z0-9._-]{1,128}$/;
 
 /** The linked repository of `key` that `remote` designates, if any. */
-export async function findLinkedRepository(
+async function findLinkedRepository(
 	client: ApiClient,
 	key: string,
 	remote: RemoteUrl,

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { CommandRegistry } from "../registry.ts";
 
-export async function clientVersion(): Promise<string> {
+async function clientVersion(): Promise<string> {
 	const pkg = JSON.parse(await readFile(join(import.meta.dirname, "..", "..", "..", "package.json"), "utf8"));
 	return String(pkg.version);
 }

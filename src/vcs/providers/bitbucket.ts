@@ -16,7 +16,7 @@ function repoUrl(options: ProviderOptions, repo: string): string {
 
 const auth = (token: string) => ({ authorization: `Bearer ${token}` });
 
-export function bitbucketWebhookRequest(options: ProviderOptions, spec: WebhookSpec): ProviderRequest {
+function bitbucketWebhookRequest(options: ProviderOptions, spec: WebhookSpec): ProviderRequest {
 	return {
 		method: "POST",
 		url: `${repoUrl(options, spec.repo)}/webhooks`,
@@ -31,7 +31,7 @@ export function bitbucketWebhookRequest(options: ProviderOptions, spec: WebhookS
 	};
 }
 
-export function bitbucketStatusRequest(options: ProviderOptions, spec: CommitStatusSpec): ProviderRequest {
+function bitbucketStatusRequest(options: ProviderOptions, spec: CommitStatusSpec): ProviderRequest {
 	return {
 		method: "POST",
 		url: `${trimBase(options.baseUrl)}/rest/build-status/1.0/commits/${encodeURIComponent(spec.commit)}`,

@@ -12,7 +12,7 @@ function repoUrl(options: ProviderOptions, repo: string): string {
 
 const auth = (token: string) => ({ authorization: `token ${token}` });
 
-export function giteaWebhookRequest(options: ProviderOptions, spec: WebhookSpec): ProviderRequest {
+function giteaWebhookRequest(options: ProviderOptions, spec: WebhookSpec): ProviderRequest {
 	return {
 		method: "POST",
 		url: `${repoUrl(options, spec.repo)}/hooks`,
@@ -26,7 +26,7 @@ export function giteaWebhookRequest(options: ProviderOptions, spec: WebhookSpec)
 	};
 }
 
-export function giteaStatusRequest(options: ProviderOptions, spec: CommitStatusSpec): ProviderRequest {
+function giteaStatusRequest(options: ProviderOptions, spec: CommitStatusSpec): ProviderRequest {
 	return {
 		method: "POST",
 		url: `${repoUrl(options, spec.repo)}/statuses/${encodeURIComponent(spec.commit)}`,

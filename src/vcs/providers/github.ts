@@ -25,7 +25,7 @@ function repoPath(repo: string): string {
 	return `/repos/${encodeURIComponent(owner)}/${encodeURIComponent(name)}`;
 }
 
-export function githubWebhookRequest(options: ProviderOptions, spec: WebhookSpec): ProviderRequest {
+function githubWebhookRequest(options: ProviderOptions, spec: WebhookSpec): ProviderRequest {
 	return {
 		method: "POST",
 		url: `${githubApiBase(options.baseUrl)}${repoPath(spec.repo)}/hooks`,
@@ -39,7 +39,7 @@ export function githubWebhookRequest(options: ProviderOptions, spec: WebhookSpec
 	};
 }
 
-export function githubStatusRequest(options: ProviderOptions, spec: CommitStatusSpec): ProviderRequest {
+function githubStatusRequest(options: ProviderOptions, spec: CommitStatusSpec): ProviderRequest {
 	return {
 		method: "POST",
 		url: `${githubApiBase(options.baseUrl)}${repoPath(spec.repo)}/statuses/${encodeURIComponent(spec.commit)}`,

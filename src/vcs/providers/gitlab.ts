@@ -12,7 +12,7 @@ function projectUrl(options: ProviderOptions, repo: string): string {
 	return `${trimBase(options.baseUrl)}/api/v4/projects/${encodeURIComponent(repo)}`;
 }
 
-export function gitlabWebhookRequest(options: ProviderOptions, spec: WebhookSpec): ProviderRequest {
+function gitlabWebhookRequest(options: ProviderOptions, spec: WebhookSpec): ProviderRequest {
 	return {
 		method: "POST",
 		url: `${projectUrl(options, spec.repo)}/hooks`,
@@ -27,7 +27,7 @@ export function gitlabWebhookRequest(options: ProviderOptions, spec: WebhookSpec
 	};
 }
 
-export function gitlabStatusRequest(options: ProviderOptions, spec: CommitStatusSpec): ProviderRequest {
+function gitlabStatusRequest(options: ProviderOptions, spec: CommitStatusSpec): ProviderRequest {
 	return {
 		method: "POST",
 		url: `${projectUrl(options, spec.repo)}/statuses/${encodeURIComponent(spec.commit)}`,
