@@ -1,6 +1,6 @@
 // The actions services call on each other, with their parameters and answers: `callAction`
 // (mixins/call.ts) checks both at compile time, so no caller casts an answer to a guessed shape.
-// Actions of the run, hatchery and hook services join the map when their schemas/ files exist.
+// Actions of the run and hatchery services join the map when their schemas/ files exist.
 
 import type { CommitState } from "../src/vcs/providers/client.ts";
 import type { JobToken, Principal } from "./auth.ts";
@@ -38,6 +38,11 @@ export interface ActionTypes {
 		result: SyncBranchResult;
 	};
 	"workflow.deleteBranch": { params: { repositoryId: string; branch: string }; result: DeleteBranchResult };
+	/** The signed webhook receiver, called by the gateway with the raw body (base64). */
+	"hook.receive": {
+		params: { uuid: string; headers: Record<string, string>; body: string };
+		result: { status: number; body: unknown };
+	};
 	"repository.get": { params: { id: string }; result: RepositoryDoc };
 	"repository.byHookUuid": { params: { uuid: string }; result: RepositoryDoc | null };
 	"repository.listPollable": { params: Record<string, never>; result: RepositoryDoc[] };

@@ -156,11 +156,11 @@ export default function ApiService(
 									if (typeof value === "string") headers[name] = value;
 								}
 								const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-								const result = (await this.broker.call("hook.receive", {
+								const result = await callAction(this.broker, "hook.receive", {
 									uuid: req.$params?.params?.uuid ?? "",
 									headers,
 									body: body.toString("base64"),
-								})) as { status: number; body: unknown };
+								});
 								sendJson(res, result.status, result.body);
 							} catch (err) {
 								const body = publicError(err);
