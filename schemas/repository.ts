@@ -40,7 +40,10 @@ export interface SshKeyDoc extends Doc {
 	created: string;
 }
 
-/** What internal callers (hook, workflow) receive: the interface of /tmp/issue4-split.md. */
+/**
+ * What `repository.get` / `byHookUuid` / `listPollable` give internal callers (hook, workflow),
+ * secrets opened. The one definition: services/hook.service.ts's copy is to be replaced by it.
+ */
 export interface RepositoryDoc {
 	id: string;
 	project: string;
