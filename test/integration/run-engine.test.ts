@@ -46,8 +46,8 @@ describe("run engine", () => {
 	before(async () => {
 		srv = await startTestServer({
 			SERVICES: "api,auth,project,workflow,run",
-			CDS_WORKER_HEARTBEAT_TIMEOUT_MS: "800",
-			CDS_NO_HATCHERY_TIMEOUT_MS: "300",
+			CDS_WORKER_HEARTBEAT_TIMEOUT_MS: "1000",
+			CDS_NO_HATCHERY_TIMEOUT_MS: "1000",
 		});
 		assert.equal((await srv.api("POST", "/api/v1/projects", { key: "DEMO", name: "Demo" })).status, 201);
 		assert.equal((await srv.api("POST", "/api/v1/projects", { key: "OTHER", name: "Other" })).status, 201);
