@@ -23,7 +23,6 @@ import { collectGarbage, type GarbageReport } from "../src/engine/retention.ts";
 import type { RunEngine } from "../src/engine/run-engine.ts";
 import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
 
-export { runId } from "../src/engine/run-repository.ts";
 
 interface RunLocals {
 	engine: RunEngine;
