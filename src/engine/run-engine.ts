@@ -4,7 +4,7 @@
 // reconciler and retention (reaper.ts, reconciler.ts, retention.ts) drive it too.
 
 import { randomUUID } from "node:crypto";
-import type { ActiveJobDoc, BookResult, JobDoc, JobResultDoc, QueueDoc, RunDoc } from "../../schemas/run.ts";
+import type { ActiveJobDoc, BookResult, JobDoc, JobResultDoc, RunDoc } from "../../schemas/run.ts";
 import { evaluateChecks } from "../run/conditions.ts";
 import { evaluateScript } from "../run/lua.ts";
 import type { FinalResult } from "../run/state.ts";
@@ -605,10 +605,5 @@ export class RunEngine {
 			branch,
 			deletedAt,
 		});
-	}
-
-	/** Queue entries, oldest first among the first `limit` read (the reaper's no-hatchery check). */
-	async staleQueueEntries(olderThan: number, limit: number): Promise<QueueDoc[]> {
-		return this.repo.queue.find({ queuedAt: { $lt: olderThan } }, { limit });
 	}
 }

@@ -1,7 +1,6 @@
 // A run engine over a fresh embedded store, with fake ports (definitions from as-code files,
 // job tokens, events recorded) and a clock the test moves: for test/unit/engine-*.test.ts.
 
-import type { BlobSweeper } from "../../src/engine/garbage.ts";
 import type { RunPorts, WorkflowDefinition } from "../../src/engine/ports.ts";
 import { type EngineSettings, RunEngine } from "../../src/engine/run-engine.ts";
 import { RunRepository } from "../../src/engine/run-repository.ts";
@@ -124,5 +123,3 @@ export function fakeArtifacts(blobs: Set<string>) {
 		},
 	};
 }
-
-export type { BlobSweeper };
