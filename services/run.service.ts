@@ -13,6 +13,7 @@ import { everyInterval } from "../mixins/periodic.ts";
 import { engineCall, openRunEngine } from "../mixins/run-engine.ts";
 import { runtimeOf } from "../mixins/runtime.ts";
 import type { BookResult, LiveJobsResult, QueueForResult, UnbookResult } from "../schemas/run.ts";
+import { book, liveJobs, queueFor, unbook } from "../src/engine/booking.ts";
 import { BlobSweeper } from "../src/engine/garbage.ts";
 import { readLogPage } from "../src/engine/log-page.ts";
 import { presentRun } from "../src/engine/present-run.ts";
@@ -20,9 +21,9 @@ import { reap } from "../src/engine/reaper.ts";
 import { reconcile } from "../src/engine/reconciler.ts";
 import type { HatcheryCapabilities } from "../src/engine/requirements.ts";
 import { collectGarbage, type GarbageReport } from "../src/engine/retention.ts";
+import { createRun, restartRun, resumeNode, stopRun } from "../src/engine/run-commands.ts";
 import type { RunEngine } from "../src/engine/run-engine.ts";
 import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
-
 
 interface RunLocals {
 	engine: RunEngine;
@@ -103,7 +104,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 						throw invalid("payload larger than 256 KiB", [{ field: "payload", message: "too large" }]);
 					}
 					const run = await engineCall(() =>
-						this.engine.createRun({
+						createRun(this.engine, {
 							project: key,
 							workflow: name,
 							branch: ctx.params.branch,
@@ -166,7 +167,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				async handler(this: RunThis, ctx: Context<RunRef, GatewayMeta>) {
 					const { key, name, number } = ctx.params;
 					const { run, stoppedJobs } = await engineCall(async () =>
-						this.engine.stopRun(await this.engine.findRun(key, name, number), ctx.meta.user?.id ?? "system"),
+						stopRun(this.engine, await this.engine.findRun(key, name, number), ctx.meta.user?.id ?? "system"),
 					);
 					ctx.emit("run.stopped", { runId: run._id, jobs: stoppedJobs });
 					return presentRun(run);
@@ -186,7 +187,8 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				async handler(this: RunThis, ctx: Context<RunRef & { node: string }, GatewayMeta>) {
 					const { key, name, number, node } = ctx.params;
 					const run = await engineCall(async () =>
-						this.engine.resumeNode(
+						resumeNode(
+							this.engine,
 							await this.engine.findRun(key, name, number),
 							node,
 							ctx.meta.user?.id ?? "system",
@@ -209,7 +211,8 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				async handler(this: RunThis, ctx: Context<RunRef & { node: string }, GatewayMeta>) {
 					const { key, name, number, node } = ctx.params;
 					const run = await engineCall(async () =>
-						this.engine.restartRun(
+						restartRun(
+							this.engine,
 							await this.engine.findRun(key, name, number),
 							node,
 							ctx.meta.user?.id ?? "system",
@@ -255,7 +258,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					this: RunThis,
 					ctx: Context<{ capabilities: HatcheryCapabilities; limit: number }>,
 				): Promise<QueueForResult> {
-					return this.engine.queueFor(ctx.params.capabilities, ctx.params.limit);
+					return queueFor(this.engine, ctx.params.capabilities, ctx.params.limit);
 				},
 			},
 
@@ -271,7 +274,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					worker: { type: "string", max: 256, optional: true },
 				},
 				async handler(this: RunThis, ctx: Context<{ jobId: string; hatchery: string }>): Promise<BookResult> {
-					return this.engine.book(ctx.params.jobId, ctx.params.hatchery);
+					return book(this.engine, ctx.params.jobId, ctx.params.hatchery);
 				},
 			},
 
@@ -282,7 +285,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 			unbook: {
 				params: { jobId: { type: "string", max: 1024 }, reason: { type: "string", max: 2048 } },
 				async handler(this: RunThis, ctx: Context<{ jobId: string; reason: string }>): Promise<UnbookResult> {
-					return { ok: await this.engine.unbook(ctx.params.jobId, ctx.params.reason) };
+					return { ok: await unbook(this.engine, ctx.params.jobId, ctx.params.reason) };
 				},
 			},
 
@@ -302,7 +305,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 			liveJobs: {
 				params: { hatchery: { type: "string", max: 256 } },
 				async handler(this: RunThis, ctx: Context<{ hatchery: string }>): Promise<LiveJobsResult> {
-					return this.engine.liveJobs(ctx.params.hatchery);
+					return liveJobs(this.engine, ctx.params.hatchery);
 				},
 			},
 		},

@@ -1,34 +1,23 @@
-// The run engine: numbering, queuing, booking (with atomic job limits), results and run
-// progress, as functions of the store (through RunRepository), injected ports (tokens,
-// definitions, events) and a clock. The run service's actions and timers call it; the reaper,
-// reconciler and retention (reaper.ts, reconciler.ts, retention.ts) drive it too.
+// The run engine's core: a run's definition and condition evaluator, queuing jobs, saving
+// progress, ending a job once (the result insert decides between a late worker and the
+// reaper) and applying its result to the run. State is the store (through RunRepository);
+// other services are reached through injected ports; time comes from an injected clock.
+// Around it: run-commands.ts (create, stop, resume, restart), booking.ts (queue and booking
+// with atomic job limits), reaper.ts, reconciler.ts and retention.ts.
 
-import { randomUUID } from "node:crypto";
-import type { ActiveJobDoc, BookResult, JobDoc, JobResultDoc, RunDoc } from "../../schemas/run.ts";
+import type { ActiveJobDoc, JobDoc, JobResultDoc, RunDoc } from "../../schemas/run.ts";
 import { evaluateChecks } from "../run/conditions.ts";
 import { evaluateScript } from "../run/lua.ts";
 import type { FinalResult } from "../run/state.ts";
 import { DuplicateKeyError } from "../store/types.ts";
 import type { Conditions } from "../workflow/model.ts";
-import {
-	beginRestart,
-	beginRun,
-	type ConditionEvaluator,
-	finishJob,
-	type QueuedJob,
-	type RunProgress,
-	resumeManualNode,
-	stopRunProgress,
-} from "./advance.ts";
-import { RunConflictError, RunNotFoundError } from "./errors.ts";
-import { claimSlots, releaseSlots, slotOwner } from "./job-slots.ts";
+import { type ConditionEvaluator, finishJob, type QueuedJob, type RunProgress } from "./advance.ts";
+import { RunNotFoundError } from "./errors.ts";
+import { releaseSlots } from "./job-slots.ts";
 import type { Clock, Definition, RunPorts } from "./ports.ts";
 import { systemClock } from "./ports.ts";
-import { selectJobs, spread } from "./queue-selection.ts";
-import type { HatcheryCapabilities } from "./requirements.ts";
-import { ACTIVE_RUN_STATUSES, type RunRepository, runId, subRunId } from "./run-repository.ts";
+import { ACTIVE_RUN_STATUSES, type RunRepository } from "./run-repository.ts";
 import { withRunLock } from "./run-lock.ts";
-import { runVariables } from "./run-vars.ts";
 
 /** The knobs the engine reads (config.run). */
 export interface EngineSettings {
@@ -77,7 +66,8 @@ export class RunEngine {
 	/** Projects and workflows (`project/workflow`) whose bookings hit a limit: the reaper sweeps their slots. */
 	readonly congested = { projects: new Set<string>(), workflows: new Set<string>() };
 	readonly #definitions = new Map<string, Definition>();
-	readonly #hatcherySeen = new Map<string, number>();
+	/** When each hatchery's capabilities were last recorded (booking.ts). */
+	readonly hatcherySeen = new Map<string, number>();
 
 	constructor(options: RunEngineOptions) {
 		this.repo = options.repo;
@@ -114,6 +104,12 @@ export class RunEngine {
 		return value;
 	}
 
+	/** A definition just read elsewhere (run creation), so the run's next steps need not ask again. */
+	rememberDefinition(definitionId: string, def: Definition): void {
+		if (this.#definitions.size > 500) this.#definitions.clear();
+		this.#definitions.set(definitionId, def);
+	}
+
 	evaluator(run: RunDoc): ConditionEvaluator {
 		const vars = () => ({
 			...run.vars,
@@ -133,99 +129,6 @@ export class RunEngine {
 			return { ok: true };
 		};
 		return { node: (_node, c) => evaluate(c), stage: (_node, _stage, c) => evaluate(c) };
-	}
-
-	/**
-	 * A new run: its number is the first free one (a unique insert decides; the counter is only a
-	 * hint, updated after the fact), then it begins and its first jobs are queued.
-	 */
-	async createRun(input: CreateRunInput): Promise<RunDoc> {
-		const { project, workflow } = input;
-		const def = await this.ports.definition({
-			project,
-			workflow,
-			branch: input.branch,
-			version: input.version,
-		});
-		const counterId = `${project}/${workflow}`;
-		const hint = await this.repo.counters.findOne({ _id: counterId });
-		let number = (hint?.last ?? 0) + 1;
-		let created: RunDoc | undefined;
-		for (let attempt = 0; attempt < 200 && !created; attempt++) {
-			const now = this.now();
-			const vars = runVariables({
-				project,
-				workflow,
-				number,
-				branch: input.branch ?? def.branch,
-				commit: input.commit,
-				payload: input.payload,
-				params: input.params,
-				triggeredBy: input.triggeredBy,
-			});
-			const doc: RunDoc = {
-				_id: runId(project, workflow, number),
-				project,
-				workflow,
-				number,
-				sub: 0,
-				branch: vars["git.branch"] ?? def.branch,
-				commit: vars["git.hash"] ?? null,
-				definitionId: def.definitionId,
-				definitionVersion: def.version,
-				repositoryId: def.repositoryId ?? null,
-				status: "Waiting",
-				progress: {
-					state: { workflow, status: "Waiting", vars: {}, nodes: {}, startedAt: now },
-					pipelines: {},
-					stageConditions: {},
-				},
-				vars,
-				build: {},
-				tags: {},
-				triggeredBy: input.triggeredBy,
-				created: iso(now),
-				updated: iso(now),
-				ended: null,
-				createdMs: now,
-			};
-			try {
-				// The unique _id makes the number ours: two requests cannot get the same one.
-				await this.repo.runs.insert(doc);
-				created = doc;
-			} catch (e) {
-				if (!(e instanceof DuplicateKeyError)) throw e;
-				// Taken: try the next one; now and then re-read the hint, other creators moved on.
-				number++;
-				if (attempt % 4 === 3) {
-					const fresh = await this.repo.counters.findOne({ _id: counterId });
-					if (fresh && fresh.last >= number) number = fresh.last + 1;
-				}
-			}
-		}
-		if (!created) throw new RunConflictError(`could not allocate a run number for ${workflow}: try again`);
-		// Never move the hint backwards (creators finish out of order).
-		const hintNow = await this.repo.counters.findOne({ _id: counterId });
-		if (!hintNow || hintNow.last < created.number)
-			await this.repo.counters.replace({ _id: counterId, last: created.number });
-		await this.repo.activeRuns.replace({ _id: created._id });
-		this.#definitions.set(created.definitionId, { model: def.model, pipelines: def.pipelines });
-		const fresh = created;
-		return this.withLock(fresh._id, async () => {
-			// The reconciler may have begun it already (it is listed as active from the insert on).
-			const current = await this.repo.runs.findOne({ _id: fresh._id });
-			if (current && current.status !== "Waiting") return current;
-			const { progress, queue } = await beginRun(
-				fresh._id,
-				def.model,
-				def.pipelines,
-				fresh.vars,
-				this.evaluator(fresh),
-				this.now(),
-			);
-			await this.enqueue(fresh, queue);
-			return this.saveRun(fresh, progress);
-		});
 	}
 
 	/** Writes the job records and queue entries (idempotent: job ids are deterministic). */
@@ -385,215 +288,12 @@ export class RunEngine {
 		return run;
 	}
 
-	/** Stops an active run and its live jobs (their workers learn it from their heartbeat). */
-	async stopRun(found: RunDoc, who: string): Promise<{ run: RunDoc; stoppedJobs: string[] }> {
-		const stoppedJobs: string[] = [];
-		const run = await this.withLock(found._id, async () => {
-			const current = (await this.repo.runs.findOne({ _id: found._id }))!;
-			if (!ACTIVE_RUN_STATUSES.has(current.status)) return current;
-			const { progress } = stopRunProgress(current.progress, this.now(), `stopped by ${who}`);
-			const live = (await this.repo.jobsOfRun(current)).filter(
-				(j) => j.status === "Waiting" || j.status === "Booked" || j.status === "Building",
-			);
-			for (const j of live) {
-				await this.repo.queue.remove({ _id: j._id });
-				// The run lock is held here and the stop rewrites the whole progress: don't apply each job.
-				await this.finalizeJob(j, "Stopped", `stopped by ${who}`, [], { apply: false });
-				stoppedJobs.push(j._id);
-			}
-			return this.saveRun(current, progress);
-		});
-		return { run, stoppedJobs };
-	}
-
-	/** Starts a node waiting for a manual start. */
-	async resumeNode(found: RunDoc, node: string, who: string): Promise<RunDoc> {
-		return this.withLock(found._id, async () => {
-			const current = (await this.repo.runs.findOne({ _id: found._id }))!;
-			const state = current.progress.state.nodes[node];
-			if (!state) throw new RunNotFoundError(`node ${node}`, { node });
-			if (state.status !== "Manual")
-				throw new RunConflictError(`node ${node} is ${state.status}, not waiting for a manual start`);
-			const def = await this.definition(current);
-			const { progress, queue } = await resumeManualNode(
-				current._id,
-				def.model,
-				def.pipelines,
-				current.progress,
-				node,
-				who,
-				this.evaluator(current),
-				this.now(),
-			);
-			await this.enqueue(current, queue);
-			return this.saveRun(current, progress);
-		});
-	}
-
-	/** Runs a node and everything below it again, as a sub-run of the same number. */
-	async restartRun(previous: RunDoc, node: string, who: string): Promise<RunDoc> {
-		if (ACTIVE_RUN_STATUSES.has(previous.status))
-			throw new RunConflictError(`run #${previous.number} is still ${previous.status}: stop it first`);
-		if (!previous.progress.state.nodes[node]) throw new RunNotFoundError(`node ${node}`, { node });
-		const def = await this.definition(previous);
-		const sub = (previous.sub ?? 0) + 1;
-		const now = this.now();
-		const doc: RunDoc = {
-			...previous,
-			_id: subRunId(previous.project, previous.workflow, previous.number, sub),
-			sub,
-			status: "Waiting",
-			triggeredBy: who,
-			created: iso(now),
-			updated: iso(now),
-			ended: null,
-			createdMs: now,
-			latestSub: undefined,
-		};
-		try {
-			await this.repo.runs.insert(doc);
-		} catch (e) {
-			if (e instanceof DuplicateKeyError) throw new RunConflictError("this run is being restarted already");
-			throw e;
-		}
-		await this.repo.activeRuns.replace({ _id: doc._id });
-		// The run itself is final (checked above): nothing else writes it now.
-		await this.repo.runs.update(
-			{ _id: runId(previous.project, previous.workflow, previous.number) },
-			{ $set: { latestSub: sub } },
-		);
-		return this.withLock(doc._id, async () => {
-			const { progress, queue } = await beginRestart(
-				doc._id,
-				def.model,
-				def.pipelines,
-				previous.progress,
-				node,
-				doc.vars,
-				this.evaluator(doc),
-				this.now(),
-			);
-			await this.enqueue(doc, queue);
-			return this.saveRun(doc, progress);
-		});
-	}
-
 	/** `worker export` values: cds.build.NAME for the following steps, jobs and nodes. */
 	async addBuildVariables(rid: string, values: Record<string, string>): Promise<void> {
 		await this.withLock(rid, async () => {
 			const run = await this.repo.runs.findOne({ _id: rid });
 			if (run) await this.repo.runs.replace({ ...run, build: { ...run.build, ...values } });
 		});
-	}
-
-	/** Jobs waiting for a hatchery that `caps` could run, fair between projects, at most `limit`. */
-	async queueFor(caps: HatcheryCapabilities, limit: number): Promise<string[]> {
-		const now = this.now();
-		// A hatchery's capabilities are recorded every few seconds, not at every poll.
-		const seen = this.#hatcherySeen.get(caps.name) ?? Number.NEGATIVE_INFINITY;
-		if (now - seen > 5000) {
-			if (this.#hatcherySeen.size > 1000) this.#hatcherySeen.clear();
-			this.#hatcherySeen.set(caps.name, now);
-			await this.repo.hatcheries.replace({ _id: caps.name, capabilities: caps, seenAt: now });
-		}
-		// No sort in the query: the store then stops reading at the limit (FerretDB sorts in
-		// memory after reading everything); the queue is small and ordered in selectJobs.
-		const waiting = await this.repo.queue.find({}, { limit: Math.max(50, limit * 10) });
-		const fair = await selectJobs(waiting, caps, limit * 3, (q) => this.repo.earlierRunBusy(q));
-		return spread(fair, limit, this.random);
-	}
-
-	/**
-	 * A hatchery books a job. The booking claim decides between hatcheries; the slot claims
-	 * enforce the project and workflow limits atomically (job-slots.ts). Order matters for crash
-	 * safety: the active entry is written before the slots are claimed and removed after they
-	 * are released, so the reaper can tell a stale slot from a booking in progress.
-	 */
-	async book(id: string, hatchery: string): Promise<BookResult> {
-		const job = await this.repo.jobs.findOne({ _id: id });
-		if (job?.status !== "Waiting" || (await this.repo.results.findOne({ _id: id }))) return { won: false };
-		const s = this.settings;
-		// A cheap early refusal (not the guarantee: the slots are).
-		const running = await this.repo.activeJobs.find({ project: job.project });
-		if (running.length >= s.maxRunningJobsPerProject) {
-			this.congested.projects.add(job.project);
-			return { won: false, reason: "project concurrency limit" };
-		}
-		if (running.filter((j) => j.workflow === job.workflow).length >= s.maxRunningJobsPerWorkflow) {
-			this.congested.workflows.add(`${job.project}/${job.workflow}`);
-			return { won: false, reason: "workflow concurrency limit" };
-		}
-		const owner = slotOwner(job._id, randomUUID());
-		const booking = await this.repo.store.claim("booking", job._id, owner);
-		if (!booking.won) return { won: false };
-		const active: ActiveJobDoc = {
-			_id: job._id,
-			project: job.project,
-			workflow: job.workflow,
-			hatchery,
-			status: "Booked",
-			bookedAt: this.now(),
-			startedAt: null,
-			tokenId: "",
-			timeoutSeconds: job.timeoutSeconds,
-			slotOwner: owner,
-			slots: null,
-		};
-		await this.repo.activeJobs.replace(active);
-		const undo = async () => {
-			await this.repo.activeJobs.remove({ _id: job._id });
-			await this.repo.store.release("booking", job._id, owner);
-		};
-		const verdict = await claimSlots(
-			this.repo.store,
-			job,
-			owner,
-			{ project: s.maxRunningJobsPerProject, workflow: s.maxRunningJobsPerWorkflow },
-			Math.floor(this.random() * 1_000_000),
-		);
-		if (!verdict.won) {
-			await undo();
-			if (verdict.reason.startsWith("project")) this.congested.projects.add(job.project);
-			else this.congested.workflows.add(`${job.project}/${job.workflow}`);
-			return { won: false, reason: verdict.reason };
-		}
-		let token: { token: string; id: string };
-		try {
-			token = await this.ports.issueJobToken({
-				job: job._id,
-				run: job.runId,
-				project: job.project,
-				ttlSeconds: job.timeoutSeconds + 3600,
-			});
-		} catch (e) {
-			await releaseSlots(this.repo.store, verdict.slots, owner);
-			await undo();
-			throw e;
-		}
-		await this.repo.activeJobs.replace({ ...active, tokenId: token.id, slots: verdict.slots });
-		await this.repo.queue.remove({ _id: job._id });
-		this.ports.emit("job.booked", { jobId: job._id, hatchery });
-		return {
-			won: true,
-			token: token.token,
-			jobId: job._id,
-			runId: job.runId,
-			timeoutSeconds: job.timeoutSeconds,
-			requirements: job.requirements,
-		};
-	}
-
-	/** A hatchery could not start the worker of a booked job: the job fails with the reason. */
-	async unbook(id: string, reason: string): Promise<boolean> {
-		const job = await this.repo.jobs.findOne({ _id: id });
-		if (!job) return false;
-		await this.finalizeJob(job, "Fail", `worker could not start: ${reason}`);
-		return true;
-	}
-
-	/** Jobs booked to a hatchery that have not ended (it kills orphan workers with it). */
-	async liveJobs(hatchery: string): Promise<string[]> {
-		return (await this.repo.activeJobs.find({ hatchery })).map((j) => j._id);
 	}
 
 	/** A deleted branch's runs are purged after the retention delay (retention.ts). */

@@ -5,8 +5,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { JobDoc } from "../../schemas/run.ts";
+import { book } from "../../src/engine/booking.ts";
 import { PROJECT_SLOTS, projectSlotKey, slotOwner } from "../../src/engine/job-slots.ts";
 import { reap } from "../../src/engine/reaper.ts";
+import { createRun } from "../../src/engine/run-commands.ts";
 import { engineFixture, type Fixture, simpleWorkflow } from "../helpers/engine-fixture.ts";
 
 async function waitingJobs(f: Fixture, runId: string): Promise<JobDoc[]> {
@@ -27,10 +29,10 @@ describe("job limits", () => {
 		let rounds = 0;
 		let full = 0;
 		for (let round = 0; round < 100; round++) {
-			const run = await f.engine.createRun({ project: "P", workflow: "W", triggeredBy: "test" });
+			const run = await createRun(f.engine, { project: "P", workflow: "W", triggeredBy: "test" });
 			const jobs = await waitingJobs(f, run._id);
 			assert.equal(jobs.length, 3);
-			const results = await Promise.all(bookers.map((b, i) => b.book(jobs[i]!._id, `hatchery-${i}`)));
+			const results = await Promise.all(bookers.map((b, i) => book(b, jobs[i]!._id, `hatchery-${i}`)));
 			const won = results.filter((r) => r.won);
 			// The probe: the bookings the store holds now, whatever the callers were told.
 			const live = await f.repo.activeJobs.count({ project: "P" });
@@ -48,11 +50,11 @@ describe("job limits", () => {
 	});
 
 	test("the pre-count is not what decides: bookings that all see room still stop at the limit", async () => {
-		const run = await f.engine.createRun({ project: "P", workflow: "W", triggeredBy: "test" });
+		const run = await createRun(f.engine, { project: "P", workflow: "W", triggeredBy: "test" });
 		const jobs = await waitingJobs(f, run._id);
 		// Every booker reads the active count (0) before any of them writes: only the slots decide.
 		const engines = [f.engine, f.another("node-2"), f.another("node-3")];
-		const results = await Promise.all(jobs.map((j, i) => engines[i]!.book(j._id, `h${i}`)));
+		const results = await Promise.all(jobs.map((j, i) => book(engines[i]!, j._id, `h${i}`)));
 		assert.equal(results.filter((r) => r.won).length, 2);
 		for (const j of jobs) await f.engine.finalizeJob(j, "Success", null);
 	});
@@ -64,16 +66,16 @@ describe("job limits", () => {
 			g.define("P", simpleWorkflow("V", { jobs: 1 }));
 			const w = await waitingJobs(
 				g,
-				(await g.engine.createRun({ project: "P", workflow: "W", triggeredBy: "t" }))._id,
+				(await createRun(g.engine, { project: "P", workflow: "W", triggeredBy: "t" }))._id,
 			);
 			const v = await waitingJobs(
 				g,
-				(await g.engine.createRun({ project: "P", workflow: "V", triggeredBy: "t" }))._id,
+				(await createRun(g.engine, { project: "P", workflow: "V", triggeredBy: "t" }))._id,
 			);
 			const [w0, w1, v0] = await Promise.all([
-				g.engine.book(w[0]!._id, "h0"),
-				g.another("n2").book(w[1]!._id, "h1"),
-				g.another("n3").book(v[0]!._id, "h2"),
+				book(g.engine, w[0]!._id, "h0"),
+				book(g.another("n2"), w[1]!._id, "h1"),
+				book(g.another("n3"), v[0]!._id, "h2"),
 			]);
 			assert.equal([w0, w1].filter((r) => r.won).length, 1);
 			const refused = [w0, w1].find((r) => !r.won)!;
@@ -89,22 +91,22 @@ describe("job limits", () => {
 	});
 
 	test("an ended job frees its slots: the next one books", async () => {
-		const run = await f.engine.createRun({ project: "P", workflow: "W", triggeredBy: "test" });
+		const run = await createRun(f.engine, { project: "P", workflow: "W", triggeredBy: "test" });
 		const [a, b, c] = await waitingJobs(f, run._id);
-		assert.equal((await f.engine.book(a!._id, "h")).won, true);
-		assert.equal((await f.engine.book(b!._id, "h")).won, true);
-		assert.equal((await f.engine.book(c!._id, "h")).won, false);
+		assert.equal((await book(f.engine, a!._id, "h")).won, true);
+		assert.equal((await book(f.engine, b!._id, "h")).won, true);
+		assert.equal((await book(f.engine, c!._id, "h")).won, false);
 		await f.engine.finalizeJob(a!, "Success", null);
-		const again = await f.engine.book(c!._id, "h");
+		const again = await book(f.engine, c!._id, "h");
 		assert.equal(again.won, true);
 		await f.engine.finalizeJob(b!, "Success", null);
 		await f.engine.finalizeJob(c!, "Success", null);
 	});
 
 	test("a job is booked once: a second booking of the same job loses", async () => {
-		const run = await f.engine.createRun({ project: "P", workflow: "V", triggeredBy: "test" });
+		const run = await createRun(f.engine, { project: "P", workflow: "V", triggeredBy: "test" });
 		const [job] = await waitingJobs(f, run._id);
-		const [x, y] = await Promise.all([f.engine.book(job!._id, "h1"), f.another("n2").book(job!._id, "h2")]);
+		const [x, y] = await Promise.all([book(f.engine, job!._id, "h1"), book(f.another("n2"), job!._id, "h2")]);
 		assert.equal([x, y].filter((r) => r.won).length, 1);
 		const won = (x.won ? x : y) as Extract<typeof x, { won: true }>;
 		assert.deepEqual(won.requirements, []);
@@ -119,13 +121,13 @@ describe("job limits", () => {
 				(await f.store.claim(PROJECT_SLOTS, projectSlotKey("P", i), slotOwner(`gone-${i}`, "x"))).won,
 				true,
 			);
-		const run = await f.engine.createRun({ project: "P", workflow: "V", triggeredBy: "test" });
+		const run = await createRun(f.engine, { project: "P", workflow: "V", triggeredBy: "test" });
 		const [job] = await waitingJobs(f, run._id);
-		const refused = await f.engine.book(job!._id, "h");
+		const refused = await book(f.engine, job!._id, "h");
 		assert.deepEqual(refused, { won: false, reason: "project concurrency limit" });
 		const report = await reap(f.engine);
 		assert.equal(report.freedSlots, 2);
-		assert.equal((await f.engine.book(job!._id, "h")).won, true);
+		assert.equal((await book(f.engine, job!._id, "h")).won, true);
 		// A live booking's slot is not taken for stale.
 		assert.equal((await reap(f.engine)).freedSlots, 0);
 		f.engine.congested.projects.add("P");

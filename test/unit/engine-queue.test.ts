@@ -3,8 +3,10 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { QueueDoc } from "../../schemas/run.ts";
+import { book, queueFor } from "../../src/engine/booking.ts";
 import { roundRobin, selectJobs, spread } from "../../src/engine/queue-selection.ts";
 import type { HatcheryCapabilities } from "../../src/engine/requirements.ts";
+import { createRun } from "../../src/engine/run-commands.ts";
 import { engineFixture, type Fixture, simpleWorkflow } from "../helpers/engine-fixture.ts";
 
 const caps = (over: Partial<HatcheryCapabilities> = {}): HatcheryCapabilities => ({
@@ -123,10 +125,10 @@ describe("queueFor over the store", () => {
 	after(() => f.close());
 
 	test("a project with many queued jobs does not starve one with a single job", async () => {
-		const big = await f.engine.createRun({ project: "BIG", workflow: "W", triggeredBy: "t" });
+		const big = await createRun(f.engine, { project: "BIG", workflow: "W", triggeredBy: "t" });
 		f.clock.t += 1000;
-		const small = await f.engine.createRun({ project: "SMALL", workflow: "W", triggeredBy: "t" });
-		const picked = await f.engine.queueFor(caps(), 2);
+		const small = await createRun(f.engine, { project: "SMALL", workflow: "W", triggeredBy: "t" });
+		const picked = await queueFor(f.engine, caps(), 2);
 		assert.equal(picked.length, 2);
 		assert.ok(picked[0]!.startsWith(`${big._id}/`));
 		assert.ok(picked[1]!.startsWith(`${small._id}/`), `SMALL's job comes second: ${picked.join(", ")}`);
@@ -136,19 +138,19 @@ describe("queueFor over the store", () => {
 	});
 
 	test("one_at_a_time: run 2's job waits while run 1's is live, and is offered once it ended", async () => {
-		const r1 = await f.engine.createRun({ project: "BIG", workflow: "CHAIN", triggeredBy: "t" });
-		const r2 = await f.engine.createRun({ project: "BIG", workflow: "CHAIN", triggeredBy: "t" });
-		const first = await f.engine.queueFor(caps(), 10);
+		const r1 = await createRun(f.engine, { project: "BIG", workflow: "CHAIN", triggeredBy: "t" });
+		const r2 = await createRun(f.engine, { project: "BIG", workflow: "CHAIN", triggeredBy: "t" });
+		const first = await queueFor(f.engine, caps(), 10);
 		assert.deepEqual(
 			first.map((id) => id.split("/").slice(0, 3).join("/")),
 			[r1._id],
 		);
-		const booked = await f.engine.book(first[0]!, "h");
+		const booked = await book(f.engine, first[0]!, "h");
 		assert.equal(booked.won, true);
-		assert.deepEqual(await f.engine.queueFor(caps(), 10), [], "still held back while run 1's job is booked");
+		assert.deepEqual(await queueFor(f.engine, caps(), 10), [], "still held back while run 1's job is booked");
 		const [job1] = await f.repo.jobs.find({ runId: r1._id });
 		await f.engine.finalizeJob(job1!, "Success", null);
-		const next = await f.engine.queueFor(caps(), 10);
+		const next = await queueFor(f.engine, caps(), 10);
 		assert.deepEqual(
 			next.map((id) => id.split("/").slice(0, 3).join("/")),
 			[r2._id],

@@ -4,7 +4,9 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import type { JobDoc } from "../../schemas/run.ts";
+import { book, liveJobs, queueFor } from "../../src/engine/booking.ts";
 import { reap } from "../../src/engine/reaper.ts";
+import { createRun } from "../../src/engine/run-commands.ts";
 import { engineFixture, type Fixture, simpleWorkflow } from "../helpers/engine-fixture.ts";
 
 const CAPS = {
@@ -28,7 +30,7 @@ describe("reaper", () => {
 			noHatcheryTimeoutMs: 120_000,
 		});
 		f.define("P", simpleWorkflow("W"));
-		runId = (await f.engine.createRun({ project: "P", workflow: "W", triggeredBy: "t" }))._id;
+		runId = (await createRun(f.engine, { project: "P", workflow: "W", triggeredBy: "t" }))._id;
 		[job] = (await f.repo.jobs.find({ runId })) as [JobDoc];
 	});
 	afterEach(() => f.close());
@@ -46,7 +48,7 @@ describe("reaper", () => {
 	}
 
 	test("a worker that stops heartbeating is lost; its booking ends (token revoked, slots freed)", async () => {
-		assert.equal((await f.engine.book(job._id, "h")).won, true);
+		assert.equal((await book(f.engine, job._id, "h")).won, true);
 		await start();
 		f.clock.t += 9_000;
 		await f.repo.heartbeats.replace({ _id: job._id, at: f.clock.t });
@@ -61,7 +63,7 @@ describe("reaper", () => {
 	});
 
 	test("a booked job whose worker never starts fails after the booking timeout", async () => {
-		assert.equal((await f.engine.book(job._id, "h")).won, true);
+		assert.equal((await book(f.engine, job._id, "h")).won, true);
 		f.clock.t += 59_000;
 		assert.deepEqual((await reap(f.engine)).neverStarted, []);
 		f.clock.t += 2_000;
@@ -70,7 +72,7 @@ describe("reaper", () => {
 	});
 
 	test("a job running past its timeout (plus 30 s) fails, even while its worker heartbeats", async () => {
-		assert.equal((await f.engine.book(job._id, "h")).won, true);
+		assert.equal((await book(f.engine, job._id, "h")).won, true);
 		await start();
 		const limit = (job.timeoutSeconds + 30) * 1000;
 		for (let t = 0; t < limit; t += 5_000) {
@@ -87,7 +89,7 @@ describe("reaper", () => {
 	test("a job no live hatchery can serve fails with the reason; one a hatchery can serve waits", async () => {
 		f.clock.t += 121_000;
 		// A hatchery that serves it, seen just now: the job waits.
-		await f.engine.queueFor(CAPS, 1);
+		await queueFor(f.engine, CAPS, 1);
 		assert.deepEqual((await reap(f.engine)).unservable, []);
 		// That hatchery went silent: nobody can serve the job any more.
 		f.clock.t += 31_000;
@@ -98,9 +100,9 @@ describe("reaper", () => {
 
 	test("a job requiring a model no hatchery offers fails with that requirement", async () => {
 		f.define("P", simpleWorkflow("M", { requirements: "  requirements:\n  - model: Node8\n" }));
-		const run = await f.engine.createRun({ project: "P", workflow: "M", triggeredBy: "t" });
+		const run = await createRun(f.engine, { project: "P", workflow: "M", triggeredBy: "t" });
 		f.clock.t += 121_000;
-		await f.engine.queueFor(CAPS, 1);
+		await queueFor(f.engine, CAPS, 1);
 		const report = await reap(f.engine);
 		const [needy] = await f.repo.jobs.find({ runId: run._id });
 		assert.deepEqual(report.unservable, [needy!._id], "the plain job of the other run waits");
@@ -111,12 +113,12 @@ describe("reaper", () => {
 	});
 
 	test("a booking whose job already has a result (a finaliser died halfway) is cleaned up", async () => {
-		assert.equal((await f.engine.book(job._id, "h")).won, true);
+		assert.equal((await book(f.engine, job._id, "h")).won, true);
 		await f.repo.results.insert({ _id: job._id, status: "Success", reason: null, steps: [], at: f.clock.t });
 		assert.equal(await f.repo.activeJobs.count({}), 1);
 		await reap(f.engine);
 		assert.equal(await f.repo.activeJobs.count({}), 0);
 		assert.equal(f.revoked.length, 1);
-		assert.deepEqual(await f.engine.liveJobs("h"), []);
+		assert.deepEqual(await liveJobs(f.engine, "h"), []);
 	});
 });

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { reconcile } from "../../src/engine/reconciler.ts";
+import { createRun } from "../../src/engine/run-commands.ts";
 import { runId } from "../../src/engine/run-repository.ts";
 import { engineFixture, type Fixture, simpleWorkflow } from "../helpers/engine-fixture.ts";
 
@@ -16,7 +17,7 @@ describe("reconciler", () => {
 	afterEach(() => f.close());
 
 	test("a stored result that never reached its run is applied", async () => {
-		const run = await f.engine.createRun({ project: "P", workflow: "W", triggeredBy: "t" });
+		const run = await createRun(f.engine, { project: "P", workflow: "W", triggeredBy: "t" });
 		const [job] = await f.repo.jobs.find({ runId: run._id });
 		// The node died right after the result insert.
 		await f.repo.results.insert({ _id: job!._id, status: "Success", reason: null, steps: [], at: f.clock.t });
@@ -29,7 +30,7 @@ describe("reconciler", () => {
 	});
 
 	test("a job the run is waiting for but that was never written is queued again", async () => {
-		const run = await f.engine.createRun({ project: "P", workflow: "W", triggeredBy: "t" });
+		const run = await createRun(f.engine, { project: "P", workflow: "W", triggeredBy: "t" });
 		const [job] = await f.repo.jobs.find({ runId: run._id });
 		await f.repo.jobs.remove({ _id: job!._id });
 		await f.repo.queue.remove({ _id: job!._id });
@@ -41,7 +42,7 @@ describe("reconciler", () => {
 	});
 
 	test("a run inserted but never begun (Waiting) is begun and its jobs queued", async () => {
-		const created = await f.engine.createRun({ project: "P", workflow: "W", triggeredBy: "t" });
+		const created = await createRun(f.engine, { project: "P", workflow: "W", triggeredBy: "t" });
 		// Another run as the crash left it: inserted, listed active, nothing more.
 		const id = runId("P", "W", 2);
 		await f.repo.runs.insert({
@@ -63,7 +64,7 @@ describe("reconciler", () => {
 	});
 
 	test("a run whose definition cannot be read is reported and left for later", async () => {
-		const run = await f.engine.createRun({ project: "P", workflow: "W", triggeredBy: "t" });
+		const run = await createRun(f.engine, { project: "P", workflow: "W", triggeredBy: "t" });
 		const other = f.another("node-2");
 		await f.repo.runs.update({ _id: run._id }, { $set: { definitionId: "P/W/gone/1" } });
 		const report = await reconcile(other);

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { BlobSweeper } from "../../src/engine/garbage.ts";
 import { collectGarbage, expireArtifactRefs, purgeDeletedBranches } from "../../src/engine/retention.ts";
+import { createRun } from "../../src/engine/run-commands.ts";
 import { runId } from "../../src/engine/run-repository.ts";
 import { engineFixture, type Fixture, fakeArtifacts, simpleWorkflow } from "../helpers/engine-fixture.ts";
 
@@ -47,7 +48,7 @@ describe("retention", () => {
 			},
 			{ path: "p.pip.yml", content: "version: v1.0\nname: p\njobs:\n- job: j\n  steps:\n  - script: echo\n" },
 		]);
-		for (let i = 0; i < 5; i++) await f.engine.createRun({ project: "P", workflow: "W", triggeredBy: "t" });
+		for (let i = 0; i < 5; i++) await createRun(f.engine, { project: "P", workflow: "W", triggeredBy: "t" });
 		for (let n = 1; n <= 5; n++) await ref("P", "W", n, n);
 		assert.equal(await expireArtifactRefs(f.engine), 1);
 	});
@@ -75,13 +76,13 @@ describe("retention", () => {
 	test("runs of a branch deleted longer ago than the retention are purged with their jobs, logs and refs", async () => {
 		f.define("P", simpleWorkflow("W"), "feature");
 		f.define("P", simpleWorkflow("W"), "master");
-		const doomed = await f.engine.createRun({
+		const doomed = await createRun(f.engine, {
 			project: "P",
 			workflow: "W",
 			branch: "feature",
 			triggeredBy: "t",
 		});
-		const kept = await f.engine.createRun({
+		const kept = await createRun(f.engine, {
 			project: "P",
 			workflow: "W",
 			branch: "master",
@@ -117,7 +118,7 @@ describe("retention", () => {
 
 	test("a deleted branch that came back keeps its runs", async () => {
 		f.define("P", simpleWorkflow("W"), "feature");
-		const run = await f.engine.createRun({
+		const run = await createRun(f.engine, {
 			project: "P",
 			workflow: "W",
 			branch: "feature",
