@@ -2,7 +2,8 @@
 // end as failed; jobs no live hatchery can serve fail with the reason instead of waiting for
 // ever; bookings whose job already ended are cleaned up, and concurrency slots whose booking
 // is over (a crash between two writes) are freed. A function of the store and the clock:
-// every replica may run it, the result insert decides who finalises a job.
+// every replica may run it, the result insert decides who finalises a job. Booking claims a
+// dead booker left on a queued job are released.
 
 import type { ActiveJobDoc } from "../../schemas/run.ts";
 import {
@@ -19,16 +20,27 @@ import type { RunEngine } from "./run-engine.ts";
 /** A hatchery not seen for this long no longer counts as able to serve anything. */
 export const HATCHERY_SEEN_WINDOW_MS = 30_000;
 
+/** How often the reaper looks for booking claims a dead booker left. */
+export const ORPHAN_SWEEP_MS = 10_000;
+
 export interface ReapReport {
 	lost: string[];
 	neverStarted: string[];
 	timedOut: string[];
 	unservable: string[];
 	freedSlots: number;
+	releasedBookings: number;
 }
 
 export async function reap(engine: RunEngine): Promise<ReapReport> {
-	const report: ReapReport = { lost: [], neverStarted: [], timedOut: [], unservable: [], freedSlots: 0 };
+	const report: ReapReport = {
+		lost: [],
+		neverStarted: [],
+		timedOut: [],
+		unservable: [],
+		freedSlots: 0,
+		releasedBookings: 0,
+	};
 	const { repo, settings: s } = engine;
 	const now = engine.now();
 	for (const entry of await repo.activeJobs.find({})) {
@@ -68,7 +80,45 @@ export async function reap(engine: RunEngine): Promise<ReapReport> {
 		}
 	}
 	report.freedSlots = await freeStaleSlots(engine);
+	report.releasedBookings = await releaseOrphanBookings(engine);
 	return report;
+}
+
+/**
+ * A booker that died between its booking claim and its active entry left the job queued but
+ * claimed, so nobody else could book it. A claim on a long-queued job seen without its active
+ * entry for longer than the booking timeout (the same owner at both sightings: a live booker
+ * writes its entry milliseconds after claiming) is released, and the job can be booked again.
+ */
+export async function releaseOrphanBookings(engine: RunEngine): Promise<number> {
+	const { repo, settings: s } = engine;
+	const now = engine.now();
+	// A few reads per long-queued job: every ORPHAN_SWEEP_MS, not at every pass.
+	if (now - engine.lastOrphanSweep < ORPHAN_SWEEP_MS) return 0;
+	engine.lastOrphanSweep = now;
+	const seen = new Set<string>();
+	let released = 0;
+	for (const q of await repo.queue.find({ queuedAt: { $lt: now - s.bookingTimeoutMs } }, { limit: 100 })) {
+		const holder = await repo.store.holder("booking", q._id);
+		if (
+			!holder ||
+			(await repo.activeJobs.findOne({ _id: q._id })) ||
+			(await repo.results.findOne({ _id: q._id }))
+		)
+			continue;
+		seen.add(q._id);
+		const earlier = engine.orphanBookings.get(q._id);
+		if (!earlier || earlier.owner !== holder.owner) {
+			engine.orphanBookings.set(q._id, { owner: holder.owner, since: now });
+			continue;
+		}
+		if (now - earlier.since <= s.bookingTimeoutMs) continue;
+		await repo.store.release("booking", q._id, holder.owner);
+		engine.orphanBookings.delete(q._id);
+		released++;
+	}
+	for (const id of engine.orphanBookings.keys()) if (!seen.has(id)) engine.orphanBookings.delete(id);
+	return released;
 }
 
 /**

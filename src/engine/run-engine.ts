@@ -68,6 +68,9 @@ export class RunEngine {
 	readonly #definitions = new Map<string, Definition>();
 	/** When each hatchery's capabilities were last recorded (booking.ts). */
 	readonly hatcherySeen = new Map<string, number>();
+	/** Booking claims seen without their active entry, by job: owner and when first seen (reaper.ts). */
+	readonly orphanBookings = new Map<string, { owner: string; since: number }>();
+	lastOrphanSweep = Number.NEGATIVE_INFINITY;
 
 	constructor(options: RunEngineOptions) {
 		this.repo = options.repo;

@@ -122,3 +122,29 @@ describe("reaper", () => {
 		assert.deepEqual(await liveJobs(f.engine, "h"), []);
 	});
 });
+
+describe("reaper: a booker that died right after its booking claim", () => {
+	test("the claim is released after the booking timeout, and the job can be booked again", async () => {
+		const f = await engineFixture({ bookingTimeoutMs: 60_000, noHatcheryTimeoutMs: 3_600_000 });
+		try {
+			f.define("P", simpleWorkflow("W"));
+			const run = await createRun(f.engine, { project: "P", workflow: "W", triggeredBy: "t" });
+			const [job] = await f.repo.jobs.find({ runId: run._id });
+			// The dead booker's claim: no active entry was ever written.
+			assert.equal((await f.store.claim("booking", job!._id, `${job!._id}@dead`)).won, true);
+			assert.deepEqual(await book(f.engine, job!._id, "h"), { won: false });
+			f.clock.t += 61_000;
+			assert.equal((await reap(f.engine)).releasedBookings, 0, "first sighting");
+			f.clock.t += 30_000;
+			assert.equal((await reap(f.engine)).releasedBookings, 0, "not yet a booking timeout since");
+			f.clock.t += 31_000;
+			assert.equal((await reap(f.engine)).releasedBookings, 1);
+			assert.equal((await book(f.engine, job!._id, "h")).won, true);
+			f.clock.t += 20_000;
+			assert.equal((await reap(f.engine)).releasedBookings, 0, "a live booking is never released");
+			assert.ok(await f.store.holder("booking", job!._id));
+		} finally {
+			await f.close();
+		}
+	});
+});
