@@ -33,6 +33,11 @@ const SERVICE_MODULES: Record<ServiceName, () => Promise<{ default: ServiceFacto
 	repository: () => import("./services/repository.service.ts"),
 };
 
+// Services hosted wherever another is: the worker API lives with `run` (SERVICES=run hosts both).
+const COMPANIONS: Partial<Record<ServiceName, () => Promise<ServiceFactory[]>>> = {
+	run: async () => [(await import("./services/worker-api.service.ts")).default],
+};
+
 export interface RunningServer {
 	config: Config;
 	broker: ServiceBroker;
@@ -74,6 +79,7 @@ export async function startServer(env: NodeJS.ProcessEnv = hostEnv()): Promise<R
 		for (const name of config.services) {
 			const { default: factory } = await SERVICE_MODULES[name]();
 			broker.createService(factory(config));
+			for (const companion of (await COMPANIONS[name]?.()) ?? []) broker.createService(companion(config));
 		}
 		await broker.start();
 	} catch (e) {

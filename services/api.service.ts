@@ -18,7 +18,7 @@ const { MoleculerClientError } = Errors;
 /** Services whose routes must be served before the node calls itself ready. */
 const ROUTED_SERVICES = ["auth", "project", "workflow"];
 /** Services whose routes, when the cluster runs them, must be built before the node is ready. */
-const OPTIONAL_ROUTED_SERVICES = ["run", "template", "report", "hook", "repository"];
+const OPTIONAL_ROUTED_SERVICES = ["run", "worker", "template", "report", "hook", "repository"];
 
 type ApiThis = Service & {
 	broker: any;
@@ -180,6 +180,7 @@ export default function ApiService(
 						"project.*",
 						"workflow.*",
 						"run.*",
+						"worker.*",
 						"hook.*",
 						"repository.*",
 						"template.*",

@@ -1,0 +1,57 @@
+// Builds a run engine (src/engine/run-engine.ts) for a service: its repository over the
+// broker's store, and its ports as Moleculer calls and events. The run service and the worker
+// API service each build their own (no state is shared but the store).
+
+import type { Logger, ServiceBroker } from "moleculer";
+import type { Config } from "../config/index.ts";
+import type { RunPorts, WorkflowDefinition } from "../src/engine/ports.ts";
+import { RunEngine } from "../src/engine/run-engine.ts";
+import { RunRepository } from "../src/engine/run-repository.ts";
+import { conflict, notFound } from "./errors.ts";
+import { storeOf } from "./store.mixin.ts";
+import { RunConflictError, RunNotFoundError } from "../src/engine/errors.ts";
+
+export function runPorts(broker: ServiceBroker, logger: Logger): RunPorts {
+	// As the system, not as a caller: a worker's token reaches only the worker routes.
+	const system = { meta: { user: undefined } };
+	return {
+		issueJobToken: (p) => broker.call("auth.issueJobToken", p) as Promise<{ token: string; id: string }>,
+		async revokeJobToken(id) {
+			await broker.call("auth.revokeJobToken", { id });
+		},
+		definition: (ref) =>
+			broker.call(
+				"workflow.get",
+				{ key: ref.project, name: ref.workflow, branch: ref.branch, version: ref.version },
+				system,
+			) as Promise<WorkflowDefinition>,
+		emit: (event, payload) => void broker.emit(event, payload),
+		broadcast: (event, payload) => void broker.broadcast(event, payload),
+		warn: (message) => logger.warn(message),
+	};
+}
+
+export async function openRunEngine(
+	broker: ServiceBroker,
+	config: Config,
+	logger: Logger,
+): Promise<RunEngine> {
+	const repo = await RunRepository.open(storeOf(broker));
+	return new RunEngine({ repo, ports: runPorts(broker, logger), settings: config.run, owner: broker.nodeID });
+}
+
+/** The engine's refusals as client errors (404, 409); anything else unchanged. */
+export function clientError(e: unknown): unknown {
+	if (e instanceof RunNotFoundError) return notFound(e.what, e.data);
+	if (e instanceof RunConflictError) return conflict(e.message, e.data);
+	return e;
+}
+
+/** Runs `fn`, reporting the engine's refusals as client errors. */
+export async function engineCall<T>(fn: () => Promise<T>): Promise<T> {
+	try {
+		return await fn();
+	} catch (e) {
+		throw clientError(e);
+	}
+}

@@ -1,0 +1,167 @@
+// The run service's stored documents and the results of its internal actions (the hatchery
+// service calls run.queueFor, run.book, run.unbook and run.liveJobs). Types only: the run
+// engine (src/engine), the run and worker services and their callers share them.
+
+import type { HatcheryCapabilities } from "../src/engine/requirements.ts";
+import type { RunProgress } from "../src/engine/advance.ts";
+import type { FinalResult } from "../src/run/state.ts";
+import type { Doc } from "../src/store/types.ts";
+import type { Job, Requirement } from "../src/workflow/model.ts";
+
+export type JobStatus = "Waiting" | "Booked" | "Building" | "Success" | "Fail" | "Stopped";
+
+export interface RunDoc extends Doc {
+	project: string;
+	workflow: string;
+	number: number;
+	/** 0 for a run, 1, 2… for its restarts (CDS's sub-runs: same number). */
+	sub: number;
+	/** On the run itself (sub 0): its latest restart, so reads find it by _id. */
+	latestSub?: number;
+	branch: string;
+	commit: string | null;
+	definitionId: string;
+	definitionVersion: number;
+	/** As-code workflows: the linked repository, to report commit statuses to. */
+	repositoryId?: string | null;
+	status: string;
+	progress: RunProgress;
+	vars: Record<string, string>;
+	/** `worker export` values, as cds.build.NAME for later jobs and nodes. */
+	build: Record<string, string>;
+	tags: Record<string, string>;
+	triggeredBy: string;
+	created: string;
+	updated: string;
+	ended: string | null;
+	/** Epoch ms, for concurrency accounting and the one_at_a_time queue. */
+	createdMs: number;
+}
+
+export interface JobDoc extends Doc {
+	runId: string;
+	project: string;
+	workflow: string;
+	runNumber: number;
+	node: string;
+	pipeline: string;
+	jobIndex: number;
+	attempt: number;
+	stage: string;
+	name: string;
+	job: Job;
+	requirements: Requirement[];
+	status: JobStatus;
+	queuedAt: number;
+	hatchery: string | null;
+	worker: string | null;
+	bookedAt: number | null;
+	startedAt: number | null;
+	endedAt: number | null;
+	reason: string | null;
+	timeoutSeconds: number;
+}
+
+/** What a job finally was, inserted once: the insert decides who finalises (worker or reaper). */
+export interface JobResultDoc extends Doc {
+	status: FinalResult;
+	reason: string | null;
+	steps: unknown[];
+	at: number;
+}
+
+/** A job waiting for a hatchery (removed when booked or ended). */
+export interface QueueDoc extends Doc {
+	project: string;
+	workflow: string;
+	node: string;
+	runNumber: number;
+	oneAtATime: boolean;
+	queuedAt: number;
+	requirements: Requirement[];
+}
+
+/** The concurrency slots a booked job holds (claim keys), see src/engine/job-slots.ts. */
+export interface HeldSlots {
+	project: string;
+	workflow: string;
+}
+
+/** A booked or running job: what the reaper and the concurrency limits look at. */
+export interface ActiveJobDoc extends Doc {
+	project: string;
+	workflow: string;
+	hatchery: string;
+	status: "Booked" | "Building";
+	bookedAt: number;
+	startedAt: number | null;
+	/** Empty while the booking is being made (before the token is issued). */
+	tokenId: string;
+	timeoutSeconds: number;
+	/** Owner of this booking's claims (booking and slots): unique per booking attempt. */
+	slotOwner?: string;
+	/** null while the booking is being made. */
+	slots?: HeldSlots | null;
+}
+
+export interface HatcheryDoc extends Doc {
+	capabilities: HatcheryCapabilities;
+	seenAt: number;
+}
+
+export interface HeartbeatDoc extends Doc {
+	at: number;
+}
+
+export interface RunCounterDoc extends Doc {
+	last: number;
+}
+
+export interface BranchDeletionDoc extends Doc {
+	project: string;
+	workflow: string;
+	branch: string;
+	deletedAt: number;
+}
+
+export interface BlobRefDoc extends Doc {
+	scope: string;
+	tag: string;
+	name: string;
+	sha256: string;
+	size: number;
+	created: string;
+}
+
+export interface LogDoc extends Doc {
+	jobId: string;
+	runId: string;
+	step: number;
+	seq: number;
+	text: string;
+	at: number;
+}
+
+/** run.queueFor: ids of jobs the asking hatchery could run, in the order to try them. */
+export type QueueForResult = string[];
+
+/** run.book: the job is this hatchery's (with a token scoped to it), or not. */
+export type BookResult =
+	| {
+			won: true;
+			token: string;
+			jobId: string;
+			runId: string;
+			timeoutSeconds: number;
+			/** What the driver needs to choose where the worker runs (model/image, memory, binaries…). */
+			requirements: Requirement[];
+	  }
+	| { won: false; reason?: string };
+
+/** run.unbook */
+export interface UnbookResult {
+	ok: boolean;
+}
+
+/** run.liveJobs: ids of the jobs booked to a hatchery that have not ended. */
+export type LiveJobsResult = string[];

@@ -1,0 +1,555 @@
+// The routes a worker uses (`/api/v1/worker/*`), hosted wherever `run` is (server.ts). A
+// worker's token is scoped to one job attempt (ctx.meta.user.job): every route here finds the
+// job from the token, never from a parameter, so a worker reaches its own job, secrets, logs
+// and run artifacts only. Results go through the run engine, like the reaper's.
+
+import type { Readable } from "node:stream";
+import type { Context, Service, ServiceSchema } from "moleculer";
+import type { Config } from "../config/index.ts";
+import { conflict, forbidden, invalid, notFound } from "../mixins/errors.ts";
+import type { GatewayMeta } from "../mixins/meta.ts";
+import { openRunEngine } from "../mixins/run-engine.ts";
+import { runtimeOf } from "../mixins/runtime.ts";
+import type { BlobRefDoc, JobDoc, RunDoc } from "../schemas/run.ts";
+import { BlobTooLargeError, ChecksumMismatchError } from "../src/artifacts/artifact-store.ts";
+import type { RunEngine } from "../src/engine/run-engine.ts";
+import { jobVariables } from "../src/engine/run-vars.ts";
+import { createMasker } from "../src/run/mask.ts";
+import type { Collection } from "../src/store/types.ts";
+import { DuplicateKeyError } from "../src/store/types.ts";
+
+export const LOG_LIMITS = { maxLineBytes: 32 * 1024, maxStepBytes: 64 * 1024 * 1024 };
+const TAG_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+const FILE_PATTERN = /^[A-Za-z0-9._+-][A-Za-z0-9._+ -]{0,254}$/;
+const PGP_MESSAGE = "-----BEGIN PGP MESSAGE-----";
+const SECRET_CACHE_MS = 60_000;
+
+type WorkerCtx<P = Record<string, unknown>> = Context<
+	P,
+	GatewayMeta & { $params?: Record<string, string>; $responseType?: string }
+>;
+
+interface WorkerLocals {
+	engine: RunEngine;
+	/** Job records by id: they change only when the job ends, so workers' calls read them from here. */
+	jobCache: Map<string, JobDoc>;
+	/**
+	 * Secrets of recent jobs, to mask what a worker sends (defence in depth: the worker masks
+	 * first, across chunk boundaries; the server masks again whatever arrives whole).
+	 */
+	secretCache: Map<string, { secrets: string[]; at: number }>;
+}
+
+interface WorkerMethods {
+	callerJob(ctx: WorkerCtx<any>): Promise<JobDoc>;
+	requireLive(job: JobDoc): Promise<void>;
+	jobVariablesOf(ctx: Context, job: JobDoc): Promise<{ vars: Record<string, string>; secrets: string[] }>;
+	secretsOf(ctx: Context, job: JobDoc): Promise<string[]>;
+	storeBlob(ctx: WorkerCtx<any>, refs: Collection<BlobRefDoc>, scope: string): Promise<unknown>;
+	readBlob(ctx: WorkerCtx<any>, refs: Collection<BlobRefDoc>, scope: string): Promise<Readable>;
+}
+
+type WorkerThis = Service & WorkerLocals & WorkerMethods;
+
+function maskWhole(text: string, secrets: string[]): string {
+	const masker = createMasker(secrets);
+	return masker.mask(text) + masker.flush();
+}
+
+function pad(n: number, width: number) {
+	return String(n).padStart(width, "0");
+}
+
+function blobParams(ctx: WorkerCtx<any>): { tag: string; name: string } {
+	// moleculer-web hands path parameters in ctx.params and, for `type: "stream"` routes, the body in ctx.stream.
+	const p = { ...(ctx.meta.$params ?? {}), ...((ctx.params ?? {}) as Record<string, unknown>) };
+	const tag = String(p.tag ?? "");
+	const name = decodeURIComponent(String(p.name ?? ""));
+	if (!TAG_PATTERN.test(tag))
+		throw invalid(`invalid tag '${tag}'`, [{ field: "tag", message: "letters, digits, . _ - only" }]);
+	if (!FILE_PATTERN.test(name) || name === "." || name === "..") {
+		throw invalid(`invalid file name '${name}'`, [{ field: "name", message: "a plain file name" }]);
+	}
+	return { tag, name };
+}
+
+/**
+ * Template secrets arrive in as-code files as OpenPGP messages encrypted to the project key:
+ * only here, for the job that needs them, are they opened — and masked like any password.
+ */
+async function openTemplateSecrets(
+	ctx: Context,
+	project: string,
+	computed: { vars: Record<string, string>; secrets: string[] },
+): Promise<{ vars: Record<string, string>; secrets: string[] }> {
+	const armored = Object.entries(computed.vars).filter(([, v]) => v.trimStart().startsWith(PGP_MESSAGE));
+	if (armored.length === 0) return computed;
+	const vars = { ...computed.vars };
+	const secrets = new Set(computed.secrets);
+	for (const [name, value] of armored) {
+		try {
+			const clear = (await ctx.call("template.decryptSecret", { project, armored: value.trim() })) as string;
+			vars[name] = clear;
+			secrets.add(clear);
+		} catch {
+			// Not ours to open (another project's key, or no template service): left as written.
+		}
+	}
+	return { vars, secrets: [...secrets].filter((x) => x.length > 0) };
+}
+
+export default function WorkerApiService(
+	config: Config,
+): ServiceSchema<any, WorkerMethods, WorkerLocals, WorkerThis> {
+	const worker = { level: "worker" } as const;
+	// `type: "stream"` (moleculer-web) hands the raw request body to the action as a stream.
+	const rest = (method: "GET" | "POST" | "PUT", path: string, extra: { type?: "stream" } = {}) =>
+		({ method, path, basePath: "/worker", ...extra }) as {
+			method: "GET" | "POST" | "PUT";
+			path: string;
+			basePath: string;
+		};
+	return {
+		name: "worker",
+		actions: {
+			job: {
+				rest: rest("GET", "/job"),
+				summary: "The calling worker's job, variables and secrets",
+				permission: worker,
+				params: {},
+				async handler(this: WorkerThis, ctx: WorkerCtx) {
+					const job = await this.callerJob(ctx);
+					await this.requireLive(job);
+					const { repo } = this.engine;
+					const now = Date.now();
+					const active = await repo.activeJobs.findOne({ _id: job._id });
+					if (!active) throw conflict("this job is not booked", { job: job._id });
+					if (active.status !== "Building") {
+						await repo.activeJobs.update({ _id: job._id }, { $set: { status: "Building", startedAt: now } });
+					}
+					await repo.heartbeats.replace({ _id: job._id, at: now });
+					const { vars, secrets } = await this.jobVariablesOf(ctx, job);
+					return {
+						id: job._id,
+						attempt: job.attempt,
+						runId: job.runId,
+						runNumber: job.runNumber,
+						project: job.project,
+						workflow: job.workflow,
+						node: job.node,
+						pipeline: job.pipeline,
+						stage: job.stage,
+						job: job.job,
+						variables: vars,
+						secrets,
+						timeoutSeconds: job.timeoutSeconds,
+						stepTimeoutSeconds: null,
+						heartbeatSeconds: config.run.heartbeatSeconds,
+						logLimits: LOG_LIMITS,
+					};
+				},
+			},
+
+			heartbeat: {
+				rest: rest("POST", "/job/heartbeat"),
+				summary: "A worker is alive; the answer says whether to stop",
+				permission: worker,
+				params: {},
+				async handler(this: WorkerThis, ctx: WorkerCtx) {
+					const job = await this.callerJob(ctx);
+					const result = await this.engine.repo.results.findOne({ _id: job._id });
+					if (result) return { stop: true, reason: result.reason };
+					await this.engine.repo.heartbeats.replace({ _id: job._id, at: Date.now() });
+					return { stop: false };
+				},
+			},
+
+			logs: {
+				rest: rest("POST", "/job/logs"),
+				summary: "Append log entries of the worker's job (idempotent by step and sequence)",
+				permission: worker,
+				params: {
+					entries: {
+						type: "array",
+						max: 10_000,
+						items: {
+							type: "object",
+							props: {
+								step: { type: "number", integer: true, min: -1, max: 10_000 },
+								seq: { type: "number", integer: true, min: 0 },
+								text: { type: "string", max: 4 * 1024 * 1024 },
+							},
+						},
+					},
+				},
+				async handler(
+					this: WorkerThis,
+					ctx: WorkerCtx<{ entries: Array<{ step: number; seq: number; text: string }> }>,
+				) {
+					const job = await this.callerJob(ctx);
+					const secrets = await this.secretsOf(ctx, job);
+					let stored = 0;
+					const at = Date.now();
+					for (const e of ctx.params.entries) {
+						try {
+							await this.engine.repo.logs.insert({
+								_id: `${job._id}/${pad(e.step + 1, 5)}/${pad(e.seq, 10)}`,
+								jobId: job._id,
+								runId: job.runId,
+								step: e.step,
+								seq: e.seq,
+								text: secrets.length > 0 ? maskWhole(e.text, secrets) : e.text,
+								at,
+							});
+							stored++;
+						} catch (err) {
+							if (!(err instanceof DuplicateKeyError)) throw err;
+						}
+					}
+					if (stored > 0) ctx.emit("job.logs", { jobId: job._id, runId: job.runId });
+					return { stored };
+				},
+			},
+
+			step: {
+				rest: rest("POST", "/job/steps/:index"),
+				summary: "Status of one step of the worker's job",
+				permission: worker,
+				params: {
+					index: { type: "number", integer: true, min: 0, max: 10_000, convert: true },
+					status: {
+						type: "enum",
+						values: ["Waiting", "Building", "Success", "Fail", "Skipped", "Disabled", "Stopped"],
+					},
+					started: { type: "string", optional: true, max: 64 },
+					ended: { type: "string", optional: true, max: 64 },
+					exitCode: { type: "number", integer: true, optional: true },
+					reason: { type: "string", optional: true, max: 4096 },
+				},
+				async handler(this: WorkerThis, ctx: WorkerCtx<any>) {
+					const job = await this.callerJob(ctx);
+					const { index, ...fields } = ctx.params;
+					await this.engine.repo.jobSteps.replace({
+						_id: `${job._id}/${pad(index, 5)}`,
+						jobId: job._id,
+						index,
+						...fields,
+					});
+					return {};
+				},
+			},
+
+			variable: {
+				rest: rest("POST", "/job/variables"),
+				summary: "worker export NAME VALUE: cds.build.NAME for the following steps, jobs and nodes",
+				permission: worker,
+				params: {
+					name: { type: "string", pattern: /^[A-Za-z0-9._-]{1,128}$/ },
+					value: { type: "string", max: 65536 },
+				},
+				async handler(this: WorkerThis, ctx: WorkerCtx<{ name: string; value: string }>) {
+					const job = await this.callerJob(ctx);
+					await this.requireLive(job);
+					await this.engine.addBuildVariables(job.runId, { [ctx.params.name]: ctx.params.value });
+					return {};
+				},
+			},
+
+			result: {
+				rest: rest("POST", "/job/result"),
+				summary: "The worker's job ended",
+				permission: worker,
+				params: {
+					status: { type: "enum", values: ["Success", "Fail", "Stopped"] },
+					reason: { type: "string", optional: true, max: 4096 },
+					steps: { type: "array", optional: true, max: 10_000 },
+					exports: { type: "record", optional: true, value: { type: "string", max: 65536 } },
+				},
+				async handler(
+					this: WorkerThis,
+					ctx: WorkerCtx<{
+						status: "Success" | "Fail" | "Stopped";
+						reason?: string;
+						steps?: unknown[];
+						exports?: Record<string, string>;
+					}>,
+				) {
+					const job = await this.callerJob(ctx);
+					const exports = ctx.params.exports ?? {};
+					if (
+						Object.keys(exports).length > 0 &&
+						!(await this.engine.repo.results.findOne({ _id: job._id }))
+					) {
+						await this.engine.addBuildVariables(job.runId, exports);
+					}
+					const accepted = await this.engine.finalizeJob(
+						job,
+						ctx.params.status,
+						ctx.params.reason ?? null,
+						ctx.params.steps ?? [],
+					);
+					this.jobCache.delete(job._id);
+					this.secretCache.delete(job._id);
+					return { accepted };
+				},
+			},
+
+			putArtifact: {
+				rest: rest("PUT", "/artifacts/:tag/:name", { type: "stream" }),
+				summary: "Upload an artifact of the worker's run (raw body)",
+				permission: worker,
+				params: {},
+				async handler(this: WorkerThis, ctx: WorkerCtx) {
+					const job = await this.callerJob(ctx);
+					return this.storeBlob(ctx, this.engine.repo.artifactRefs, job.runId);
+				},
+			},
+
+			getArtifact: {
+				rest: rest("GET", "/artifacts/:tag/:name"),
+				summary: "Download an artifact of the worker's run",
+				permission: worker,
+				params: { tag: { type: "string" }, name: { type: "string" } },
+				async handler(this: WorkerThis, ctx: WorkerCtx) {
+					const job = await this.callerJob(ctx);
+					ctx.meta.$params = ctx.params as Record<string, string>;
+					return this.readBlob(ctx, this.engine.repo.artifactRefs, job.runId);
+				},
+			},
+
+			listArtifacts: {
+				rest: rest("GET", "/artifacts/:tag"),
+				summary: "Artifacts of the worker's run under a tag",
+				permission: worker,
+				params: { tag: { type: "string", pattern: TAG_PATTERN } },
+				async handler(this: WorkerThis, ctx: WorkerCtx<{ tag: string }>) {
+					const job = await this.callerJob(ctx);
+					const items = await this.engine.repo.artifactRefs.find(
+						{ scope: job.runId, tag: ctx.params.tag },
+						{ sort: { name: 1 } },
+					);
+					return { items: items.map((r) => ({ name: r.name, size: r.size, sha256: r.sha256 })) };
+				},
+			},
+
+			putCache: {
+				rest: rest("PUT", "/cache/:tag/:name", { type: "stream" }),
+				summary: "Push a file to the project cache (raw body)",
+				permission: worker,
+				params: {},
+				async handler(this: WorkerThis, ctx: WorkerCtx) {
+					const job = await this.callerJob(ctx);
+					return this.storeBlob(ctx, this.engine.repo.cacheRefs, job.project);
+				},
+			},
+
+			getCache: {
+				rest: rest("GET", "/cache/:tag/:name"),
+				summary: "Pull a file from the project cache",
+				permission: worker,
+				params: { tag: { type: "string" }, name: { type: "string" } },
+				async handler(this: WorkerThis, ctx: WorkerCtx) {
+					const job = await this.callerJob(ctx);
+					ctx.meta.$params = ctx.params as Record<string, string>;
+					return this.readBlob(ctx, this.engine.repo.cacheRefs, job.project);
+				},
+			},
+
+			listCache: {
+				rest: rest("GET", "/cache/:tag"),
+				summary: "Files of the project cache under a tag",
+				permission: worker,
+				params: { tag: { type: "string", pattern: TAG_PATTERN } },
+				async handler(this: WorkerThis, ctx: WorkerCtx<{ tag: string }>) {
+					const job = await this.callerJob(ctx);
+					const items = await this.engine.repo.cacheRefs.find(
+						{ scope: job.project, tag: ctx.params.tag },
+						{ sort: { name: 1 } },
+					);
+					return { items: items.map((r) => ({ name: r.name, size: r.size, sha256: r.sha256 })) };
+				},
+			},
+
+			putReport: {
+				rest: rest("PUT", "/reports/:tag/:name", { type: "stream" }),
+				summary: "Upload a report file (tests, coverage, analysis, security) of the worker's job",
+				permission: worker,
+				params: {},
+				async handler(this: WorkerThis, ctx: WorkerCtx) {
+					const job = await this.callerJob(ctx);
+					const kind = String((ctx.params as Record<string, unknown>)?.tag ?? ctx.meta.$params?.tag ?? "");
+					if (!["tests", "coverage", "analysis", "security"].includes(kind)) {
+						throw invalid(`unknown report kind '${kind}'`, [
+							{ field: "kind", message: "tests, coverage, analysis or security" },
+						]);
+					}
+					const info = (await this.storeBlob(ctx, this.engine.repo.reportRefs, job._id)) as {
+						sha256: string;
+					};
+					const run = (await this.engine.repo.runs.findOne({ _id: job.runId })) as RunDoc;
+					if (
+						!this.broker.registry
+							.getServiceList({ onlyAvailable: true })
+							.some((x: { name: string }) => x.name === "report")
+					)
+						return { ...info, ingested: false };
+					const name = decodeURIComponent(String((ctx.params as Record<string, unknown>)?.name ?? ""));
+					const query = {
+						...((ctx.meta as Record<string, any>).$query ?? {}),
+						...(ctx.params as Record<string, unknown>),
+					};
+					// The step's own parameters carry its quality gate (coverage minimum, maxDrop, failOn…).
+					const stepIndex = Number(query.step);
+					const step = Number.isInteger(stepIndex) ? job.job.steps[stepIndex] : undefined;
+					const stepParams = step && step.action.kind === "builtin" ? step.action.params : undefined;
+					const def = await this.engine.definition(run);
+					const application = def.model.nodes.find((n) => n.name === job.node)?.application;
+					const stepFormat =
+						stepParams && typeof stepParams === "object" && !Array.isArray(stepParams)
+							? (stepParams as Record<string, unknown>).format
+							: undefined;
+					return ctx.call(
+						"report.ingest",
+						{
+							project: job.project,
+							workflow: job.workflow,
+							runId: job.runId,
+							runNumber: job.runNumber,
+							branch: run.branch,
+							commit: run.commit ?? undefined,
+							node: job.node,
+							jobId: job._id,
+							kind,
+							name,
+							format:
+								typeof stepFormat === "string"
+									? stepFormat
+									: typeof query.format === "string"
+										? query.format
+										: undefined,
+							sha256: info.sha256,
+							...(stepParams !== undefined ? { stepParams } : {}),
+							...(application ? { application } : {}),
+						},
+						// On behalf of the system: the worker's own token reaches only the worker routes.
+						{ meta: { user: undefined } },
+					);
+				},
+			},
+		},
+
+		methods: {
+			/** The job of the calling worker, or 403/404. */
+			async callerJob(this: WorkerThis, ctx: WorkerCtx<any>) {
+				const id = ctx.meta.user?.job;
+				if (!id) throw forbidden();
+				const cached = this.jobCache.get(id);
+				if (cached) return cached;
+				const job = await this.engine.repo.jobs.findOne({ _id: id });
+				if (!job) throw notFound("job");
+				if (this.jobCache.size > 5000) this.jobCache.clear();
+				this.jobCache.set(id, job);
+				return job;
+			},
+
+			async requireLive(this: WorkerThis, job: JobDoc) {
+				if (await this.engine.repo.results.findOne({ _id: job._id }))
+					throw conflict("this job has already ended", { job: job._id });
+			},
+
+			/** The variables and the clear secrets of a job (project, application, environment, build). */
+			async jobVariablesOf(this: WorkerThis, ctx: Context, job: JobDoc) {
+				const run = (await this.engine.repo.runs.findOne({ _id: job.runId })) as RunDoc;
+				const def = await this.engine.definition(run);
+				const node = def.model.nodes.find((n) => n.name === job.node);
+				const pipeline = def.pipelines.find((p) => p.name === job.pipeline);
+				const clear = (await ctx.call("project.jobVariables", {
+					key: job.project,
+					application: node?.application,
+					environment: node?.environment,
+				})) as Record<
+					"project" | "application" | "environment",
+					Record<string, { type: string; value: string }>
+				>;
+				const publicUrl = config.publicUrl;
+				const computed = jobVariables({
+					run: run.vars,
+					build: run.build,
+					project: clear.project,
+					application: node?.application
+						? { name: node.application, variables: clear.application }
+						: undefined,
+					environment: node?.environment
+						? { name: node.environment, variables: clear.environment }
+						: undefined,
+					pipelineParameters: Object.fromEntries(
+						Object.entries(pipeline?.parameters ?? {}).map(([k, p]) => [k, p.default]),
+					),
+					nodeParameters: node?.parameters ?? {},
+					node: job.node,
+					pipeline: job.pipeline,
+					stage: job.stage,
+					job: job.name,
+					publicUrl,
+					runUrl: `${publicUrl}/api/v1/projects/${job.project}/workflows/${job.workflow}/runs/${job.runNumber}`,
+				});
+				return openTemplateSecrets(ctx, job.project, computed);
+			},
+
+			async secretsOf(this: WorkerThis, ctx: Context, job: JobDoc) {
+				const hit = this.secretCache.get(job._id);
+				if (hit && Date.now() - hit.at < SECRET_CACHE_MS) return hit.secrets;
+				const { secrets } = await this.jobVariablesOf(ctx, job);
+				if (this.secretCache.size > 1000) this.secretCache.clear();
+				this.secretCache.set(job._id, { secrets, at: Date.now() });
+				return secrets;
+			},
+
+			async storeBlob(this: WorkerThis, ctx: WorkerCtx<any>, refs: Collection<BlobRefDoc>, scope: string) {
+				const { tag, name } = blobParams(ctx);
+				const expected = (ctx.meta as Record<string, any>).$requestHeaders?.["x-checksum-sha256"];
+				try {
+					const body = (ctx as unknown as { stream?: Readable }).stream;
+					if (!body) throw invalid("the request has no body");
+					const info = await runtimeOf(this.broker).artifacts.put(body, {
+						maxBytes: config.artifacts.maxBytes,
+						expectedSha256: typeof expected === "string" ? expected : undefined,
+					});
+					await refs.replace({
+						_id: `${scope}/${tag}/${name}`,
+						scope,
+						tag,
+						name,
+						...info,
+						created: new Date().toISOString(),
+					});
+					return info;
+				} catch (e) {
+					if (e instanceof BlobTooLargeError)
+						throw Object.assign(invalid(e.message), { code: 413, type: "PAYLOAD_TOO_LARGE" });
+					if (e instanceof ChecksumMismatchError)
+						throw invalid(e.message, [{ field: "X-Checksum-Sha256", message: e.message }]);
+					throw e;
+				}
+			},
+
+			async readBlob(this: WorkerThis, ctx: WorkerCtx<any>, refs: Collection<BlobRefDoc>, scope: string) {
+				const { tag, name } = blobParams(ctx);
+				const ref = await refs.findOne({ _id: `${scope}/${tag}/${name}` });
+				const stream = ref ? await runtimeOf(this.broker).artifacts.get(ref.sha256) : null;
+				if (!ref || !stream) throw notFound(`file ${tag}/${name}`);
+				ctx.meta.$responseType = "application/octet-stream";
+				return stream;
+			},
+		},
+
+		created(this: WorkerThis) {
+			this.jobCache = new Map();
+			this.secretCache = new Map();
+		},
+
+		async started(this: WorkerThis) {
+			this.engine = await openRunEngine(this.broker, config, this.logger);
+		},
+	};
+}

@@ -1,0 +1,125 @@
+// Booking: which queued jobs a hatchery is offered (queue-selection.ts), and the booking itself.
+// The booking claim decides between hatcheries; slot claims enforce the project and workflow
+// limits atomically (job-slots.ts). A refusal for a limit marks the project or workflow as
+// congested, so the reaper sweeps its slots for ones a crashed booking left behind.
+
+import { randomUUID } from "node:crypto";
+import type { ActiveJobDoc, BookResult } from "../../schemas/run.ts";
+import { claimSlots, releaseSlots, slotOwner } from "./job-slots.ts";
+import { selectJobs, spread } from "./queue-selection.ts";
+import type { HatcheryCapabilities } from "./requirements.ts";
+import type { RunEngine } from "./run-engine.ts";
+
+/** Jobs waiting for a hatchery that `caps` could run, fair between projects, at most `limit`. */
+export async function queueFor(
+	engine: RunEngine,
+	caps: HatcheryCapabilities,
+	limit: number,
+): Promise<string[]> {
+	const now = engine.now();
+	// A hatchery's capabilities are recorded every few seconds, not at every poll.
+	const seen = engine.hatcherySeen.get(caps.name) ?? Number.NEGATIVE_INFINITY;
+	if (now - seen > 5000) {
+		if (engine.hatcherySeen.size > 1000) engine.hatcherySeen.clear();
+		engine.hatcherySeen.set(caps.name, now);
+		await engine.repo.hatcheries.replace({ _id: caps.name, capabilities: caps, seenAt: now });
+	}
+	// No sort in the query: the store then stops reading at the limit (FerretDB sorts in
+	// memory after reading everything); the queue is small and ordered in selectJobs.
+	const waiting = await engine.repo.queue.find({}, { limit: Math.max(50, limit * 10) });
+	const fair = await selectJobs(waiting, caps, limit * 3, (q) => engine.repo.earlierRunBusy(q));
+	return spread(fair, limit, engine.random);
+}
+
+/**
+ * A hatchery books a job. The booking claim decides between hatcheries; the slot claims
+ * enforce the project and workflow limits atomically (job-slots.ts). Order matters for crash
+ * safety: the active entry is written before the slots are claimed and removed after they
+ * are released, so the reaper can tell a stale slot from a booking in progress.
+ */
+export async function book(engine: RunEngine, id: string, hatchery: string): Promise<BookResult> {
+	const job = await engine.repo.jobs.findOne({ _id: id });
+	if (job?.status !== "Waiting" || (await engine.repo.results.findOne({ _id: id }))) return { won: false };
+	const s = engine.settings;
+	// A cheap early refusal (not the guarantee: the slots are).
+	const running = await engine.repo.activeJobs.find({ project: job.project });
+	if (running.length >= s.maxRunningJobsPerProject) {
+		engine.congested.projects.add(job.project);
+		return { won: false, reason: "project concurrency limit" };
+	}
+	if (running.filter((j) => j.workflow === job.workflow).length >= s.maxRunningJobsPerWorkflow) {
+		engine.congested.workflows.add(`${job.project}/${job.workflow}`);
+		return { won: false, reason: "workflow concurrency limit" };
+	}
+	const owner = slotOwner(job._id, randomUUID());
+	const booking = await engine.repo.store.claim("booking", job._id, owner);
+	if (!booking.won) return { won: false };
+	const active: ActiveJobDoc = {
+		_id: job._id,
+		project: job.project,
+		workflow: job.workflow,
+		hatchery,
+		status: "Booked",
+		bookedAt: engine.now(),
+		startedAt: null,
+		tokenId: "",
+		timeoutSeconds: job.timeoutSeconds,
+		slotOwner: owner,
+		slots: null,
+	};
+	await engine.repo.activeJobs.replace(active);
+	const undo = async () => {
+		await engine.repo.activeJobs.remove({ _id: job._id });
+		await engine.repo.store.release("booking", job._id, owner);
+	};
+	const verdict = await claimSlots(
+		engine.repo.store,
+		job,
+		owner,
+		{ project: s.maxRunningJobsPerProject, workflow: s.maxRunningJobsPerWorkflow },
+		Math.floor(engine.random() * 1_000_000),
+	);
+	if (!verdict.won) {
+		await undo();
+		if (verdict.reason.startsWith("project")) engine.congested.projects.add(job.project);
+		else engine.congested.workflows.add(`${job.project}/${job.workflow}`);
+		return { won: false, reason: verdict.reason };
+	}
+	let token: { token: string; id: string };
+	try {
+		token = await engine.ports.issueJobToken({
+			job: job._id,
+			run: job.runId,
+			project: job.project,
+			ttlSeconds: job.timeoutSeconds + 3600,
+		});
+	} catch (e) {
+		await releaseSlots(engine.repo.store, verdict.slots, owner);
+		await undo();
+		throw e;
+	}
+	await engine.repo.activeJobs.replace({ ...active, tokenId: token.id, slots: verdict.slots });
+	await engine.repo.queue.remove({ _id: job._id });
+	engine.ports.emit("job.booked", { jobId: job._id, hatchery });
+	return {
+		won: true,
+		token: token.token,
+		jobId: job._id,
+		runId: job.runId,
+		timeoutSeconds: job.timeoutSeconds,
+		requirements: job.requirements,
+	};
+}
+
+/** A hatchery could not start the worker of a booked job: the job fails with the reason. */
+export async function unbook(engine: RunEngine, id: string, reason: string): Promise<boolean> {
+	const job = await engine.repo.jobs.findOne({ _id: id });
+	if (!job) return false;
+	await engine.finalizeJob(job, "Fail", `worker could not start: ${reason}`);
+	return true;
+}
+
+/** Jobs booked to a hatchery that have not ended (it kills orphan workers with it). */
+export async function liveJobs(engine: RunEngine, hatchery: string): Promise<string[]> {
+	return (await engine.repo.activeJobs.find({ hatchery })).map((j) => j._id);
+}

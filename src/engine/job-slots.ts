@@ -1,0 +1,111 @@
+// Concurrency limits that hold under races: a booking must win one of `limit` slot claims for
+// its project and one of `limit` for its workflow (Store.claim is a unique insert, atomic on
+// every backend, FerretDB included). Counting the booked jobs first and booking afterwards
+// would let two hatcheries both see "one left" and both book.
+//
+// Slot owners are `<jobId>@<nonce>`, one nonce per booking attempt (see ActiveJobDoc.slotOwner),
+// so a stale release can never free the slot of a later booking of the same job. A booking
+// writes its active_jobs entry before claiming slots and removes it only after releasing them;
+// hence a slot whose owner has no matching active entry belongs to a booking that is over
+// (or crashed), and the sweep frees it.
+
+import type { HeldSlots } from "../../schemas/run.ts";
+import type { Store } from "../store/types.ts";
+
+export const PROJECT_SLOTS = "slot-project";
+export const WORKFLOW_SLOTS = "slot-workflow";
+
+export function projectSlotKey(project: string, i: number): string {
+	return `${project}#${i}`;
+}
+
+export function workflowSlotKey(project: string, workflow: string, i: number): string {
+	return `${project}/${workflow}#${i}`;
+}
+
+export function slotOwner(jobId: string, nonce: string): string {
+	return `${jobId}@${nonce}`;
+}
+
+/** The job id and nonce of a slot owner. */
+export function parseSlotOwner(owner: string): { jobId: string; nonce: string } {
+	const at = owner.lastIndexOf("@");
+	return at < 0 ? { jobId: owner, nonce: "" } : { jobId: owner.slice(0, at), nonce: owner.slice(at + 1) };
+}
+
+async function winOne(
+	store: Store,
+	scope: string,
+	keyOf: (i: number) => string,
+	limit: number,
+	owner: string,
+	start: number,
+): Promise<string | null> {
+	for (let k = 0; k < limit; k++) {
+		const key = keyOf((start + k) % limit);
+		if ((await store.claim(scope, key, owner)).won) return key;
+	}
+	return null;
+}
+
+export type SlotVerdict = { won: true; slots: HeldSlots } | { won: false; reason: string };
+
+/**
+ * Wins a project slot and a workflow slot for `owner`, or neither (what was won is released).
+ * `start` spreads concurrent bookers over the keys (fewer lost inserts).
+ */
+export async function claimSlots(
+	store: Store,
+	job: { project: string; workflow: string },
+	owner: string,
+	limits: { project: number; workflow: number },
+	start: number,
+): Promise<SlotVerdict> {
+	const project = await winOne(
+		store,
+		PROJECT_SLOTS,
+		(i) => projectSlotKey(job.project, i),
+		limits.project,
+		owner,
+		start % limits.project,
+	);
+	if (!project) return { won: false, reason: "project concurrency limit" };
+	const workflow = await winOne(
+		store,
+		WORKFLOW_SLOTS,
+		(i) => workflowSlotKey(job.project, job.workflow, i),
+		limits.workflow,
+		owner,
+		start % limits.workflow,
+	);
+	if (!workflow) {
+		await store.release(PROJECT_SLOTS, project, owner);
+		return { won: false, reason: "workflow concurrency limit" };
+	}
+	return { won: true, slots: { project, workflow } };
+}
+
+export async function releaseSlots(store: Store, slots: HeldSlots, owner: string): Promise<void> {
+	await store.release(WORKFLOW_SLOTS, slots.workflow, owner);
+	await store.release(PROJECT_SLOTS, slots.project, owner);
+}
+
+/**
+ * Frees the slots among `keys` whose booking is over: `stillBooked(owner)` says whether the
+ * owner's booking is live. Returns how many were freed.
+ */
+export async function sweepSlots(
+	store: Store,
+	scope: string,
+	keys: readonly string[],
+	stillBooked: (owner: string) => Promise<boolean>,
+): Promise<number> {
+	let freed = 0;
+	for (const key of keys) {
+		const holder = await store.holder(scope, key);
+		if (!holder || (await stillBooked(holder.owner))) continue;
+		await store.release(scope, key, holder.owner);
+		freed++;
+	}
+	return freed;
+}

@@ -1,0 +1,212 @@
+// What users do to runs: start one (numbered per workflow), stop it, resume a manual node,
+// restart a node as a sub-run. Each change to a run happens under its lease (run-lock.ts).
+
+import type { RunDoc } from "../../schemas/run.ts";
+import { DuplicateKeyError } from "../store/types.ts";
+import { beginRestart, beginRun, resumeManualNode, stopRunProgress } from "./advance.ts";
+import { RunConflictError, RunNotFoundError } from "./errors.ts";
+import type { CreateRunInput, RunEngine } from "./run-engine.ts";
+import { ACTIVE_RUN_STATUSES, runId, subRunId } from "./run-repository.ts";
+import { runVariables } from "./run-vars.ts";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * A new run: its number is the first free one (a unique insert decides; the counter is only a
+ * hint, updated after the fact), then it begins and its first jobs are queued.
+ */
+export async function createRun(engine: RunEngine, input: CreateRunInput): Promise<RunDoc> {
+	const { project, workflow } = input;
+	const def = await engine.ports.definition({
+		project,
+		workflow,
+		branch: input.branch,
+		version: input.version,
+	});
+	const counterId = `${project}/${workflow}`;
+	const hint = await engine.repo.counters.findOne({ _id: counterId });
+	let number = (hint?.last ?? 0) + 1;
+	let created: RunDoc | undefined;
+	for (let attempt = 0; attempt < 200 && !created; attempt++) {
+		const now = engine.now();
+		const vars = runVariables({
+			project,
+			workflow,
+			number,
+			branch: input.branch ?? def.branch,
+			commit: input.commit,
+			payload: input.payload,
+			params: input.params,
+			triggeredBy: input.triggeredBy,
+		});
+		const doc: RunDoc = {
+			_id: runId(project, workflow, number),
+			project,
+			workflow,
+			number,
+			sub: 0,
+			branch: vars["git.branch"] ?? def.branch,
+			commit: vars["git.hash"] ?? null,
+			definitionId: def.definitionId,
+			definitionVersion: def.version,
+			repositoryId: def.repositoryId ?? null,
+			status: "Waiting",
+			progress: {
+				state: { workflow, status: "Waiting", vars: {}, nodes: {}, startedAt: now },
+				pipelines: {},
+				stageConditions: {},
+			},
+			vars,
+			build: {},
+			tags: {},
+			triggeredBy: input.triggeredBy,
+			created: iso(now),
+			updated: iso(now),
+			ended: null,
+			createdMs: now,
+		};
+		try {
+			// The unique _id makes the number ours: two requests cannot get the same one.
+			await engine.repo.runs.insert(doc);
+			created = doc;
+		} catch (e) {
+			if (!(e instanceof DuplicateKeyError)) throw e;
+			// Taken: try the next one; now and then re-read the hint, other creators moved on.
+			number++;
+			if (attempt % 4 === 3) {
+				const fresh = await engine.repo.counters.findOne({ _id: counterId });
+				if (fresh && fresh.last >= number) number = fresh.last + 1;
+			}
+		}
+	}
+	if (!created) throw new RunConflictError(`could not allocate a run number for ${workflow}: try again`);
+	// Never move the hint backwards (creators finish out of order).
+	const hintNow = await engine.repo.counters.findOne({ _id: counterId });
+	if (!hintNow || hintNow.last < created.number)
+		await engine.repo.counters.replace({ _id: counterId, last: created.number });
+	await engine.repo.activeRuns.replace({ _id: created._id });
+	engine.rememberDefinition(created.definitionId, { model: def.model, pipelines: def.pipelines });
+	const fresh = created;
+	return engine.withLock(fresh._id, async () => {
+		// The reconciler may have begun it already (it is listed as active from the insert on).
+		const current = await engine.repo.runs.findOne({ _id: fresh._id });
+		if (current && current.status !== "Waiting") return current;
+		const { progress, queue } = await beginRun(
+			fresh._id,
+			def.model,
+			def.pipelines,
+			fresh.vars,
+			engine.evaluator(fresh),
+			engine.now(),
+		);
+		await engine.enqueue(fresh, queue);
+		return engine.saveRun(fresh, progress);
+	});
+}
+
+/** Stops an active run and its live jobs (their workers learn it from their heartbeat). */
+export async function stopRun(
+	engine: RunEngine,
+	found: RunDoc,
+	who: string,
+): Promise<{ run: RunDoc; stoppedJobs: string[] }> {
+	const stoppedJobs: string[] = [];
+	const run = await engine.withLock(found._id, async () => {
+		const current = (await engine.repo.runs.findOne({ _id: found._id }))!;
+		if (!ACTIVE_RUN_STATUSES.has(current.status)) return current;
+		const { progress } = stopRunProgress(current.progress, engine.now(), `stopped by ${who}`);
+		const live = (await engine.repo.jobsOfRun(current)).filter(
+			(j) => j.status === "Waiting" || j.status === "Booked" || j.status === "Building",
+		);
+		for (const j of live) {
+			await engine.repo.queue.remove({ _id: j._id });
+			// The run lock is held here and the stop rewrites the whole progress: don't apply each job.
+			await engine.finalizeJob(j, "Stopped", `stopped by ${who}`, [], { apply: false });
+			stoppedJobs.push(j._id);
+		}
+		return engine.saveRun(current, progress);
+	});
+	return { run, stoppedJobs };
+}
+
+/** Starts a node waiting for a manual start. */
+export async function resumeNode(
+	engine: RunEngine,
+	found: RunDoc,
+	node: string,
+	who: string,
+): Promise<RunDoc> {
+	return engine.withLock(found._id, async () => {
+		const current = (await engine.repo.runs.findOne({ _id: found._id }))!;
+		const state = current.progress.state.nodes[node];
+		if (!state) throw new RunNotFoundError(`node ${node}`, { node });
+		if (state.status !== "Manual")
+			throw new RunConflictError(`node ${node} is ${state.status}, not waiting for a manual start`);
+		const def = await engine.definition(current);
+		const { progress, queue } = await resumeManualNode(
+			current._id,
+			def.model,
+			def.pipelines,
+			current.progress,
+			node,
+			who,
+			engine.evaluator(current),
+			engine.now(),
+		);
+		await engine.enqueue(current, queue);
+		return engine.saveRun(current, progress);
+	});
+}
+
+/** Runs a node and everything below it again, as a sub-run of the same number. */
+export async function restartRun(
+	engine: RunEngine,
+	previous: RunDoc,
+	node: string,
+	who: string,
+): Promise<RunDoc> {
+	if (ACTIVE_RUN_STATUSES.has(previous.status))
+		throw new RunConflictError(`run #${previous.number} is still ${previous.status}: stop it first`);
+	if (!previous.progress.state.nodes[node]) throw new RunNotFoundError(`node ${node}`, { node });
+	const def = await engine.definition(previous);
+	const sub = (previous.sub ?? 0) + 1;
+	const now = engine.now();
+	const doc: RunDoc = {
+		...previous,
+		_id: subRunId(previous.project, previous.workflow, previous.number, sub),
+		sub,
+		status: "Waiting",
+		triggeredBy: who,
+		created: iso(now),
+		updated: iso(now),
+		ended: null,
+		createdMs: now,
+		latestSub: undefined,
+	};
+	try {
+		await engine.repo.runs.insert(doc);
+	} catch (e) {
+		if (e instanceof DuplicateKeyError) throw new RunConflictError("this run is being restarted already");
+		throw e;
+	}
+	await engine.repo.activeRuns.replace({ _id: doc._id });
+	// The run itself is final (checked above): nothing else writes it now.
+	await engine.repo.runs.update(
+		{ _id: runId(previous.project, previous.workflow, previous.number) },
+		{ $set: { latestSub: sub } },
+	);
+	return engine.withLock(doc._id, async () => {
+		const { progress, queue } = await beginRestart(
+			doc._id,
+			def.model,
+			def.pipelines,
+			previous.progress,
+			node,
+			doc.vars,
+			engine.evaluator(doc),
+			engine.now(),
+		);
+		await engine.enqueue(doc, queue);
+		return engine.saveRun(doc, progress);
+	});
+}

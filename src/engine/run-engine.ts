@@ -1,0 +1,312 @@
+// The run engine's core: a run's definition and condition evaluator, queuing jobs, saving
+// progress, ending a job once (the result insert decides between a late worker and the
+// reaper) and applying its result to the run. State is the store (through RunRepository);
+// other services are reached through injected ports; time comes from an injected clock.
+// Around it: run-commands.ts (create, stop, resume, restart), booking.ts (queue and booking
+// with atomic job limits), reaper.ts, reconciler.ts and retention.ts.
+
+import type { ActiveJobDoc, JobDoc, JobResultDoc, RunDoc } from "../../schemas/run.ts";
+import { evaluateChecks } from "../run/conditions.ts";
+import { evaluateScript } from "../run/lua.ts";
+import type { FinalResult } from "../run/state.ts";
+import { DuplicateKeyError } from "../store/types.ts";
+import type { Conditions } from "../workflow/model.ts";
+import { type ConditionEvaluator, finishJob, type QueuedJob, type RunProgress } from "./advance.ts";
+import { RunNotFoundError } from "./errors.ts";
+import { releaseSlots } from "./job-slots.ts";
+import type { Clock, Definition, RunPorts } from "./ports.ts";
+import { systemClock } from "./ports.ts";
+import { ACTIVE_RUN_STATUSES, type RunRepository } from "./run-repository.ts";
+import { withRunLock } from "./run-lock.ts";
+
+/** The knobs the engine reads (config.run). */
+export interface EngineSettings {
+	heartbeatTimeoutMs: number;
+	bookingTimeoutMs: number;
+	noHatcheryTimeoutMs: number;
+	defaultJobTimeoutSeconds: number;
+	maxRunningJobsPerProject: number;
+	maxRunningJobsPerWorkflow: number;
+	historyLength: number;
+	deletedBranchRetentionMs: number;
+}
+
+export interface RunEngineOptions {
+	repo: RunRepository;
+	ports: RunPorts;
+	settings: EngineSettings;
+	/** Owner of run leases: the node id. */
+	owner: string;
+	clock?: Clock;
+	random?: () => number;
+}
+
+export interface CreateRunInput {
+	project: string;
+	workflow: string;
+	branch?: string;
+	commit?: string;
+	version?: number;
+	params?: Record<string, string>;
+	payload?: unknown;
+	triggeredBy: string;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+export class RunEngine {
+	readonly repo: RunRepository;
+	readonly ports: RunPorts;
+	readonly settings: EngineSettings;
+	readonly owner: string;
+	readonly clock: Clock;
+	readonly random: () => number;
+	/** Heartbeats could not arrive while this engine was not running: the reaper counts from here. */
+	readonly startedAt: number;
+	/** Projects and workflows (`project/workflow`) whose bookings hit a limit: the reaper sweeps their slots. */
+	readonly congested = { projects: new Set<string>(), workflows: new Set<string>() };
+	readonly #definitions = new Map<string, Definition>();
+	/** When each hatchery's capabilities were last recorded (booking.ts). */
+	readonly hatcherySeen = new Map<string, number>();
+	/** Booking claims seen without their active entry, by job: owner and when first seen (reaper.ts). */
+	readonly orphanBookings = new Map<string, { owner: string; since: number }>();
+	lastOrphanSweep = Number.NEGATIVE_INFINITY;
+
+	constructor(options: RunEngineOptions) {
+		this.repo = options.repo;
+		this.ports = options.ports;
+		this.settings = options.settings;
+		this.owner = options.owner;
+		this.clock = options.clock ?? systemClock;
+		this.random = options.random ?? Math.random;
+		this.startedAt = this.clock.now();
+	}
+
+	now(): number {
+		return this.clock.now();
+	}
+
+	/** Changes to one run, serialised across nodes (src/engine/run-lock.ts). */
+	withLock<T>(rid: string, fn: () => Promise<T>): Promise<T> {
+		return withRunLock(this.repo.store, rid, this.owner, fn);
+	}
+
+	/** A run's definition (immutable per definitionId, so cached). */
+	async definition(run: RunDoc): Promise<Definition> {
+		const cached = this.#definitions.get(run.definitionId);
+		if (cached) return cached;
+		const def = await this.ports.definition({
+			project: run.project,
+			workflow: run.workflow,
+			branch: run.definitionId.split("/").slice(2, -1).join("/"),
+			version: run.definitionVersion,
+		});
+		const value = { model: def.model, pipelines: def.pipelines };
+		if (this.#definitions.size > 500) this.#definitions.clear();
+		this.#definitions.set(run.definitionId, value);
+		return value;
+	}
+
+	/** A definition just read elsewhere (run creation), so the run's next steps need not ask again. */
+	rememberDefinition(definitionId: string, def: Definition): void {
+		if (this.#definitions.size > 500) this.#definitions.clear();
+		this.#definitions.set(definitionId, def);
+	}
+
+	evaluator(run: RunDoc): ConditionEvaluator {
+		const vars = () => ({
+			...run.vars,
+			...Object.fromEntries(Object.entries(run.build).map(([k, v]) => [`cds.build.${k}`, v])),
+		});
+		const evaluate = async (conditions: Conditions) => {
+			const checks = evaluateChecks(conditions.checks, vars());
+			if (!checks.ok) return { ok: false, reason: checks.failed ?? "conditions not satisfied" };
+			if (conditions.script) {
+				const r = await evaluateScript(conditions.script, vars());
+				if (!r.ok)
+					return {
+						ok: false,
+						reason: r.error ? `condition script: ${r.error}` : "condition script returned false",
+					};
+			}
+			return { ok: true };
+		};
+		return { node: (_node, c) => evaluate(c), stage: (_node, _stage, c) => evaluate(c) };
+	}
+
+	/** Writes the job records and queue entries (idempotent: job ids are deterministic). */
+	async enqueue(run: RunDoc, queued: QueuedJob[]): Promise<void> {
+		const now = this.now();
+		let count = 0;
+		for (const q of queued) {
+			const doc: JobDoc = {
+				_id: q.id,
+				runId: run._id,
+				project: run.project,
+				workflow: run.workflow,
+				runNumber: run.number,
+				node: q.node,
+				pipeline: q.pipeline,
+				jobIndex: q.jobIndex,
+				attempt: q.attempt,
+				stage: q.stage,
+				name: q.name,
+				job: q.job,
+				requirements: q.job.requirements,
+				status: "Waiting",
+				queuedAt: now,
+				hatchery: null,
+				worker: null,
+				bookedAt: null,
+				startedAt: null,
+				endedAt: null,
+				reason: null,
+				timeoutSeconds: q.job.timeout ?? this.settings.defaultJobTimeoutSeconds,
+			};
+			try {
+				await this.repo.jobs.insert(doc);
+			} catch (e) {
+				if (e instanceof DuplicateKeyError) continue; // queued already (a replay)
+				throw e;
+			}
+			count++;
+			try {
+				await this.repo.queue.insert({
+					_id: q.id,
+					project: run.project,
+					workflow: run.workflow,
+					node: q.node,
+					runNumber: run.number,
+					oneAtATime: q.oneAtATime,
+					queuedAt: now,
+					requirements: q.job.requirements,
+				});
+			} catch (e) {
+				if (!(e instanceof DuplicateKeyError)) throw e;
+			}
+		}
+		if (count > 0) this.ports.broadcast("job.queued", { count });
+	}
+
+	async saveRun(run: RunDoc, progress: RunProgress): Promise<RunDoc> {
+		const status = progress.state.status;
+		const ended = ACTIVE_RUN_STATUSES.has(status) ? null : (run.ended ?? iso(this.now()));
+		const next: RunDoc = { ...run, progress, status, updated: iso(this.now()), ended };
+		await this.repo.runs.replace(next);
+		if (ended) await this.repo.activeRuns.remove({ _id: run._id });
+		this.ports.emit("run.updated", {
+			runId: run._id,
+			project: run.project,
+			workflow: run.workflow,
+			number: run.number,
+			sub: run.sub ?? 0,
+			status,
+			branch: run.branch,
+			commit: run.commit,
+			repositoryId: run.repositoryId ?? null,
+		});
+		return next;
+	}
+
+	/**
+	 * Ends a job attempt once: the insert of its result decides between a late worker and the
+	 * reaper. Returns false when someone else already finalised it.
+	 */
+	async finalizeJob(
+		job: JobDoc,
+		status: FinalResult,
+		reason: string | null,
+		steps: unknown[] = [],
+		options: { apply?: boolean } = {},
+	): Promise<boolean> {
+		const result: JobResultDoc = { _id: job._id, status, reason, steps, at: this.now() };
+		try {
+			await this.repo.results.insert(result);
+		} catch (e) {
+			if (e instanceof DuplicateKeyError) return false;
+			throw e;
+		}
+		await this.repo.queue.remove({ _id: job._id });
+		// The job record is written twice in its life (queued, ended): the booking and the
+		// start live in active_jobs, which is small.
+		const active = await this.repo.activeJobs.findOne({ _id: job._id });
+		await this.repo.jobs.update(
+			{ _id: job._id },
+			{
+				$set: {
+					status,
+					reason,
+					endedAt: result.at,
+					hatchery: active?.hatchery ?? job.hatchery,
+					bookedAt: active?.bookedAt ?? job.bookedAt,
+					startedAt: active?.startedAt ?? job.startedAt,
+				},
+			},
+		);
+		if (active) await this.endBooking(active);
+		if (options.apply !== false) {
+			await this.applyResult(job.runId, job, result).catch((e: Error) =>
+				this.ports.warn(
+					`run ${job.runId}: result of ${job._id} not applied yet (${e.message}); the reconciler will`,
+				),
+			);
+		}
+		this.ports.emit("job.updated", { jobId: job._id, runId: job.runId, status });
+		return true;
+	}
+
+	/** A booking is over (its job ended): token revoked, slots freed, entry removed. Idempotent. */
+	async endBooking(active: ActiveJobDoc): Promise<void> {
+		if (active.tokenId) await this.ports.revokeJobToken(active.tokenId).catch(() => {});
+		if (active.slots && active.slotOwner) await releaseSlots(this.repo.store, active.slots, active.slotOwner);
+		await this.repo.activeJobs.remove({ _id: active._id });
+	}
+
+	async applyResult(rid: string, job: JobDoc, result: JobResultDoc): Promise<void> {
+		await this.withLock(rid, async () => {
+			const run = await this.repo.runs.findOne({ _id: rid });
+			if (!run) return;
+			const def = await this.definition(run);
+			const done = await finishJob(
+				run._id,
+				def.model,
+				def.pipelines,
+				run.progress,
+				{ node: job.node, jobIndex: job.jobIndex, attempt: job.attempt },
+				result.status,
+				result.reason ?? undefined,
+				this.evaluator(run),
+				this.now(),
+			);
+			if (!done.applied) return;
+			await this.enqueue(run, done.queue);
+			await this.saveRun(run, done.progress);
+		});
+	}
+
+	/** The latest sub-run of a number, or RunNotFoundError. */
+	async findRun(project: string, workflow: string, number: number): Promise<RunDoc> {
+		const run = await this.repo.findRun(project, workflow, number);
+		if (!run) throw new RunNotFoundError(`run ${workflow} #${number}`, { project, workflow, number });
+		return run;
+	}
+
+	/** `worker export` values: cds.build.NAME for the following steps, jobs and nodes. */
+	async addBuildVariables(rid: string, values: Record<string, string>): Promise<void> {
+		await this.withLock(rid, async () => {
+			const run = await this.repo.runs.findOne({ _id: rid });
+			if (run) await this.repo.runs.replace({ ...run, build: { ...run.build, ...values } });
+		});
+	}
+
+	/** A deleted branch's runs are purged after the retention delay (retention.ts). */
+	async recordBranchDeletion(project: string, workflow: string, branch: string, deletedAt: number) {
+		await this.repo.branchDeletions.replace({
+			_id: `${project}/${workflow}/${branch}`,
+			project,
+			workflow,
+			branch,
+			deletedAt,
+		});
+	}
+}
