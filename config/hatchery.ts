@@ -20,7 +20,7 @@ export const HATCHERY_SETTINGS = {
 	name: string(
 		"CDS_HATCHERY_NAME",
 		() => `local-${os.hostname()}`.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 128),
-		"a hatchery's identity, stable across restarts: a restarted hatchery adopts the workers of its live jobs",
+		"a hatchery's identity, stable across restarts: a restarted hatchery adopts the workers of its live jobs (they are not killed) and kills only those whose job is over",
 		NAME,
 		"`local-<hostname>`",
 	),
