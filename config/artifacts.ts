@@ -13,7 +13,7 @@ export const ARTIFACT_SETTINGS = {
 	),
 	store: optionalString(
 		"CDS_ARTIFACT_STORE",
-		"where artifact, cache and report blobs live (src/artifacts): `gridfs` (in MongoDB, shared by the cluster) or `filesystem` (under `$CDS_DATA_DIR/artifacts`)",
+		"where artifact, cache and report blobs live (`src/artifacts`): `gridfs` (in MongoDB, shared by the cluster) or `filesystem` (under `$CDS_DATA_DIR/artifacts`)",
 		{
 			pattern: new RegExp(`^(${ARTIFACT_STORE_KINDS.join("|")})$`),
 			expected: `one of ${ARTIFACT_STORE_KINDS.join(", ")}`,

@@ -15,7 +15,7 @@ export const HATCHERY_SETTINGS = {
 		"CDS_HATCHERY_DRIVER",
 		DRIVER_KINDS,
 		"local",
-		"where this hatchery starts workers (src/hatchery/drivers): `local` processes on this host",
+		"where this hatchery starts workers (`src/hatchery/drivers`): `local` processes on this host",
 	),
 	name: string(
 		"CDS_HATCHERY_NAME",
