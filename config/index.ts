@@ -126,7 +126,7 @@ export function loadConfig(env: Env = hostEnv(), cwd = process.cwd()): Config {
 		run: readRunSettings(env),
 		hatchery: readHatcherySettings(env, dataDir),
 		hooks: readHookSettings(env, natsUrl),
-		artifacts: readArtifactSettings(env),
+		artifacts: readArtifactSettings(env, mongoUrl),
 		repository: readRepositorySettings(env),
 		templates: readTemplateSettings(env),
 	};

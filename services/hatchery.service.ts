@@ -1,33 +1,46 @@
 // A hatchery: asks the run service for jobs its driver can serve, books them (the booking is
 // atomic in the store, so replicas never start one job twice), and starts their workers.
-// Runs as its own scaled node (`SERVICES=hatchery`); the driver decides where workers live.
+// Runs as its own scaled node (`SERVICES=hatchery`); the driver (CDS_HATCHERY_DRIVER, from
+// src/hatchery/drivers) decides where workers live. At start and then periodically it
+// reconciles the driver with the jobs the run service counts as live for this hatchery: a
+// restarted hatchery adopts the workers of its live jobs, and a worker whose job ended
+// while an event was lost is killed.
 
-import path from "node:path";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import type { Config, HatcherySettings } from "../config/index.ts";
 import type { HatcheryDriver } from "../src/hatchery/contract.ts";
-import { DEFAULT_BINARIES, detectBinaries, LocalDriver } from "../src/hatchery/local-driver.ts";
+import { createDriver } from "../src/hatchery/drivers/index.ts";
+import { jobRequirements } from "../src/hatchery/requirements.ts";
+import type { Requirement } from "../src/workflow/model.ts";
 
-/** The hatchery's settings with what the configuration leaves to detection filled in. */
-export function hatcherySettings(config: Config): HatcherySettings & { binaries: string[] } {
-	const h = config.hatchery;
-	return { ...h, binaries: h.binaries ?? detectBinaries(DEFAULT_BINARIES) };
+/** How often the driver is reconciled with the live jobs after the first time (at start). */
+const RECONCILE_EVERY_MS = 30_000;
+
+interface Booking {
+	won: boolean;
+	token?: string;
+	runId?: string;
+	timeoutSeconds?: number;
+	requirements?: Requirement[];
 }
 
 interface HatcheryLocals {
-	hatchery: HatcherySettings & { binaries: string[] };
-	driver: HatcheryDriver;
+	hatchery: HatcherySettings;
+	driver?: HatcheryDriver;
 	timer?: NodeJS.Timeout;
+	reconcileTimer?: NodeJS.Timeout;
 	ticking: boolean;
 	wakeAgain: boolean;
+	/** Set when a reconcile is due: the tick loop runs it, so no spawn races the live-job list. */
+	reconcileDue: boolean;
 }
 interface HatcheryMethods {
 	tick(): Promise<void>;
 	wake(): void;
+	reconcile(driver: HatcheryDriver): Promise<void>;
+	fill(driver: HatcheryDriver): Promise<void>;
 }
 type HatcheryThis = Service & HatcheryLocals & HatcheryMethods;
-
-const ROOT = path.resolve(import.meta.dirname, "..");
 
 export default function HatcheryService(
 	config: Config,
@@ -40,12 +53,14 @@ export default function HatcheryService(
 			/** What this hatchery offers and runs (ops: `call hatchery.status` in the REPL). Internal. */
 			status: {
 				params: {},
-				handler(this: HatcheryThis) {
+				async handler(this: HatcheryThis) {
+					const driver = this.driver;
 					return {
 						name: this.hatchery.name,
-						capabilities: this.driver.capabilities(),
-						capacity: this.driver.capacity(),
-						workers: this.driver.list(),
+						driver: this.hatchery.driver,
+						capabilities: driver ? await driver.capabilities() : null,
+						capacity: driver ? await driver.capacity() : null,
+						workers: driver ? await driver.list() : [],
 					};
 				},
 			},
@@ -55,8 +70,9 @@ export default function HatcheryService(
 				this.wake();
 			},
 			async "run.stopped"(this: HatcheryThis, ctx: Context<{ jobs: string[] }>) {
-				// Workers learn of the stop through their heartbeat; those that do not react are killed.
-				await Promise.all(ctx.params.jobs.map((j) => this.driver.kill(j, 10_000)));
+				// Workers learn of the stop through their heartbeat; those that do not react are stopped.
+				const driver = this.driver;
+				if (driver) await Promise.all(ctx.params.jobs.map((j) => driver.kill(j, 10_000)));
 			},
 		},
 		methods: {
@@ -67,42 +83,58 @@ export default function HatcheryService(
 				}
 				void this.tick();
 			},
+			async reconcile(this: HatcheryThis, driver: HatcheryDriver) {
+				const live = (await this.broker.call("run.liveJobs", { hatchery: this.hatchery.name })) as string[];
+				const { adopted, killed } = await driver.reconcile(live);
+				if (adopted > 0) this.logger.info(`adopted ${adopted} worker(s) of live jobs`);
+				if (killed > 0) this.logger.warn(`killed ${killed} worker(s) whose job is over`);
+			},
+			async fill(this: HatcheryThis, driver: HatcheryDriver) {
+				const free = await driver.freeSlots();
+				if (free <= 0) return;
+				const ids = (await this.broker.call("run.queueFor", {
+					capabilities: await driver.capabilities(),
+					limit: free,
+				})) as string[];
+				let started = 0;
+				for (const jobId of ids) {
+					if ((await driver.freeSlots()) <= 0) break;
+					const booking = (await this.broker.call("run.book", {
+						jobId,
+						hatchery: this.hatchery.name,
+						// Unused by the run service, but still required by its parameter schema.
+						worker: this.hatchery.name,
+					})) as Booking;
+					if (!booking.won || !booking.token) continue;
+					try {
+						await driver.spawn({
+							jobId,
+							runId: booking.runId!,
+							token: booking.token,
+							apiUrl: config.publicUrl,
+							timeoutSeconds: booking.timeoutSeconds ?? 3600,
+							requirements: jobRequirements(booking.requirements),
+						});
+						started++;
+					} catch (e) {
+						await this.broker.call("run.unbook", { jobId, reason: (e as Error).message });
+					}
+				}
+				if (started > 0 && ids.length >= free) this.wakeAgain = true;
+			},
 			async tick(this: HatcheryThis) {
-				if (this.ticking) return;
+				const driver = this.driver;
+				if (this.ticking || !driver) return;
 				this.ticking = true;
 				try {
 					do {
 						this.wakeAgain = false;
-						if (this.driver instanceof LocalDriver) this.driver.fillWarmPool();
-						const free = this.driver.freeSlots();
-						if (free <= 0) break;
-						const ids = (await this.broker.call("run.queueFor", {
-							capabilities: this.driver.capabilities(),
-							limit: free,
-						})) as string[];
-						let started = 0;
-						for (const jobId of ids) {
-							if (this.driver.freeSlots() <= 0) break;
-							const booking = (await this.broker.call("run.book", {
-								jobId,
-								hatchery: this.hatchery.name,
-								worker: `${this.hatchery.name}`,
-							})) as { won: boolean; token?: string; runId?: string; timeoutSeconds?: number };
-							if (!booking.won || !booking.token) continue;
-							try {
-								await this.driver.spawn({
-									jobId,
-									runId: booking.runId!,
-									token: booking.token,
-									apiUrl: config.publicUrl,
-									timeoutSeconds: booking.timeoutSeconds ?? 3600,
-								});
-								started++;
-							} catch (e) {
-								await this.broker.call("run.unbook", { jobId, reason: (e as Error).message });
-							}
+						if (this.reconcileDue) {
+							await this.reconcile(driver);
+							this.reconcileDue = false;
 						}
-						if (started > 0 && ids.length >= free) this.wakeAgain = true;
+						await driver.maintain?.();
+						await this.fill(driver);
 					} while (this.wakeAgain);
 				} catch (e) {
 					this.logger.debug(`hatchery tick: ${(e as Error).message}`);
@@ -112,37 +144,37 @@ export default function HatcheryService(
 			},
 		},
 		created(this: HatcheryThis) {
-			this.hatchery = hatcherySettings(config);
+			this.hatchery = config.hatchery;
 			this.ticking = false;
 			this.wakeAgain = false;
-			this.driver = new LocalDriver({
-				name: this.hatchery.name,
-				workerEntry: path.join(ROOT, "bin", "cds-worker.mjs"),
-				nodeBinary: process.execPath,
-				baseDir: this.hatchery.baseDir,
-				maxWorkers: this.hatchery.maxWorkers,
-				maxProvisioning: this.hatchery.maxProvisioning,
-				warmPool: this.hatchery.warmPool,
-				jobsPerWorker: this.hatchery.jobsPerWorker,
-				models: this.hatchery.models,
-				binaries: this.hatchery.binaries,
-				memoryMb: this.hatchery.memoryMb,
-				log: (m) => this.logger.warn(m),
-			});
-			// A worker that ended frees a slot: look for more work at once.
-			this.driver.onExit(() => this.wake());
+			this.reconcileDue = true;
 		},
 		async started(this: HatcheryThis) {
-			const orphans = await this.driver.killOrphans([]);
-			if (orphans > 0)
-				this.logger.warn(`killed ${orphans} orphan worker(s) of a previous run of this hatchery`);
+			const driver = await createDriver(this.hatchery, (m) => this.logger.warn(m));
+			// A worker that ended frees a slot: look for more work at once.
+			driver.onExit(() => this.wake());
+			// The first reconcile (adoption after a restart) comes before any new booking: a
+			// worker of a previous instance counts against this hatchery's capacity.
+			await this.reconcile(driver).then(
+				() => {
+					this.reconcileDue = false;
+				},
+				(e) => this.logger.warn(`hatchery reconcile at start: ${(e as Error).message}`),
+			);
+			this.driver = driver;
 			this.timer = setInterval(() => this.wake(), this.hatchery.pollMs);
 			this.timer.unref();
+			this.reconcileTimer = setInterval(() => {
+				this.reconcileDue = true;
+				this.wake();
+			}, RECONCILE_EVERY_MS);
+			this.reconcileTimer.unref();
 			this.wake();
 		},
 		async stopped(this: HatcheryThis) {
 			if (this.timer) clearInterval(this.timer);
-			await this.driver.close();
+			if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+			await this.driver?.close();
 		},
 	};
 }

@@ -11,8 +11,27 @@ export interface BlobInfo {
 	size: number;
 }
 
+/** What a worker asks to move one blob directly to or from the store. */
+export interface PresignRequest {
+	method: "GET" | "PUT";
+	/** The blob: known before an upload too, since blobs are content-addressed. */
+	sha256: string;
+	/** For an upload: the exact size the URL admits (the store enforces it, not the API). */
+	size?: number;
+	expiresInSeconds: number;
+}
+
+export interface PresignedUrl {
+	method: "GET" | "PUT";
+	url: string;
+	/** Headers the request must carry (a checksum, a content length…). */
+	headers: Record<string, string>;
+	expiresAt: number;
+}
+
 export interface ArtifactStore {
-	readonly kind: "filesystem" | "gridfs";
+	/** The registry name (src/artifacts/index.ts): `filesystem`, `gridfs`… */
+	readonly kind: string;
 	/** Streams `source` in, refusing more than `maxBytes`; checks `expectedSha256` when given. */
 	put(source: Readable, options: { maxBytes: number; expectedSha256?: string }): Promise<BlobInfo>;
 	/** A readable of the blob, or null when absent. */
@@ -21,6 +40,14 @@ export interface ArtifactStore {
 	delete(sha256: string): Promise<void>;
 	/** Every stored blob, for garbage collection. */
 	list(): AsyncIterable<string>;
+	/**
+	 * Optional: a short-lived URL with which a worker uploads or downloads one blob itself,
+	 * so large files do not flow through the API nodes (object stores such as Swift or S3 can
+	 * sign one; the filesystem and GridFS stores cannot, and then the API streams the bytes).
+	 * The API still records the reference (run, tag, name → sha256) after an upload, and
+	 * checks with `has` that the blob arrived.
+	 */
+	presign?(request: PresignRequest): Promise<PresignedUrl>;
 }
 
 export class BlobTooLargeError extends Error {

@@ -1,17 +1,29 @@
 // What every hatchery driver offers (local processes today; Kubernetes, Marathon, Mesos and
-// OpenStack next). The hatchery service owns the loop — ask the run service for jobs this
-// driver can serve, book one, hand the assignment to the driver — so a new kind of hatchery
-// is a new driver and nothing in the run service changes.
+// OpenStack next). The hatchery service owns the loop — reconcile with the jobs the run
+// service still counts as live, ask it for jobs this driver can serve, book one, hand the
+// assignment to the driver — so a new kind of hatchery is a new driver (registered in
+// ./drivers/index.ts) and nothing in the run service changes. Every query is asynchronous:
+// a remote driver answers from its cluster's API.
 
 import type { HatcheryCapabilities } from "../engine/requirements.ts";
+import type { JobRequirements } from "./requirements.ts";
+
+export type { HatcheryCapabilities } from "../engine/requirements.ts";
+export type { JobRequirements } from "./requirements.ts";
 
 export interface WorkerAssignment {
 	jobId: string;
 	runId: string;
-	/** The job-scoped token: the only credential the worker gets. */
+	/**
+	 * The job-scoped token: the only credential the worker gets. A driver hands it to the worker
+	 * over a private channel (the local driver: the worker's stdin), never in the worker's
+	 * environment, arguments or a file a step could read.
+	 */
 	token: string;
 	apiUrl: string;
 	timeoutSeconds: number;
+	/** What the job asks of its worker: a driver picks the image, memory, services… from it. */
+	requirements: JobRequirements;
 }
 
 export interface WorkerHandle {
@@ -21,6 +33,8 @@ export interface WorkerHandle {
 	state: "provisioning" | "idle" | "running" | "exited";
 	/** OS process id, for drivers whose workers are local processes. */
 	pid?: number;
+	/** True for a worker a previous instance of this hatchery started, taken over at reconcile. */
+	adopted?: boolean;
 }
 
 export interface HatcheryCapacity {
@@ -30,20 +44,34 @@ export interface HatcheryCapacity {
 	idle: number;
 }
 
+export interface ReconcileResult {
+	/** Workers of live jobs this instance now tracks although it did not start them. */
+	adopted: number;
+	/** Workers killed because their job is over (or they served none). */
+	killed: number;
+}
+
 export interface HatcheryDriver {
 	readonly kind: string;
-	capabilities(): HatcheryCapabilities;
-	capacity(): HatcheryCapacity;
+	capabilities(): Promise<HatcheryCapabilities>;
+	capacity(): Promise<HatcheryCapacity>;
 	/** How many new assignments the driver can take right now. */
-	freeSlots(): number;
+	freeSlots(): Promise<number>;
 	/** Starts (or hands to an idle warm worker) the worker for one booked job. */
 	spawn(assignment: WorkerAssignment): Promise<WorkerHandle>;
-	list(): WorkerHandle[];
-	/** Stops the worker of a job: SIGTERM, then SIGKILL after the grace period. */
+	list(): Promise<WorkerHandle[]>;
+	/** Stops the worker of a job (each driver decides how; `graceMs` is what it may wait before forcing). */
 	kill(jobId: string, graceMs?: number): Promise<void>;
-	/** Kills workers a previous instance of this hatchery left behind. */
-	killOrphans(liveJobs: readonly string[]): Promise<number>;
-	/** Called when a worker process ends, with the job it served. */
+	/**
+	 * Brings the driver's workers in line with the jobs the run service counts as live for this
+	 * hatchery: workers of live jobs are kept — adopted when a previous instance of this
+	 * hatchery (same name) started them — and workers whose job is over are killed. Called at
+	 * start and periodically, so a worker whose end was missed (a lost event) does not linger.
+	 */
+	reconcile(liveJobs: readonly string[]): Promise<ReconcileResult>;
+	/** Optional upkeep called at every tick of the hatchery loop (e.g. keep a warm pool filled). */
+	maintain?(): Promise<void>;
+	/** Called when a worker ends or finishes a job, with the job it served. */
 	onExit(listener: (handle: WorkerHandle, code: number | null) => void): void;
 	close(): Promise<void>;
 }

@@ -1,10 +1,12 @@
 /**
- * The worker process. Single-use (default): run the job named by CDS_API_URL /
- * CDS_WORKER_TOKEN / CDS_WORKER_JOB_ID, exit 0 once its result is reported (even a failed
- * job), 1 when it could not report. Warm (CDS_WORKER_MODE=warm): take
- * `{"type":"assign",…}` lines on stdin, answer `{"type":"done",…}` on stdout, until stdin
- * closes or CDS_WORKER_MAX_JOBS jobs ran. A SIGTERM stops the current step, reports
- * Stopped and ends the worker.
+ * The worker process. It receives its work on stdin only — `{"type":"assign",apiUrl,token,jobId}`
+ * lines — never through its environment, arguments or a file: `/proc/<pid>/environ` and
+ * `cmdline` are readable by every process of the same user, steps included. For each
+ * assignment it runs the job and answers `{"type":"done",…}` on stdout. Single-use (default):
+ * one job, then exit 0 once its result is reported (even a failed job), 1 when it could not
+ * report. Warm (CDS_WORKER_MODE=warm): it waits idle for assignments until stdin closes or
+ * CDS_WORKER_MAX_JOBS jobs ran. A SIGTERM stops the current step, reports Stopped and ends
+ * the worker.
  */
 
 import { tmpdir } from "node:os";
@@ -58,34 +60,17 @@ export async function main(options: WorkerMainOptions): Promise<number> {
 		`job ${outcome.jobId || "?"}: ${outcome.status}${outcome.reason ? ` (${outcome.reason})` : ""}` +
 		(outcome.workspace ? `, workspace kept at ${outcome.workspace}` : "");
 
-	if (env.CDS_WORKER_MODE === "warm") return warm(options, base, diag, describe);
-
-	const apiUrl = env.CDS_API_URL;
-	const token = env.CDS_WORKER_TOKEN;
-	if (!apiUrl || !token) {
-		diag("CDS_API_URL and CDS_WORKER_TOKEN are required (or CDS_WORKER_MODE=warm)");
-		return 2;
-	}
-	// The job is requested before the job runner's modules are loaded: both overlap.
-	const api = createApiClient(apiUrl, token);
-	const firstFetch = api.getJob();
-	firstFetch.catch(() => {}); // runJob retries and reports; this only avoids an unhandled rejection
-	const { runJob } = await import("./job-runner.ts");
-	const outcome = await runJob({ ...base, apiUrl, token, api, firstFetch });
-	if (env.CDS_WORKER_JOB_ID && outcome.jobId && outcome.jobId !== env.CDS_WORKER_JOB_ID) {
-		diag(`warning: the API gave job ${outcome.jobId}, expected ${env.CDS_WORKER_JOB_ID}`);
-	}
-	diag(describe(outcome));
-	return outcome.reported ? 0 : 1;
+	return serve(options, base, diag, describe);
 }
 
-async function warm(
+async function serve(
 	options: WorkerMainOptions,
 	base: Omit<JobRunOptions, "apiUrl" | "token">,
 	diag: (message: string) => void,
 	describe: (outcome: JobOutcome) => string,
 ): Promise<number> {
-	const maxJobs = numberFrom(options.env.CDS_WORKER_MAX_JOBS, 0) || Number.POSITIVE_INFINITY;
+	const warm = options.env.CDS_WORKER_MODE === "warm";
+	const maxJobs = numberFrom(options.env.CDS_WORKER_MAX_JOBS, 0) || (warm ? Number.POSITIVE_INFINITY : 1);
 	const lines = createInterface({ input: options.io.stdin, crlfDelay: Number.POSITIVE_INFINITY });
 	options.signal.addEventListener("abort", () => lines.close());
 	let done = 0;
@@ -109,8 +94,15 @@ async function warm(
 			continue;
 		}
 		const jobId = typeof message.jobId === "string" ? message.jobId : "";
+		// The job is requested before the job runner's modules are loaded: both overlap.
+		const api = createApiClient(message.apiUrl, message.token);
+		const firstFetch = api.getJob();
+		firstFetch.catch(() => {}); // runJob retries and reports; this only avoids an unhandled rejection
 		const { runJob } = await import("./job-runner.ts");
-		const outcome = await runJob({ ...base, apiUrl: message.apiUrl, token: message.token });
+		const outcome = await runJob({ ...base, apiUrl: message.apiUrl, token: message.token, api, firstFetch });
+		if (jobId && outcome.jobId && outcome.jobId !== jobId) {
+			diag(`warning: the API gave job ${outcome.jobId}, expected ${jobId}`);
+		}
 		diag(describe(outcome));
 		if (!outcome.reported) failedReports++;
 		options.io.stdout.write(

@@ -61,6 +61,8 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
 			cwd: options.cwd,
 			env: options.env,
 			detached: true,
+			// Never the worker's own stdin: its assignments, job tokens included, arrive there. No
+			// other descriptor is passed on (Node opens every one close-on-exec).
 			stdio: ["ignore", "pipe", "pipe"],
 		});
 		const pid = child.pid;

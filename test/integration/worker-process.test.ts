@@ -1,6 +1,7 @@
 // The worker as the hatchery runs it: a separate process started from bin/cds-worker.mjs.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -31,35 +32,59 @@ function startWorker(env: Record<string, string>) {
 	return { child, exited, stderr: () => stderr };
 }
 
+/** The assignment line a hatchery writes on the worker's stdin. */
+const assign = (token: string, jobId = "") =>
+	`${JSON.stringify({ type: "assign", apiUrl: api.url, token, jobId })}\n`;
+
 describe("single-use worker", () => {
 	test("runs its job, reports, exits 0 even when the job failed", async () => {
 		const job = api.addJob("single-1", jobSpec(["echo from process", "exit 7"]));
-		const worker = startWorker({
-			CDS_API_URL: api.url,
-			CDS_WORKER_TOKEN: "single-1",
-			CDS_WORKER_JOB_ID: "job-1",
-		});
-		worker.child.stdin.end();
+		const worker = startWorker({});
+		worker.child.stdin.end(assign("single-1", "job-1"));
 		assert.equal(await worker.exited, 0, worker.stderr());
 		assert.equal(job.result.status, "Fail");
 		assert.equal(api.logText(job, 0), "from process\n");
 	});
 
 	test("exits 1 when it cannot report (the token is refused)", async () => {
-		const worker = startWorker({ CDS_API_URL: api.url, CDS_WORKER_TOKEN: "unknown" });
-		worker.child.stdin.end();
+		const worker = startWorker({});
+		worker.child.stdin.end(assign("unknown"));
 		assert.equal(await worker.exited, 1);
 		assert.match(worker.stderr(), /401/);
 	});
 
+	test("the token reaches it on stdin only: its environment and command line never hold it", async () => {
+		const job = api.addJob("single-secret-token", jobSpec(["sleep 1"]));
+		const worker = startWorker({});
+		worker.child.stdin.write(assign("single-secret-token"));
+		const deadline = Date.now() + 10_000;
+		while (!job.stepReports.some((r) => r.body.status === "Building") && Date.now() < deadline) {
+			await new Promise((resolve) => setTimeout(resolve, 50));
+		}
+		for (const file of ["environ", "cmdline"]) {
+			const text = readFileSync(`/proc/${worker.child.pid}/${file}`, "utf8");
+			assert.doesNotMatch(text, /single-secret-token/, file);
+		}
+		assert.equal(await worker.exited, 0, worker.stderr());
+		assert.equal(job.result.status, "Success");
+	});
+
+	test("a job that outlives its hatchery's pipes still reports and the worker exits", async () => {
+		const job = api.addJob("single-orphan", jobSpec(["sleep 1; echo survived"]));
+		const worker = startWorker({});
+		worker.child.stdin.end(assign("single-orphan"));
+		// The hatchery dies: the worker's stdout and stderr pipes have no reader any more.
+		worker.child.stdout.destroy();
+		worker.child.stderr.destroy();
+		assert.equal(await worker.exited, 0);
+		assert.equal(job.result.status, "Success");
+		assert.equal(api.logText(job, 0), "survived\n");
+	});
+
 	test("SIGTERM stops the current step, reports Stopped and exits", async () => {
 		const job = api.addJob("single-term", jobSpec(["echo started; sleep 1000 & echo bg=$!; sleep 1000"]));
-		const worker = startWorker({
-			CDS_API_URL: api.url,
-			CDS_WORKER_TOKEN: "single-term",
-			CDS_WORKER_KILL_GRACE_MS: "500",
-		});
-		worker.child.stdin.end();
+		const worker = startWorker({ CDS_WORKER_KILL_GRACE_MS: "500" });
+		worker.child.stdin.end(assign("single-term"));
 		const deadline = Date.now() + 10_000;
 		while (!job.stepReports.some((r) => r.body.status === "Building") && Date.now() < deadline) {
 			await new Promise((resolve) => setTimeout(resolve, 50));

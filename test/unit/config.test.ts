@@ -75,6 +75,21 @@ describe("configuration from the environment", () => {
 			/CDS_TEMPLATE_ALLOWED_URLS/,
 		],
 		[
+			"an unknown hatchery driver, listing the known ones",
+			{ CDS_HATCHERY_DRIVER: "kubernetess" },
+			/CDS_HATCHERY_DRIVER=kubernetess is invalid: expected one of local/,
+		],
+		[
+			"an unknown artifact store, listing the known ones",
+			{ CDS_ARTIFACT_STORE: "s3" },
+			/CDS_ARTIFACT_STORE=s3 is invalid: expected one of filesystem, gridfs/,
+		],
+		[
+			"the GridFS artifact store without MongoDB",
+			{ CDS_ARTIFACT_STORE: "gridfs" },
+			/CDS_ARTIFACT_STORE=gridfs needs MONGO_URL/,
+		],
+		[
 			"a cluster node without a shared store",
 			{ NATS_URL: "nats://127.0.0.1:4222", SERVICES: "hatchery" },
 			/NATS_URL is set but MONGO_URL is not/,
@@ -112,6 +127,16 @@ describe("configuration from the environment", () => {
 		assert.equal(loadConfig({ CDS_JOB_TIMEOUT_SECONDS: "90" }).run.defaultJobTimeoutSeconds, 90);
 	});
 
+	test("the hatchery driver is local unless named; the artifact store follows MONGO_URL unless named", () => {
+		assert.equal(loadConfig({}).hatchery.driver, "local");
+		assert.equal(loadConfig({}).artifacts.store, "filesystem");
+		assert.equal(loadConfig({ MONGO_URL: "mongodb://h/db" }).artifacts.store, "gridfs");
+		assert.equal(
+			loadConfig({ MONGO_URL: "mongodb://h/db", CDS_ARTIFACT_STORE: "filesystem" }).artifacts.store,
+			"filesystem",
+		);
+	});
+
 	test("a duration that does not fall on the variable's unit is refused, not rounded", () => {
 		assert.throws(() => loadConfig({ CDS_JOB_TIMEOUT_SECONDS: "1500ms" }), /whole number of seconds/);
 	});
@@ -137,6 +162,7 @@ describe("configuration from the environment", () => {
 	for (const [name, value] of [
 		["CDS_MAX_ARTIFACT_BYTES", "lots"],
 		["CDS_HATCHERY_MAX_WORKERS", "ten"],
+		["CDS_HATCHERY_DRIVER", "nomad"],
 	]) {
 		test(`the server exits with code 2 naming ${name} when it is ${value}`, () => {
 			const r = spawnSync(process.execPath, [path.join(ROOT, "server.ts")], {

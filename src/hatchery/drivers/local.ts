@@ -1,0 +1,453 @@
+// The local hatchery: workers are processes on this node's host. A worker is single-use by
+// default; with `jobsPerWorker` > 1 or a warm pool, workers wait idle (no token, no job).
+// Every worker receives its assignment — token included — on stdin, never in its environment
+// (which any process of the same user reads in /proc/<pid>/environ).
+//
+// Workers are detached (their own session and process group), so a kill reaches everything
+// they started and a hatchery killed with -9 does not take them down. The pid file records
+// `{pid, jobId, name, startTime}` per worker: a restarted hatchery of the same name adopts
+// the workers of jobs still live (it tracks them by polling /proc, since they are not its
+// children) and kills those whose job is over.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { accessSync, constants, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import type { HatcherySettings } from "../../../config/hatchery.ts";
+import { hostEnv } from "../../../config/process-env.ts";
+import type { HatcheryCapabilities } from "../../engine/requirements.ts";
+import type {
+	HatcheryCapacity,
+	HatcheryDriver,
+	ReconcileResult,
+	WorkerAssignment,
+	WorkerHandle,
+} from "../contract.ts";
+
+export interface LocalDriverOptions {
+	name: string;
+	/** Path of the worker launcher (bin/cds-worker.mjs: it keeps a cache of type-stripped modules). */
+	workerEntry: string;
+	/** Node binary (Node 22 with type stripping). */
+	nodeBinary: string;
+	baseDir: string;
+	maxWorkers: number;
+	maxProvisioning: number;
+	/** Idle warm workers kept ready (0: spawn per job). */
+	warmPool: number;
+	/** Jobs one worker process serves before it exits (1: single-use). */
+	jobsPerWorker: number;
+	models: string[];
+	binaries: string[];
+	memoryMb: number;
+	/** Extra environment for workers (e.g. PATH additions); the server's own is never passed. */
+	workerEnv?: Record<string, string>;
+	/** How often adopted workers (not our children) are checked for their exit. */
+	adoptedPollMs?: number;
+	log?: (msg: string) => void;
+}
+
+interface LocalWorker extends WorkerHandle {
+	pid: number | undefined;
+	/** Kernel start time of the process: a recycled pid is not our worker. */
+	startTime?: string;
+	/** Absent for adopted workers: they were started by a previous instance. */
+	child?: ChildProcess;
+	jobsDone: number;
+	/** The job this worker served when a reconcile last found that job over. */
+	suspectJob?: string;
+	poll?: NodeJS.Timeout;
+}
+
+/** One line of the pid file. */
+interface PidRecord {
+	pid: number;
+	jobId: string | null;
+	name: string;
+	startTime?: string;
+}
+
+const KILL_GRACE_MS = 5000;
+
+/** Binaries looked for on PATH when the configuration names none. */
+export const DEFAULT_BINARIES = [
+	"bash",
+	"sh",
+	"git",
+	"node",
+	"npm",
+	"go",
+	"python3",
+	"java",
+	"mvn",
+	"make",
+	"gcc",
+	"docker",
+	"curl",
+	"tar",
+];
+
+export function detectBinaries(candidates: readonly string[], pathEnv = hostEnv().PATH ?? ""): string[] {
+	const dirs = pathEnv.split(path.delimiter).filter(Boolean);
+	return candidates.filter((bin) =>
+		dirs.some((d) => {
+			try {
+				accessSync(path.join(d, bin), constants.X_OK);
+				return true;
+			} catch {
+				return false;
+			}
+		}),
+	);
+}
+
+/** The registry's factory: the node's hatchery settings → a local driver. */
+export function createLocalDriver(settings: HatcherySettings, log?: (msg: string) => void): LocalDriver {
+	return new LocalDriver({
+		name: settings.name,
+		workerEntry: path.resolve(import.meta.dirname, "../../../bin/cds-worker.mjs"),
+		nodeBinary: process.execPath,
+		baseDir: settings.baseDir,
+		maxWorkers: settings.maxWorkers,
+		maxProvisioning: settings.maxProvisioning,
+		warmPool: settings.warmPool,
+		jobsPerWorker: settings.jobsPerWorker,
+		models: settings.models,
+		binaries: settings.binaries ?? detectBinaries(DEFAULT_BINARIES),
+		memoryMb: settings.memoryMb,
+		log,
+	});
+}
+
+export class LocalDriver implements HatcheryDriver {
+	readonly kind = "local";
+	private readonly opts: LocalDriverOptions;
+	private readonly workers = new Map<string, LocalWorker>();
+	private readonly exitListeners: Array<(h: WorkerHandle, code: number | null) => void> = [];
+	private counter = 0;
+	private closed = false;
+	private readonly pidFile: string;
+
+	constructor(opts: LocalDriverOptions) {
+		this.opts = opts;
+		mkdirSync(opts.baseDir, { recursive: true });
+		this.pidFile = path.join(opts.baseDir, `hatchery-${opts.name.replace(/[^A-Za-z0-9._-]/g, "_")}.pids`);
+	}
+
+	async capabilities(): Promise<HatcheryCapabilities> {
+		return {
+			name: this.opts.name,
+			models: this.opts.models,
+			binaries: this.opts.binaries,
+			hostname: os.hostname(),
+			osArch: `${os.platform()}/${os.arch() === "x64" ? "amd64" : os.arch()}`,
+			memoryMb: this.opts.memoryMb,
+			services: [],
+		};
+	}
+
+	private count(): HatcheryCapacity {
+		let running = 0;
+		let provisioning = 0;
+		let idle = 0;
+		for (const w of this.workers.values()) {
+			if (w.state === "running") running++;
+			else if (w.state === "provisioning") provisioning++;
+			else if (w.state === "idle") idle++;
+		}
+		return { max: this.opts.maxWorkers, running, provisioning, idle };
+	}
+
+	async capacity(): Promise<HatcheryCapacity> {
+		return this.count();
+	}
+
+	private free(): number {
+		const c = this.count();
+		const byCount = this.opts.maxWorkers - c.running - c.provisioning;
+		const byProvisioning = this.opts.maxProvisioning - c.provisioning + c.idle;
+		return Math.max(0, Math.min(byCount, byProvisioning));
+	}
+
+	async freeSlots(): Promise<number> {
+		return this.free();
+	}
+
+	async list(): Promise<WorkerHandle[]> {
+		return [...this.workers.values()].map(({ name, jobId, startedAt, state, pid, adopted }) => ({
+			name,
+			jobId,
+			startedAt,
+			state,
+			pid,
+			adopted,
+		}));
+	}
+
+	onExit(listener: (h: WorkerHandle, code: number | null) => void): void {
+		this.exitListeners.push(listener);
+	}
+
+	/** Keeps the warm pool filled: the hatchery calls it at every tick. */
+	async maintain(): Promise<void> {
+		if (this.closed) return;
+		const c = this.count();
+		const missing = Math.min(
+			this.opts.warmPool - c.idle,
+			this.opts.maxWorkers - c.running - c.provisioning - c.idle,
+		);
+		for (let i = 0; i < missing; i++) this.startProcess(undefined);
+	}
+
+	async spawn(a: WorkerAssignment): Promise<WorkerHandle> {
+		const idle = [...this.workers.values()].find((w) => w.state === "idle" && w.child);
+		if (idle) {
+			this.assign(idle, a);
+			return idle;
+		}
+		return this.startProcess(a);
+	}
+
+	private baseEnv(): Record<string, string> {
+		// A worker gets nothing of the server's environment: no tokens, no URLs of stores.
+		const host = hostEnv();
+		return {
+			PATH: host.PATH ?? "/usr/local/bin:/usr/bin:/bin",
+			HOME: this.opts.baseDir,
+			LANG: host.LANG ?? "C.UTF-8",
+			CDS_WORKER_BASEDIR: this.opts.baseDir,
+			...(this.opts.workerEnv ?? {}),
+		};
+	}
+
+	private startProcess(a: WorkerAssignment | undefined): LocalWorker {
+		// The hatchery's pid keeps names unique across restarts (adopted workers keep theirs).
+		const name = `${this.opts.name}-${process.pid}-w${++this.counter}`;
+		const env: Record<string, string> = {
+			...this.baseEnv(),
+			CDS_WORKER_NAME: name,
+			CDS_WORKER_MAX_JOBS: String(this.opts.jobsPerWorker),
+		};
+		if (a === undefined || this.opts.jobsPerWorker > 1) env.CDS_WORKER_MODE = "warm";
+		const child = spawn(this.opts.nodeBinary, [this.opts.workerEntry], {
+			env,
+			cwd: this.opts.baseDir,
+			detached: true,
+			stdio: ["pipe", "pipe", "inherit"],
+		});
+		const w: LocalWorker = {
+			name,
+			jobId: null,
+			startedAt: Date.now(),
+			state: "idle",
+			pid: child.pid,
+			startTime: child.pid === undefined ? undefined : processStartTime(child.pid),
+			child,
+			jobsDone: 0,
+		};
+		this.workers.set(name, w);
+		// A worker that died cannot take its next line: that is its exit's business, not a crash.
+		child.stdin?.on("error", () => {});
+		if (child.stdout)
+			createInterface({ input: child.stdout }).on("line", (line) => this.onWorkerMessage(w, line));
+		child.on("error", (e) => this.opts.log?.(`worker ${name} failed to start: ${e.message}`));
+		child.on("exit", (code) => this.exited(w, code));
+		if (a) this.assign(w, a);
+		else this.recordPids();
+		return w;
+	}
+
+	private assign(w: LocalWorker, a: WorkerAssignment): void {
+		w.jobId = a.jobId;
+		w.state = "running";
+		w.suspectJob = undefined;
+		this.recordPids();
+		w.child?.stdin?.write(
+			`${JSON.stringify({ type: "assign", apiUrl: a.apiUrl, token: a.token, jobId: a.jobId })}\n`,
+		);
+	}
+
+	private exited(w: LocalWorker, code: number | null): void {
+		if (w.poll) clearInterval(w.poll);
+		if (this.workers.get(w.name) !== w) return;
+		w.state = "exited";
+		this.workers.delete(w.name);
+		this.recordPids();
+		for (const l of this.exitListeners)
+			l({ name: w.name, jobId: w.jobId, startedAt: w.startedAt, state: "exited", adopted: w.adopted }, code);
+	}
+
+	private onWorkerMessage(w: LocalWorker, line: string): void {
+		let msg: { type?: string; jobId?: string };
+		try {
+			msg = JSON.parse(line);
+		} catch {
+			return;
+		}
+		if (msg.type === "done") {
+			w.jobsDone++;
+			const finished = w.jobId;
+			w.jobId = null;
+			if (w.jobsDone >= this.opts.jobsPerWorker && this.opts.jobsPerWorker > 0) {
+				w.child?.stdin?.end();
+				w.state = "exited";
+			} else {
+				w.state = "idle";
+			}
+			this.recordPids();
+			for (const l of this.exitListeners)
+				l({ name: w.name, jobId: finished, startedAt: w.startedAt, state: w.state }, 0);
+		}
+	}
+
+	/** Stops the worker of a job: SIGTERM to its process group (it stops its steps and reports), SIGKILL after `graceMs`. */
+	async kill(jobId: string, graceMs = KILL_GRACE_MS): Promise<void> {
+		const w = [...this.workers.values()].find((x) => x.jobId === jobId);
+		if (!w || w.pid === undefined) return;
+		await terminate(w.pid, w.startTime, graceMs);
+	}
+
+	async reconcile(liveJobs: readonly string[]): Promise<ReconcileResult> {
+		const live = new Set(liveJobs);
+		let adopted = 0;
+		let killed = 0;
+		// Workers a previous instance of this hatchery started (a crash or kill -9 leaves them running).
+		for (const rec of this.readPidFile()) {
+			if ([...this.workers.values()].some((w) => w.pid === rec.pid)) continue;
+			if (!isSameWorker(rec)) continue;
+			if (rec.jobId && live.has(rec.jobId)) {
+				this.adopt(rec);
+				adopted++;
+			} else {
+				// Its job is over, or it was an idle warm worker whose pipe died with its hatchery.
+				void terminate(rec.pid, rec.startTime, KILL_GRACE_MS);
+				killed++;
+			}
+		}
+		// Our own workers: one whose job is over is killed when the next reconcile still finds it
+		// on that job — between the two it had all the time it needs to report and exit.
+		for (const w of this.workers.values()) {
+			if (w.state === "running" && w.jobId && !live.has(w.jobId)) {
+				if (w.suspectJob === w.jobId) {
+					this.opts.log?.(`worker ${w.name} still serves job ${w.jobId}, which is over: killed`);
+					void this.kill(w.jobId, KILL_GRACE_MS);
+					killed++;
+				} else w.suspectJob = w.jobId;
+			} else w.suspectJob = undefined;
+		}
+		this.recordPids();
+		return { adopted, killed };
+	}
+
+	private adopt(rec: PidRecord): void {
+		const w: LocalWorker = {
+			name: rec.name,
+			jobId: rec.jobId,
+			startedAt: Date.now(),
+			state: "running",
+			pid: rec.pid,
+			startTime: rec.startTime,
+			jobsDone: 0,
+			adopted: true,
+		};
+		this.workers.set(w.name, w);
+		// Not our child: no exit event. Its pipes died with the previous instance, so it ends
+		// after this job (its stdin is closed) and /proc tells when.
+		w.poll = setInterval(() => {
+			if (!isSameWorker({ pid: rec.pid, startTime: rec.startTime })) this.exited(w, null);
+		}, this.opts.adoptedPollMs ?? 500);
+		w.poll.unref();
+	}
+
+	private readPidFile(): PidRecord[] {
+		try {
+			const parsed = JSON.parse(readFileSync(this.pidFile, "utf8")) as unknown;
+			if (!Array.isArray(parsed)) return [];
+			return parsed.filter(
+				(r): r is PidRecord =>
+					typeof r === "object" && r !== null && Number.isInteger(r.pid) && typeof r.name === "string",
+			);
+		} catch {
+			return [];
+		}
+	}
+
+	private recordPids(): void {
+		const records: PidRecord[] = [...this.workers.values()]
+			.filter((w): w is LocalWorker & { pid: number } => typeof w.pid === "number")
+			.map((w) => ({ pid: w.pid, jobId: w.jobId, name: w.name, startTime: w.startTime }));
+		try {
+			const tmp = `${this.pidFile}.${process.pid}.tmp`;
+			writeFileSync(tmp, JSON.stringify(records));
+			renameSync(tmp, this.pidFile);
+		} catch {
+			/* best effort: a worker nobody adopts is caught by the reaper's heartbeat timeout */
+		}
+	}
+
+	/** A stopping hatchery stops its workers; only a crashed one leaves them for its restart to adopt. */
+	async close(): Promise<void> {
+		this.closed = true;
+		await Promise.all(
+			[...this.workers.values()].map((w) => {
+				if (w.jobId) return this.kill(w.jobId, 2000);
+				w.child?.stdin?.end();
+				return Promise.resolve();
+			}),
+		);
+		for (const w of this.workers.values()) {
+			if (w.pid) signalGroup(w.pid, "SIGKILL");
+			if (w.poll) clearInterval(w.poll);
+		}
+	}
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals): void {
+	try {
+		process.kill(-pid, signal);
+	} catch {
+		try {
+			process.kill(pid, signal);
+		} catch {
+			/* already gone */
+		}
+	}
+}
+
+/** SIGTERM the worker's group, SIGKILL after `graceMs`; resolves when the worker is gone. */
+async function terminate(pid: number, startTime: string | undefined, graceMs: number): Promise<void> {
+	if (!isSameWorker({ pid, startTime })) return;
+	signalGroup(pid, "SIGTERM");
+	const deadline = Date.now() + graceMs;
+	while (Date.now() < deadline) {
+		await new Promise((resolve) => setTimeout(resolve, 50));
+		if (!isSameWorker({ pid, startTime })) return;
+	}
+	signalGroup(pid, "SIGKILL");
+}
+
+/** Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot. */
+function processStartTime(pid: number): string | undefined {
+	try {
+		const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+		const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+		// fields[0] is field 3 (state); a zombie has exited already.
+		if (fields[0] === "Z") return undefined;
+		return fields[19];
+	} catch {
+		return undefined;
+	}
+}
+
+/** The process is alive, is a worker, and is the one recorded (not a recycled pid). */
+function isSameWorker(rec: { pid: number; startTime?: string }): boolean {
+	const started = processStartTime(rec.pid);
+	if (started === undefined) return false;
+	if (rec.startTime !== undefined && started !== rec.startTime) return false;
+	try {
+		return readFileSync(`/proc/${rec.pid}/cmdline`, "utf8").includes("cds-worker");
+	} catch {
+		return false;
+	}
+}
