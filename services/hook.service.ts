@@ -354,12 +354,8 @@ export default function HookService(
 		},
 
 		async started(this: HookThis) {
-			this.intake = await HookIntake.open(storeOf(this.broker), {
-				onQueued: () => {
-					if (this.hookSettings.processor) this.processor.kick();
-				},
-				warn: (m) => this.logger.warn(m),
-			});
+			// The sources emit through their own intake (hook-source.mixin.ts); this one reads and processes.
+			this.intake = await HookIntake.open(storeOf(this.broker), { warn: (m) => this.logger.warn(m) });
 			this.processor = new HookProcessor({
 				intake: this.intake,
 				ports: processorPorts(this, config),

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
+import { eventDoc } from "../../src/hooks/events.ts";
 import { HookIntake, sourceContext } from "../../src/hooks/intake.ts";
 import { HookProcessor, type ProcessorPorts } from "../../src/hooks/processor.ts";
 import { checkSourceSettings, SourceSettingsError } from "../../src/hooks/source.ts";
@@ -175,6 +176,22 @@ describe("the example source through the contract, on an embedded store", () => 
 		const done = await intake.events("q:builds:m-1").findOne({ _id: "q:builds:m-1" });
 		assert.equal(done?.state, "done");
 		assert.equal(await processor.processDue(true), 0);
+		assert.equal(runs.length, 1);
+
+		// An intent this processor does not know (a newer node's): the attempt fails, the event is kept.
+		const bogus = eventDoc(
+			"q:builds:bogus",
+			"queue",
+			{ project: "DEMO", intents: [{ kind: "later", type: "x", vars: {} } as any] },
+			Date.now(),
+		);
+		assert.equal(await intake.accept(bogus), "stored");
+		for (let i = 0; i < 200 && !queued.includes(bogus._id); i++) await new Promise((r) => setTimeout(r, 10));
+		await processor.processDue(true);
+		const kept = await intake.events(bogus._id).findOne({ _id: bogus._id });
+		assert.equal(kept?.state, "pending");
+		assert.equal(kept?.attempts, 1);
+		assert.match(kept?.lastError ?? "", /unknown intent later/);
 		assert.equal(runs.length, 1);
 		await processor.stop();
 	});
