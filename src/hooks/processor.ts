@@ -33,6 +33,19 @@ export interface ProcessorPorts {
 	publish(messages: HookMessage[]): Promise<void>;
 }
 
+/**
+ * Thrown between steps when half the event's lease is gone: the attempt stops where it is (its
+ * progress kept) and the event is taken again at once, by this replica or another. So no step
+ * starts after its lease could have passed to another replica — a step's call is bounded by the
+ * request timeout, which must stay under half the lease (defaults: 30 s and 60 s).
+ */
+class LeaseEnding extends Error {
+	constructor() {
+		super("half the lease is gone: the event is taken again from where it stopped");
+		this.name = "LeaseEnding";
+	}
+}
+
 const digest = (s: string, length = 24) => createHash("sha256").update(s).digest("hex").slice(0, length);
 
 type ProcessorSettings = Pick<
@@ -158,6 +171,8 @@ export class HookProcessor {
 
 	async processEvent(id: string): Promise<void> {
 		const store = this.#intake.store;
+		// Counted from before the claim: its expiry is at least this late.
+		const leaseEndsAt = Date.now() + this.#settings.leaseMs / 2;
 		const claim = await store.claim("hook-event", id, this.#owner, { ttlMs: this.#settings.leaseMs });
 		if (!claim.won) return;
 		// A finished event keeps its claim until the lease ends (then the retention purge forgets it):
@@ -172,8 +187,14 @@ export class HookProcessor {
 				return;
 			}
 			try {
-				await this.applyEvent(event);
+				await this.applyEvent(event, leaseEndsAt);
 			} catch (e) {
+				if (e instanceof LeaseEnding) {
+					await this.#intake.events(id).update({ _id: id }, { $set: { progress: event.progress } });
+					await this.#intake.queue(id).update({ _id: id }, { $set: { dueAt: Date.now() } });
+					this.#logger.info(`hook event ${id}: ${e.message}`);
+					return;
+				}
 				const attempts = event.attempts + 1;
 				const message = (e as Error).message;
 				const delay = Math.min(
@@ -198,7 +219,10 @@ export class HookProcessor {
 	}
 
 	/** Does what the event asks, skipping the steps recorded as done by an earlier attempt. */
-	async applyEvent(event: HookEventDoc): Promise<void> {
+	async applyEvent(event: HookEventDoc, leaseEndsAt = Number.POSITIVE_INFINITY): Promise<void> {
+		const inLease = () => {
+			if (Date.now() > leaseEndsAt) throw new LeaseEnding();
+		};
 		// Steps done are recorded in memory and written with the outcome (done, or the failure that
 		// stops the attempt), so a retry skips them; one write per attempt instead of one per step.
 		const progress = event.progress;
@@ -215,13 +239,14 @@ export class HookProcessor {
 		for (const [i, intent] of intentsOf(event).entries()) {
 			const step = `c${i}`;
 			if (progress[step]) continue;
-			progress[step] = (await this.#apply(event, intent, step)) ?? true;
+			inLease();
+			progress[step] = (await this.#apply(event, intent, step, inLease)) ?? true;
 		}
 		if (publishError) throw new Error(`publishing on NATS failed: ${publishError.message}`);
 	}
 
 	/** One intent: the dispatch is on what it asks, never on the source. */
-	async #apply(event: HookEventDoc, intent: HookIntent, step: string): Promise<unknown> {
+	async #apply(event: HookEventDoc, intent: HookIntent, step: string, inLease: () => void): Promise<unknown> {
 		const progress = event.progress;
 		switch (intent.kind) {
 			case "define-branch": {
@@ -234,6 +259,7 @@ export class HookProcessor {
 				for (const workflow of synced?.workflows ?? []) {
 					const runStep = `${step}w${digest(workflow, 16)}`;
 					if (progress[runStep]) continue;
+					inLease();
 					const run = await this.#ports.createRun({
 						key: event.project,
 						name: workflow,

@@ -27,6 +27,19 @@ async function waitFor(what: string, probe: () => boolean | Promise<boolean>, ti
 	}
 }
 
+/** Whether the server at `url` is `node` (and not another process that took the port), within 60 s. */
+async function isOurNode(url: string, nodeId: string, node: NodeProcess): Promise<boolean> {
+	const deadline = Date.now() + 60_000;
+	while (Date.now() < deadline && node.child.exitCode === null) {
+		const live = await fetch(`${url}/health/live`)
+			.then((r) => r.json() as Promise<{ node?: string }>)
+			.catch(() => null);
+		if (live) return live.node === nodeId;
+		await new Promise((r) => setTimeout(r, 100));
+	}
+	return false;
+}
+
 describe("hook replicas over NATS and FerretDB, with the real services", { skip }, () => {
 	const db = uniqueDbName("hooks_cluster");
 	const env = {
@@ -37,6 +50,7 @@ describe("hook replicas over NATS and FerretDB, with the real services", { skip 
 		CDS_HOOKS_RETRY_BASE_MS: "100",
 		CDS_HOOKS_RETRY_MAX_MS: "500",
 		CDS_HOOKS_PROCESS_INTERVAL_MS: "100",
+		// Short: the event the killed node may have claimed is taken over soon.
 		CDS_HOOKS_LEASE_MS: "5000",
 	};
 	let home: TestServer;
@@ -87,16 +101,29 @@ describe("hook replicas over NATS and FerretDB, with the real services", { skip 
 	});
 
 	test("an event accepted by a node killed right after its 202 is processed once a node is back", async () => {
-		const port = await freePort();
-		const node = spawnNode(`hook-node-${process.pid}`, {
-			...env,
-			SERVICES: "api,hook-webhook",
-			CDS_API_PORT: String(port),
-			CDS_API_HOST: "127.0.0.1",
-			LOG_LEVEL: "error",
-		});
-		children.push(node);
-		const url = `http://127.0.0.1:${port}`;
+		// The node listens on a port found free a moment before; on a shared machine another process
+		// may take it first, so the node is only trusted once /health/live names it.
+		const nodeId = `hook-node-${process.pid}`;
+		let node: NodeProcess | null = null;
+		let url = "";
+		for (let attempt = 1; node === null; attempt++) {
+			const port = await freePort();
+			const candidate = spawnNode(nodeId, {
+				...env,
+				SERVICES: "api,hook-webhook",
+				CDS_API_PORT: String(port),
+				CDS_API_HOST: "127.0.0.1",
+				LOG_LEVEL: "error",
+			});
+			children.push(candidate);
+			url = `http://127.0.0.1:${port}`;
+			const ours = await isOurNode(url, nodeId, candidate);
+			if (ours) node = candidate;
+			else {
+				await candidate.kill9();
+				if (attempt === 3) throw new Error(`the hook node never came up: ${candidate.output.join("")}`);
+			}
+		}
 		await waitReady(url, 60_000);
 		await waitFor("the hook node to see the repository service", async () => {
 			const body = pushBody("probe");
@@ -113,8 +140,9 @@ describe("hook replicas over NATS and FerretDB, with the real services", { skip 
 			headers: signed(body, "delivery-before-kill"),
 			body,
 		});
+		const answer = await res.text();
 		await node.kill9();
-		assert.equal(res.status, 202, node.output.join(""));
+		assert.equal(res.status, 202, `${answer}\n${node.output.join("")}`);
 		assert.deepEqual(await runs(), [], "nothing could run: no run service was up");
 		// A node is back with the hook service and the run service.
 		const back = await startTestServer({ ...env, SERVICES: "api,run,hook", NODE_ID: `back-${process.pid}` });
@@ -126,9 +154,20 @@ describe("hook replicas over NATS and FerretDB, with the real services", { skip 
 	});
 
 	test("two replicas, 250 deliveries with 20 % duplicates sent to both: one acceptance and one run each, all on JetStream", async () => {
-		const second = await startTestServer({ ...env, SERVICES: "api,hook", NODE_ID: `second-${process.pid}` });
-		replicas.push(second);
-		await second.server.broker.waitForServices(["hook", "hook-webhook", "run", "workflow", "repository"]);
+		// Two fresh replicas with the default lease (60 s): under load an event's processing may take
+		// seconds, and a lease much shorter than the request timeout would not keep it to one replica.
+		for (const r of replicas.splice(0)) await r.stop();
+		const lease = { ...env, CDS_HOOKS_LEASE_MS: "60000" };
+		replicas.push(
+			await startTestServer({ ...lease, SERVICES: "api,run,hook", NODE_ID: `first-${process.pid}` }),
+		);
+		replicas.push(
+			await startTestServer({ ...lease, SERVICES: "api,hook", NODE_ID: `second-${process.pid}` }),
+		);
+		await replicas[1]!.server.broker.waitForServices(
+			["hook", "hook-webhook", "run", "workflow", "repository"],
+			30_000,
+		);
 		const runsBefore = (await runs()).length;
 		const unique = 200;
 		const deliveries = Array.from({ length: unique }, (_, i) => ({ id: `c-${i}`, body: pushBody(`b${i}`) }));

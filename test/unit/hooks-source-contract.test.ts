@@ -195,4 +195,65 @@ describe("the example source through the contract, on an embedded store", () => 
 		assert.equal(runs.length, 1);
 		await processor.stop();
 	});
+
+	test("an attempt past half its lease stops between steps and goes on from there: no step twice", async () => {
+		const runs: string[] = [];
+		const processor = new HookProcessor({
+			intake,
+			ports: {
+				syncBranch: async () => ({ workflows: [] }),
+				deleteBranch: async () => null,
+				// Each run takes longer than half the lease.
+				createRun: async (p) => {
+					await new Promise((r) => setTimeout(r, 600));
+					runs.push(p.name);
+					return { number: runs.length };
+				},
+				reportPending: () => {},
+				publish: async () => {},
+			},
+			settings: {
+				leaseMs: 1000,
+				retryBaseMs: 10,
+				retryMaxMs: 100,
+				intakeQuietMs: 50,
+				intakeDeferMs: 2000,
+				eventRetentionMs: 60_000,
+			},
+			owner: "slow-processor",
+			logger: silent,
+		});
+		const twoRuns = eventDoc(
+			"q:builds:two",
+			"queue",
+			{
+				project: "DEMO",
+				intents: ["first", "second"].map((workflow) => ({
+					kind: "start-run",
+					type: "queued",
+					workflow,
+					vars: {},
+				})),
+			},
+			Date.now(),
+		);
+		assert.equal(await intake.accept(twoRuns), "stored");
+		for (let i = 0; i < 200 && !queued.includes(twoRuns._id); i++)
+			await new Promise((r) => setTimeout(r, 10));
+		await processor.processEvent(twoRuns._id);
+		let stored = await intake.events(twoRuns._id).findOne({ _id: twoRuns._id });
+		assert.equal(stored?.state, "pending");
+		assert.equal(stored?.attempts, 0, "not a failure: no backoff");
+		assert.deepEqual(runs, ["first"]);
+		assert.equal(
+			await intake.store.holder("hook-event", twoRuns._id),
+			null,
+			"released for whoever comes next",
+		);
+		await processor.processEvent(twoRuns._id);
+		stored = await intake.events(twoRuns._id).findOne({ _id: twoRuns._id });
+		assert.equal(stored?.state, "done");
+		assert.deepEqual(runs, ["first", "second"]);
+		await processor.stop();
+	});
 });
