@@ -5,7 +5,7 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
-import { type Config, ConfigError, loadConfig, type ServiceName } from "./config/index.ts";
+import { type Config, ConfigError, hostedServices, loadConfig, type ServiceName } from "./config/index.ts";
 import { hostEnv } from "./config/process-env.ts";
 import { brokerOptions } from "./moleculer.config.ts";
 import { attachRuntime } from "./mixins/runtime.ts";
@@ -17,7 +17,7 @@ import { DuplicateKeyError, type Store } from "./src/store/types.ts";
 
 type ServiceFactory = (config: Config) => ServiceSchema<any, any, any, any>;
 
-// Loaded on demand: a node imports only the services it runs.
+// Loaded on demand: a node imports only the services it runs (`hostedServices` expands `hook`).
 const SERVICE_MODULES: Record<ServiceName, () => Promise<{ default: ServiceFactory }>> = {
 	api: () => import("./services/api.service.ts"),
 	auth: () => import("./services/auth.service.ts"),
@@ -28,6 +28,9 @@ const SERVICE_MODULES: Record<ServiceName, () => Promise<{ default: ServiceFacto
 	template: () => import("./services/template.service.ts"),
 	report: () => import("./services/report.service.ts"),
 	hook: () => import("./services/hook.service.ts"),
+	"hook-webhook": () => import("./services/hook-webhook.service.ts"),
+	"hook-poller": () => import("./services/hook-poller.service.ts"),
+	"hook-scheduler": () => import("./services/hook-scheduler.service.ts"),
 	repository: () => import("./services/repository.service.ts"),
 };
 
@@ -75,7 +78,7 @@ export async function startServer(env: NodeJS.ProcessEnv = hostEnv()): Promise<R
 			mongoDb: store instanceof MongoStore ? store.db : undefined,
 		});
 		attachRuntime(broker, { config, secrets: SecretBox.fromKey(masterKey), artifacts });
-		for (const name of config.services) {
+		for (const name of hostedServices(config.services)) {
 			const { default: factory } = await SERVICE_MODULES[name]();
 			broker.createService(factory(config));
 			for (const companion of (await COMPANIONS[name]?.()) ?? []) broker.createService(companion(config));

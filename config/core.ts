@@ -20,7 +20,7 @@ export const CORE_SETTINGS = {
 	),
 	services: optionalString(
 		"SERVICES",
-		"comma list of services this node runs: `api`, `auth`, `project`, `workflow`, `run`, `hatchery`, `template`, `report`, `hook`, `repository`",
+		"comma list of services this node runs: `api`, `auth`, `project`, `workflow`, `run` (with the worker API), `hatchery`, `template`, `report`, `hook`, `repository`; `hook` is the hook processor and every hook source, `hook-webhook`, `hook-poller`, `hook-scheduler` one source (with the processor), to scale them apart",
 		undefined,
 		"all",
 	),

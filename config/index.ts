@@ -37,10 +37,29 @@ export const ALL_SERVICES = [
 	"hook",
 	"repository",
 ] as const;
-export type ServiceName = (typeof ALL_SERVICES)[number];
+/**
+ * One hook source each, so each scales apart: `SERVICES=hook-webhook` runs the receiver only
+ * (with the processor, which runs beside every hook part); `hook` means all of them.
+ */
+export const HOOK_SOURCE_SERVICES = ["hook-webhook", "hook-poller", "hook-scheduler"] as const;
+export type ServiceName = (typeof ALL_SERVICES)[number] | (typeof HOOK_SOURCE_SERVICES)[number];
 
 /** Service groups a node may be asked to run. */
-const KNOWN_SERVICE_NAMES = new Set<string>([...ALL_SERVICES]);
+const KNOWN_SERVICE_NAMES = new Set<string>([...ALL_SERVICES, ...HOOK_SOURCE_SERVICES]);
+
+/**
+ * The Moleculer services a node hosts for its SERVICES: `hook` is the processor (`hook`) and
+ * every source; `hook-<source>` is that source and the processor.
+ */
+export function hostedServices(services: readonly ServiceName[]): ServiceName[] {
+	const hosted = new Set<ServiceName>();
+	for (const name of services) {
+		if (name === "hook") for (const part of ["hook", ...HOOK_SOURCE_SERVICES] as const) hosted.add(part);
+		else if ((HOOK_SOURCE_SERVICES as readonly string[]).includes(name)) hosted.add("hook").add(name);
+		else hosted.add(name);
+	}
+	return [...hosted];
+}
 
 export interface Config {
 	natsUrl?: string;
@@ -86,7 +105,7 @@ function parseServices(value: string | undefined): ServiceName[] {
 			`SERVICES contains unknown service ${unknown.map((u) => `'${u}'`).join(", ")} (known: ${[...KNOWN_SERVICE_NAMES].join(", ")})`,
 		);
 	}
-	return [...new Set(names.filter((n): n is ServiceName => (ALL_SERVICES as readonly string[]).includes(n)))];
+	return [...new Set(names as ServiceName[])];
 }
 
 export function loadConfig(env: Env = hostEnv(), cwd = process.cwd()): Config {
@@ -94,7 +113,8 @@ export function loadConfig(env: Env = hostEnv(), cwd = process.cwd()): Config {
 	const natsUrl = c.natsUrl.read(env);
 	const mongoUrl = c.mongoUrl.read(env);
 	const services = parseServices(c.services.read(env));
-	const runsAllServices = ALL_SERVICES.every((s) => services.includes(s));
+	const hosted = hostedServices(services);
+	const runsAllServices = [...ALL_SERVICES, ...HOOK_SOURCE_SERVICES].every((s) => hosted.includes(s));
 	if (natsUrl && !mongoUrl && !runsAllServices) {
 		throw new ConfigError(
 			"NATS_URL is set but MONGO_URL is not: nodes of a cluster need a shared store; set MONGO_URL, or run every service on this node (unset SERVICES)",

@@ -39,7 +39,7 @@ export interface ActionTypes {
 	};
 	"workflow.deleteBranch": { params: { repositoryId: string; branch: string }; result: DeleteBranchResult };
 	/** The signed webhook receiver, called by the gateway with the raw body (base64). */
-	"hook.receive": {
+	"hook-webhook.receive": {
 		params: { uuid: string; headers: Record<string, string>; body: string };
 		result: { status: number; body: unknown };
 	};

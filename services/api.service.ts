@@ -135,7 +135,7 @@ export default function ApiService(
 						},
 					},
 				},
-				// Repository webhooks: no bearer token (providers cannot send one); the hook service
+				// Repository webhooks: no bearer token (providers cannot send one); the `hook-webhook` service
 				// verifies the provider's signature over the exact bytes, so the body stays raw here.
 				{
 					path: "/api/v1/hooks",
@@ -156,7 +156,7 @@ export default function ApiService(
 									if (typeof value === "string") headers[name] = value;
 								}
 								const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-								const result = await callAction(this.broker, "hook.receive", {
+								const result = await callAction(this.broker, "hook-webhook.receive", {
 									uuid: req.$params?.params?.uuid ?? "",
 									headers,
 									body: body.toString("base64"),

@@ -2,6 +2,7 @@
 // changes between two views (new commit, new branch, deleted branch, new tag).
 
 import { execFile } from "node:child_process";
+import { hostEnv } from "../../config/process-env.ts";
 import type { HookChange } from "./payload.ts";
 
 /** Full ref name (`refs/heads/main`, `refs/tags/v1`) → commit. */
@@ -51,7 +52,7 @@ export async function lsRemote(url: string, options: { timeoutMs?: number } = {}
 			{
 				timeout: options.timeoutMs ?? 30_000,
 				maxBuffer: 32 * 1024 * 1024,
-				env: { ...process.env, GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "/bin/false" },
+				env: { ...hostEnv(), GIT_TERMINAL_PROMPT: "0", GIT_ASKPASS: "/bin/false" },
 			},
 			(err, stdout, stderr) => {
 				if (err) {

@@ -179,8 +179,14 @@ describe("workflow as code: push, webhook, poller, track, branch deletion", () =
 			(await claims.find({ key: { $in: [...runIds, ...jobs.map((j) => j._id)] } })).map((c) => c._id);
 		assert.ok((await claimsOfRun()).length >= 1, "the run's job was booked through a claim");
 		// After the retention delay (0 here), the deleted branch's runs are purged; master's stay.
-		const gc = (await srv.server.broker.call("run.collectGarbage", { graceMs: 0 })) as { purgedRuns: number };
-		assert.ok(gc.purgedRuns >= 1);
+		// The run service records the deletion on the `workflow.branchDeleted` event, a moment after
+		// the definition goes: collect until that is seen.
+		await until("the runs of feature/y to be purged", async () => {
+			const gc = (await srv.server.broker.call("run.collectGarbage", { graceMs: 0 })) as {
+				purgedRuns: number;
+			};
+			return gc.purgedRuns >= 1 ? true : undefined;
+		});
 		assert.deepEqual(await runsOf("feature/y"), []);
 		assert.deepEqual(await claimsOfRun(), [], "their claims go with them");
 		assert.ok((await runsOf("feature/x")).length >= 1, "other branches keep their runs");
