@@ -8,7 +8,7 @@ import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { type Config, ConfigError, hostedServices, loadConfig, type ServiceName } from "./config/index.ts";
 import { hostEnv } from "./config/process-env.ts";
 import { brokerOptions } from "./moleculer.config.ts";
-import { attachRuntime } from "./mixins/runtime.ts";
+import { attachRuntime } from "./services/support/runtime.ts";
 import { attachStore } from "./mixins/store.mixin.ts";
 import { SecretBox, loadMasterKey } from "./src/crypto/secret-box.ts";
 import { createArtifactStore } from "./src/artifacts/index.ts";

@@ -1,12 +1,20 @@
 // The actions services call on each other, with their parameters and answers: `callAction`
 // (mixins/call.ts) checks both at compile time, so no caller casts an answer to a guessed shape.
-// Actions of the run and hatchery services join the map when their schemas/ files exist.
 
 import type { CommitState } from "../src/vcs/providers/client.ts";
 import type { JobToken, Principal } from "./auth.ts";
 import type { FileSetFile } from "./params.ts";
 import type { JobVariables, ProjectContext, SecretMaterial, UpsertEntitiesResult } from "./project.ts";
 import type { RepositoryDoc, RepositoryFiles, StatusReport } from "./repository.ts";
+import type { HatcheryCapabilities } from "../src/engine/requirements.ts";
+import type {
+	BookResult,
+	CreateRunParams,
+	LiveJobsResult,
+	QueueForResult,
+	RunView,
+	UnbookResult,
+} from "./run.ts";
 import type { DeleteBranchResult, SyncBranchResult, WorkflowNames, WorkflowView } from "./workflow.ts";
 
 export interface ActionTypes {
@@ -43,6 +51,12 @@ export interface ActionTypes {
 		params: { uuid: string; headers: Record<string, string>; body: string };
 		result: { status: number; body: unknown };
 	};
+	"run.create": { params: CreateRunParams; result: RunView };
+	"run.queueFor": { params: { capabilities: HatcheryCapabilities; limit: number }; result: QueueForResult };
+	"run.book": { params: { jobId: string; hatchery: string }; result: BookResult };
+	"run.unbook": { params: { jobId: string; reason: string }; result: UnbookResult };
+	"run.liveJobs": { params: { hatchery: string }; result: LiveJobsResult };
+	"template.decryptSecret": { params: { project: string; armored: string }; result: string };
 	"repository.get": { params: { id: string }; result: RepositoryDoc };
 	"repository.byHookUuid": { params: { uuid: string }; result: RepositoryDoc | null };
 	"repository.listPollable": { params: Record<string, never>; result: RepositoryDoc[] };

@@ -165,3 +165,53 @@ export interface UnbookResult {
 
 /** run.liveJobs: ids of the jobs booked to a hatchery that have not ended. */
 export type LiveJobsResult = string[];
+
+/** A job attempt as the API shows it (its latest attempt). */
+export interface JobView {
+	name: string;
+	status: string;
+	attempt: number;
+	reason: string | null;
+	id: string | null;
+	startedAt: string | null;
+	endedAt: string | null;
+}
+
+/** A run as the API shows it (`run.get`, `run.create`, `run.stop`…). */
+export interface RunView {
+	id: string;
+	project: string;
+	workflow: string;
+	number: number;
+	sub: number;
+	status: string;
+	branch: string;
+	commit: string | null;
+	definitionVersion: number;
+	triggeredBy: string;
+	created: string;
+	updated: string;
+	ended: string | null;
+	tags: Record<string, string>;
+	nodes: Array<{
+		name: string;
+		status: string;
+		reason: string | null;
+		startedAt: string | null;
+		doneAt: string | null;
+		resumedBy: string | null;
+		pipeline: string | null;
+		stages: Array<{ name: string; status: string; jobs: JobView[] }>;
+	}>;
+}
+
+/** `run.create` parameters (the API's and the hook processor's). */
+export interface CreateRunParams {
+	key: string;
+	name: string;
+	branch?: string;
+	commit?: string;
+	version?: number;
+	params?: Record<string, string>;
+	payload?: unknown;
+}

@@ -7,7 +7,7 @@ import type { Context, Service, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import ApiGateway from "moleculer-web";
 import type { Config } from "../config/index.ts";
-import { callAction } from "../mixins/call.ts";
+import { callAction } from "./support/call.ts";
 import { storeOf } from "../mixins/store.mixin.ts";
 import { buildOpenApiDocument, type RouteDescription } from "../src/api/openapi.ts";
 import type { Principal } from "../src/auth/access.ts";

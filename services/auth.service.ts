@@ -4,11 +4,11 @@
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { TokenDoc } from "../schemas/auth.ts";
 import { pagination } from "../schemas/params.ts";
-import { callAction } from "../mixins/call.ts";
-import type { GatewayMeta } from "../mixins/meta.ts";
+import { callAction } from "./support/call.ts";
+import type { GatewayMeta } from "../schemas/meta.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
-import { runtimeOf } from "../mixins/runtime.ts";
-import { forbidden, invalid, notFound } from "../mixins/errors.ts";
+import { runtimeOf } from "./support/runtime.ts";
+import { forbidden, invalid, notFound } from "./support/errors.ts";
 import { paginate } from "../src/api/pagination.ts";
 import { type AccessLevel, type Principal, canAccess, isSystemAdmin } from "../src/auth/access.ts";
 import {

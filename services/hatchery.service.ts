@@ -6,23 +6,15 @@
 // restarted hatchery adopts the workers of its live jobs, and a worker whose job ended
 // while an event was lost is killed.
 
+import { callAction } from "./support/call.ts";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import type { Config, HatcherySettings } from "../config/index.ts";
 import type { HatcheryDriver } from "../src/hatchery/contract.ts";
 import { createDriver } from "../src/hatchery/drivers/index.ts";
 import { jobRequirements } from "../src/hatchery/requirements.ts";
-import type { Requirement } from "../src/workflow/model.ts";
 
 /** How often the driver is reconciled with the live jobs after the first time (at start). */
 const RECONCILE_EVERY_MS = 30_000;
-
-interface Booking {
-	won: boolean;
-	token?: string;
-	runId?: string;
-	timeoutSeconds?: number;
-	requirements?: Requirement[];
-}
 
 interface HatcheryLocals {
 	hatchery: HatcherySettings;
@@ -84,7 +76,7 @@ export default function HatcheryService(
 				void this.tick();
 			},
 			async reconcile(this: HatcheryThis, driver: HatcheryDriver) {
-				const live = (await this.broker.call("run.liveJobs", { hatchery: this.hatchery.name })) as string[];
+				const live = await callAction(this.broker, "run.liveJobs", { hatchery: this.hatchery.name });
 				const { adopted, killed } = await driver.reconcile(live);
 				if (adopted > 0) this.logger.info(`adopted ${adopted} worker(s) of live jobs`);
 				if (killed > 0) this.logger.warn(`killed ${killed} worker(s) whose job is over`);
@@ -92,32 +84,27 @@ export default function HatcheryService(
 			async fill(this: HatcheryThis, driver: HatcheryDriver) {
 				const free = await driver.freeSlots();
 				if (free <= 0) return;
-				const ids = (await this.broker.call("run.queueFor", {
+				const ids = await callAction(this.broker, "run.queueFor", {
 					capabilities: await driver.capabilities(),
 					limit: free,
-				})) as string[];
+				});
 				let started = 0;
 				for (const jobId of ids) {
 					if ((await driver.freeSlots()) <= 0) break;
-					const booking = (await this.broker.call("run.book", {
-						jobId,
-						hatchery: this.hatchery.name,
-						// Unused by the run service, but still required by its parameter schema.
-						worker: this.hatchery.name,
-					})) as Booking;
-					if (!booking.won || !booking.token) continue;
+					const booking = await callAction(this.broker, "run.book", { jobId, hatchery: this.hatchery.name });
+					if (!booking.won) continue;
 					try {
 						await driver.spawn({
 							jobId,
-							runId: booking.runId!,
+							runId: booking.runId,
 							token: booking.token,
 							apiUrl: config.publicUrl,
-							timeoutSeconds: booking.timeoutSeconds ?? 3600,
+							timeoutSeconds: booking.timeoutSeconds,
 							requirements: jobRequirements(booking.requirements),
 						});
 						started++;
 					} catch (e) {
-						await this.broker.call("run.unbook", { jobId, reason: (e as Error).message });
+						await callAction(this.broker, "run.unbook", { jobId, reason: (e as Error).message });
 					}
 				}
 				if (started > 0 && ids.length >= free) this.wakeAgain = true;

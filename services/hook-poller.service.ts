@@ -3,7 +3,7 @@
 import type { ServiceSchema } from "moleculer";
 import type { Config } from "../config/index.ts";
 import { PollerSource } from "../src/hooks/sources/poller.ts";
-import { HookSourceMixin, type HookSourceOptions, type HookSourceThis } from "./hook-source.mixin.ts";
+import { HookSourceMixin, type HookSourceOptions, type HookSourceThis } from "../mixins/hook-source.mixin.ts";
 
 export default function HookPollerService(
 	config: Config,

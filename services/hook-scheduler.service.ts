@@ -4,7 +4,7 @@
 import type { ServiceSchema } from "moleculer";
 import type { Config } from "../config/index.ts";
 import { SchedulerSource } from "../src/hooks/sources/scheduler.ts";
-import { HookSourceMixin, type HookSourceOptions, type HookSourceThis } from "./hook-source.mixin.ts";
+import { HookSourceMixin, type HookSourceOptions, type HookSourceThis } from "../mixins/hook-source.mixin.ts";
 
 export default function HookSchedulerService(
 	config: Config,

@@ -5,14 +5,14 @@
 import type { Context, ServiceSchema } from "moleculer";
 import { Errors } from "moleculer";
 import type { Config } from "../config/index.ts";
-import { hookProcessorOf } from "../mixins/hook-node.ts";
+import { hookProcessorOf } from "./support/hook-node.ts";
 import {
 	type DeliveryParams,
 	type ReceiveResult,
 	WebhookRefusal,
 	WebhookSource,
 } from "../src/hooks/sources/webhook.ts";
-import { HookSourceMixin, type HookSourceOptions, type HookSourceThis } from "./hook-source.mixin.ts";
+import { HookSourceMixin, type HookSourceOptions, type HookSourceThis } from "../mixins/hook-source.mixin.ts";
 
 const { MoleculerClientError } = Errors;
 const REFUSAL_TYPES = { 400: "BAD_REQUEST", 401: "UNAUTHORIZED", 404: "NOT_FOUND" } as const;

@@ -15,14 +15,15 @@
 // This service runs on every node that runs any hook part (`SERVICES=hook` or `hook-<source>`):
 // its processor takes events from the shared queue, unless CDS_HOOKS_PROCESSOR=off.
 
+import { callAction } from "./support/call.ts";
 import { randomUUID } from "node:crypto";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { connect, type JetStreamClient, type NatsConnection, nanos } from "nats";
 import type { Config, HookSettings } from "../config/index.ts";
-import { invalid, notFound } from "../mixins/errors.ts";
-import { setHookProcessor } from "../mixins/hook-node.ts";
-import type { GatewayMeta } from "../mixins/meta.ts";
-import { everyInterval } from "../mixins/periodic.ts";
+import { invalid, notFound } from "./support/errors.ts";
+import { setHookProcessor } from "./support/hook-node.ts";
+import type { GatewayMeta } from "../schemas/meta.ts";
+import { everyInterval } from "./support/periodic.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
 import { checkTimezone, parseCron, ScheduleError } from "../src/hooks/cron.ts";
 import { type HookEventDoc, type HookMessage, messagesOf } from "../src/hooks/events.ts";
@@ -33,7 +34,7 @@ import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
 import type { Collection } from "../src/store/types.ts";
 import HookPollerService from "./hook-poller.service.ts";
 import HookSchedulerService from "./hook-scheduler.service.ts";
-import type { HookSourceOptions } from "./hook-source.mixin.ts";
+import type { HookSourceOptions } from "../mixins/hook-source.mixin.ts";
 import HookWebhookService from "./hook-webhook.service.ts";
 
 export type { HookEventDoc, HookMessage, RepositoryDoc, ScheduleDoc };
@@ -84,21 +85,19 @@ function validateSchedule(cron: string, timezone: string, payload: unknown): voi
 function processorPorts(self: HookThis, config: Config): ProcessorPorts {
 	const broker = self.broker;
 	return {
-		syncBranch: (p) => broker.call("workflow.syncBranch", p) as Promise<{ workflows?: string[] }>,
-		deleteBranch: (p) => broker.call("workflow.deleteBranch", p),
-		createRun: (p) => broker.call("run.create", p) as Promise<{ number?: number } | null>,
+		syncBranch: (p) => callAction(broker, "workflow.syncBranch", p),
+		deleteBranch: (p) => callAction(broker, "workflow.deleteBranch", p),
+		createRun: (p) => callAction(broker, "run.create", p),
 		reportPending({ repositoryId, commit, project, workflow, run }) {
 			// Best effort: a provider that refuses a status must not block the run.
-			void broker
-				.call("repository.reportStatus", {
-					repositoryId,
-					commit,
-					state: "pending",
-					context: `cds/${project}/${workflow}`,
-					description: `run #${run ?? "?"} created`,
-					targetUrl: `${config.publicUrl}/api/v1/projects/${project}/workflows/${workflow}/runs/${run ?? ""}`,
-				})
-				.catch(() => {});
+			void callAction(broker, "repository.reportStatus", {
+				repositoryId,
+				commit,
+				state: "pending",
+				context: `cds/${project}/${workflow}`,
+				description: `run #${run ?? "?"} created`,
+				targetUrl: `${config.publicUrl}/api/v1/projects/${project}/workflows/${workflow}/runs/${run ?? ""}`,
+			}).catch(() => {});
 		},
 		publish: (messages) => self.publish(messages),
 	};

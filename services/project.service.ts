@@ -6,10 +6,10 @@ import { randomBytes } from "node:crypto";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { EntityDoc, EntityKind, ProjectDoc, VariableDoc } from "../schemas/project.ts";
 import { entityName, pagination, projectKey } from "../schemas/params.ts";
-import { callAction } from "../mixins/call.ts";
-import type { GatewayMeta } from "../mixins/meta.ts";
-import { conflict, invalid, notFound } from "../mixins/errors.ts";
-import { runtimeOf } from "../mixins/runtime.ts";
+import { callAction } from "./support/call.ts";
+import type { GatewayMeta } from "../schemas/meta.ts";
+import { conflict, invalid, notFound } from "./support/errors.ts";
+import { runtimeOf } from "./support/runtime.ts";
 import { StoreMixin } from "../mixins/store.mixin.ts";
 import { paginate } from "../src/api/pagination.ts";
 import {

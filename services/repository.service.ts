@@ -19,10 +19,10 @@ import type {
 	StatusReport,
 } from "../schemas/repository.ts";
 import { branchName, entityName, projectKey } from "../schemas/params.ts";
-import { callAction } from "../mixins/call.ts";
-import type { GatewayMeta } from "../mixins/meta.ts";
-import { conflict, invalid, notFound } from "../mixins/errors.ts";
-import { runtimeOf } from "../mixins/runtime.ts";
+import { callAction } from "./support/call.ts";
+import type { GatewayMeta } from "../schemas/meta.ts";
+import { conflict, invalid, notFound } from "./support/errors.ts";
+import { runtimeOf } from "./support/runtime.ts";
 import { StoreMixin } from "../mixins/store.mixin.ts";
 import { type Collection, DuplicateKeyError } from "../src/store/types.ts";
 import { isCdsFile } from "../src/vcs/cds-files.ts";

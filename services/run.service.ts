@@ -5,13 +5,14 @@
 // replica can pick up a run another (now dead) replica was driving. The worker API is the
 // `worker` service (worker-api.service.ts), hosted with this one.
 
+import { callAction } from "./support/call.ts";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import type { Config } from "../config/index.ts";
-import { invalid } from "../mixins/errors.ts";
-import type { GatewayMeta } from "../mixins/meta.ts";
-import { everyInterval } from "../mixins/periodic.ts";
-import { engineCall, openRunEngine } from "../mixins/run-engine.ts";
-import { runtimeOf } from "../mixins/runtime.ts";
+import { invalid } from "./support/errors.ts";
+import type { GatewayMeta } from "../schemas/meta.ts";
+import { everyInterval } from "./support/periodic.ts";
+import { engineCall, openRunEngine } from "./support/run-engine.ts";
+import { runtimeOf } from "./support/runtime.ts";
 import type { BookResult, LiveJobsResult, QueueForResult, UnbookResult } from "../schemas/run.ts";
 import { book, liveJobs, queueFor, unbook } from "../src/engine/booking.ts";
 import { BlobSweeper } from "../src/engine/garbage.ts";
@@ -322,12 +323,15 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 
 			/** Whether a branch has a definition again (a deleted branch that came back keeps its runs). */
 			branchExists(this: RunThis, project: string, workflow: string, branch: string) {
-				return this.broker
-					.call("workflow.get", { key: project, name: workflow, branch }, { meta: { user: undefined } })
-					.then(
-						(w: any) => w?.branch === branch,
-						() => false,
-					);
+				return callAction(
+					this.broker,
+					"workflow.get",
+					{ key: project, name: workflow, branch },
+					{ meta: { user: undefined } },
+				).then(
+					(w) => w.branch === branch,
+					() => false,
+				);
 			},
 		},
 

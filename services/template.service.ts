@@ -14,10 +14,10 @@ import type {
 	TemplateVersionDoc,
 } from "../schemas/template.ts";
 import { entityName, pagination, projectKey } from "../schemas/params.ts";
-import { callAction } from "../mixins/call.ts";
-import type { GatewayMeta } from "../mixins/meta.ts";
-import { conflict, invalid, notFound } from "../mixins/errors.ts";
-import { runtimeOf } from "../mixins/runtime.ts";
+import { callAction } from "./support/call.ts";
+import type { GatewayMeta } from "../schemas/meta.ts";
+import { conflict, invalid, notFound } from "./support/errors.ts";
+import { runtimeOf } from "./support/runtime.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
 import { paginate } from "../src/api/pagination.ts";
 import { decryptWithPrivateKey, generatePgpKeyPair, PgpError } from "../src/crypto/pgp.ts";

@@ -3,13 +3,14 @@
 // job from the token, never from a parameter, so a worker reaches its own job, secrets, logs
 // and run artifacts only. Results go through the run engine, like the reaper's.
 
+import { callAction } from "./support/call.ts";
 import type { Readable } from "node:stream";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import type { Config } from "../config/index.ts";
-import { conflict, forbidden, invalid, notFound } from "../mixins/errors.ts";
-import type { GatewayMeta } from "../mixins/meta.ts";
-import { openRunEngine } from "../mixins/run-engine.ts";
-import { runtimeOf } from "../mixins/runtime.ts";
+import { conflict, forbidden, invalid, notFound } from "./support/errors.ts";
+import type { GatewayMeta } from "../schemas/meta.ts";
+import { openRunEngine } from "./support/run-engine.ts";
+import { runtimeOf } from "./support/runtime.ts";
 import type { BlobRefDoc, JobDoc, RunDoc } from "../schemas/run.ts";
 import { BlobTooLargeError, ChecksumMismatchError } from "../src/artifacts/artifact-store.ts";
 import type { RunEngine } from "../src/engine/run-engine.ts";
@@ -88,7 +89,7 @@ async function openTemplateSecrets(
 	const secrets = new Set(computed.secrets);
 	for (const [name, value] of armored) {
 		try {
-			const clear = (await ctx.call("template.decryptSecret", { project, armored: value.trim() })) as string;
+			const clear = await callAction(ctx, "template.decryptSecret", { project, armored: value.trim() });
 			vars[name] = clear;
 			secrets.add(clear);
 		} catch {

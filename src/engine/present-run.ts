@@ -1,10 +1,10 @@
 // The JSON shape of a run for the API: nodes, stages and jobs with their latest attempt.
 
-import type { JobDoc, RunDoc } from "../../schemas/run.ts";
+import type { JobDoc, RunDoc, RunView } from "../../schemas/run.ts";
 
 const at = (ms: number | null | undefined) => (ms ? new Date(ms).toISOString() : null);
 
-export function presentRun(run: RunDoc, jobs?: JobDoc[]): Record<string, unknown> {
+export function presentRun(run: RunDoc, jobs?: JobDoc[]): RunView {
 	const nodes = Object.values(run.progress.state.nodes).map((n) => {
 		const p = run.progress.pipelines[n.name];
 		return {

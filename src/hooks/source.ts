@@ -6,22 +6,10 @@
 import FastestValidator, { type ValidationSchema } from "fastest-validator";
 import type { Doc } from "../store/types.ts";
 import type { SourceEvent } from "./events.ts";
-import type { RepositoryManager } from "./signature.ts";
+import type { RepositoryDoc } from "../../schemas/repository.ts";
 
 export type { HookIntent, SourceEvent } from "./events.ts";
-
-/** What `repository.get` / `byHookUuid` / `listPollable` return (owned by the repository service). */
-export interface RepositoryDoc {
-	id: string;
-	project: string;
-	manager: RepositoryManager;
-	url: string;
-	repo: string;
-	defaultBranch: string;
-	webhook: { uuid: string; secret: string; providerHookId?: string } | null;
-	poll: { intervalSeconds: number } | null;
-	application?: string;
-}
+export type { RepositoryDoc } from "../../schemas/repository.ts";
 
 /** How `emit` ended: the event is now stored, or an event with that key was stored before. */
 export type EmitResult = "stored" | "duplicate";

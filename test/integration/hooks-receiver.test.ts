@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { createHmac, randomUUID } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
-import { attachRuntime, runtimeOf } from "../../mixins/runtime.ts";
+import { attachRuntime, runtimeOf } from "../../services/support/runtime.ts";
 import { attachStore } from "../../mixins/store.mixin.ts";
 import { hookServices } from "../../services/hook.service.ts";
 import type { Doc } from "../../src/store/types.ts";

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import path from "node:path";
 import { Readable } from "node:stream";
 import { after, before, describe, test } from "node:test";
-import { runtimeOf } from "../../mixins/runtime.ts";
+import { runtimeOf } from "../../services/support/runtime.ts";
 import ReportService from "../../services/report.service.ts";
 import { main } from "../../src/cli/main.ts";
 import { memoryIo } from "../../src/cli/io.ts";

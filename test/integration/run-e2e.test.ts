@@ -244,7 +244,7 @@ describe("artifacts and worker exports across jobs", () => {
 		assert.equal((await refs.find({})).length, 2, "both runs uploaded an artifact");
 		const blobs = async () => {
 			const out: string[] = [];
-			for await (const sha of (await import("../../mixins/runtime.ts"))
+			for await (const sha of (await import("../../services/support/runtime.ts"))
 				.runtimeOf(s.server.broker)
 				.artifacts.list())
 				out.push(sha);

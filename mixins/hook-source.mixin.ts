@@ -4,13 +4,14 @@
 // with the node and stops it with it, and answers `health`. The source's logic stays in
 // src/hooks/sources/, free of Moleculer.
 
+import { callAction } from "../services/support/call.ts";
 import { randomUUID } from "node:crypto";
 import type { Service, ServiceBroker, ServiceSchema } from "moleculer";
-import { hookProcessorOf } from "../mixins/hook-node.ts";
-import { everyInterval } from "../mixins/periodic.ts";
-import { storeOf } from "../mixins/store.mixin.ts";
+import { hookProcessorOf } from "../services/support/hook-node.ts";
+import { everyInterval } from "../services/support/periodic.ts";
+import { storeOf } from "./store.mixin.ts";
 import { HookIntake, sourceContext } from "../src/hooks/intake.ts";
-import type { HookSource, RepositoryDoc, ScheduleDoc, SourcePorts } from "../src/hooks/source.ts";
+import type { HookSource, ScheduleDoc, SourcePorts } from "../src/hooks/source.ts";
 
 export interface HookSourceOptions {
 	/** The clock (ms since epoch): tests inject one to drive the scheduler and the poller. */
@@ -28,12 +29,11 @@ export interface HookSourceThis<S extends HookSource<any>> extends Service {
 /** The ports a source calls, over the broker. */
 export function brokerPorts(broker: ServiceBroker): SourcePorts {
 	return {
-		repositoryByHookUuid: (uuid) =>
-			broker.call("repository.byHookUuid", { uuid }) as Promise<RepositoryDoc | null>,
+		repositoryByHookUuid: (uuid) => callAction(broker, "repository.byHookUuid", { uuid }),
 		async pollableRepositories() {
 			const available = broker.registry.getServiceList({ onlyAvailable: true }) as Array<{ name: string }>;
 			if (!available.some((s) => s.name === "repository")) return null;
-			return ((await broker.call("repository.listPollable", {})) as RepositoryDoc[] | null) ?? [];
+			return callAction(broker, "repository.listPollable", {});
 		},
 		async schedules() {
 			const store = storeOf(broker);

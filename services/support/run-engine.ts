@@ -2,29 +2,31 @@
 // broker's store, and its ports as Moleculer calls and events. The run service and the worker
 // API service each build their own (no state is shared but the store).
 
+import { callAction } from "./call.ts";
 import type { Logger, ServiceBroker } from "moleculer";
-import type { Config } from "../config/index.ts";
-import type { RunPorts, WorkflowDefinition } from "../src/engine/ports.ts";
-import { RunEngine } from "../src/engine/run-engine.ts";
-import { RunRepository } from "../src/engine/run-repository.ts";
+import type { Config } from "../../config/index.ts";
+import type { RunPorts } from "../../src/engine/ports.ts";
+import { RunEngine } from "../../src/engine/run-engine.ts";
+import { RunRepository } from "../../src/engine/run-repository.ts";
 import { conflict, notFound } from "./errors.ts";
-import { storeOf } from "./store.mixin.ts";
-import { RunConflictError, RunNotFoundError } from "../src/engine/errors.ts";
+import { storeOf } from "../../mixins/store.mixin.ts";
+import { RunConflictError, RunNotFoundError } from "../../src/engine/errors.ts";
 
 export function runPorts(broker: ServiceBroker, logger: Logger): RunPorts {
 	// As the system, not as a caller: a worker's token reaches only the worker routes.
 	const system = { meta: { user: undefined } };
 	return {
-		issueJobToken: (p) => broker.call("auth.issueJobToken", p) as Promise<{ token: string; id: string }>,
+		issueJobToken: (p) => callAction(broker, "auth.issueJobToken", p),
 		async revokeJobToken(id) {
-			await broker.call("auth.revokeJobToken", { id });
+			await callAction(broker, "auth.revokeJobToken", { id });
 		},
 		definition: (ref) =>
-			broker.call(
+			callAction(
+				broker,
 				"workflow.get",
 				{ key: ref.project, name: ref.workflow, branch: ref.branch, version: ref.version },
 				system,
-			) as Promise<WorkflowDefinition>,
+			),
 		emit: (event, payload) => void broker.emit(event, payload),
 		broadcast: (event, payload) => void broker.broadcast(event, payload),
 		warn: (message) => logger.warn(message),

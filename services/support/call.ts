@@ -1,7 +1,7 @@
 // A typed `call`: the action's parameters and answer come from schemas/actions.ts.
 
 import type { CallingOptions, Context, ServiceBroker } from "moleculer";
-import type { ActionName, ActionParams, ActionResult } from "../schemas/actions.ts";
+import type { ActionName, ActionParams, ActionResult } from "../../schemas/actions.ts";
 
 export function callAction<A extends ActionName>(
 	caller: Context | ServiceBroker,

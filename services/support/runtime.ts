@@ -2,9 +2,9 @@
 // secret box. Kept per broker (not global) so a test can run several brokers in one process.
 
 import type { ServiceBroker } from "moleculer";
-import type { Config } from "../config/index.ts";
-import type { ArtifactStore } from "../src/artifacts/artifact-store.ts";
-import type { SecretBox } from "../src/crypto/secret-box.ts";
+import type { Config } from "../../config/index.ts";
+import type { ArtifactStore } from "../../src/artifacts/artifact-store.ts";
+import type { SecretBox } from "../../src/crypto/secret-box.ts";
 
 export interface Runtime {
 	config: Config;

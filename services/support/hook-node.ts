@@ -3,7 +3,7 @@
 // A WeakMap per broker, like the store: a test may run several brokers in one process.
 
 import type { ServiceBroker } from "moleculer";
-import type { HookProcessor } from "../src/hooks/processor.ts";
+import type { HookProcessor } from "../../src/hooks/processor.ts";
 
 const processors = new WeakMap<ServiceBroker, HookProcessor>();
 
