@@ -17,11 +17,9 @@ import { StoreMixin } from "../mixins/store.mixin.ts";
 import { paginate } from "../src/api/pagination.ts";
 import type { ArtifactStore } from "../src/artifacts/artifact-store.ts";
 import {
-	type Comparison,
-	type Comparisons,
-	capDelta,
-	chooseDefaultBranch,
-	compareReports,
+	baselineQueries,
+	capComparisons,
+	compareWithBaselines,
 	evaluateGate,
 	GateSettingsError,
 	type GateSettings,
@@ -29,10 +27,18 @@ import {
 	gateSettingsFromStep,
 	historySeries,
 	IgnoreInputError,
+	ignoreId,
 	isIgnoreActive,
+	kindMismatch,
+	mayReplaceIgnore,
+	normaliseVulnerability,
 	parseExpiry,
 	REPORT_KINDS,
 	type ReportKind,
+	reportId,
+	reportSeries,
+	rereadAsSecurity,
+	resolveDefaultBranch,
 	type StoredReportBody,
 	summariseReport,
 } from "../src/quality/index.ts";
@@ -49,8 +55,6 @@ import { type Collection, DuplicateKeyError } from "../src/store/types.ts";
 const MAX_REPORT_BYTES = 256 * 1024 * 1024;
 /** Largest inline `content` (base64) accepted when no artifact store is used. */
 const MAX_INLINE_BASE64 = 16 * 1024 * 1024;
-/** Items kept in each list of a stored comparison (counts stay exact). */
-const MAX_DELTA_ITEMS = 500;
 const MAX_HISTORY_POINTS = 1000;
 
 type ReportThis = Service & {
@@ -66,10 +70,6 @@ type ReportThis = Service & {
 };
 
 const now = () => new Date().toISOString();
-
-function hashId(parts: unknown[]): string {
-	return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 32);
-}
 
 /** Where workers' uploads are; tolerates a runtime attached without one (content-only callers). */
 function artifactStoreOf(broker: ServiceBroker): ArtifactStore | undefined {
@@ -136,40 +136,16 @@ export default function ReportService(): ServiceSchema<
 					}
 					const parsed = await this.parseUpload(p);
 					const body = summariseReport(parsed);
-					const series = `${p.node}|${p.kind}|${p.name}`;
-					// This run counts: a first run on master makes master the default branch.
-					const hasMaster =
-						!p.defaultBranch &&
-						(p.branch === "master" ||
-							(await this.reports().count({ project: p.project, workflow: p.workflow, branch: "master" })) >
-								0);
-					const defaultBranch = chooseDefaultBranch(p.defaultBranch, hasMaster);
-					const scope = { project: p.project, workflow: p.workflow, series };
-
-					const full: Comparisons = {};
-					const previous = await this.baseline({
-						...scope,
-						branch: p.branch,
-						runNumber: { $lt: p.runNumber },
-					});
-					const compare = (base: { doc: ReportDoc; body: StoredReportBody }): Comparison | undefined => {
-						const delta = compareReports(body, base.body);
-						return delta
-							? {
-									against: { reportId: base.doc._id, runNumber: base.doc.runNumber, branch: base.doc.branch },
-									delta,
-								}
-							: undefined;
-					};
-					if (previous) full.previous = compare(previous);
-					if (p.branch !== defaultBranch) {
-						const onDefault = await this.baseline({
-							...scope,
-							branch: defaultBranch,
-							runNumber: { $ne: p.runNumber },
-						});
-						if (onDefault) full.default = compare(onDefault);
-					}
+					const series = reportSeries(p.node, p.kind, p.name);
+					const defaultBranch = await resolveDefaultBranch(p.defaultBranch, p.branch, () =>
+						this.reports().count({ project: p.project, workflow: p.workflow, branch: "master" }),
+					);
+					const queries = baselineQueries({ ...p, series, defaultBranch });
+					const full = compareWithBaselines(
+						body,
+						await this.baseline(queries.previous),
+						queries.default ? await this.baseline(queries.default) : null,
+					);
 
 					const ignores = p.application
 						? await this.ignores().find({ project: p.project, application: p.application })
@@ -181,16 +157,8 @@ export default function ReportService(): ServiceSchema<
 						ignores,
 					});
 
-					const comparisons: Comparisons = {};
-					if (full.previous)
-						comparisons.previous = {
-							...full.previous,
-							delta: capDelta(full.previous.delta, MAX_DELTA_ITEMS),
-						};
-					if (full.default)
-						comparisons.default = { ...full.default, delta: capDelta(full.default.delta, MAX_DELTA_ITEMS) };
-					// Same run, node, job and file: a retried upload replaces the report.
-					const id = hashId([p.project, p.workflow, p.runNumber, p.node, p.jobId, p.kind, p.name]);
+					const comparisons = capComparisons(full);
+					const id = reportId(p);
 					const doc: ReportDoc = {
 						_id: id,
 						project: p.project,
@@ -378,9 +346,9 @@ export default function ReportService(): ServiceSchema<
 						throw e;
 					}
 					await callAction(ctx, "project.getApplication", { key: p.key, name: p.application });
-					const vulnerability = p.vulnerability.toUpperCase();
+					const vulnerability = normaliseVulnerability(p.vulnerability);
 					const doc: VulnIgnoreDoc = {
-						_id: hashId([p.key, p.application, vulnerability, p.package ?? null]).slice(0, 24),
+						_id: ignoreId(p.key, p.application, p.vulnerability, p.package),
 						project: p.key,
 						application: p.application,
 						vulnerability,
@@ -394,9 +362,8 @@ export default function ReportService(): ServiceSchema<
 						await this.ignores().insert(doc);
 					} catch (e) {
 						if (!(e instanceof DuplicateKeyError)) throw e;
-						// An expired ignore may be renewed; an active one must be removed first.
 						const existing = await this.ignores().findOne({ _id: doc._id });
-						if (existing && isIgnoreActive(existing))
+						if (existing && !mayReplaceIgnore(existing))
 							throw conflict(
 								`${vulnerability} is already ignored in ${p.application} until ${existing.expires}`,
 								{
@@ -513,13 +480,9 @@ export default function ReportService(): ServiceSchema<
 					}
 				};
 				let parsed = await parse(p.format);
-				if (p.kind === "security" && parsed.kind === "analysis" && parsed.format === "sarif")
-					parsed = await parse("sarif-security");
-				if (parsed.kind !== p.kind)
-					throw invalid(
-						`report ${p.name} is a ${parsed.kind} report (${parsed.format}), not a ${p.kind} report`,
-						[{ field: "kind", message: `expected ${p.kind}, found ${parsed.kind}` }],
-					);
+				if (rereadAsSecurity(p.kind, parsed)) parsed = await parse("sarif-security");
+				const mismatch = kindMismatch(p.kind, p.name, parsed);
+				if (mismatch) throw invalid(mismatch.message, [{ field: "kind", message: mismatch.detail }]);
 				return parsed;
 			},
 
