@@ -20,11 +20,13 @@ import {
 	baselineQueries,
 	capComparisons,
 	compareWithBaselines,
+	DEFAULT_HISTORY_POINTS,
 	evaluateGate,
 	GateSettingsError,
 	type GateSettings,
 	gateComparison,
 	gateSettingsFromStep,
+	HISTORY_READ_FACTOR,
 	historySeries,
 	IgnoreInputError,
 	ignoreId,
@@ -41,6 +43,7 @@ import {
 	resolveDefaultBranch,
 	type StoredReportBody,
 	summariseReport,
+	uploadSource,
 } from "../src/quality/index.ts";
 import {
 	type ParsedReport,
@@ -283,12 +286,15 @@ export default function ReportService(): ServiceSchema<
 					}>,
 				) {
 					const { key, name, kind, branch, node } = ctx.params;
-					const limit = ctx.params.limit ?? 100;
+					const limit = ctx.params.limit ?? DEFAULT_HISTORY_POINTS;
 					const query: Record<string, unknown> = { project: key, workflow: name, kind };
 					if (branch) query.branch = branch;
 					if (node) query.node = node;
 					// Several reports per run are possible: read generously, then keep the last `limit` runs.
-					const docs = await this.reports().find(query, { sort: { runNumber: -1 }, limit: limit * 10 });
+					const docs = await this.reports().find(query, {
+						sort: { runNumber: -1 },
+						limit: limit * HISTORY_READ_FACTOR,
+					});
 					const points = historySeries(
 						docs.map((d) => ({ ...d, commit: d.commit ?? undefined })),
 						kind,
@@ -442,24 +448,17 @@ export default function ReportService(): ServiceSchema<
 			 */
 			async parseUpload(this: ReportThis, p: IngestParams): Promise<ParsedReport> {
 				const open = async (): Promise<Readable> => {
-					if (p.sha256) {
-						const store = artifactStoreOf(this.broker);
-						if (store) {
-							const stream = await store.get(p.sha256);
-							if (!stream) throw notFound(`report file ${p.name} (blob ${p.sha256})`);
-							return stream;
-						}
-						if (p.content === undefined)
-							throw invalid("this node has no artifact store: pass the report file as content (base64)", [
-								{ field: "sha256", message: "no artifact store attached" },
-							]);
+					const store = artifactStoreOf(this.broker);
+					const source = uploadSource(p, store !== undefined);
+					if (source.from === "none")
+						throw invalid(source.message, [{ field: source.field, message: source.detail }]);
+					if (source.from === "store") {
+						const stream = await store!.get(source.sha256);
+						if (!stream) throw notFound(`report file ${p.name} (blob ${source.sha256})`);
+						return stream;
 					}
-					if (p.content === undefined)
-						throw invalid("either sha256 (an uploaded blob) or content is required", [
-							{ field: "sha256", message: "required when content is absent" },
-						]);
-					const bytes = Buffer.from(p.content, "base64");
-					if (p.sha256 && createHash("sha256").update(bytes).digest("hex") !== p.sha256)
+					const bytes = Buffer.from(p.content!, "base64");
+					if (source.checksum && createHash("sha256").update(bytes).digest("hex") !== source.checksum)
 						throw invalid("content does not match sha256", [
 							{ field: "content", message: "checksum mismatch" },
 						]);

@@ -135,3 +135,40 @@ export function ignoreId(project: string, application: string, vulnerability: st
 export function mayReplaceIgnore(existing: { expires: string } | null, now: Date = new Date()): boolean {
 	return !existing || !isIgnoreActive(existing, now);
 }
+
+/** Where an uploaded report's bytes are read from, or why they cannot be. */
+export type UploadSource =
+	| { from: "store"; sha256: string }
+	| { from: "content"; checksum?: string }
+	| { from: "none"; message: string; field: "sha256"; detail: string };
+
+/**
+ * An upload names its blob (sha256) in the artifact store, or carries its bytes inline
+ * (content, base64) when no store is attached; inline bytes with a sha256 must match it.
+ */
+export function uploadSource(
+	p: { sha256?: string; content?: string },
+	hasArtifactStore: boolean,
+): UploadSource {
+	if (p.sha256 && hasArtifactStore) return { from: "store", sha256: p.sha256 };
+	if (p.content === undefined) {
+		return p.sha256
+			? {
+					from: "none",
+					message: "this node has no artifact store: pass the report file as content (base64)",
+					field: "sha256",
+					detail: "no artifact store attached",
+				}
+			: {
+					from: "none",
+					message: "either sha256 (an uploaded blob) or content is required",
+					field: "sha256",
+					detail: "required when content is absent",
+				};
+	}
+	return p.sha256 ? { from: "content", checksum: p.sha256 } : { from: "content" };
+}
+
+/** Points of a history chart: several reports per run are possible, so read `limit` × this many. */
+export const HISTORY_READ_FACTOR = 10;
+export const DEFAULT_HISTORY_POINTS = 100;

@@ -16,6 +16,7 @@ import {
 	resolveDefaultBranch,
 	type StoredReportBody,
 	summariseReport,
+	uploadSource,
 } from "../../src/quality/index.ts";
 import { parseReportFile } from "../../src/reports/index.ts";
 
@@ -161,5 +162,29 @@ describe("vulnerability ignores", () => {
 		assert.equal(mayReplaceIgnore(null, now), true);
 		assert.equal(mayReplaceIgnore({ expires: "2025-12-31T00:00:00Z" }, now), true);
 		assert.equal(mayReplaceIgnore({ expires: "2026-02-01T00:00:00Z" }, now), false);
+	});
+});
+
+describe("where an upload is read from", () => {
+	const sha = "a".repeat(64);
+
+	test("a named blob comes from the artifact store when there is one", () => {
+		assert.deepEqual(uploadSource({ sha256: sha, content: "eA==" }, true), { from: "store", sha256: sha });
+	});
+
+	test("without a store, inline content is read and checked against a given sha256", () => {
+		assert.deepEqual(uploadSource({ sha256: sha, content: "eA==" }, false), {
+			from: "content",
+			checksum: sha,
+		});
+		assert.deepEqual(uploadSource({ content: "eA==" }, true), { from: "content" });
+	});
+
+	test("nothing to read: the message says what is missing", () => {
+		const noStore = uploadSource({ sha256: sha }, false);
+		assert.equal(noStore.from, "none");
+		assert.match(noStore.from === "none" ? noStore.message : "", /no artifact store/);
+		const nothing = uploadSource({}, true);
+		assert.match(nothing.from === "none" ? nothing.message : "", /either sha256 .* or content is required/);
 	});
 });
