@@ -13,6 +13,7 @@ import { openRunEngine } from "./support/run-engine.ts";
 import { runtimeOf } from "./support/runtime.ts";
 import type { BlobRefDoc, JobDoc, RunDoc } from "../schemas/run.ts";
 import { BlobTooLargeError, ChecksumMismatchError } from "../src/artifacts/artifact-store.ts";
+import { BoundedCache } from "../src/engine/bounded-cache.ts";
 import type { RunEngine } from "../src/engine/run-engine.ts";
 import {
 	blobNameProblem,
@@ -33,6 +34,8 @@ import type { Collection } from "../src/store/types.ts";
 import { DuplicateKeyError } from "../src/store/types.ts";
 
 const SECRET_CACHE_MS = 60_000;
+const MAX_CACHED_JOBS = 5000;
+const MAX_CACHED_SECRETS = 1000;
 
 type WorkerCtx<P = Record<string, unknown>> = Context<
 	P,
@@ -42,12 +45,12 @@ type WorkerCtx<P = Record<string, unknown>> = Context<
 interface WorkerLocals {
 	engine: RunEngine;
 	/** Job records by id: they change only when the job ends, so workers' calls read them from here. */
-	jobCache: Map<string, JobDoc>;
+	jobCache: BoundedCache<JobDoc>;
 	/**
 	 * Secrets of recent jobs, to mask what a worker sends (defence in depth: the worker masks
 	 * first, across chunk boundaries; the server masks again whatever arrives whole).
 	 */
-	secretCache: Map<string, { secrets: string[]; at: number }>;
+	secretCache: BoundedCache<string[]>;
 }
 
 interface WorkerMethods {
@@ -404,7 +407,6 @@ export default function WorkerApiService(
 				if (cached) return cached;
 				const job = await this.engine.repo.jobs.findOne({ _id: id });
 				if (!job) throw notFound("job");
-				if (this.jobCache.size > 5000) this.jobCache.clear();
 				this.jobCache.set(id, job);
 				return job;
 			},
@@ -432,10 +434,9 @@ export default function WorkerApiService(
 
 			async secretsOf(this: WorkerThis, ctx: Context, job: JobDoc) {
 				const hit = this.secretCache.get(job._id);
-				if (hit && Date.now() - hit.at < SECRET_CACHE_MS) return hit.secrets;
+				if (hit) return hit;
 				const { secrets } = await this.jobVariablesOf(ctx, job);
-				if (this.secretCache.size > 1000) this.secretCache.clear();
-				this.secretCache.set(job._id, { secrets, at: Date.now() });
+				this.secretCache.set(job._id, secrets);
 				return secrets;
 			},
 
@@ -478,8 +479,8 @@ export default function WorkerApiService(
 		},
 
 		created(this: WorkerThis) {
-			this.jobCache = new Map();
-			this.secretCache = new Map();
+			this.jobCache = new BoundedCache({ maxSize: MAX_CACHED_JOBS });
+			this.secretCache = new BoundedCache({ maxSize: MAX_CACHED_SECRETS, ttlMs: SECRET_CACHE_MS });
 		},
 
 		async started(this: WorkerThis) {
