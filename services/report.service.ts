@@ -15,6 +15,7 @@ import type { GatewayMeta } from "../schemas/meta.ts";
 import { type Runtime, runtimeOf } from "./support/runtime.ts";
 import { StoreMixin } from "../mixins/store.mixin.ts";
 import { paginate } from "../src/api/pagination.ts";
+import { presentIgnore, presentReport } from "../src/quality/present.ts";
 import type { ArtifactStore } from "../src/artifacts/artifact-store.ts";
 import {
 	baselineQueries,
@@ -30,7 +31,6 @@ import {
 	historySeries,
 	IgnoreInputError,
 	ignoreId,
-	isIgnoreActive,
 	kindMismatch,
 	mayReplaceIgnore,
 	normaliseVulnerability,
@@ -68,8 +68,6 @@ type ReportThis = Service & {
 	ignores(): Collection<VulnIgnoreDoc>;
 	parseUpload(params: IngestParams): Promise<ParsedReport>;
 	baseline(query: Record<string, unknown>): Promise<{ doc: ReportDoc; body: StoredReportBody } | null>;
-	presentReport(doc: ReportDoc): Record<string, unknown>;
-	presentIgnore(doc: VulnIgnoreDoc): Record<string, unknown>;
 };
 
 const now = () => new Date().toISOString();
@@ -226,7 +224,7 @@ export default function ReportService(): ServiceSchema<
 						this.reports(),
 						{ project: key, workflow: name, runNumber: number },
 						ctx.params,
-						(d) => this.presentReport(d),
+						(d) => presentReport(d),
 					);
 				},
 			},
@@ -250,7 +248,7 @@ export default function ReportService(): ServiceSchema<
 						runNumber: last.runNumber,
 						branch: last.branch,
 						defaultBranch: last.defaultBranch,
-						items: docs.map((d) => this.presentReport(d)),
+						items: docs.map((d) => presentReport(d)),
 					};
 				},
 			},
@@ -312,7 +310,7 @@ export default function ReportService(): ServiceSchema<
 					const doc = await this.reports().findOne({ _id: ctx.params.id, project: ctx.params.key });
 					if (!doc) throw notFound(`report ${ctx.params.id}`);
 					const detail = await this.details().findOne({ _id: doc._id });
-					return { ...this.presentReport(doc), detail: detail?.detail ?? { truncated: {} } };
+					return { ...presentReport(doc), detail: detail?.detail ?? { truncated: {} } };
 				},
 			},
 
@@ -379,7 +377,7 @@ export default function ReportService(): ServiceSchema<
 						await this.ignores().replace(doc);
 					}
 					ctx.meta.$statusCode = 201;
-					return this.presentIgnore(doc);
+					return presentIgnore(doc);
 				},
 			},
 
@@ -396,7 +394,7 @@ export default function ReportService(): ServiceSchema<
 						this.ignores(),
 						{ project: ctx.params.key, application: ctx.params.application },
 						ctx.params,
-						(d) => this.presentIgnore(d),
+						(d) => presentIgnore(d),
 					);
 				},
 			},
@@ -497,45 +495,6 @@ export default function ReportService(): ServiceSchema<
 						summary: doc.summary,
 						detail: detail?.detail ?? { truncated: {} },
 					},
-				};
-			},
-
-			presentReport(this: ReportThis, d: ReportDoc) {
-				return {
-					id: d._id,
-					project: d.project,
-					workflow: d.workflow,
-					runId: d.runId,
-					runNumber: d.runNumber,
-					branch: d.branch,
-					commit: d.commit,
-					node: d.node,
-					jobId: d.jobId,
-					application: d.application,
-					kind: d.kind,
-					name: d.name,
-					format: d.format,
-					...(d.tool ? { tool: d.tool } : {}),
-					summary: d.summary,
-					truncated: d.truncated,
-					gate: { ...d.gate, settings: d.settings },
-					defaultBranch: d.defaultBranch,
-					comparisons: d.comparisons,
-					created: d.created,
-				};
-			},
-
-			presentIgnore(this: ReportThis, d: VulnIgnoreDoc) {
-				return {
-					id: d._id,
-					application: d.application,
-					vulnerability: d.vulnerability,
-					package: d.package ?? null,
-					reason: d.reason,
-					expires: d.expires,
-					active: isIgnoreActive(d),
-					created: d.created,
-					author: d.author,
 				};
 			},
 		},

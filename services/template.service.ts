@@ -20,6 +20,7 @@ import { conflict, invalid, notFound } from "./support/errors.ts";
 import { runtimeOf } from "./support/runtime.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
 import { paginate } from "../src/api/pagination.ts";
+import { presentEntry, presentInstance, presentRepo, presentTemplate } from "../src/templates/present.ts";
 import { decryptWithPrivateKey, generatePgpKeyPair, PgpError } from "../src/crypto/pgp.ts";
 import { type Collection, DuplicateKeyError } from "../src/store/types.ts";
 import { bundleHash, loadBundle, type TemplateBundle } from "../src/templates/bundle.ts";
@@ -93,44 +94,6 @@ function asClientError(e: unknown): never {
 		);
 	}
 	throw e;
-}
-
-function presentRepo(doc: TemplateRepoDoc) {
-	return {
-		name: doc.name,
-		url: doc.url,
-		description: doc.description,
-		refreshed: doc.refreshed,
-		created: doc.created,
-		updated: doc.updated,
-	};
-}
-
-function presentEntry(doc: TemplateEntryDoc) {
-	return {
-		repo: doc.repo,
-		name: doc.name,
-		ref: `${doc.repo}/${doc.name}`,
-		description: doc.description,
-		url: doc.url,
-		origin: doc.origin,
-		updated: doc.updated,
-	};
-}
-
-function presentInstance(doc: TemplateInstanceDoc) {
-	return {
-		id: doc.id,
-		project: doc.project,
-		workflow: doc.workflow,
-		template: doc.template,
-		version: doc.version,
-		ref: `${doc.template}@${doc.version}`,
-		params: doc.params,
-		files: doc.files,
-		created: doc.created,
-		updated: doc.updated,
-	};
 }
 
 export default function TemplateService(
@@ -315,19 +278,7 @@ export default function TemplateService(
 					const { repo, name, version } = ctx.params;
 					const entry = await this.entries().findOne({ _id: `${repo}/${name}` });
 					const v = await this.resolveVersion(repo, name, version);
-					const m = v.bundle.manifest;
-					return {
-						repo,
-						name,
-						ref: `${repo}/${name}@${v.version}`,
-						version: v.version,
-						description: entry?.description || m.description,
-						url: entry?.url ?? null,
-						manifest: { slug: m.slug, name: m.name, group: m.group ?? null, description: m.description },
-						parameters: m.parameters,
-						files: v.bundle.sources.map((s) => ({ kind: s.kind, path: s.path })),
-						fetched: v.fetched,
-					};
+					return presentTemplate(repo, name, entry, v);
 				},
 			},
 
