@@ -20,7 +20,7 @@ import {
 	blobRefId,
 	type ClearVariables,
 	isReportUploadKind,
-	LOG_LIMITS,
+	jobAnswer,
 	logEntryId,
 	maskWhole,
 	nodeOf,
@@ -105,24 +105,7 @@ export default function WorkerApiService(
 					}
 					await repo.heartbeats.replace({ _id: job._id, at: now });
 					const { vars, secrets } = await this.jobVariablesOf(ctx, job);
-					return {
-						id: job._id,
-						attempt: job.attempt,
-						runId: job.runId,
-						runNumber: job.runNumber,
-						project: job.project,
-						workflow: job.workflow,
-						node: job.node,
-						pipeline: job.pipeline,
-						stage: job.stage,
-						job: job.job,
-						variables: vars,
-						secrets,
-						timeoutSeconds: job.timeoutSeconds,
-						stepTimeoutSeconds: null,
-						heartbeatSeconds: config.run.heartbeatSeconds,
-						logLimits: LOG_LIMITS,
-					};
+					return jobAnswer(job, vars, secrets, config.run.heartbeatSeconds);
 				},
 			},
 

@@ -152,3 +152,33 @@ export function reportUploadContext(
 		...(application ? { application } : {}),
 	};
 }
+
+/**
+ * What a worker gets for its job: where it stands, its variables and the secrets it must mask,
+ * its time limits (no per-step limit: a step ends with the job) and its log limits.
+ */
+export function jobAnswer(
+	job: JobDoc,
+	variables: Record<string, string>,
+	secrets: string[],
+	heartbeatSeconds: number,
+) {
+	return {
+		id: job._id,
+		attempt: job.attempt,
+		runId: job.runId,
+		runNumber: job.runNumber,
+		project: job.project,
+		workflow: job.workflow,
+		node: job.node,
+		pipeline: job.pipeline,
+		stage: job.stage,
+		job: job.job,
+		variables,
+		secrets,
+		timeoutSeconds: job.timeoutSeconds,
+		stepTimeoutSeconds: null,
+		heartbeatSeconds,
+		logLimits: LOG_LIMITS,
+	};
+}

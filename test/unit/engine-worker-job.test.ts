@@ -8,6 +8,8 @@ import {
 	blobNameProblem,
 	blobRefId,
 	isReportUploadKind,
+	jobAnswer,
+	LOG_LIMITS,
 	logEntryId,
 	maskWhole,
 	openTemplateSecrets,
@@ -194,5 +196,20 @@ describe("report uploads", () => {
 		});
 		assert.deepEqual(reportUploadContext(job, def, { step: "0" }), { application: "app" });
 		assert.deepEqual(reportUploadContext({ ...job, node: "bare" }, def, { step: "x", format: 3 }), {});
+	});
+});
+
+describe("the answer to a worker asking for its job", () => {
+	test("variables, secrets, limits and no step timeout", () => {
+		const out = jobAnswer({ ...job, attempt: 2, timeoutSeconds: 600 }, { a: "1" }, ["s"], 15);
+		assert.equal(out.id, job._id);
+		assert.equal(out.attempt, 2);
+		assert.deepEqual(out.variables, { a: "1" });
+		assert.deepEqual(out.secrets, ["s"]);
+		assert.equal(out.timeoutSeconds, 600);
+		assert.equal(out.stepTimeoutSeconds, null);
+		assert.equal(out.heartbeatSeconds, 15);
+		assert.deepEqual(out.logLimits, LOG_LIMITS);
+		assert.equal(out.job, job.job);
 	});
 });
