@@ -15,26 +15,35 @@ import type { GatewayMeta } from "../schemas/meta.ts";
 import { type Runtime, runtimeOf } from "./support/runtime.ts";
 import { StoreMixin } from "../mixins/store.mixin.ts";
 import { paginate } from "../src/api/pagination.ts";
+import { presentIgnore, presentReport } from "../src/quality/present.ts";
 import type { ArtifactStore } from "../src/artifacts/artifact-store.ts";
 import {
-	type Comparison,
-	type Comparisons,
-	capDelta,
-	chooseDefaultBranch,
-	compareReports,
+	baselineQueries,
+	capComparisons,
+	compareWithBaselines,
+	DEFAULT_HISTORY_POINTS,
 	evaluateGate,
 	GateSettingsError,
 	type GateSettings,
 	gateComparison,
 	gateSettingsFromStep,
+	HISTORY_READ_FACTOR,
 	historySeries,
 	IgnoreInputError,
-	isIgnoreActive,
+	ignoreId,
+	kindMismatch,
+	mayReplaceIgnore,
+	normaliseVulnerability,
 	parseExpiry,
 	REPORT_KINDS,
 	type ReportKind,
+	reportId,
+	reportSeries,
+	rereadAsSecurity,
+	resolveDefaultBranch,
 	type StoredReportBody,
 	summariseReport,
+	uploadSource,
 } from "../src/quality/index.ts";
 import {
 	type ParsedReport,
@@ -49,8 +58,6 @@ import { type Collection, DuplicateKeyError } from "../src/store/types.ts";
 const MAX_REPORT_BYTES = 256 * 1024 * 1024;
 /** Largest inline `content` (base64) accepted when no artifact store is used. */
 const MAX_INLINE_BASE64 = 16 * 1024 * 1024;
-/** Items kept in each list of a stored comparison (counts stay exact). */
-const MAX_DELTA_ITEMS = 500;
 const MAX_HISTORY_POINTS = 1000;
 
 type ReportThis = Service & {
@@ -61,15 +68,9 @@ type ReportThis = Service & {
 	ignores(): Collection<VulnIgnoreDoc>;
 	parseUpload(params: IngestParams): Promise<ParsedReport>;
 	baseline(query: Record<string, unknown>): Promise<{ doc: ReportDoc; body: StoredReportBody } | null>;
-	presentReport(doc: ReportDoc): Record<string, unknown>;
-	presentIgnore(doc: VulnIgnoreDoc): Record<string, unknown>;
 };
 
 const now = () => new Date().toISOString();
-
-function hashId(parts: unknown[]): string {
-	return createHash("sha256").update(JSON.stringify(parts)).digest("hex").slice(0, 32);
-}
 
 /** Where workers' uploads are; tolerates a runtime attached without one (content-only callers). */
 function artifactStoreOf(broker: ServiceBroker): ArtifactStore | undefined {
@@ -136,40 +137,16 @@ export default function ReportService(): ServiceSchema<
 					}
 					const parsed = await this.parseUpload(p);
 					const body = summariseReport(parsed);
-					const series = `${p.node}|${p.kind}|${p.name}`;
-					// This run counts: a first run on master makes master the default branch.
-					const hasMaster =
-						!p.defaultBranch &&
-						(p.branch === "master" ||
-							(await this.reports().count({ project: p.project, workflow: p.workflow, branch: "master" })) >
-								0);
-					const defaultBranch = chooseDefaultBranch(p.defaultBranch, hasMaster);
-					const scope = { project: p.project, workflow: p.workflow, series };
-
-					const full: Comparisons = {};
-					const previous = await this.baseline({
-						...scope,
-						branch: p.branch,
-						runNumber: { $lt: p.runNumber },
-					});
-					const compare = (base: { doc: ReportDoc; body: StoredReportBody }): Comparison | undefined => {
-						const delta = compareReports(body, base.body);
-						return delta
-							? {
-									against: { reportId: base.doc._id, runNumber: base.doc.runNumber, branch: base.doc.branch },
-									delta,
-								}
-							: undefined;
-					};
-					if (previous) full.previous = compare(previous);
-					if (p.branch !== defaultBranch) {
-						const onDefault = await this.baseline({
-							...scope,
-							branch: defaultBranch,
-							runNumber: { $ne: p.runNumber },
-						});
-						if (onDefault) full.default = compare(onDefault);
-					}
+					const series = reportSeries(p.node, p.kind, p.name);
+					const defaultBranch = await resolveDefaultBranch(p.defaultBranch, p.branch, () =>
+						this.reports().count({ project: p.project, workflow: p.workflow, branch: "master" }),
+					);
+					const queries = baselineQueries({ ...p, series, defaultBranch });
+					const full = compareWithBaselines(
+						body,
+						await this.baseline(queries.previous),
+						queries.default ? await this.baseline(queries.default) : null,
+					);
 
 					const ignores = p.application
 						? await this.ignores().find({ project: p.project, application: p.application })
@@ -181,16 +158,8 @@ export default function ReportService(): ServiceSchema<
 						ignores,
 					});
 
-					const comparisons: Comparisons = {};
-					if (full.previous)
-						comparisons.previous = {
-							...full.previous,
-							delta: capDelta(full.previous.delta, MAX_DELTA_ITEMS),
-						};
-					if (full.default)
-						comparisons.default = { ...full.default, delta: capDelta(full.default.delta, MAX_DELTA_ITEMS) };
-					// Same run, node, job and file: a retried upload replaces the report.
-					const id = hashId([p.project, p.workflow, p.runNumber, p.node, p.jobId, p.kind, p.name]);
+					const comparisons = capComparisons(full);
+					const id = reportId(p);
 					const doc: ReportDoc = {
 						_id: id,
 						project: p.project,
@@ -255,7 +224,7 @@ export default function ReportService(): ServiceSchema<
 						this.reports(),
 						{ project: key, workflow: name, runNumber: number },
 						ctx.params,
-						(d) => this.presentReport(d),
+						(d) => presentReport(d),
 					);
 				},
 			},
@@ -279,7 +248,7 @@ export default function ReportService(): ServiceSchema<
 						runNumber: last.runNumber,
 						branch: last.branch,
 						defaultBranch: last.defaultBranch,
-						items: docs.map((d) => this.presentReport(d)),
+						items: docs.map((d) => presentReport(d)),
 					};
 				},
 			},
@@ -315,12 +284,15 @@ export default function ReportService(): ServiceSchema<
 					}>,
 				) {
 					const { key, name, kind, branch, node } = ctx.params;
-					const limit = ctx.params.limit ?? 100;
+					const limit = ctx.params.limit ?? DEFAULT_HISTORY_POINTS;
 					const query: Record<string, unknown> = { project: key, workflow: name, kind };
 					if (branch) query.branch = branch;
 					if (node) query.node = node;
 					// Several reports per run are possible: read generously, then keep the last `limit` runs.
-					const docs = await this.reports().find(query, { sort: { runNumber: -1 }, limit: limit * 10 });
+					const docs = await this.reports().find(query, {
+						sort: { runNumber: -1 },
+						limit: limit * HISTORY_READ_FACTOR,
+					});
 					const points = historySeries(
 						docs.map((d) => ({ ...d, commit: d.commit ?? undefined })),
 						kind,
@@ -338,7 +310,7 @@ export default function ReportService(): ServiceSchema<
 					const doc = await this.reports().findOne({ _id: ctx.params.id, project: ctx.params.key });
 					if (!doc) throw notFound(`report ${ctx.params.id}`);
 					const detail = await this.details().findOne({ _id: doc._id });
-					return { ...this.presentReport(doc), detail: detail?.detail ?? { truncated: {} } };
+					return { ...presentReport(doc), detail: detail?.detail ?? { truncated: {} } };
 				},
 			},
 
@@ -378,9 +350,9 @@ export default function ReportService(): ServiceSchema<
 						throw e;
 					}
 					await callAction(ctx, "project.getApplication", { key: p.key, name: p.application });
-					const vulnerability = p.vulnerability.toUpperCase();
+					const vulnerability = normaliseVulnerability(p.vulnerability);
 					const doc: VulnIgnoreDoc = {
-						_id: hashId([p.key, p.application, vulnerability, p.package ?? null]).slice(0, 24),
+						_id: ignoreId(p.key, p.application, p.vulnerability, p.package),
 						project: p.key,
 						application: p.application,
 						vulnerability,
@@ -394,9 +366,8 @@ export default function ReportService(): ServiceSchema<
 						await this.ignores().insert(doc);
 					} catch (e) {
 						if (!(e instanceof DuplicateKeyError)) throw e;
-						// An expired ignore may be renewed; an active one must be removed first.
 						const existing = await this.ignores().findOne({ _id: doc._id });
-						if (existing && isIgnoreActive(existing))
+						if (existing && !mayReplaceIgnore(existing))
 							throw conflict(
 								`${vulnerability} is already ignored in ${p.application} until ${existing.expires}`,
 								{
@@ -406,7 +377,7 @@ export default function ReportService(): ServiceSchema<
 						await this.ignores().replace(doc);
 					}
 					ctx.meta.$statusCode = 201;
-					return this.presentIgnore(doc);
+					return presentIgnore(doc);
 				},
 			},
 
@@ -423,7 +394,7 @@ export default function ReportService(): ServiceSchema<
 						this.ignores(),
 						{ project: ctx.params.key, application: ctx.params.application },
 						ctx.params,
-						(d) => this.presentIgnore(d),
+						(d) => presentIgnore(d),
 					);
 				},
 			},
@@ -475,24 +446,17 @@ export default function ReportService(): ServiceSchema<
 			 */
 			async parseUpload(this: ReportThis, p: IngestParams): Promise<ParsedReport> {
 				const open = async (): Promise<Readable> => {
-					if (p.sha256) {
-						const store = artifactStoreOf(this.broker);
-						if (store) {
-							const stream = await store.get(p.sha256);
-							if (!stream) throw notFound(`report file ${p.name} (blob ${p.sha256})`);
-							return stream;
-						}
-						if (p.content === undefined)
-							throw invalid("this node has no artifact store: pass the report file as content (base64)", [
-								{ field: "sha256", message: "no artifact store attached" },
-							]);
+					const store = artifactStoreOf(this.broker);
+					const source = uploadSource(p, store !== undefined);
+					if (source.from === "none")
+						throw invalid(source.message, [{ field: source.field, message: source.detail }]);
+					if (source.from === "store") {
+						const stream = await store!.get(source.sha256);
+						if (!stream) throw notFound(`report file ${p.name} (blob ${source.sha256})`);
+						return stream;
 					}
-					if (p.content === undefined)
-						throw invalid("either sha256 (an uploaded blob) or content is required", [
-							{ field: "sha256", message: "required when content is absent" },
-						]);
-					const bytes = Buffer.from(p.content, "base64");
-					if (p.sha256 && createHash("sha256").update(bytes).digest("hex") !== p.sha256)
+					const bytes = Buffer.from(p.content!, "base64");
+					if (source.checksum && createHash("sha256").update(bytes).digest("hex") !== source.checksum)
 						throw invalid("content does not match sha256", [
 							{ field: "content", message: "checksum mismatch" },
 						]);
@@ -513,13 +477,9 @@ export default function ReportService(): ServiceSchema<
 					}
 				};
 				let parsed = await parse(p.format);
-				if (p.kind === "security" && parsed.kind === "analysis" && parsed.format === "sarif")
-					parsed = await parse("sarif-security");
-				if (parsed.kind !== p.kind)
-					throw invalid(
-						`report ${p.name} is a ${parsed.kind} report (${parsed.format}), not a ${p.kind} report`,
-						[{ field: "kind", message: `expected ${p.kind}, found ${parsed.kind}` }],
-					);
+				if (rereadAsSecurity(p.kind, parsed)) parsed = await parse("sarif-security");
+				const mismatch = kindMismatch(p.kind, p.name, parsed);
+				if (mismatch) throw invalid(mismatch.message, [{ field: "kind", message: mismatch.detail }]);
 				return parsed;
 			},
 
@@ -535,45 +495,6 @@ export default function ReportService(): ServiceSchema<
 						summary: doc.summary,
 						detail: detail?.detail ?? { truncated: {} },
 					},
-				};
-			},
-
-			presentReport(this: ReportThis, d: ReportDoc) {
-				return {
-					id: d._id,
-					project: d.project,
-					workflow: d.workflow,
-					runId: d.runId,
-					runNumber: d.runNumber,
-					branch: d.branch,
-					commit: d.commit,
-					node: d.node,
-					jobId: d.jobId,
-					application: d.application,
-					kind: d.kind,
-					name: d.name,
-					format: d.format,
-					...(d.tool ? { tool: d.tool } : {}),
-					summary: d.summary,
-					truncated: d.truncated,
-					gate: { ...d.gate, settings: d.settings },
-					defaultBranch: d.defaultBranch,
-					comparisons: d.comparisons,
-					created: d.created,
-				};
-			},
-
-			presentIgnore(this: ReportThis, d: VulnIgnoreDoc) {
-				return {
-					id: d._id,
-					application: d.application,
-					vulnerability: d.vulnerability,
-					package: d.package ?? null,
-					reason: d.reason,
-					expires: d.expires,
-					active: isIgnoreActive(d),
-					created: d.created,
-					author: d.author,
 				};
 			},
 		},

@@ -20,6 +20,7 @@ import { conflict, invalid, notFound } from "./support/errors.ts";
 import { runtimeOf } from "./support/runtime.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
 import { paginate } from "../src/api/pagination.ts";
+import { presentEntry, presentInstance, presentRepo, presentTemplate } from "../src/templates/present.ts";
 import { decryptWithPrivateKey, generatePgpKeyPair, PgpError } from "../src/crypto/pgp.ts";
 import { type Collection, DuplicateKeyError } from "../src/store/types.ts";
 import { bundleHash, loadBundle, type TemplateBundle } from "../src/templates/bundle.ts";
@@ -28,6 +29,17 @@ import { SLUG_PATTERN, TemplateFormatError } from "../src/templates/manifest.ts"
 import { checkParameters, isArmoredMessage } from "../src/templates/parameters.ts";
 import { parseTemplateReference, REPO_NAME_PATTERN } from "../src/templates/reference.ts";
 import { renderBundle, TemplateRenderError, type RenderedFile } from "../src/templates/render.ts";
+import {
+	applyRequest,
+	indexEntryDoc,
+	instanceNumber,
+	nextVersion,
+	planIndexRefresh,
+	recordedParams,
+	shouldImport,
+	templateSwitchRefusal,
+	versionId,
+} from "../src/templates/instances.ts";
 import { parseRepositoryIndex } from "../src/templates/repository-index.ts";
 import { UrlPolicyError } from "../src/templates/url-policy.ts";
 
@@ -82,44 +94,6 @@ function asClientError(e: unknown): never {
 		);
 	}
 	throw e;
-}
-
-function presentRepo(doc: TemplateRepoDoc) {
-	return {
-		name: doc.name,
-		url: doc.url,
-		description: doc.description,
-		refreshed: doc.refreshed,
-		created: doc.created,
-		updated: doc.updated,
-	};
-}
-
-function presentEntry(doc: TemplateEntryDoc) {
-	return {
-		repo: doc.repo,
-		name: doc.name,
-		ref: `${doc.repo}/${doc.name}`,
-		description: doc.description,
-		url: doc.url,
-		origin: doc.origin,
-		updated: doc.updated,
-	};
-}
-
-function presentInstance(doc: TemplateInstanceDoc) {
-	return {
-		id: doc.id,
-		project: doc.project,
-		workflow: doc.workflow,
-		template: doc.template,
-		version: doc.version,
-		ref: `${doc.template}@${doc.version}`,
-		params: doc.params,
-		files: doc.files,
-		created: doc.created,
-		updated: doc.updated,
-	};
 }
 
 export default function TemplateService(
@@ -179,18 +153,7 @@ export default function TemplateService(
 							throw conflict(`template repository ${name} already exists`, { name });
 						throw e;
 					}
-					for (const entry of entries) {
-						await this.entries().replace({
-							_id: `${name}/${entry.name}`,
-							repo: name,
-							name: entry.name,
-							description: entry.description,
-							url: entry.url,
-							origin: "index",
-							created: now(),
-							updated: now(),
-						});
-					}
+					for (const entry of entries) await this.entries().replace(indexEntryDoc(name, entry, now(), now()));
 					if (url) await this.repos().update({ _id: name }, { $set: { refreshed: now() } });
 					ctx.meta.$statusCode = 201;
 					return { ...presentRepo((await this.repos().findOne({ _id: name }))!), templates: entries.length };
@@ -315,19 +278,7 @@ export default function TemplateService(
 					const { repo, name, version } = ctx.params;
 					const entry = await this.entries().findOne({ _id: `${repo}/${name}` });
 					const v = await this.resolveVersion(repo, name, version);
-					const m = v.bundle.manifest;
-					return {
-						repo,
-						name,
-						ref: `${repo}/${name}@${v.version}`,
-						version: v.version,
-						description: entry?.description || m.description,
-						url: entry?.url ?? null,
-						manifest: { slug: m.slug, name: m.name, group: m.group ?? null, description: m.description },
-						parameters: m.parameters,
-						files: v.bundle.sources.map((s) => ({ kind: s.kind, path: s.path })),
-						fetched: v.fetched,
-					};
+					return presentTemplate(repo, name, entry, v);
 				},
 			},
 
@@ -434,13 +385,19 @@ export default function TemplateService(
 					const { key, name } = ctx.params;
 					const existing = await this.instances().findOne({ _id: `${key}/${name}` });
 					if (!existing) throw notFound(`template instance of workflow ${name}`);
-					const ref = `${existing.template}${ctx.params.version ? `@${ctx.params.version}` : ""}`;
-					const params = { ...existing.params, ...(ctx.params.params ?? {}) };
-					const { instance, files } = await this.renderFor(ctx, key, name, ref, params, true);
+					const again = applyRequest(existing, ctx.params.version, ctx.params.params);
+					const { instance, files } = await this.renderFor(
+						ctx,
+						key,
+						name,
+						again.template,
+						again.params,
+						true,
+					);
 					const head = await callAction(ctx, "workflow.get", { key, name }).catch(() => null);
 					const asCode = head?.asCode === true;
 					let imported: unknown = null;
-					if (!asCode && ctx.params.import !== false) {
+					if (shouldImport(asCode, ctx.params.import)) {
 						imported = await callAction(ctx, "workflow.import", {
 							key,
 							files: files.map((f) => ({ path: f.path, content: f.content })),
@@ -502,25 +459,14 @@ export default function TemplateService(
 			},
 			async refreshIndex(this: TemplateThis, repo: TemplateRepoDoc) {
 				const entries = parseRepositoryIndex(repo.url!, await this.download(repo.url!));
-				const keep = new Set(entries.map((e) => `${repo.name}/${e.name}`));
-				for (const old of await this.entries().find({ repo: repo.name, origin: "index" })) {
-					if (!keep.has(old._id)) await this.entries().remove({ _id: old._id });
-				}
-				for (const entry of entries) {
-					const id = `${repo.name}/${entry.name}`;
-					const current = await this.entries().findOne({ _id: id });
-					if (current?.origin === "manual") continue; // added by hand: the index does not own it
-					await this.entries().replace({
-						_id: id,
-						repo: repo.name,
-						name: entry.name,
-						description: entry.description,
-						url: entry.url,
-						origin: "index",
-						created: current?.created ?? now(),
-						updated: now(),
-					});
-				}
+				const plan = planIndexRefresh(
+					repo.name,
+					entries,
+					await this.entries().find({ repo: repo.name }),
+					now(),
+				);
+				for (const id of plan.remove) await this.entries().remove({ _id: id });
+				for (const doc of plan.write) await this.entries().replace(doc);
 				await this.repos().update({ _id: repo.name }, { $set: { refreshed: now(), updated: now() } });
 				return entries.length;
 			},
@@ -531,7 +477,7 @@ export default function TemplateService(
 			 */
 			async resolveVersion(this: TemplateThis, repo: string, name: string, version?: number) {
 				if (version !== undefined) {
-					const doc = await this.versions().findOne({ _id: `${repo}/${name}@${version}` });
+					const doc = await this.versions().findOne({ _id: versionId(repo, name, version) });
 					if (!doc) throw notFound(`template ${repo}/${name}@${version}`);
 					return doc;
 				}
@@ -541,12 +487,13 @@ export default function TemplateService(
 				const hash = bundleHash(bundle);
 				for (let attempt = 0; attempt < MAX_VERSION_ATTEMPTS; attempt++) {
 					const [latest] = await this.versions().find({ repo, name }, { sort: { version: -1 }, limit: 1 });
-					if (latest?.hash === hash) return latest;
+					const next = nextVersion(latest, hash);
+					if (next.reuse) return latest!;
 					const doc: TemplateVersionDoc = {
-						_id: `${repo}/${name}@${(latest?.version ?? 0) + 1}`,
+						_id: versionId(repo, name, next.version),
 						repo,
 						name,
-						version: (latest?.version ?? 0) + 1,
+						version: next.version,
 						hash,
 						bundle,
 						fetched: now(),
@@ -601,12 +548,8 @@ export default function TemplateService(
 				}
 				const refText = `${ref.repo}/${ref.name}`;
 				const existing = await this.instances().findOne({ _id: `${project}/${workflow}` });
-				if (existing && existing.template !== refText && !force) {
-					throw conflict(
-						`workflow ${workflow} was made from template ${existing.template}: render with force to switch templates`,
-						{ template: existing.template },
-					);
-				}
+				const refusal = templateSwitchRefusal(existing, workflow, refText, force);
+				if (refusal) throw conflict(refusal, { template: existing?.template });
 				const version = await this.resolveVersion(ref.repo, ref.name, ref.version);
 				const checked = checkParameters(version.bundle.manifest.parameters, rawParams);
 				if (checked.problems.length > 0) {
@@ -620,20 +563,13 @@ export default function TemplateService(
 				const store = storeOf(this.broker);
 				// The instance number is part of what gets rendered (`.id`): keep it on re-render,
 				// otherwise claim the next free one (a unique insert: atomic on every backend).
-				let id = existing?.id;
-				if (id === undefined) {
-					let candidate = (await this.instances().count({ project })) + 1;
-					for (;;) {
-						const claim = await store.claim(
-							"template-instance-id",
-							`${project}/${candidate}`,
-							`${project}/${workflow}`,
-						);
-						if (claim.won || claim.owner === `${project}/${workflow}`) break;
-						candidate++;
-					}
-					id = candidate;
-				}
+				const owner = `${project}/${workflow}`;
+				const id = await instanceNumber(
+					existing?.id,
+					existing?.id !== undefined ? 0 : await this.instances().count({ project }),
+					(candidate) => store.claim("template-instance-id", `${project}/${candidate}`, owner),
+					owner,
+				);
 				let files: RenderedFile[];
 				try {
 					files = renderBundle(version.bundle, { id, name: workflow, params: checked.values });
@@ -647,7 +583,7 @@ export default function TemplateService(
 					workflow,
 					template: refText,
 					version: version.version,
-					params: Object.fromEntries(Object.keys(checked.values).map((k) => [k, rawParams[k]])),
+					params: recordedParams(checked.values, rawParams),
 					files: files.map((f) => f.path),
 					created: existing?.created ?? now(),
 					updated: now(),

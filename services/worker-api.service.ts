@@ -13,17 +13,29 @@ import { openRunEngine } from "./support/run-engine.ts";
 import { runtimeOf } from "./support/runtime.ts";
 import type { BlobRefDoc, JobDoc, RunDoc } from "../schemas/run.ts";
 import { BlobTooLargeError, ChecksumMismatchError } from "../src/artifacts/artifact-store.ts";
+import { BoundedCache } from "../src/engine/bounded-cache.ts";
 import type { RunEngine } from "../src/engine/run-engine.ts";
-import { jobVariables } from "../src/engine/run-vars.ts";
-import { createMasker } from "../src/run/mask.ts";
+import {
+	blobNameProblem,
+	blobRefId,
+	type ClearVariables,
+	isReportUploadKind,
+	jobAnswer,
+	logEntryId,
+	maskWhole,
+	nodeOf,
+	openTemplateSecrets,
+	reportUploadContext,
+	stepRecordId,
+	TAG_PATTERN,
+	variablesOfJob,
+} from "../src/engine/worker-job.ts";
 import type { Collection } from "../src/store/types.ts";
 import { DuplicateKeyError } from "../src/store/types.ts";
 
-export const LOG_LIMITS = { maxLineBytes: 32 * 1024, maxStepBytes: 64 * 1024 * 1024 };
-const TAG_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
-const FILE_PATTERN = /^[A-Za-z0-9._+-][A-Za-z0-9._+ -]{0,254}$/;
-const PGP_MESSAGE = "-----BEGIN PGP MESSAGE-----";
 const SECRET_CACHE_MS = 60_000;
+const MAX_CACHED_JOBS = 5000;
+const MAX_CACHED_SECRETS = 1000;
 
 type WorkerCtx<P = Record<string, unknown>> = Context<
 	P,
@@ -33,12 +45,12 @@ type WorkerCtx<P = Record<string, unknown>> = Context<
 interface WorkerLocals {
 	engine: RunEngine;
 	/** Job records by id: they change only when the job ends, so workers' calls read them from here. */
-	jobCache: Map<string, JobDoc>;
+	jobCache: BoundedCache<JobDoc>;
 	/**
 	 * Secrets of recent jobs, to mask what a worker sends (defence in depth: the worker masks
 	 * first, across chunk boundaries; the server masks again whatever arrives whole).
 	 */
-	secretCache: Map<string, { secrets: string[]; at: number }>;
+	secretCache: BoundedCache<string[]>;
 }
 
 interface WorkerMethods {
@@ -52,51 +64,14 @@ interface WorkerMethods {
 
 type WorkerThis = Service & WorkerLocals & WorkerMethods;
 
-function maskWhole(text: string, secrets: string[]): string {
-	const masker = createMasker(secrets);
-	return masker.mask(text) + masker.flush();
-}
-
-function pad(n: number, width: number) {
-	return String(n).padStart(width, "0");
-}
-
 function blobParams(ctx: WorkerCtx<any>): { tag: string; name: string } {
 	// moleculer-web hands path parameters in ctx.params and, for `type: "stream"` routes, the body in ctx.stream.
 	const p = { ...(ctx.meta.$params ?? {}), ...((ctx.params ?? {}) as Record<string, unknown>) };
 	const tag = String(p.tag ?? "");
 	const name = decodeURIComponent(String(p.name ?? ""));
-	if (!TAG_PATTERN.test(tag))
-		throw invalid(`invalid tag '${tag}'`, [{ field: "tag", message: "letters, digits, . _ - only" }]);
-	if (!FILE_PATTERN.test(name) || name === "." || name === "..") {
-		throw invalid(`invalid file name '${name}'`, [{ field: "name", message: "a plain file name" }]);
-	}
+	const problem = blobNameProblem(tag, name);
+	if (problem) throw invalid(problem.message, [{ field: problem.field, message: problem.detail }]);
 	return { tag, name };
-}
-
-/**
- * Template secrets arrive in as-code files as OpenPGP messages encrypted to the project key:
- * only here, for the job that needs them, are they opened — and masked like any password.
- */
-async function openTemplateSecrets(
-	ctx: Context,
-	project: string,
-	computed: { vars: Record<string, string>; secrets: string[] },
-): Promise<{ vars: Record<string, string>; secrets: string[] }> {
-	const armored = Object.entries(computed.vars).filter(([, v]) => v.trimStart().startsWith(PGP_MESSAGE));
-	if (armored.length === 0) return computed;
-	const vars = { ...computed.vars };
-	const secrets = new Set(computed.secrets);
-	for (const [name, value] of armored) {
-		try {
-			const clear = await callAction(ctx, "template.decryptSecret", { project, armored: value.trim() });
-			vars[name] = clear;
-			secrets.add(clear);
-		} catch {
-			// Not ours to open (another project's key, or no template service): left as written.
-		}
-	}
-	return { vars, secrets: [...secrets].filter((x) => x.length > 0) };
 }
 
 export default function WorkerApiService(
@@ -130,24 +105,7 @@ export default function WorkerApiService(
 					}
 					await repo.heartbeats.replace({ _id: job._id, at: now });
 					const { vars, secrets } = await this.jobVariablesOf(ctx, job);
-					return {
-						id: job._id,
-						attempt: job.attempt,
-						runId: job.runId,
-						runNumber: job.runNumber,
-						project: job.project,
-						workflow: job.workflow,
-						node: job.node,
-						pipeline: job.pipeline,
-						stage: job.stage,
-						job: job.job,
-						variables: vars,
-						secrets,
-						timeoutSeconds: job.timeoutSeconds,
-						stepTimeoutSeconds: null,
-						heartbeatSeconds: config.run.heartbeatSeconds,
-						logLimits: LOG_LIMITS,
-					};
+					return jobAnswer(job, vars, secrets, config.run.heartbeatSeconds);
 				},
 			},
 
@@ -194,12 +152,12 @@ export default function WorkerApiService(
 					for (const e of ctx.params.entries) {
 						try {
 							await this.engine.repo.logs.insert({
-								_id: `${job._id}/${pad(e.step + 1, 5)}/${pad(e.seq, 10)}`,
+								_id: logEntryId(job._id, e.step, e.seq),
 								jobId: job._id,
 								runId: job.runId,
 								step: e.step,
 								seq: e.seq,
-								text: secrets.length > 0 ? maskWhole(e.text, secrets) : e.text,
+								text: maskWhole(e.text, secrets),
 								at,
 							});
 							stored++;
@@ -231,7 +189,7 @@ export default function WorkerApiService(
 					const job = await this.callerJob(ctx);
 					const { index, ...fields } = ctx.params;
 					await this.engine.repo.jobSteps.replace({
-						_id: `${job._id}/${pad(index, 5)}`,
+						_id: stepRecordId(job._id, index),
 						jobId: job._id,
 						index,
 						...fields,
@@ -379,7 +337,7 @@ export default function WorkerApiService(
 				async handler(this: WorkerThis, ctx: WorkerCtx) {
 					const job = await this.callerJob(ctx);
 					const kind = String((ctx.params as Record<string, unknown>)?.tag ?? ctx.meta.$params?.tag ?? "");
-					if (!["tests", "coverage", "analysis", "security"].includes(kind)) {
+					if (!isReportUploadKind(kind)) {
 						throw invalid(`unknown report kind '${kind}'`, [
 							{ field: "kind", message: "tests, coverage, analysis or security" },
 						]);
@@ -399,16 +357,7 @@ export default function WorkerApiService(
 						...((ctx.meta as Record<string, any>).$query ?? {}),
 						...(ctx.params as Record<string, unknown>),
 					};
-					// The step's own parameters carry its quality gate (coverage minimum, maxDrop, failOn…).
-					const stepIndex = Number(query.step);
-					const step = Number.isInteger(stepIndex) ? job.job.steps[stepIndex] : undefined;
-					const stepParams = step && step.action.kind === "builtin" ? step.action.params : undefined;
-					const def = await this.engine.definition(run);
-					const application = def.model.nodes.find((n) => n.name === job.node)?.application;
-					const stepFormat =
-						stepParams && typeof stepParams === "object" && !Array.isArray(stepParams)
-							? (stepParams as Record<string, unknown>).format
-							: undefined;
+					const upload = reportUploadContext(job, await this.engine.definition(run), query);
 					return ctx.call(
 						"report.ingest",
 						{
@@ -422,15 +371,8 @@ export default function WorkerApiService(
 							jobId: job._id,
 							kind,
 							name,
-							format:
-								typeof stepFormat === "string"
-									? stepFormat
-									: typeof query.format === "string"
-										? query.format
-										: undefined,
 							sha256: info.sha256,
-							...(stepParams !== undefined ? { stepParams } : {}),
-							...(application ? { application } : {}),
+							...upload,
 						},
 						// On behalf of the system: the worker's own token reaches only the worker routes.
 						{ meta: { user: undefined } },
@@ -448,7 +390,6 @@ export default function WorkerApiService(
 				if (cached) return cached;
 				const job = await this.engine.repo.jobs.findOne({ _id: id });
 				if (!job) throw notFound("job");
-				if (this.jobCache.size > 5000) this.jobCache.clear();
 				this.jobCache.set(id, job);
 				return job;
 			},
@@ -462,47 +403,23 @@ export default function WorkerApiService(
 			async jobVariablesOf(this: WorkerThis, ctx: Context, job: JobDoc) {
 				const run = (await this.engine.repo.runs.findOne({ _id: job.runId })) as RunDoc;
 				const def = await this.engine.definition(run);
-				const node = def.model.nodes.find((n) => n.name === job.node);
-				const pipeline = def.pipelines.find((p) => p.name === job.pipeline);
+				const node = nodeOf(def, job);
 				const clear = (await ctx.call("project.jobVariables", {
 					key: job.project,
 					application: node?.application,
 					environment: node?.environment,
-				})) as Record<
-					"project" | "application" | "environment",
-					Record<string, { type: string; value: string }>
-				>;
-				const publicUrl = config.publicUrl;
-				const computed = jobVariables({
-					run: run.vars,
-					build: run.build,
-					project: clear.project,
-					application: node?.application
-						? { name: node.application, variables: clear.application }
-						: undefined,
-					environment: node?.environment
-						? { name: node.environment, variables: clear.environment }
-						: undefined,
-					pipelineParameters: Object.fromEntries(
-						Object.entries(pipeline?.parameters ?? {}).map(([k, p]) => [k, p.default]),
-					),
-					nodeParameters: node?.parameters ?? {},
-					node: job.node,
-					pipeline: job.pipeline,
-					stage: job.stage,
-					job: job.name,
-					publicUrl,
-					runUrl: `${publicUrl}/api/v1/projects/${job.project}/workflows/${job.workflow}/runs/${job.runNumber}`,
-				});
-				return openTemplateSecrets(ctx, job.project, computed);
+				})) as ClearVariables;
+				const computed = variablesOfJob(job, run, def, clear, config.publicUrl);
+				return openTemplateSecrets(computed, (armored) =>
+					callAction(ctx, "template.decryptSecret", { project: job.project, armored }),
+				);
 			},
 
 			async secretsOf(this: WorkerThis, ctx: Context, job: JobDoc) {
 				const hit = this.secretCache.get(job._id);
-				if (hit && Date.now() - hit.at < SECRET_CACHE_MS) return hit.secrets;
+				if (hit) return hit;
 				const { secrets } = await this.jobVariablesOf(ctx, job);
-				if (this.secretCache.size > 1000) this.secretCache.clear();
-				this.secretCache.set(job._id, { secrets, at: Date.now() });
+				this.secretCache.set(job._id, secrets);
 				return secrets;
 			},
 
@@ -517,7 +434,7 @@ export default function WorkerApiService(
 						expectedSha256: typeof expected === "string" ? expected : undefined,
 					});
 					await refs.replace({
-						_id: `${scope}/${tag}/${name}`,
+						_id: blobRefId(scope, tag, name),
 						scope,
 						tag,
 						name,
@@ -536,7 +453,7 @@ export default function WorkerApiService(
 
 			async readBlob(this: WorkerThis, ctx: WorkerCtx<any>, refs: Collection<BlobRefDoc>, scope: string) {
 				const { tag, name } = blobParams(ctx);
-				const ref = await refs.findOne({ _id: `${scope}/${tag}/${name}` });
+				const ref = await refs.findOne({ _id: blobRefId(scope, tag, name) });
 				const stream = ref ? await runtimeOf(this.broker).artifacts.get(ref.sha256) : null;
 				if (!ref || !stream) throw notFound(`file ${tag}/${name}`);
 				ctx.meta.$responseType = "application/octet-stream";
@@ -545,8 +462,8 @@ export default function WorkerApiService(
 		},
 
 		created(this: WorkerThis) {
-			this.jobCache = new Map();
-			this.secretCache = new Map();
+			this.jobCache = new BoundedCache({ maxSize: MAX_CACHED_JOBS });
+			this.secretCache = new BoundedCache({ maxSize: MAX_CACHED_SECRETS, ttlMs: SECRET_CACHE_MS });
 		},
 
 		async started(this: WorkerThis) {

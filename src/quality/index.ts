@@ -8,3 +8,4 @@ export * from "./ignores.ts";
 export * from "./model.ts";
 export * from "./severity-rank.ts";
 export * from "./summarise.ts";
+export * from "./ingest.ts";

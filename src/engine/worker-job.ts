@@ -1,0 +1,184 @@
+// What the worker routes decide about a job, apart from the broker and the store: the
+// variables a job sees (and which are secret), which template secrets are opened for it, how
+// its logs and step records are identified and masked, which names its blobs may have, and
+// what a report upload says about its kind, format and quality gate.
+
+import type { JobDoc, RunDoc } from "../../schemas/run.ts";
+import { createMasker } from "../run/mask.ts";
+import type { Definition } from "./ports.ts";
+import { jobVariables } from "./run-vars.ts";
+
+/** Log limits handed to workers with their job. */
+export const LOG_LIMITS = { maxLineBytes: 32 * 1024, maxStepBytes: 64 * 1024 * 1024 };
+export const TAG_PATTERN = /^[A-Za-z0-9._-]{1,128}$/;
+export const FILE_PATTERN = /^[A-Za-z0-9._+-][A-Za-z0-9._+ -]{0,254}$/;
+export const REPORT_UPLOAD_KINDS = ["tests", "coverage", "analysis", "security"] as const;
+const PGP_MESSAGE = "-----BEGIN PGP MESSAGE-----";
+
+function pad(n: number, width: number) {
+	return String(n).padStart(width, "0");
+}
+
+/**
+ * Stored id of one log entry: sortable by step (the setup step -1 first) then sequence, and
+ * the same for a resent entry (so a retried upload is a duplicate, not a second line).
+ */
+export function logEntryId(jobId: string, step: number, seq: number): string {
+	return `${jobId}/${pad(step + 1, 5)}/${pad(seq, 10)}`;
+}
+
+/** Stored id of one step's status record. */
+export function stepRecordId(jobId: string, index: number): string {
+	return `${jobId}/${pad(index, 5)}`;
+}
+
+/** Secrets masked out of a text that arrives whole (no chunk boundary to mind). */
+export function maskWhole(text: string, secrets: string[]): string {
+	if (secrets.length === 0) return text;
+	const masker = createMasker(secrets);
+	return masker.mask(text) + masker.flush();
+}
+
+/** Why a blob tag or file name is refused, or null: plain names only, never a path. */
+export function blobNameProblem(
+	tag: string,
+	name: string,
+): { field: "tag" | "name"; message: string; detail: string } | null {
+	if (!TAG_PATTERN.test(tag))
+		return { field: "tag", message: `invalid tag '${tag}'`, detail: "letters, digits, . _ - only" };
+	if (!FILE_PATTERN.test(name) || name === "." || name === "..")
+		return { field: "name", message: `invalid file name '${name}'`, detail: "a plain file name" };
+	return null;
+}
+
+/** Stored id of a blob reference: one file per scope (run or project), tag and name. */
+export function blobRefId(scope: string, tag: string, name: string): string {
+	return `${scope}/${tag}/${name}`;
+}
+
+/** The clear project, application and environment variables of a job, as the project service gives them. */
+export type ClearVariables = Record<
+	"project" | "application" | "environment",
+	Record<string, { type: string; value: string }>
+>;
+
+/** Where a job's node stands in its definition: its application and environment, if any. */
+export function nodeOf(def: Definition, job: Pick<JobDoc, "node">) {
+	return def.model.nodes.find((n) => n.name === job.node);
+}
+
+/** The variables of a job and the clear values among them that must be masked. */
+export function variablesOfJob(
+	job: JobDoc,
+	run: Pick<RunDoc, "vars" | "build">,
+	def: Definition,
+	clear: ClearVariables,
+	publicUrl: string,
+): { vars: Record<string, string>; secrets: string[] } {
+	const node = nodeOf(def, job);
+	const pipeline = def.pipelines.find((p) => p.name === job.pipeline);
+	return jobVariables({
+		run: run.vars,
+		build: run.build,
+		project: clear.project,
+		application: node?.application ? { name: node.application, variables: clear.application } : undefined,
+		environment: node?.environment ? { name: node.environment, variables: clear.environment } : undefined,
+		pipelineParameters: Object.fromEntries(
+			Object.entries(pipeline?.parameters ?? {}).map(([k, p]) => [k, p.default]),
+		),
+		nodeParameters: node?.parameters ?? {},
+		node: job.node,
+		pipeline: job.pipeline,
+		stage: job.stage,
+		job: job.name,
+		publicUrl,
+		runUrl: `${publicUrl}/api/v1/projects/${job.project}/workflows/${job.workflow}/runs/${job.runNumber}`,
+	});
+}
+
+/**
+ * Template secrets arrive in as-code files as OpenPGP messages encrypted to the project key:
+ * only for the job that needs them are they opened — and masked like any password. A message
+ * `open` cannot read (another project's key, no template service) is left as written.
+ */
+export async function openTemplateSecrets(
+	computed: { vars: Record<string, string>; secrets: string[] },
+	open: (armored: string) => Promise<string>,
+): Promise<{ vars: Record<string, string>; secrets: string[] }> {
+	const armored = Object.entries(computed.vars).filter(([, v]) => v.trimStart().startsWith(PGP_MESSAGE));
+	if (armored.length === 0) return computed;
+	const vars = { ...computed.vars };
+	const secrets = new Set(computed.secrets);
+	for (const [name, value] of armored) {
+		try {
+			const clear = await open(value.trim());
+			vars[name] = clear;
+			secrets.add(clear);
+		} catch {
+			// Not ours to open: left as written.
+		}
+	}
+	return { vars, secrets: [...secrets].filter((x) => x.length > 0) };
+}
+
+/** Whether a report upload's tag names a report kind. */
+export function isReportUploadKind(kind: string): kind is (typeof REPORT_UPLOAD_KINDS)[number] {
+	return (REPORT_UPLOAD_KINDS as readonly string[]).includes(kind);
+}
+
+/**
+ * What a report upload tells the report service beyond the file: the uploading step's own
+ * parameters (they carry its quality gate: coverage minimum, maxDrop, failOn…), the format
+ * (the step's, else the query's) and the node's application (its vulnerability ignores).
+ */
+export function reportUploadContext(
+	job: Pick<JobDoc, "node" | "job">,
+	def: Definition,
+	query: Record<string, unknown>,
+): { stepParams?: unknown; format?: string; application?: string } {
+	const stepIndex = Number(query.step);
+	const step = Number.isInteger(stepIndex) ? job.job.steps[stepIndex] : undefined;
+	const stepParams = step && step.action.kind === "builtin" ? step.action.params : undefined;
+	const application = nodeOf(def, job)?.application;
+	const stepFormat =
+		stepParams && typeof stepParams === "object" && !Array.isArray(stepParams)
+			? (stepParams as Record<string, unknown>).format
+			: undefined;
+	const format =
+		typeof stepFormat === "string" ? stepFormat : typeof query.format === "string" ? query.format : undefined;
+	return {
+		...(format !== undefined ? { format } : {}),
+		...(stepParams !== undefined ? { stepParams } : {}),
+		...(application ? { application } : {}),
+	};
+}
+
+/**
+ * What a worker gets for its job: where it stands, its variables and the secrets it must mask,
+ * its time limits (no per-step limit: a step ends with the job) and its log limits.
+ */
+export function jobAnswer(
+	job: JobDoc,
+	variables: Record<string, string>,
+	secrets: string[],
+	heartbeatSeconds: number,
+) {
+	return {
+		id: job._id,
+		attempt: job.attempt,
+		runId: job.runId,
+		runNumber: job.runNumber,
+		project: job.project,
+		workflow: job.workflow,
+		node: job.node,
+		pipeline: job.pipeline,
+		stage: job.stage,
+		job: job.job,
+		variables,
+		secrets,
+		timeoutSeconds: job.timeoutSeconds,
+		stepTimeoutSeconds: null,
+		heartbeatSeconds,
+		logLimits: LOG_LIMITS,
+	};
+}
