@@ -4,7 +4,7 @@
 
 import { randomBytes } from "node:crypto";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import type { EntityDoc, EntityKind, ProjectDoc, VariableDoc } from "../schemas/project.ts";
+import type { EntityDoc, ProjectDoc, VariableDoc } from "../schemas/project.ts";
 import { entityName, pagination, projectKey } from "../schemas/params.ts";
 import { callAction } from "./support/call.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
@@ -13,18 +13,29 @@ import { runtimeOf } from "./support/runtime.ts";
 import { StoreMixin } from "../mixins/store.mixin.ts";
 import { paginate } from "../src/api/pagination.ts";
 import {
-	MASK,
+	type EntityInput,
+	entityChanges,
+	entityId,
+	jobVariables,
+	mergeEntity,
+	newEntity,
+	presentEntity,
+	presentVariable,
+	projectContext,
+	sealedValue,
+	staleVariables,
+	type VariableInput,
+	variableDocs,
+	variableId,
+	variableOwner,
+} from "../src/project/entities.ts";
+import {
 	NAME_PATTERN,
 	VARIABLE_TYPES,
 	type VariableType,
 	normaliseVariableValue,
 } from "../src/project/variables.ts";
 import { type Collection, DuplicateKeyError } from "../src/store/types.ts";
-
-interface VariableInput {
-	type: VariableType;
-	value: unknown;
-}
 
 type ProjectThis = Service & {
 	collections: Record<string, Collection<any>>;
@@ -33,8 +44,6 @@ type ProjectThis = Service & {
 	variables(): Collection<VariableDoc>;
 	entities(): Collection<EntityDoc>;
 	requireProject(key: string): Promise<ProjectDoc>;
-	presentVariable(doc: VariableDoc): Record<string, unknown>;
-	presentEntity(doc: EntityDoc, variables?: VariableDoc[]): Record<string, unknown>;
 	writeVariables(
 		project: string,
 		owner: string,
@@ -61,8 +70,6 @@ const repositoryRule = {
 } as const;
 
 const now = () => new Date().toISOString();
-const entityId = (project: string, kind: EntityKind, name: string) => `${project}/${kind}/${name}`;
-const variableId = (project: string, owner: string, name: string) => `${project}/${owner}/${name}`;
 
 /** CRUD actions for applications and environments, which differ only by their REST path. */
 function entityActions(kind: "application" | "environment", plural: string) {
@@ -76,7 +83,7 @@ function entityActions(kind: "application" | "environment", plural: string) {
 			async handler(this: ProjectThis, ctx: Context<{ key: string; limit?: number; cursor?: string }>) {
 				await this.requireProject(ctx.params.key);
 				return paginate(this.entities(), { project: ctx.params.key, kind }, ctx.params, (d) =>
-					this.presentEntity(d),
+					presentEntity(d),
 				);
 			},
 		},
@@ -98,27 +105,21 @@ function entityActions(kind: "application" | "environment", plural: string) {
 			async handler(this: ProjectThis, ctx: Context<any>) {
 				const { key, name, description, variables, repository } = ctx.params;
 				await this.requireProject(key);
-				const doc: EntityDoc = {
-					_id: entityId(key, kind, name),
-					project: key,
-					kind,
-					name,
-					description: description ?? "",
-					...(kind === "application" ? { repository: repository ?? null } : {}),
-					created: now(),
-					updated: now(),
-				};
+				const doc = newEntity(key, kind, { name, description, repository }, now());
 				try {
 					await this.entities().insert(doc);
 				} catch (e) {
 					if (e instanceof DuplicateKeyError) throw conflict(`${label(name)} already exists`, { name });
 					throw e;
 				}
-				await this.writeVariables(key, `${kind}:${name}`, variables ?? {}, true);
+				await this.writeVariables(key, variableOwner(kind, name), variables ?? {}, true);
 				(ctx.meta as GatewayMeta).$statusCode = 201;
-				return this.presentEntity(
+				return presentEntity(
 					doc,
-					await this.variables().find({ project: key, owner: `${kind}:${name}` }, { sort: { name: 1 } }),
+					await this.variables().find(
+						{ project: key, owner: variableOwner(kind, name) },
+						{ sort: { name: 1 } },
+					),
 				);
 			},
 		},
@@ -131,10 +132,10 @@ function entityActions(kind: "application" | "environment", plural: string) {
 				const doc = await this.entities().findOne({ _id: entityId(key, kind, name) });
 				if (!doc) throw notFound(label(name), { project: key, name });
 				const vars = await this.variables().find(
-					{ project: key, owner: `${kind}:${name}` },
+					{ project: key, owner: variableOwner(kind, name) },
 					{ sort: { name: 1 } },
 				);
-				return this.presentEntity(doc, vars);
+				return presentEntity(doc, vars);
 			},
 		},
 		[`update${kind[0].toUpperCase()}${kind.slice(1)}`]: {
@@ -156,15 +157,16 @@ function entityActions(kind: "application" | "environment", plural: string) {
 				const { key, name, description, variables, repository } = ctx.params;
 				const doc = await this.entities().findOne({ _id: entityId(key, kind, name) });
 				if (!doc) throw notFound(label(name), { project: key, name });
-				const $set: Record<string, unknown> = { updated: now() };
-				if (description !== undefined) $set.description = description;
-				if (kind === "application" && repository !== undefined) $set.repository = repository;
+				const $set = entityChanges(kind, { description, repository }, now());
 				await this.entities().update({ _id: doc._id }, { $set });
-				if (variables) await this.writeVariables(key, `${kind}:${name}`, variables, true);
+				if (variables) await this.writeVariables(key, variableOwner(kind, name), variables, true);
 				const fresh = (await this.entities().findOne({ _id: doc._id }))!;
-				return this.presentEntity(
+				return presentEntity(
 					fresh,
-					await this.variables().find({ project: key, owner: `${kind}:${name}` }, { sort: { name: 1 } }),
+					await this.variables().find(
+						{ project: key, owner: variableOwner(kind, name) },
+						{ sort: { name: 1 } },
+					),
 				);
 			},
 		},
@@ -176,7 +178,7 @@ function entityActions(kind: "application" | "environment", plural: string) {
 				const { key, name } = ctx.params;
 				const removed = await this.entities().remove({ _id: entityId(key, kind, name) });
 				if (removed === 0) throw notFound(label(name), { project: key, name });
-				await this.variables().remove({ project: key, owner: `${kind}:${name}` }, { multi: true });
+				await this.variables().remove({ project: key, owner: variableOwner(kind, name) }, { multi: true });
 				return { name, deleted: true };
 			},
 		},
@@ -287,8 +289,11 @@ export default function ProjectService(): ServiceSchema<
 				params: { key: projectKey, ...pagination },
 				async handler(this: ProjectThis, ctx: Context<{ key: string; limit?: number; cursor?: string }>) {
 					await this.requireProject(ctx.params.key);
-					return paginate(this.variables(), { project: ctx.params.key, owner: "project" }, ctx.params, (d) =>
-						this.presentVariable(d),
+					return paginate(
+						this.variables(),
+						{ project: ctx.params.key, owner: "project" },
+						ctx.params,
+						presentVariable,
 					);
 				},
 			},
@@ -327,7 +332,7 @@ export default function ProjectService(): ServiceSchema<
 						throw e;
 					}
 					(ctx.meta as GatewayMeta).$statusCode = 201;
-					return this.presentVariable(doc);
+					return presentVariable(doc);
 				},
 			},
 
@@ -354,7 +359,7 @@ export default function ProjectService(): ServiceSchema<
 						{ _id: id },
 						{ $set: { type, value: this.sealValue(type, checked.value), updated: now() } },
 					);
-					return this.presentVariable((await this.variables().findOne({ _id: id }))!);
+					return presentVariable((await this.variables().findOne({ _id: id }))!);
 				},
 			},
 
@@ -382,8 +387,11 @@ export default function ProjectService(): ServiceSchema<
 				params: { key: projectKey, ...pagination },
 				async handler(this: ProjectThis, ctx: Context<{ key: string; limit?: number; cursor?: string }>) {
 					await this.requireProject(ctx.params.key);
-					return paginate(this.entities(), { project: ctx.params.key, kind: "pipeline" }, ctx.params, (d) =>
-						this.presentEntity(d),
+					return paginate(
+						this.entities(),
+						{ project: ctx.params.key, kind: "pipeline" },
+						ctx.params,
+						presentEntity,
 					);
 				},
 			},
@@ -398,7 +406,7 @@ export default function ProjectService(): ServiceSchema<
 						_id: entityId(ctx.params.key, "pipeline", ctx.params.name),
 					});
 					if (!doc) throw notFound(`pipeline ${ctx.params.name}`, { name: ctx.params.name });
-					return this.presentEntity(doc);
+					return presentEntity(doc);
 				},
 			},
 
@@ -432,17 +440,7 @@ export default function ProjectService(): ServiceSchema<
 					await this.requireProject(ctx.params.key);
 					const docs = await this.entities().find({ project: ctx.params.key });
 					const vars = await this.variables().find({ project: ctx.params.key });
-					const names = (kind: EntityKind) => docs.filter((d) => d.kind === kind).map((d) => d.name);
-					return {
-						pipelines: names("pipeline"),
-						applications: names("application"),
-						environments: names("environment"),
-						integrations: [] as string[],
-						entities: docs.map((d) => ({
-							...d,
-							variables: vars.filter((v) => v.owner === `${d.kind}:${d.name}`),
-						})),
-					};
+					return projectContext(docs, vars);
 				},
 			},
 
@@ -469,28 +467,13 @@ export default function ProjectService(): ServiceSchema<
 						},
 					},
 				},
-				async handler(this: ProjectThis, ctx: Context<{ key: string; entities: any[] }>) {
+				async handler(this: ProjectThis, ctx: Context<{ key: string; entities: EntityInput[] }>) {
 					const { key } = ctx.params;
 					await this.requireProject(key);
 					for (const e of ctx.params.entities) {
-						const id = entityId(key, e.kind, e.name);
-						const existing = await this.entities().findOne({ _id: id });
-						const doc: EntityDoc = {
-							_id: id,
-							project: key,
-							kind: e.kind,
-							name: e.name,
-							description: e.description ?? existing?.description ?? "",
-							...(e.kind === "application"
-								? { repository: e.repository ?? existing?.repository ?? null }
-								: {}),
-							...(e.model !== undefined ? { model: e.model } : {}),
-							workflow: e.workflow ?? null,
-							created: existing?.created ?? now(),
-							updated: now(),
-						};
-						await this.entities().replace(doc);
-						if (e.variables) await this.writeVariables(key, `${e.kind}:${e.name}`, e.variables, true);
+						const existing = await this.entities().findOne({ _id: entityId(key, e.kind, e.name) });
+						await this.entities().replace(mergeEntity(key, e, existing, now()));
+						if (e.variables) await this.writeVariables(key, variableOwner(e.kind, e.name), e.variables, true);
 					}
 					return { count: ctx.params.entities.length };
 				},
@@ -512,18 +495,8 @@ export default function ProjectService(): ServiceSchema<
 				) {
 					const { key, application, environment } = ctx.params;
 					const { secrets } = runtimeOf(this.broker);
-					const read = async (owner: string) => {
-						const out: Record<string, { type: string; value: string }> = {};
-						for (const v of await this.variables().find({ project: key, owner })) {
-							out[v.name] = { type: v.type, value: v.type === "password" ? secrets.open(v.value) : v.value };
-						}
-						return out;
-					};
-					return {
-						project: await read("project"),
-						application: application ? await read(`application:${application}`) : {},
-						environment: environment ? await read(`environment:${environment}`) : {},
-					};
+					const vars = await this.variables().find({ project: key });
+					return jobVariables(vars, (sealed) => secrets.open(sealed), { application, environment });
 				},
 			},
 
@@ -554,27 +527,7 @@ export default function ProjectService(): ServiceSchema<
 				return doc;
 			},
 			sealValue(this: ProjectThis, type: VariableType, value: string) {
-				return type === "password" ? runtimeOf(this.broker).secrets.seal(value) : value;
-			},
-			presentVariable(doc: VariableDoc) {
-				return {
-					name: doc.name,
-					type: doc.type,
-					value: doc.type === "password" ? MASK : doc.value,
-					updated: doc.updated,
-				};
-			},
-			presentEntity(this: ProjectThis, doc: EntityDoc, variables?: VariableDoc[]) {
-				return {
-					name: doc.name,
-					kind: doc.kind,
-					description: doc.description,
-					...(doc.kind === "application" ? { repository: doc.repository ?? null } : {}),
-					...(doc.kind === "pipeline" ? { model: doc.model, workflow: doc.workflow ?? null } : {}),
-					...(variables ? { variables: variables.map((v) => this.presentVariable(v)) } : {}),
-					created: doc.created,
-					updated: doc.updated,
-				};
+				return sealedValue(type, value, (plain) => runtimeOf(this.broker).secrets.seal(plain));
 			},
 			async writeVariables(
 				this: ProjectThis,
@@ -583,29 +536,12 @@ export default function ProjectService(): ServiceSchema<
 				vars: Record<string, VariableInput>,
 				replace: boolean,
 			) {
-				const errors: Array<Record<string, unknown>> = [];
-				const docs: VariableDoc[] = [];
-				for (const [name, v] of Object.entries(vars)) {
-					const checked = normaliseVariableValue(v.type, v.value);
-					if ("error" in checked) {
-						errors.push({ field: `variables.${name}`, message: checked.error });
-						continue;
-					}
-					docs.push({
-						_id: variableId(project, owner, name),
-						project,
-						owner,
-						name,
-						type: v.type,
-						value: this.sealValue(v.type, checked.value),
-						updated: now(),
-					});
-				}
+				const seal = (plain: string) => runtimeOf(this.broker).secrets.seal(plain);
+				const { docs, errors } = variableDocs(project, owner, vars, seal, now());
 				if (errors.length) throw invalid("invalid variables", errors);
 				if (replace) {
-					const keep = new Set(docs.map((d) => d._id));
 					const existing = await this.variables().find({ project, owner });
-					for (const e of existing) if (!keep.has(e._id)) await this.variables().remove({ _id: e._id });
+					for (const e of staleVariables(existing, docs)) await this.variables().remove({ _id: e._id });
 				}
 				for (const d of docs) await this.variables().replace(d);
 			},

@@ -6,7 +6,7 @@
 // uses the token or key to fetch; no REST answer ever carries them (except a plain-git
 // webhook secret, shown once when the link is made, since nobody else could configure it).
 
-import { createHash, randomBytes, randomUUID } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
@@ -38,9 +38,25 @@ import {
 } from "../src/vcs/git.ts";
 import { type CommitState, providerClient } from "../src/vcs/providers/client.ts";
 import { type ManagerType, parseRemoteUrl, type RemoteUrl } from "../src/vcs/remote-url.ts";
+import {
+	MANAGER_TYPES,
+	StatusDeduper,
+	commitStateOf,
+	entityRepo,
+	internalRepository,
+	linkRefusal,
+	managerUrl,
+	noClientReason,
+	noWebhookWarning,
+	presentManager,
+	presentRepository,
+	quietStatusFailure,
+	repositoryId,
+	sameManager,
+	watchPlan,
+	webhookUrl,
+} from "../src/vcs/repository-link.ts";
 import { generateSshKeyPair } from "../src/vcs/ssh-key.ts";
-
-const MANAGER_TYPES = ["github", "gitlab", "gitea", "bitbucket", "git"] as const;
 
 type RepositoryThis = Service & {
 	collections: Record<string, Collection<any>>;
@@ -48,7 +64,7 @@ type RepositoryThis = Service & {
 	config: Config;
 	fetchQueues: Map<string, Promise<unknown>>;
 	/** Last commit state reported per run, so each change is reported once. */
-	reportedStates: Map<string, string>;
+	reportedStates: StatusDeduper;
 	/** Whether file:// and local-path remotes may be linked and read (tests, single-host setups). */
 	allowLocal: boolean;
 	managers(): Collection<ManagerDoc>;
@@ -65,33 +81,6 @@ type RepositoryThis = Service & {
 
 const idParam = { type: "string", pattern: /^[0-9a-f]{16,64}$/, max: 64 } as const;
 const now = () => new Date().toISOString();
-const DEFAULT_POLL_SECONDS = 60;
-
-/** One link per (project, repository): the id is derived, so linking twice finds the first link. */
-export function repositoryId(project: string, remote: RemoteUrl): string {
-	return createHash("sha256")
-		.update(
-			`${project}\n${remote.kind === "file" ? "file" : "net"}\n${remote.host}\n${remote.path.toLowerCase()}`,
-		)
-		.digest("hex")
-		.slice(0, 24);
-}
-
-/** The application's `repository.repo` must read "a/b": local paths are already a/b/c… */
-function entityRepo(repo: string): string {
-	const clean = repo.replace(/\s+/g, "_");
-	return clean.includes("/") ? clean : `local/${clean}`;
-}
-
-function presentManager(doc: ManagerDoc) {
-	return {
-		name: doc.name,
-		type: doc.type,
-		url: doc.url,
-		hasToken: doc.sealedToken !== null,
-		created: doc.created,
-	};
-}
 
 export default function RepositoryService(
 	config: Config,
@@ -110,7 +99,7 @@ export default function RepositoryService(
 		created(this: RepositoryThis) {
 			this.config = config;
 			this.fetchQueues = new Map();
-			this.reportedStates = new Map();
+			this.reportedStates = new StatusDeduper();
 			this.allowLocal = config.repository.allowLocal;
 		},
 
@@ -133,16 +122,8 @@ export default function RepositoryService(
 			) {
 				const { runId, repositoryId, commit, status } = ctx.params;
 				if (!repositoryId || !commit) return;
-				const state =
-					status === "Success"
-						? "success"
-						: status === "Fail" || status === "Stopped"
-							? "failure"
-							: "pending";
-				if (this.reportedStates.get(runId) === state) return;
-				this.reportedStates.set(runId, state);
-				if (state !== "pending") this.reportedStates.delete(runId);
-				if (this.reportedStates.size > 10_000) this.reportedStates.clear();
+				const state = commitStateOf(status);
+				if (!this.reportedStates.shouldReport(runId, state)) return;
 				const result: StatusReport = await callAction(this.broker, "repository.reportStatus", {
 					repositoryId,
 					commit,
@@ -151,7 +132,7 @@ export default function RepositoryService(
 					description: `run #${ctx.params.number}: ${status}`,
 					targetUrl: `${config.publicUrl}/api/v1/projects/${ctx.params.project}/workflows/${ctx.params.workflow}/runs/${ctx.params.number}`,
 				}).catch((e: Error) => ({ reported: false, reason: e.message }));
-				if (!result.reported && result.reason && !/plain git|no token/.test(result.reason)) {
+				if (!result.reported && !quietStatusFailure(result.reason)) {
 					this.logger.warn(`commit status for ${runId}: ${result.reason}`);
 				}
 			},
@@ -197,22 +178,10 @@ export default function RepositoryService(
 				) {
 					const { key, name, type, token } = ctx.params;
 					if (!(await callAction(ctx, "project.exists", { key }))) throw notFound(`project ${key}`, { key });
-					let url = "";
-					if (type !== "git") {
-						if (!ctx.params.url)
-							throw invalid("url is required for a provider manager", [
-								{ field: "url", message: "required" },
-							]);
-						let parsed: URL;
-						try {
-							parsed = new URL(ctx.params.url);
-						} catch {
-							throw invalid(`${ctx.params.url} is not a URL`, [{ field: "url", message: "not a URL" }]);
-						}
-						if (parsed.protocol !== "https:" && parsed.protocol !== "http:")
-							throw invalid("the manager URL must be http(s)", [{ field: "url", message: "not http(s)" }]);
-						url = `${parsed.origin}${parsed.pathname.replace(/\/+$/, "")}`;
-					}
+					const checked = managerUrl(type, ctx.params.url);
+					if ("message" in checked)
+						throw invalid(checked.message, [{ field: checked.field, message: checked.reason }]);
+					const url = checked.url;
 					const doc: ManagerDoc = {
 						_id: `${key}/${name}`,
 						project: key,
@@ -225,7 +194,7 @@ export default function RepositoryService(
 					const existing = await this.managers().findOne({ _id: doc._id });
 					if (existing) {
 						// Same manager again is a no-op; a different one must be removed first.
-						if (existing.type === type && existing.url === url && (!token || existing.sealedToken !== null))
+						if (sameManager(existing, type, url, token))
 							return { ...presentManager(existing), created: false };
 						throw conflict(`repository manager ${name} already exists with other settings`, { name });
 					}
@@ -327,15 +296,8 @@ export default function RepositoryService(
 					} catch (e) {
 						throw invalid((e as Error).message, [{ field: "url", message: (e as Error).message }]);
 					}
-					if (remote.kind === "file" && !this.allowLocal)
-						throw invalid(
-							"local repositories are disabled on this server (CDS_REPOSITORY_ALLOW_LOCAL=false)",
-							[{ field: "url", message: "local repository" }],
-						);
-					if (manager.type !== "git" && remote.kind === "file")
-						throw invalid(`a local repository needs a plain git manager, not ${manager.type}`, [
-							{ field: "manager", message: "not a git manager" },
-						]);
+					const refusal = linkRefusal(remote, manager.type, this.allowLocal);
+					if (refusal) throw invalid(refusal.message, [{ field: refusal.field, message: refusal.reason }]);
 					const id = repositoryId(key, remote);
 					const existing = await this.repositories().findOne({ _id: id });
 					if (existing) return { ...this.present(existing), created: false };
@@ -355,8 +317,8 @@ export default function RepositoryService(
 					}
 					const uuid = randomUUID();
 					const secret = randomBytes(32).toString("hex");
-					const warnings: string[] = [];
 					let providerHookId: string | undefined;
+					let webhookError: string | null = null;
 					const client = token ? providerClient(manager.type, { baseUrl: manager.url, token }) : null;
 					if (client) {
 						try {
@@ -364,14 +326,12 @@ export default function RepositoryService(
 								await client.createWebhook({ repo: remote.path, url: this.webhookUrl(uuid), secret })
 							).id;
 						} catch (e) {
-							warnings.push(`no webhook on ${manager.type}: ${(e as Error).message}; polling instead`);
+							webhookError = (e as Error).message;
 						}
-					} else if (manager.type !== "git") {
-						warnings.push(`manager ${manager.name} has no token: polling instead of a webhook`);
 					}
-					// Plain git has no API to register a webhook: it is polled, and its signed webhook
-					// endpoint stays available for a post-receive hook.
-					const withWebhook = manager.type === "git" || providerHookId !== undefined;
+					const warning = noWebhookWarning(manager, client !== null, webhookError);
+					const warnings = warning ? [warning] : [];
+					const { withWebhook, poll } = watchPlan(manager.type, providerHookId, ctx.params.pollSeconds);
 					const application = ctx.params.application ?? null;
 					const doc: LinkedRepositoryDoc = {
 						_id: id,
@@ -387,7 +347,7 @@ export default function RepositoryService(
 						webhook: withWebhook
 							? { uuid, sealedSecret: secrets.seal(secret), ...(providerHookId ? { providerHookId } : {}) }
 							: null,
-						poll: providerHookId ? null : { intervalSeconds: ctx.params.pollSeconds ?? DEFAULT_POLL_SECONDS },
+						poll,
 						created: now(),
 						updated: now(),
 					};
@@ -521,11 +481,7 @@ export default function RepositoryService(
 					const { manager, token } = await this.tokenOf(doc.project, doc.manager);
 					const client =
 						manager && token ? providerClient(manager.type, { baseUrl: manager.url, token }) : null;
-					if (!client)
-						return {
-							reported: false,
-							reason: doc.managerType === "git" ? "plain git has no commit status" : "no token",
-						};
+					if (!client) return { reported: false, reason: noClientReason(doc.managerType) };
 					if (!isFullCommit(ctx.params.commit)) return { reported: false, reason: "not a full commit hash" };
 					try {
 						await client.setCommitStatus({
@@ -610,46 +566,14 @@ export default function RepositoryService(
 				return doc;
 			},
 			webhookUrl(this: RepositoryThis, uuid: string) {
-				return `${this.config.publicUrl.replace(/\/+$/, "")}/api/v1/hooks/repository/${uuid}`;
+				return webhookUrl(this.config.publicUrl, uuid);
 			},
 			internal(this: RepositoryThis, doc: LinkedRepositoryDoc): RepositoryDoc {
 				const secrets = runtimeOf(this.broker).secrets;
-				return {
-					id: doc._id,
-					project: doc.project,
-					manager: doc.managerType,
-					managerName: doc.manager,
-					url: doc.url,
-					repo: doc.repo,
-					defaultBranch: doc.defaultBranch,
-					cdsDir: doc.cdsDir,
-					webhook: doc.webhook
-						? {
-								uuid: doc.webhook.uuid,
-								secret: secrets.open(doc.webhook.sealedSecret),
-								...(doc.webhook.providerHookId ? { providerHookId: doc.webhook.providerHookId } : {}),
-							}
-						: null,
-					poll: doc.poll,
-					application: doc.application,
-				};
+				return internalRepository(doc, (sealed) => secrets.open(sealed));
 			},
 			present(this: RepositoryThis, doc: LinkedRepositoryDoc) {
-				return {
-					id: doc._id,
-					manager: doc.manager,
-					type: doc.managerType,
-					url: doc.url,
-					repo: doc.repo,
-					defaultBranch: doc.defaultBranch,
-					cdsDir: doc.cdsDir,
-					application: doc.application,
-					webhookUrl: doc.webhook ? this.webhookUrl(doc.webhook.uuid) : null,
-					providerHookId: doc.webhook?.providerHookId ?? null,
-					poll: doc.poll,
-					created: doc.created,
-					updated: doc.updated,
-				};
+				return presentRepository(doc, this.config.publicUrl);
 			},
 			async tokenOf(this: RepositoryThis, project: string, name: string) {
 				const manager = await this.managers().findOne({ _id: `${project}/${name}` });

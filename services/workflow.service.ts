@@ -2,7 +2,6 @@
 // (project, workflow, branch, version): imports add a version only when the content
 // changed, so a run can pin the exact version it used and as-code branches each keep theirs.
 
-import { createHash } from "node:crypto";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { ProjectContext } from "../schemas/project.ts";
 import type { RepositoryDoc } from "../schemas/repository.ts";
@@ -16,11 +15,35 @@ import { StoreMixin } from "../mixins/store.mixin.ts";
 import { paginate } from "../src/api/pagination.ts";
 import { SecretBox } from "../src/crypto/secret-box.ts";
 import { type Collection, DuplicateKeyError } from "../src/store/types.ts";
+import {
+	asCodeHead,
+	asCodeOwnershipRefusal,
+	asCodePipeline,
+	definitionsToDrop,
+	dropsDeletedBranch,
+	importedHead,
+	isFilesRejection,
+	outcomeOf,
+} from "../src/workflow/as-code-plan.ts";
+import {
+	DEFAULT_BRANCH,
+	definitionHash,
+	definitionId,
+	nextVersion,
+	pipelineSnapshot,
+	usedPipelines,
+} from "../src/workflow/definitions.ts";
+import { exportSet } from "../src/workflow/export-set.ts";
+import {
+	createdEmptyWarnings,
+	entityWrites,
+	fileSetErrorMessage,
+	importEntityWrites,
+	importRefusal,
+	isEmptySet,
+} from "../src/workflow/import-plan.ts";
 import { exportWorkflowFiles, parseFileSet } from "../src/workflow/index.ts";
-import type { FileSetModel, Pipeline, Variable, Workflow } from "../src/workflow/model.ts";
-
-/** Branch of definitions made through the API (as-code workflows have one per git branch). */
-const DEFAULT_BRANCH = "master";
+import type { FileSetModel, Pipeline, Workflow } from "../src/workflow/model.ts";
 
 type WorkflowThis = Service & {
 	parseForProject(
@@ -59,15 +82,6 @@ function asCodeConflict(what: string, repository: string | null | undefined) {
 }
 
 const now = () => new Date().toISOString();
-
-function contentHash(value: unknown): string {
-	return createHash("sha256").update(JSON.stringify(value)).digest("hex");
-}
-
-function definitionId(project: string, name: string, branch: string, version: number) {
-	// Versions are zero-padded so _id order is version order.
-	return `${project}/${name}/${branch}/${String(version).padStart(8, "0")}`;
-}
 
 function presentHead(doc: WorkflowDoc) {
 	return {
@@ -119,87 +133,53 @@ export default function WorkflowService(): ServiceSchema<
 					const { project, result, box } = await this.parseForProject(ctx, key, files);
 					if (result.errors.length > 0) {
 						throw invalid(
-							result.errors.length === 1
-								? `${result.errors[0].file}:${result.errors[0].line}:${result.errors[0].column}: ${result.errors[0].message}`
-								: `${result.errors.length} errors in the file set`,
+							fileSetErrorMessage(result.errors, "", "the file set"),
 							result.errors.map((d) => ({ ...d })),
 						);
 					}
 					const model = result.model as FileSetModel;
-					if (
-						model.workflows.length === 0 &&
-						model.pipelines.length === 0 &&
-						model.applications.length === 0 &&
-						model.environments.length === 0
-					) {
+					if (isEmptySet(model)) {
 						throw invalid("the file set defines no workflow, pipeline, application or environment", []);
 					}
 
 					// Refuse to overwrite what differs unless forced; identical content is a no-op.
-					const existingPipelines = new Map(
-						project.entities.filter((e) => e.kind === "pipeline").map((e) => [e.name, e.model]),
-					);
-					const conflicts: string[] = [];
-					const asCodeHeads = await this.workflows().find({ project: key, asCode: true });
-					for (const p of model.pipelines) {
-						const owner = asCodeHeads.find((h) => h.embeddedPipelines?.includes(p.name));
-						if (owner) throw asCodeConflict(`pipeline ${p.name} of workflow ${owner.name}`, owner.repository);
-					}
-					for (const p of model.pipelines) {
-						const current = existingPipelines.get(p.name);
-						if (current !== undefined && contentHash(current) !== contentHash(p) && !force)
-							conflicts.push(`pipeline ${p.name}`);
-					}
+					const current = new Map<
+						string,
+						{ asCode: boolean; repository?: string | null; latest: Workflow | null }
+					>();
 					for (const w of model.workflows) {
 						const head = await this.workflows().findOne({ _id: `${key}/${w.name}` });
-						if (head?.asCode) throw asCodeConflict(`workflow ${w.name}`, head.repository);
-						const latest = head ? await this.latestDefinition(key, w.name, head.defaultBranch) : null;
-						// Compare the workflow model alone: pipeline changes are caught above.
-						if (latest && contentHash(latest.model) !== contentHash(w) && !force)
-							conflicts.push(`workflow ${w.name}`);
+						if (!head) continue;
+						const latest = head.asCode ? null : await this.latestDefinition(key, w.name, head.defaultBranch);
+						current.set(w.name, {
+							asCode: head.asCode,
+							repository: head.repository,
+							latest: latest?.model ?? null,
+						});
 					}
-					if (conflicts.length > 0) {
+					const refusal = importRefusal(
+						model,
+						{
+							pipelines: new Map(
+								project.entities.filter((e) => e.kind === "pipeline").map((e) => [e.name, e.model]),
+							),
+							asCodeHeads: await this.workflows().find({ project: key, asCode: true }),
+							workflows: current,
+						},
+						force === true,
+					);
+					if (refusal && "asCode" in refusal)
+						throw asCodeConflict(refusal.asCode.what, refusal.asCode.repository);
+					if (refusal) {
 						throw conflict(
-							`${conflicts.join(", ")} already exist(s) with different content: import again with force to overwrite`,
+							`${refusal.conflicts.join(", ")} already exist(s) with different content: import again with force to overwrite`,
 							{
-								conflicts,
+								conflicts: refusal.conflicts,
 							},
 						);
 					}
 
-					const entities: Array<Record<string, unknown>> = [];
-					const varsOf = (vars: Record<string, Variable>) =>
-						Object.fromEntries(
-							Object.entries(vars).map(([n, v]) => [
-								n,
-								{ type: v.type === "key" ? "text" : v.type, value: v.sealed ? box.open(v.value) : v.value },
-							]),
-						);
-					for (const p of model.pipelines)
-						entities.push({ kind: "pipeline", name: p.name, model: p, description: p.description ?? "" });
-					for (const a of model.applications) {
-						entities.push({
-							kind: "application",
-							name: a.name,
-							description: a.description ?? "",
-							variables: varsOf(a.variables),
-							...(a.vcsServer && a.repo ? { repository: { vcsServer: a.vcsServer, repo: a.repo } } : {}),
-						});
-					}
-					for (const e of model.environments) {
-						entities.push({
-							kind: "environment",
-							name: e.name,
-							description: e.description ?? "",
-							variables: varsOf(e.variables),
-						});
-					}
-					for (const name of model.missing.applications) {
-						if (!project.applications.includes(name)) entities.push({ kind: "application", name });
-					}
-					for (const name of model.missing.environments) {
-						if (!project.environments.includes(name)) entities.push({ kind: "environment", name });
-					}
+					const entities = importEntityWrites(model, project, (sealed) => box.open(sealed));
 					if (entities.length > 0) await callAction(ctx, "project.upsertEntities", { key, entities });
 
 					const pipelineByName = new Map<string, Pipeline>();
@@ -207,14 +187,11 @@ export default function WorkflowService(): ServiceSchema<
 						if (e.kind === "pipeline" && e.model) pipelineByName.set(e.name, e.model as Pipeline);
 					for (const p of model.pipelines) pipelineByName.set(p.name, p);
 
-					const created: string[] = [];
-					const updated: string[] = [];
-					const unchanged: string[] = [];
+					const outcome = { created: [] as string[], updated: [] as string[], unchanged: [] as string[] };
 					for (const w of model.workflows) {
-						const used = [...new Set(w.nodes.map((n) => n.pipeline).filter((p): p is string => !!p))].sort();
-						const snapshot = used.map((p) => pipelineByName.get(p)).filter((p): p is Pipeline => !!p);
-						const id = `${key}/${w.name}`;
-						const head = await this.workflows().findOne({ _id: id });
+						const used = usedPipelines(w);
+						const snapshot = pipelineSnapshot(used, (p) => pipelineByName.get(p));
+						const head = await this.workflows().findOne({ _id: `${key}/${w.name}` });
 						const branch = head?.defaultBranch ?? DEFAULT_BRANCH;
 						const { doc, changed } = await this.addDefinition(
 							key,
@@ -224,30 +201,24 @@ export default function WorkflowService(): ServiceSchema<
 							snapshot,
 							ctx.meta.user?.id ?? null,
 						);
-						await this.workflows().replace({
-							_id: id,
-							project: key,
-							name: w.name,
-							defaultBranch: branch,
-							asCode: false,
-							pipelines: used,
-							latestVersion: doc.version,
-							created: head?.created ?? now(),
-							updated: changed ? now() : (head?.updated ?? now()),
-						});
-						(head ? (changed ? updated : unchanged) : created).push(w.name);
+						await this.workflows().replace(
+							importedHead({
+								project: key,
+								name: w.name,
+								branch,
+								used,
+								version: doc.version,
+								changed,
+								head,
+								stamp: now(),
+							}),
+						);
+						outcome[outcomeOf(head !== null, changed)].push(w.name);
 						if (changed)
 							ctx.emit("workflow.updated", { project: key, workflow: w.name, branch, version: doc.version });
 					}
-					const warnings = [
-						...result.warnings,
-						...model.missing.applications
-							.filter((n) => !project.applications.includes(n))
-							.map((n) => ({ message: `application ${n} did not exist: created empty` })),
-						...model.missing.environments
-							.filter((n) => !project.environments.includes(n))
-							.map((n) => ({ message: `environment ${n} did not exist: created empty` })),
-					];
+					const { created, updated, unchanged } = outcome;
+					const warnings = [...result.warnings, ...createdEmptyWarnings(model, project)];
 					return {
 						workflows: model.workflows.map((w) => w.name),
 						pipelines: model.pipelines.map((p) => p.name),
@@ -337,44 +308,7 @@ export default function WorkflowService(): ServiceSchema<
 					const project = await callAction(ctx, "project.context", { key });
 					const { secrets } = runtimeOf(this.broker);
 					const box = await this.projectBox(ctx, key);
-					const varsOf = (vars: Array<{ name: string; type: string; value: string }>) =>
-						Object.fromEntries(
-							vars.map((v) => [
-								v.name,
-								{
-									type: v.type,
-									value: v.type === "password" ? secrets.open(v.value) : v.value,
-									sealed: false,
-								} as Variable,
-							]),
-						);
-					const apps = new Set(def.model.nodes.map((n) => n.application).filter(Boolean));
-					const envs = new Set(def.model.nodes.map((n) => n.environment).filter(Boolean));
-					const set: FileSetModel = {
-						workflows: [def.model],
-						pipelines: def.pipelines,
-						applications: project.entities
-							.filter((e) => e.kind === "application" && apps.has(e.name))
-							.map((e) => ({
-								name: e.name,
-								description: e.description || undefined,
-								variables: varsOf(e.variables),
-								keys: {},
-								vcsServer: e.repository?.vcsServer,
-								repo: e.repository?.repo,
-								vcs: {},
-								vcsPassword: undefined,
-							})),
-						environments: project.entities
-							.filter((e) => e.kind === "environment" && envs.has(e.name))
-							.map((e) => ({
-								name: e.name,
-								description: e.description || undefined,
-								variables: varsOf(e.variables),
-								keys: {},
-							})),
-						missing: { applications: [], environments: [] },
-					};
+					const set = exportSet(def, project.entities, (sealed) => secrets.open(sealed));
 					const files = exportWorkflowFiles(set, { sealSecret: (plain: string) => box.seal(plain) });
 					if (ctx.params.format === "json") {
 						const { parse } = await import("yaml");
@@ -465,7 +399,7 @@ export default function WorkflowService(): ServiceSchema<
 						} catch (e) {
 							// A broken YAML on a branch triggers nothing; retrying would not mend it.
 							const err = e as { code?: number; message?: string; data?: { errors?: unknown[] } };
-							if (err.code !== 422 && err.code !== 409) throw e;
+							if (!isFilesRejection(err)) throw e;
 							this.logger.warn(`as-code files of ${repo.repo}@${commit} (${branch}): ${err.message}`);
 							return {
 								workflows: [],
@@ -476,15 +410,18 @@ export default function WorkflowService(): ServiceSchema<
 					}
 					// Workflows the branch no longer defines lose that branch's definition (never the default one).
 					let removedAny = false;
-					if (branch !== repo.defaultBranch) {
-						for (const head of known) {
-							if (result?.workflows.includes(head.name)) continue;
-							const n = await this.definitions().remove(
-								{ project: head.project, workflow: head.name, branch },
-								{ multi: true },
-							);
-							removedAny ||= n > 0;
-						}
+					const drop = definitionsToDrop(
+						known.map((h) => h.name),
+						result?.workflows ?? [],
+						branch,
+						repo.defaultBranch,
+					);
+					for (const head of known.filter((h) => drop.includes(h.name))) {
+						const n = await this.definitions().remove(
+							{ project: head.project, workflow: head.name, branch },
+							{ multi: true },
+						);
+						removedAny ||= n > 0;
 					}
 					return { workflows: result?.workflows ?? [], changed: (result?.changed ?? false) || removedAny };
 				},
@@ -500,7 +437,7 @@ export default function WorkflowService(): ServiceSchema<
 					const { repositoryId, branch } = ctx.params;
 					const repo = await callAction(ctx, "repository.get", { id: repositoryId });
 					// The default branch's definition is what every API read shows: a deleted default branch keeps it.
-					if (branch === repo.defaultBranch)
+					if (!dropsDeletedBranch(branch, repo.defaultBranch))
 						return { removed: [], reason: "the default branch keeps its definition" };
 					const removed: string[] = [];
 					for (const head of await this.asCodeOf(repositoryId)) {
@@ -573,11 +510,11 @@ export default function WorkflowService(): ServiceSchema<
 			 * the same n+1 collide on the definition's unique _id: the loser re-reads and retries.
 			 */
 			async addDefinition(this: WorkflowThis, project, name, branch, model, pipelines, author) {
-				const hash = contentHash({ model, pipelines });
+				const hash = definitionHash(model, pipelines);
 				for (let attempt = 0; attempt < 20; attempt++) {
 					const latest = await this.latestDefinition(project, name, branch);
-					if (latest && latest.hash === hash) return { doc: latest, changed: false };
-					const version = (latest?.version ?? 0) + 1;
+					const version = nextVersion(latest, hash);
+					if (version === null) return { doc: latest!, changed: false };
 					const doc: DefinitionDoc = {
 						_id: definitionId(project, name, branch, version),
 						project,
@@ -635,11 +572,8 @@ export default function WorkflowService(): ServiceSchema<
 				const key = repo.project;
 				const { project, result: parsed, box } = await this.parseForProject(ctx, key, files);
 				if (parsed.errors.length > 0) {
-					const first = parsed.errors[0]!;
 					throw invalid(
-						parsed.errors.length === 1
-							? `${repo.repo}: ${first.file}:${first.line}:${first.column}: ${first.message}`
-							: `${repo.repo}: ${parsed.errors.length} errors in the as-code files`,
+						fileSetErrorMessage(parsed.errors, `${repo.repo}: `, "the as-code files"),
 						parsed.errors.map((d) => ({ ...d })),
 					);
 				}
@@ -652,55 +586,17 @@ export default function WorkflowService(): ServiceSchema<
 				const heads = new Map<string, WorkflowDoc | null>();
 				for (const w of model.workflows) {
 					const head = await this.workflows().findOne({ _id: `${key}/${w.name}` });
-					if (head && !head.asCode)
-						throw conflict(
-							`workflow ${w.name} already exists and is not defined as code: delete it or rename the workflow in the YAML`,
-							{
-								workflow: w.name,
-							},
-						);
-					if (head && head.repositoryId !== repo.id)
-						throw conflict(
-							`workflow ${w.name} is defined as code in ${head.repository ?? "another repository"}`,
-							{
-								workflow: w.name,
-							},
-						);
+					const refusal = asCodeOwnershipRefusal(w.name, head, repo.id);
+					if (refusal) throw conflict(refusal, { workflow: w.name });
 					heads.set(w.name, head);
 				}
 
+				// Applications and environments are project entities: written from the default
+				// branch; another branch only creates those missing.
 				const isDefault = branch === repo.defaultBranch;
-				const entities: Array<Record<string, unknown>> = [];
-				const varsOf = (vars: Record<string, Variable>) =>
-					Object.fromEntries(
-						Object.entries(vars).map(([n, v]) => [
-							n,
-							{ type: v.type === "key" ? "text" : v.type, value: v.sealed ? box.open(v.value) : v.value },
-						]),
-					);
-				for (const a of model.applications) {
-					if (!isDefault && project.applications.includes(a.name)) continue;
-					entities.push({
-						kind: "application",
-						name: a.name,
-						description: a.description ?? "",
-						variables: varsOf(a.variables),
-						...(a.vcsServer && a.repo ? { repository: { vcsServer: a.vcsServer, repo: a.repo } } : {}),
-					});
-				}
-				for (const e of model.environments) {
-					if (!isDefault && project.environments.includes(e.name)) continue;
-					entities.push({
-						kind: "environment",
-						name: e.name,
-						description: e.description ?? "",
-						variables: varsOf(e.variables),
-					});
-				}
-				for (const name of model.missing.applications)
-					if (!project.applications.includes(name)) entities.push({ kind: "application", name });
-				for (const name of model.missing.environments)
-					if (!project.environments.includes(name)) entities.push({ kind: "environment", name });
+				const entities = entityWrites(model, project, (sealed) => box.open(sealed), {
+					keepExisting: !isDefault,
+				});
 				if (entities.length > 0) await callAction(ctx, "project.upsertEntities", { key, entities });
 
 				const embedded = new Map(model.pipelines.map((p) => [p.name, p]));
@@ -717,10 +613,8 @@ export default function WorkflowService(): ServiceSchema<
 					warnings: parsed.warnings,
 				};
 				for (const w of model.workflows) {
-					const used = [...new Set(w.nodes.map((n) => n.pipeline).filter((p): p is string => !!p))].sort();
-					const snapshot = used
-						.map((p) => embedded.get(p) ?? projectPipelines.get(p))
-						.filter((p): p is Pipeline => !!p);
+					const used = usedPipelines(w);
+					const snapshot = pipelineSnapshot(used, (p) => asCodePipeline(p, embedded, projectPipelines));
 					const { doc, changed } = await this.addDefinition(
 						key,
 						w.name,
@@ -730,24 +624,22 @@ export default function WorkflowService(): ServiceSchema<
 						ctx.meta?.user?.id ?? null,
 					);
 					const head = heads.get(w.name) ?? null;
-					const stamp = now();
-					await this.workflows().replace({
-						_id: `${key}/${w.name}`,
-						project: key,
-						name: w.name,
-						defaultBranch: repo.defaultBranch,
-						asCode: true,
-						repositoryId: repo.id,
-						repository: repo.repo,
-						pipelines: isDefault || !head ? used.filter((p) => !embedded.has(p)) : head.pipelines,
-						embeddedPipelines:
-							isDefault || !head ? used.filter((p) => embedded.has(p)) : (head.embeddedPipelines ?? []),
-						latestVersion: isDefault ? doc.version : (head?.latestVersion ?? 0),
-						created: head?.created ?? stamp,
-						updated: changed ? stamp : (head?.updated ?? stamp),
-					});
+					await this.workflows().replace(
+						asCodeHead({
+							project: key,
+							name: w.name,
+							repo,
+							branch,
+							used,
+							embedded,
+							version: doc.version,
+							changed,
+							head,
+							stamp: now(),
+						}),
+					);
 					out.workflows.push(w.name);
-					(head ? (changed ? out.updated : out.unchanged) : out.created).push(w.name);
+					out[outcomeOf(head !== null, changed)].push(w.name);
 					if (changed) {
 						out.changed = true;
 						ctx.emit("workflow.updated", { project: key, workflow: w.name, branch, version: doc.version });
