@@ -43,9 +43,9 @@ describe("parseRemoteUrl", () => {
 			[file.kind, file.path, file.cloneUrl],
 			["file", "srv/git/demo", "file:///srv/git/demo.git"],
 		);
-		const relative = parseRemoteUrl("../remote.git", "/home/dev/clone");
-		assert.equal(relative.cloneUrl, "file:///home/dev/remote.git");
-		assert.ok(sameRepository(relative, parseRemoteUrl("/home/dev/remote.git")));
+		const relative = parseRemoteUrl("../remote.git", "/srv/dev/clone");
+		assert.equal(relative.cloneUrl, "file:///srv/dev/remote.git");
+		assert.ok(sameRepository(relative, parseRemoteUrl("/srv/dev/remote.git")));
 		assert.equal(detectManager(relative), "git");
 	});
 
