@@ -8,6 +8,8 @@ import { type ArtifactSettings, readArtifactSettings } from "./artifacts.ts";
 import { CORE_SETTINGS, type LogLevel } from "./core.ts";
 import { type HatcherySettings, readHatcherySettings } from "./hatchery.ts";
 import { type HookSettings, readHookSettings } from "./hooks.ts";
+import { readOutboundSettings } from "./outbound.ts";
+import type { OutboundPolicy } from "../src/net/outbound-policy.ts";
 import { type RepositorySettings, readRepositorySettings } from "./repository.ts";
 import { type RunSettings, readRunSettings } from "./run.ts";
 import { hostEnv } from "./process-env.ts";
@@ -84,6 +86,8 @@ export interface Config {
 	artifacts: ArtifactSettings;
 	repository: RepositorySettings;
 	templates: TemplateSettings;
+	/** The allow-list of every connection made on a project's behalf (CDS_OUTBOUND_ALLOW). */
+	outbound: OutboundPolicy;
 }
 
 function parsePort(name: string, value: string): number {
@@ -149,5 +153,6 @@ export function loadConfig(env: Env = hostEnv(), cwd = process.cwd()): Config {
 		artifacts: readArtifactSettings(env, mongoUrl),
 		repository: readRepositorySettings(env),
 		templates: readTemplateSettings(env),
+		outbound: readOutboundSettings(env),
 	};
 }

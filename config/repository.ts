@@ -5,8 +5,8 @@ import { bool, type Env, readAll } from "./settings.ts";
 export const REPOSITORY_SETTINGS = {
 	allowLocal: bool(
 		"CDS_REPOSITORY_ALLOW_LOCAL",
-		true,
-		"plain-git repositories may be local paths or `file://` URLs on the server host",
+		false,
+		"plain-git repositories may be local paths or `file://` URLs on the server host (tests, single-host setups)",
 	),
 };
 

@@ -2,6 +2,7 @@
 
 import type { ServiceSchema } from "moleculer";
 import type { Config } from "../config/index.ts";
+import { lsRemote } from "../src/hooks/refs.ts";
 import { PollerSource } from "../src/hooks/sources/poller.ts";
 import { HookSourceMixin, type HookSourceOptions, type HookSourceThis } from "../mixins/hook-source.mixin.ts";
 
@@ -13,7 +14,15 @@ export default function HookPollerService(
 		name: "hook-poller",
 		mixins: [
 			HookSourceMixin(
-				() => new PollerSource(),
+				// Polling is a connection on the project's behalf: the outbound policy and the
+				// local-repository setting apply as when the repository was linked.
+				() =>
+					new PollerSource({
+						lsRemote: (url) =>
+							lsRemote(url, {
+								outbound: { policy: config.outbound, allowLocal: config.repository.allowLocal },
+							}),
+					}),
 				() => ({ loopMs: config.hooks.pollLoopMs }),
 				options,
 			),

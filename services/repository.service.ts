@@ -9,7 +9,7 @@
 import { randomBytes, randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
+import { type Context, Errors, type Service, type ServiceSchema, type ServiceSettingSchema } from "moleculer";
 import type { Config } from "../config/index.ts";
 import type {
 	LinkedRepositoryDoc,
@@ -36,7 +36,10 @@ import {
 	normaliseDir,
 	readTreeFiles,
 } from "../src/vcs/git.ts";
-import { type CommitState, providerClient } from "../src/vcs/providers/client.ts";
+import { checkOutboundUrl, OutboundRefusedError, outboundFetcher } from "../src/net/outbound-policy.ts";
+import type { GitOutbound } from "../src/vcs/git-outbound.ts";
+import { gitOutboundArgs } from "../src/vcs/git-outbound.ts";
+import { type CommitState, type ProviderClient, providerClient } from "../src/vcs/providers/client.ts";
 import { type ManagerType, parseRemoteUrl, type RemoteUrl } from "../src/vcs/remote-url.ts";
 import {
 	MANAGER_TYPES,
@@ -67,6 +70,9 @@ type RepositoryThis = Service & {
 	reportedStates: StatusDeduper;
 	/** Whether file:// and local-path remotes may be linked and read (tests, single-host setups). */
 	allowLocal: boolean;
+	/** What git may reach for a project: CDS_OUTBOUND_ALLOW and CDS_REPOSITORY_ALLOW_LOCAL. */
+	gitOutbound: GitOutbound;
+	clientFor(manager: ManagerDoc, token: string): ProviderClient | null;
 	managers(): Collection<ManagerDoc>;
 	repositories(): Collection<LinkedRepositoryDoc>;
 	sshKeys(): Collection<SshKeyDoc>;
@@ -78,6 +84,26 @@ type RepositoryThis = Service & {
 	tokenOf(project: string, manager: string): Promise<{ manager: ManagerDoc | null; token: string | null }>;
 	serialised<T>(id: string, work: () => Promise<T>): Promise<T>;
 };
+
+const { MoleculerClientError } = Errors;
+
+/** A connection the outbound policy refuses: 400, with the message naming the setting that allows it. */
+function outboundRefused(e: OutboundRefusedError) {
+	return new MoleculerClientError(e.message, 400, "OUTBOUND_REFUSED", { setting: e.setting });
+}
+
+/**
+ * Checks a connection before it is made on the project's behalf. A host that does not resolve
+ * (yet) is let through here: the connection itself is checked again and fails then.
+ */
+async function mustBeAllowed(check: () => Promise<unknown>): Promise<void> {
+	try {
+		await check();
+	} catch (e) {
+		if (e instanceof OutboundRefusedError && e.reason !== "unresolved") throw outboundRefused(e);
+		if (!(e instanceof OutboundRefusedError)) throw e;
+	}
+}
 
 const idParam = { type: "string", pattern: /^[0-9a-f]{16,64}$/, max: 64 } as const;
 const now = () => new Date().toISOString();
@@ -101,6 +127,7 @@ export default function RepositoryService(
 			this.fetchQueues = new Map();
 			this.reportedStates = new StatusDeduper();
 			this.allowLocal = config.repository.allowLocal;
+			this.gitOutbound = { policy: config.outbound, allowLocal: config.repository.allowLocal };
 		},
 
 		events: {
@@ -182,6 +209,8 @@ export default function RepositoryService(
 					if ("message" in checked)
 						throw invalid(checked.message, [{ field: checked.field, message: checked.reason }]);
 					const url = checked.url;
+					// Refused now rather than at the first link: the token would go there.
+					if (url) await mustBeAllowed(() => checkOutboundUrl(url, config.outbound));
 					const doc: ManagerDoc = {
 						_id: `${key}/${name}`,
 						project: key,
@@ -296,6 +325,11 @@ export default function RepositoryService(
 					} catch (e) {
 						throw invalid((e as Error).message, [{ field: "url", message: (e as Error).message }]);
 					}
+					// Before any connection: the remote (local paths need CDS_REPOSITORY_ALLOW_LOCAL) and
+					// the manager's API (where the token goes) must pass the outbound policy.
+					await mustBeAllowed(() => gitOutboundArgs(remote.cloneUrl, this.gitOutbound));
+					if (manager.url && manager.sealedToken)
+						await mustBeAllowed(() => checkOutboundUrl(manager.url, config.outbound));
 					const refusal = linkRefusal(remote, manager.type, this.allowLocal);
 					if (refusal) throw invalid(refusal.message, [{ field: refusal.field, message: refusal.reason }]);
 					const id = repositoryId(key, remote);
@@ -310,7 +344,7 @@ export default function RepositoryService(
 						defaultBranch = await lsRemoteDefaultBranch(remote.cloneUrl, {
 							env: auth.env,
 							timeoutMs: 15_000,
-							allowFile: this.allowLocal,
+							outbound: this.gitOutbound,
 						})
 							.catch(() => null)
 							.finally(() => auth.dispose());
@@ -319,7 +353,7 @@ export default function RepositoryService(
 					const secret = randomBytes(32).toString("hex");
 					let providerHookId: string | undefined;
 					let webhookError: string | null = null;
-					const client = token ? providerClient(manager.type, { baseUrl: manager.url, token }) : null;
+					const client = token ? this.clientFor(manager, token) : null;
 					if (client) {
 						try {
 							providerHookId = (
@@ -421,8 +455,7 @@ export default function RepositoryService(
 					if (doc.webhook?.providerHookId) {
 						const { token } = await this.tokenOf(doc.project, doc.manager);
 						const manager = await this.managers().findOne({ _id: `${doc.project}/${doc.manager}` });
-						const client =
-							token && manager ? providerClient(manager.type, { baseUrl: manager.url, token }) : null;
+						const client = token && manager ? this.clientFor(manager, token) : null;
 						await client?.deleteWebhook(doc.repo, doc.webhook.providerHookId).catch((e: Error) => {
 							warning = e.message;
 						});
@@ -479,8 +512,7 @@ export default function RepositoryService(
 				) {
 					const doc = await this.requireRepository(ctx.params.repositoryId);
 					const { manager, token } = await this.tokenOf(doc.project, doc.manager);
-					const client =
-						manager && token ? providerClient(manager.type, { baseUrl: manager.url, token }) : null;
+					const client = manager && token ? this.clientFor(manager, token) : null;
 					if (!client) return { reported: false, reason: noClientReason(doc.managerType) };
 					if (!isFullCommit(ctx.params.commit)) return { reported: false, reason: "not a full commit hash" };
 					try {
@@ -534,7 +566,7 @@ export default function RepositoryService(
 							await fetchCommit(cacheDir, doc.url, commit, branch ?? null, {
 								env: auth.env,
 								timeoutMs: 120_000,
-								allowFile: this.allowLocal,
+								outbound: this.gitOutbound,
 							});
 						} catch (e) {
 							throw conflict(`cannot fetch ${commit} from ${doc.repo}: ${(e as Error).message}`, {
@@ -564,6 +596,14 @@ export default function RepositoryService(
 				const doc = await this.repositories().findOne({ _id: id });
 				if (!doc) throw notFound(`repository ${id}`, { id });
 				return doc;
+			},
+			/** A provider client whose every request is checked, pinned and never redirected. */
+			clientFor(this: RepositoryThis, manager: ManagerDoc, token: string) {
+				return providerClient(manager.type, {
+					baseUrl: manager.url,
+					token,
+					fetcher: outboundFetcher(this.config.outbound),
+				});
 			},
 			webhookUrl(this: RepositoryThis, uuid: string) {
 				return webhookUrl(this.config.publicUrl, uuid);

@@ -113,7 +113,10 @@ export default function TemplateService(
 		settings: { rest: "/templates" },
 
 		created(this: TemplateThis) {
-			this.policy = { prefixes: config?.templates.allowedPrefixes ?? [] };
+			this.policy = {
+				prefixes: config?.templates.allowedPrefixes ?? [],
+				...(config?.outbound ? { outbound: config.outbound } : {}),
+			};
 		},
 
 		actions: {

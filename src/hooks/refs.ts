@@ -3,6 +3,8 @@
 
 import { execFile } from "node:child_process";
 import { hostEnv } from "../../config/process-env.ts";
+import { DEFAULT_OUTBOUND_POLICY } from "../net/outbound-policy.ts";
+import { type GitOutbound, gitOutboundArgs } from "../vcs/git-outbound.ts";
 import type { HookChange } from "./payload.ts";
 
 /** Full ref name (`refs/heads/main`, `refs/tags/v1`) → commit. */
@@ -42,13 +44,24 @@ export function parseLsRemote(output: string): RefMap {
 	return refs;
 }
 
-/** Runs `git ls-remote --heads --tags -- <url>` (no prompt, no ext transport, bounded time). */
-export async function lsRemote(url: string, options: { timeoutMs?: number } = {}): Promise<RefMap> {
+/**
+ * Runs `git ls-remote --heads --tags -- <url>` (no prompt, no ext transport, bounded time) under
+ * the outbound policy (default: internal addresses refused, local paths allowed; the poller
+ * service passes the server's settings).
+ */
+export async function lsRemote(
+	url: string,
+	options: { timeoutMs?: number; outbound?: GitOutbound } = {},
+): Promise<RefMap> {
 	checkRemoteUrl(url);
+	const remoteConfig = await gitOutboundArgs(
+		url,
+		options.outbound ?? { policy: DEFAULT_OUTBOUND_POLICY, allowLocal: true },
+	);
 	return new Promise((resolve, reject) => {
 		execFile(
 			"git",
-			["-c", "protocol.ext.allow=never", "ls-remote", "--heads", "--tags", "--", url],
+			[...remoteConfig, "ls-remote", "--heads", "--tags", "--", url],
 			{
 				timeout: options.timeoutMs ?? 30_000,
 				maxBuffer: 32 * 1024 * 1024,

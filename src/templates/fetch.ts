@@ -9,6 +9,7 @@ import { isIP } from "node:net";
 import { sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Agent, request } from "undici";
+import { addressAllowedBy, OUTBOUND_SETTING, type OutboundPolicy } from "../net/outbound-policy.ts";
 import { UrlPolicyError, addressAllowed, checkAllowed } from "./url-policy.ts";
 
 export interface FetchPolicy {
@@ -18,6 +19,8 @@ export interface FetchPolicy {
 	timeoutMs?: number;
 	/** Largest accepted body. */
 	maxBytes?: number;
+	/** The server's outbound allow-list (CDS_OUTBOUND_ALLOW), which also lets internal addresses through. */
+	outbound?: OutboundPolicy;
 	/** DNS resolution, replaceable in tests. */
 	resolve?: (hostname: string) => Promise<Array<{ address: string; family: number }>>;
 }
@@ -73,10 +76,15 @@ async function fetchHttp(url: URL, prefix: URL, policy: FetchPolicy, maxBytes: n
 			});
 	if (addresses.length === 0) throw new TemplateFetchError(`${url.href}: ${host} has no address`);
 	// Every address must pass: a name with one public and one internal address is refused.
-	const refused = addresses.find((a) => !addressAllowed(a.address, prefix));
+	const port = url.port ? Number(url.port) : url.protocol === "https:" ? 443 : 80;
+	const refused = addresses.find(
+		(a) =>
+			!addressAllowed(a.address, prefix) &&
+			!(policy.outbound && addressAllowedBy(policy.outbound, host, port, a.address)),
+	);
 	if (refused) {
 		throw new UrlPolicyError(
-			`${url.href}: ${host} resolves to the internal address ${refused.address}, which no allowed prefix names`,
+			`${url.href}: ${host} resolves to the internal address ${refused.address}, which no allowed prefix names (or allow it with ${OUTBOUND_SETTING}=${refused.address}${refused.family === 6 ? "/128" : "/32"})`,
 		);
 	}
 	const pinned = addresses[0]!;

@@ -1,11 +1,13 @@
 // Which URLs the server may download templates from. An administrator lists URL prefixes
 // (CDS_TEMPLATE_ALLOWED_URLS); a URL is allowed when it has the same scheme, host and port
 // as a prefix and its normalised path lies under the prefix's path. Addresses a request
-// would reach inside the network (loopback, private, link-local...) are refused unless the
-// matching prefix names that very address (or `localhost` for loopback), so a public name
-// that resolves — or is re-pointed — to an internal address is still refused.
+// would reach inside the network (loopback, private, link-local... as the outbound policy of
+// src/net/outbound-policy.ts classifies them) are refused unless CDS_OUTBOUND_ALLOW allows them
+// or the matching prefix names that very address (or `localhost` for loopback), so a public
+// name that resolves — or is re-pointed — to an internal address is still refused.
 
 import { isIP } from "node:net";
+import { isInternalAddress as isInternalOutbound } from "../net/outbound-policy.ts";
 
 const ALLOWED_SCHEMES = ["https:", "http:", "file:"] as const;
 
@@ -92,43 +94,9 @@ export function checkAllowed(raw: string, prefixes: readonly URL[]): { url: URL;
 	return { url, prefix };
 }
 
-function ipv4Parts(address: string): number[] {
-	return address.split(".").map(Number);
-}
-
-/** True for addresses inside a host or a private network: never reachable by a template URL by default. */
+/** True for addresses inside a host or a private network (the outbound policy's classification). */
 export function isInternalAddress(address: string): boolean {
-	const bare = address.replace(/^\[|\]$/g, "").toLowerCase();
-	const kind = isIP(bare);
-	if (kind === 4) {
-		const [a, b] = ipv4Parts(bare) as [number, number, number, number];
-		return (
-			a === 0 || // "this" network
-			a === 10 ||
-			a === 127 ||
-			(a === 100 && b >= 64 && b <= 127) || // carrier-grade NAT
-			(a === 169 && b === 254) || // link-local, cloud metadata
-			(a === 172 && b >= 16 && b <= 31) ||
-			(a === 192 && b === 168) ||
-			(a === 192 && b === 0) || // IETF protocol assignments
-			(a === 198 && (b === 18 || b === 19)) || // benchmarking
-			a >= 224 // multicast, reserved, broadcast
-		);
-	}
-	if (kind === 6) {
-		const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(bare);
-		if (mapped) return isInternalAddress(mapped[1]!);
-		if (bare === "::" || bare === "::1") return true;
-		const first = Number.parseInt(bare.split(":")[0] || "0", 16);
-		return (
-			(first & 0xfe00) === 0xfc00 || // unique local fc00::/7
-			(first & 0xffc0) === 0xfe80 || // link-local fe80::/10
-			(first & 0xff00) === 0xff00 || // multicast
-			bare.startsWith("64:ff9b:") || // NAT64 can reach IPv4 internals
-			bare.startsWith("2002:") // 6to4 embeds an IPv4 address
-		);
-	}
-	return true; // not an address at all: refuse
+	return isInternalOutbound(address);
 }
 
 function isLoopback(address: string): boolean {

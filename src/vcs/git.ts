@@ -6,6 +6,8 @@ import { execFile } from "node:child_process";
 import { existsSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { hostEnv } from "../../config/process-env.ts";
+import { DEFAULT_OUTBOUND_POLICY } from "../net/outbound-policy.ts";
+import { type GitOutbound, gitOutboundArgs, transportConfig } from "./git-outbound.ts";
 import { assertSafeGitUrl } from "./remote-url.ts";
 
 export class GitError extends Error {
@@ -24,13 +26,19 @@ export interface GitOptions {
 	timeoutMs?: number;
 	/** Exit codes that are answers rather than failures (e.g. 1 for "not found"). */
 	okCodes?: number[];
-	/** Whether file:// and local-path remotes may be read (default true). */
+	/** Whether file:// and local-path remotes may be read (default true; the server passes its setting). */
 	allowFile?: boolean;
+	/**
+	 * The outbound policy for commands that reach a remote (default: internal addresses refused,
+	 * local remotes as `allowFile` says). The server passes CDS_OUTBOUND_ALLOW's.
+	 */
+	outbound?: GitOutbound;
+	/** git `-c` arguments computed for the remote (set by the functions that reach one). */
+	remoteConfig?: string[];
 }
 
-function transportPolicy(allowFile: boolean): string[] {
-	const allowed = ["https", "http", "ssh", "git", ...(allowFile ? ["file"] : [])];
-	return ["-c", "protocol.allow=never", ...allowed.flatMap((p) => ["-c", `protocol.${p}.allow=always`])];
+function outboundOf(options: GitOptions): GitOutbound {
+	return options.outbound ?? { policy: DEFAULT_OUTBOUND_POLICY, allowLocal: options.allowFile !== false };
 }
 
 const MAX_OUTPUT = 64 * 1024 * 1024;
@@ -44,7 +52,12 @@ export function git(
 		execFile(
 			"git",
 			// Only known transports, whatever the user's config says: never ext:: or other helpers.
-			[...transportPolicy(options.allowFile !== false), "-c", "core.hooksPath=/dev/null", ...args],
+			[
+				...(options.remoteConfig ?? transportConfig(outboundOf(options).allowLocal)),
+				"-c",
+				"core.hooksPath=/dev/null",
+				...args,
+			],
 			{
 				cwd: options.cwd,
 				env: {
@@ -152,7 +165,8 @@ export async function remoteDefaultBranch(root: string, remote: string): Promise
 /** `git ls-remote --symref URL HEAD`: the branch the remote's HEAD names, if it has commits. */
 export async function lsRemoteDefaultBranch(url: string, options: GitOptions = {}): Promise<string | null> {
 	assertSafeGitUrl(url);
-	const { stdout } = await git(["ls-remote", "--symref", "--", url, "HEAD"], options);
+	const remoteConfig = await gitOutboundArgs(url, outboundOf(options));
+	const { stdout } = await git(["ls-remote", "--symref", "--", url, "HEAD"], { ...options, remoteConfig });
 	const match = /^ref: refs\/heads\/(\S+)\s+HEAD$/m.exec(stdout);
 	return match ? match[1]! : null;
 }
@@ -184,6 +198,9 @@ export async function fetchCommit(
 	assertSafeGitUrl(url);
 	assertCommit(commit);
 	if (await hasCommit(cacheDir, commit)) return;
+	// Checked (and pinned) once for both fetches: they follow each other within the same call.
+	const remoteConfig = await gitOutboundArgs(url, outboundOf(options));
+	options = { ...options, remoteConfig };
 	const base = ["fetch", "--quiet", "--no-tags", "--no-write-fetch-head", "--"];
 	if (branch) {
 		assertBranch(branch);

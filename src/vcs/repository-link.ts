@@ -73,7 +73,7 @@ export function linkRefusal(
 ): LinkRefusal | null {
 	if (remote.kind === "file" && !allowLocal)
 		return {
-			message: "local repositories are disabled on this server (CDS_REPOSITORY_ALLOW_LOCAL=false)",
+			message: "local repositories are off on this server; allow them with CDS_REPOSITORY_ALLOW_LOCAL=true",
 			field: "url",
 			reason: "local repository",
 		};

@@ -19,6 +19,15 @@ export async function freePort(): Promise<number> {
 	});
 }
 
+/**
+ * A server refuses local repositories (paths, file://) and connections to loopback or private
+ * addresses on a project's behalf (src/net/outbound-policy.ts). Tests that link the local bare
+ * repositories of test/helpers/ascode-repo.ts, or register a fake forge listening on 127.0.0.1,
+ * say so with these settings (the README's as-code walkthrough sets the same).
+ */
+export const ALLOW_LOCAL_REPOSITORIES: Record<string, string> = { CDS_REPOSITORY_ALLOW_LOCAL: "true" };
+export const ALLOW_LOOPBACK_OUTBOUND: Record<string, string> = { CDS_OUTBOUND_ALLOW: "127.0.0.1/32,::1/128" };
+
 export interface TestServer {
 	url: string;
 	adminToken: string;

@@ -12,7 +12,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { memoryIo } from "../../src/cli/io.ts";
 import { main } from "../../src/cli/main.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { ALLOW_LOCAL_REPOSITORIES, startTestServer, type TestServer } from "../helpers/server.ts";
 
 const WORKFLOW = "name: app\nversion: v1.0\npipeline: build\n";
 const PIPELINE =
@@ -64,6 +64,7 @@ async function runsOf(branch: string) {
 describe("workflow as code: push, webhook, poller, track, branch deletion", () => {
 	before(async () => {
 		srv = await startTestServer({
+			...ALLOW_LOCAL_REPOSITORIES,
 			CDS_HATCHERY_POLL_MS: "100",
 			CDS_DELETED_BRANCH_RETENTION_MS: "0",
 			CDS_HOOKS_POLL_LOOP_MS: "300",

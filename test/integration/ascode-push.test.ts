@@ -13,7 +13,7 @@ import { after, before, describe, test } from "node:test";
 import RepositoryService from "../../services/repository.service.ts";
 import { memoryIo } from "../../src/cli/io.ts";
 import { main } from "../../src/cli/main.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { ALLOW_LOCAL_REPOSITORIES, startTestServer, type TestServer } from "../helpers/server.ts";
 
 const WORKFLOW =
 	"name: demo\nversion: v2.0\nworkflow:\n  build:\n    pipeline: build\n    application: demo-app\n";
@@ -58,6 +58,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, tim
 describe("workflow as code: cds push, per-branch definitions, runs of a branch", () => {
 	before(async () => {
 		srv = await startTestServer({
+			...ALLOW_LOCAL_REPOSITORIES,
 			CDS_HATCHERY_MODELS: "Node8.9.1",
 			CDS_HATCHERY_BINARIES: "bash,git",
 			CDS_HATCHERY_MEMORY_MB: "4096",

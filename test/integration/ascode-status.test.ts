@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import { after, before, describe, test } from "node:test";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { ALLOW_LOOPBACK_OUTBOUND, startTestServer, type TestServer } from "../helpers/server.ts";
 
 interface Received {
 	method: string;
@@ -49,7 +49,8 @@ describe("commit statuses of as-code runs", () => {
 		});
 		await new Promise<void>((r) => forge.listen(0, "127.0.0.1", () => r()));
 		const base = `http://127.0.0.1:${(forge.address() as { port: number }).port}`;
-		srv = await startTestServer({});
+		// The fake forge listens on loopback, which a default server refuses to reach.
+		srv = await startTestServer({ ...ALLOW_LOOPBACK_OUTBOUND });
 		assert.equal((await srv.api("POST", "/api/v1/projects", { key: "DEMO", name: "Demo" })).status, 201);
 		const manager = await srv.api("POST", "/api/v1/projects/DEMO/repositories/managers", {
 			name: "forge",

@@ -10,7 +10,13 @@ import { AckPolicy, connect, DeliverPolicy } from "nats";
 import type { HookMessage } from "../../services/hook.service.ts";
 import { type AsCodeRepo, linkAsCodeRepo } from "../helpers/ascode-repo.ts";
 import { type NodeProcess, spawnNode } from "../helpers/cluster.ts";
-import { freePort, startTestServer, type TestServer, waitReady } from "../helpers/server.ts";
+import {
+	ALLOW_LOCAL_REPOSITORIES,
+	freePort,
+	startTestServer,
+	type TestServer,
+	waitReady,
+} from "../helpers/server.ts";
 import { mongoUrlFor, serverUrl, uniqueDbName } from "../helpers/servers.ts";
 
 const mongo = serverUrl("MONGO_URL");
@@ -43,6 +49,7 @@ async function isOurNode(url: string, nodeId: string, node: NodeProcess): Promis
 describe("hook replicas over NATS and FerretDB, with the real services", { skip }, () => {
 	const db = uniqueDbName("hooks_cluster");
 	const env = {
+		...ALLOW_LOCAL_REPOSITORIES,
 		NATS_URL: nats.url ?? "",
 		MONGO_URL: mongo.url ? mongoUrlFor(mongo.url, db) : "",
 		CDS_NAMESPACE: db,

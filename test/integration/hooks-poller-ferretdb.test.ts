@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, test } from "node:test";
 import { type AsCodeRepo, linkAsCodeRepo } from "../helpers/ascode-repo.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { ALLOW_LOCAL_REPOSITORIES, startTestServer, type TestServer } from "../helpers/server.ts";
 import { mongoUrlFor, serverUrl, uniqueDbName } from "../helpers/servers.ts";
 
 const mongo = serverUrl("MONGO_URL");
@@ -29,6 +29,7 @@ describe("hook poller on FerretDB", { skip: mongo.skip }, () => {
 	before(async () => {
 		const db = uniqueDbName("hooks_poller");
 		srv = await startTestServer({
+			...ALLOW_LOCAL_REPOSITORIES,
 			MONGO_URL: mongoUrlFor(mongo.url!, db),
 			CDS_SECRET_KEY: randomBytes(32).toString("base64"),
 			// No hatchery: the run is created and waits for one; that is all this test needs.

@@ -10,10 +10,11 @@ import { ServiceBroker, type ServiceSchema } from "moleculer";
 import { attachRuntime, runtimeOf } from "../../services/support/runtime.ts";
 import { attachStore } from "../../mixins/store.mixin.ts";
 import { hookServices } from "../../services/hook.service.ts";
+import { webhookEventKey } from "../../src/hooks/sources/webhook.ts";
 import type { Doc } from "../../src/store/types.ts";
 import RunService from "../../services/run.service.ts";
 import { type AsCodeRepo, git, linkAsCodeRepo } from "../helpers/ascode-repo.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { ALLOW_LOCAL_REPOSITORIES, startTestServer, type TestServer } from "../helpers/server.ts";
 
 function githubHeaders(secret: string, body: string, delivery: string, event = "push") {
 	return {
@@ -54,6 +55,7 @@ interface RunRow extends Doc {
 /** A node with the gateway, the hook services and the real services they call (no hatchery: runs wait). */
 async function startNode(env: Record<string, string> = {}) {
 	const server = await startTestServer({
+		...ALLOW_LOCAL_REPOSITORIES,
 		SERVICES: "api,auth,project,workflow,repository,run,hook",
 		CDS_HOOKS_RETRY_BASE_MS: "50",
 		CDS_HOOKS_PROCESS_INTERVAL_MS: "50",
@@ -99,7 +101,7 @@ describe("hook service: webhook receiver and processor, with the real services",
 		const res = await node.post(body, "delivery-1");
 		assert.equal(res.status, 202);
 		const answer = (await res.json()) as { event: string };
-		assert.equal(answer.event, `wh:${repo.id}:delivery-1`);
+		assert.equal(answer.event, `wh:${webhookEventKey(repo.id, Buffer.from(body))}`);
 		// Durable before the answer: the event is in the store, with what it asks.
 		const stored = await node.event(answer.event);
 		assert.equal(stored.source, "webhook");
@@ -142,7 +144,7 @@ describe("hook service: webhook receiver and processor, with the real services",
 			body,
 		});
 		assert.equal(unsigned.status, 401);
-		assert.equal(await node.event(`wh:${repo.id}:delivery-bad`), null);
+		assert.equal(await node.event(`wh:${webhookEventKey(repo.id, Buffer.from(body))}`), null);
 		assert.equal((await node.post(body, "d", repo.webhook.secret, randomUUID())).status, 404);
 		const ping = await fetch(`${node.server.url}/api/v1/hooks/repository/${repo.webhook.uuid}`, {
 			method: "POST",
@@ -166,7 +168,7 @@ describe("hook service: webhook receiver and processor, with the real services",
 		assert.equal(error.code, 413);
 		assert.equal(typeof error.type, "string");
 		assert.match(error.message, /large/i);
-		assert.equal(await node.event(`wh:${repo.id}:delivery-huge`), null);
+		assert.equal(await node.event(`wh:${webhookEventKey(repo.id, Buffer.from(huge))}`), null);
 		assert.equal((await node.post(pushBody("after-huge", repo.head), "delivery-after-huge")).status, 202);
 		await waitFor(
 			"the run after the refused body",
@@ -184,7 +186,10 @@ describe("hook service: webhook receiver and processor, with the real services",
 			deleted: true,
 		});
 		assert.equal((await node.post(body, "delivery-del")).status, 202);
-		assert.equal((await node.event(`wh:${repo.id}:delivery-del`)).intents[0].kind, "delete-branch");
+		assert.equal(
+			(await node.event(`wh:${webhookEventKey(repo.id, Buffer.from(body))}`)).intents[0].kind,
+			"delete-branch",
+		);
 		await waitFor("the definition of feature/x to go", async () => {
 			const r = await node.server.api("GET", "/api/v1/projects/DEMO/workflows/app?branch=feature%2Fx");
 			return r.status === 404;
@@ -196,7 +201,7 @@ describe("hook service: webhook receiver and processor, with the real services",
 		await broker.destroyService(broker.getLocalService("run")!);
 		const body = pushBody("retry", repo.head);
 		assert.equal((await node.post(body, "delivery-retry")).status, 202);
-		const id = `wh:${repo.id}:delivery-retry`;
+		const id = `wh:${webhookEventKey(repo.id, Buffer.from(body))}`;
 		const failed = await waitFor("failed attempts", async () => {
 			const e = await node.event(id);
 			return e.attempts >= 2 ? e : null;
@@ -263,14 +268,15 @@ describe("hook service: retention of processed events", () => {
 		const store = node.server.server.store;
 		const done = pushBody("kept", repo.head);
 		assert.equal((await node.post(done, "kept-then-purged")).status, 202);
-		const doneId = `wh:${repo.id}:kept-then-purged`;
+		const doneId = `wh:${webhookEventKey(repo.id, Buffer.from(done))}`;
 		await waitFor("processed", async () => (await node.event(doneId))?.state === "done");
 		// A delivery announcing a commit the repository does not have yet: it fails until it is pushed.
 		git(repo.clone, "checkout", "--quiet", "-B", "release", "master");
 		git(repo.clone, "commit", "--quiet", "--allow-empty", "-m", "release");
 		const early = git(repo.clone, "rev-parse", "HEAD");
-		assert.equal((await node.post(pushBody("release", early), "still-failing")).status, 202);
-		const failingId = `wh:${repo.id}:still-failing`;
+		const failing = pushBody("release", early);
+		assert.equal((await node.post(failing, "still-failing")).status, 202);
+		const failingId = `wh:${webhookEventKey(repo.id, Buffer.from(failing))}`;
 		await waitFor("a failed attempt", async () => (await node.event(failingId))?.attempts >= 1);
 
 		// Within the retention the event is kept, and it still refuses a redelivery.
@@ -326,6 +332,7 @@ describe("hook sources on two replicas (injected clock): poller (real git) and s
 		const { randomBytes } = await import("node:crypto");
 		const db = uniqueDbName("hooks_replicas");
 		main = await startTestServer({
+			...ALLOW_LOCAL_REPOSITORIES,
 			NATS_URL: nats!,
 			MONGO_URL: mongoUrlFor(mongo!, db),
 			CDS_NAMESPACE: db,

@@ -110,13 +110,13 @@ describe("git helpers", () => {
 		assert.equal(existsSync(pwned), false);
 	});
 
-	test("a file:// remote is refused when local repositories are disabled", async () => {
+	test("a file:// remote is refused, naming the setting, when local repositories are disabled", async () => {
 		const cache = path.join(dir, "cache3.git");
 		await ensureBareCache(cache);
 		const commit = await headCommit(work);
 		await assert.rejects(
 			fetchCommit(cache, `file://${remote}`, commit, null, { allowFile: false }),
-			/transport 'file' not allowed/,
+			/local repositories are off.*CDS_REPOSITORY_ALLOW_LOCAL=true/,
 		);
 	});
 });

@@ -1,8 +1,18 @@
 // The webhook receiver as a hook source: verifies a provider's signed delivery against the
-// repository's secret, parses it into git changes and emits one event per delivery, keyed by the
-// repository and the provider's delivery id. The answer (202 / 200 duplicate) is given only
-// once `emit` has resolved, i.e. once the event is stored.
+// repository's secret, parses it into git changes and emits one event per signed body, keyed by
+// the repository and a SHA-256 of the exact bytes received. The answer (202 / 200 duplicate) is
+// given only once `emit` has resolved, i.e. once the event is stored.
+//
+// Why the body and not the provider's delivery id: the id is a header outside the signature, so
+// anyone who saw one signed delivery could replay its body under fresh ids (or none, or in another
+// provider's header form) and start a run each time. A real redelivery carries the same body, so
+// it still lands on the same key and answers "duplicate"; the delivery id stays in the event's
+// `origin` for operators. The key is decided by the intake's unique insert (atomic on every
+// backend), so two identical deliveries racing give one event, and it holds as long as the event
+// is kept (CDS_HOOKS_EVENT_RETENTION_MS). GitLab's X-Gitlab-Token proves the sender but does not
+// sign the body; its deliveries are de-duplicated the same way. No delivery is accepted unsigned.
 
+import { createHash } from "node:crypto";
 import { intentOfChange } from "../events.ts";
 import { HookPayloadError, parseDelivery } from "../payload.ts";
 import { EmitTally, type HookSource, type HookSourceContext, type RepositoryDoc } from "../source.ts";
@@ -34,6 +44,11 @@ export class WebhookRefusal extends Error {
 		this.name = "WebhookRefusal";
 		this.status = status;
 	}
+}
+
+/** The de-duplication key of a signed delivery: its repository and a digest of the signed bytes. */
+export function webhookEventKey(repositoryId: string, body: Uint8Array): string {
+	return `${repositoryId}:sha256-${createHash("sha256").update(body).digest("hex")}`;
 }
 
 export class WebhookSource implements HookSource<WebhookSettings> {
@@ -76,7 +91,7 @@ export class WebhookSource implements HookSource<WebhookSettings> {
 		if (delivery.ping) return { status: 200, body: { ping: true } };
 		if (delivery.ignored) return { status: 200, body: { ignored: delivery.ignored } };
 		if (delivery.changes.length === 0) return { status: 200, body: { ignored: "no branch or tag change" } };
-		const key = `${repo.id}:${delivery.deliveryId}`;
+		const key = webhookEventKey(repo.id, body);
 		const result = await ctx.emit(
 			{
 				project: repo.project,

@@ -1,5 +1,8 @@
 // The one HTTP call every provider client makes: JSON in and out, a timeout, and errors
-// that say which provider refused what (never the token).
+// that say which provider refused what (never the token). The server passes a fetcher bound to
+// the outbound policy (src/net/outbound-policy.ts): its refusals pass through unchanged.
+
+import { OutboundRefusedError } from "../../net/outbound-policy.ts";
 
 export class ProviderError extends Error {
 	readonly status: number;
@@ -39,6 +42,7 @@ export async function sendJson(
 			signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
 		});
 	} catch (e) {
+		if (e instanceof OutboundRefusedError) throw e;
 		const reason =
 			(e as Error).name === "TimeoutError"
 				? "timed out"
