@@ -335,6 +335,29 @@ export function pinnedDispatcher(checked: CheckedTarget): Agent {
 export interface OutboundFetchOptions {
 	policy: OutboundPolicy;
 	resolve?: Resolver;
+	/** Largest answer read (default 8 MiB): an API answer, never a download. */
+	maxBytes?: number;
+}
+
+const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
+
+async function readBounded(response: Response, maxBytes: number, origin: string): Promise<Uint8Array> {
+	const chunks: Uint8Array[] = [];
+	let size = 0;
+	if (!response.body) return new Uint8Array();
+	for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+		size += chunk.byteLength;
+		if (size > maxBytes) {
+			await response.body.cancel().catch(() => {});
+			throw new OutboundRefusedError(
+				`${origin}: answer larger than ${maxBytes} bytes`,
+				OUTBOUND_SETTING,
+				"invalid",
+			);
+		}
+		chunks.push(chunk);
+	}
+	return Buffer.concat(chunks);
 }
 
 /**
@@ -363,8 +386,8 @@ export async function outboundFetch(
 				`${checked.url.origin}: answered a redirect (HTTP ${response.status}${location ? ` to ${location}` : ""}); redirects are not followed`,
 			);
 		}
-		// The body is read by the caller after this returns: close the agent once it is consumed.
-		const body = await response.arrayBuffer();
+		// Read here (bounded), so the pinned agent can be closed before the caller reads the body.
+		const body = await readBounded(response, options.maxBytes ?? MAX_RESPONSE_BYTES, checked.url.origin);
 		return new Response(response.status === 204 || response.status === 304 ? null : body, {
 			status: response.status,
 			statusText: response.statusText,
