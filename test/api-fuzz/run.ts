@@ -50,46 +50,62 @@ interface TokenResult {
 }
 
 /** schemathesis.toml: seeded ids are offered for path parameters most of the time, so the
- * fuzzer reaches past "unknown project" into the handlers; the rest stays random. */
+ * fuzzer reaches past "unknown project" into the handlers; the rest stays random. An operation
+ * takes the parameters of the last `[[operations]]` entry it matches, whole, so each entry
+ * below binds every parameter and their filters do not overlap. */
 function configToml(s: Seeded, doomed: Seeded): string {
-	const q = (v: string | number) => JSON.stringify(String(v));
+	const value = (v: string | number) => (typeof v === "number" ? String(v) : JSON.stringify(v));
 	const dict = (name: string, values: Array<string | number>) =>
-		`[dictionaries.${name}]\nvalues = [${values.map(q).join(", ")}]\n`;
+		`[dictionaries.${name}]\nvalues = [${values.map(value).join(", ")}]\n`;
 	const binding = (param: string, dictionary: string, probability = 0.8) =>
-		`"path.${param}" = { dictionary = "${dictionary}", probability = ${probability} }\n`;
+		`"path.${param}" = { dictionary = "${dictionary}", probability = ${probability} }`;
+	// Deletions aim at a second, sacrificial copy of the seed, so the first one lives through
+	// the whole run (a deleted project would turn every later call into a 404).
+	const bindings = (names: string, del: boolean) => [
+		binding("key", del ? "doomed" : "keys", 0.9),
+		binding("repo", del ? "doomedrepos" : "repos"),
+		binding("name", names),
+		binding("number", "numbers"),
+		binding("id", del ? "doomedids" : "ids"),
+		binding("tag", "tags"),
+		binding("application", "applications"),
+	];
+	const kinds = Object.keys(s.namesByKind);
+	const entry = (filter: string[], names: string, del: boolean) => [
+		"[[operations]]",
+		...filter,
+		"[operations.parameters]",
+		...bindings(names, del),
+		"",
+	];
 	return [
 		dict("keys", [s.project]),
+		dict("doomed", [doomed.project]),
 		dict("names", s.names),
+		...kinds.map((k) => dict(`${k}names`, s.namesByKind[k])),
 		dict("numbers", s.runNumbers),
 		dict("ids", s.ids),
+		dict("doomedids", doomed.ids),
 		dict("tags", s.tags),
-		dict("repos", s.templateRepos.length ? s.templateRepos : ["none"]),
+		dict("repos", s.templateRepos),
+		dict("doomedrepos", doomed.templateRepos),
 		dict("applications", [s.application]),
 		"[parameters]",
-		binding("key", "keys", 0.9),
-		binding("name", "names"),
-		binding("number", "numbers"),
-		binding("id", "ids"),
-		binding("tag", "tags"),
-		binding("repo", "repos"),
-		binding("application", "applications"),
+		...bindings("names", false),
 		"",
-		// Deletions aim at a second, sacrificial copy of the seed, so the first one lives through
-		// the whole run (a deleted project would turn every later call into a 404).
-		dict("doomed", [doomed.project]),
-		dict("doomedrepos", doomed.templateRepos),
-		dict("doomedids", doomed.ids),
-		"[[operations]]",
-		'include-method = "DELETE"',
-		"[operations.parameters]",
-		binding("key", "doomed", 0.9),
-		binding("repo", "doomedrepos", 0.9),
-		binding("name", "names"),
-		binding("number", "numbers"),
-		binding("id", "doomedids"),
-		binding("tag", "tags"),
-		binding("application", "applications"),
-		"",
+		...entry(['include-method = "DELETE"'], "names", true),
+		...kinds.flatMap((k) => [
+			...entry(
+				[`include-path-regex = "/${k}/\\\\{name\\\\}"`, 'exclude-method = "DELETE"'],
+				`${k}names`,
+				false,
+			),
+			...entry(
+				[`include-path-regex = "/${k}/\\\\{name\\\\}"`, 'include-method = "DELETE"'],
+				`${k}names`,
+				true,
+			),
+		]),
 	].join("\n");
 }
 

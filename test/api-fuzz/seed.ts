@@ -12,6 +12,8 @@ export interface Seeded {
 	runNumbers: number[];
 	/** Values for `:name` parameters (workflow, pipeline, variable, entity, manager, template names). */
 	names: string[];
+	/** The same by the path segment before `:name` (workflows, pipelines, variables…). */
+	namesByKind: Record<string, string[]>;
 	/** Values for `:id` parameters (token, report, schedule and ignore ids). */
 	ids: string[];
 	tags: string[];
@@ -111,6 +113,13 @@ export async function seed(srv: TestServer, project: string, templateRepo: strin
 		writeToken: write.token,
 		runNumbers,
 		names: [WORKFLOW, "build", "greeting", "secret", "app", "prod", "data.txt"],
+		namesByKind: {
+			workflows: [WORKFLOW],
+			pipelines: ["build"],
+			variables: ["greeting", "secret"],
+			applications: ["app"],
+			environments: ["prod"],
+		},
 		ids: [
 			write.id,
 			read.id,
