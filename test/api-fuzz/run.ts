@@ -79,6 +79,8 @@ function configToml(s: Seeded, doomed: Seeded): string {
 		"",
 	];
 	return [
+		// No state across runs (schemathesis would keep it in .schemathesis/ of the checkout).
+		"[cache]\nenabled = false\n",
 		dict("keys", [s.project]),
 		dict("doomed", [doomed.project]),
 		dict("names", s.names),
