@@ -275,7 +275,12 @@ export default function ApiService(
 					withEndpoints: false,
 				}) as Array<{
 					name: string;
-					action?: { rest?: string; params?: Record<string, unknown>; summary?: string; permission?: any };
+					action?: {
+						rest?: string | { type?: string };
+						params?: Record<string, unknown>;
+						summary?: string;
+						permission?: any;
+					};
 				}>;
 				const byName = new Map(actions.map((a) => [a.name, a.action]));
 				const seen = new Set<string>();
@@ -293,6 +298,7 @@ export default function ApiService(
 						params: (def?.params ?? {}) as Record<string, unknown>,
 						summary: def?.summary,
 						permission: def?.permission,
+						stream: typeof def?.rest === "object" && def.rest.type === "stream",
 					});
 				}
 				return routes;

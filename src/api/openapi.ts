@@ -11,9 +11,13 @@ export interface RouteDescription {
 	summary?: string;
 	description?: string;
 	permission?: { level: string; project?: string };
+	/** The body is the raw request stream (moleculer-web `type: "stream"`), not JSON. */
+	stream?: boolean;
 }
 
 type JsonSchema = Record<string, unknown>;
+
+const NON_NULL_TYPES = ["string", "number", "boolean", "object", "array"];
 
 const STRING_FORMATS: Record<string, string> = {
 	email: "email",
@@ -85,9 +89,14 @@ function ruleToJsonSchema(rule: unknown): { schema: JsonSchema; optional: boolea
 		case "multi":
 			s.oneOf = (r.rules ?? []).map((x: unknown) => ruleToJsonSchema(x).schema);
 			break;
+		case "any":
+			// fastest-validator's required "any" refuses null and absence; any other value passes.
+			if (!optional) s.anyOf = NON_NULL_TYPES.map((type) => ({ type }));
+			break;
 		default:
-			break; // "any" and custom rules: no constraint
+			break; // custom rules: no constraint
 	}
+	if (r.nullable === true) s.nullable = true;
 	if (r.default !== undefined && typeof r.default !== "function") s.default = r.default;
 	if (r.description) s.description = r.description;
 	return { schema: s, optional };
@@ -99,7 +108,8 @@ function objectSchema(props: Record<string, unknown>): JsonSchema {
 	for (const [name, rule] of Object.entries(props)) {
 		if (name.startsWith("$$")) continue;
 		const { schema, optional } = ruleToJsonSchema(rule);
-		properties[name] = schema;
+		// An optional field may also be sent as null: fastest-validator takes null for absent.
+		properties[name] = optional ? { ...schema, nullable: true } : schema;
 		if (!optional) required.push(name);
 	}
 	return { type: "object", properties, ...(required.length ? { required } : {}) };
@@ -163,12 +173,24 @@ export function buildOpenApiDocument(
 			},
 			"x-cds-permission": route.permission ?? null,
 		};
-		if (Object.keys(bodyProps).length > 0) {
+		const responses = operation.responses as Record<string, unknown>;
+		if (method === "post")
+			responses["201"] = { description: "Created", content: { "application/json": { schema: {} } } };
+		if (method === "post" || method === "put")
+			responses["409"] = errorResponse("duplicate or conflicting entity, or a state that forbids the change");
+		if (route.stream) {
+			operation.requestBody = {
+				required: true,
+				content: { "application/octet-stream": { schema: { type: "string", format: "binary" } } },
+			};
+			responses["413"] = errorResponse("request body too large");
+		} else if (Object.keys(bodyProps).length > 0) {
 			operation.requestBody = {
 				required: true,
 				content: { "application/json": { schema: objectSchema(bodyProps) } },
 			};
-			(operation.responses as Record<string, unknown>)["413"] = errorResponse("request body too large");
+			responses["400"] = errorResponse("the request body is not valid JSON");
+			responses["413"] = errorResponse("request body too large");
 		}
 		paths[openApiPath] ??= {};
 		paths[openApiPath][method] = operation;
