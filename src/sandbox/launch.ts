@@ -223,7 +223,7 @@ class BwrapJob implements JobSandbox {
 		const pipe = (fd: number) => child.stdio[fd] as Writable & Readable;
 		for (let fd = 3; fd < next; fd++) pipe(fd).on("error", () => {});
 		if (resolvConfFd !== undefined) pipe(resolvConfFd).end(NAT_RESOLV_CONF);
-		files.forEach((f, i) => pipe(fileFds[i]!.fd).end(f.content));
+		for (const [i, f] of files.entries()) pipe(fileFds[i]!.fd).end(f.content);
 
 		let init: number | undefined;
 		let namespace: string | undefined;
