@@ -5,7 +5,7 @@ import path from "node:path";
 import { DRIVER_KINDS } from "../src/hatchery/drivers/index.ts";
 import { bytes, duration, type Env, int, list, oneOf, optionalString, readAll, string } from "./settings.ts";
 
-export const SANDBOX_CHOICES = ["auto", "bwrap", "none"] as const;
+export const SANDBOX_CHOICES = ["auto", "bwrap", "unshare", "none"] as const;
 export const SANDBOX_NETWORK_CHOICES = ["auto", "nat", "none", "host"] as const;
 
 const NAME = {
@@ -64,7 +64,7 @@ export const HATCHERY_SETTINGS = {
 		"CDS_HATCHERY_SANDBOX",
 		SANDBOX_CHOICES,
 		"auto",
-		"how the local driver isolates each job: `bwrap` (bubblewrap: own PID, mount, IPC and network namespaces, an unprivileged uid under a root hatchery), `auto` (bwrap, and the node exits 2 naming the fix if it does not work), `none` (unsandboxed, warned at every start: only where every job is trusted)",
+		"how the local driver isolates each job: `bwrap` (bubblewrap: own PID, mount, IPC and network namespaces, an unprivileged uid under a root hatchery), `unshare` (the same with util-linux unshare), `auto` (bwrap, else unshare, else the node exits 2 naming the fix), `none` (unsandboxed, warned at every start: only where every job is trusted)",
 	),
 	sandboxNetwork: oneOf(
 		"CDS_SANDBOX_NETWORK",
@@ -87,6 +87,10 @@ export const HATCHERY_SETTINGS = {
 		"CDS_SANDBOX_HIDE",
 		"more host paths steps must not see, comma-separated (the data directory, the workers' directory, homes, /tmp and /run are always hidden)",
 	),
+	sandboxShare: list(
+		"CDS_SANDBOX_SHARE",
+		"host directories every sandboxed step sees read-write, comma-separated (shared caches, test volumes): what one job writes there, the next one reads",
+	),
 	workerBaseDir: optionalString(
 		"CDS_WORKER_BASEDIR",
 		"where workers make their per-job workspaces",
@@ -98,10 +102,11 @@ export const HATCHERY_SETTINGS = {
 export interface HatcherySettings
 	extends Omit<
 		ReturnType<typeof readAll<typeof HATCHERY_SETTINGS>>,
-		"workerBaseDir" | "models" | "binaries" | "sandboxHide"
+		"workerBaseDir" | "models" | "binaries" | "sandboxHide" | "sandboxShare"
 	> {
 	models: string[];
 	sandboxHide: string[];
+	sandboxShare: string[];
 	/** The node's data directory: steps never see it. */
 	dataDir: string;
 	/** undefined: detect on PATH. */
@@ -110,11 +115,12 @@ export interface HatcherySettings
 }
 
 export function readHatcherySettings(env: Env, dataDir: string): HatcherySettings {
-	const { workerBaseDir, models, sandboxHide, ...rest } = readAll(env, HATCHERY_SETTINGS);
+	const { workerBaseDir, models, sandboxHide, sandboxShare, ...rest } = readAll(env, HATCHERY_SETTINGS);
 	return {
 		...rest,
 		models: models ?? [],
 		sandboxHide: sandboxHide ?? [],
+		sandboxShare: (sandboxShare ?? []).map((p) => path.resolve(p)),
 		dataDir: path.resolve(dataDir),
 		baseDir: path.resolve(workerBaseDir ?? path.join(dataDir, "workers")),
 	};

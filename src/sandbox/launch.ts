@@ -3,7 +3,7 @@
 // tell whether any of it still lives.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { lstatSync, readdirSync, readlinkSync } from "node:fs";
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,6 +11,7 @@ import type { Readable, Writable } from "node:stream";
 import { bwrapArgs, dropPrivileges, type StepMounts, type TopLevelEntry } from "./bwrap-args.ts";
 import { attachNat, NAT_RESOLV_CONF, type Nat } from "./nat.ts";
 import { SANDBOX_FILES, type SandboxPlan } from "./plan.ts";
+import { unshareArgs, unshareScript } from "./unshare-script.ts";
 
 /** A file the step's command needs (its script, a key): never written to persistent disk. */
 export interface StepFile {
@@ -269,14 +270,141 @@ class BwrapJob implements JobSandbox {
 	async close(): Promise<void> {}
 }
 
+/** CDS_HATCHERY_SANDBOX=unshare: the same layout built by util-linux unshare and a script. */
+class UnshareJob implements JobSandbox {
+	readonly kind = "unshare" as const;
+	readonly socketPath = "/run/cds/worker.sock";
+	readonly binPath = "/run/cds/bin";
+	private readonly plan: SandboxPlan;
+	private readonly paths: JobPaths & { root: string };
+	private readonly root = rootEntries();
+	private readonly hostRoot = process.getuid?.() === 0;
+
+	constructor(plan: SandboxPlan, paths: JobPaths & { root: string }) {
+		this.plan = plan;
+		this.paths = paths;
+	}
+
+	filePath(name: string): string {
+		return `${SANDBOX_FILES}/${name}`;
+	}
+
+	async prepare(): Promise<void> {
+		const runAs = this.plan.runAs;
+		if (this.hostRoot && runAs) {
+			const { chown } = await import("node:fs/promises");
+			for (const dir of [this.paths.workspace, this.paths.tmp, this.paths.socket])
+				await chown(dir, runAs.uid, runAs.gid);
+		}
+		await chmod(this.paths.bin, 0o755);
+	}
+
+	launch(request: LaunchRequest): Launched {
+		const files = request.files ?? [];
+		const nat = this.plan.network === "nat";
+		let next = 3;
+		const infoFd = next++;
+		const blockFd = nat ? next++ : undefined;
+		const resolvConfFd = nat ? next++ : undefined;
+		const fileFds = files.map((f) => ({ fd: next++, name: f.name, mode: f.mode }));
+		const script = unshareScript(
+			this.plan,
+			{
+				...this.paths,
+				jobRoot: this.paths.root,
+				cwd: request.cwd,
+				files: fileFds,
+				resolvConfFd,
+				infoFd,
+				blockFd,
+				hostRoot: this.hostRoot,
+			},
+			this.root,
+		);
+		const child = spawn(
+			this.plan.tools.unshare ?? "unshare",
+			[
+				...unshareArgs(this.plan, this.hostRoot),
+				"--",
+				"/bin/sh",
+				"-c",
+				script,
+				request.cwd,
+				request.command,
+				...request.args,
+			],
+			{
+				env: request.env,
+				detached: true,
+				stdio: ["ignore", "pipe", "pipe", ...Array.from({ length: next - 3 }, () => "pipe" as const)],
+			},
+		);
+		const pipe = (fd: number) => child.stdio[fd] as Writable & Readable;
+		for (let fd = 3; fd < next; fd++) pipe(fd).on("error", () => {});
+		if (resolvConfFd !== undefined) pipe(resolvConfFd).end(NAT_RESOLV_CONF);
+		for (const [i, f] of files.entries()) pipe(fileFds[i]!.fd).end(f.content);
+
+		let init: number | undefined;
+		let namespace: string | undefined;
+		let natHelper: Nat | undefined;
+		const exited = () => child.exitCode !== null || child.signalCode !== null;
+		const forceKill = () => {
+			if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
+		};
+		const ready = (async () => {
+			const stream = pipe(infoFd);
+			stream.setEncoding("utf8");
+			const line = await new Promise<string>((resolve) => {
+				let text = "";
+				stream.on("data", (d: string) => {
+					text += d;
+					if (text.includes("\n")) resolve(text);
+				});
+				stream.once("close", () => resolve(text));
+			});
+			if (!line.includes("ready") || child.pid === undefined)
+				throw new Error("unshare could not set up the sandbox");
+			const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim();
+			init = Number(children.split(" ")[0]);
+			namespace = pidNamespace(init);
+			if (nat && blockFd !== undefined) {
+				natHelper = await attachNat(init, this.plan.tools, !this.hostRoot);
+				pipe(blockFd).end("go\n");
+			}
+		})();
+		ready.catch(() => forceKill());
+		return {
+			child,
+			ready,
+			terminate: () => {
+				if (init !== undefined && namespace !== undefined && !exited())
+					signalNamespace(namespace, init, "SIGTERM");
+				else forceKill();
+			},
+			forceKill,
+			alive: () => !exited(),
+			dispose: async () => natHelper?.close(),
+		};
+	}
+
+	async close(): Promise<void> {}
+}
+
 export interface PreparedJobSandbox extends JobSandbox {
 	close(): Promise<void>;
 }
 
 /** The sandbox for one job, ready for its steps. */
-export async function openJobSandbox(plan: SandboxPlan, paths: JobPaths): Promise<PreparedJobSandbox> {
-	if (plan.kind === "unshare") throw new Error("the unshare sandbox is not available in this worker");
-	const job = plan.kind === "bwrap" ? new BwrapJob(plan, paths) : new UnsandboxedJob(paths);
+export async function openJobSandbox(
+	plan: SandboxPlan,
+	paths: JobPaths & { root: string },
+): Promise<PreparedJobSandbox> {
+	const job =
+		plan.kind === "bwrap"
+			? new BwrapJob(plan, paths)
+			: plan.kind === "unshare"
+				? new UnshareJob(plan, paths)
+				: new UnsandboxedJob(paths);
 	await job.prepare();
 	return job;
 }

@@ -29,12 +29,21 @@ export interface SandboxPlan {
 	hide: string[];
 	/** Paths shown read-only although inside a hidden one: the CDS install, for the `worker` command. */
 	expose: string[];
+	/** Host directories every step sees read-write (CDS_SANDBOX_SHARE: shared caches, test volumes). */
+	share: string[];
 	/** Absolute paths of the tools the plan needs (found at hatchery start). */
 	tools: SandboxTools;
 }
 
 /** A sandbox that does nothing: CDS_HATCHERY_SANDBOX=none, or a worker started by hand. */
-export const NO_SANDBOX: SandboxPlan = { kind: "none", network: "host", hide: [], expose: [], tools: {} };
+export const NO_SANDBOX: SandboxPlan = {
+	kind: "none",
+	network: "host",
+	hide: [],
+	expose: [],
+	share: [],
+	tools: {},
+};
 
 /** Top-level directories a step never sees (each becomes an empty tmpfs). */
 export const HIDDEN_TOP_LEVEL = ["tmp", "run", "home", "root", "mnt", "media", "srv", "lost+found"];
@@ -74,6 +83,7 @@ export function parsePlan(text: string | undefined): SandboxPlan {
 		!SANDBOX_NETWORKS.includes(raw.network as SandboxNetwork) ||
 		!strings(raw.hide) ||
 		!strings(raw.expose) ||
+		!strings(raw.share) ||
 		typeof raw.tools !== "object" ||
 		raw.tools === null
 	)
@@ -88,6 +98,7 @@ export function parsePlan(text: string | undefined): SandboxPlan {
 		runAs,
 		hide: raw.hide as string[],
 		expose: raw.expose as string[],
+		share: raw.share as string[],
 		tools: raw.tools as SandboxTools,
 	};
 }

@@ -17,6 +17,7 @@ export interface SandboxRequest {
 	gid: number;
 	hide: string[];
 	expose: string[];
+	share: string[];
 	/** PATH to look for the tools in. */
 	searchPath: string;
 }
@@ -63,6 +64,13 @@ function bwrapWorks(bwrap: string): string | undefined {
 	return r.status === 0 ? undefined : (r.stderr || r.error?.message || `exit ${r.status}`).trim();
 }
 
+function unshareWorks(unshare: string): string | undefined {
+	const args = ["--pid", "--fork", "--kill-child", "--mount", "--ipc", "--uts", "--net", "--mount-proc"];
+	if (!isRoot()) args.push("--user", "--map-root-user");
+	const r = spawnSync(unshare, [...args, "--", "true"], { encoding: "utf8", timeout: 10_000 });
+	return r.status === 0 ? undefined : (r.stderr || r.error?.message || `exit ${r.status}`).trim();
+}
+
 export function resolveSandbox(req: SandboxRequest): ResolvedSandbox {
 	const warnings: string[] = [];
 	const tools: SandboxTools = {};
@@ -70,23 +78,36 @@ export function resolveSandbox(req: SandboxRequest): ResolvedSandbox {
 		const found = which(name, req.searchPath);
 		if (found) tools[name] = found;
 	}
-	let kind: SandboxKind;
+	let kind: SandboxKind = "none";
 	if (req.kind === "none") {
 		kind = "none";
 		warnings.push(
 			"CDS_HATCHERY_SANDBOX=none: jobs run unsandboxed — a step can read this host's files and processes and reach its network; use it only where every job is trusted",
 		);
 	} else {
-		if (req.kind === "unshare")
+		const bwrapFailure =
+			req.kind === "unshare"
+				? "not asked for"
+				: tools.bwrap
+					? bwrapWorks(tools.bwrap)
+					: "bwrap is not installed";
+		const unshareFailure =
+			req.kind === "bwrap"
+				? "not asked for"
+				: tools.unshare
+					? unshareWorks(tools.unshare)
+					: "unshare is not installed";
+		if (!bwrapFailure) kind = "bwrap";
+		else if (!unshareFailure) {
+			kind = "unshare";
+			if (req.kind === "auto")
+				warnings.push(
+					`bubblewrap does not work here (${bwrapFailure}): jobs are sandboxed with util-linux unshare`,
+				);
+		} else
 			throw new SandboxUnavailable(
-				"CDS_HATCHERY_SANDBOX=unshare is not supported yet: install bubblewrap (apt-get install bubblewrap) and use CDS_HATCHERY_SANDBOX=bwrap",
+				`no job sandbox: bubblewrap: ${bwrapFailure}; unshare: ${unshareFailure}. Install bubblewrap (apt-get install bubblewrap) on a host with user namespaces, or set CDS_HATCHERY_SANDBOX=none to run jobs unsandboxed`,
 			);
-		const failure = tools.bwrap ? bwrapWorks(tools.bwrap) : "bwrap is not installed";
-		if (failure)
-			throw new SandboxUnavailable(
-				`no job sandbox: ${failure}; install bubblewrap (apt-get install bubblewrap) on a host with user namespaces, or set CDS_HATCHERY_SANDBOX=none to run jobs unsandboxed`,
-			);
-		kind = "bwrap";
 		if (isRoot() && !tools.setpriv)
 			throw new SandboxUnavailable(
 				"the hatchery runs as root and setpriv (util-linux) is missing: steps could not drop root",
@@ -119,6 +140,7 @@ export function resolveSandbox(req: SandboxRequest): ResolvedSandbox {
 		network,
 		hide: req.hide,
 		expose: req.expose,
+		share: req.share,
 		tools,
 		...(kind !== "none" && isRoot() ? { runAs: { uid: req.uid, gid: req.gid } } : {}),
 	};

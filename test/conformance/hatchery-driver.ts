@@ -10,7 +10,7 @@
 // count stays within CDS_HATCHERY_MAX_WORKERS; a step cannot read its job's token anywhere.
 
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -156,7 +156,9 @@ export function describeDriverConformance(
 			driverSetup = await setup();
 			work = mkdtempSync(path.join(tmpdir(), `cds-conformance-${kind}-`));
 			shareDir = driverSetup.sharedDir(work);
-			mkdirSync(shareDir, { recursive: true });
+			// Steps may run as another user than the test (a sandbox's unprivileged uid).
+			mkdirSync(shareDir, { recursive: true, mode: 0o777 });
+			chmodSync(shareDir, 0o777);
 			const db = uniqueDbName("cds_conformance");
 			dbUrl = mongoUrlFor(mongo.url!, db);
 			const port = await freePort();

@@ -136,6 +136,7 @@ export function sandboxFor(settings: HatcherySettings, log?: (msg: string) => vo
 			hide: [settings.dataDir, settings.baseDir, os.homedir(), ...settings.sandboxHide],
 			// The `worker` command of the steps runs this install's launcher with this Node.
 			expose: [INSTALL_ROOT, path.dirname(path.dirname(process.execPath))],
+			share: settings.sandboxShare,
 			searchPath: host.PATH ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
 		});
 		for (const warning of warnings) log?.(warning);
