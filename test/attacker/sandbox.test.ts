@@ -256,21 +256,27 @@ async function attack(extra: Record<string, string>): Promise<Findings> {
 }
 
 describe("a job's attacks on its host", () => {
-	let sandboxed: Findings;
+	// bubblewrap (the default), the util-linux unshare fallback, and no sandbox at all.
+	const sandboxes: Array<[string, Findings]> = [];
 	let open: Findings;
 	before(async () => {
-		sandboxed = await attack({});
+		sandboxes.push(["bwrap", await attack({})]);
+		sandboxes.push(["unshare", await attack({ CDS_HATCHERY_SANDBOX: "unshare" })]);
 		open = await attack({ CDS_HATCHERY_SANDBOX: "none" });
 	});
 	after(async () => {
-		await stopNode(sandboxed?.node);
+		for (const [, found] of sandboxes) await stopNode(found.node);
 		await stopNode(open?.node);
 	});
 
 	const decoded = (evidence: string) => Buffer.from(evidence, "base64").toString("utf8");
+	const blocked = (attack: string) => {
+		for (const [kind, found] of sandboxes)
+			assert.equal(found.attacks.get(attack)?.ok, false, `${kind}: ${found.attackerLog}`);
+	};
 
 	test("the server's environment: unreadable in the sandbox, and never holding the admin token", () => {
-		assert.equal(sandboxed.attacks.get("server-environ")?.ok, false, sandboxed.attackerLog);
+		blocked("server-environ");
 		const leak = open.attacks.get("server-environ");
 		assert.equal(leak?.ok, true, open.attackerLog);
 		assert.match(decoded(leak.evidence), /CDS_API_PORT=/);
@@ -278,12 +284,12 @@ describe("a job's attacks on its host", () => {
 			!decoded(leak.evidence).includes(open.node.adminToken),
 			"the admin token is out of the server's environ",
 		);
-		assert.ok(!sandboxed.attackerLog.includes(sandboxed.node.adminToken));
+		for (const [, found] of sandboxes) assert.ok(!found.attackerLog.includes(found.node.adminToken));
 	});
 
 	test("the data directory and master.key: invisible in the sandbox", () => {
-		assert.equal(sandboxed.attacks.get("data-directory")?.ok, false, sandboxed.attackerLog);
-		assert.equal(sandboxed.attacks.get("master-key")?.ok, false, sandboxed.attackerLog);
+		blocked("data-directory");
+		blocked("master-key");
 		assert.equal(open.attacks.get("data-directory")?.ok, true, open.attackerLog);
 		const key = open.attacks.get("master-key");
 		assert.equal(key?.ok, true, open.attackerLog);
@@ -291,34 +297,37 @@ describe("a job's attacks on its host", () => {
 	});
 
 	test("another job's workspace: invisible in the sandbox", () => {
-		assert.equal(sandboxed.attacks.get("other-workspace")?.ok, false, sandboxed.attackerLog);
+		blocked("other-workspace");
 		assert.match(open.attacks.get("other-workspace")?.evidence ?? "", /^victim-file-/, open.attackerLog);
 	});
 
 	test("another job's worker socket: unreachable in the sandbox", () => {
-		assert.equal(sandboxed.attacks.get("other-socket")?.ok, false, sandboxed.attackerLog);
+		blocked("other-socket");
 		const stolen = open.attacks.get("other-socket");
 		assert.equal(stolen?.ok, true, open.attackerLog);
 		assert.equal(decoded(stolen.evidence).trim(), VICTIM_SECRET);
 	});
 
 	test("the API, the store and NATS on this host: unreachable from a sandboxed step", () => {
-		assert.equal(sandboxed.attacks.get("host-network")?.ok, false, sandboxed.attackerLog);
+		blocked("host-network");
 		assert.equal(open.attacks.get("host-network")?.ok, true, open.attackerLog);
 	});
 
 	test("a background process started with setsid dies with its job", () => {
-		assert.deepEqual(sandboxed.survivor, []);
+		for (const [kind, found] of sandboxes) assert.deepEqual(found.survivor, [], kind);
 		assert.notDeepEqual(open.survivor, [], "unsandboxed, a setsid process outlives its job");
 	});
 
 	test("kill -9 of a worker: its step's processes die, its job directory is removed", () => {
-		assert.deepEqual(sandboxed.orphan, []);
+		for (const [kind, found] of sandboxes) {
+			assert.deepEqual(found.orphan, [], kind);
+			assert.deepEqual(found.jobDirsAfterKill, [], kind);
+		}
 		assert.notDeepEqual(open.orphan, [], "unsandboxed, the step of a killed worker lives on");
-		assert.deepEqual(sandboxed.jobDirsAfterKill, []);
 	});
 
-	test("the sandboxed node printed no error about its sandbox", () => {
-		assert.doesNotMatch(sandboxed.node.stderr(), /cannot start the step's sandbox|bwrap:/);
+	test("the sandboxed nodes printed no error about their sandbox", () => {
+		for (const [kind, found] of sandboxes)
+			assert.doesNotMatch(found.node.stderr(), /cannot start the step's sandbox|bwrap:|unshare:/, kind);
 	});
 });

@@ -10,6 +10,7 @@ import {
 } from "../../src/sandbox/bwrap-args.ts";
 import { prohibitedRoutes } from "../../src/sandbox/nat.ts";
 import { NO_SANDBOX, parsePlan, type SandboxPlan } from "../../src/sandbox/plan.ts";
+import { unshareArgs, unshareScript } from "../../src/sandbox/unshare-script.ts";
 
 const ROOT: TopLevelEntry[] = [
 	{ name: "bin", symlinkTarget: "usr/bin", isDirectory: false },
@@ -198,5 +199,47 @@ describe("the plan a worker receives", () => {
 		assert.throws(() => parsePlan('{"kind":"chroot"}'), /not a sandbox plan/);
 		assert.throws(() => parsePlan("{"));
 		assert.deepEqual(parsePlan(JSON.stringify(PLAN)), PLAN);
+	});
+});
+
+describe("the unshare fallback's setup script", () => {
+	const script = unshareScript(PLAN, { ...MOUNTS, jobRoot: JOB, infoFd: 3, blockFd: 4 }, ROOT);
+	const lines = script.split("\n");
+	const at = (pattern: RegExp) => lines.findIndex((l) => pattern.test(l));
+
+	test("namespaces: PID (killed with its parent), mount, IPC, UTS, network; a user namespace only when not root", () => {
+		assert.deepEqual(unshareArgs(PLAN, true), [
+			"--pid",
+			"--fork",
+			"--kill-child",
+			"--mount",
+			"--ipc",
+			"--uts",
+			"--mount-proc",
+			"--net",
+		]);
+		assert.ok(unshareArgs(PLAN, false).includes("--map-root-user"));
+		assert.ok(!unshareArgs({ ...PLAN, network: "host" }, true).includes("--net"));
+	});
+
+	test("host mounts read-only first, then hidden paths, then the job's directories bound back writable", () => {
+		const ro = at(/remount,bind,ro "\$m"/);
+		const tmp = at(/^mount -t tmpfs -o mode=1777 tmpfs '\/tmp'$/);
+		const data = at(/^mount -t tmpfs -o mode=0711 tmpfs '\/srv\/cds\/data'$/);
+		const workspace = at(/^mount --no-canonicalize --bind '.\/workspace' /);
+		assert.ok(ro >= 0 && ro < tmp && tmp < data && data < workspace, script);
+		assert.match(lines[workspace + 1]!, /remount,bind,rw/);
+		assert.ok(at(/^mount -t tmpfs -o mode=0711 tmpfs '\/root'$/) > ro);
+	});
+
+	test("files come from descriptors, owned by the step's user; the step starts without capabilities after the network", () => {
+		assert.ok(at(/^cat <&6 > '\/run\/cds\/files\/step-0.sh'$/) > 0);
+		assert.ok(at(/^chown 65534:65534 '\/run\/cds\/files\/step-0.sh'$/) > 0);
+		const ready = at(/^echo ready >&3$/);
+		const block = at(/^read -r _ <&4$/);
+		const start = at(
+			/setpriv' --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all --ambient-caps=-all --bounding-set=-all --no-new-privs -- "\$@"/,
+		);
+		assert.ok(ready > 0 && block > ready && start > block, script);
 	});
 });
