@@ -4,6 +4,7 @@
 //
 //   BENCH_RUNS=200 npm run bench:runs         (runs per scenario, default 200)
 //   BENCH_SCENARIOS=embedded-warm,... npm run bench:runs
+//   BENCH_SANDBOX=none npm run bench:runs     (jobs unsandboxed, to measure what the sandbox costs)
 
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -11,6 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { startTestServer, type TestServer } from "../test/helpers/server.ts";
 import { hostEnv } from "../config/process-env.ts";
+import { sandboxFor } from "../src/hatchery/drivers/local.ts";
 
 const host = hostEnv();
 
@@ -77,7 +79,10 @@ async function runScenario(s: Scenario) {
 			CDS_HATCHERY_POLL_MS: "200",
 			CDS_MAX_JOBS_PER_PROJECT: "1000",
 			CDS_MAX_JOBS_PER_WORKFLOW: "1000",
+			// Jobs are sandboxed as on a default node; BENCH_SANDBOX=none measures them without.
+			...(host.BENCH_SANDBOX ? { CDS_HATCHERY_SANDBOX: host.BENCH_SANDBOX } : {}),
 		});
+		const plan = sandboxFor(srv.server.config.hatchery);
 		const { api } = srv;
 		await api("POST", "/api/v1/projects", { key: "BENCH", name: "bench" });
 		const files = [
@@ -150,6 +155,7 @@ async function runScenario(s: Scenario) {
 		});
 		return {
 			scenario: s.name,
+			sandbox: { kind: plan.kind, network: plan.network },
 			runs: RUNS,
 			seconds: Math.round(seconds * 100) / 100,
 			runs_per_s: Math.round((RUNS / seconds) * 10) / 10,

@@ -5,6 +5,9 @@ import path from "node:path";
 import { DRIVER_KINDS } from "../src/hatchery/drivers/index.ts";
 import { bytes, duration, type Env, int, list, oneOf, optionalString, readAll, string } from "./settings.ts";
 
+export const SANDBOX_CHOICES = ["auto", "bwrap", "unshare", "none"] as const;
+export const SANDBOX_NETWORK_CHOICES = ["auto", "nat", "none", "host"] as const;
+
 const NAME = {
 	pattern: /^[A-Za-z0-9._-]{1,128}$/,
 	expected: "letters, digits, '.', '_' and '-' (at most 128)",
@@ -57,6 +60,37 @@ export const HATCHERY_SETTINGS = {
 		"how often the hatchery looks at the queue without a `job.queued` signal",
 		{ min: 10 },
 	),
+	sandbox: oneOf(
+		"CDS_HATCHERY_SANDBOX",
+		SANDBOX_CHOICES,
+		"auto",
+		"how the local driver isolates each job: `bwrap` (bubblewrap: own PID, mount, IPC and network namespaces, an unprivileged uid under a root hatchery), `unshare` (the same with util-linux unshare), `auto` (bwrap, else unshare, else the node exits 2 naming the fix), `none` (unsandboxed, warned at every start: only where every job is trusted)",
+	),
+	sandboxNetwork: oneOf(
+		"CDS_SANDBOX_NETWORK",
+		SANDBOX_NETWORK_CHOICES,
+		"auto",
+		"network of sandboxed steps: `nat` (user-mode NAT through slirp4netns: the internet yes, this host and private ranges no), `none` (loopback only), `host` (this host's network, warned), `auto` (`nat` when slirp4netns is installed, else `none` with a warning)",
+	),
+	sandboxUid: int(
+		"CDS_SANDBOX_UID",
+		65534,
+		"the unprivileged uid steps run as when the hatchery runs as root",
+		{
+			min: 1,
+		},
+	),
+	sandboxGid: int("CDS_SANDBOX_GID", 65534, "the gid steps run as when the hatchery runs as root", {
+		min: 1,
+	}),
+	sandboxHide: list(
+		"CDS_SANDBOX_HIDE",
+		"more host paths steps must not see, comma-separated (the data directory, the workers' directory, homes, /tmp and /run are always hidden)",
+	),
+	sandboxShare: list(
+		"CDS_SANDBOX_SHARE",
+		"host directories every sandboxed step sees read-write, comma-separated (shared caches, test volumes): what one job writes there, the next one reads",
+	),
 	workerBaseDir: optionalString(
 		"CDS_WORKER_BASEDIR",
 		"where workers make their per-job workspaces",
@@ -68,19 +102,26 @@ export const HATCHERY_SETTINGS = {
 export interface HatcherySettings
 	extends Omit<
 		ReturnType<typeof readAll<typeof HATCHERY_SETTINGS>>,
-		"workerBaseDir" | "models" | "binaries"
+		"workerBaseDir" | "models" | "binaries" | "sandboxHide" | "sandboxShare"
 	> {
 	models: string[];
+	sandboxHide: string[];
+	sandboxShare: string[];
+	/** The node's data directory: steps never see it. */
+	dataDir: string;
 	/** undefined: detect on PATH. */
 	binaries: string[] | undefined;
 	baseDir: string;
 }
 
 export function readHatcherySettings(env: Env, dataDir: string): HatcherySettings {
-	const { workerBaseDir, models, ...rest } = readAll(env, HATCHERY_SETTINGS);
+	const { workerBaseDir, models, sandboxHide, sandboxShare, ...rest } = readAll(env, HATCHERY_SETTINGS);
 	return {
 		...rest,
 		models: models ?? [],
+		sandboxHide: sandboxHide ?? [],
+		sandboxShare: (sandboxShare ?? []).map((p) => path.resolve(p)),
+		dataDir: path.resolve(dataDir),
 		baseDir: path.resolve(workerBaseDir ?? path.join(dataDir, "workers")),
 	};
 }

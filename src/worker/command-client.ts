@@ -18,7 +18,7 @@ export function runWorkerClient(args: string[], env: NodeJS.ProcessEnv = hostEnv
 		let buffer = "";
 		let exit: number | undefined;
 		const socket = connect(path, () => {
-			socket.write(JSON.stringify({ args, cwd: process.cwd() }) + "\n");
+			socket.write(JSON.stringify({ args, cwd: process.cwd(), key: env.CDS_WORKER_SOCKET_KEY ?? "" }) + "\n");
 		});
 		socket.setEncoding("utf8");
 		socket.on("data", (chunk: string) => {

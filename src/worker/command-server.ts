@@ -1,9 +1,11 @@
 /**
  * The unix socket the `worker` command talks to. One request per connection: the client
- * sends one JSON line `{args, cwd}`, the server answers with JSON lines
- * `{out, stream}`… and a last `{exit}`.
+ * sends one JSON line `{args, cwd, key}`, the server answers with JSON lines
+ * `{out, stream}`… and a last `{exit}`. The socket is seen only inside its job's sandbox, and
+ * `key` — in the job's step environment only — must match: a caller from elsewhere is refused.
  */
 
+import { timingSafeEqual } from "node:crypto";
 import { chmod, rm } from "node:fs/promises";
 import { createServer, type Server, type Socket } from "node:net";
 import type { CommandContext } from "./commands.ts";
@@ -14,7 +16,14 @@ export interface CommandServer {
 	close(): Promise<void>;
 }
 
-function handle(socket: Socket, ctx: CommandContext): void {
+function sameKey(given: unknown, key: string): boolean {
+	if (typeof given !== "string") return false;
+	const a = Buffer.from(given);
+	const b = Buffer.from(key);
+	return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function handle(socket: Socket, key: string, ctx: CommandContext): void {
 	let request = "";
 	let handled = false;
 	const send = (message: object) => {
@@ -31,11 +40,16 @@ function handle(socket: Socket, ctx: CommandContext): void {
 			return;
 		}
 		handled = true;
-		let parsed: { args?: unknown; cwd?: unknown };
+		let parsed: { args?: unknown; cwd?: unknown; key?: unknown };
 		try {
 			parsed = JSON.parse(request.slice(0, newline));
 		} catch {
 			send({ out: "worker: malformed request\n", stream: "stderr" });
+			socket.end(JSON.stringify({ exit: 2 }) + "\n");
+			return;
+		}
+		if (!sameKey(parsed.key, key)) {
+			send({ out: "worker: this socket belongs to another job\n", stream: "stderr" });
 			socket.end(JSON.stringify({ exit: 2 }) + "\n");
 			return;
 		}
@@ -54,9 +68,13 @@ function handle(socket: Socket, ctx: CommandContext): void {
 	});
 }
 
-export async function startCommandServer(path: string, ctx: CommandContext): Promise<CommandServer> {
+export async function startCommandServer(
+	path: string,
+	key: string,
+	ctx: CommandContext,
+): Promise<CommandServer> {
 	await rm(path, { force: true });
-	const server: Server = createServer((socket) => handle(socket, ctx));
+	const server: Server = createServer((socket) => handle(socket, key, ctx));
 	await new Promise<void>((resolve, reject) => {
 		server.once("error", reject);
 		server.listen(path, () => resolve());

@@ -12,6 +12,8 @@ export interface StepEnvInput {
 	tmp: string;
 	bin: string;
 	socket: string;
+	/** Proves to the worker socket that the caller is a step of this job. */
+	socketKey: string;
 	/** The worker's PATH and LANG (defaults when unset). */
 	path: string | undefined;
 	lang: string | undefined;
@@ -27,5 +29,6 @@ export function buildStepEnv(input: StepEnvInput): Record<string, string> {
 		LANG: input.lang || "C.UTF-8",
 		TMPDIR: input.tmp,
 		CDS_WORKER_SOCKET: input.socket,
+		CDS_WORKER_SOCKET_KEY: input.socketKey,
 	};
 }

@@ -4,9 +4,12 @@
  * heartbeat going (and stop when the API says so), report each step and the result.
  */
 
+import { randomBytes } from "node:crypto";
 import { chmod, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createMasker } from "../run/mask.ts";
+import { openJobSandbox, type PreparedJobSandbox } from "../sandbox/launch.ts";
+import type { SandboxPlan } from "../sandbox/plan.ts";
 import type { Step } from "../workflow/model.ts";
 import type { ActionResult, StepContext } from "./actions/context.ts";
 import { StepInterrupt } from "./actions/outcome.ts";
@@ -44,6 +47,8 @@ export interface JobRunOptions {
 	/** The worker's PATH and LANG, the only parts of its environment passed on. */
 	path: string | undefined;
 	lang: string | undefined;
+	/** The sandbox every process of a step runs in (CDS_WORKER_SANDBOX, from the hatchery). */
+	sandbox: SandboxPlan;
 	/** How steps run the `worker` command: this Node and bin/cds-worker.ts. */
 	workerCommand: { node: string; script: string };
 	diag: (message: string) => void;
@@ -125,7 +130,7 @@ async function runSpec(
 	options: JobRunOptions,
 	retryReport: <T>(fn: () => Promise<T>) => Promise<T>,
 ): Promise<JobOutcome> {
-	const dirs = await createJobDirs(options.baseDir);
+	const dirs = await createJobDirs(options.baseDir, spec.id);
 	const jobAbort = new AbortController();
 	let lost = false;
 	const interrupt = (reason: StepInterrupt) => {
@@ -175,12 +180,16 @@ async function runSpec(
 	);
 
 	let server: CommandServer | undefined;
+	let sandbox: PreparedJobSandbox | undefined;
+	// Only this job's steps hold it: a step of another job that reached this socket would still
+	// be refused.
+	const socketKey = randomBytes(24).toString("base64url");
 	const stepEntries: StepEntry[] = [];
 	let failed = false;
 	let failure: string | undefined;
 	try {
 		await installWorkerCommand(dirs, options.workerCommand);
-		server = await startCommandServer(dirs.socket, {
+		server = await startCommandServer(dirs.socket, socketKey, {
 			api,
 			vars: () => vars,
 			secrets: spec.secrets,
@@ -191,6 +200,8 @@ async function runSpec(
 				exports[name] = value;
 			},
 		});
+
+		sandbox = await openJobSandbox(options.sandbox, dirs);
 
 		const reportStep = async (index: number, report: StepReport) => {
 			if (lost) return;
@@ -223,6 +234,8 @@ async function runSpec(
 				masker,
 				jobAbort.signal,
 				options,
+				sandbox,
+				socketKey,
 			);
 			const ended = new Date().toISOString();
 			const entry: StepEntry = { status: result.ok ? "Success" : "Fail", started, ended };
@@ -244,6 +257,7 @@ async function runSpec(
 		clearTimeout(jobTimer);
 		options.signal.removeEventListener("abort", onWorkerSignal);
 		await server?.close();
+		await sandbox?.close();
 	}
 
 	const abortReason = jobAbort.signal.reason;
@@ -290,6 +304,8 @@ async function runStep(
 	masker: ReturnType<typeof createMasker> | undefined,
 	jobSignal: AbortSignal,
 	options: JobRunOptions,
+	sandbox: PreparedJobSandbox,
+	socketKey: string,
 ): Promise<ActionResult> {
 	const log = new StepLog(index, (entry) => shipper.push(entry), masker, spec.logLimits);
 	const stepAbort = new AbortController();
@@ -312,12 +328,14 @@ async function runStep(
 		log,
 		signal: stepAbort.signal,
 		graceMs: options.graceMs,
+		sandbox,
 		env: buildStepEnv({
 			vars,
 			workspace: dirs.workspace,
 			tmp: dirs.tmp,
-			bin: dirs.bin,
-			socket: dirs.socket,
+			bin: sandbox.binPath,
+			socket: sandbox.socketPath,
+			socketKey,
 			path: options.path,
 			lang: options.lang,
 		}),

@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
+import { parsePlan, type SandboxPlan } from "../sandbox/plan.ts";
 import { createApiClient } from "./api-client.ts";
 import type { JobOutcome, JobRunOptions } from "./job-runner.ts";
 
@@ -43,6 +44,14 @@ export async function main(options: WorkerMainOptions): Promise<number> {
 	const { env, io } = options;
 	const name = env.CDS_WORKER_NAME || `worker-${process.pid}`;
 	const diag = (message: string) => io.stderr.write(`[cds-worker ${name}] ${message}\n`);
+	let sandbox: SandboxPlan;
+	try {
+		sandbox = parsePlan(env.CDS_WORKER_SANDBOX);
+	} catch (err) {
+		// Never run a job unsandboxed because its plan was unreadable.
+		diag(err instanceof Error ? err.message : String(err));
+		return 2;
+	}
 	const base: Omit<JobRunOptions, "apiUrl" | "token"> = {
 		baseDir: env.CDS_WORKER_BASEDIR || join(tmpdir(), "cds-worker"),
 		workerName: name,
@@ -51,6 +60,7 @@ export async function main(options: WorkerMainOptions): Promise<number> {
 		reportDeadlineMs:
 			numberFrom(env.CDS_WORKER_REPORT_DEADLINE_SECONDS, DEFAULT_REPORT_DEADLINE_SECONDS) * 1000,
 		signal: options.signal,
+		sandbox,
 		path: env.PATH,
 		lang: env.LANG,
 		workerCommand: { node: process.execPath, script: options.script },

@@ -1,19 +1,22 @@
 /**
- * Runs a command in its own process group so that everything it starts can be killed
- * together: on abort (stop, timeout) the group gets SIGTERM, then SIGKILL after a grace
- * period; when the command ends, anything it left running in its group (`sleep 1000 &`)
- * is killed too, so a step never leaves a process behind.
+ * Runs a command of a step — in the job's sandbox (src/sandbox) — so that everything it starts
+ * can be ended together: on abort (stop, timeout) every process of the step gets SIGTERM, then
+ * SIGKILL after a grace period; when the command ends, anything it left running
+ * (`sleep 1000 &`) is ended too, so a step never leaves a process behind.
  */
 
-import { spawn } from "node:child_process";
+import type { JobSandbox, StepFile } from "../sandbox/launch.ts";
 
 export interface ProcessOptions {
 	command: string;
 	args: string[];
 	cwd: string;
 	env: Record<string, string>;
+	/** Files the command needs (its script), placed where `sandbox.filePath(name)` says. */
+	files?: StepFile[];
+	sandbox: JobSandbox;
 	onOutput: (chunk: Buffer) => void;
-	/** Aborting kills the group; the abort reason is handed back in the result. */
+	/** Aborting kills the step's processes; the abort reason is handed back in the result. */
 	signal: AbortSignal;
 	graceMs: number;
 }
@@ -27,66 +30,67 @@ export interface ProcessResult {
 	error?: string;
 }
 
-/** How long output pipes may stay open after the group is gone (a process that escaped with setsid). */
+/** How long output pipes may stay open after the step's processes are gone. */
 const DRAIN_TIMEOUT_MS = 2000;
 /** Leftovers of a finished command get this long after SIGTERM before SIGKILL. */
 const LEFTOVER_GRACE_MS = 1000;
 
-function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
-	try {
-		process.kill(-pid, signal);
-		return true;
-	} catch {
-		return false; // ESRCH: the group is empty
-	}
-}
-
-/** SIGTERM the group, SIGKILL what is left after `graceMs`; resolves when the group is empty. */
-async function killGroup(pid: number, graceMs: number): Promise<void> {
-	if (!signalGroup(pid, "SIGTERM")) return;
-	const deadline = Date.now() + graceMs;
-	while (Date.now() < deadline) {
-		await new Promise((resolve) => setTimeout(resolve, 25));
-		if (!signalGroup(pid, 0)) return;
-	}
-	signalGroup(pid, "SIGKILL");
-	for (let i = 0; i < 40 && signalGroup(pid, 0); i++) await new Promise((resolve) => setTimeout(resolve, 25));
-}
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
 	return new Promise((resolve) => {
 		let aborted: unknown;
 		let settled = false;
-		const child = spawn(options.command, options.args, {
+		let setupError: string | undefined;
+		const launched = options.sandbox.launch({
+			command: options.command,
+			args: options.args,
 			cwd: options.cwd,
 			env: options.env,
-			detached: true,
-			// Never the worker's own stdin: its assignments, job tokens included, arrive there. No
-			// other descriptor is passed on (Node opens every one close-on-exec).
-			stdio: ["ignore", "pipe", "pipe"],
+			files: options.files,
 		});
-		const pid = child.pid;
+		const { child } = launched;
 		let open = 2;
 		let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 		let killing: Promise<void> | undefined;
 
+		/** SIGTERM the step's processes, SIGKILL what is left after `graceMs`. */
+		const end = async (graceMs: number) => {
+			launched.terminate();
+			const deadline = Date.now() + graceMs;
+			while (Date.now() < deadline && launched.alive()) await pause(25);
+			if (launched.alive()) launched.forceKill();
+			for (let i = 0; i < 40 && launched.alive(); i++) await pause(25);
+		};
 		const finish = (error?: string) => {
 			if (settled) return;
 			settled = true;
 			options.signal.removeEventListener("abort", onAbort);
-			resolve({ exitCode: exit?.code ?? null, signal: exit?.signal ?? null, aborted, error });
+			void launched
+				.dispose()
+				.finally(() =>
+					resolve({
+						exitCode: exit?.code ?? null,
+						signal: exit?.signal ?? null,
+						aborted,
+						error: error ?? setupError,
+					}),
+				);
 		};
 		const maybeFinish = () => {
 			if (exit && open === 0) void (killing ?? Promise.resolve()).then(() => finish());
 		};
 		const onAbort = () => {
 			aborted = options.signal.reason ?? "aborted";
-			if (pid !== undefined && !killing) killing = killGroup(pid, options.graceMs);
+			if (!killing) killing = end(options.graceMs);
 		};
 
+		launched.ready.catch((err: unknown) => {
+			setupError = `cannot start the step's sandbox: ${err instanceof Error ? err.message : String(err)}`;
+		});
 		for (const stream of [child.stdout, child.stderr]) {
-			stream.on("data", (chunk: Buffer) => options.onOutput(chunk));
-			stream.on("close", () => {
+			stream?.on("data", (chunk: Buffer) => options.onOutput(chunk));
+			stream?.on("close", () => {
 				open--;
 				maybeFinish();
 			});
@@ -97,18 +101,16 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
 		});
 		child.on("exit", (code, signal) => {
 			exit = { code, signal };
-			if (pid !== undefined) {
-				// The leader is gone; its group may still hold background children keeping the pipes open.
-				if (!killing && signalGroup(pid, 0)) killing = killGroup(pid, LEFTOVER_GRACE_MS);
-				void (killing ?? Promise.resolve()).then(() => {
-					setTimeout(() => {
-						if (open > 0) {
-							child.stdout.destroy();
-							child.stderr.destroy();
-						}
-					}, DRAIN_TIMEOUT_MS).unref();
-				});
-			}
+			// The command is gone; processes it left in the background may keep the pipes open.
+			if (!killing && launched.alive()) killing = end(LEFTOVER_GRACE_MS);
+			void (killing ?? Promise.resolve()).then(() => {
+				setTimeout(() => {
+					if (open > 0) {
+						child.stdout?.destroy();
+						child.stderr?.destroy();
+					}
+				}, DRAIN_TIMEOUT_MS).unref();
+			});
 			maybeFinish();
 		});
 		if (options.signal.aborted) onAbort();

@@ -5,6 +5,7 @@
  * that would lead outside is refused.
  */
 
+import { createHash } from "node:crypto";
 import { mkdir, mkdtemp, realpath, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
@@ -27,9 +28,24 @@ export interface JobDirs {
 /** Unix socket paths are limited to about 107 bytes. */
 const MAX_SOCKET_PATH = 100;
 
-export async function createJobDirs(baseDir: string): Promise<JobDirs> {
-	await mkdir(baseDir, { recursive: true });
-	const root = await realpath(await mkdtemp(join(baseDir, "job-")));
+/** A job's mark in its directory's name: job ids hold `/`, and a name has a length limit. */
+export function jobKey(jobId: string): string {
+	return createHash("sha256").update(jobId).digest("hex").slice(0, 20);
+}
+
+/** The prefix of a job's directory: a hatchery removes those of jobs that are over. */
+export function jobDirPrefix(jobId: string): string {
+	return `job-${jobKey(jobId)}-`;
+}
+
+/** The jobKey of the job a directory made by createJobDirs belongs to, or undefined. */
+export function jobOfDir(name: string): string | undefined {
+	return /^job-([0-9a-f]{20})-[A-Za-z0-9]{6}$/.exec(name)?.[1];
+}
+
+export async function createJobDirs(baseDir: string, jobId = ""): Promise<JobDirs> {
+	await mkdir(baseDir, { recursive: true, mode: 0o700 });
+	const root = await realpath(await mkdtemp(join(baseDir, jobId ? jobDirPrefix(jobId) : "job-")));
 	const dirs = {
 		root,
 		workspace: join(root, "workspace"),

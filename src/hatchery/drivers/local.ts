@@ -8,14 +8,32 @@
 // `{pid, jobId, name, startTime}` per worker: a restarted hatchery of the same name adopts
 // the workers of jobs still live (it tracks them by polling /proc, since they are not its
 // children) and kills those whose job is over.
+//
+// Every process a step starts runs in the job's sandbox (src/sandbox): the plan is decided
+// here, once, and handed to each worker in CDS_WORKER_SANDBOX. The worker itself — it holds
+// the job token — stays outside the steps' namespaces. Job directories are named after their
+// job, so those of jobs that are over (a worker killed with -9) are removed here.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import {
+	accessSync,
+	constants,
+	mkdirSync,
+	readdirSync,
+	readFileSync,
+	renameSync,
+	writeFileSync,
+} from "node:fs";
+import { rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import type { HatcherySettings } from "../../../config/hatchery.ts";
 import { hostEnv } from "../../../config/process-env.ts";
+import { ConfigError } from "../../../config/settings.ts";
+import { NO_SANDBOX, type SandboxPlan } from "../../sandbox/plan.ts";
+import { resolveSandbox, SandboxUnavailable } from "../../sandbox/probe.ts";
+import { jobDirPrefix, jobKey, jobOfDir } from "../../worker/workspace.ts";
 import type { HatcheryCapabilities } from "../../engine/requirements.ts";
 import type {
 	HatcheryCapacity,
@@ -41,6 +59,8 @@ export interface LocalDriverOptions {
 	models: string[];
 	binaries: string[];
 	memoryMb: number;
+	/** The sandbox of every step (NO_SANDBOX when unset). */
+	sandbox?: SandboxPlan;
 	/** Extra environment for workers (e.g. PATH additions); the server's own is never passed. */
 	workerEnv?: Record<string, string>;
 	/** How often adopted workers (not our children) are checked for their exit. */
@@ -102,9 +122,35 @@ export function detectBinaries(candidates: readonly string[], pathEnv = hostEnv(
 	);
 }
 
+const INSTALL_ROOT = path.resolve(import.meta.dirname, "../../..");
+
+/** The sandbox the settings ask for, as this host can give it; a ConfigError when it cannot. */
+export function sandboxFor(settings: HatcherySettings, log?: (msg: string) => void): SandboxPlan {
+	const host = hostEnv();
+	try {
+		const { plan, warnings } = resolveSandbox({
+			kind: settings.sandbox,
+			network: settings.sandboxNetwork,
+			uid: settings.sandboxUid,
+			gid: settings.sandboxGid,
+			hide: [settings.dataDir, settings.baseDir, os.homedir(), ...settings.sandboxHide],
+			// The `worker` command of the steps runs this install's launcher with this Node.
+			expose: [INSTALL_ROOT, path.dirname(path.dirname(process.execPath))],
+			share: settings.sandboxShare,
+			searchPath: host.PATH ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
+		});
+		for (const warning of warnings) log?.(warning);
+		return plan;
+	} catch (e) {
+		if (e instanceof SandboxUnavailable) throw new ConfigError(e.message);
+		throw e;
+	}
+}
+
 /** The registry's factory: the node's hatchery settings → a local driver. */
 export function createLocalDriver(settings: HatcherySettings, log?: (msg: string) => void): LocalDriver {
 	return new LocalDriver({
+		sandbox: sandboxFor(settings, log),
 		name: settings.name,
 		workerEntry: path.resolve(import.meta.dirname, "../../../bin/cds-worker.mjs"),
 		nodeBinary: process.execPath,
@@ -217,6 +263,7 @@ export class LocalDriver implements HatcheryDriver {
 			HOME: this.opts.baseDir,
 			LANG: host.LANG ?? "C.UTF-8",
 			CDS_WORKER_BASEDIR: this.opts.baseDir,
+			CDS_WORKER_SANDBOX: JSON.stringify(this.opts.sandbox ?? NO_SANDBOX),
 			...(this.opts.workerEnv ?? {}),
 		};
 	}
@@ -274,6 +321,8 @@ export class LocalDriver implements HatcheryDriver {
 		w.state = "exited";
 		this.workers.delete(w.name);
 		this.recordPids();
+		// A worker that died on a job (kill -9, crash) could not remove its job's directory.
+		if (w.jobId) void this.removeJobDirs(new Set([w.jobId]));
 		for (const l of this.exitListeners)
 			l({ name: w.name, jobId: w.jobId, startedAt: w.startedAt, state: "exited", adopted: w.adopted }, code);
 	}
@@ -337,7 +386,36 @@ export class LocalDriver implements HatcheryDriver {
 			} else w.suspectJob = undefined;
 		}
 		this.recordPids();
+		// Directories of jobs that are over and that no worker of ours still serves.
+		const keep = new Set(
+			[...liveJobs, ...[...this.workers.values()].map((w) => w.jobId ?? "")].filter(Boolean).map(jobKey),
+		);
+		await this.removeJobDirs(undefined, (key) => !keep.has(key));
 		return { adopted, killed };
+	}
+
+	/**
+	 * Removes job directories — workspaces, and whatever a killed worker left — of the given jobs
+	 * or of those `over` says are over. Kept when workers keep workspaces (debugging).
+	 */
+	private async removeJobDirs(jobs?: ReadonlySet<string>, over?: (job: string) => boolean): Promise<void> {
+		if (this.opts.workerEnv?.CDS_WORKER_KEEP_WORKSPACE === "1") return;
+		const prefixes = jobs ? [...jobs].map(jobDirPrefix) : undefined;
+		let names: string[];
+		try {
+			names = readdirSync(this.opts.baseDir);
+		} catch {
+			return;
+		}
+		for (const name of names) {
+			const owner = jobOfDir(name);
+			if (owner === undefined) continue;
+			const chosen = prefixes ? prefixes.some((p) => name.startsWith(p)) : over?.(owner);
+			if (!chosen) continue;
+			await rm(path.join(this.opts.baseDir, name), { recursive: true, force: true, maxRetries: 2 }).catch(
+				(e: Error) => this.opts.log?.(`cannot remove ${name}: ${e.message}`),
+			);
+		}
 	}
 
 	private adopt(rec: PidRecord): void {

@@ -1,5 +1,6 @@
 /** What an action gets to run one step, and what it hands back. */
 
+import type { JobSandbox } from "../../sandbox/launch.ts";
 import type { ApiClient } from "../api-client.ts";
 import type { StepLog } from "../step-log.ts";
 import type { JobDirs } from "../workspace.ts";
@@ -17,6 +18,8 @@ export interface StepContext {
 	graceMs: number;
 	/** The environment for processes of this step. */
 	env: Record<string, string>;
+	/** Where the step's processes run (src/sandbox): every process of a step goes through it. */
+	sandbox: JobSandbox;
 }
 
 export interface ActionResult {

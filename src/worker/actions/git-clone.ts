@@ -4,8 +4,8 @@
  * resolves inside the workspace.
  */
 
-import { mkdir, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { mkdir } from "node:fs/promises";
+import type { StepFile } from "../../sandbox/launch.ts";
 import type { JsonValue } from "../../workflow/model.ts";
 import { runProcess } from "../process-runner.ts";
 import { displayPath, resolveInWorkspaceReal } from "../workspace.ts";
@@ -106,14 +106,16 @@ export async function runClone(request: CloneRequest, ctx: StepContext): Promise
 		// No ext:: or fd:: transport: a URL must not be able to run a command.
 		GIT_ALLOW_PROTOCOL: "file:git:http:https:ssh",
 	};
+	const files: StepFile[] = [];
 	if (request.privateKey) {
 		const key = request.privateKey.includes("PRIVATE KEY")
 			? request.privateKey
 			: ctx.vars[`cds.key.${request.privateKey}.priv`];
 		if (!key)
 			throw new ActionError(`gitClone: no key ${JSON.stringify(request.privateKey)} in the job variables`);
-		const keyFile = join(ctx.dirs.internal, `ssh-key-${ctx.index}`);
-		await writeFile(keyFile, key.endsWith("\n") ? key : key + "\n", { mode: 0o600 });
+		const keyName = `ssh-key-${ctx.index}`;
+		files.push({ name: keyName, content: key.endsWith("\n") ? key : key + "\n", mode: 0o600 });
+		const keyFile = ctx.sandbox.filePath(keyName);
 		env.GIT_SSH_COMMAND = `ssh -i ${shellQuote(keyFile)} -o IdentitiesOnly=yes -o StrictHostKeyChecking=accept-new`;
 	}
 
@@ -124,6 +126,8 @@ export async function runClone(request: CloneRequest, ctx: StepContext): Promise
 				args,
 				cwd: ctx.dirs.workspace,
 				env,
+				files,
+				sandbox: ctx.sandbox,
 				onOutput: (chunk) => ctx.log.write(chunk),
 				signal: ctx.signal,
 				graceMs: ctx.graceMs,

@@ -1,0 +1,410 @@
+// Starts the processes of a step, sandboxed as the plan says. The process runner sees one
+// interface whatever the sandbox: start, ask everything the step started to stop, force it,
+// tell whether any of it still lives.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Readable, Writable } from "node:stream";
+import { bwrapArgs, dropPrivileges, type StepMounts, type TopLevelEntry } from "./bwrap-args.ts";
+import { attachNat, NAT_RESOLV_CONF, type Nat } from "./nat.ts";
+import { SANDBOX_FILES, type SandboxPlan } from "./plan.ts";
+import { unshareArgs, unshareScript } from "./unshare-script.ts";
+
+/** A file the step's command needs (its script, a key): never written to persistent disk. */
+export interface StepFile {
+	name: string;
+	content: string;
+	mode: number;
+}
+
+export interface LaunchRequest {
+	command: string;
+	args: string[];
+	cwd: string;
+	env: Record<string, string>;
+	files?: StepFile[];
+}
+
+export interface Launched {
+	child: ChildProcess;
+	/** Resolves when the command runs; rejects when its sandbox could not be set up. */
+	ready: Promise<void>;
+	/** Asks every process of the step to stop (SIGTERM). */
+	terminate(): void;
+	/** Ends every process of the step now. */
+	forceKill(): void;
+	/** True while some process of the step lives. */
+	alive(): boolean;
+	/** Frees what the launch holds (NAT helper, files) once the step ended. */
+	dispose(): Promise<void>;
+}
+
+/** The sandbox of one job: where its files appear, and how its processes start. */
+export interface JobSandbox {
+	readonly kind: SandboxPlan["kind"];
+	/** The worker socket path as steps see it. */
+	readonly socketPath: string;
+	/** The `worker` command's directory as steps see it. */
+	readonly binPath: string;
+	/** Where a file given in LaunchRequest.files appears to the command. */
+	filePath(name: string): string;
+	launch(request: LaunchRequest): Launched;
+}
+
+export interface JobPaths {
+	workspace: string;
+	tmp: string;
+	bin: string;
+	socket: string;
+}
+
+function signalGroup(pid: number, signal: NodeJS.Signals | 0): boolean {
+	try {
+		process.kill(-pid, signal);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+/** CDS_HATCHERY_SANDBOX=none: a process group, files on a tmpfs when there is one. */
+class UnsandboxedJob implements JobSandbox {
+	readonly kind = "none" as const;
+	readonly socketPath: string;
+	readonly binPath: string;
+	private readonly filesDir: Promise<string>;
+
+	constructor(paths: JobPaths) {
+		this.socketPath = paths.socket;
+		this.binPath = paths.bin;
+		// /dev/shm is memory: an interpolated script holding a secret never reaches a disk.
+		const base = safeDir("/dev/shm") ?? paths.tmp ?? tmpdir();
+		this.filesDir = mkdtemp(join(base, "cds-step-"));
+		this.filesDir.catch(() => {});
+	}
+
+	private dir = "";
+	filePath(name: string): string {
+		return join(this.dir, name);
+	}
+
+	async prepare(): Promise<void> {
+		this.dir = await this.filesDir;
+	}
+
+	launch(request: LaunchRequest): Launched {
+		const files = request.files ?? [];
+		const written = Promise.all(
+			files.map((f) => writeFile(this.filePath(f.name), f.content, { mode: f.mode })),
+		);
+		const child = spawn(request.command, request.args, {
+			cwd: request.cwd,
+			env: request.env,
+			detached: true,
+			// Never the worker's stdin: its assignments, job tokens included, arrive there.
+			stdio: ["ignore", "pipe", "pipe"],
+		});
+		const pid = child.pid;
+		return {
+			child,
+			ready: written.then(() => undefined),
+			terminate: () => void (pid !== undefined && signalGroup(pid, "SIGTERM")),
+			forceKill: () => void (pid !== undefined && signalGroup(pid, "SIGKILL")),
+			alive: () => pid !== undefined && signalGroup(pid, 0),
+			dispose: async () => {
+				await Promise.all(files.map((f) => rm(this.filePath(f.name), { force: true })));
+			},
+		};
+	}
+
+	async close(): Promise<void> {
+		await rm(await this.filesDir, { recursive: true, force: true }).catch(() => {});
+	}
+}
+
+function safeDir(path: string): string | undefined {
+	try {
+		return lstatSync(path).isDirectory() ? path : undefined;
+	} catch {
+		return undefined;
+	}
+}
+
+function rootEntries(): TopLevelEntry[] {
+	return readdirSync("/").map((name) => {
+		const stat = lstatSync(`/${name}`);
+		return stat.isSymbolicLink()
+			? { name, symlinkTarget: readlinkSync(`/${name}`), isDirectory: false }
+			: { name, isDirectory: stat.isDirectory() };
+	});
+}
+
+/** The PID namespace a process is in, as /proc shows it (`pid:[4026532180]`). */
+function pidNamespace(pid: number | string): string | undefined {
+	try {
+		return readlinkSync(`/proc/${pid}/ns/pid`);
+	} catch {
+		return undefined;
+	}
+}
+
+/** Signals every process of a PID namespace but its init (whose death ends them all). */
+function signalNamespace(namespace: string, init: number, signal: NodeJS.Signals): void {
+	for (const entry of readdirSync("/proc")) {
+		if (!/^\d+$/.test(entry) || Number(entry) === init) continue;
+		if (pidNamespace(entry) !== namespace) continue;
+		try {
+			process.kill(Number(entry), signal);
+		} catch {
+			/* gone meanwhile */
+		}
+	}
+}
+
+/** CDS_HATCHERY_SANDBOX=bwrap: every process of a step in its own bubblewrap sandbox. */
+class BwrapJob implements JobSandbox {
+	readonly kind = "bwrap" as const;
+	readonly socketPath = "/run/cds/worker.sock";
+	readonly binPath = "/run/cds/bin";
+	private readonly plan: SandboxPlan;
+	private readonly paths: JobPaths;
+	private readonly root = rootEntries();
+	private readonly hostRoot = process.getuid?.() === 0;
+
+	constructor(plan: SandboxPlan, paths: JobPaths) {
+		this.plan = plan;
+		this.paths = paths;
+	}
+
+	filePath(name: string): string {
+		return `${SANDBOX_FILES}/${name}`;
+	}
+
+	async prepare(): Promise<void> {
+		const runAs = this.plan.runAs;
+		if (this.hostRoot && runAs) {
+			const { chown } = await import("node:fs/promises");
+			for (const dir of [this.paths.workspace, this.paths.tmp, this.paths.socket])
+				await chown(dir, runAs.uid, runAs.gid);
+		}
+		await chmod(this.paths.bin, 0o755);
+	}
+
+	launch(request: LaunchRequest): Launched {
+		const files = request.files ?? [];
+		const nat = this.plan.network === "nat";
+		// Descriptors 3… of bwrap: info, [block, resolv.conf], then one per file.
+		let next = 3;
+		const infoFd = next++;
+		const blockFd = nat ? next++ : undefined;
+		const resolvConfFd = nat ? next++ : undefined;
+		const fileFds = files.map((f) => ({ fd: next++, name: f.name, mode: f.mode }));
+		const mounts: StepMounts = {
+			...this.paths,
+			cwd: request.cwd,
+			files: fileFds,
+			resolvConfFd,
+			infoFd,
+			blockFd,
+			hostRoot: this.hostRoot,
+		};
+		const args = [
+			...bwrapArgs(this.plan, mounts, this.root),
+			"--",
+			...dropPrivileges(this.plan, request.command, request.args, files.length > 0),
+		];
+		const child = spawn(this.plan.tools.bwrap ?? "bwrap", args, {
+			env: request.env,
+			detached: true,
+			stdio: ["ignore", "pipe", "pipe", ...Array.from({ length: next - 3 }, () => "pipe" as const)],
+		});
+		const pipe = (fd: number) => child.stdio[fd] as Writable & Readable;
+		for (let fd = 3; fd < next; fd++) pipe(fd).on("error", () => {});
+		if (resolvConfFd !== undefined) pipe(resolvConfFd).end(NAT_RESOLV_CONF);
+		for (const [i, f] of files.entries()) pipe(fileFds[i]!.fd).end(f.content);
+
+		let init: number | undefined;
+		let namespace: string | undefined;
+		let natHelper: Nat | undefined;
+		const exited = () => child.exitCode !== null || child.signalCode !== null;
+		const forceKill = () => {
+			if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
+		};
+		const ready = (async () => {
+			let info = "";
+			const stream = pipe(infoFd);
+			stream.setEncoding("utf8");
+			stream.on("data", (d: string) => {
+				info += d;
+			});
+			await new Promise<void>((resolve) => {
+				stream.once("end", resolve);
+				stream.once("close", resolve);
+			});
+			if (info === "") throw new Error("bubblewrap could not set up the sandbox");
+			init = Number((JSON.parse(info) as { "child-pid"?: number })["child-pid"]);
+			namespace = pidNamespace(init);
+			if (nat && blockFd !== undefined) {
+				natHelper = await attachNat(init, this.plan.tools, !this.hostRoot);
+				pipe(blockFd).end("go");
+			}
+		})();
+		ready.catch(() => forceKill());
+		return {
+			child,
+			ready,
+			terminate: () => {
+				if (init !== undefined && namespace !== undefined && !exited())
+					signalNamespace(namespace, init, "SIGTERM");
+				else forceKill();
+			},
+			forceKill,
+			alive: () => !exited(),
+			dispose: async () => natHelper?.close(),
+		};
+	}
+
+	async close(): Promise<void> {}
+}
+
+/** CDS_HATCHERY_SANDBOX=unshare: the same layout built by util-linux unshare and a script. */
+class UnshareJob implements JobSandbox {
+	readonly kind = "unshare" as const;
+	readonly socketPath = "/run/cds/worker.sock";
+	readonly binPath = "/run/cds/bin";
+	private readonly plan: SandboxPlan;
+	private readonly paths: JobPaths & { root: string };
+	private readonly root = rootEntries();
+	private readonly hostRoot = process.getuid?.() === 0;
+
+	constructor(plan: SandboxPlan, paths: JobPaths & { root: string }) {
+		this.plan = plan;
+		this.paths = paths;
+	}
+
+	filePath(name: string): string {
+		return `${SANDBOX_FILES}/${name}`;
+	}
+
+	async prepare(): Promise<void> {
+		const runAs = this.plan.runAs;
+		if (this.hostRoot && runAs) {
+			const { chown } = await import("node:fs/promises");
+			for (const dir of [this.paths.workspace, this.paths.tmp, this.paths.socket])
+				await chown(dir, runAs.uid, runAs.gid);
+		}
+		await chmod(this.paths.bin, 0o755);
+	}
+
+	launch(request: LaunchRequest): Launched {
+		const files = request.files ?? [];
+		const nat = this.plan.network === "nat";
+		let next = 3;
+		const infoFd = next++;
+		const blockFd = nat ? next++ : undefined;
+		const resolvConfFd = nat ? next++ : undefined;
+		const fileFds = files.map((f) => ({ fd: next++, name: f.name, mode: f.mode }));
+		const script = unshareScript(
+			this.plan,
+			{
+				...this.paths,
+				jobRoot: this.paths.root,
+				cwd: request.cwd,
+				files: fileFds,
+				resolvConfFd,
+				infoFd,
+				blockFd,
+				hostRoot: this.hostRoot,
+			},
+			this.root,
+		);
+		const child = spawn(
+			this.plan.tools.unshare ?? "unshare",
+			[
+				...unshareArgs(this.plan, this.hostRoot),
+				"--",
+				"/bin/sh",
+				"-c",
+				script,
+				request.cwd,
+				request.command,
+				...request.args,
+			],
+			{
+				env: request.env,
+				detached: true,
+				stdio: ["ignore", "pipe", "pipe", ...Array.from({ length: next - 3 }, () => "pipe" as const)],
+			},
+		);
+		const pipe = (fd: number) => child.stdio[fd] as Writable & Readable;
+		for (let fd = 3; fd < next; fd++) pipe(fd).on("error", () => {});
+		if (resolvConfFd !== undefined) pipe(resolvConfFd).end(NAT_RESOLV_CONF);
+		for (const [i, f] of files.entries()) pipe(fileFds[i]!.fd).end(f.content);
+
+		let init: number | undefined;
+		let namespace: string | undefined;
+		let natHelper: Nat | undefined;
+		const exited = () => child.exitCode !== null || child.signalCode !== null;
+		const forceKill = () => {
+			if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
+		};
+		const ready = (async () => {
+			const stream = pipe(infoFd);
+			stream.setEncoding("utf8");
+			const line = await new Promise<string>((resolve) => {
+				let text = "";
+				stream.on("data", (d: string) => {
+					text += d;
+					if (text.includes("\n")) resolve(text);
+				});
+				stream.once("close", () => resolve(text));
+			});
+			if (!line.includes("ready") || child.pid === undefined)
+				throw new Error("unshare could not set up the sandbox");
+			const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim();
+			init = Number(children.split(" ")[0]);
+			namespace = pidNamespace(init);
+			if (nat && blockFd !== undefined) {
+				natHelper = await attachNat(init, this.plan.tools, !this.hostRoot);
+				pipe(blockFd).end("go\n");
+			}
+		})();
+		ready.catch(() => forceKill());
+		return {
+			child,
+			ready,
+			terminate: () => {
+				if (init !== undefined && namespace !== undefined && !exited())
+					signalNamespace(namespace, init, "SIGTERM");
+				else forceKill();
+			},
+			forceKill,
+			alive: () => !exited(),
+			dispose: async () => natHelper?.close(),
+		};
+	}
+
+	async close(): Promise<void> {}
+}
+
+export interface PreparedJobSandbox extends JobSandbox {
+	close(): Promise<void>;
+}
+
+/** The sandbox for one job, ready for its steps. */
+export async function openJobSandbox(
+	plan: SandboxPlan,
+	paths: JobPaths & { root: string },
+): Promise<PreparedJobSandbox> {
+	const job =
+		plan.kind === "bwrap"
+			? new BwrapJob(plan, paths)
+			: plan.kind === "unshare"
+				? new UnshareJob(plan, paths)
+				: new UnsandboxedJob(paths);
+	await job.prepare();
+	return job;
+}
