@@ -1,7 +1,7 @@
 // Benchmark: log masking throughput — a 10 MB step log with 20 secrets (a few of them printed
 // plain, base64-wrapped, hex and spaced) through the worker's StepLog (line assembly, masking,
 // capping) and through the bare masker, in 64 KiB chunks (a pipe's) and one line per write.
-// Printed as JSON. Run: node bench/mask.ts [megabytes] [secrets]
+// Printed as JSON. Run: npm run bench:mask [megabytes] [secrets]
 import { randomBytes } from "node:crypto";
 import { compileSecrets } from "../src/run/mask.ts";
 import { StepLog } from "../src/worker/step-log.ts";

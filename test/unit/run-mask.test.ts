@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { createMasker, MASK, secretForms } from "../../src/run/mask.ts";
+import { createMasker, MASK } from "../../src/run/mask.ts";
 
 /** Feeds `chunks` one by one and returns the whole output. */
 function stream(secrets: string[], chunks: string[]): string {
