@@ -1,7 +1,8 @@
 /**
  * Secret masking for job logs. Every secret is searched in several forms — as is, reversed,
- * hex (lower and upper case), URL-encoded (as encodeURIComponent writes it, and `%XX` for
- * every byte), JSON-escaped (and `\uXXXX` for every character), and base64 std/url-safe at
+ * hex (lower and upper case, also `\xNN`), URL-encoded (as encodeURIComponent writes it,
+ * RFC 3986 strict, and `%XX` for every byte), JSON-escaped (also with `\/`, with non-ASCII
+ * as `\uXXXX`, and `\uXXXX` for every character), and base64 std/url-safe at
  * each of the three byte alignments a secret can have inside a longer base64 text — and every
  * stretch of text covered by one or more occurrences becomes a single `**********`.
  *
@@ -87,7 +88,16 @@ function patternsOf(secret: string): Pattern[] {
 	const percent = hex.replace(/../g, "%$&");
 	forms.add(percent);
 	forms.add(percent.toUpperCase());
-	forms.add(JSON.stringify(secret).slice(1, -1));
+	// RFC 3986 strict (Python's quote(safe="")): also !'()* escaped.
+	forms.add(
+		encodeURIComponent(secret).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`),
+	);
+	forms.add(hex.replace(/../g, "\\x$&"));
+	const json = JSON.stringify(secret).slice(1, -1);
+	forms.add(json);
+	forms.add(json.replace(/\//g, "\\/"));
+	// JSON with non-ASCII characters escaped (Python's json.dumps, jq -a).
+	forms.add(json.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`));
 	let unicode = "";
 	for (let i = 0; i < secret.length; i++)
 		unicode += `\\u${secret.charCodeAt(i).toString(16).padStart(4, "0")}`;

@@ -152,6 +152,19 @@ describe("masking the forms of a secret", () => {
 		);
 	});
 
+	test("what other tools write: RFC 3986 strict, \\xNN, JSON with \\/ and non-ASCII escaped", () => {
+		const s = "it's(a)/pässword!*";
+		const strict = encodeURIComponent(s).replace(
+			/[!'()*]/g,
+			(c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+		);
+		assert.equal(once([s], `q=${strict}\n`), `q=${MASK}\n`);
+		const escapedHex = Buffer.from(s).toString("hex").replace(/../g, "\\x$&");
+		assert.equal(once([s], `b'${escapedHex}'\n`), `b'${MASK}'\n`);
+		assert.equal(once([s], `{"k":"${s.replace(/\//g, "\\/")}"}\n`), `{"k":"${MASK}"}\n`);
+		assert.equal(once([s], `{"k":"${s.replace("ä", "\\u00e4")}"}\n`), `{"k":"${MASK}"}\n`);
+	});
+
 	test("secrets shorter than the forms minimum are masked only as written", () => {
 		const short = "k3y9x";
 		assert.ok(short.length < MIN_FORMS_LENGTH);
