@@ -210,6 +210,46 @@ describe("masking the forms of a secret", () => {
 		assert.equal(out, `plain ${MASK}\nb64 ${MASK}\nspaced ${MASK}\nhex ${MASK}\nmarker-visible`);
 	});
 
+	test("a 10 MB log with 20 secrets, in 64 KiB chunks: every printing masked, nothing else touched", () => {
+		// Speed is measured by `npm run bench:mask`; this checks the result at that size.
+		const secrets = Array.from(
+			{ length: 20 },
+			(_, i) => `S${i}-${Buffer.from(`seed${i}`).toString("hex")}-x`,
+		);
+		const encodings = [
+			(s: string) => s,
+			(s: string) => wrap(Buffer.from(`u:${s}`).toString("base64"), 10).trimEnd(),
+			(s: string) => Buffer.from(s).toString("hex"),
+			(s: string) => [...s].join(" "),
+			(s: string) => wrap(s, 3).trimEnd(),
+		];
+		const lines: string[] = [];
+		const printedAt = new Set<number>();
+		let printed = 0;
+		for (let i = 0, size = 0; size < 10 * 1024 * 1024; i++) {
+			let line = `[${String(i).padStart(7, "0")}] compiling src/module-${i % 97}.ts ok in ${i % 1000}ms`;
+			if (i % 5000 === 2500) {
+				line += ` ${encodings[printed % encodings.length]!(secrets[printed % secrets.length]!)}`;
+				printed++;
+				printedAt.add(i);
+			}
+			lines.push(`${line}\n`);
+			size += line.length + 1;
+		}
+		const text = lines.join("");
+		const masker = createMasker(secrets);
+		let out = "";
+		for (let at = 0; at < text.length; at += 65536) out += masker.mask(text.slice(at, at + 65536));
+		out += masker.flush();
+		assert.equal(out.split(MASK).length - 1, printed);
+		const plainIn = lines.filter((_, i) => !printedAt.has(i));
+		const plainOut = out.split("\n").filter((l) => l.startsWith("[") && !l.includes(MASK));
+		assert.equal(plainOut.length, plainIn.length);
+		assert.equal(plainOut.join("\n"), plainIn.map((l) => l.slice(0, -1)).join("\n"));
+		const flat = out.replace(/\s+/g, "");
+		for (const secret of secrets) assert.ok(!flat.includes(secret));
+	});
+
 	test("a long run of whitespace inside a candidate is let go, bounded", () => {
 		const masker = createMasker([secret]);
 		const out = masker.mask(`${secret.slice(0, 8)}${" ".repeat(300_000)}`);
