@@ -38,7 +38,7 @@ export class StepLog {
 	private readonly decoder = new StringDecoder("utf8");
 	private readonly step: number;
 	private readonly push: (entry: LogEntry) => void;
-	/** One masker for the whole job: mask()+flush() on whole lines leaves it ready for the next block. */
+	/** One masker for the whole job (its steps run one after the other): end() flushes it for the next step. */
 	private readonly masker: Masker | undefined;
 	private readonly limits: LogLimits;
 	private readonly holdMs: number;
