@@ -29,6 +29,8 @@ export interface RunDoc extends Doc {
 	vars: Record<string, string>;
 	/** `worker export` values, as cds.build.NAME for later jobs and nodes. */
 	build: Record<string, string>;
+	/** Names of `build` values stored sealed because they hold a secret (absent: none). */
+	sealedBuild?: string[];
 	tags: Record<string, string>;
 	triggeredBy: string;
 	created: string;

@@ -26,6 +26,7 @@ import {
 	nodeOf,
 	openTemplateSecrets,
 	reportUploadContext,
+	sealExports,
 	stepRecordId,
 	TAG_PATTERN,
 	variablesOfJob,
@@ -58,6 +59,11 @@ interface WorkerMethods {
 	requireLive(job: JobDoc): Promise<void>;
 	jobVariablesOf(ctx: Context, job: JobDoc): Promise<{ vars: Record<string, string>; secrets: string[] }>;
 	secretsOf(ctx: Context, job: JobDoc): Promise<string[]>;
+	sealedExports(
+		ctx: Context,
+		job: JobDoc,
+		values: Record<string, string>,
+	): Promise<{ values: Record<string, string>; sealed: string[] }>;
 	storeBlob(ctx: WorkerCtx<any>, refs: Collection<BlobRefDoc>, scope: string): Promise<unknown>;
 	readBlob(ctx: WorkerCtx<any>, refs: Collection<BlobRefDoc>, scope: string): Promise<Readable>;
 }
@@ -209,7 +215,10 @@ export default function WorkerApiService(
 				async handler(this: WorkerThis, ctx: WorkerCtx<{ name: string; value: string }>) {
 					const job = await this.callerJob(ctx);
 					await this.requireLive(job);
-					await this.engine.addBuildVariables(job.runId, { [ctx.params.name]: ctx.params.value });
+					const { values, sealed } = await this.sealedExports(ctx, job, {
+						[ctx.params.name]: ctx.params.value,
+					});
+					await this.engine.addBuildVariables(job.runId, values, sealed);
 					return {};
 				},
 			},
@@ -239,7 +248,8 @@ export default function WorkerApiService(
 						Object.keys(exports).length > 0 &&
 						!(await this.engine.repo.results.findOne({ _id: job._id }))
 					) {
-						await this.engine.addBuildVariables(job.runId, exports);
+						const { values, sealed } = await this.sealedExports(ctx, job, exports);
+						await this.engine.addBuildVariables(job.runId, values, sealed);
 					}
 					const accepted = await this.engine.finalizeJob(
 						job,
@@ -409,7 +419,8 @@ export default function WorkerApiService(
 					application: node?.application,
 					environment: node?.environment,
 				})) as ClearVariables;
-				const computed = variablesOfJob(job, run, def, clear, config.publicUrl);
+				const box = runtimeOf(this.broker).secrets;
+				const computed = variablesOfJob(job, run, def, clear, config.publicUrl, (sealed) => box.open(sealed));
 				return openTemplateSecrets(computed, (armored) =>
 					callAction(ctx, "template.decryptSecret", { project: job.project, armored }),
 				);
@@ -421,6 +432,12 @@ export default function WorkerApiService(
 				const { secrets } = await this.jobVariablesOf(ctx, job);
 				this.secretCache.set(job._id, secrets);
 				return secrets;
+			},
+
+			/** Exported values as stored: sealed when they hold a secret of the job. */
+			async sealedExports(this: WorkerThis, ctx: Context, job: JobDoc, values: Record<string, string>) {
+				const box = runtimeOf(this.broker).secrets;
+				return sealExports(values, await this.secretsOf(ctx, job), (plain) => box.seal(plain));
 			},
 
 			async storeBlob(this: WorkerThis, ctx: WorkerCtx<any>, refs: Collection<BlobRefDoc>, scope: string) {

@@ -291,11 +291,23 @@ export class RunEngine {
 		return run;
 	}
 
-	/** `worker export` values: cds.build.NAME for the following steps, jobs and nodes. */
-	async addBuildVariables(rid: string, values: Record<string, string>): Promise<void> {
+	/**
+	 * `worker export` values: cds.build.NAME for the following steps, jobs and nodes. `sealed`
+	 * names those of `values` given sealed (they held a secret); a name exported again in
+	 * clear is no longer sealed, so a clear value that merely looks sealed is never opened.
+	 */
+	async addBuildVariables(rid: string, values: Record<string, string>, sealed: string[] = []): Promise<void> {
 		await this.withLock(rid, async () => {
 			const run = await this.repo.runs.findOne({ _id: rid });
-			if (run) await this.repo.runs.replace({ ...run, build: { ...run.build, ...values } });
+			if (!run) return;
+			const sealedBuild = [
+				...new Set([...(run.sealedBuild ?? []).filter((name) => !(name in values)), ...sealed]),
+			];
+			await this.repo.runs.replace({
+				...run,
+				build: { ...run.build, ...values },
+				...(sealedBuild.length > 0 || run.sealedBuild ? { sealedBuild } : {}),
+			});
 		});
 	}
 

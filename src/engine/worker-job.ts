@@ -4,7 +4,8 @@
 // what a report upload says about its kind, format and quality gate.
 
 import type { JobDoc, RunDoc } from "../../schemas/run.ts";
-import { createMasker } from "../run/mask.ts";
+import { isSealed } from "../crypto/secret-box.ts";
+import { type CompiledSecrets, compileSecrets } from "../run/mask.ts";
 import type { Definition } from "./ports.ts";
 import { jobVariables } from "./run-vars.ts";
 
@@ -32,11 +33,73 @@ export function stepRecordId(jobId: string, index: number): string {
 	return `${jobId}/${pad(index, 5)}`;
 }
 
+const MAX_COMPILED = 64;
+const compiledCache = new Map<string, CompiledSecrets>();
+
+/**
+ * The compiled forms of a job's secrets: every log batch of a job is masked with the same
+ * set, so the automaton is built once per set (a few recent sets are kept).
+ */
+export function compiledSecretsOf(secrets: readonly string[]): CompiledSecrets {
+	const key = secrets.join("\u0000");
+	const hit = compiledCache.get(key);
+	if (hit) return hit;
+	const compiled = compileSecrets(secrets);
+	if (compiledCache.size >= MAX_COMPILED) compiledCache.delete(compiledCache.keys().next().value!);
+	compiledCache.set(key, compiled);
+	return compiled;
+}
+
 /** Secrets masked out of a text that arrives whole (no chunk boundary to mind). */
 export function maskWhole(text: string, secrets: string[]): string {
 	if (secrets.length === 0) return text;
-	const masker = createMasker(secrets);
+	const masker = compiledSecretsOf(secrets).masker();
 	return masker.mask(text) + masker.flush();
+}
+
+/**
+ * Exported values as the run stores them: a value holding a secret of the job, in any form
+ * the masker recognises (so also the base64 of `user:password`), is sealed, and its name
+ * listed in `sealed` — later jobs get it opened, and as a secret of theirs to mask.
+ */
+export function sealExports(
+	values: Record<string, string>,
+	secrets: readonly string[],
+	seal: (plain: string) => string,
+): { values: Record<string, string>; sealed: string[] } {
+	const compiled = compiledSecretsOf(secrets);
+	const out: Record<string, string> = {};
+	const sealed: string[] = [];
+	for (const [name, value] of Object.entries(values)) {
+		if (compiled.test(value)) {
+			out[name] = seal(value);
+			sealed.push(name);
+		} else out[name] = value;
+	}
+	return { values: out, sealed };
+}
+
+/**
+ * A run's exported values with the sealed ones opened, and those clear values (secrets of
+ * every job that sees them). A value that cannot be opened (another master key) stays sealed.
+ */
+export function openBuild(
+	run: Pick<RunDoc, "build" | "sealedBuild">,
+	open: ((sealed: string) => string) | undefined,
+): { build: Record<string, string>; secrets: string[] } {
+	const build = { ...run.build };
+	const secrets: string[] = [];
+	for (const name of run.sealedBuild ?? []) {
+		const value = build[name];
+		if (value === undefined || !isSealed(value) || !open) continue;
+		try {
+			build[name] = open(value);
+			secrets.push(build[name]);
+		} catch {
+			// Left sealed: the job sees the sealed text, never another value.
+		}
+	}
+	return { build, secrets };
 }
 
 /** Why a blob tag or file name is refused, or null: plain names only, never a path. */
@@ -67,19 +130,24 @@ export function nodeOf(def: Definition, job: Pick<JobDoc, "node">) {
 	return def.model.nodes.find((n) => n.name === job.node);
 }
 
-/** The variables of a job and the clear values among them that must be masked. */
+/**
+ * The variables of a job and the clear values among them that must be masked; `open` opens
+ * the exported values stored sealed.
+ */
 export function variablesOfJob(
 	job: JobDoc,
-	run: Pick<RunDoc, "vars" | "build">,
+	run: Pick<RunDoc, "vars" | "build" | "sealedBuild">,
 	def: Definition,
 	clear: ClearVariables,
 	publicUrl: string,
+	open?: (sealed: string) => string,
 ): { vars: Record<string, string>; secrets: string[] } {
 	const node = nodeOf(def, job);
 	const pipeline = def.pipelines.find((p) => p.name === job.pipeline);
-	return jobVariables({
+	const build = openBuild(run, open);
+	const computed = jobVariables({
 		run: run.vars,
-		build: run.build,
+		build: build.build,
 		project: clear.project,
 		application: node?.application ? { name: node.application, variables: clear.application } : undefined,
 		environment: node?.environment ? { name: node.environment, variables: clear.environment } : undefined,
@@ -94,6 +162,9 @@ export function variablesOfJob(
 		publicUrl,
 		runUrl: `${publicUrl}/api/v1/projects/${job.project}/workflows/${job.workflow}/runs/${job.runNumber}`,
 	});
+	if (build.secrets.length === 0) return computed;
+	const secrets = new Set([...computed.secrets, ...build.secrets.filter((s) => s.length > 0)]);
+	return { vars: computed.vars, secrets: [...secrets] };
 }
 
 /**

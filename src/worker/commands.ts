@@ -8,6 +8,7 @@ import { spawn } from "node:child_process";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { isAbsolute, join, resolve } from "node:path";
 import { interpolate } from "../run/interpolate.ts";
+import { compileSecrets } from "../run/mask.ts";
 import { type ApiClient, isTransient } from "./api-client.ts";
 import { retry } from "./backoff.ts";
 import { expandGlob, matchesName } from "./glob.ts";
@@ -35,7 +36,7 @@ const USAGE = `usage: worker <command> [arguments]
   cache pull TAG [DIR]              extract the cache TAG into DIR
   tag KEY=VALUE…                    add tags to the run
   tmpl IN OUT                       write IN to OUT with {{.variables}} interpolated
-  check-secret FILE                 exit 1 if FILE contains a secret value
+  check-secret FILE                 exit 1 if FILE contains a secret value (in any form logs mask)
 `;
 
 export class UsageError extends Error {}
@@ -180,7 +181,11 @@ export async function runCommand(
 			case "check-secret": {
 				if (rest.length !== 1) throw new UsageError("worker check-secret FILE");
 				const content = await readFile(at(rest[0]!), "utf8");
-				if (ctx.secrets.some((secret) => secret.length > 0 && content.includes(secret))) {
+				// Any form the log masker recognises (base64, hex, split across lines…), not just as written.
+				if (
+					ctx.secrets.some((secret) => secret.length > 0 && content.includes(secret)) ||
+					compileSecrets(ctx.secrets).test(content)
+				) {
 					out(`${rest[0]} contains a secret value\n`, "stderr");
 					return 1;
 				}
