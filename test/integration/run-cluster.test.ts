@@ -3,7 +3,7 @@
 // Counts are read from the store and from what the jobs themselves wrote.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -32,6 +32,8 @@ describe("run engine cluster over NATS and MongoDB", { skip: nats.skip || mongo.
 			SERVICES: "hatchery",
 			CDS_HATCHERY_NAME: name,
 			CDS_WORKER_BASEDIR: path.join(work, name),
+			// Steps write their ledger there: the only host directory their sandbox shows.
+			CDS_SANDBOX_SHARE: path.join(work, "shared"),
 			...extra,
 		});
 		nodes.push(n);
@@ -60,6 +62,9 @@ describe("run engine cluster over NATS and MongoDB", { skip: nats.skip || mongo.
 
 	before(async () => {
 		work = mkdtempSync(path.join(tmpdir(), "cds-cluster-"));
+		// Sandboxed steps run as an unprivileged user when the test runs as root.
+		mkdirSync(path.join(work, "shared"), { mode: 0o777 });
+		chmodSync(path.join(work, "shared"), 0o777);
 		const db = uniqueDbName("cds_cluster");
 		dbUrl = mongoUrlFor(mongo.url!, db);
 		const port = await freePort();
@@ -92,7 +97,7 @@ describe("run engine cluster over NATS and MongoDB", { skip: nats.skip || mongo.
 	});
 
 	test("three hatchery replicas race for 500 jobs: each job runs exactly once", async () => {
-		const ledger = path.join(work, "executions.log");
+		const ledger = path.join(work, "shared", "executions.log");
 		const jobs = Array.from(
 			{ length: 10 },
 			(_, i) => `- job: j${i}\n  steps:\n  - script: echo "$CDS_RUN_NUMBER/$CDS_JOB" >> ${ledger}\n`,
