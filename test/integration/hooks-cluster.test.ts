@@ -141,7 +141,10 @@ describe("hook replicas over NATS and FerretDB, with the real services", { skip 
 			}).catch(() => null);
 			// The hook source's own answer for an unknown hook — not a 404 of a node whose
 			// hook-webhook service is not registered yet.
-			return r?.status === 404 && (await r.json().catch(() => ({})))?.message === "webhook not found";
+			return (
+				r?.status === 404 &&
+				((await r.json().catch(() => ({}))) as { message?: string }).message === "webhook not found"
+			);
 		});
 		const body = pushBody("killed");
 		const res = await fetch(`${url}/api/v1/hooks/repository/${repo.webhook.uuid}`, {
