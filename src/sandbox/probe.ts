@@ -118,8 +118,15 @@ export function resolveSandbox(req: SandboxRequest): ResolvedSandbox {
 	const natTools = tools.slirp4netns && tools.nsenter && tools.ip;
 	if (kind === "none") network = "host";
 	else if (req.network === "auto") {
-		if (natTools) network = "nat";
-		else {
+		if (natTools && isRoot()) network = "nat";
+		else if (natTools) {
+			// slirp4netns cannot enter the network namespace of a sandbox made by an unprivileged
+			// bubblewrap (setns is refused), so NAT needs a root hatchery.
+			network = "none";
+			warnings.push(
+				"steps have no network (CDS_SANDBOX_NETWORK=none): the steps' NAT needs a hatchery running as root; CDS_SANDBOX_NETWORK=host shares this host's network instead",
+			);
+		} else {
 			network = "none";
 			warnings.push(
 				"steps have no network (CDS_SANDBOX_NETWORK=none): install slirp4netns (apt-get install slirp4netns iproute2) so builds can fetch dependencies through NAT",
@@ -129,6 +136,10 @@ export function resolveSandbox(req: SandboxRequest): ResolvedSandbox {
 	if (network === "nat" && !natTools)
 		throw new SandboxUnavailable(
 			"CDS_SANDBOX_NETWORK=nat needs slirp4netns, nsenter and ip: apt-get install slirp4netns iproute2 util-linux",
+		);
+	if (network === "nat" && kind !== "none" && !isRoot())
+		throw new SandboxUnavailable(
+			"CDS_SANDBOX_NETWORK=nat needs a hatchery running as root (the steps still run unprivileged); use none or host otherwise",
 		);
 	if (kind !== "none" && network === "host")
 		warnings.push(
