@@ -68,7 +68,8 @@ function blobParams(ctx: WorkerCtx<any>): { tag: string; name: string } {
 	// moleculer-web hands path parameters in ctx.params and, for `type: "stream"` routes, the body in ctx.stream.
 	const p = { ...(ctx.meta.$params ?? {}), ...((ctx.params ?? {}) as Record<string, unknown>) };
 	const tag = String(p.tag ?? "");
-	const name = decodeURIComponent(String(p.name ?? ""));
+	// Already decoded once by moleculer-web: decoding again turned `%25` into a URIError (500).
+	const name = String(p.name ?? "");
 	const problem = blobNameProblem(tag, name);
 	if (problem) throw invalid(problem.message, [{ field: problem.field, message: problem.detail }]);
 	return { tag, name };
@@ -352,7 +353,7 @@ export default function WorkerApiService(
 							.some((x: { name: string }) => x.name === "report")
 					)
 						return { ...info, ingested: false };
-					const name = decodeURIComponent(String((ctx.params as Record<string, unknown>)?.name ?? ""));
+					const name = String((ctx.params as Record<string, unknown>)?.name ?? "");
 					const query = {
 						...((ctx.meta as Record<string, any>).$query ?? {}),
 						...(ctx.params as Record<string, unknown>),
