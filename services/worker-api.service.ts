@@ -9,7 +9,7 @@ import type { Context, Service, ServiceSchema } from "moleculer";
 import type { Config } from "../config/index.ts";
 import { conflict, forbidden, invalid, notFound } from "./support/errors.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
-import { openRunEngine } from "./support/run-engine.ts";
+import { engineCall, openRunEngine } from "./support/run-engine.ts";
 import { runtimeOf } from "./support/runtime.ts";
 import type { BlobRefDoc, JobDoc, RunDoc } from "../schemas/run.ts";
 import { BlobTooLargeError, ChecksumMismatchError } from "../src/artifacts/artifact-store.ts";
@@ -36,6 +36,8 @@ import { DuplicateKeyError } from "../src/store/types.ts";
 const SECRET_CACHE_MS = 60_000;
 const MAX_CACHED_JOBS = 5000;
 const MAX_CACHED_SECRETS = 1000;
+/** Tags one run may hold (`worker tag`), so a step cannot grow the run document without bound. */
+const MAX_RUN_TAGS = 64;
 
 type WorkerCtx<P = Record<string, unknown>> = Context<
 	P,
@@ -212,6 +214,26 @@ export default function WorkerApiService(
 					await this.requireLive(job);
 					await this.engine.addBuildVariables(job.runId, { [ctx.params.name]: ctx.params.value });
 					return {};
+				},
+			},
+
+			tags: {
+				rest: rest("POST", "/job/tags"),
+				summary: "worker tag KEY=VALUE…: tags on the job's run, shown in the run view",
+				permission: worker,
+				params: {
+					tags: {
+						type: "record",
+						// Tag keys become field names of the stored run: no dots, no `$`.
+						key: { type: "string", pattern: /^[A-Za-z0-9_-]{1,64}$/ },
+						value: { type: "string", max: 256 },
+					},
+				},
+				async handler(this: WorkerThis, ctx: WorkerCtx<{ tags: Record<string, string> }>) {
+					const job = await this.callerJob(ctx);
+					await this.requireLive(job);
+					const tags = await engineCall(() => this.engine.addTags(job.runId, ctx.params.tags, MAX_RUN_TAGS));
+					return { tags };
 				},
 			},
 
