@@ -12,6 +12,7 @@ import { storeOf } from "../mixins/store.mixin.ts";
 import { buildOpenApiDocument, type RouteDescription } from "../src/api/openapi.ts";
 import type { Principal } from "../src/auth/access.ts";
 import { HOOK_HEADERS } from "../src/hooks/signature.ts";
+import { BodyError, readJsonBody } from "../src/api/json-body.ts";
 
 const { MoleculerClientError } = Errors;
 
@@ -26,6 +27,7 @@ type ApiThis = Service & {
 	aliases: Array<{ action?: string; method: string; fullPath?: string; path: string; _generated?: boolean }>;
 	settings: any;
 	routeDescriptions(): RouteDescription[];
+	principalOf(req: IncomingMessage): Promise<Principal>;
 	isReady(): Promise<{ ready: boolean; reason?: string }>;
 	routesBuilt(): boolean;
 	routeProblem(): string | undefined;
@@ -94,6 +96,16 @@ function hasService(broker: { registry: any }, name: string): boolean {
 		.getServiceList({ onlyAvailable: true })
 		.some((s: { name: string }) => s.name === name);
 }
+
+/** The bearer token of a request, or "" when it carries none usable. */
+function bearerToken(req: IncomingMessage): string {
+	const header = req.headers.authorization;
+	const token =
+		typeof header === "string" && /^Bearer\s+/i.test(header) ? header.replace(/^Bearer\s+/i, "").trim() : "";
+	return token.length > 512 ? "" : token;
+}
+
+type AuthedRequest = IncomingMessage & { $principal?: Principal; body?: unknown };
 
 function sendJson(res: ServerResponse, status: number, body: unknown) {
 	res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" });
@@ -188,10 +200,34 @@ export default function ApiService(
 						"api.openapi",
 					],
 					aliases: { "GET openapi.json": "api.openapi" },
-					bodyParsers: {
-						json: { strict: false, limit: config.maxBodyBytes },
-						urlencoded: false,
-					},
+					// No moleculer-web body parser: they run before `authenticate`, so an anonymous client
+					// could make the node parse megabytes. `use` runs first and checks the token, then reads
+					// a JSON body itself (size and nesting capped); other bodies stay streams for their action.
+					bodyParsers: false,
+					use: [
+						function authenticateThenParse(
+							this: ApiThis,
+							req: AuthedRequest,
+							_res: ServerResponse,
+							next: (err?: unknown) => void,
+						) {
+							this.principalOf(req)
+								.then(async (principal) => {
+									req.$principal = principal;
+									const body = await readJsonBody(req, config.maxBodyBytes);
+									req.body = body === undefined ? {} : body;
+								})
+								.then(
+									() => next(),
+									(err: unknown) =>
+										next(
+											err instanceof BodyError
+												? new MoleculerClientError(err.message, err.code, err.type)
+												: err,
+										),
+								);
+						},
+					],
 					// Path parameters win over body fields of the same name (no project switching via body).
 					mergeParams: true,
 					onAfterCall(
@@ -249,21 +285,21 @@ export default function ApiService(
 		},
 
 		methods: {
+			/** Resolved once per request, before the body is read (see the /api/v1 route's `use`). */
 			async authenticate(
 				this: ApiThis,
-				ctx: Context,
+				_ctx: Context,
 				_route: unknown,
-				req: IncomingMessage,
+				req: AuthedRequest,
 			): Promise<Principal> {
-				const header = req.headers.authorization;
-				const token =
-					typeof header === "string" && /^Bearer\s+/i.test(header)
-						? header.replace(/^Bearer\s+/i, "").trim()
-						: "";
-				if (!token || token.length > 512) {
-					throw new MoleculerClientError("missing bearer token", 401, "UNAUTHORIZED");
-				}
-				const principal = await callAction(ctx, "auth.resolve", { token });
+				return req.$principal ?? this.principalOf(req);
+			},
+
+			async principalOf(this: ApiThis, req: IncomingMessage): Promise<Principal> {
+				const token = bearerToken(req);
+				if (!token) throw new MoleculerClientError("missing bearer token", 401, "UNAUTHORIZED");
+				const caller = (req as IncomingMessage & { $ctx?: Context }).$ctx ?? this.broker;
+				const principal = await callAction(caller, "auth.resolve", { token });
 				if (!principal)
 					throw new MoleculerClientError("invalid, revoked or expired token", 401, "UNAUTHORIZED");
 				return principal;

@@ -245,7 +245,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				) {
 					const { key, name, number, ...query } = ctx.params;
 					const run = await engineCall(() => this.engine.findRun(key, name, number));
-					return readLogPage(this.engine.repo, run, query);
+					return engineCall(() => readLogPage(this.engine.repo, run, query));
 				},
 			},
 

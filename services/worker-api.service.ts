@@ -9,7 +9,7 @@ import type { Context, Service, ServiceSchema } from "moleculer";
 import type { Config } from "../config/index.ts";
 import { conflict, forbidden, invalid, notFound } from "./support/errors.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
-import { openRunEngine } from "./support/run-engine.ts";
+import { engineCall, openRunEngine } from "./support/run-engine.ts";
 import { runtimeOf } from "./support/runtime.ts";
 import type { BlobRefDoc, JobDoc, RunDoc } from "../schemas/run.ts";
 import { BlobTooLargeError, ChecksumMismatchError } from "../src/artifacts/artifact-store.ts";
@@ -37,6 +37,8 @@ import { DuplicateKeyError } from "../src/store/types.ts";
 const SECRET_CACHE_MS = 60_000;
 const MAX_CACHED_JOBS = 5000;
 const MAX_CACHED_SECRETS = 1000;
+/** Tags one run may hold (`worker tag`), so a step cannot grow the run document without bound. */
+const MAX_RUN_TAGS = 64;
 
 type WorkerCtx<P = Record<string, unknown>> = Context<
 	P,
@@ -74,7 +76,8 @@ function blobParams(ctx: WorkerCtx<any>): { tag: string; name: string } {
 	// moleculer-web hands path parameters in ctx.params and, for `type: "stream"` routes, the body in ctx.stream.
 	const p = { ...(ctx.meta.$params ?? {}), ...((ctx.params ?? {}) as Record<string, unknown>) };
 	const tag = String(p.tag ?? "");
-	const name = decodeURIComponent(String(p.name ?? ""));
+	// Already decoded once by moleculer-web: decoding again turned `%25` into a URIError (500).
+	const name = String(p.name ?? "");
 	const problem = blobNameProblem(tag, name);
 	if (problem) throw invalid(problem.message, [{ field: problem.field, message: problem.detail }]);
 	return { tag, name };
@@ -223,6 +226,26 @@ export default function WorkerApiService(
 				},
 			},
 
+			tags: {
+				rest: rest("POST", "/job/tags"),
+				summary: "worker tag KEY=VALUE…: tags on the job's run, shown in the run view",
+				permission: worker,
+				params: {
+					tags: {
+						type: "record",
+						// Tag keys become field names of the stored run: no dots, no `$`.
+						key: { type: "string", pattern: /^[A-Za-z0-9_-]{1,64}$/ },
+						value: { type: "string", max: 256 },
+					},
+				},
+				async handler(this: WorkerThis, ctx: WorkerCtx<{ tags: Record<string, string> }>) {
+					const job = await this.callerJob(ctx);
+					await this.requireLive(job);
+					const tags = await engineCall(() => this.engine.addTags(job.runId, ctx.params.tags, MAX_RUN_TAGS));
+					return { tags };
+				},
+			},
+
 			result: {
 				rest: rest("POST", "/job/result"),
 				summary: "The worker's job ended",
@@ -362,7 +385,7 @@ export default function WorkerApiService(
 							.some((x: { name: string }) => x.name === "report")
 					)
 						return { ...info, ingested: false };
-					const name = decodeURIComponent(String((ctx.params as Record<string, unknown>)?.name ?? ""));
+					const name = String((ctx.params as Record<string, unknown>)?.name ?? "");
 					const query = {
 						...((ctx.meta as Record<string, any>).$query ?? {}),
 						...(ctx.params as Record<string, unknown>),

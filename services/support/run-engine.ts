@@ -8,9 +8,9 @@ import type { Config } from "../../config/index.ts";
 import type { RunPorts } from "../../src/engine/ports.ts";
 import { RunEngine } from "../../src/engine/run-engine.ts";
 import { RunRepository } from "../../src/engine/run-repository.ts";
-import { conflict, notFound } from "./errors.ts";
+import { conflict, invalid, notFound } from "./errors.ts";
 import { storeOf } from "../../mixins/store.mixin.ts";
-import { RunConflictError, RunNotFoundError } from "../../src/engine/errors.ts";
+import { RunConflictError, RunInputError, RunNotFoundError } from "../../src/engine/errors.ts";
 
 export function runPorts(broker: ServiceBroker, logger: Logger): RunPorts {
 	// As the system, not as a caller: a worker's token reaches only the worker routes.
@@ -46,6 +46,7 @@ export async function openRunEngine(
 export function clientError(e: unknown): unknown {
 	if (e instanceof RunNotFoundError) return notFound(e.what, e.data);
 	if (e instanceof RunConflictError) return conflict(e.message, e.data);
+	if (e instanceof RunInputError) return invalid(e.message, [{ field: e.field, message: e.message }]);
 	return e;
 }
 

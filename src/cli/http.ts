@@ -2,7 +2,7 @@
 // Every failure becomes an ApiError (the server answered with an error) or a
 // CliFailure (no usable answer: unreachable, timed out, not JSON).
 
-import { ApiError, CliFailure } from "./errors.ts";
+import { ApiError, CliFailure, ValidationError } from "./errors.ts";
 
 export interface ApiClientOptions {
 	/** Server root without /api/v1, e.g. http://localhost:8080. */
@@ -18,8 +18,16 @@ export interface Listing<T> {
 
 type Query = Record<string, string | number | undefined>;
 
-/** Encodes one path segment (project keys, workflow names, ids). */
+/**
+ * Encodes one path segment (project keys, workflow names, ids). `.` and `..` are refused: URL
+ * parsers (fetch's included) would resolve them, turning `DELETE …/workflows/..` into a request
+ * on the project itself; `%2e` is no escape, as parsers treat it as a dot too.
+ */
 export function seg(value: string): string {
+	if (value === "" || value === "." || value === "..")
+		throw new ValidationError(
+			`'${value}' is not a valid name: empty, '.' and '..' are path steps, not names`,
+		);
 	return encodeURIComponent(value);
 }
 
@@ -71,6 +79,12 @@ export class ApiClient {
 
 	async request<T>(method: string, path: string, body?: unknown, query?: Query): Promise<T> {
 		const url = new URL(`${this.apiUrl}/api/v1${path}`);
+		// The path must reach the server as built: a segment a URL parser resolved would aim elsewhere.
+		const expected = `${new URL(`${this.apiUrl}/api/v1`).pathname}${path.split("?")[0]}`;
+		if (url.pathname !== expected)
+			throw new ValidationError(
+				`refusing to request ${path}: a URL parser would rewrite it to ${url.pathname}`,
+			);
 		for (const [name, value] of Object.entries(query ?? {})) {
 			if (value !== undefined) url.searchParams.set(name, String(value));
 		}

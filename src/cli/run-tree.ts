@@ -123,6 +123,8 @@ export function renderRunTree(run: Run, options: TreeOptions): string[] {
 	].filter(Boolean);
 	const lines = [header];
 	if (details.length > 0) lines.push(details.join("  "));
+	const tags = Object.entries(run.tags ?? {});
+	if (tags.length > 0) lines.push(`tags ${tags.map(([k, v]) => `${k}=${v}`).join(" ")}`);
 	const rows = treeRows(run, now);
 	const leftWidth = Math.max(0, ...rows.map((r) => r.left.length));
 	const statusWidth = Math.max(0, ...rows.map((r) => r.status.length));

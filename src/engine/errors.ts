@@ -20,3 +20,13 @@ export class RunConflictError extends Error {
 		this.data = data;
 	}
 }
+
+/** A malformed request value (a cursor that is not one the engine handed out): a 422 for the field. */
+export class RunInputError extends Error {
+	readonly field: string;
+	constructor(field: string, message: string) {
+		super(message);
+		this.name = "RunInputError";
+		this.field = field;
+	}
+}

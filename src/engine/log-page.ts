@@ -2,6 +2,7 @@
 // the run is live the cursor stays, so a follower polls with it and sees new lines once.
 
 import type { RunDoc } from "../../schemas/run.ts";
+import { RunInputError } from "./errors.ts";
 import type { RunRepository } from "./run-repository.ts";
 
 export interface LogPageQuery {
@@ -19,13 +20,30 @@ export interface LogPage {
 
 const encode = (value: [string, unknown]) => Buffer.from(JSON.stringify(value)).toString("base64url");
 
+/** A cursor this module handed out (`[job id, line id]`), or a RunInputError: clients can send anything. */
+export function decodeCursor(cursor: string): [string, string] {
+	let value: unknown;
+	try {
+		value = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+	} catch {
+		value = undefined;
+	}
+	if (
+		!Array.isArray(value) ||
+		value.length !== 2 ||
+		typeof value[0] !== "string" ||
+		(typeof value[1] !== "string" && value[1] !== undefined && value[1] !== null)
+	)
+		throw new RunInputError("cursor", "cursor is not one this server handed out");
+	return [value[0], typeof value[1] === "string" ? value[1] : ""];
+}
+
 export async function readLogPage(repo: RunRepository, run: RunDoc, query: LogPageQuery): Promise<LogPage> {
 	const jobs = (await repo.jobsOfRun(run))
 		.filter((j) => !query.job || j._id === query.job)
 		.filter((j) => !query.node || j.node === query.node);
 	const limit = query.limit ?? 1000;
-	const after = query.cursor ? Buffer.from(query.cursor, "base64url").toString("utf8") : "";
-	const [afterJob, afterId] = after ? (JSON.parse(after) as [string, string]) : ["", ""];
+	const [afterJob, afterId] = query.cursor ? decodeCursor(query.cursor) : ["", ""];
 	const items: Array<Record<string, unknown>> = [];
 	let next: string | null = null;
 	let started = !afterJob;

@@ -12,7 +12,7 @@ import type { FinalResult } from "../run/state.ts";
 import { DuplicateKeyError } from "../store/types.ts";
 import type { Conditions } from "../workflow/model.ts";
 import { type ConditionEvaluator, finishJob, type QueuedJob, type RunProgress } from "./advance.ts";
-import { RunNotFoundError } from "./errors.ts";
+import { RunInputError, RunNotFoundError } from "./errors.ts";
 import { releaseSlots } from "./job-slots.ts";
 import type { Clock, Definition, RunPorts } from "./ports.ts";
 import { systemClock } from "./ports.ts";
@@ -308,6 +308,22 @@ export class RunEngine {
 				build: { ...run.build, ...values },
 				...(sealedBuild.length > 0 || run.sealedBuild ? { sealedBuild } : {}),
 			});
+		});
+	}
+
+	/**
+	 * `worker tag KEY=VALUE`: tags merged into the run's (later values win), at most `max` per run.
+	 * Returns the run's tags, or a RunInputError when the merge would exceed the cap.
+	 */
+	async addTags(rid: string, tags: Record<string, string>, max: number): Promise<Record<string, string>> {
+		return this.withLock(rid, async () => {
+			const run = await this.repo.runs.findOne({ _id: rid });
+			if (!run) throw new RunNotFoundError("run", { run: rid });
+			const merged = { ...(run.tags ?? {}), ...tags };
+			if (Object.keys(merged).length > max)
+				throw new RunInputError("tags", `a run holds at most ${max} tags`);
+			await this.repo.runs.replace({ ...run, tags: merged });
+			return merged;
 		});
 	}
 

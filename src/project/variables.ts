@@ -6,7 +6,24 @@ export type VariableType = (typeof VARIABLE_TYPES)[number];
 
 export const MASK = "**********";
 
-export const NAME_PATTERN = /^[a-zA-Z0-9._-]+$/;
+/**
+ * Names of workflows, pipelines, applications, environments, variables…: they become URL path
+ * segments, so `.` and `..` (which clients normalise away) are refused by the pattern itself.
+ */
+export const NAME_PATTERN = /^(?!\.\.?$)[a-zA-Z0-9._-]+$/;
+export const NAME_MAX_LENGTH = 128;
+
+/** Why `name` cannot name an entity, or undefined when it can (the API's own `entityName` rule). */
+export function entityNameProblem(name: string): string | undefined {
+	const shown = JSON.stringify(name).replace(
+		/[^\x20-\x7e]/g,
+		(c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+	);
+	if (name === "." || name === "..") return `name ${shown} is reserved (it is a path step)`;
+	if (name.length > NAME_MAX_LENGTH) return `name is longer than ${NAME_MAX_LENGTH} characters`;
+	if (!NAME_PATTERN.test(name)) return `name ${shown} may only hold letters, digits, '.', '_' and '-'`;
+	return undefined;
+}
 export const PROJECT_KEY_PATTERN = /^[A-Z0-9]+$/;
 
 /** Normalises a value for its type, or returns a one-line reason it does not fit. */

@@ -27,12 +27,19 @@ const REMOVED_GLOBALS = ["dofile", "loadfile", "loadstring", "require", "print",
 /**
  * Compiles the script (held in the global `__cds_condition`) as an expression first, then as
  * a chunk, text only (no bytecode), and removes `load` before the user's code runs.
+ * `string.dump` goes from the string library *and* from the strings' metatable, whose `__index`
+ * is a table of its own here (wasmoon): `("").dump` reached it. The metatable is then locked
+ * (`__metatable`), so `getmetatable("")` hands scripts nothing to alter.
  */
 const RUNNER = `
 local load, source = load, __cds_condition
 __cds_condition = nil
 _G.load = nil
+local strings = getmetatable("")
+if type(strings.__index) == "table" then strings.__index.dump = nil end
 string.dump = nil
+strings.__index = string
+strings.__metatable = false
 local chunk = load("return " .. source, "=condition", "t")
 if not chunk then
 	local err

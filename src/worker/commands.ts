@@ -42,6 +42,8 @@ const USAGE = `usage: worker <command> [arguments]
 export class UsageError extends Error {}
 
 const NAME_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/;
+/** Run tag keys: the server stores them as field names (no dots, no `$`). */
+const TAG_KEY = /^[A-Za-z0-9_-]{1,64}$/;
 const CACHE_ARCHIVE = "cache.tar";
 
 function splitFlags(args: string[]): { flags: Record<string, string>; positional: string[] } {
@@ -164,6 +166,10 @@ export async function runCommand(
 				for (const pair of rest) {
 					const eq = pair.indexOf("=");
 					if (eq <= 0) throw new UsageError(`tag ${JSON.stringify(pair)} is not KEY=VALUE`);
+					if (!TAG_KEY.test(pair.slice(0, eq)))
+						throw new UsageError(
+							`tag key ${JSON.stringify(pair.slice(0, eq))}: letters, digits, '_' and '-' only`,
+						);
 					tags[pair.slice(0, eq)] = pair.slice(eq + 1);
 				}
 				await retry(() => ctx.api.postTags(tags), {

@@ -18,6 +18,7 @@ import { parsePipeline } from "./parse-pipeline.ts";
 import { type ParsedWorkflow, parseWorkflow } from "./parse-workflow.ts";
 import { MAX_FILE_BYTES, SourceFile } from "./source.ts";
 import { didYouMean } from "./suggest.ts";
+import { entityNameProblem } from "../project/variables.ts";
 
 export interface FileReport {
 	path: string;
@@ -123,6 +124,7 @@ export function parseFileSet(
 	}
 	for (const entry of entries) if (entry.workflow) model.workflows.push(entry.workflow.workflow);
 
+	checkNames(entries);
 	reportDuplicates(entries);
 	checkReferences(entries, model, ctx);
 
@@ -225,6 +227,15 @@ function resolveUndecided(entries: Entry[]): void {
 		else if (!used.pipeline.has(name) && used.environment.has(name)) entry.kind = "environment";
 		else entry.kind = "pipeline";
 		entry.report.kind = entry.kind;
+	}
+}
+
+/** Entity names become URL path segments: they follow the API's own pattern (no `.`, `..`, `/`, NUL…). */
+function checkNames(entries: Entry[]): void {
+	for (const entry of entries) {
+		if (entry.kind === undefined || entry.name === undefined) continue;
+		const problem = entityNameProblem(entry.name);
+		if (problem) entry.src.error("invalid-value", `${entry.kind} ${problem}`, entry.nameNode);
 	}
 }
 

@@ -164,6 +164,19 @@ export function register(registry: CommandRegistry): void {
 	});
 
 	registry.add({
+		path: ["workflow", "delete"],
+		summary: "Delete a workflow and all its definitions",
+		args: "KEY WORKFLOW",
+		positionals: { min: 2, max: 2 },
+		async run(ctx) {
+			const [key, name] = ctx.positionals as [string, string];
+			await (await ctx.client()).delete(`/projects/${seg(key)}/workflows/${seg(name)}`);
+			ctx.print(`deleted workflow ${name} of project ${key}`);
+			return 0;
+		},
+	});
+
+	registry.add({
 		path: ["workflow", "show"],
 		summary: "Show a workflow",
 		args: "KEY WORKFLOW",

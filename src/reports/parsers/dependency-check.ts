@@ -6,6 +6,7 @@ import { arrayOf, expectObject, isObject, type JsonObject, str } from "../json-s
 import type { SecurityReport, Vulnerability } from "../model.ts";
 import { countVulnerabilities, severityFromScore, vulnerabilitySeverity } from "../severity.ts";
 import { makeVulnerability } from "../vulnerability.ts";
+import { decodeUriText } from "../uri.ts";
 
 export function parseDependencyCheck(json: unknown, ctx: ParseContext): SecurityReport {
 	const root = expectObject(json, ctx, "Dependency-Check report");
@@ -47,7 +48,7 @@ function packageOf(dependency: JsonObject): { name: string; version?: string } {
 	for (const p of Array.isArray(dependency["packages"]) ? dependency["packages"] : []) {
 		const purl = isObject(p) ? str(p["id"]) : undefined;
 		const match = purl ? /^pkg:[^/]+\/(.+?)@([^?#]+)/.exec(purl) : null;
-		if (match) return { name: decodeURIComponent(match[1]!), version: decodeURIComponent(match[2]!) };
+		if (match) return { name: decodeUriText(match[1]!), version: decodeUriText(match[2]!) };
 	}
 	return { name: str(dependency["fileName"]) ?? "" };
 }

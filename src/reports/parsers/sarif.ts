@@ -9,6 +9,7 @@ import {
 } from "../fingerprint.ts";
 import { arrayOf, expectObject, isObject, type JsonObject, num, str, uniqueStrings } from "../json-shape.ts";
 import type { AnalysisReport, Finding, FindingSeverity, SecurityReport, Vulnerability } from "../model.ts";
+import { decodeUriText } from "../uri.ts";
 import {
 	countFindings,
 	countVulnerabilities,
@@ -96,7 +97,7 @@ function location(result: JsonObject): Pick<SarifResult, "file" | "line" | "colu
 	const uri = str(artifact?.["uri"]);
 	const snippet = isObject(region?.["snippet"]) ? str((region["snippet"] as JsonObject)["text"]) : undefined;
 	return {
-		file: uri?.startsWith("file://") ? decodeURIComponent(uri.slice("file://".length)) : uri,
+		file: uri?.startsWith("file://") ? decodeUriText(uri.slice("file://".length)) : uri,
 		line: num(region?.["startLine"]),
 		column: num(region?.["startColumn"]),
 		snippet,
