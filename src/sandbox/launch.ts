@@ -3,8 +3,8 @@
 // tell whether any of it still lives.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { lstatSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
-import { chmod, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { lstatSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from "node:fs";
+import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Readable, Writable } from "node:stream";
@@ -97,9 +97,8 @@ class UnsandboxedJob implements JobSandbox {
 
 	launch(request: LaunchRequest): Launched {
 		const files = request.files ?? [];
-		const written = Promise.all(
-			files.map((f) => writeFile(this.filePath(f.name), f.content, { mode: f.mode })),
-		);
+		// Written before the command starts: it reads them at once.
+		for (const f of files) writeFileSync(this.filePath(f.name), f.content, { mode: f.mode });
 		const child = spawn(request.command, request.args, {
 			cwd: request.cwd,
 			env: request.env,
@@ -110,7 +109,7 @@ class UnsandboxedJob implements JobSandbox {
 		const pid = child.pid;
 		return {
 			child,
-			ready: written.then(() => undefined),
+			ready: Promise.resolve(),
 			terminate: () => void (pid !== undefined && signalGroup(pid, "SIGTERM")),
 			forceKill: () => void (pid !== undefined && signalGroup(pid, "SIGKILL")),
 			alive: () => pid !== undefined && signalGroup(pid, 0),
