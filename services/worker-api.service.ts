@@ -241,7 +241,12 @@ export default function WorkerApiService(
 				async handler(this: WorkerThis, ctx: WorkerCtx<{ tags: Record<string, string> }>) {
 					const job = await this.callerJob(ctx);
 					await this.requireLive(job);
-					const tags = await engineCall(() => this.engine.addTags(job.runId, ctx.params.tags, MAX_RUN_TAGS));
+					// Tags are shown to anyone who reads the run: a secret in one is masked.
+					const secrets = await this.secretsOf(ctx, job);
+					const masked = Object.fromEntries(
+						Object.entries(ctx.params.tags).map(([k, v]) => [k, maskWhole(v, secrets)]),
+					);
+					const tags = await engineCall(() => this.engine.addTags(job.runId, masked, MAX_RUN_TAGS));
 					return { tags };
 				},
 			},
