@@ -320,9 +320,15 @@ class UnshareJob implements JobSandbox {
 			},
 			this.root,
 		);
+		// setpriv --pdeathsig: unshare dies with the worker (and the namespace with unshare), as
+		// bubblewrap's --die-with-parent does.
 		const child = spawn(
-			this.plan.tools.unshare ?? "unshare",
+			this.plan.tools.setpriv ?? "setpriv",
 			[
+				"--pdeathsig",
+				"SIGKILL",
+				"--",
+				this.plan.tools.unshare ?? "unshare",
 				...unshareArgs(this.plan, this.hostRoot),
 				"--",
 				"/bin/sh",

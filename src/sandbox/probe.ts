@@ -108,9 +108,9 @@ export function resolveSandbox(req: SandboxRequest): ResolvedSandbox {
 			throw new SandboxUnavailable(
 				`no job sandbox: bubblewrap: ${bwrapFailure}; unshare: ${unshareFailure}. Install bubblewrap (apt-get install bubblewrap) on a host with user namespaces, or set CDS_HATCHERY_SANDBOX=none to run jobs unsandboxed`,
 			);
-		if (isRoot() && !tools.setpriv)
+		if ((isRoot() || kind === "unshare") && !tools.setpriv)
 			throw new SandboxUnavailable(
-				"the hatchery runs as root and setpriv (util-linux) is missing: steps could not drop root",
+				"setpriv (util-linux) is missing: steps could not drop root, nor an unshare sandbox end with its worker",
 			);
 	}
 
