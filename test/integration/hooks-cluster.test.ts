@@ -11,7 +11,7 @@ import type { HookMessage } from "../../services/hook.service.ts";
 import { type AsCodeRepo, linkAsCodeRepo } from "../helpers/ascode-repo.ts";
 import { type NodeProcess, spawnNode } from "../helpers/cluster.ts";
 import { freePort, startTestServer, type TestServer, waitReady } from "../helpers/server.ts";
-import { mongoUrlFor, serverUrl, uniqueDbName } from "../helpers/servers.ts";
+import { mongoUrlFor, natsConnectOptions, serverUrl, uniqueDbName } from "../helpers/servers.ts";
 
 const mongo = serverUrl("MONGO_URL");
 const nats = serverUrl("NATS_URL");
@@ -208,7 +208,7 @@ describe("hook replicas over NATS and FerretDB, with the real services", { skip 
 		assert.equal(new Set(created.map((r) => r.branch)).size, unique, "no lost event");
 
 		// Outside systems replay the stream: one message per accepted event (the killed node's included).
-		const nc = await connect({ servers: nats.url });
+		const nc = await connect(natsConnectOptions(nats.url!));
 		try {
 			const jsm = await nc.jetstreamManager();
 			const ci = await jsm.consumers.add("CDS_HOOKS", {
