@@ -6,6 +6,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
 import { ConfigError, loadConfig, secretVariables } from "../../config/index.ts";
+import { brokerOptions } from "../../moleculer.config.ts";
+import { type NatsClientOptions, natsClientOptions } from "../../src/ops/nats-options.ts";
 
 const dir = mkdtempSync(path.join(tmpdir(), "cds-config-secrets-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -153,5 +155,28 @@ describe("secretVariables", () => {
 			["CDS_SECRET_KEY", "NATS_PASSWORD", "NATS_URL", "CDS_HOOKS_NATS_URL"],
 		);
 		assert.deepEqual(secretVariables({ CDS_ADMIN_TOKEN_FILE: "/run/secrets/t" }), []);
+	});
+});
+
+describe("NATS credentials in the broker's options", () => {
+	test("they travel as an authenticator: $node.options (JSON) and the URL never show them", () => {
+		const config = loadConfig({ NATS_URL: "nats://cds:hunter2-secret@127.0.0.1:4222" });
+		const options = brokerOptions(config);
+		const transporter = options.transporter as { options: NatsClientOptions & { url?: string } };
+		assert.deepEqual(transporter.options.servers, ["nats://127.0.0.1:4222"]);
+		assert.equal(
+			transporter.options.url,
+			undefined,
+			"Moleculer would turn a URL's userinfo into plain options",
+		);
+		assert.deepEqual(transporter.options.authenticator?.(), { user: "cds", pass: "hunter2-secret" });
+		assert.doesNotMatch(JSON.stringify(options), /hunter2/);
+	});
+
+	test("a token, and no authenticator without credentials", () => {
+		assert.deepEqual(natsClientOptions("nats://h:4222", { token: "tk" }).authenticator?.(), {
+			auth_token: "tk",
+		});
+		assert.equal(natsClientOptions("nats://h:4222").authenticator, undefined);
 	});
 });
