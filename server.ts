@@ -130,6 +130,10 @@ async function main() {
 	broker.logger.info(
 		`CDS-TS node ${broker.nodeID} up: services ${config.services.join(", ")}; store ${config.mongoUrl ? "MongoDB" : `embedded (${config.dataDir})`}; transport ${config.natsUrl ? "NATS" : "local"}${config.services.includes("api") ? `; API on :${config.apiPort}` : ""}`,
 	);
+	if (scrub.scrubbed.length > 0)
+		broker.logger.info(
+			`${scrub.scrubbed.join(", ")}: removed from this node's environment; the process that started it keeps its own copy — prefer the *_FILE variables`,
+		);
 	if (scrub.error)
 		broker.logger.warn(
 			`${secrets.join(", ")} could not be removed from /proc/${process.pid}/environ (${scrub.error}): processes of this user can read them; use the *_FILE variables (CDS_ADMIN_TOKEN_FILE, CDS_SECRET_KEY_FILE, NATS_PASSWORD_FILE)`,
