@@ -5,13 +5,18 @@
 import type { BrokerOptions } from "moleculer";
 import type { Config } from "./config/index.ts";
 import { PermissionMiddleware } from "./mixins/permission.middleware.ts";
+import { natsClientOptions } from "./src/ops/nats-options.ts";
 
 export function brokerOptions(config: Config): BrokerOptions {
 	return {
 		namespace: config.namespace,
 		nodeID: config.nodeId,
 		transporter: config.natsUrl
-			? { type: "NATS", options: { url: config.natsUrl, maxReconnectAttempts: -1 } }
+			? {
+					type: "NATS",
+					// `servers`, not `url`: the transporter would take credentials from a URL as plain options.
+					options: { ...natsClientOptions(config.natsUrl, config.natsCredentials), maxReconnectAttempts: -1 },
+				}
 			: undefined,
 		logger: {
 			type: "Console",

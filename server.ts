@@ -5,12 +5,21 @@
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { ServiceBroker, type ServiceSchema } from "moleculer";
-import { type Config, ConfigError, hostedServices, loadConfig, type ServiceName } from "./config/index.ts";
-import { hostEnv } from "./config/process-env.ts";
+import {
+	type Config,
+	ConfigError,
+	hostedServices,
+	loadConfig,
+	secretVariables,
+	type ServiceName,
+} from "./config/index.ts";
+import { forgetHostEnv, hostEnv } from "./config/process-env.ts";
 import { brokerOptions } from "./moleculer.config.ts";
 import { attachRuntime } from "./services/support/runtime.ts";
 import { attachStore } from "./mixins/store.mixin.ts";
+import { ensurePrivateDataDir } from "./src/crypto/master-key.ts";
 import { SecretBox, loadMasterKey } from "./src/crypto/secret-box.ts";
+import { scrubInitialEnvironment } from "./src/ops/environ-scrub.ts";
 import { createArtifactStore } from "./src/artifacts/index.ts";
 import { MongoStore, openStore } from "./src/store/index.ts";
 import { DuplicateKeyError, type Store } from "./src/store/types.ts";
@@ -53,7 +62,7 @@ export interface RunningServer {
  */
 async function resolveMasterKey(config: Config, store: Store, warn: (msg: string) => void): Promise<Buffer> {
 	if (config.secretKey || !config.mongoUrl)
-		return loadMasterKey({ env: config.secretKey, dataDir: config.dataDir });
+		return loadMasterKey({ env: config.secretKey, dataDir: config.dataDir, warn });
 	const settings = await store.collection<{ _id: string; value: string }>({ name: "settings" });
 	try {
 		await settings.insert({ _id: "master-key", value: randomBytes(32).toString("base64") });
@@ -68,6 +77,7 @@ async function resolveMasterKey(config: Config, store: Store, warn: (msg: string
 export async function startServer(env: NodeJS.ProcessEnv = hostEnv()): Promise<RunningServer> {
 	const config = loadConfig(env);
 	const broker = new ServiceBroker(brokerOptions(config));
+	await ensurePrivateDataDir(config.dataDir, (m) => broker.logger.warn(m));
 	const store = await openStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir });
 	try {
 		const masterKey = await resolveMasterKey(config, store, (m) => broker.logger.warn(m));
@@ -101,9 +111,15 @@ export async function startServer(env: NodeJS.ProcessEnv = hostEnv()): Promise<R
 }
 
 async function main() {
+	// The configuration reads this copy; the secrets leave the process environment before
+	// anything else runs: children inherit none, and /proc/<pid>/environ shows `*`s.
+	const env = { ...hostEnv() };
+	const secrets = secretVariables(env);
+	forgetHostEnv(secrets);
+	const scrub = scrubInitialEnvironment(secrets);
 	let server: RunningServer;
 	try {
-		server = await startServer(hostEnv());
+		server = await startServer(env);
 	} catch (e) {
 		// One clear line, never a stack trace: configuration and start-up problems are the operator's to fix.
 		const message = e instanceof Error ? e.message : String(e);
@@ -114,6 +130,14 @@ async function main() {
 	broker.logger.info(
 		`CDS-TS node ${broker.nodeID} up: services ${config.services.join(", ")}; store ${config.mongoUrl ? "MongoDB" : `embedded (${config.dataDir})`}; transport ${config.natsUrl ? "NATS" : "local"}${config.services.includes("api") ? `; API on :${config.apiPort}` : ""}`,
 	);
+	if (scrub.scrubbed.length > 0)
+		broker.logger.info(
+			`${scrub.scrubbed.join(", ")}: removed from this node's environment; the process that started it keeps its own copy — prefer the *_FILE variables`,
+		);
+	if (scrub.error)
+		broker.logger.warn(
+			`${secrets.join(", ")} could not be removed from /proc/${process.pid}/environ (${scrub.error}): processes of this user can read them; use the *_FILE variables (CDS_ADMIN_TOKEN_FILE, CDS_SECRET_KEY_FILE, NATS_PASSWORD_FILE)`,
+		);
 	let stopping = false;
 	const shutdown = async (signal: string) => {
 		if (stopping) return;

@@ -1,6 +1,23 @@
 // Node-level knobs: cluster transport, store, which services run, the gateway.
 
-import { bytes, duration, oneOf, optionalString, string, url } from "./settings.ts";
+import { bytes, duration, oneOf, optionalString, secret, string, url } from "./settings.ts";
+
+const [adminToken, adminTokenFile] = secret(
+	"CDS_ADMIN_TOKEN",
+	"the system administrator token (≥ 20 characters); the node removes it from its environment at start",
+	{ pattern: /^.{20,}$/, expected: "at least 20 characters" },
+	"generated and printed once",
+);
+const [secretKey, secretKeyFile] = secret(
+	"CDS_SECRET_KEY",
+	"32 bytes, base64: the master key that seals secrets at rest; removed from the node's environment at start",
+	undefined,
+	"`data/master.key`, or kept in MongoDB (with a warning)",
+);
+const [natsPassword, natsPasswordFile] = secret(
+	"NATS_PASSWORD",
+	"password of `NATS_USER`; removed from the node's environment at start",
+);
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -9,9 +26,15 @@ export const CORE_SETTINGS = {
 	natsUrl: url(
 		"NATS_URL",
 		["nats:", "tls:"],
-		"join a cluster over NATS (`nats://host:4222`)",
+		"join a cluster over NATS (`nats://host:4222`, or `nats://user:password@host:4222` for a NATS that requires authentication — it should)",
 		"unset: one process runs every service",
 	),
+	natsUser: optionalString(
+		"NATS_USER",
+		"user name on NATS (with `NATS_PASSWORD`), when `NATS_URL` carries none",
+	),
+	natsPassword,
+	natsPasswordFile,
 	mongoUrl: url(
 		"MONGO_URL",
 		["mongodb:", "mongodb+srv:"],
@@ -32,19 +55,17 @@ export const CORE_SETTINGS = {
 		"the address workers and webhooks use",
 		"`http://localhost:$CDS_API_PORT`",
 	),
-	dataDir: string("CDS_DATA_DIR", "data", "embedded store and master key", undefined, "`./data`"),
-	adminToken: optionalString(
-		"CDS_ADMIN_TOKEN",
-		"the system administrator token (≥ 20 characters)",
-		{ pattern: /^.{20,}$/, expected: "at least 20 characters" },
-		"generated and printed once",
-	),
-	secretKey: optionalString(
-		"CDS_SECRET_KEY",
-		"32 bytes, base64: the master key that seals secrets at rest",
+	dataDir: string(
+		"CDS_DATA_DIR",
+		"data",
+		"embedded store, master key and workspaces (kept at mode 0700)",
 		undefined,
-		"`data/master.key`, or kept in MongoDB (with a warning)",
+		"`./data`",
 	),
+	adminToken,
+	adminTokenFile,
+	secretKey,
+	secretKeyFile,
 	nodeId: optionalString("NODE_ID", "the Moleculer node id", undefined, "hostname-pid"),
 	namespace: string("CDS_NAMESPACE", "cds", "Moleculer namespace (separates clusters sharing one NATS)", {
 		pattern: /^[a-zA-Z0-9_-]{1,64}$/,

@@ -1,5 +1,6 @@
 // Hook knobs: the event processor, the poller, the scheduler, retention and JetStream.
 
+import { type NatsCredentials, type NatsEndpoint, natsEndpoint } from "./nats-auth.ts";
 import { bool, duration, type Env, readAll, string } from "./settings.ts";
 
 export const HOOK_SETTINGS = {
@@ -93,17 +94,29 @@ export const HOOK_SETTINGS = {
 };
 
 export interface HookSettings extends Omit<ReturnType<typeof readAll<typeof HOOK_SETTINGS>>, "natsUrl"> {
-	/** undefined: no JetStream publication. */
+	/** undefined: no JetStream publication. Without credentials (they are in natsCredentials). */
 	natsUrl: string | undefined;
+	natsCredentials?: NatsCredentials;
 }
 
-export function readHookSettings(env: Env, clusterNatsUrl: string | undefined): HookSettings {
+/**
+ * `cluster` is the node's NATS (NATS_URL); `credentials` NATS_USER / NATS_PASSWORD, used by a
+ * CDS_HOOKS_NATS_URL that carries none of its own.
+ */
+export function readHookSettings(
+	env: Env,
+	cluster: NatsEndpoint | undefined,
+	credentials?: NatsCredentials,
+): HookSettings {
 	const s = readAll(env, HOOK_SETTINGS);
-	const nats = s.natsUrl ?? clusterNatsUrl;
+	const own = s.natsUrl;
+	const nats =
+		own === "off" ? undefined : own ? natsEndpoint("CDS_HOOKS_NATS_URL", own, credentials) : cluster;
 	return {
 		...s,
 		// A schedule tick's event is what stops a second run of that tick: keep it at least the window.
 		eventRetentionMs: Math.max(s.eventRetentionMs, s.catchUpWindowMs),
-		natsUrl: nats && nats !== "off" ? nats : undefined,
+		natsUrl: nats?.url,
+		natsCredentials: nats?.credentials,
 	};
 }

@@ -10,6 +10,7 @@ import { type HatcherySettings, readHatcherySettings } from "./hatchery.ts";
 import { type HookSettings, readHookSettings } from "./hooks.ts";
 import { readOutboundSettings } from "./outbound.ts";
 import type { OutboundPolicy } from "../src/net/outbound-policy.ts";
+import { type NatsCredentials, natsEndpoint, userPassword } from "./nats-auth.ts";
 import { type RepositorySettings, readRepositorySettings } from "./repository.ts";
 import { type RunSettings, readRunSettings } from "./run.ts";
 import { hostEnv } from "./process-env.ts";
@@ -18,6 +19,7 @@ import { readTemplateSettings, type TemplateSettings } from "./templates.ts";
 
 export { ConfigError } from "./settings.ts";
 export type { LogLevel } from "./core.ts";
+export type { NatsCredentials } from "./nats-auth.ts";
 export type {
 	ArtifactSettings,
 	HatcherySettings,
@@ -64,7 +66,10 @@ export function hostedServices(services: readonly ServiceName[]): ServiceName[] 
 }
 
 export interface Config {
+	/** Without credentials: safe to log. */
 	natsUrl?: string;
+	/** From NATS_URL's userinfo or NATS_USER / NATS_PASSWORD. */
+	natsCredentials?: NatsCredentials;
 	mongoUrl?: string;
 	dataDir: string;
 	services: ServiceName[];
@@ -114,7 +119,10 @@ function parseServices(value: string | undefined): ServiceName[] {
 
 export function loadConfig(env: Env = hostEnv(), cwd = process.cwd()): Config {
 	const c = CORE_SETTINGS;
-	const natsUrl = c.natsUrl.read(env);
+	const natsFallback = userPassword(c.natsUser.read(env), c.natsPassword.read(env));
+	const rawNatsUrl = c.natsUrl.read(env);
+	const nats = rawNatsUrl ? natsEndpoint("NATS_URL", rawNatsUrl, natsFallback) : undefined;
+	const natsUrl = nats?.url;
 	const mongoUrl = c.mongoUrl.read(env);
 	const services = parseServices(c.services.read(env));
 	const hosted = hostedServices(services);
@@ -133,6 +141,7 @@ export function loadConfig(env: Env = hostEnv(), cwd = process.cwd()): Config {
 	const dataDir = path.resolve(cwd, c.dataDir.read(env));
 	return {
 		natsUrl,
+		natsCredentials: nats?.credentials,
 		mongoUrl,
 		dataDir,
 		services,
@@ -149,10 +158,21 @@ export function loadConfig(env: Env = hostEnv(), cwd = process.cwd()): Config {
 		maxBodyBytes: c.maxBodyBytes.read(env),
 		run: readRunSettings(env),
 		hatchery: readHatcherySettings(env, dataDir),
-		hooks: readHookSettings(env, natsUrl),
+		hooks: readHookSettings(env, nats, natsFallback),
 		artifacts: readArtifactSettings(env, mongoUrl),
 		repository: readRepositorySettings(env),
 		templates: readTemplateSettings(env),
 		outbound: readOutboundSettings(env),
 	};
+}
+
+/**
+ * The variables of `env` that hold secrets: the node keeps them out of its environment once
+ * read (server.ts), so neither its children nor /proc/<pid>/environ show them. A NATS URL
+ * counts when it carries credentials.
+ */
+export function secretVariables(env: Env): string[] {
+	const names = ["CDS_ADMIN_TOKEN", "CDS_SECRET_KEY", "NATS_PASSWORD"].filter((n) => env[n] !== undefined);
+	for (const n of ["NATS_URL", "CDS_HOOKS_NATS_URL"]) if (/\/\/[^/]*@/.test(env[n] ?? "")) names.push(n);
+	return names;
 }

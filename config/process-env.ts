@@ -6,3 +6,12 @@
 export function hostEnv(): NodeJS.ProcessEnv {
 	return process.env;
 }
+
+/**
+ * Removes variables from this process's environment, so that the processes it starts later
+ * (git, workers) never inherit them. /proc/<pid>/environ still shows them: see
+ * src/ops/environ-scrub.ts.
+ */
+export function forgetHostEnv(names: readonly string[]): void {
+	for (const name of names) delete process.env[name];
+}

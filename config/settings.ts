@@ -3,6 +3,8 @@
 // is expected — never a silent default. Areas (config/<area>.ts) declare their knobs with these
 // helpers; the README's tables are checked against the declarations (test/unit/config-docs).
 
+import { readFileSync } from "node:fs";
+
 export class ConfigError extends Error {
 	constructor(message: string) {
 		super(message);
@@ -281,13 +283,17 @@ export function url(
 			const v = raw(env, name);
 			if (v === undefined) return undefined;
 			let parsed: URL;
+			// A URL may carry a password: messages show it without its userinfo.
+			const shown = v.replace(/\/\/[^/@]*@/, "//***@");
 			try {
 				parsed = new URL(v);
 			} catch {
-				throw new ConfigError(`${name}=${v} is not a URL (expected ${protocols.join(" or ")}//host:port)`);
+				throw new ConfigError(
+					`${name}=${shown} is not a URL (expected ${protocols.join(" or ")}//host:port)`,
+				);
 			}
 			if (!protocols.includes(parsed.protocol))
-				throw new ConfigError(`${name}=${v} must start with ${protocols.join(" or ")}//`);
+				throw new ConfigError(`${name}=${shown} must start with ${protocols.join(" or ")}//`);
 			return v;
 		},
 	});
@@ -301,4 +307,53 @@ export function readAll<S extends Record<string, Setting<unknown>>>(
 	const out: Record<string, unknown> = {};
 	for (const [k, s] of Object.entries(settings)) out[k] = s.read(env);
 	return out as { [K in keyof S]: S[K] extends Setting<infer T> ? T : never };
+}
+
+/**
+ * A secret: `NAME` holds the value, or `NAME_FILE` names a file holding it (read at start, one
+ * trailing newline dropped) — the file keeps the value out of every process environment, a
+ * parent's included. Both at once is an error. Messages never echo a secret's value.
+ * Returns the setting of the value (it reads either variable) and the declaration of `NAME_FILE`.
+ */
+export function secret(
+	name: string,
+	doc: string,
+	check?: { pattern: RegExp; expected: string },
+	defaultText = "—",
+): [Setting<string | undefined>, Setting<string | undefined>] {
+	const fileName = `${name}_FILE`;
+	const file = declare<string | undefined>({
+		name: fileName,
+		doc: `a file holding \`${name}\` (recommended: no process environment shows the value)`,
+		defaultText: "—",
+		read: (env) => raw(env, fileName),
+	});
+	const value = declare<string | undefined>({
+		name,
+		doc,
+		defaultText,
+		read(env) {
+			const direct = raw(env, name);
+			const path = file.read(env);
+			if (direct !== undefined && path !== undefined)
+				throw new ConfigError(`${name} and ${fileName} are both set: keep one (${fileName} is recommended)`);
+			let v = direct;
+			let origin = name;
+			if (path !== undefined) {
+				origin = `${fileName}=${path}`;
+				try {
+					v = readFileSync(path, "utf8").replace(/\r?\n$/, "");
+				} catch (e) {
+					throw new ConfigError(
+						`${origin}: cannot read the file (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+					);
+				}
+				if (v.trim() === "") throw new ConfigError(`${origin}: the file is empty`);
+			}
+			if (v !== undefined && check && !check.pattern.test(v))
+				throw new ConfigError(`${origin} is invalid: expected ${check.expected} (the value is not shown)`);
+			return v;
+		},
+	});
+	return [value, file];
 }

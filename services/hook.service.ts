@@ -30,6 +30,7 @@ import { type HookEventDoc, type HookMessage, messagesOf } from "../src/hooks/ev
 import { HookIntake } from "../src/hooks/intake.ts";
 import { HookProcessor, type ProcessorPorts } from "../src/hooks/processor.ts";
 import type { RepositoryDoc, ScheduleDoc } from "../src/hooks/source.ts";
+import { natsClientOptions } from "../src/ops/nats-options.ts";
 import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
 import type { Collection } from "../src/store/types.ts";
 import HookPollerService from "./hook-poller.service.ts";
@@ -317,7 +318,7 @@ export default function HookService(
 				if (!this.hookSettings.natsUrl) return;
 				if (!this.nats) {
 					this.nats = await connect({
-						servers: this.hookSettings.natsUrl,
+						...natsClientOptions(this.hookSettings.natsUrl, this.hookSettings.natsCredentials),
 						name: `cds-hooks-${this.broker.nodeID}`,
 						maxReconnectAttempts: -1,
 					});

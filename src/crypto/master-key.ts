@@ -1,8 +1,10 @@
 // The master key that seals secrets at rest. CDS_SECRET_KEY (base64) wins, so several nodes can
 // share one key; otherwise a single node keeps it in <dataDir>/master.key, created on first use
-// with mode 0600. Losing the key makes every sealed secret unreadable, hence the loud errors.
+// with mode 0600 in a directory of mode 0700. Losing the key makes every sealed secret
+// unreadable, hence the loud errors. A key or data directory that other users can read is
+// tightened at start, with a warning: the key beside the store decrypts every secret in it.
 
-import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { generateKey, KEY_BYTES } from "./key.ts";
 
@@ -17,13 +19,50 @@ function decodeKey(base64: string, origin: string): Buffer {
 	return key;
 }
 
-export async function loadMasterKey(options: { env?: string; dataDir?: string }): Promise<Buffer> {
+type Warn = (message: string) => void;
+
+/** Makes `path` accessible to its owner only (`mode`), warning when it was not; never throws. */
+async function tighten(path: string, mode: number, warn: Warn): Promise<void> {
+	try {
+		const current = (await stat(path)).mode & 0o777;
+		if ((current & ~mode) === 0) return;
+		await chmod(path, mode);
+		warn(
+			`${path} had mode ${current.toString(8).padStart(4, "0")}: changed to ${mode.toString(8).padStart(4, "0")} (other users could read it)`,
+		);
+	} catch (e) {
+		warn(
+			`${path}: cannot check or change its mode (${(e as Error).message}); make it readable by this user only`,
+		);
+	}
+}
+
+/**
+ * The node's data directory (store, master key, workspaces): created with mode 0700, and an
+ * existing one that others can enter is changed to 0700 with a warning.
+ */
+export async function ensurePrivateDataDir(dataDir: string, warn: Warn = () => {}): Promise<void> {
+	try {
+		await mkdir(dataDir, { recursive: true, mode: 0o700 });
+	} catch {
+		return; // a node on MongoDB may never write there; what needs it reports the error
+	}
+	await tighten(dataDir, 0o700, warn);
+}
+
+export async function loadMasterKey(options: {
+	env?: string;
+	dataDir?: string;
+	warn?: Warn;
+}): Promise<Buffer> {
 	if (options.env !== undefined && options.env.trim() !== "") return decodeKey(options.env, "CDS_SECRET_KEY");
 	if (!options.dataDir)
 		throw new Error("no master key: set CDS_SECRET_KEY or give a data directory to keep master.key in");
 	const file = join(options.dataDir, "master.key");
 	try {
-		return decodeKey(await readFile(file, "utf8"), file);
+		const key = decodeKey(await readFile(file, "utf8"), file);
+		await tighten(file, 0o600, options.warn ?? (() => {}));
+		return key;
 	} catch (err) {
 		if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
 	}

@@ -2,6 +2,9 @@
 // They run when NATS_URL / MONGO_URL are set; locally they are skipped with a reason,
 // but under CI=true a missing server is a failure, never a silent skip.
 
+import { natsEndpoint } from "../../config/nats-auth.ts";
+import { type NatsClientOptions, natsClientOptions } from "../../src/ops/nats-options.ts";
+
 export type ServerVar = "MONGO_URL" | "NATS_URL";
 
 export function serverUrl(name: ServerVar): { url: string; skip: false } | { url: undefined; skip: string } {
@@ -26,4 +29,13 @@ export function mongoUrlFor(base: string, db: string): string {
 	const u = new URL(base);
 	u.pathname = `/${db}`;
 	return u.toString();
+}
+
+/**
+ * Options for the `nats` client from a NATS_URL: CI's NATS requires authentication and the
+ * client takes no credentials from a URL, so they travel as the nodes' own (config/nats-auth.ts).
+ */
+export function natsConnectOptions(url: string): NatsClientOptions {
+	const endpoint = natsEndpoint("NATS_URL", url);
+	return natsClientOptions(endpoint.url, endpoint.credentials);
 }

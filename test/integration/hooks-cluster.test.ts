@@ -17,7 +17,7 @@ import {
 	type TestServer,
 	waitReady,
 } from "../helpers/server.ts";
-import { mongoUrlFor, serverUrl, uniqueDbName } from "../helpers/servers.ts";
+import { mongoUrlFor, natsConnectOptions, serverUrl, uniqueDbName } from "../helpers/servers.ts";
 
 const mongo = serverUrl("MONGO_URL");
 const nats = serverUrl("NATS_URL");
@@ -220,7 +220,7 @@ describe("hook replicas over NATS and FerretDB, with the real services", { skip 
 		assert.equal(new Set(created.map((r) => r.branch)).size, unique, "no lost event");
 
 		// Outside systems replay the stream: one message per accepted event (the killed node's included).
-		const nc = await connect({ servers: nats.url });
+		const nc = await connect(natsConnectOptions(nats.url!));
 		try {
 			const jsm = await nc.jetstreamManager();
 			const ci = await jsm.consumers.add("CDS_HOOKS", {

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
-import { readFile, stat, writeFile } from "node:fs/promises";
+import { chmod, mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import { ensurePrivateDataDir } from "../../src/crypto/master-key.ts";
 import { generateKey, isSealed, loadMasterKey, SecretBox } from "../../src/crypto/secret-box.ts";
 import { tempDataDir } from "../helpers/store-temp-dir.ts";
 
@@ -89,6 +90,37 @@ describe("loadMasterKey", () => {
 		await writeFile(join(d.dir, "master.key"), "garbage");
 		await assert.rejects(loadMasterKey({ dataDir: d.dir }), /master\.key must be 32 random bytes/);
 		assert.equal(await readFile(join(d.dir, "master.key"), "utf8"), "garbage");
+	});
+
+	test("a master.key other users can read is changed to 0600, with a warning; a 0600 one is left alone", async () => {
+		const d = await tempDataDir();
+		dirs.push(d);
+		const first = await loadMasterKey({ dataDir: d.dir });
+		const file = join(d.dir, "master.key");
+		const warnings: string[] = [];
+		await loadMasterKey({ dataDir: d.dir, warn: (m) => warnings.push(m) });
+		assert.equal(warnings.length, 0, warnings.join("\n"));
+		await chmod(file, 0o644);
+		const again = await loadMasterKey({ dataDir: d.dir, warn: (m) => warnings.push(m) });
+		assert.deepEqual(again, first);
+		assert.equal((await stat(file)).mode & 0o777, 0o600);
+		assert.equal(warnings.length, 1);
+		assert.match(warnings[0]!, /master\.key had mode 0644: changed to 0600/);
+	});
+
+	test("the data directory is created 0700, and an open one is changed to 0700 with a warning", async () => {
+		const d = await tempDataDir();
+		dirs.push(d);
+		const fresh = join(d.dir, "new", "data");
+		await ensurePrivateDataDir(fresh);
+		assert.equal((await stat(fresh)).mode & 0o777, 0o700);
+		const open = join(d.dir, "open");
+		await mkdir(open);
+		await chmod(open, 0o755);
+		const warnings: string[] = [];
+		await ensurePrivateDataDir(open, (m) => warnings.push(m));
+		assert.equal((await stat(open)).mode & 0o777, 0o700);
+		assert.match(warnings.join("\n"), /had mode 0755: changed to 0700/);
 	});
 
 	test("neither env nor dataDir is an error", async () => {

@@ -86,7 +86,7 @@ export function defaultsOf(row: DocRow): string[] | undefined {
 export const normaliseDefault = (text: string): string => text.replace(/`/g, "").replace(/\s+/g, " ").trim();
 
 /** Variables a README row may name only if they are declared. */
-export const CONFIG_VARIABLE = /^(CDS_[A-Z0-9_]+|NATS_URL|MONGO_URL|SERVICES|LOG_LEVEL|NODE_ID)$/;
+export const CONFIG_VARIABLE = /^(CDS_[A-Z0-9_]+|NATS_[A-Z_]+|MONGO_URL|SERVICES|LOG_LEVEL|NODE_ID)$/;
 
 const row = (s: Setting<unknown>) => `| \`${s.name}\` | ${s.defaultText} | ${s.doc.replace(/\|/g, "\\|")} |`;
 
