@@ -5,8 +5,8 @@
  */
 
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
-import { isAbsolute, join, resolve } from "node:path";
+import { lchown, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { interpolate } from "../run/interpolate.ts";
 import { compileSecrets } from "../run/mask.ts";
 import { type ApiClient, isTransient } from "./api-client.ts";
@@ -23,6 +23,13 @@ export interface CommandContext {
 	exportVariable(name: string, value: string): Promise<void>;
 	/** For temporary files (cache archives). */
 	tmpDir: string;
+	/** The user steps run as when it is not the worker's: files written for them are theirs. */
+	owner?: { uid: number; gid: number };
+	/**
+	 * Runs a tool (tar) on the step's behalf inside the job's sandbox, as the step's user: an
+	 * archive a step made cannot make the worker write or read where the step could not.
+	 */
+	runTool?(command: string, args: string[], cwd: string): Promise<void>;
 }
 
 export type Output = (text: string, stream: "stdout" | "stderr") => void;
@@ -61,7 +68,24 @@ function splitFlags(args: string[]): { flags: Record<string, string>; positional
 	return { flags, positional };
 }
 
-function tar(args: string[], cwd: string): Promise<void> {
+/** Hands a path the worker wrote to the steps' user (no-op when steps run as the worker). */
+async function own(ctx: CommandContext, path: string): Promise<void> {
+	if (ctx.owner) await lchown(path, ctx.owner.uid, ctx.owner.gid);
+}
+
+/** mkdir -p, the directories it made owned by the steps' user. */
+async function makeDir(ctx: CommandContext, dir: string): Promise<void> {
+	const first = await mkdir(dir, { recursive: true });
+	if (!first || !ctx.owner) return;
+	for (let d = dir; d.length >= first.length; d = dirname(d)) {
+		await own(ctx, d);
+		if (d === first) break;
+	}
+}
+
+/** tar runs where the steps run (their sandbox, their user): it reads and writes only what a step could. */
+function tar(ctx: CommandContext, args: string[], cwd: string): Promise<void> {
+	if (ctx.runTool) return ctx.runTool("tar", args, cwd);
 	return new Promise((resolvePromise, reject) => {
 		const child = spawn("tar", args, { cwd, stdio: ["ignore", "ignore", "pipe"] });
 		let stderr = "";
@@ -110,7 +134,7 @@ export async function runCommand(
 				const { flags, positional } = splitFlags(rest);
 				const tag = flags.tag || ctx.vars()["cds.version"] || "latest";
 				const dir = at(positional[0] ?? ".");
-				await mkdir(dir, { recursive: true });
+				await makeDir(ctx, dir);
 				const items = await retry(() => ctx.api.listArtifacts(tag), {
 					deadlineMs: TRANSFER_DEADLINE_MS,
 					isRetryable: isTransient,
@@ -124,6 +148,7 @@ export async function runCommand(
 						continue;
 					}
 					if (await downloadFile(ctx.api, "artifacts", tag, item.name, join(dir, name))) {
+						await own(ctx, join(dir, name));
 						out(`downloaded ${name}\n`, "stdout");
 						count++;
 					}
@@ -135,23 +160,25 @@ export async function runCommand(
 				const [sub, tag, ...paths] = rest;
 				if (!tag || !NAME_RE.test(tag)) throw new UsageError("worker cache push|pull TAG …");
 				const scratch = await mkdtemp(join(ctx.tmpDir, "cache-"));
+				await own(ctx, scratch);
 				try {
 					const archive = join(scratch, CACHE_ARCHIVE);
 					if (sub === "push") {
 						if (paths.length === 0) throw new UsageError("worker cache push TAG PATH…");
-						await tar(["-cf", archive, "--", ...paths], cwd);
+						await tar(ctx, ["-cf", archive, "--", ...paths], cwd);
 						const sent = await uploadFile(ctx.api, "cache", tag, archive, CACHE_ARCHIVE);
 						out(`cache ${tag} pushed (${sent.size} bytes)\n`, "stdout");
 						return 0;
 					}
 					if (sub === "pull") {
 						const dir = at(paths[0] ?? ".");
-						await mkdir(dir, { recursive: true });
+						await makeDir(ctx, dir);
 						if (!(await downloadFile(ctx.api, "cache", tag, CACHE_ARCHIVE, archive))) {
 							out(`cache ${tag} not found\n`, "stderr");
 							return 1;
 						}
-						await tar(["-xf", archive, "-C", dir], cwd);
+						await own(ctx, archive);
+						await tar(ctx, ["-xf", archive, "-C", dir], cwd);
 						out(`cache ${tag} pulled into ${dir}\n`, "stdout");
 						return 0;
 					}
@@ -182,6 +209,7 @@ export async function runCommand(
 				if (rest.length !== 2) throw new UsageError("worker tmpl IN OUT");
 				const input = await readFile(at(rest[0]!), "utf8");
 				await writeFile(at(rest[1]!), interpolate(input, ctx.vars()));
+				await own(ctx, at(rest[1]!));
 				return 0;
 			}
 			case "check-secret": {

@@ -27,6 +27,7 @@ import {
 import { retry } from "./backoff.ts";
 import { type CommandServer, startCommandServer } from "./command-server.ts";
 import { buildStepEnv } from "./env.ts";
+import { runProcess } from "./process-runner.ts";
 import { type JobSpec, parseJobSpec } from "./job-spec.ts";
 import { LogShipper, type LogShipperStats } from "./log-shipper.ts";
 import { StepLog } from "./step-log.ts";
@@ -194,6 +195,10 @@ async function runSpec(
 			vars: () => vars,
 			secrets: spec.secrets,
 			tmpDir: dirs.tmp,
+			// Steps of a root worker run as the sandbox's user: what the worker writes into the
+			// workspace for them (downloads, caches, templates) becomes theirs.
+			owner: options.sandbox.kind !== "none" && process.getuid?.() === 0 ? options.sandbox.runAs : undefined,
+			runTool: (command, args, cwd) => runTool(sandbox, dirs, options, command, args, cwd),
 			async exportVariable(name, value) {
 				await retryReport(() => api.postVariable(name, value));
 				vars[`cds.build.${name}`] = value;
@@ -291,6 +296,35 @@ async function runSpec(
 			options.diag(`cannot remove the workspace: ${errorText(err)}`),
 		);
 	return outcome;
+}
+
+/** A tool the worker runs for a step (tar for caches), where and as whom the steps run. */
+async function runTool(
+	sandbox: PreparedJobSandbox | undefined,
+	dirs: JobDirs,
+	options: JobRunOptions,
+	command: string,
+	args: string[],
+	cwd: string,
+): Promise<void> {
+	if (!sandbox) throw new Error(`${command}: the job's sandbox is not ready`);
+	let output = "";
+	const result = await runProcess({
+		command,
+		args,
+		cwd,
+		env: { PATH: options.path || "/usr/bin:/bin", HOME: dirs.workspace, LANG: options.lang || "C.UTF-8" },
+		sandbox,
+		onOutput: (chunk) => {
+			output = (output + chunk.toString()).slice(-2000);
+		},
+		signal: new AbortController().signal,
+		graceMs: options.graceMs,
+	});
+	if (result.exitCode !== 0)
+		throw new Error(
+			`${command} failed (${result.error ?? result.exitCode ?? result.signal}): ${output.trim()}`,
+		);
 }
 
 async function runStep(

@@ -66,16 +66,14 @@ export function runProcess(options: ProcessOptions): Promise<ProcessResult> {
 			if (settled) return;
 			settled = true;
 			options.signal.removeEventListener("abort", onAbort);
-			void launched
-				.dispose()
-				.finally(() =>
-					resolve({
-						exitCode: exit?.code ?? null,
-						signal: exit?.signal ?? null,
-						aborted,
-						error: error ?? setupError,
-					}),
-				);
+			void launched.dispose().finally(() =>
+				resolve({
+					exitCode: exit?.code ?? null,
+					signal: exit?.signal ?? null,
+					aborted,
+					error: error ?? setupError,
+				}),
+			);
 		};
 		const maybeFinish = () => {
 			if (exit && open === 0) void (killing ?? Promise.resolve()).then(() => finish());
