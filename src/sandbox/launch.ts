@@ -163,121 +163,26 @@ function signalNamespace(namespace: string, init: number, signal: NodeJS.Signals
 	}
 }
 
-/** CDS_HATCHERY_SANDBOX=bwrap: every process of a step in its own bubblewrap sandbox. */
-class BwrapJob implements JobSandbox {
-	readonly kind = "bwrap" as const;
-	readonly socketPath = "/run/cds/worker.sock";
-	readonly binPath = "/run/cds/bin";
-	private readonly plan: SandboxPlan;
-	private readonly paths: JobPaths;
-	private readonly root = rootEntries();
-	private readonly hostRoot = process.getuid?.() === 0;
-
-	constructor(plan: SandboxPlan, paths: JobPaths) {
-		this.plan = plan;
-		this.paths = paths;
-	}
-
-	filePath(name: string): string {
-		return `${SANDBOX_FILES}/${name}`;
-	}
-
-	async prepare(): Promise<void> {
-		const runAs = this.plan.runAs;
-		if (this.hostRoot && runAs) {
-			const { chown } = await import("node:fs/promises");
-			for (const dir of [this.paths.workspace, this.paths.tmp, this.paths.socket])
-				await chown(dir, runAs.uid, runAs.gid);
-		}
-		await chmod(this.paths.bin, 0o755);
-	}
-
-	launch(request: LaunchRequest): Launched {
-		const files = request.files ?? [];
-		const nat = this.plan.network === "nat";
-		// Descriptors 3… of bwrap: info, [block, resolv.conf], then one per file.
-		let next = 3;
-		const infoFd = next++;
-		const blockFd = nat ? next++ : undefined;
-		const resolvConfFd = nat ? next++ : undefined;
-		const fileFds = files.map((f) => ({ fd: next++, name: f.name, mode: f.mode }));
-		const mounts: StepMounts = {
-			...this.paths,
-			cwd: request.cwd,
-			files: fileFds,
-			resolvConfFd,
-			infoFd,
-			blockFd,
-			hostRoot: this.hostRoot,
-		};
-		const args = [
-			...bwrapArgs(this.plan, mounts, this.root),
-			"--",
-			...dropPrivileges(this.plan, request.command, request.args, files.length > 0),
-		];
-		const child = spawn(this.plan.tools.bwrap ?? "bwrap", args, {
-			env: request.env,
-			detached: true,
-			stdio: ["ignore", "pipe", "pipe", ...Array.from({ length: next - 3 }, () => "pipe" as const)],
-		});
-		const pipe = (fd: number) => child.stdio[fd] as Writable & Readable;
-		for (let fd = 3; fd < next; fd++) pipe(fd).on("error", () => {});
-		if (resolvConfFd !== undefined) pipe(resolvConfFd).end(NAT_RESOLV_CONF);
-		for (const [i, f] of files.entries()) pipe(fileFds[i]!.fd).end(f.content);
-
-		let init: number | undefined;
-		let namespace: string | undefined;
-		let natHelper: Nat | undefined;
-		const exited = () => child.exitCode !== null || child.signalCode !== null;
-		const forceKill = () => {
-			if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
-		};
-		const ready = (async () => {
-			let info = "";
-			const stream = pipe(infoFd);
-			stream.setEncoding("utf8");
-			stream.on("data", (d: string) => {
-				info += d;
-			});
-			await new Promise<void>((resolve) => {
-				stream.once("end", resolve);
-				stream.once("close", resolve);
-			});
-			if (info === "") throw new Error("bubblewrap could not set up the sandbox");
-			init = Number((JSON.parse(info) as { "child-pid"?: number })["child-pid"]);
-			namespace = pidNamespace(init);
-			if (nat && blockFd !== undefined) {
-				natHelper = await attachNat(init, this.plan.tools, !this.hostRoot);
-				pipe(blockFd).end("go");
-			}
-		})();
-		ready.catch(() => forceKill());
-		return {
-			child,
-			ready,
-			terminate: () => {
-				if (init !== undefined && namespace !== undefined && !exited())
-					signalNamespace(namespace, init, "SIGTERM");
-				else forceKill();
-			},
-			forceKill,
-			alive: () => !exited(),
-			dispose: async () => natHelper?.close(),
-		};
-	}
-
-	async close(): Promise<void> {}
+/** The descriptors (3…) a namespaced launch hands its tool: info, [block, resolv.conf], files. */
+interface LaunchFds {
+	infoFd: number;
+	blockFd?: number;
+	resolvConfFd?: number;
+	files: Array<{ fd: number; name: string; mode: number }>;
 }
 
-/** CDS_HATCHERY_SANDBOX=unshare: the same layout built by util-linux unshare and a script. */
-class UnshareJob implements JobSandbox {
-	readonly kind = "unshare" as const;
+/**
+ * A step in its own namespaces, made by a tool (bubblewrap, unshare) that reports on an info
+ * descriptor once they exist and waits on a block descriptor while NAT is attached.
+ */
+abstract class NamespacedJob implements JobSandbox {
+	abstract readonly kind: "bwrap" | "unshare";
 	readonly socketPath = "/run/cds/worker.sock";
 	readonly binPath = "/run/cds/bin";
-	private readonly plan: SandboxPlan;
-	private readonly paths: JobPaths & { root: string };
-	private readonly root = rootEntries();
-	private readonly hostRoot = process.getuid?.() === 0;
+	protected readonly plan: SandboxPlan;
+	protected readonly paths: JobPaths & { root: string };
+	protected readonly root = rootEntries();
+	protected readonly hostRoot = process.getuid?.() === 0;
 
 	constructor(plan: SandboxPlan, paths: JobPaths & { root: string }) {
 		this.plan = plan;
@@ -298,56 +203,34 @@ class UnshareJob implements JobSandbox {
 		await chmod(this.paths.bin, 0o755);
 	}
 
+	async close(): Promise<void> {}
+
+	/** The tool's command line for this step. */
+	protected abstract command(request: LaunchRequest, fds: LaunchFds): { file: string; args: string[] };
+
+	/** Waits for the tool's report on the info descriptor; the host pid of the namespaces' init. */
+	protected abstract initPid(child: ChildProcess, info: Readable): Promise<number>;
+
 	launch(request: LaunchRequest): Launched {
 		const files = request.files ?? [];
 		const nat = this.plan.network === "nat";
 		let next = 3;
-		const infoFd = next++;
-		const blockFd = nat ? next++ : undefined;
-		const resolvConfFd = nat ? next++ : undefined;
-		const fileFds = files.map((f) => ({ fd: next++, name: f.name, mode: f.mode }));
-		const script = unshareScript(
-			this.plan,
-			{
-				...this.paths,
-				jobRoot: this.paths.root,
-				cwd: request.cwd,
-				files: fileFds,
-				resolvConfFd,
-				infoFd,
-				blockFd,
-				hostRoot: this.hostRoot,
-			},
-			this.root,
-		);
-		// setpriv --pdeathsig: unshare dies with the worker (and the namespace with unshare), as
-		// bubblewrap's --die-with-parent does.
-		const child = spawn(
-			this.plan.tools.setpriv ?? "setpriv",
-			[
-				"--pdeathsig",
-				"SIGKILL",
-				"--",
-				this.plan.tools.unshare ?? "unshare",
-				...unshareArgs(this.plan, this.hostRoot),
-				"--",
-				"/bin/sh",
-				"-c",
-				script,
-				request.cwd,
-				request.command,
-				...request.args,
-			],
-			{
-				env: request.env,
-				detached: true,
-				stdio: ["ignore", "pipe", "pipe", ...Array.from({ length: next - 3 }, () => "pipe" as const)],
-			},
-		);
+		const fds: LaunchFds = {
+			infoFd: next++,
+			blockFd: nat ? next++ : undefined,
+			resolvConfFd: nat ? next++ : undefined,
+			files: files.map((f) => ({ fd: next++, name: f.name, mode: f.mode })),
+		};
+		const { file, args } = this.command(request, fds);
+		const child = spawn(file, args, {
+			env: request.env,
+			detached: true,
+			stdio: ["ignore", "pipe", "pipe", ...Array.from({ length: next - 3 }, () => "pipe" as const)],
+		});
 		const pipe = (fd: number) => child.stdio[fd] as Writable & Readable;
 		for (let fd = 3; fd < next; fd++) pipe(fd).on("error", () => {});
-		if (resolvConfFd !== undefined) pipe(resolvConfFd).end(NAT_RESOLV_CONF);
-		for (const [i, f] of files.entries()) pipe(fileFds[i]!.fd).end(f.content);
+		if (fds.resolvConfFd !== undefined) pipe(fds.resolvConfFd).end(NAT_RESOLV_CONF);
+		for (const [i, f] of files.entries()) pipe(fds.files[i]!.fd).end(f.content);
 
 		let init: number | undefined;
 		let namespace: string | undefined;
@@ -357,24 +240,11 @@ class UnshareJob implements JobSandbox {
 			if (child.pid !== undefined) signalGroup(child.pid, "SIGKILL");
 		};
 		const ready = (async () => {
-			const stream = pipe(infoFd);
-			stream.setEncoding("utf8");
-			const line = await new Promise<string>((resolve) => {
-				let text = "";
-				stream.on("data", (d: string) => {
-					text += d;
-					if (text.includes("\n")) resolve(text);
-				});
-				stream.once("close", () => resolve(text));
-			});
-			if (!line.includes("ready") || child.pid === undefined)
-				throw new Error("unshare could not set up the sandbox");
-			const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim();
-			init = Number(children.split(" ")[0]);
+			init = await this.initPid(child, pipe(fds.infoFd));
 			namespace = pidNamespace(init);
-			if (nat && blockFd !== undefined) {
+			if (fds.blockFd !== undefined) {
 				natHelper = await attachNat(init, this.plan.tools, !this.hostRoot);
-				pipe(blockFd).end("go\n");
+				pipe(fds.blockFd).end("go\n");
 			}
 		})();
 		ready.catch(() => forceKill());
@@ -391,8 +261,90 @@ class UnshareJob implements JobSandbox {
 			dispose: async () => natHelper?.close(),
 		};
 	}
+}
 
-	async close(): Promise<void> {}
+/** CDS_HATCHERY_SANDBOX=bwrap: every process of a step in its own bubblewrap sandbox. */
+class BwrapJob extends NamespacedJob {
+	readonly kind = "bwrap" as const;
+
+	protected command(request: LaunchRequest, fds: LaunchFds) {
+		const mounts: StepMounts = { ...this.paths, ...fds, cwd: request.cwd, hostRoot: this.hostRoot };
+		return {
+			file: this.plan.tools.bwrap ?? "bwrap",
+			args: [
+				...bwrapArgs(this.plan, mounts, this.root),
+				"--",
+				...dropPrivileges(this.plan, request.command, request.args, fds.files.length > 0),
+			],
+		};
+	}
+
+	/** bubblewrap writes `{"child-pid": …}` and closes the descriptor once the namespaces exist. */
+	protected async initPid(_child: ChildProcess, info: Readable): Promise<number> {
+		let text = "";
+		info.setEncoding("utf8");
+		info.on("data", (d: string) => {
+			text += d;
+		});
+		await new Promise<void>((resolve) => {
+			info.once("end", resolve);
+			info.once("close", resolve);
+		});
+		if (text === "") throw new Error("bubblewrap could not set up the sandbox");
+		return Number((JSON.parse(text) as { "child-pid"?: number })["child-pid"]);
+	}
+}
+
+/** CDS_HATCHERY_SANDBOX=unshare: the same layout built by util-linux unshare and a script. */
+class UnshareJob extends NamespacedJob {
+	readonly kind = "unshare" as const;
+
+	protected command(request: LaunchRequest, fds: LaunchFds) {
+		const mounts = {
+			...this.paths,
+			...fds,
+			jobRoot: this.paths.root,
+			cwd: request.cwd,
+			hostRoot: this.hostRoot,
+		};
+		const script = unshareScript(this.plan, mounts, this.root);
+		// setpriv --pdeathsig: unshare dies with the worker (and the namespace with unshare), as
+		// bubblewrap's --die-with-parent does.
+		return {
+			file: this.plan.tools.setpriv ?? "setpriv",
+			args: [
+				"--pdeathsig",
+				"SIGKILL",
+				"--",
+				this.plan.tools.unshare ?? "unshare",
+				...unshareArgs(this.plan, this.hostRoot),
+				"--",
+				"/bin/sh",
+				"-c",
+				script,
+				request.cwd,
+				request.command,
+				...request.args,
+			],
+		};
+	}
+
+	/** The script says `ready` once its mounts are done; its PID 1 is unshare's child. */
+	protected async initPid(child: ChildProcess, info: Readable): Promise<number> {
+		info.setEncoding("utf8");
+		const line = await new Promise<string>((resolve) => {
+			let text = "";
+			info.on("data", (d: string) => {
+				text += d;
+				if (text.includes("\n")) resolve(text);
+			});
+			info.once("close", () => resolve(text));
+		});
+		if (!line.includes("ready") || child.pid === undefined)
+			throw new Error("unshare could not set up the sandbox");
+		const children = readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, "utf8").trim();
+		return Number(children.split(" ")[0]);
+	}
 }
 
 export interface PreparedJobSandbox extends JobSandbox {
