@@ -91,26 +91,30 @@ export function bwrapArgs(plan: SandboxPlan, mounts: StepMounts, root: readonly 
 	// hidden directory can be crossed (the workspace may lie below it), not listed.
 	const inExposed = (p: string) => expose.some((e) => inside(e, p) && e !== p);
 	const hidden = (p: string) => args.push("--perms", "0711", "--tmpfs", p);
-	for (const p of hide) if (!inExposed(p) && !hiddenByTop(p)) hidden(p);
-	for (const p of expose) args.push("--ro-bind-try", p, p);
-	for (const p of hide) if (inExposed(p)) hidden(p);
-
-	// The directories leading to the workspace inside a hidden (empty) tree are made crossable.
+	// The directories leading to a path shown inside a hidden (empty) tree are made crossable
+	// — bubblewrap would make them 0700 — before that path is bound; not listable.
 	const hiddenRoots = [...hide, ...HIDDEN_TOP_LEVEL.map((t) => `/${t}`)];
 	const made = new Set<string>();
-	const share = clean(plan.share);
-	for (const target of [...share, mounts.workspace, mounts.tmp]) {
-		const parts = target.split(sep).filter(Boolean);
-		for (let i = 1; i < parts.length; i++) {
-			const dir = `/${parts.slice(0, i).join(sep)}`;
-			// Only where the deepest mount above is an empty tmpfs (not a read-only bind of the host).
-			const deepest = (roots: string[], strict: boolean) =>
-				Math.max(-1, ...roots.filter((r) => inside(r, dir) && (!strict || r !== dir)).map((r) => r.length));
-			if (made.has(dir) || deepest(hiddenRoots, true) <= deepest(expose, false)) continue;
-			made.add(dir);
-			args.push("--perms", "0711", "--dir", dir);
+	const crossable = (targets: readonly string[]) => {
+		for (const target of targets) {
+			const parts = target.split(sep).filter(Boolean);
+			for (let i = 1; i < parts.length; i++) {
+				const dir = `/${parts.slice(0, i).join(sep)}`;
+				// Only where the deepest mount above is an empty tmpfs (not a read-only bind of the host).
+				const deepest = (roots: string[], strict: boolean) =>
+					Math.max(-1, ...roots.filter((r) => inside(r, dir) && (!strict || r !== dir)).map((r) => r.length));
+				if (made.has(dir) || deepest(hiddenRoots, true) <= deepest(expose, false)) continue;
+				made.add(dir);
+				args.push("--perms", "0711", "--dir", dir);
+			}
 		}
-	}
+	};
+	for (const p of hide) if (!inExposed(p) && !hiddenByTop(p)) hidden(p);
+	crossable(expose);
+	for (const p of expose) args.push("--ro-bind-try", p, p);
+	for (const p of hide) if (inExposed(p)) hidden(p);
+	const share = clean(plan.share);
+	crossable([...share, mounts.workspace, mounts.tmp]);
 	for (const p of share) args.push("--bind-try", p, p);
 	args.push("--bind", mounts.workspace, mounts.workspace, "--bind", mounts.tmp, mounts.tmp);
 	args.push("--dir", SANDBOX_RUN_DIR, "--ro-bind", mounts.bin, SANDBOX_BIN);

@@ -124,6 +124,14 @@ describe("the bubblewrap layout of a step", () => {
 		assert.deepEqual(groups[dir - 1], ["--perms", "0711"]);
 	});
 
+	test("an install below a hidden directory: the directories leading to it are crossable before it is bound", () => {
+		const g = ops(bwrapArgs({ ...PLAN, expose: ["/tmp/ci/main"] }, MOUNTS, ROOT));
+		const dir = index(g, "--dir", "/tmp/ci");
+		const bind = index(g, "--ro-bind-try", "/tmp/ci/main", "/tmp/ci/main");
+		assert.ok(index(g, "--tmpfs", "/tmp") < dir && dir < bind, JSON.stringify(g));
+		assert.deepEqual(g[dir - 1], ["--perms", "0711"]);
+	});
+
 	test("no host path is writable but the job's workspace and tmp", () => {
 		const writable = groups.filter((g) => g[0] === "--bind").map((g) => g[2]);
 		assert.deepEqual(writable, [MOUNTS.workspace, MOUNTS.tmp, "/run/cds/worker.sock"]);
