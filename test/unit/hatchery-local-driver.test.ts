@@ -14,14 +14,25 @@ import { jobRequirements } from "../../src/hatchery/requirements.ts";
 
 const children: ChildProcess[] = [];
 
-/** A process that looks like a worker (its command line names cds-worker), in its own group. */
-function fakeWorker(): ChildProcess & { gone: Promise<void> } {
+/**
+ * A process that looks like a worker (its command line names cds-worker), in its own group —
+ * once it does: right after the fork it still shows this test's command line, and a driver
+ * polling it then would see no worker.
+ */
+async function fakeWorker(): Promise<ChildProcess & { gone: Promise<void> }> {
 	const child = spawn("bash", ["-c", "exec -a cds-worker-fake sleep 120"], {
 		detached: true,
 		stdio: "ignore",
 	});
 	children.push(child);
 	const gone = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+	await until("the fake worker to show its command line", () => {
+		try {
+			return readFileSync(`/proc/${child.pid}/cmdline`, "utf8").startsWith("cds-worker-fake");
+		} catch {
+			return false;
+		}
+	});
 	return Object.assign(child, { gone });
 }
 
@@ -58,9 +69,9 @@ describe("local driver: reconcile after a restart", () => {
 	test("adopts the worker of a live job, kills the one whose job is over, ignores a recycled pid", async () => {
 		const baseDir = mkdtempSync(path.join(tmpdir(), "cds-local-driver-"));
 		try {
-			const live = fakeWorker();
-			const over = fakeWorker();
-			const recycled = fakeWorker();
+			const live = await fakeWorker();
+			const over = await fakeWorker();
+			const recycled = await fakeWorker();
 			writeFileSync(
 				path.join(baseDir, "hatchery-h1.pids"),
 				JSON.stringify([
@@ -105,7 +116,7 @@ describe("local driver: reconcile after a restart", () => {
 	test("a worker whose job is over is killed at the second reconcile that finds it so, not the first", async () => {
 		const baseDir = mkdtempSync(path.join(tmpdir(), "cds-local-driver-"));
 		try {
-			const worker = fakeWorker();
+			const worker = await fakeWorker();
 			writeFileSync(
 				path.join(baseDir, "hatchery-h1.pids"),
 				JSON.stringify([{ pid: worker.pid, jobId: "J", name: "h1-old-w1" }]),
