@@ -10,7 +10,7 @@
 // count stays within CDS_HATCHERY_MAX_WORKERS; a step cannot read its job's token anywhere.
 
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -20,9 +20,9 @@ import type { HatcheryDriver, WorkerHandle } from "../../src/hatchery/contract.t
 import { createDriver } from "../../src/hatchery/drivers/index.ts";
 import { jobRequirements } from "../../src/hatchery/requirements.ts";
 import { MongoStore } from "../../src/store/index.ts";
-import { type NodeProcess, spawnNode } from "../helpers/cluster.ts";
-import { apiClient, freePort, waitReady } from "../helpers/server.ts";
-import { mongoUrlFor, serverUrl, uniqueDbName } from "../helpers/servers.ts";
+import { type NodeProcess, spawnNode, stepWritableDir, testCluster } from "../helpers/cluster.ts";
+import { apiClient, waitReady } from "../helpers/server.ts";
+import { serverUrl } from "../helpers/servers.ts";
 
 export interface DriverConformanceSetup {
 	/**
@@ -155,26 +155,13 @@ export function describeDriverConformance(
 		before(async () => {
 			driverSetup = await setup();
 			work = mkdtempSync(path.join(tmpdir(), `cds-conformance-${kind}-`));
-			shareDir = driverSetup.sharedDir(work);
-			// Steps may run as another user than the test (a sandbox's unprivileged uid).
-			mkdirSync(shareDir, { recursive: true, mode: 0o777 });
-			chmodSync(shareDir, 0o777);
-			const db = uniqueDbName("cds_conformance");
-			dbUrl = mongoUrlFor(mongo.url!, db);
-			const port = await freePort();
-			url = `http://127.0.0.1:${port}`;
-			shared = {
-				NATS_URL: nats.url!,
-				MONGO_URL: dbUrl,
-				CDS_NAMESPACE: db,
-				CDS_SECRET_KEY: Buffer.alloc(32, 7).toString("base64"),
-				CDS_ADMIN_TOKEN: `admin-token-${db}`,
-				CDS_API_PORT: String(port),
-				CDS_API_HOST: "127.0.0.1",
-				CDS_PUBLIC_URL: url,
-				CDS_WORKER_HEARTBEAT_SECONDS: "1",
-				CDS_WORKER_HEARTBEAT_TIMEOUT_MS: "5000",
-			};
+			shareDir = stepWritableDir(driverSetup.sharedDir(work));
+			const cluster = await testCluster(
+				"cds_conformance",
+				{ natsUrl: nats.url!, mongoUrl: mongo.url! },
+				{ CDS_WORKER_HEARTBEAT_SECONDS: "1", CDS_WORKER_HEARTBEAT_TIMEOUT_MS: "5000" },
+			);
+			({ dbUrl, url, env: shared } = cluster);
 			const core = spawnNode("core", { ...shared, SERVICES: "api,auth,project,workflow,run" });
 			nodes.push(core);
 			await waitReady(url, 60_000).catch((e) => {
@@ -183,7 +170,7 @@ export function describeDriverConformance(
 			api = apiClient(url, shared.CDS_ADMIN_TOKEN!);
 			assert.equal((await api("POST", "/api/v1/projects", { key: "CONF", name: "Conformance" })).status, 201);
 			broker = new ServiceBroker({
-				namespace: db,
+				namespace: shared.CDS_NAMESPACE,
 				nodeID: `conformance-${process.pid}`,
 				transporter: { type: "NATS", options: { url: nats.url! } },
 				serializer: "JSON",

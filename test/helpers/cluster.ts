@@ -1,9 +1,12 @@
 // CDS-TS nodes as separate OS processes (`node server.ts`), so tests can kill -9 them.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { randomBytes } from "node:crypto";
+import { chmodSync, mkdirSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { freePort } from "./server.ts";
+import { mongoUrlFor, uniqueDbName } from "./servers.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 
@@ -60,4 +63,43 @@ export function spawnNode(name: string, env: Record<string, string>): NodeProces
 			clearTimeout(timer);
 		},
 	};
+}
+
+export interface TestCluster {
+	/** What every node of the cluster shares: transport, store database, namespace, keys, gateway. */
+	env: Record<string, string>;
+	dbUrl: string;
+	/** The gateway's address (the node that hosts `api` listens there). */
+	url: string;
+}
+
+/** A fresh cluster on the test's NATS and MongoDB: its own database and namespace, a free gateway port. */
+export async function testCluster(
+	prefix: string,
+	servers: { natsUrl: string; mongoUrl: string },
+	extra: Record<string, string> = {},
+): Promise<TestCluster> {
+	const db = uniqueDbName(prefix);
+	const dbUrl = mongoUrlFor(servers.mongoUrl, db);
+	const port = await freePort();
+	const url = `http://127.0.0.1:${port}`;
+	const env = {
+		NATS_URL: servers.natsUrl,
+		MONGO_URL: dbUrl,
+		CDS_NAMESPACE: db,
+		CDS_SECRET_KEY: randomBytes(32).toString("base64"),
+		CDS_ADMIN_TOKEN: `admin-token-${db}`,
+		CDS_API_PORT: String(port),
+		CDS_API_HOST: "127.0.0.1",
+		CDS_PUBLIC_URL: url,
+		...extra,
+	};
+	return { env, dbUrl, url };
+}
+
+/** A directory sandboxed steps can write although they may run as another uid than the test. */
+export function stepWritableDir(dir: string): string {
+	mkdirSync(dir, { recursive: true, mode: 0o777 });
+	chmodSync(dir, 0o777);
+	return dir;
 }

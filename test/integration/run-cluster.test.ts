@@ -3,14 +3,14 @@
 // Counts are read from the store and from what the jobs themselves wrote.
 
 import assert from "node:assert/strict";
-import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { MongoStore } from "../../src/store/index.ts";
-import { type NodeProcess, spawnNode } from "../helpers/cluster.ts";
-import { apiClient, freePort, waitReady } from "../helpers/server.ts";
-import { mongoUrlFor, serverUrl, uniqueDbName } from "../helpers/servers.ts";
+import { type NodeProcess, spawnNode, stepWritableDir, testCluster } from "../helpers/cluster.ts";
+import { apiClient, waitReady } from "../helpers/server.ts";
+import { serverUrl } from "../helpers/servers.ts";
 
 const nats = serverUrl("NATS_URL");
 const mongo = serverUrl("MONGO_URL");
@@ -62,27 +62,18 @@ describe("run engine cluster over NATS and MongoDB", { skip: nats.skip || mongo.
 
 	before(async () => {
 		work = mkdtempSync(path.join(tmpdir(), "cds-cluster-"));
-		// Sandboxed steps run as an unprivileged user when the test runs as root.
-		mkdirSync(path.join(work, "shared"), { mode: 0o777 });
-		chmodSync(path.join(work, "shared"), 0o777);
-		const db = uniqueDbName("cds_cluster");
-		dbUrl = mongoUrlFor(mongo.url!, db);
-		const port = await freePort();
-		url = `http://127.0.0.1:${port}`;
-		shared = {
-			NATS_URL: nats.url!,
-			MONGO_URL: dbUrl,
-			CDS_NAMESPACE: db,
-			CDS_SECRET_KEY: Buffer.alloc(32, 3).toString("base64"),
-			CDS_ADMIN_TOKEN: `admin-token-${db}`,
-			CDS_API_PORT: String(port),
-			CDS_API_HOST: "127.0.0.1",
-			CDS_PUBLIC_URL: url,
-			CDS_WORKER_HEARTBEAT_SECONDS: "2",
-			CDS_WORKER_HEARTBEAT_TIMEOUT_MS: "5000",
-			CDS_MAX_JOBS_PER_PROJECT: "1000",
-			CDS_MAX_JOBS_PER_WORKFLOW: "1000",
-		};
+		stepWritableDir(path.join(work, "shared"));
+		const cluster = await testCluster(
+			"cds_cluster",
+			{ natsUrl: nats.url!, mongoUrl: mongo.url! },
+			{
+				CDS_WORKER_HEARTBEAT_SECONDS: "2",
+				CDS_WORKER_HEARTBEAT_TIMEOUT_MS: "5000",
+				CDS_MAX_JOBS_PER_PROJECT: "1000",
+				CDS_MAX_JOBS_PER_WORKFLOW: "1000",
+			},
+		);
+		({ dbUrl, url, env: shared } = cluster);
 		core = await startCore();
 		api = apiClient(url, shared.CDS_ADMIN_TOKEN!);
 		assert.equal((await api("POST", "/api/v1/projects", { key: "DEMO", name: "Demo" })).status, 201);
