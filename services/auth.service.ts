@@ -51,6 +51,7 @@ export default function AuthService(): ServiceSchema<
 		actions: {
 			/** Used by the gateway on every request; not exposed over REST. */
 			resolve: {
+				idempotent: true,
 				visibility: "public",
 				params: { token: { type: "string", min: 1, max: 512 } },
 				async handler(this: AuthThis, ctx: Context<{ token: string }>): Promise<Principal | null> {

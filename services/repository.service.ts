@@ -475,6 +475,7 @@ export default function RepositoryService(
 			},
 
 			byHookUuid: {
+				idempotent: true,
 				params: { uuid: { type: "string", max: 64 } },
 				async handler(this: RepositoryThis, ctx: Context<{ uuid: string }>) {
 					const doc = await this.repositories().findOne({ hookUuid: ctx.params.uuid });
@@ -483,6 +484,7 @@ export default function RepositoryService(
 			},
 
 			listPollable: {
+				idempotent: true,
 				params: {},
 				async handler(this: RepositoryThis) {
 					const docs = await this.repositories().find({ poll: { $ne: null } });

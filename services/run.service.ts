@@ -251,6 +251,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 
 			/** Jobs waiting for a hatchery that `capabilities` could run, oldest first, fair between projects. Internal. */
 			queueFor: {
+				idempotent: true,
 				params: {
 					capabilities: { type: "object" },
 					limit: { type: "number", integer: true, min: 1, max: 1000 },
@@ -304,6 +305,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 
 			/** Jobs a hatchery launched that are still live, so it can kill orphans after a restart. Internal. */
 			liveJobs: {
+				idempotent: true,
 				params: { hatchery: { type: "string", max: 256 } },
 				async handler(this: RunThis, ctx: Context<{ hatchery: string }>): Promise<LiveJobsResult> {
 					return liveJobs(this.engine, ctx.params.hatchery);
