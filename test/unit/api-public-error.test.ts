@@ -15,7 +15,7 @@ describe("publicError", () => {
 		new Errors.ServiceNotFoundError({ action: "run.list" }),
 		new Errors.ServiceNotAvailableError({ action: "worker.heartbeat", nodeID: "run-1" }),
 		new Errors.RequestRejectedError({ action: "project.get", nodeID: "pw-1" }),
-		new Errors.BrokerDisconnectedError(),
+		new Errors.BrokerDisconnectedError("transporter disconnected"),
 		new ServiceUnavailableError(),
 	];
 	for (const err of unavailable) {
