@@ -25,12 +25,50 @@ export const PROBE_AFTER_MS = 1_000;
 /** How long a node has to answer that ping (only an event loop blocked that long misses it). */
 export const PING_TIMEOUT_MS = 3_000;
 
-type Registry = {
-	nodes: {
-		get(id: string): { available: boolean } | undefined;
-		disconnected(id: string, unexpected: boolean): void;
+type Internals = {
+	registry: {
+		nodes: {
+			get(id: string): { available: boolean } | undefined;
+			disconnected(id: string, unexpected: boolean): void;
+		};
 	};
+	localBus: {
+		on(event: string, f: (pong: { nodeID: string }) => void): void;
+		off(event: string, f: (pong: { nodeID: string }) => void): void;
+	};
+	transit?: { connected: boolean; sendPing(nodeID: string): Promise<unknown> };
 };
+
+/**
+ * Whether `nodeID` answers a ping within `timeoutMs`: true, false, or undefined when this node
+ * cannot tell — no transport, or its own event loop stalled past the deadline (a pong may be
+ * waiting unread: a busy caller must not declare a healthy node dead).
+ */
+function pingNode(broker: ServiceBroker, nodeID: string, timeoutMs: number): Promise<boolean | undefined> {
+	const b = broker as unknown as Internals;
+	const transit = b.transit;
+	if (!transit?.connected) return Promise.resolve(undefined);
+	return new Promise((resolve) => {
+		const started = Date.now();
+		let timer: NodeJS.Timeout | undefined;
+		const onPong = (pong: { nodeID: string }) => {
+			if (pong.nodeID === nodeID) finish(true);
+		};
+		const finish = (answer: boolean | undefined) => {
+			clearTimeout(timer);
+			b.localBus.off("$node.pong", onPong);
+			resolve(answer);
+		};
+		b.localBus.on("$node.pong", onPong);
+		// setImmediate: pongs already received are read before concluding there is none.
+		timer = setTimeout(
+			() => setImmediate(() => finish(Date.now() - started > timeoutMs + 1_000 ? undefined : false)),
+			timeoutMs,
+		);
+		timer.unref();
+		transit.sendPing(nodeID).catch(() => finish(undefined));
+	});
+}
 
 export function NodeLossMiddleware(): Middleware {
 	let broker: ServiceBroker;
@@ -40,11 +78,10 @@ export function NodeLossMiddleware(): Middleware {
 	const probe = (nodeID: string): Promise<void> => {
 		let running = probes.get(nodeID);
 		if (!running) {
-			running = broker
-				.ping(nodeID, PING_TIMEOUT_MS)
-				.then((pong) => {
-					const registry = (broker as unknown as { registry: Registry }).registry;
-					if (pong || !registry.nodes.get(nodeID)?.available) return;
+			running = pingNode(broker, nodeID, PING_TIMEOUT_MS)
+				.then((answer) => {
+					const { registry } = broker as unknown as Internals;
+					if (answer !== false || !registry.nodes.get(nodeID)?.available) return;
 					broker.logger.warn(
 						`node ${nodeID} did not answer a ping within ${PING_TIMEOUT_MS} ms: treating it as gone (its pending calls fail, replicas take over)`,
 					);
