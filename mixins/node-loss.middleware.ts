@@ -2,10 +2,14 @@
 // 15 to 30 s after a kill -9: until then calls routed to it wait for the request timeout and
 // end in 500s. This middleware makes such calls fail fast and, for idempotent actions, land
 // on a live replica:
-// - a remote call still pending after PROBE_AFTER_MS pings its node; a node that does not
-//   answer within PING_TIMEOUT_MS is declared gone, as its heartbeat expiry would: its pending
-//   calls are rejected at once (RequestRejectedError) and its endpoints leave the registry.
-//   A node that was only slow comes back with its next heartbeat.
+// - a remote call still pending after PROBE_AFTER_MS asks NATS whether the node is still
+//   connected: a Moleculer PING sent as a NATS request to the node's own PING subject. NATS
+//   answers "no responders" at once when no connection subscribes to it — the node's process
+//   is gone (the server drops a dead connection's subscriptions when its socket closes). The
+//   node is then declared gone, as its heartbeat expiry would: its pending calls are rejected
+//   at once (RequestRejectedError) and its endpoints leave the registry. A node that is only
+//   slow still holds its subscription, so load never makes a live node look dead (a node cut
+//   from NATS without its socket closing is left to the heartbeats).
 // - idempotent actions (`idempotent: true`, or reachable only by GET: src/ops/node-loss.ts)
 //   get `retryPolicy.enabled`, so the broker's retry policy replays them elsewhere after a node
 //   loss; every other call is never replayed (its first attempt may have done the work).
@@ -20,10 +24,10 @@ declare module "moleculer" {
 	}
 }
 
-/** How long a remote call runs before its node is pinged. */
-export const PROBE_AFTER_MS = 1_000;
-/** How long a node has to answer that ping (only an event loop blocked that long misses it). */
-export const PING_TIMEOUT_MS = 3_000;
+/** How long a remote call runs before its node's connection is checked, and between checks. */
+export const PROBE_AFTER_MS = 500;
+/** How long the check waits for NATS's "no responders"; the node never replies on the inbox. */
+const CHECK_TIMEOUT_MS = 1_000;
 
 type Internals = {
 	registry: {
@@ -32,58 +36,51 @@ type Internals = {
 			disconnected(id: string, unexpected: boolean): void;
 		};
 	};
-	localBus: {
-		on(event: string, f: (pong: { nodeID: string }) => void): void;
-		off(event: string, f: (pong: { nodeID: string }) => void): void;
+	generateUid(): string;
+	transit?: {
+		connected: boolean;
+		tx?: {
+			client?: { request?(subject: string, data: Uint8Array, opts: { timeout: number }): Promise<unknown> };
+			getTopicName(cmd: string, nodeID: string): string;
+			serialize(packet: { type: string; payload: Record<string, unknown> }): Uint8Array;
+		};
 	};
-	transit?: { connected: boolean; sendPing(nodeID: string): Promise<unknown> };
 };
 
 /**
- * Whether `nodeID` answers a ping within `timeoutMs`: true, false, or undefined when this node
- * cannot tell — no transport, or its own event loop stalled past the deadline (a pong may be
- * waiting unread: a busy caller must not declare a healthy node dead).
+ * Whether `nodeID` still holds a NATS connection: false when NATS says nobody subscribes to its
+ * PING subject, true when someone does (the request then times out, or the node answers with a
+ * PONG to us as to any ping), undefined when this node cannot tell (another transport, no link).
  */
-function pingNode(broker: ServiceBroker, nodeID: string, timeoutMs: number): Promise<boolean | undefined> {
+async function stillConnected(broker: ServiceBroker, nodeID: string): Promise<boolean | undefined> {
 	const b = broker as unknown as Internals;
-	const transit = b.transit;
-	if (!transit?.connected) return Promise.resolve(undefined);
-	return new Promise((resolve) => {
-		const started = Date.now();
-		let timer: NodeJS.Timeout | undefined;
-		const onPong = (pong: { nodeID: string }) => {
-			if (pong.nodeID === nodeID) finish(true);
-		};
-		const finish = (answer: boolean | undefined) => {
-			clearTimeout(timer);
-			b.localBus.off("$node.pong", onPong);
-			resolve(answer);
-		};
-		b.localBus.on("$node.pong", onPong);
-		// setImmediate: pongs already received are read before concluding there is none.
-		timer = setTimeout(
-			() => setImmediate(() => finish(Date.now() - started > timeoutMs + 1_000 ? undefined : false)),
-			timeoutMs,
-		);
-		timer.unref();
-		transit.sendPing(nodeID).catch(() => finish(undefined));
-	});
+	const tx = b.transit?.tx;
+	if (!b.transit?.connected || !tx?.client?.request) return undefined;
+	const data = tx.serialize({ type: "PING", payload: { time: Date.now(), id: b.generateUid() } });
+	try {
+		await tx.client.request(tx.getTopicName("PING", nodeID), data, { timeout: CHECK_TIMEOUT_MS });
+		return true;
+	} catch (e) {
+		const code = (e as { code?: unknown }).code;
+		if (code === "503") return false;
+		return code === "TIMEOUT" ? true : undefined;
+	}
 }
 
 export function NodeLossMiddleware(): Middleware {
 	let broker: ServiceBroker;
-	/** One ping at a time per node, whatever the number of calls waiting on it. */
+	/** One check at a time per node, whatever the number of calls waiting on it. */
 	const probes = new Map<string, Promise<void>>();
 
 	const probe = (nodeID: string): Promise<void> => {
 		let running = probes.get(nodeID);
 		if (!running) {
-			running = pingNode(broker, nodeID, PING_TIMEOUT_MS)
-				.then((answer) => {
+			running = stillConnected(broker, nodeID)
+				.then((connected) => {
 					const { registry } = broker as unknown as Internals;
-					if (answer !== false || !registry.nodes.get(nodeID)?.available) return;
+					if (connected !== false || !registry.nodes.get(nodeID)?.available) return;
 					broker.logger.warn(
-						`node ${nodeID} did not answer a ping within ${PING_TIMEOUT_MS} ms: treating it as gone (its pending calls fail, replicas take over)`,
+						`node ${nodeID} has no connection to NATS any more: treating it as gone (its pending calls fail, replicas take over)`,
 					);
 					registry.nodes.disconnected(nodeID, true);
 				})
