@@ -45,9 +45,22 @@ async function raceProcesses(owners: string[], env: Record<string, string>): Pro
 }
 const racer = join(import.meta.dirname, "../helpers/store-claim-racer.ts");
 const mongo = serverUrl("MONGO_URL");
+// FerretDB's SQLite backend, next to MONGO_URL's (PostgreSQL in CI): the same contract must hold on both.
+const sqlite = serverUrl("MONGO_SQLITE_URL");
 
 async function dropAndClose(store: Store): Promise<void> {
 	await (store as MongoStore).dropDatabase();
+}
+
+if (sqlite.skip !== false) {
+	test("MongoDB store on FerretDB/SQLite", { skip: sqlite.skip }, () => {});
+} else {
+	const base = sqlite.url;
+	storeContract("mongo-sqlite", {
+		open: () =>
+			openStore({ mongoUrl: mongoUrlFor(base, uniqueDbName("store_contract")), dataDir: "/nonexistent" }),
+		cleanup: dropAndClose,
+	});
 }
 
 if (mongo.skip !== false) {
