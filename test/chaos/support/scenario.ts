@@ -41,21 +41,21 @@ export async function underChaos(
 	for (const v of verdicts) {
 		t.diagnostic(
 			`${v.run}: ${v.status} (expected ${v.expected}), step started ${v.starts}× ended ${v.ends}×, ` +
-				`${v.missingLines.length} lines missing, ${v.duplicatedLines.length} duplicated`,
+				`printed ${v.printed} lines, ${v.missingLines.length} missing from the logs, ${v.duplicatedLines.length} stored twice`,
 		);
 	}
 	const failures: string[] = [];
 	for (const v of verdicts) {
 		if (v.status !== v.expected)
 			failures.push(
-				`${v.run} ended ${v.status}, its step ended with the ${v.expected} exit: ${JSON.stringify(v.nodes)}`,
+				`${v.run} ended ${v.status}, not ${v.expected} (its step ${v.ends ? "ran to its end" : "never reached its end"}): ${JSON.stringify(v.nodes)}`,
 			);
 		if (v.starts !== 1) failures.push(`${v.run}: its step (no retry) started ${v.starts} times`);
 		if (v.missingLines.length > 0)
 			failures.push(
-				`${v.run}: log lines lost: ${v.missingLines.join(",")} (the step printed ${v.ends ? "all" : "some"})`,
+				`${v.run}: ${v.missingLines.length} of the ${v.printed} lines its step printed are not in the logs: ${v.missingLines.join(",")}`,
 			);
-		if (v.ends === 1 && v.duplicatedLines.length > 0)
+		if (v.duplicatedLines.length > 0)
 			failures.push(`${v.run}: log lines stored twice: ${v.duplicatedLines.join(",")}`);
 	}
 	if (summary.wrong.length > 0)

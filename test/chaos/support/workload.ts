@@ -26,7 +26,7 @@ export interface StepPlan {
 export const OK: StepPlan = { name: "OK", lines: 40, sleep: 0.2, exit: 0 };
 export const KO: StepPlan = { name: "KO", lines: 40, sleep: 0.2, exit: 3 };
 
-function marker(dir: string, plan: StepPlan, run: number, what: "start" | "end"): string {
+function marker(dir: string, plan: StepPlan, run: number, what: "start" | "end" | "printed"): string {
 	return path.join(dir, `${plan.name}-${run}.${what}`);
 }
 
@@ -35,7 +35,8 @@ export function planFiles(plan: StepPlan, markerDir: string): { path: string; co
 	const mark = (what: string) => `${markerDir}/${plan.name}-$CDS_RUN_NUMBER.${what}`;
 	const script = [
 		`echo "$CDS_RUN_NUMBER $CDS_JOB $$" >> ${mark("start")}`,
-		`for i in $(seq 1 ${plan.lines}); do echo "${plan.name} line $i"; sleep ${plan.sleep}; done`,
+		// Each line is noted on the host once printed: a line missing from the logs was printed, so lost.
+		`for i in $(seq 1 ${plan.lines}); do echo "${plan.name} line $i"; echo $i >> ${mark("printed")}; sleep ${plan.sleep}; done`,
 		`echo "$CDS_RUN_NUMBER $CDS_JOB $$" >> ${mark("end")}`,
 		`exit ${plan.exit}`,
 	].join("\n");
@@ -123,8 +124,9 @@ export interface Verdict {
 	run: string;
 	status: string;
 	expected: string;
-	/** Numbered lines the step printed that the run's logs do not hold. */
+	/** Numbered lines the step printed (noted on the host) that the run's logs do not hold. */
 	missingLines: number[];
+	printed: number;
 	/** Lines stored more than once (a resent batch stored twice). */
 	duplicatedLines: number[];
 	/** How many times the step started and ended (a job without retry: 1 and, when it ran out, 1). */
@@ -143,15 +145,17 @@ export async function judge(cluster: ChaosCluster, run: StartedRun): Promise<Ver
 		const m = pattern.exec(l.trim());
 		if (m) seen.set(Number(m[1]), (seen.get(Number(m[1])) ?? 0) + 1);
 	}
-	const count = (what: "start" | "end") => {
+	const read = (what: "start" | "end" | "printed") => {
 		const f = marker(cluster.shared, run.plan, run.number, what);
-		return existsSync(f) ? readFileSync(f, "utf8").trim().split("\n").filter(Boolean).length : 0;
+		return existsSync(f) ? readFileSync(f, "utf8").trim().split("\n").filter(Boolean) : [];
 	};
-	const numbers = Array.from({ length: run.plan.lines }, (_, i) => i + 1);
+	const count = (what: "start" | "end") => read(what).length;
+	const numbers = read("printed").map(Number);
 	return {
 		run: `${run.plan.name} #${run.number}`,
 		status: final.status,
 		expected: run.plan.exit === 0 ? "Success" : "Fail",
+		printed: numbers.length,
 		missingLines: numbers.filter((n) => !seen.has(n)),
 		duplicatedLines: numbers.filter((n) => (seen.get(n) ?? 0) > 1),
 		starts: count("start"),
