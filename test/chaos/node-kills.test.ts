@@ -5,7 +5,7 @@
 
 import { after, before, describe, test } from "node:test";
 import { ChaosCluster, THREE_NODES } from "./support/cluster.ts";
-import { underChaos } from "./support/scenario.ts";
+import { SCENARIO, underChaos } from "./support/scenario.ts";
 import { chaosSkipReason, type ChaosServers, startChaosServers } from "./support/servers.ts";
 import { importPlans, KO, OK } from "./support/workload.ts";
 
@@ -28,15 +28,15 @@ describe("chaos: kill -9 of each node mid-run, then restart", { skip }, () => {
 		await servers?.stop();
 	});
 
-	test("the engine node (run, hatchery, hook) is killed while steps print", async (t) => {
+	test("the engine node (run, hatchery, hook) is killed while steps print", SCENARIO, async (t) => {
 		await underChaos(t, cluster, () => cluster.crashAndRestart("C", DOWN_MS));
 	});
 
-	test("the definitions node (project, workflow, …) is killed while steps print", async (t) => {
+	test("the definitions node (project, workflow, …) is killed while steps print", SCENARIO, async (t) => {
 		await underChaos(t, cluster, () => cluster.crashAndRestart("B", DOWN_MS));
 	});
 
-	test("the gateway node (api, auth) is killed while steps print", async (t) => {
+	test("the gateway node (api, auth) is killed while steps print", SCENARIO, async (t) => {
 		await underChaos(t, cluster, () => cluster.crashAndRestart("A", DOWN_MS));
 	});
 });

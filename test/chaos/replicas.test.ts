@@ -5,7 +5,7 @@
 
 import { after, before, describe, test } from "node:test";
 import { ChaosCluster, THREE_NODES } from "./support/cluster.ts";
-import { underChaos } from "./support/scenario.ts";
+import { SCENARIO, underChaos } from "./support/scenario.ts";
 import { chaosSkipReason, type ChaosServers, startChaosServers } from "./support/servers.ts";
 import { importPlans, KO, OK } from "./support/workload.ts";
 
@@ -31,14 +31,14 @@ describe("chaos: the engine node beside a replica", { skip }, () => {
 		await servers?.stop();
 	});
 
-	test("SIGTERM drains the node running the workers; it is started again", async (t) => {
+	test("SIGTERM drains the node running the workers; it is started again", SCENARIO, async (t) => {
 		await underChaos(t, cluster, async () => {
 			await cluster.terminate("C");
 			await cluster.start("C");
 		});
 	});
 
-	test("kill -9 of the node running the workers: the runs finish while it is down", async (t) => {
+	test("kill -9 of the node running the workers: the runs finish while it is down", SCENARIO, async (t) => {
 		try {
 			await underChaos(t, cluster, () => cluster.kill9("C"));
 		} finally {

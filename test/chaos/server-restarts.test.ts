@@ -4,7 +4,7 @@
 
 import { after, before, describe, test } from "node:test";
 import { ChaosCluster, THREE_NODES } from "./support/cluster.ts";
-import { underChaos } from "./support/scenario.ts";
+import { SCENARIO, underChaos } from "./support/scenario.ts";
 import { chaosSkipReason, type ChaosServers, startChaosServers } from "./support/servers.ts";
 import { importPlans, KO, OK } from "./support/workload.ts";
 
@@ -26,11 +26,11 @@ describe("chaos: NATS and the store server restarted mid-run", { skip }, () => {
 		await servers?.stop();
 	});
 
-	test("NATS is killed and restarted while steps print", async (t) => {
+	test("NATS is killed and restarted while steps print", SCENARIO, async (t) => {
 		await underChaos(t, cluster, () => servers.nats.restart(DOWN_MS));
 	});
 
-	test("FerretDB is killed and restarted while steps print", async (t) => {
+	test("FerretDB is killed and restarted while steps print", SCENARIO, async (t) => {
 		t.diagnostic(`FerretDB stores into ${servers.backend}`);
 		await underChaos(t, cluster, () => servers.ferretdb.restart(DOWN_MS));
 	});

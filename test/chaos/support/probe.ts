@@ -84,6 +84,7 @@ export class ApiProbe {
 	async stop(): Promise<ProbeSummary> {
 		this.running = false;
 		await this.loop;
+		this.loop = undefined;
 		const byStatus: Record<string, number> = {};
 		for (const a of this.answers) byStatus[a.status] = (byStatus[a.status] ?? 0) + 1;
 		const ok = (a: ProbeAnswer) =>

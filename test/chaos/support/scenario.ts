@@ -15,6 +15,9 @@ const BACKGROUND = [
 	`/api/v1/projects/${PROJECT}/workflows/OK/runs`,
 ];
 
+/** A scenario that takes longer is cancelled: the suite must stay within about 10 minutes. */
+export const SCENARIO = { timeout: 240_000 };
+
 export async function underChaos(
 	t: TestContext,
 	cluster: ChaosCluster,
@@ -23,6 +26,8 @@ export async function underChaos(
 ): Promise<void> {
 	const probe = new ApiProbe(cluster.url, cluster.env.CDS_ADMIN_TOKEN!, BACKGROUND);
 	probe.start();
+	// A cancelled scenario (its timeout) must not leave the probe polling: the file would never end.
+	t.signal.addEventListener("abort", () => void probe.stop(), { once: true });
 	let verdicts: Awaited<ReturnType<typeof judge>>[] = [];
 	let summary: Awaited<ReturnType<ApiProbe["stop"]>> | undefined;
 	try {

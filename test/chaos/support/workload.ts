@@ -94,7 +94,7 @@ export async function waitStepsRunning(
 }
 
 /** The run once final (answers other than 200 — the cluster recovering — are waited out). */
-export async function waitFinal(cluster: ChaosCluster, run: StartedRun, timeoutMs = 180_000): Promise<any> {
+export async function waitFinal(cluster: ChaosCluster, run: StartedRun, timeoutMs = 120_000): Promise<any> {
 	const deadline = Date.now() + timeoutMs;
 	let last = "";
 	for (;;) {
