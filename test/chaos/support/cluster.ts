@@ -3,7 +3,7 @@
 // (SIGTERM) and restarts by name. A restarted node keeps its role, its environment, its
 // hatchery name and its workers' directory — what an operator's restart keeps.
 
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { MongoStore } from "../../../src/store/index.ts";
@@ -159,6 +159,41 @@ export class ChaosCluster {
 		await this.start(name);
 	}
 
+	/**
+	 * Workers outlive a node killed -9 (that is the point) and retry until their job's deadline:
+	 * those the hatcheries of this cluster recorded and that still run are ended with the suite.
+	 */
+	private killStrayWorkers(): void {
+		for (const dir of readdirSync(this.work).filter((d) => d.startsWith("workers-"))) {
+			for (const file of readdirSync(path.join(this.work, dir)).filter((f) => f.endsWith(".pids"))) {
+				let records: { pid?: number }[] = [];
+				try {
+					records = JSON.parse(readFileSync(path.join(this.work, dir, file), "utf8"));
+				} catch {
+					continue;
+				}
+				for (const { pid } of records) {
+					if (typeof pid !== "number") continue;
+					// Only a process that is still one of this cluster's workers (pids are reused).
+					let cmdline = "";
+					try {
+						cmdline = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+					} catch {
+						continue;
+					}
+					if (!cmdline.includes("cds-worker")) continue;
+					for (const target of [-pid, pid]) {
+						try {
+							process.kill(target, "SIGKILL");
+						} catch {
+							/* already gone */
+						}
+					}
+				}
+			}
+		}
+	}
+
 	/** The last output of every process a scenario started, for an assertion's message. */
 	outputs(chars = 3000): string {
 		return this.history
@@ -171,6 +206,7 @@ export class ChaosCluster {
 
 	async stop(): Promise<void> {
 		for (const n of [...this.nodes.values()].reverse()) await n.stop().catch(() => {});
+		this.killStrayWorkers();
 		const store = await MongoStore.connect(this.dbUrl).catch(() => undefined);
 		await store?.dropDatabase().catch(() => {});
 		await store?.close();
