@@ -173,7 +173,11 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				async handler(this: RunThis, ctx: Context<RunRef, GatewayMeta>) {
 					const { key, name, number } = ctx.params;
 					const { run, stoppedJobs } = await engineCall(async () =>
-						stopRun(this.engine, await findRunByRef(this.engine.repo, key, name, refOf(number)), ctx.meta.user?.id ?? "system"),
+						stopRun(
+							this.engine,
+							await findRunByRef(this.engine.repo, key, name, refOf(number)),
+							ctx.meta.user?.id ?? "system",
+						),
 					);
 					ctx.emit("run.stopped", { runId: run._id, jobs: stoppedJobs });
 					return presentRun(run);

@@ -78,7 +78,9 @@ export async function reconcile(engine: RunEngine, batch = 500): Promise<Reconci
 				if (!ACTIVE_RUN_STATUSES.has(progress.state.status) && queue.length === 0) {
 					report.resolved.push(current._id);
 					const skipped = Object.values(progress.state.nodes)
-						.filter((n) => n.status === "Skipped" && current.progress.state.nodes[n.name]?.status === "Waiting")
+						.filter(
+							(n) => n.status === "Skipped" && current.progress.state.nodes[n.name]?.status === "Waiting",
+						)
 						.map((n) => `${n.name} (${n.reason ?? "Skipped"})`);
 					engine.ports.warn(
 						`reconcile ${current._id}: ${current.status} with nothing left to run, ended ${progress.state.status}${skipped.length > 0 ? `; skipped ${skipped.join(", ")}` : ""}`,

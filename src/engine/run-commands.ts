@@ -170,7 +170,9 @@ export async function restartRun(
 	if (!previous.progress.state.nodes[node]) throw new RunNotFoundError(`node ${node}`, { node });
 	const def = await engine.definition(previous);
 	// The next sub-run of the number, whichever of its sub-runs is restarted.
-	const base = await engine.repo.runs.findOne({ _id: runId(previous.project, previous.workflow, previous.number) });
+	const base = await engine.repo.runs.findOne({
+		_id: runId(previous.project, previous.workflow, previous.number),
+	});
 	const sub = Math.max(previous.sub ?? 0, base?.latestSub ?? 0) + 1;
 	const now = engine.now();
 	const doc: RunDoc = {

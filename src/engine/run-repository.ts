@@ -101,7 +101,8 @@ export class RunRepository {
 	 * `sub` when given (0: the run as it first ran), or null.
 	 */
 	async findRun(project: string, workflow: string, number: number, sub?: number): Promise<RunDoc | null> {
-		if (sub !== undefined && sub > 0) return this.runs.findOne({ _id: subRunId(project, workflow, number, sub) });
+		if (sub !== undefined && sub > 0)
+			return this.runs.findOne({ _id: subRunId(project, workflow, number, sub) });
 		const base = await this.runs.findOne({ _id: runId(project, workflow, number) });
 		if (sub === 0 || !base?.latestSub) return base;
 		return this.runs.findOne({ _id: subRunId(project, workflow, number, base.latestSub) });

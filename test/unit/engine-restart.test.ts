@@ -145,7 +145,10 @@ describe("reconciler: runs with nothing left to run", () => {
 		assert.equal(after.progress.state.nodes.deploy!.reason, "parent build is Skipped");
 		assert.equal(await f.repo.activeRuns.count({ _id: stuck._id }), 0);
 		assert.equal(warnings.length, 1, warnings.join("\n"));
-		assert.match(warnings[0]!, /Building with nothing left to run, ended Skipped; skipped deploy \(parent build/);
+		assert.match(
+			warnings[0]!,
+			/Building with nothing left to run, ended Skipped; skipped deploy \(parent build/,
+		);
 		assert.deepEqual((await reconcile(f.engine)).resolved, [], "nothing to do the second time");
 	});
 
