@@ -22,6 +22,7 @@ import { connect, type JetStreamClient, type NatsConnection, nanos } from "nats"
 import type { Config, HookSettings } from "../config/index.ts";
 import { invalid, notFound } from "./support/errors.ts";
 import { setHookProcessor } from "./support/hook-node.ts";
+import { runLink } from "./support/public-url.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
 import { everyInterval } from "./support/periodic.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
@@ -97,7 +98,7 @@ function processorPorts(self: HookThis, config: Config): ProcessorPorts {
 				state: "pending",
 				context: `cds/${project}/${workflow}`,
 				description: `run #${run ?? "?"} created`,
-				targetUrl: `${config.publicUrl}/api/v1/projects/${project}/workflows/${workflow}/runs/${run ?? ""}`,
+				targetUrl: runLink(broker, config, project, workflow, run),
 			}).catch(() => {});
 		},
 		publish: (messages) => self.publish(messages),
