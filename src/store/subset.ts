@@ -140,7 +140,7 @@ function keyBytes(key: string): number {
 }
 
 /** The exact BSON size of a value the walk accepted, as the MongoDB driver serialises it. */
-function bsonSize(value: unknown): number {
+export function bsonSize(value: unknown): number {
 	switch (typeof value) {
 		case "string":
 			return 5 + utf8(value);
@@ -233,6 +233,36 @@ export function checkQueryValues(value: unknown, op: string, path = ""): void {
 }
 
 /**
+ * Why `value`, stored at `depth` (1 for a top-level field), would be refused — "an array inside
+ * an array at [0]" — or undefined when it is in the subset. For services that refuse data shaped
+ * by users (a run's payload, template parameters) with a 4xx naming the problem.
+ */
+export function subsetProblem(value: unknown, depth = 1): string | undefined {
+	try {
+		checkSize(value, checkValue(value, "", "", depth, false), "", "");
+		return undefined;
+	} catch (err) {
+		if (!(err instanceof StoreShapeError)) throw err;
+		const reason = err.message.slice(2, err.message.lastIndexOf(" (outside the store subset"));
+		return reason.replace(/ at the document$/, "");
+	}
+}
+
+/**
+ * `value` with "\0" and lone surrogates replaced by U+FFFD in every string and field name, and
+ * nothing else changed: what a JSON text can hold that no backend stores (a `\u0000` or lone
+ * `\ud800` escape). Returns `value` itself when nothing needed converting.
+ */
+export function withWellFormedStrings<T>(value: T): T {
+	return convert(value, Number.NEGATIVE_INFINITY, false, true) as T;
+}
+
+/** Whether a JSON text holds an escape `withWellFormedStrings` may have to convert (a fast pre-check). */
+export function jsonMayHoldBadStrings(text: string): boolean {
+	return /\\u(0000|d[89a-f])/i.test(text);
+}
+
+/**
  * Converts data shaped by users or tools (a webhook payload, report contents, parameters) into
  * the subset, for the services that keep it as received: an array directly inside an array
  * becomes `{ items: [...] }`, "\0" and lone surrogates become U+FFFD, non-finite numbers null,
@@ -241,10 +271,12 @@ export function checkQueryValues(value: unknown, op: string, path = ""): void {
  * itself when nothing needed converting.
  */
 export function toStorable<T>(value: T, depth = 1): T {
-	return convert(value, depth, false) as T;
+	return convert(value, depth, false, false) as T;
 }
 
-function convert(value: unknown, depth: number, inArray: boolean): unknown {
+/** `stringsOnly`: only strings and field names are converted (withWellFormedStrings). */
+function convert(value: unknown, depth: number, inArray: boolean, stringsOnly: boolean): unknown {
+	if (stringsOnly && typeof value !== "string" && (typeof value !== "object" || value === null)) return value;
 	switch (typeof value) {
 		case "string":
 			return wellFormed(value);
@@ -262,15 +294,16 @@ function convert(value: unknown, depth: number, inArray: boolean): unknown {
 			return inArray ? null : undefined;
 	}
 	if (value === null) return null;
-	if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value;
+	if (value instanceof Date) return Number.isNaN(value.getTime()) && !stringsOnly ? null : value;
 	if (depth >= MAX_NESTING) return null;
 	if (Array.isArray(value)) {
 		let out: unknown[] | undefined;
 		for (let i = 0; i < value.length; i++) {
 			const item = value[i];
-			const converted = Array.isArray(item)
-				? { items: convert(item, depth + 1, false) }
-				: convert(item, depth + 1, true);
+			const converted =
+				Array.isArray(item) && !stringsOnly
+					? { items: convert(item, depth + 2, false, false) }
+					: convert(item, depth + 1, true, stringsOnly);
 			if (converted !== item && !out) out = value.slice(0, i);
 			out?.push(converted);
 		}
@@ -278,11 +311,12 @@ function convert(value: unknown, depth: number, inArray: boolean): unknown {
 	}
 	let out: Record<string, unknown> | undefined;
 	const entries = Object.entries(value);
-	const plain = isPlainObject(value);
+	const plain = isPlainObject(value) || stringsOnly;
+	if (stringsOnly && !isPlainObject(value)) return value;
 	for (let i = 0; i < entries.length; i++) {
 		const [key, inner] = entries[i]!;
 		const safeKey = wellFormed(key);
-		const converted = convert(inner, depth + 1, false);
+		const converted = convert(inner, depth + 1, false, stringsOnly);
 		if ((converted !== inner || safeKey !== key || !plain) && !out)
 			out = Object.fromEntries(entries.slice(0, i));
 		if (out && converted !== undefined) out[safeKey] = converted;
