@@ -25,6 +25,7 @@ import { collectGarbage, type GarbageReport } from "../src/engine/retention.ts";
 import { createRun, restartRun, resumeNode, stopRun } from "../src/engine/run-commands.ts";
 import type { RunEngine } from "../src/engine/run-engine.ts";
 import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
+import { subsetProblem } from "../src/store/subset.ts";
 
 interface RunLocals {
 	engine: RunEngine;
@@ -104,6 +105,8 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					if (ctx.params.payload !== undefined && JSON.stringify(ctx.params.payload).length > 256 * 1024) {
 						throw invalid("payload larger than 256 KiB", [{ field: "payload", message: "too large" }]);
 					}
+					const problem = subsetProblem(ctx.params.payload);
+					if (problem) throw invalid(`payload: ${problem}`, [{ field: "payload", message: problem }]);
 					const run = await engineCall(() =>
 						createRun(this.engine, {
 							project: key,
