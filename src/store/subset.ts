@@ -70,59 +70,96 @@ function badString(s: string): string | undefined {
 	return undefined;
 }
 
+/** A problem found by the walk; the path is assembled on the way out, so the way down allocates nothing. */
+class Problem {
+	readonly reason: string;
+	/** Innermost first: `key` or `[index]`. */
+	readonly segments: string[] = [];
+	constructor(reason: string) {
+		this.reason = reason;
+	}
+}
+
 /**
  * Checks one value; returns an upper bound of its BSON size (3 bytes per UTF-16 unit), so the
- * exact size is only computed for the rare document that might be too large.
+ * exact size is only computed for the rare document that might be too large. `depth` is the
+ * level of `value` (the top-level document is 0).
  */
-function checkValue(value: unknown, op: string, path: string, depth: number, inArray: boolean): number {
+function checkValue(value: unknown, depth: number, inArray: boolean): number {
 	switch (typeof value) {
 		case "string": {
 			const bad = badString(value);
-			if (bad) throw new StoreShapeError(op, path, bad);
+			if (bad) throw new Problem(bad);
 			return 5 + value.length * 3;
 		}
 		case "number":
-			if (Number.isNaN(value)) throw new StoreShapeError(op, path, "NaN (FerretDB drops the connection)");
-			if (!Number.isFinite(value))
-				throw new StoreShapeError(op, path, `${value} (FerretDB refuses infinities)`);
+			if (Number.isNaN(value)) throw new Problem("NaN (FerretDB drops the connection)");
+			if (!Number.isFinite(value)) throw new Problem(`${value} (FerretDB refuses infinities)`);
 			return 8;
 		case "boolean":
 			return 1;
 		case "undefined":
-			if (inArray)
-				throw new StoreShapeError(op, path, "undefined inside an array (stored as null by MongoDB)");
+			if (inArray) throw new Problem("undefined inside an array (stored as null by MongoDB)");
 			return 0;
 		case "object":
 			break;
 		default:
-			throw new StoreShapeError(op, path, `a ${typeof value} (only JSON values and Dates are stored)`);
+			throw new Problem(`a ${typeof value} (only JSON values and Dates are stored)`);
 	}
 	if (value === null) return 0;
 	if (value instanceof Date) {
-		if (Number.isNaN(value.getTime())) throw new StoreShapeError(op, path, "an invalid Date");
+		if (Number.isNaN(value.getTime())) throw new Problem("an invalid Date");
 		return 8;
 	}
-	if (depth >= MAX_NESTING) throw new StoreShapeError(op, path, `more than ${MAX_NESTING} levels of nesting`);
+	if (depth >= MAX_NESTING) throw new Problem(`more than ${MAX_NESTING} levels of nesting`);
 	if (Array.isArray(value)) {
-		if (inArray)
-			throw new StoreShapeError(op, path, "an array inside an array (FerretDB refuses nested arrays)");
+		if (inArray) throw new Problem("an array inside an array (FerretDB refuses nested arrays)");
 		let bytes = 5;
 		for (let i = 0; i < value.length; i++) {
-			bytes += 10 + checkValue(value[i], op, `${path}[${i}]`, depth + 1, true);
+			try {
+				bytes += 10 + checkValue(value[i], depth + 1, true);
+			} catch (err) {
+				if (err instanceof Problem) err.segments.push(`[${i}]`);
+				throw err;
+			}
 		}
 		return bytes;
 	}
 	if (!isPlainObject(value)) {
 		const kind = (value as object).constructor?.name ?? "non-plain";
-		throw new StoreShapeError(op, path, `a ${kind} object (only plain objects, arrays and Dates are stored)`);
+		throw new Problem(`a ${kind} object (only plain objects, arrays and Dates are stored)`);
 	}
 	let bytes = 5;
 	for (const key in value) {
 		const bad = badString(key);
-		if (bad) throw new StoreShapeError(op, fieldPath(path, JSON.stringify(key)), `a field name with ${bad}`);
-		bytes += 2 + key.length * 3 + checkValue(value[key], op, fieldPath(path, key), depth + 1, false);
+		if (bad) {
+			const problem = new Problem(`a field name with ${bad}`);
+			problem.segments.push(JSON.stringify(key));
+			throw problem;
+		}
+		try {
+			bytes += 2 + key.length * 3 + checkValue(value[key], depth + 1, false);
+		} catch (err) {
+			if (err instanceof Problem) err.segments.push(key);
+			throw err;
+		}
 	}
 	return bytes;
+}
+
+/** checkValue, turning a problem into StoreShapeError at `path` (where `value` is stored). */
+function check(value: unknown, op: string, path: string, depth: number, inArray: boolean): number {
+	try {
+		return checkValue(value, depth, inArray);
+	} catch (err) {
+		if (!(err instanceof Problem)) throw err;
+		let at = path;
+		for (let i = err.segments.length - 1; i >= 0; i--) {
+			const segment = err.segments[i]!;
+			at = segment.startsWith("[") ? `${at}${segment}` : fieldPath(at, segment);
+		}
+		throw new StoreShapeError(op, at, err.reason);
+	}
 }
 
 const utf8 = (s: string): number => Buffer.byteLength(s, "utf8");
@@ -178,7 +215,7 @@ function checkSize(value: unknown, upperBound: number, op: string, path: string)
 
 /** Throws StoreShapeError unless `doc` (a whole document: insert, replace) is in the subset. */
 export function checkStorableDoc(doc: Record<string, unknown>, op: string): void {
-	checkSize(doc, checkValue(doc, op, "", 0, false), op, "");
+	checkSize(doc, check(doc, op, "", 0, false), op, "");
 }
 
 /** An update's field path: non-empty parts, none an operator (`$`, `$[]`), no "\0". */
@@ -208,12 +245,12 @@ export function checkStorableUpdate(
 		if (value === undefined)
 			throw new StoreShapeError(op, path, "$set of undefined (MongoDB skips it: use $unset)");
 		const depth = path.split(".").length;
-		checkSize(value, checkValue(value, `${op} $set`, path, depth, false), `${op} $set`, path);
+		checkSize(value, check(value, `${op} $set`, path, depth, false), `${op} $set`, path);
 	}
 	for (const [path, value] of Object.entries(update.$push ?? {})) {
 		if (value === undefined) throw new StoreShapeError(op, path, "$push of undefined");
 		const depth = path.split(".").length + 1;
-		checkSize(value, checkValue(value, `${op} $push`, path, depth, true), `${op} $push`, path);
+		checkSize(value, check(value, `${op} $push`, path, depth, true), `${op} $push`, path);
 	}
 }
 
@@ -239,7 +276,7 @@ export function checkQueryValues(value: unknown, op: string, path = ""): void {
  */
 export function subsetProblem(value: unknown, depth = 1): string | undefined {
 	try {
-		checkSize(value, checkValue(value, "", "", depth, false), "", "");
+		checkSize(value, check(value, "", "", depth, false), "", "");
 		return undefined;
 	} catch (err) {
 		if (!(err instanceof StoreShapeError)) throw err;
