@@ -3,8 +3,8 @@
 // NeDB accepts all of them, so without this check a test on the embedded store would pass
 // with a document FerretDB refuses or silently changes. Both stores call it on every insert,
 // replace (upsert) and update, and on query values, and throw StoreShapeError: storing such a
-// shape is a programming error. Data shaped by users must be converted (`toStorable`) or
-// refused with a 4xx before it reaches the store.
+// shape is a programming error. Data shaped by users must be converted before it reaches the
+// store (`toStorable`, `withWellFormedStrings`) or refused with a 4xx (`subsetProblem`).
 //
 //   refused                                  FerretDB v1.24 / MongoDB
 //   an array directly inside an array        "nested arrays are not supported"
