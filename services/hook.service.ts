@@ -33,6 +33,7 @@ import { HookProcessor, type ProcessorPorts } from "../src/hooks/processor.ts";
 import type { RepositoryDoc, ScheduleDoc } from "../src/hooks/source.ts";
 import { natsClientOptions } from "../src/ops/nats-options.ts";
 import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
+import { subsetProblem } from "../src/store/subset.ts";
 import type { Collection } from "../src/store/types.ts";
 import HookPollerService from "./hook-poller.service.ts";
 import HookSchedulerService from "./hook-scheduler.service.ts";
@@ -81,6 +82,8 @@ function validateSchedule(cron: string, timezone: string, payload: unknown): voi
 	if (payload !== undefined && JSON.stringify(payload).length > MAX_SCHEDULE_PAYLOAD) {
 		throw invalid("payload larger than 64 KiB", [{ field: "payload", message: "too large" }]);
 	}
+	const problem = subsetProblem(payload);
+	if (problem) throw invalid(`payload: ${problem}`, [{ field: "payload", message: problem }]);
 }
 
 /** The processor's calls to other services, over the broker. */

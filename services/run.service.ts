@@ -26,6 +26,7 @@ import { createRun, restartRun, resumeNode, stopRun } from "../src/engine/run-co
 import type { RunEngine } from "../src/engine/run-engine.ts";
 import { findRunByRef, parseRunRef, RUN_REF_PATTERN } from "../src/engine/run-ref.ts";
 import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
+import { subsetProblem } from "../src/store/subset.ts";
 
 interface RunLocals {
 	engine: RunEngine;
@@ -109,6 +110,8 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					if (ctx.params.payload !== undefined && JSON.stringify(ctx.params.payload).length > 256 * 1024) {
 						throw invalid("payload larger than 256 KiB", [{ field: "payload", message: "too large" }]);
 					}
+					const problem = subsetProblem(ctx.params.payload);
+					if (problem) throw invalid(`payload: ${problem}`, [{ field: "payload", message: problem }]);
 					const run = await engineCall(() =>
 						createRun(this.engine, {
 							project: key,

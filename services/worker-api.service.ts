@@ -33,6 +33,7 @@ import {
 	variablesOfJob,
 } from "../src/engine/worker-job.ts";
 import type { Collection } from "../src/store/types.ts";
+import { subsetProblem } from "../src/store/subset.ts";
 import { DuplicateKeyError } from "../src/store/types.ts";
 
 const SECRET_CACHE_MS = 60_000;
@@ -272,6 +273,8 @@ export default function WorkerApiService(
 					}>,
 				) {
 					const job = await this.callerJob(ctx);
+					const problem = subsetProblem(ctx.params.steps, 2);
+					if (problem) throw invalid(`steps: ${problem}`, [{ field: "steps", message: problem }]);
 					const exports = ctx.params.exports ?? {};
 					if (
 						Object.keys(exports).length > 0 &&
