@@ -4,7 +4,9 @@
 
 import type { BrokerOptions } from "moleculer";
 import type { Config } from "./config/index.ts";
+import { NodeLossMiddleware } from "./mixins/node-loss.middleware.ts";
 import { PermissionMiddleware } from "./mixins/permission.middleware.ts";
+import { isNodeLossError } from "./src/ops/node-loss.ts";
 import { natsClientOptions } from "./src/ops/nats-options.ts";
 
 export function brokerOptions(config: Config): BrokerOptions {
@@ -31,7 +33,16 @@ export function brokerOptions(config: Config): BrokerOptions {
 		serializer: "JSON",
 		// Moleculer has no default: without it a call to a dead node would wait forever.
 		requestTimeout: config.requestTimeoutMs,
-		retryPolicy: { enabled: false },
+		// Off by default: only idempotent actions turn it on (mixins/node-loss.middleware.ts), and only
+		// a node loss is worth a replay — the next attempt goes to another replica.
+		retryPolicy: {
+			enabled: false,
+			retries: 3,
+			delay: 200,
+			maxDelay: 1_000,
+			factor: 2,
+			check: isNodeLossError,
+		},
 		registry: { strategy: "RoundRobin", preferLocal: true },
 		circuitBreaker: { enabled: false },
 		heartbeatInterval: 5,
@@ -47,7 +58,7 @@ export function brokerOptions(config: Config): BrokerOptions {
 			);
 			throw err;
 		},
-		middlewares: [PermissionMiddleware()],
+		middlewares: [NodeLossMiddleware(), PermissionMiddleware()],
 		replOptions: { customCommands: [] },
 	};
 }

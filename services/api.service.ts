@@ -8,11 +8,15 @@ import { Errors } from "moleculer";
 import ApiGateway from "moleculer-web";
 import type { Config } from "../config/index.ts";
 import { callAction } from "./support/call.ts";
+import { gatewayMetadata, ownGatewayUrl } from "./support/public-url.ts";
 import { storeOf } from "../mixins/store.mixin.ts";
 import { buildOpenApiDocument, type RouteDescription } from "../src/api/openapi.ts";
 import type { Principal } from "../src/auth/access.ts";
 import { HOOK_HEADERS } from "../src/hooks/signature.ts";
 import { BodyError, readJsonBody } from "../src/api/json-body.ts";
+import { type PublicError, publicError, RETRY_AFTER_SECONDS, UNAVAILABLE } from "../src/api/public-error.ts";
+import { matchRoute, type RestRoute } from "../src/api/route-table.ts";
+import { knownRestRoutes } from "./support/route-catalog.ts";
 
 const { MoleculerClientError } = Errors;
 
@@ -29,67 +33,9 @@ type ApiThis = Service & {
 	routeDescriptions(): RouteDescription[];
 	principalOf(req: IncomingMessage): Promise<Principal>;
 	isReady(): Promise<{ ready: boolean; reason?: string }>;
-	routesBuilt(): boolean;
 	routeProblem(): string | undefined;
+	unavailableRoute(req: IncomingMessage, err: unknown, body: PublicError): Promise<boolean>;
 };
-
-const ERROR_TYPES_BY_CODE: Record<number, string> = {
-	400: "BAD_REQUEST",
-	401: "UNAUTHORIZED",
-	403: "FORBIDDEN",
-	404: "NOT_FOUND",
-	409: "CONFLICT",
-	413: "PAYLOAD_TOO_LARGE",
-	415: "UNSUPPORTED_MEDIA_TYPE",
-	422: "VALIDATION_ERROR",
-	429: "TOO_MANY_REQUESTS",
-	503: "SERVICE_UNAVAILABLE",
-};
-
-/** Turns any error into the public shape; internals (stacks, node ids) never leave. */
-function publicError(err: unknown): { code: number; type: string; message: string; data?: unknown } {
-	const e = err as {
-		code?: unknown;
-		status?: unknown;
-		type?: unknown;
-		message?: string;
-		data?: unknown;
-		name?: string;
-	};
-	const rawCode = typeof e.code === "number" ? e.code : typeof e.status === "number" ? e.status : 500;
-	const code = rawCode >= 400 && rawCode < 600 ? rawCode : 500;
-	if (e.name === "ValidationError" && Array.isArray(e.data)) {
-		const errors = (e.data as Array<{ field?: string; message?: string; actual?: unknown }>).map((d) => ({
-			field: d.field,
-			message: d.message,
-		}));
-		return {
-			code: 422,
-			type: "VALIDATION_ERROR",
-			message: errors.map((x) => x.message).join("; "),
-			data: { errors },
-		};
-	}
-	if (e.type === "entity.too.large")
-		return { code: 413, type: "PAYLOAD_TOO_LARGE", message: "request body too large" };
-	if (e.type === "entity.parse.failed")
-		return { code: 400, type: "INVALID_JSON", message: "request body is not valid JSON" };
-	if (code >= 500) {
-		if (e.name === "RequestTimeoutError")
-			return { code: 504, type: "TIMEOUT", message: "the request timed out" };
-		if (e.name === "ServiceNotFoundError" || e.name === "ServiceNotAvailableError") {
-			return {
-				code: 503,
-				type: "SERVICE_UNAVAILABLE",
-				message: "a service needed for this request is not available",
-			};
-		}
-		return { code: 500, type: "INTERNAL_ERROR", message: "internal server error" };
-	}
-	const type =
-		typeof e.type === "string" && /^[A-Z_]+$/.test(e.type) ? e.type : (ERROR_TYPES_BY_CODE[code] ?? "ERROR");
-	return { code, type, message: e.message ?? type, ...(e.data !== undefined ? { data: e.data } : {}) };
-}
 
 function hasService(broker: { registry: any }, name: string): boolean {
 	return broker.registry
@@ -108,8 +54,19 @@ function bearerToken(req: IncomingMessage): string {
 type AuthedRequest = IncomingMessage & { $principal?: Principal; body?: unknown };
 
 function sendJson(res: ServerResponse, status: number, body: unknown) {
-	res.writeHead(status, { "Content-Type": "application/json; charset=utf-8" });
+	res.writeHead(status, {
+		"Content-Type": "application/json; charset=utf-8",
+		// A 503 is a moment without a service or a node: say when to come back.
+		...(status === 503 ? { "Retry-After": String(RETRY_AFTER_SECONDS) } : {}),
+	});
 	res.end(JSON.stringify(body));
+}
+
+/** The routes every routed service declares, built once per node (see services/support/route-catalog.ts). */
+let knownRoutes: Promise<RestRoute[]> | undefined;
+function routeCatalog(config: Config): Promise<RestRoute[]> {
+	knownRoutes ??= knownRestRoutes(config, "/api/v1");
+	return knownRoutes;
 }
 
 export default function ApiService(
@@ -118,6 +75,8 @@ export default function ApiService(
 	return {
 		name: "api",
 		mixins: [ApiGateway],
+		// Other nodes give workers and webhooks this URL (services/support/public-url.ts).
+		metadata: gatewayMetadata(config),
 		settings: {
 			port: config.apiPort,
 			ip: config.apiHost,
@@ -257,15 +216,18 @@ export default function ApiService(
 				},
 			],
 			onError(this: ApiThis, req: IncomingMessage, res: ServerResponse, err: unknown) {
-				let body = publicError(err);
-				// Right after a start, moleculer-web has not built its routes yet and answers 404 to
-				// everything: say "not ready, retry" instead, so workers and clients wait, not fail.
-				if (body.code === 404 && body.message === "Not found" && !this.routesBuilt()) {
-					body = { code: 503, type: "SERVICE_UNAVAILABLE", message: "the API is starting: retry shortly" };
-				}
-				if (body.code >= 500) this.logger.error("request failed", req.method, req.url, err);
-				if (res.headersSent) return;
-				sendJson(res, body.code, body);
+				const body = publicError(err);
+				const send = (answer: PublicError) => {
+					if (answer.code >= 500 && answer.code !== 503)
+						this.logger.error("request failed", req.method, req.url, err);
+					if (!res.headersSent) sendJson(res, answer.code, answer);
+				};
+				if (body.code !== 404) return send(body);
+				// A route whose service is away (not registered yet, its node just died) is a 503, not a 404.
+				this.unavailableRoute(req, err, body).then(
+					(away) => send(away ? { ...UNAVAILABLE } : body),
+					() => send(body),
+				);
 			},
 		},
 
@@ -278,13 +240,30 @@ export default function ApiService(
 					return buildOpenApiDocument(this.routeDescriptions(), {
 						title: "CDS-TS API",
 						version: "1",
-						serverUrl: `${config.publicUrl}/api/v1`,
+						serverUrl: `${ownGatewayUrl(config).url}/api/v1`,
 					});
 				},
 			},
 		},
 
+		started(this: ApiThis) {
+			// Read the route catalog now, so the first request after a node loss does not wait for it.
+			routeCatalog(config).catch((e) => this.logger.warn("route catalog unavailable", e));
+		},
+
 		methods: {
+			/**
+			 * Whether a 404 means "no service answers this route right now" rather than "no such route":
+			 * moleculer-web answers "Not found" before it has built its routes, and once the last node of a
+			 * service is gone its auto-aliases forget the routes too.
+			 */
+			async unavailableRoute(this: ApiThis, req: IncomingMessage, err: unknown, body: PublicError) {
+				if ((err as { name?: string }).name !== "NotFoundError" || body.message !== "Not found") return false;
+				// A declared route moleculer-web does not match is one whose aliases are not (or no longer) built.
+				const path = ((req as { originalUrl?: string }).originalUrl ?? req.url ?? "").split("?")[0];
+				return matchRoute(await routeCatalog(config), req.method ?? "GET", path) !== undefined;
+			},
+
 			/** Resolved once per request, before the body is read (see the /api/v1 route's `use`). */
 			async authenticate(
 				this: ApiThis,
@@ -338,10 +317,6 @@ export default function ApiService(
 					});
 				}
 				return routes;
-			},
-
-			routesBuilt(this: ApiThis) {
-				return this.routeProblem() === undefined;
 			},
 
 			/** Why the routes are not all served yet, or undefined when they are. */

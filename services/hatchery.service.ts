@@ -12,6 +12,7 @@ import type { Config, HatcherySettings } from "../config/index.ts";
 import type { HatcheryDriver } from "../src/hatchery/contract.ts";
 import { createDriver } from "../src/hatchery/drivers/index.ts";
 import { jobRequirements } from "../src/hatchery/requirements.ts";
+import { PublicUrlMixin } from "../mixins/public-url.mixin.ts";
 
 /** How often the driver is reconciled with the live jobs after the first time (at start). */
 const RECONCILE_EVERY_MS = 30_000;
@@ -31,6 +32,7 @@ interface HatcheryMethods {
 	wake(): void;
 	reconcile(driver: HatcheryDriver): Promise<void>;
 	fill(driver: HatcheryDriver): Promise<void>;
+	publicUrl(): string | undefined;
 }
 type HatcheryThis = Service & HatcheryLocals & HatcheryMethods;
 
@@ -39,6 +41,8 @@ export default function HatcheryService(
 ): ServiceSchema<any, HatcheryMethods, HatcheryLocals, HatcheryThis> {
 	return {
 		name: "hatchery",
+		// Workers get the API URL the cluster announces: none known, none started (the mixin says so).
+		mixins: [PublicUrlMixin(config)],
 		// Books through the run service: start once it is reachable.
 		dependencies: ["run"],
 		actions: {
@@ -82,6 +86,8 @@ export default function HatcheryService(
 				if (killed > 0) this.logger.warn(`killed ${killed} worker(s) whose job is over`);
 			},
 			async fill(this: HatcheryThis, driver: HatcheryDriver) {
+				const apiUrl = this.publicUrl();
+				if (!apiUrl) return;
 				const free = await driver.freeSlots();
 				if (free <= 0) return;
 				const ids = await callAction(this.broker, "run.queueFor", {
@@ -98,7 +104,7 @@ export default function HatcheryService(
 							jobId,
 							runId: booking.runId,
 							token: booking.token,
-							apiUrl: config.publicUrl,
+							apiUrl,
 							timeoutSeconds: booking.timeoutSeconds,
 							requirements: jobRequirements(booking.requirements),
 						});

@@ -276,6 +276,7 @@ export default function ProjectService(): ServiceSchema<
 			},
 
 			exists: {
+				idempotent: true,
 				params: { key: { type: "string", max: 64 } },
 				async handler(this: ProjectThis, ctx: Context<{ key: string }>) {
 					return (await this.projects().count({ _id: ctx.params.key })) > 0;
@@ -435,6 +436,7 @@ export default function ProjectService(): ServiceSchema<
 
 			/** What a file set may refer to: used by the workflow importer. Internal. */
 			context: {
+				idempotent: true,
 				params: { key: projectKey },
 				async handler(this: ProjectThis, ctx: Context<{ key: string }>) {
 					await this.requireProject(ctx.params.key);
@@ -484,6 +486,7 @@ export default function ProjectService(): ServiceSchema<
 			 * environment. Internal — only the run service calls it, for the worker of that job.
 			 */
 			jobVariables: {
+				idempotent: true,
 				params: {
 					key: projectKey,
 					application: { type: "string", optional: true },
@@ -502,6 +505,7 @@ export default function ProjectService(): ServiceSchema<
 
 			/** Clear and sealed secrets of a project, for the importer/exporter and (later) workers. Internal. */
 			secretMaterial: {
+				idempotent: true,
 				params: { key: projectKey },
 				async handler(this: ProjectThis, ctx: Context<{ key: string }>) {
 					const project = await this.requireProject(ctx.params.key);

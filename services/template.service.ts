@@ -421,6 +421,7 @@ export default function TemplateService(
 			 * gateway never forwards a call without a user to an action without one.
 			 */
 			decryptSecret: {
+				idempotent: true,
 				params: { project: projectKey, armored: { type: "string", min: 1, max: 65536 } },
 				async handler(this: TemplateThis, ctx: Context<{ project: string; armored: string }>) {
 					if (!isArmoredMessage(ctx.params.armored)) throw invalid("not an armored PGP message");

@@ -462,6 +462,7 @@ export default function WorkflowService(): ServiceSchema<
 
 			/** As-code workflows read from a linked repository. Internal. */
 			repositoryUsers: {
+				idempotent: true,
 				params: { repositoryId: { type: "string", max: 64 } },
 				async handler(this: WorkflowThis, ctx: Context<{ repositoryId: string }>) {
 					return (await this.asCodeOf(ctx.params.repositoryId)).map((h) => h.name);
@@ -470,6 +471,7 @@ export default function WorkflowService(): ServiceSchema<
 
 			/** Workflows whose latest definition uses a pipeline. Internal. */
 			pipelineUsers: {
+				idempotent: true,
 				params: { key: projectKey, pipeline: entityName },
 				async handler(this: WorkflowThis, ctx: Context<{ key: string; pipeline: string }>) {
 					const docs = await this.workflows().find({

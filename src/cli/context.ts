@@ -16,7 +16,12 @@ export function createContext(io: CliIo, values: OptionValues, positionals: stri
 		printJson: (value) => io.stdout.write(`${JSON.stringify(value, null, 2)}\n`),
 		client() {
 			client ??= resolveConfig(io.env).then(
-				(config) => new ApiClient({ ...config, timeoutMs: timeoutMs(io.env) }),
+				(config) =>
+					new ApiClient({
+						...config,
+						timeoutMs: timeoutMs(io.env),
+						onRetry: (message) => io.stderr.write(`${message}\n`),
+					}),
 			);
 			return client;
 		},

@@ -3,12 +3,17 @@
 // CliFailure (no usable answer: unreachable, timed out, not JSON).
 
 import { ApiError, CliFailure, ValidationError } from "./errors.ts";
+import { nextRetry } from "./retry.ts";
 
 export interface ApiClientOptions {
 	/** Server root without /api/v1, e.g. http://localhost:8080. */
 	apiUrl: string;
 	token: string;
 	timeoutMs: number;
+	/** How long a GET answered 503 is asked again (default: timeoutMs). */
+	retryForMs?: number;
+	/** Told once per request when a 503 is being waited out. */
+	onRetry?: (message: string) => void;
 }
 
 export interface Listing<T> {
@@ -40,11 +45,15 @@ export class ApiClient {
 	readonly apiUrl: string;
 	readonly #token: string;
 	readonly #timeoutMs: number;
+	readonly #retryForMs: number;
+	readonly #onRetry: (message: string) => void;
 
 	constructor(options: ApiClientOptions) {
 		this.apiUrl = options.apiUrl;
 		this.#token = options.token;
 		this.#timeoutMs = options.timeoutMs;
+		this.#retryForMs = options.retryForMs ?? options.timeoutMs;
+		this.#onRetry = options.onRetry ?? (() => {});
 	}
 
 	get<T>(path: string, query?: Query): Promise<T> {
@@ -94,23 +103,26 @@ export class ApiClient {
 		};
 		if (body !== undefined) headers["content-type"] = "application/json";
 
+		const payload = body === undefined ? undefined : JSON.stringify(body);
+		const deadline = Date.now() + this.#retryForMs;
 		let response: Response;
 		let text: string;
-		try {
-			response = await fetch(url, {
+		for (let attempt = 1; ; attempt++) {
+			({ response, text } = await this.#send(url, method, headers, payload));
+			const delay = nextRetry(
 				method,
-				headers,
-				body: body === undefined ? undefined : JSON.stringify(body),
-				signal: AbortSignal.timeout(this.#timeoutMs),
-			});
-			text = await response.text();
-		} catch (err) {
-			if ((err as Error)?.name === "TimeoutError") {
-				throw new CliFailure(
-					`request to ${this.apiUrl} timed out after ${this.#timeoutMs / 1000}s (set CDS_TIMEOUT to wait longer)`,
+				response.status,
+				attempt,
+				response.headers.get("retry-after"),
+				Date.now(),
+				deadline,
+			);
+			if (delay === undefined) break;
+			if (attempt === 1)
+				this.#onRetry(
+					`the CDS API is missing a service for a moment (HTTP 503): retrying for up to ${Math.round(this.#retryForMs / 1000)}s`,
 				);
-			}
-			throw new CliFailure(`cannot reach the CDS API at ${this.apiUrl}: ${describeNetworkError(err)}`);
+			await new Promise((resolve) => setTimeout(resolve, delay));
 		}
 
 		let json: unknown;
@@ -131,7 +143,7 @@ export class ApiClient {
 			throw new ApiError(
 				response.status,
 				typeof e.type === "string" ? e.type : "HTTP_ERROR",
-				message,
+				response.status === 503 ? `${message}${unavailableHint(method)}` : message,
 				e.data,
 			);
 		}
@@ -142,4 +154,35 @@ export class ApiClient {
 		}
 		return json as T;
 	}
+
+	async #send(
+		url: URL,
+		method: string,
+		headers: Record<string, string>,
+		body: string | undefined,
+	): Promise<{ response: Response; text: string }> {
+		try {
+			const response = await fetch(url, {
+				method,
+				headers,
+				body,
+				signal: AbortSignal.timeout(this.#timeoutMs),
+			});
+			return { response, text: await response.text() };
+		} catch (err) {
+			if ((err as Error)?.name === "TimeoutError") {
+				throw new CliFailure(
+					`request to ${this.apiUrl} timed out after ${this.#timeoutMs / 1000}s (set CDS_TIMEOUT to wait longer)`,
+				);
+			}
+			throw new CliFailure(`cannot reach the CDS API at ${this.apiUrl}: ${describeNetworkError(err)}`);
+		}
+	}
+}
+
+/** What a user can do about a 503: a read was retried already; a write may or may not have been applied. */
+function unavailableHint(method: string): string {
+	return method === "GET" || method === "HEAD"
+		? " (HTTP 503: still unavailable after retrying; a node of the cluster may be down)"
+		: ` (HTTP 503: a node of the cluster may be down; this ${method} was not repeated — check whether it took effect before running it again)`;
 }

@@ -169,7 +169,11 @@ export async function restartRun(
 		throw new RunConflictError(`run #${previous.number} is still ${previous.status}: stop it first`);
 	if (!previous.progress.state.nodes[node]) throw new RunNotFoundError(`node ${node}`, { node });
 	const def = await engine.definition(previous);
-	const sub = (previous.sub ?? 0) + 1;
+	// The next sub-run of the number, whichever of its sub-runs is restarted.
+	const base = await engine.repo.runs.findOne({
+		_id: runId(previous.project, previous.workflow, previous.number),
+	});
+	const sub = Math.max(previous.sub ?? 0, base?.latestSub ?? 0) + 1;
 	const now = engine.now();
 	const doc: RunDoc = {
 		...previous,
