@@ -41,7 +41,10 @@ export interface JobRunOptions {
 	keepWorkspace: boolean;
 	/** SIGTERM → SIGKILL delay for a stopped or timed-out step (5 s). */
 	graceMs: number;
-	/** How long reports and logs are retried while the API is unreachable. */
+	/**
+	 * How long reports and logs are retried while the API is unreachable, at least: until the
+	 * job's own deadline (its timeout, plus the 30 s the server grants) when that is later.
+	 */
 	reportDeadlineMs: number;
 	/** Aborted when the worker itself is told to stop (SIGTERM). */
 	signal: AbortSignal;
@@ -85,11 +88,28 @@ function errorText(err: unknown): string {
 	return err instanceof Error ? err.message : String(err);
 }
 
+/** What the server waits past a job's timeout before it fails the job (src/engine/reaper.ts). */
+const SERVER_TIMEOUT_SLACK_MS = 30_000;
+
+/**
+ * How long a report may still be retried: until the job's deadline — after it the server
+ * fails the job anyway — and never less than the configured report deadline.
+ */
+export function reportWindowMs(
+	now: number,
+	reportDeadlineMs: number,
+	jobDeadlineAt: number | undefined,
+): number {
+	return Math.max(reportDeadlineMs, (jobDeadlineAt ?? 0) - now);
+}
+
 export async function runJob(options: JobRunOptions): Promise<JobOutcome> {
 	const api = options.api ?? createApiClient(options.apiUrl, options.token);
+	const startedAt = Date.now();
+	let jobDeadlineAt: number | undefined;
 	const retryReport = <T>(fn: () => Promise<T>) =>
 		retry(fn, {
-			deadlineMs: options.reportDeadlineMs,
+			deadlineMs: reportWindowMs(Date.now(), options.reportDeadlineMs, jobDeadlineAt),
 			isRetryable: isTransient,
 			onRetry: (err, attempt) => {
 				if (attempt === 1) options.diag(`API unreachable, retrying: ${errorText(err)}`);
@@ -122,7 +142,9 @@ export async function runJob(options: JobRunOptions): Promise<JobOutcome> {
 		);
 		return { jobId: "", status: "Fail", reported, reason };
 	}
-	return runSpec(spec, api, options, retryReport);
+	jobDeadlineAt = startedAt + spec.timeoutSeconds * 1000 + SERVER_TIMEOUT_SLACK_MS;
+	const reportWindow = () => reportWindowMs(Date.now(), options.reportDeadlineMs, jobDeadlineAt);
+	return runSpec(spec, api, options, retryReport, reportWindow);
 }
 
 async function runSpec(
@@ -130,6 +152,7 @@ async function runSpec(
 	api: ApiClient,
 	options: JobRunOptions,
 	retryReport: <T>(fn: () => Promise<T>) => Promise<T>,
+	reportWindow: () => number,
 ): Promise<JobOutcome> {
 	const dirs = await createJobDirs(options.baseDir, spec.id);
 	const jobAbort = new AbortController();
@@ -150,6 +173,9 @@ async function runSpec(
 		isRetryable: isTransient,
 		spillFile: join(dirs.internal, "logs.spill"),
 		onError: (err) => options.diag(`log shipping: ${errorText(err)}`),
+		// Not silent: the lines are safe on disk, but the operator should know the API was away.
+		onSpill: (file) =>
+			options.diag(`the API has not taken the log lines for a while: buffering them in ${file}`),
 	});
 
 	const markLost = (err: unknown) => {
@@ -274,7 +300,7 @@ async function runSpec(
 
 	let reported = false;
 	if (!lost) {
-		const logsComplete = await shipper.close(options.reportDeadlineMs);
+		const logsComplete = await shipper.close(reportWindow());
 		if (!logsComplete) options.diag(`some log lines could not be delivered (${shipper.pending} entries)`);
 		reported = await retryReport(() => api.postResult(result)).then(
 			() => true,
