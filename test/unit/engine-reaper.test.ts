@@ -86,6 +86,28 @@ describe("reaper", () => {
 		assert.equal((await outcome()).reason, `job timed out after ${job.timeoutSeconds} s`);
 	});
 
+	test("a run engine that starts late lets a finished worker deliver before it calls the job overdue", async () => {
+		assert.equal((await book(f.engine, job._id, "h")).won, true);
+		await start();
+		// The run service was down past the job's timeout; the worker ended in time and retries.
+		f.clock.t += (job.timeoutSeconds + 60) * 1000;
+		const restarted = f.another("restarted");
+		f.clock.t += 5_000;
+		assert.deepEqual((await reap(restarted)).timedOut, [], "within the grace after its start");
+		assert.equal(await restarted.finalizeJob(job, "Success", null, []), true, "the late result is accepted");
+		assert.deepEqual(await outcome(), { status: "Success", reason: null, run: "Success" });
+	});
+
+	test("after that grace, an overdue job whose worker stays silent fails", async () => {
+		assert.equal((await book(f.engine, job._id, "h")).won, true);
+		await start();
+		f.clock.t += (job.timeoutSeconds + 60) * 1000;
+		const restarted = f.another("restarted");
+		f.clock.t += 11_000;
+		const report = await reap(restarted);
+		assert.deepEqual([...report.lost, ...report.timedOut], [job._id]);
+	});
+
 	test("a job no live hatchery can serve fails with the reason; one a hatchery can serve waits", async () => {
 		f.clock.t += 121_000;
 		// A hatchery that serves it, seen just now: the job waits.
