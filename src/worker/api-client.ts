@@ -39,7 +39,7 @@ export function isTransient(err: unknown): boolean {
 			err.status >= 500 ||
 			err.status === 408 ||
 			err.status === 429 ||
-			(err.status === 404 && (err.apiMessage === undefined || err.apiMessage === NO_ROUTE))
+			(err.status === 404 && err.apiMessage === NO_ROUTE)
 		);
 	return true;
 }
@@ -272,7 +272,8 @@ export function createApiClient(apiUrl: string, token: string): ApiClient {
 			try {
 				return await call("GET", `/${area}/${seg(tag)}/${seg(name)}`, { timeoutMs: TRANSFER_IDLE_MS });
 			} catch (err) {
-				if (err instanceof ApiError && err.status === 404) return undefined;
+				// The action's 404 says the file is absent; the gateway's (no route yet) says nothing.
+				if (err instanceof ApiError && err.status === 404 && !isTransient(err)) return undefined;
 				throw err;
 			}
 		},

@@ -28,7 +28,7 @@ describe("which API answers a worker retries", () => {
 
 	test("the gateway's 404 for an unknown route is transient; an action's 404 is not", () => {
 		assert.equal(isTransient(new ApiError(404, "x", { apiMessage: "Not found" })), true);
-		assert.equal(isTransient(new ApiError(404, "x")), true, "no API body: a proxy between");
+		assert.equal(isTransient(new ApiError(404, "x")), false, "not the API's answer (a proxy's)");
 		assert.equal(isTransient(new ApiError(404, "x", { apiMessage: "job not found" })), false);
 		assert.equal(isJobLost(new ApiError(404, "x", { apiMessage: "job not found" })), true);
 		assert.equal(isJobLost(new ApiError(404, "x", { apiMessage: "Not found" })), false);
@@ -92,6 +92,18 @@ describe("a job while the API restarts", () => {
 		const last = (i: number) => job.stepReports.filter((r) => r.index === i).at(-1)?.body.status;
 		assert.deepEqual([last(0), last(1)], ["Success", "Success"]);
 		assert.ok(api.refusedRequests > 0);
+	});
+
+	test("a download meeting the gateway's 404 waits for the route; a missing file is absent", async () => {
+		const token = "retry-download";
+		api.addJob(token, jobSpec([]));
+		api.artifacts.set("t/present.txt", Buffer.from("here"));
+		const { createApiClient } = await import("../../src/worker/api-client.ts");
+		const client = createApiClient(api.url, token);
+		api.failFor(60_000, "no-route", /\/artifacts\//);
+		await assert.rejects(client.getFile("artifacts", "t", "present.txt"), (err: unknown) => isTransient(err));
+		api.failFor(0);
+		assert.equal(await client.getFile("artifacts", "t", "absent.txt"), undefined);
 	});
 
 	test("503 with Retry-After: the worker waits at least that long, then delivers", async () => {
