@@ -182,10 +182,11 @@ export function createApiClient(apiUrl: string, token: string): ApiClient {
 		});
 		const status = response.statusCode ?? 0;
 		if (status < 200 || status >= 300) {
-			const text = (await readText(response).catch(() => "")).slice(0, 300);
+			const whole = await readText(response).catch(() => "");
+			const text = whole.slice(0, 300);
 			let apiMessage: string | undefined;
 			try {
-				const body = JSON.parse(text) as { message?: unknown };
+				const body = JSON.parse(whole) as { message?: unknown };
 				if (typeof body?.message === "string") apiMessage = body.message;
 			} catch {
 				// Not the API's error shape (a proxy's page): no message to tell apart.

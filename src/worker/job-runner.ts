@@ -186,16 +186,22 @@ async function runSpec(
 	};
 
 	let heartbeatBusy = false;
+	// Failed heartbeats are simply tried again at the next period; while the API is away the
+	// worker says so at the first failure, every 30th after it, and when it is back.
+	let heartbeatFailures = 0;
 	const heartbeat = setInterval(() => {
 		if (heartbeatBusy) return;
 		heartbeatBusy = true;
 		api
 			.heartbeat()
 			.then(({ stop }) => {
+				if (heartbeatFailures > 0) options.diag(`heartbeat back after ${heartbeatFailures} failure(s)`);
+				heartbeatFailures = 0;
 				if (stop) interrupt(new StepInterrupt("stop", "the run was stopped"));
 			})
 			.catch((err: unknown) => {
-				if (!markLost(err)) options.diag(`heartbeat failed: ${errorText(err)}`);
+				if (markLost(err)) return;
+				if (heartbeatFailures++ % 30 === 0) options.diag(`heartbeat failed: ${errorText(err)}`);
 			})
 			.finally(() => {
 				heartbeatBusy = false;

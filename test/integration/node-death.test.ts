@@ -1,9 +1,10 @@
 // Node death is not job death: nodes are separate processes killed with kill -9 mid-step and
 // restarted, while the worker of a job (a child the dead node left behind) goes on. The run
-// must end in its true state — Success, without `retry` — with every log line the step wrote.
+// must end in its true state — Success, without `retry` — with every log line the step wrote;
+// a worker that really dies still fails its job.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -57,6 +58,23 @@ async function waitRunRoutes(api: Api): Promise<void> {
 		await sleep(100);
 	}
 	throw new Error("the run routes never came");
+}
+
+/** Worker processes whose parent is `pid` (the node that started them). */
+function childWorkers(pid: number): number[] {
+	const found: number[] = [];
+	for (const entry of readdirSync("/proc")) {
+		if (!/^\d+$/.test(entry)) continue;
+		try {
+			const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+			const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+			if (ppid === pid && readFileSync(`/proc/${entry}/cmdline`, "utf8").includes("cds-worker"))
+				found.push(Number(entry));
+		} catch {
+			// Gone meanwhile.
+		}
+	}
+	return found;
 }
 
 async function waitRun(api: Api, n: number, timeoutMs = 90_000) {
@@ -200,6 +218,16 @@ describe("node death is not job death", { skip: nats.skip || mongo.skip }, () =>
 			await sleep(LINES * 1000 + 2000);
 			await startCore();
 			await assertTrueEnd(api, n, [front, core]);
+		});
+
+		test("kill -9 of the worker itself: its job fails 'worker lost' (its hatchery no longer vouches)", async () => {
+			const n = await startMidStep(api);
+			const workers = childWorkers(core.child.pid!);
+			assert.equal(workers.length, 1, `one worker under the core node: ${workers}`);
+			process.kill(workers[0]!, "SIGKILL");
+			const run = await waitRun(api, n);
+			assert.equal(run.status, "Fail");
+			assert.equal(run.nodes[0].stages[0].jobs[0].reason, "worker lost");
 		});
 
 		test("kill -9 of the api node mid-step: the worker retries until a gateway is back", async () => {
