@@ -107,9 +107,11 @@ export async function runJob(options: JobRunOptions): Promise<JobOutcome> {
 	const api = options.api ?? createApiClient(options.apiUrl, options.token);
 	const startedAt = Date.now();
 	let jobDeadlineAt: number | undefined;
+	// A worker told to stop (SIGTERM) does not wait for the job's deadline: the report deadline only.
+	const jobDeadline = () => (options.signal.aborted ? undefined : jobDeadlineAt);
 	const retryReport = <T>(fn: () => Promise<T>) =>
 		retry(fn, {
-			deadlineMs: reportWindowMs(Date.now(), options.reportDeadlineMs, jobDeadlineAt),
+			deadlineMs: reportWindowMs(Date.now(), options.reportDeadlineMs, jobDeadline()),
 			isRetryable: isTransient,
 			onRetry: (err, attempt) => {
 				if (attempt === 1) options.diag(`API unreachable, retrying: ${errorText(err)}`);
@@ -143,7 +145,7 @@ export async function runJob(options: JobRunOptions): Promise<JobOutcome> {
 		return { jobId: "", status: "Fail", reported, reason };
 	}
 	jobDeadlineAt = startedAt + spec.timeoutSeconds * 1000 + SERVER_TIMEOUT_SLACK_MS;
-	const reportWindow = () => reportWindowMs(Date.now(), options.reportDeadlineMs, jobDeadlineAt);
+	const reportWindow = () => reportWindowMs(Date.now(), options.reportDeadlineMs, jobDeadline());
 	return runSpec(spec, api, options, retryReport, reportWindow);
 }
 
