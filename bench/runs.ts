@@ -19,6 +19,7 @@ import path from "node:path";
 import { startTestServer, type TestServer } from "../test/helpers/server.ts";
 import { hostEnv } from "../config/process-env.ts";
 import { sandboxFor } from "../src/hatchery/drivers/local.ts";
+import { cpuMeter, storePids } from "./cpu.ts";
 
 const host = hostEnv();
 
@@ -29,6 +30,7 @@ interface Scenario {
 }
 
 const RUNS = Number(host.BENCH_RUNS ?? 200);
+const cpus = (await import("node:os")).cpus().length;
 const CONCURRENCY = Number(host.BENCH_CONCURRENCY ?? 40);
 const LATENCY_RUNS = Number(host.BENCH_LATENCY_RUNS ?? 30);
 /** Hatchery and sandbox knobs of the calling shell, passed on to the benchmarked node. */
@@ -142,6 +144,9 @@ async function runScenario(s: Scenario) {
 
 		// Throughput: RUNS runs requested with CONCURRENCY requests in flight.
 		const requested = new Map<number, number>();
+		// CPU of this process (the node), its workers and their steps' sandboxes; and of the store
+		// servers named by BENCH_STORE_PIDS.
+		const meter = cpuMeter([process.pid], s.store === "mongo" ? storePids(host.BENCH_STORE_PIDS) : []);
 		const start = performance.now();
 		let next = 0;
 		const submit = async () => {
@@ -156,6 +161,7 @@ async function runScenario(s: Scenario) {
 		await Promise.all(Array.from({ length: CONCURRENCY }, submit));
 		await waitAll(srv, finished + RUNS, 300_000);
 		const seconds = (performance.now() - start) / 1000;
+		const cpu = meter(RUNS);
 		const loaded: number[] = [];
 		for (const [number, t0] of requested) {
 			const started = await stepStart(number);
@@ -177,6 +183,10 @@ async function runScenario(s: Scenario) {
 			runs: RUNS,
 			seconds: Math.round(seconds * 100) / 100,
 			runs_per_s: Math.round((RUNS / seconds) * 10) / 10,
+			// CPU milliseconds per run, and the rate these CPUs would allow if the runs had them to
+			// themselves (an estimate for a busy machine: the rate above is what other work left).
+			cpu_ms_per_run: cpu,
+			cpu_bound_runs_per_s: Math.round(((cpus * 1000) / (cpu.total ?? cpu.node)) * 10) / 10,
 			first_step_delay_ms: stats(latencies),
 			first_step_delay_under_load_ms: stats(loaded),
 		};
