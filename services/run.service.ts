@@ -14,7 +14,7 @@ import { everyInterval } from "./support/periodic.ts";
 import { engineCall, openRunEngine } from "./support/run-engine.ts";
 import { runtimeOf } from "./support/runtime.ts";
 import type { BookResult, LiveJobsResult, QueueForResult, UnbookResult } from "../schemas/run.ts";
-import { book, liveJobs, queueFor, unbook } from "../src/engine/booking.ts";
+import { book, liveJobs, queueFor, unbook, vouchWorkers } from "../src/engine/booking.ts";
 import { BlobSweeper } from "../src/engine/garbage.ts";
 import { readLogPage } from "../src/engine/log-page.ts";
 import { presentRun } from "../src/engine/present-run.ts";
@@ -321,6 +321,18 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				params: { hatchery: { type: "string", max: 256 } },
 				async handler(this: RunThis, ctx: Context<{ hatchery: string }>): Promise<LiveJobsResult> {
 					return liveJobs(this.engine, ctx.params.hatchery);
+				},
+			},
+
+			/** A hatchery's workers it sees alive: their jobs are not lost while they cannot reach the API. Internal. */
+			workersAlive: {
+				params: {
+					hatchery: { type: "string", max: 256 },
+					jobs: { type: "array", max: 10_000, items: { type: "string", max: 512 } },
+				},
+				async handler(this: RunThis, ctx: Context<{ hatchery: string; jobs: string[] }>) {
+					const vouched = await vouchWorkers(this.engine, ctx.params.hatchery, ctx.params.jobs);
+					return { vouched: vouched.length };
 				},
 			},
 		},
