@@ -15,6 +15,7 @@ import {
 } from "./config/index.ts";
 import { forgetHostEnv, hostEnv } from "./config/process-env.ts";
 import { brokerOptions } from "./moleculer.config.ts";
+import { ownGatewayUrl } from "./services/support/public-url.ts";
 import { attachRuntime } from "./services/support/runtime.ts";
 import { attachStore } from "./mixins/store.mixin.ts";
 import { ensurePrivateDataDir } from "./src/crypto/master-key.ts";
@@ -130,6 +131,8 @@ async function main() {
 	broker.logger.info(
 		`CDS-TS node ${broker.nodeID} up: services ${config.services.join(", ")}; store ${config.mongoUrl ? "MongoDB" : `embedded (${config.dataDir})`}; transport ${config.natsUrl ? "NATS" : "local"}${config.services.includes("api") ? `; API on :${config.apiPort}` : ""}`,
 	);
+	const gateway = config.services.includes("api") ? ownGatewayUrl(config) : undefined;
+	if (gateway?.warning) broker.logger.warn(gateway.warning);
 	if (scrub.scrubbed.length > 0)
 		broker.logger.info(
 			`${scrub.scrubbed.join(", ")}: removed from this node's environment; the process that started it keeps its own copy — prefer the *_FILE variables`,

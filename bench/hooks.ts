@@ -15,11 +15,12 @@ import { fork } from "node:child_process";
 import { createHmac, randomBytes, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
-import { tmpdir } from "node:os";
+import os, { tmpdir } from "node:os";
 import path from "node:path";
 import type { RepositoryDoc } from "../schemas/repository.ts";
 import { freePort } from "../test/helpers/server.ts";
 import { hostEnv } from "../config/process-env.ts";
+import { cpuMeter, storePids } from "./cpu.ts";
 
 const host = hostEnv();
 
@@ -94,6 +95,7 @@ async function forkNode(name: string, repo: RepositoryDoc, env: Record<string, s
 	const ready = message("ready");
 	return {
 		port,
+		pid: child.pid!,
 		knobs,
 		ready,
 		count: () => ask("count") as Promise<{ runs: number; duplicateRuns: number; cpu: NodeJS.CpuUsage }>,
@@ -182,6 +184,7 @@ async function scenario(name: string, env: Record<string, string>) {
 		// the measured burst starts once they are processed.
 		const warm = await send("warmup", WARMUP);
 		await waitProcessed(warm.accepted);
+		const meter = cpuMeter([node.pid], env.MONGO_URL ? storePids(host.BENCH_STORE_PIDS) : []);
 		const cpuBefore = (await count()).cpu;
 		const clientCpuBefore = process.cpuUsage();
 		const started = performance.now();
@@ -189,6 +192,7 @@ async function scenario(name: string, env: Record<string, string>) {
 		const acceptSeconds = (performance.now() - started) / 1000;
 		const clientCpu = process.cpuUsage(clientCpuBefore);
 		const cpuAfter = (await count()).cpu;
+		const cpuPerDelivery = meter(DELIVERIES);
 		const cpuMs = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000;
 		agent.destroy();
 		const counted = await waitProcessed(warm.accepted + accepted);
@@ -209,6 +213,13 @@ async function scenario(name: string, env: Record<string, string>) {
 			// CPU busy share while accepting (1 = one core): the node, and this load generator.
 			nodeCpu: Number(((cpuMs(cpuAfter) - cpuMs(cpuBefore)) / 1000 / acceptSeconds).toFixed(2)),
 			clientCpu: Number((cpuMs(clientCpu) / 1000 / acceptSeconds).toFixed(2)),
+			// CPU milliseconds per accepted delivery while accepting (the node; the store servers of
+			// BENCH_STORE_PIDS), and the rate the machine's CPUs would allow the node and store alone:
+			// an estimate for a busy machine, where acceptedPerSecond is what other work left.
+			cpuMsPerDelivery: cpuPerDelivery,
+			cpuBoundAcceptedPerSecond: Math.round(
+				(os.cpus().length * 1000) / (cpuPerDelivery.total ?? cpuPerDelivery.node),
+			),
 			processedPerSecond: Math.round((counted.runs - warm.accepted) / processedSeconds),
 			warmup: WARMUP,
 			runsCreated: counted.runs - warm.accepted,
@@ -273,25 +284,51 @@ async function steady() {
 	}
 }
 
+/** The MongoDB-wire server behind MONGO_URL: FerretDB's version (BENCH_STORE_LABEL adds its backend). */
+async function storeLabel(url: string): Promise<string> {
+	const { MongoClient } = await import("mongodb");
+	const client = await MongoClient.connect(url, { serverSelectionTimeoutMS: 5000 });
+	try {
+		const info = await client.db("admin").command({ buildInfo: 1 });
+		const server = info.ferretdbVersion ? `FerretDB ${info.ferretdbVersion}` : `MongoDB ${info.version}`;
+		return host.BENCH_STORE_LABEL ? `${server} (${host.BENCH_STORE_LABEL})` : server;
+	} finally {
+		await client.close();
+	}
+}
+
 // BENCH_SCENARIOS=embedded,nats-mongo,steady picks scenarios (default: all; nats-mongo needs the URLs).
 const picked = (host.BENCH_SCENARIOS ?? "embedded,nats-mongo,steady").split(",");
 const results = [];
-if (picked.includes("embedded")) results.push(await scenario("embedded", {}));
+if (picked.includes("embedded"))
+	results.push({ mode: "one node, embedded store", store: "embedded", ...(await scenario("embedded", {})) });
 if (picked.includes("nats-mongo") && host.NATS_URL && host.MONGO_URL) {
 	const db = `bench_hooks_${Date.now().toString(36)}`;
 	const mongo = new URL(host.MONGO_URL);
 	mongo.pathname = `/${db}`;
-	results.push(
-		await scenario("nats-mongo", {
+	results.push({
+		mode: "one node over NATS + MongoDB-wire store",
+		store: await storeLabel(host.MONGO_URL),
+		...(await scenario("nats-mongo", {
 			NATS_URL: host.NATS_URL,
 			MONGO_URL: mongo.toString(),
 			CDS_NAMESPACE: db,
 			CDS_SECRET_KEY: randomBytes(32).toString("base64"),
-		}),
-	);
+		})),
+	});
 }
 if (picked.includes("steady")) results.push(await steady());
 process.stdout.write(
-	`${JSON.stringify({ bench: "hooks", targets: { embeddedAcceptedPerSecond: 2000, embeddedP99Ms: 50 }, results }, null, 2)}\n`,
+	`${JSON.stringify(
+		{
+			bench: "hooks",
+			targets: { embeddedAcceptedPerSecond: 2000, embeddedP99Ms: 50, clusterAcceptedPerSecond: 1000 },
+			// Other work on the machine skews the figures: the load average when the bench ended.
+			loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100),
+			results,
+		},
+		null,
+		2,
+	)}\n`,
 );
 process.exit(0);

@@ -5,6 +5,12 @@
 //   BENCH_RUNS=200 npm run bench:runs         (runs per scenario, default 200)
 //   BENCH_SCENARIOS=embedded-warm,... npm run bench:runs
 //   BENCH_SANDBOX=none npm run bench:runs     (jobs unsandboxed, to measure what the sandbox costs)
+//   CDS_HATCHERY_* and CDS_SANDBOX_* knobs of the calling shell apply to the benchmarked node,
+//   e.g. CDS_SANDBOX_NETWORK=none to measure what the steps' NAT costs.
+//
+// The nats-mongo scenarios are one node with every service over NATS and the MongoDB-wire store
+// (FerretDB: `store` in the output names its version; BENCH_STORE_LABEL adds its backend, e.g.
+// "postgresql", which the wire protocol does not tell).
 
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -13,6 +19,7 @@ import path from "node:path";
 import { startTestServer, type TestServer } from "../test/helpers/server.ts";
 import { hostEnv } from "../config/process-env.ts";
 import { sandboxFor } from "../src/hatchery/drivers/local.ts";
+import { cpuMeter, storePids } from "./cpu.ts";
 
 const host = hostEnv();
 
@@ -23,8 +30,16 @@ interface Scenario {
 }
 
 const RUNS = Number(host.BENCH_RUNS ?? 200);
+const cpus = (await import("node:os")).cpus().length;
 const CONCURRENCY = Number(host.BENCH_CONCURRENCY ?? 40);
 const LATENCY_RUNS = Number(host.BENCH_LATENCY_RUNS ?? 30);
+/** Hatchery and sandbox knobs of the calling shell, passed on to the benchmarked node. */
+const KNOBS = Object.fromEntries(
+	Object.entries(host).filter(
+		(e): e is [string, string] =>
+			(e[0].startsWith("CDS_HATCHERY_") || e[0].startsWith("CDS_SANDBOX_")) && e[1] !== undefined,
+	),
+);
 
 const WORKER_MODES: Record<string, Record<string, string>> = {
 	// Single-use workers, spawned per job.
@@ -79,9 +94,11 @@ async function runScenario(s: Scenario) {
 			CDS_HATCHERY_POLL_MS: "200",
 			CDS_MAX_JOBS_PER_PROJECT: "1000",
 			CDS_MAX_JOBS_PER_WORKFLOW: "1000",
+			...KNOBS,
 			// Jobs are sandboxed as on a default node; BENCH_SANDBOX=none measures them without.
 			...(host.BENCH_SANDBOX ? { CDS_HATCHERY_SANDBOX: host.BENCH_SANDBOX } : {}),
 		});
+		const store = await storeInfo(srv);
 		const plan = sandboxFor(srv.server.config.hatchery);
 		const { api } = srv;
 		await api("POST", "/api/v1/projects", { key: "BENCH", name: "bench" });
@@ -127,6 +144,9 @@ async function runScenario(s: Scenario) {
 
 		// Throughput: RUNS runs requested with CONCURRENCY requests in flight.
 		const requested = new Map<number, number>();
+		// CPU of this process (the node), its workers and their steps' sandboxes; and of the store
+		// servers named by BENCH_STORE_PIDS.
+		const meter = cpuMeter([process.pid], s.store === "mongo" ? storePids(host.BENCH_STORE_PIDS) : []);
 		const start = performance.now();
 		let next = 0;
 		const submit = async () => {
@@ -141,6 +161,7 @@ async function runScenario(s: Scenario) {
 		await Promise.all(Array.from({ length: CONCURRENCY }, submit));
 		await waitAll(srv, finished + RUNS, 300_000);
 		const seconds = (performance.now() - start) / 1000;
+		const cpu = meter(RUNS);
 		const loaded: number[] = [];
 		for (const [number, t0] of requested) {
 			const started = await stepStart(number);
@@ -155,10 +176,17 @@ async function runScenario(s: Scenario) {
 		});
 		return {
 			scenario: s.name,
+			mode: s.store === "embedded" ? "one node, embedded store" : "one node over NATS + MongoDB-wire store",
+			store,
+			knobs: KNOBS,
 			sandbox: { kind: plan.kind, network: plan.network },
 			runs: RUNS,
 			seconds: Math.round(seconds * 100) / 100,
 			runs_per_s: Math.round((RUNS / seconds) * 10) / 10,
+			// CPU milliseconds per run, and the rate these CPUs would allow if the runs had them to
+			// themselves (an estimate for a busy machine: the rate above is what other work left).
+			cpu_ms_per_run: cpu,
+			cpu_bound_runs_per_s: Math.round(((cpus * 1000) / (cpu.total ?? cpu.node)) * 10) / 10,
 			first_step_delay_ms: stats(latencies),
 			first_step_delay_under_load_ms: stats(loaded),
 		};
@@ -168,9 +196,26 @@ async function runScenario(s: Scenario) {
 	}
 }
 
+/** The store the node uses: embedded, or the MongoDB-wire server's name and version. */
+async function storeInfo(srv: TestServer): Promise<string> {
+	const store = srv.server.store as unknown as {
+		kind: string;
+		db?: { admin(): { command(c: object): Promise<any> } };
+	};
+	if (store.kind !== "mongo" || !store.db) return store.kind;
+	const info = await store.db
+		.admin()
+		.command({ buildInfo: 1 })
+		.catch(() => ({}));
+	const server = info.ferretdbVersion ? `FerretDB ${info.ferretdbVersion}` : `MongoDB ${info.version ?? "?"}`;
+	return host.BENCH_STORE_LABEL ? `${server} (${host.BENCH_STORE_LABEL})` : server;
+}
+
 async function waitAll(srv: TestServer, count: number, timeoutMs: number) {
 	// Cheap checks only (the bench shares the server's process): the small active-run set
-	// and a count, never a read of every run document.
+	// and a count, never a read of every run document; less often against a store server, whose
+	// CPU the node's own work needs.
+	const pause = srv.server.store.kind === "mongo" ? 100 : 20;
 	const runs = await srv.server.store.collection<{ _id: string; status: string }>({ name: "runs" });
 	const active = await srv.server.store.collection({ name: "active_runs" });
 	const deadline = Date.now() + timeoutMs;
@@ -181,7 +226,7 @@ async function waitAll(srv: TestServer, count: number, timeoutMs: number) {
 			return;
 		}
 		if (Date.now() > deadline) throw new Error(`runs not finished in ${timeoutMs} ms`);
-		await new Promise((r) => setTimeout(r, 20));
+		await new Promise((r) => setTimeout(r, pause));
 	}
 }
 
@@ -193,7 +238,15 @@ for (const s of scenarios()) {
 		results.push({ scenario: s.name, error: (e as Error).message });
 	}
 }
-const out = { bench: "runs", node: process.version, cpus: (await import("node:os")).cpus().length, results };
+const os = await import("node:os");
+const out = {
+	bench: "runs",
+	node: process.version,
+	cpus: os.cpus().length,
+	// Other work on the machine skews the figures: the load average when the bench ended.
+	loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100),
+	results,
+};
 const file = host.BENCH_OUTPUT ?? "bench-runs.json";
 writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
 process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);

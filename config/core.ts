@@ -52,8 +52,8 @@ export const CORE_SETTINGS = {
 	publicUrl: url(
 		"CDS_PUBLIC_URL",
 		["http:", "https:"],
-		"the address workers and webhooks use",
-		"`http://localhost:$CDS_API_PORT`",
+		"the gateway's address for workers, webhooks and links: set it on API nodes, which announce it to the cluster; other nodes use the announced one unless they set their own, and a hatchery starts no worker until it knows one",
+		"on an API node, `http://<hostname>:$CDS_API_PORT` in a cluster when it listens on all addresses (warned), `http://$CDS_API_HOST:$CDS_API_PORT` when it listens on one, `http://localhost:$CDS_API_PORT` on a single node",
 	),
 	dataDir: string(
 		"CDS_DATA_DIR",

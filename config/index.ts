@@ -76,7 +76,11 @@ export interface Config {
 	runsAllServices: boolean;
 	apiPort: number;
 	apiHost: string;
-	publicUrl: string;
+	/**
+	 * CDS_PUBLIC_URL when this node sets it. Otherwise the URL to use comes from the cluster's API
+	 * nodes: read it with `publicUrlOf` (services/support/public-url.ts), never from here.
+	 */
+	publicUrl?: string;
 	logLevel: LogLevel;
 	adminToken?: string;
 	secretKey?: string;
@@ -133,7 +137,7 @@ export function loadConfig(env: Env = hostEnv(), cwd = process.cwd()): Config {
 		);
 	}
 	const apiPort = parsePort("CDS_API_PORT", c.apiPort.read(env));
-	const publicUrl = (c.publicUrl.read(env) ?? `http://localhost:${apiPort}`).replace(/\/+$/, "");
+	const publicUrl = c.publicUrl.read(env)?.replace(/\/+$/, "");
 	const secretKey = c.secretKey.read(env);
 	if (secretKey !== undefined && Buffer.from(secretKey, "base64").length !== 32) {
 		throw new ConfigError("CDS_SECRET_KEY must be 32 bytes encoded in base64 (openssl rand -base64 32)");

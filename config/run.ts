@@ -7,7 +7,7 @@ export const RUN_SETTINGS = {
 	heartbeatTimeoutMs: duration(
 		"CDS_WORKER_HEARTBEAT_TIMEOUT_MS",
 		15_000,
-		'a worker silent for longer is lost: its job fails ("worker lost") or is retried (`retry: N` on the job)',
+		'a worker silent for longer, that its hatchery no longer sees alive either, is lost: its job fails ("worker lost") or is retried (`retry: N` on the job)',
 		{ min: 1000 },
 	),
 	bookingTimeoutMs: duration(

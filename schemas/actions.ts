@@ -56,6 +56,7 @@ export interface ActionTypes {
 	"run.book": { params: { jobId: string; hatchery: string }; result: BookResult };
 	"run.unbook": { params: { jobId: string; reason: string }; result: UnbookResult };
 	"run.liveJobs": { params: { hatchery: string }; result: LiveJobsResult };
+	"run.workersAlive": { params: { hatchery: string; jobs: string[] }; result: { vouched: number } };
 	"template.decryptSecret": { params: { project: string; armored: string }; result: string };
 	"repository.get": { params: { id: string }; result: RepositoryDoc };
 	"repository.byHookUuid": { params: { uuid: string }; result: RepositoryDoc | null };

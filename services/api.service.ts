@@ -8,6 +8,7 @@ import { Errors } from "moleculer";
 import ApiGateway from "moleculer-web";
 import type { Config } from "../config/index.ts";
 import { callAction } from "./support/call.ts";
+import { gatewayMetadata, ownGatewayUrl } from "./support/public-url.ts";
 import { storeOf } from "../mixins/store.mixin.ts";
 import { buildOpenApiDocument, type RouteDescription } from "../src/api/openapi.ts";
 import type { Principal } from "../src/auth/access.ts";
@@ -74,6 +75,8 @@ export default function ApiService(
 	return {
 		name: "api",
 		mixins: [ApiGateway],
+		// Other nodes give workers and webhooks this URL (services/support/public-url.ts).
+		metadata: gatewayMetadata(config),
 		settings: {
 			port: config.apiPort,
 			ip: config.apiHost,
@@ -237,7 +240,7 @@ export default function ApiService(
 					return buildOpenApiDocument(this.routeDescriptions(), {
 						title: "CDS-TS API",
 						version: "1",
-						serverUrl: `${config.publicUrl}/api/v1`,
+						serverUrl: `${ownGatewayUrl(config).url}/api/v1`,
 					});
 				},
 			},

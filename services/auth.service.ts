@@ -7,6 +7,7 @@ import { pagination } from "../schemas/params.ts";
 import { callAction } from "./support/call.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
+import { publicUrlOf } from "./support/public-url.ts";
 import { runtimeOf } from "./support/runtime.ts";
 import { forbidden, invalid, notFound } from "./support/errors.ts";
 import { paginate } from "../src/api/pagination.ts";
@@ -252,7 +253,9 @@ export default function AuthService(): ServiceSchema<
 					revoked: false,
 				});
 				// Printed once, on purpose to stdout and not through the logger's level filter.
-				process.stdout.write(firstStartBanner(token, config.publicUrl));
+				process.stdout.write(
+					firstStartBanner(token, publicUrlOf(this.broker, config) ?? "<the public URL of an API node>"),
+				);
 			},
 		},
 

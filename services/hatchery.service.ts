@@ -4,7 +4,8 @@
 // src/hatchery/drivers) decides where workers live. At start and then periodically it
 // reconciles the driver with the jobs the run service counts as live for this hatchery: a
 // restarted hatchery adopts the workers of its live jobs, and a worker whose job ended
-// while an event was lost is killed.
+// while an event was lost is killed. Every heartbeat period it vouches for the workers its
+// driver sees alive (`run.workersAlive`): a worker cut off from the gateway is not "lost".
 
 import { callAction } from "./support/call.ts";
 import type { Context, Service, ServiceSchema } from "moleculer";
@@ -12,6 +13,7 @@ import type { Config, HatcherySettings } from "../config/index.ts";
 import type { HatcheryDriver } from "../src/hatchery/contract.ts";
 import { createDriver } from "../src/hatchery/drivers/index.ts";
 import { jobRequirements } from "../src/hatchery/requirements.ts";
+import { PublicUrlMixin } from "../mixins/public-url.mixin.ts";
 
 /** How often the driver is reconciled with the live jobs after the first time (at start). */
 const RECONCILE_EVERY_MS = 30_000;
@@ -21,6 +23,8 @@ interface HatcheryLocals {
 	driver?: HatcheryDriver;
 	timer?: NodeJS.Timeout;
 	reconcileTimer?: NodeJS.Timeout;
+	vouchTimer?: NodeJS.Timeout;
+	vouching: boolean;
 	ticking: boolean;
 	wakeAgain: boolean;
 	/** Set when a reconcile is due: the tick loop runs it, so no spawn races the live-job list. */
@@ -31,6 +35,8 @@ interface HatcheryMethods {
 	wake(): void;
 	reconcile(driver: HatcheryDriver): Promise<void>;
 	fill(driver: HatcheryDriver): Promise<void>;
+	publicUrl(): string | undefined;
+	vouch(driver: HatcheryDriver): Promise<void>;
 }
 type HatcheryThis = Service & HatcheryLocals & HatcheryMethods;
 
@@ -39,6 +45,8 @@ export default function HatcheryService(
 ): ServiceSchema<any, HatcheryMethods, HatcheryLocals, HatcheryThis> {
 	return {
 		name: "hatchery",
+		// Workers get the API URL the cluster announces: none known, none started (the mixin says so).
+		mixins: [PublicUrlMixin(config)],
 		// Books through the run service: start once it is reachable.
 		dependencies: ["run"],
 		actions: {
@@ -81,7 +89,24 @@ export default function HatcheryService(
 				if (adopted > 0) this.logger.info(`adopted ${adopted} worker(s) of live jobs`);
 				if (killed > 0) this.logger.warn(`killed ${killed} worker(s) whose job is over`);
 			},
+			async vouch(this: HatcheryThis, driver: HatcheryDriver) {
+				if (this.vouching) return;
+				this.vouching = true;
+				try {
+					const jobs = (await driver.list())
+						.filter((w) => w.state === "running" && w.jobId)
+						.map((w) => w.jobId as string);
+					if (jobs.length > 0)
+						await callAction(this.broker, "run.workersAlive", { hatchery: this.hatchery.name, jobs });
+				} catch (e) {
+					this.logger.debug(`hatchery vouch: ${(e as Error).message}`);
+				} finally {
+					this.vouching = false;
+				}
+			},
 			async fill(this: HatcheryThis, driver: HatcheryDriver) {
+				const apiUrl = this.publicUrl();
+				if (!apiUrl) return;
 				const free = await driver.freeSlots();
 				if (free <= 0) return;
 				const ids = await callAction(this.broker, "run.queueFor", {
@@ -98,7 +123,7 @@ export default function HatcheryService(
 							jobId,
 							runId: booking.runId,
 							token: booking.token,
-							apiUrl: config.publicUrl,
+							apiUrl,
 							timeoutSeconds: booking.timeoutSeconds,
 							requirements: jobRequirements(booking.requirements),
 						});
@@ -135,6 +160,7 @@ export default function HatcheryService(
 			this.ticking = false;
 			this.wakeAgain = false;
 			this.reconcileDue = true;
+			this.vouching = false;
 		},
 		async started(this: HatcheryThis) {
 			const driver = await createDriver(this.hatchery, (m) => this.logger.warn(m));
@@ -156,11 +182,16 @@ export default function HatcheryService(
 				this.wake();
 			}, RECONCILE_EVERY_MS);
 			this.reconcileTimer.unref();
+			// As often as workers heartbeat: the hatchery's word counts as theirs.
+			this.vouchTimer = setInterval(() => void this.vouch(driver), config.run.heartbeatSeconds * 1000);
+			this.vouchTimer.unref();
+			void this.vouch(driver);
 			this.wake();
 		},
 		async stopped(this: HatcheryThis) {
 			if (this.timer) clearInterval(this.timer);
 			if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+			if (this.vouchTimer) clearInterval(this.vouchTimer);
 			await this.driver?.close();
 		},
 	};

@@ -22,6 +22,7 @@ import { connect, type JetStreamClient, type NatsConnection, nanos } from "nats"
 import type { Config, HookSettings } from "../config/index.ts";
 import { invalid, notFound } from "./support/errors.ts";
 import { setHookProcessor } from "./support/hook-node.ts";
+import { runLink } from "./support/public-url.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
 import { everyInterval } from "./support/periodic.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
@@ -32,6 +33,7 @@ import { HookProcessor, type ProcessorPorts } from "../src/hooks/processor.ts";
 import type { RepositoryDoc, ScheduleDoc } from "../src/hooks/source.ts";
 import { natsClientOptions } from "../src/ops/nats-options.ts";
 import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
+import { subsetProblem } from "../src/store/subset.ts";
 import type { Collection } from "../src/store/types.ts";
 import HookPollerService from "./hook-poller.service.ts";
 import HookSchedulerService from "./hook-scheduler.service.ts";
@@ -80,6 +82,8 @@ function validateSchedule(cron: string, timezone: string, payload: unknown): voi
 	if (payload !== undefined && JSON.stringify(payload).length > MAX_SCHEDULE_PAYLOAD) {
 		throw invalid("payload larger than 64 KiB", [{ field: "payload", message: "too large" }]);
 	}
+	const problem = subsetProblem(payload);
+	if (problem) throw invalid(`payload: ${problem}`, [{ field: "payload", message: problem }]);
 }
 
 /** The processor's calls to other services, over the broker. */
@@ -97,7 +101,7 @@ function processorPorts(self: HookThis, config: Config): ProcessorPorts {
 				state: "pending",
 				context: `cds/${project}/${workflow}`,
 				description: `run #${run ?? "?"} created`,
-				targetUrl: `${config.publicUrl}/api/v1/projects/${project}/workflows/${workflow}/runs/${run ?? ""}`,
+				targetUrl: runLink(broker, config, project, workflow, run),
 			}).catch(() => {});
 		},
 		publish: (messages) => self.publish(messages),

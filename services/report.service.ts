@@ -53,6 +53,7 @@ import {
 	ReportParseError,
 } from "../src/reports/index.ts";
 import { type Collection, DuplicateKeyError } from "../src/store/types.ts";
+import { toStorable } from "../src/store/subset.ts";
 
 /** Largest report file read from the artifact store (the parsers stream; JSON has its own cap). */
 const MAX_REPORT_BYTES = 256 * 1024 * 1024;
@@ -136,7 +137,8 @@ export default function ReportService(): ServiceSchema<
 						throw e;
 					}
 					const parsed = await this.parseUpload(p);
-					const body = summariseReport(parsed);
+					// Report files are written by tools: a NaN duration or a "\0" in a test name is made storable.
+					const body = toStorable(summariseReport(parsed));
 					const series = reportSeries(p.node, p.kind, p.name);
 					const defaultBranch = await resolveDefaultBranch(p.defaultBranch, p.branch, () =>
 						this.reports().count({ project: p.project, workflow: p.workflow, branch: "master" }),

@@ -23,7 +23,9 @@ import { callAction } from "./support/call.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
 import { conflict, invalid, notFound } from "./support/errors.ts";
 import { runtimeOf } from "./support/runtime.ts";
+import { PublicUrlMixin } from "../mixins/public-url.mixin.ts";
 import { StoreMixin } from "../mixins/store.mixin.ts";
+import { publicUrlOf, requirePublicUrl, runLink } from "./support/public-url.ts";
 import { type Collection, DuplicateKeyError } from "../src/store/types.ts";
 import { isCdsFile } from "../src/vcs/cds-files.ts";
 import { gitAuth } from "../src/vcs/credentials.ts";
@@ -119,6 +121,7 @@ export default function RepositoryService(
 				{ name: "repositories", indexes: [{ fields: ["project"] }, { fields: ["hookUuid"] }] },
 				{ name: "project_ssh_keys" },
 			]),
+			PublicUrlMixin(config),
 		],
 		settings: { rest: "/projects" },
 
@@ -157,7 +160,7 @@ export default function RepositoryService(
 					state,
 					context: `cds/${ctx.params.project}/${ctx.params.workflow}`,
 					description: `run #${ctx.params.number}: ${status}`,
-					targetUrl: `${config.publicUrl}/api/v1/projects/${ctx.params.project}/workflows/${ctx.params.workflow}/runs/${ctx.params.number}`,
+					targetUrl: runLink(this.broker, config, ctx.params.project, ctx.params.workflow, ctx.params.number),
 				}).catch((e: Error) => ({ reported: false, reason: e.message }));
 				if (!result.reported && !quietStatusFailure(result.reason)) {
 					this.logger.warn(`commit status for ${runId}: ${result.reason}`);
@@ -608,14 +611,14 @@ export default function RepositoryService(
 				});
 			},
 			webhookUrl(this: RepositoryThis, uuid: string) {
-				return webhookUrl(this.config.publicUrl, uuid);
+				return webhookUrl(requirePublicUrl(this.broker, this.config), uuid);
 			},
 			internal(this: RepositoryThis, doc: LinkedRepositoryDoc): RepositoryDoc {
 				const secrets = runtimeOf(this.broker).secrets;
 				return internalRepository(doc, (sealed) => secrets.open(sealed));
 			},
 			present(this: RepositoryThis, doc: LinkedRepositoryDoc) {
-				return presentRepository(doc, this.config.publicUrl);
+				return presentRepository(doc, publicUrlOf(this.broker, this.config));
 			},
 			async tokenOf(this: RepositoryThis, project: string, name: string) {
 				const manager = await this.managers().findOne({ _id: `${project}/${name}` });

@@ -14,7 +14,7 @@ import { everyInterval } from "./support/periodic.ts";
 import { engineCall, openRunEngine } from "./support/run-engine.ts";
 import { runtimeOf } from "./support/runtime.ts";
 import type { BookResult, LiveJobsResult, QueueForResult, UnbookResult } from "../schemas/run.ts";
-import { book, liveJobs, queueFor, unbook } from "../src/engine/booking.ts";
+import { book, liveJobs, queueFor, unbook, vouchWorkers } from "../src/engine/booking.ts";
 import { BlobSweeper } from "../src/engine/garbage.ts";
 import { readLogPage } from "../src/engine/log-page.ts";
 import { presentRun } from "../src/engine/present-run.ts";
@@ -24,7 +24,9 @@ import type { HatcheryCapabilities } from "../src/engine/requirements.ts";
 import { collectGarbage, type GarbageReport } from "../src/engine/retention.ts";
 import { createRun, restartRun, resumeNode, stopRun } from "../src/engine/run-commands.ts";
 import type { RunEngine } from "../src/engine/run-engine.ts";
+import { findRunByRef, parseRunRef, RUN_REF_PATTERN } from "../src/engine/run-ref.ts";
 import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
+import { subsetProblem } from "../src/store/subset.ts";
 
 interface RunLocals {
 	engine: RunEngine;
@@ -41,9 +43,13 @@ type RunThis = Service & RunLocals & RunMethods;
 
 const keyParam = { type: "string", pattern: PROJECT_KEY_PATTERN, max: 64 } as const;
 const nameParam = { type: "string", pattern: NAME_PATTERN, max: 128 } as const;
-const numberParam = { type: "number", integer: true, min: 1, convert: true } as const;
+/** `4` (the latest sub-run of run 4) or `4.1` (that sub-run; `4.0` the run as it first ran). */
+const numberParam = { type: "string", pattern: RUN_REF_PATTERN, max: 24, convert: true } as const;
 
-type RunRef = { key: string; name: string; number: number };
+type RunRef = { key: string; name: string; number: string };
+
+/** The run a request names (`number` passed the pattern above). */
+const refOf = (number: string) => parseRunRef(number)!;
 
 export default function RunService(config: Config): ServiceSchema<any, RunMethods, RunLocals, RunThis> {
 	return {
@@ -104,6 +110,8 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					if (ctx.params.payload !== undefined && JSON.stringify(ctx.params.payload).length > 256 * 1024) {
 						throw invalid("payload larger than 256 KiB", [{ field: "payload", message: "too large" }]);
 					}
+					const problem = subsetProblem(ctx.params.payload);
+					if (problem) throw invalid(`payload: ${problem}`, [{ field: "payload", message: problem }]);
 					const run = await engineCall(() =>
 						createRun(this.engine, {
 							project: key,
@@ -155,7 +163,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				params: { key: keyParam, name: nameParam, number: numberParam },
 				async handler(this: RunThis, ctx: Context<RunRef>) {
 					const { key, name, number } = ctx.params;
-					const run = await engineCall(() => this.engine.findRun(key, name, number));
+					const run = await engineCall(() => findRunByRef(this.engine.repo, key, name, refOf(number)));
 					return presentRun(run, await this.engine.repo.jobsOfRun(run));
 				},
 			},
@@ -168,7 +176,11 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				async handler(this: RunThis, ctx: Context<RunRef, GatewayMeta>) {
 					const { key, name, number } = ctx.params;
 					const { run, stoppedJobs } = await engineCall(async () =>
-						stopRun(this.engine, await this.engine.findRun(key, name, number), ctx.meta.user?.id ?? "system"),
+						stopRun(
+							this.engine,
+							await findRunByRef(this.engine.repo, key, name, refOf(number)),
+							ctx.meta.user?.id ?? "system",
+						),
 					);
 					ctx.emit("run.stopped", { runId: run._id, jobs: stoppedJobs });
 					return presentRun(run);
@@ -190,7 +202,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					const run = await engineCall(async () =>
 						resumeNode(
 							this.engine,
-							await this.engine.findRun(key, name, number),
+							await findRunByRef(this.engine.repo, key, name, refOf(number)),
 							node,
 							ctx.meta.user?.id ?? "system",
 						),
@@ -214,14 +226,14 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					const run = await engineCall(async () =>
 						restartRun(
 							this.engine,
-							await this.engine.findRun(key, name, number),
+							await findRunByRef(this.engine.repo, key, name, refOf(number)),
 							node,
 							ctx.meta.user?.id ?? "system",
 						),
 					);
 					ctx.meta.$statusCode = 201;
 					(ctx.meta as Record<string, unknown>).$location =
-						`/api/v1/projects/${run.project}/workflows/${run.workflow}/runs/${run.number}`;
+						`/api/v1/projects/${run.project}/workflows/${run.workflow}/runs/${run.number}.${run.sub}`;
 					return presentRun(run);
 				},
 			},
@@ -244,7 +256,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					ctx: Context<RunRef & { job?: string; node?: string; cursor?: string; limit?: number }>,
 				) {
 					const { key, name, number, ...query } = ctx.params;
-					const run = await engineCall(() => this.engine.findRun(key, name, number));
+					const run = await engineCall(() => findRunByRef(this.engine.repo, key, name, refOf(number)));
 					return engineCall(() => readLogPage(this.engine.repo, run, query));
 				},
 			},
@@ -309,6 +321,18 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				params: { hatchery: { type: "string", max: 256 } },
 				async handler(this: RunThis, ctx: Context<{ hatchery: string }>): Promise<LiveJobsResult> {
 					return liveJobs(this.engine, ctx.params.hatchery);
+				},
+			},
+
+			/** A hatchery's workers it sees alive: their jobs are not lost while they cannot reach the API. Internal. */
+			workersAlive: {
+				params: {
+					hatchery: { type: "string", max: 256 },
+					jobs: { type: "array", max: 10_000, items: { type: "string", max: 512 } },
+				},
+				async handler(this: RunThis, ctx: Context<{ hatchery: string; jobs: string[] }>) {
+					const vouched = await vouchWorkers(this.engine, ctx.params.hatchery, ctx.params.jobs);
+					return { vouched: vouched.length };
 				},
 			},
 		},

@@ -10,6 +10,7 @@ import type { Config } from "../config/index.ts";
 import { conflict, forbidden, invalid, notFound } from "./support/errors.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
 import { engineCall, openRunEngine } from "./support/run-engine.ts";
+import { requirePublicUrl } from "./support/public-url.ts";
 import { runtimeOf } from "./support/runtime.ts";
 import type { BlobRefDoc, JobDoc, RunDoc } from "../schemas/run.ts";
 import { BlobTooLargeError, ChecksumMismatchError } from "../src/artifacts/artifact-store.ts";
@@ -32,6 +33,7 @@ import {
 	variablesOfJob,
 } from "../src/engine/worker-job.ts";
 import type { Collection } from "../src/store/types.ts";
+import { subsetProblem } from "../src/store/subset.ts";
 import { DuplicateKeyError } from "../src/store/types.ts";
 
 const SECRET_CACHE_MS = 60_000;
@@ -271,6 +273,8 @@ export default function WorkerApiService(
 					}>,
 				) {
 					const job = await this.callerJob(ctx);
+					const problem = subsetProblem(ctx.params.steps, 2);
+					if (problem) throw invalid(`steps: ${problem}`, [{ field: "steps", message: problem }]);
 					const exports = ctx.params.exports ?? {};
 					if (
 						Object.keys(exports).length > 0 &&
@@ -448,7 +452,14 @@ export default function WorkerApiService(
 					environment: node?.environment,
 				})) as ClearVariables;
 				const box = runtimeOf(this.broker).secrets;
-				const computed = variablesOfJob(job, run, def, clear, config.publicUrl, (sealed) => box.open(sealed));
+				const computed = variablesOfJob(
+					job,
+					run,
+					def,
+					clear,
+					requirePublicUrl(this.broker, config),
+					(sealed) => box.open(sealed),
+				);
 				return openTemplateSecrets(computed, (armored) =>
 					callAction(ctx, "template.decryptSecret", { project: job.project, armored }),
 				);

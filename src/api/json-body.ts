@@ -1,8 +1,10 @@
 // Reading a JSON request body ourselves, after authentication: with a size cap (413) and a
 // nesting cap checked on the raw bytes before JSON.parse (400), so neither an anonymous client
 // nor an authenticated one can hold the event loop with a huge or deeply nested document.
+// Strings no store keeps ("\0", lone surrogates) are replaced by U+FFFD (src/store/subset.ts).
 
 import type { IncomingMessage } from "node:http";
+import { jsonMayHoldBadStrings, withWellFormedStrings } from "../store/subset.ts";
 
 /** Deepest nesting of arrays and objects a request body may have. */
 export const MAX_JSON_DEPTH = 64;
@@ -54,11 +56,16 @@ export function parseJsonBody(bytes: Buffer, maxDepth = MAX_JSON_DEPTH): unknown
 	if (bytes.length === 0) return {};
 	if (jsonDepthExceeds(bytes, maxDepth))
 		throw new BodyError(`request body nests deeper than ${maxDepth} levels`, 400, "JSON_TOO_DEEP");
+	const text = bytes.toString("utf8");
+	let parsed: unknown;
 	try {
-		return JSON.parse(bytes.toString("utf8"));
+		parsed = JSON.parse(text);
 	} catch {
 		throw new BodyError("request body is not valid JSON", 400, "INVALID_JSON");
 	}
+	// A `\u0000` or lone-surrogate escape parses into a string no store backend keeps (a step's
+	// binary output in a log line, a commit message): such characters become U+FFFD here, once.
+	return jsonMayHoldBadStrings(text) ? withWellFormedStrings(parsed) : parsed;
 }
 
 /** Whether the request says its body is JSON (`application/json` or `…+json`). */

@@ -24,7 +24,8 @@ export interface LogOptions {
 	client: ApiClient;
 	project: string;
 	workflow: string;
-	number: number;
+	/** The run: `4`, or a sub-run `4.1`. */
+	number: number | string;
 	node?: string;
 	job?: string;
 	/** Keep asking for new lines until the run is done. */

@@ -86,11 +86,17 @@ export function runsPath(project: string, workflow: string): string {
 	return `/projects/${seg(project)}/workflows/${seg(workflow)}/runs`;
 }
 
-export function runPath(project: string, workflow: string, number: number): string {
+/** `number`: a run number (its latest sub-run) or a sub-run, `4.1`. */
+export function runPath(project: string, workflow: string, number: number | string): string {
 	return `${runsPath(project, workflow)}/${number}`;
 }
 
-export function getRun(client: ApiClient, project: string, workflow: string, number: number): Promise<Run> {
+export function getRun(
+	client: ApiClient,
+	project: string,
+	workflow: string,
+	number: number | string,
+): Promise<Run> {
 	return client.get<Run>(runPath(project, workflow, number));
 }
 

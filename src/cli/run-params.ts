@@ -3,6 +3,7 @@
 
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
+import { parseRunRef } from "../engine/run-ref.ts";
 import { UsageError, ValidationError } from "./errors.ts";
 
 /**
@@ -46,10 +47,12 @@ export async function parsePayload(raw: string, cwd: string): Promise<unknown> {
 	}
 }
 
-/** A run number given on the command line: a positive integer. */
-export function parseRunNumber(raw: string, what = "run number"): number {
-	if (!/^[1-9][0-9]*$/.test(raw.trim()) || !Number.isSafeInteger(Number(raw))) {
-		throw new UsageError(`invalid ${what} "${raw}": expected a positive integer`);
-	}
-	return Number(raw);
+/**
+ * A run given on the command line: its number (`4`, the latest sub-run of run 4) or a sub-run
+ * (`4.1`). Returned as the API's `:number` takes it.
+ */
+export function parseRunNumber(raw: string, what = "run number"): string {
+	const ref = parseRunRef(raw);
+	if (!ref) throw new UsageError(`invalid ${what} "${raw}": expected a run number (4) or a sub-run (4.1)`);
+	return ref.sub === undefined ? String(ref.number) : `${ref.number}.${ref.sub}`;
 }

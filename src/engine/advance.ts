@@ -19,6 +19,7 @@ import {
 	type FinalResult,
 	nodesReady,
 	resumeNode,
+	settleState,
 	startRun,
 	stopRun,
 	type WorkflowRunState,
@@ -108,7 +109,8 @@ export async function settleRun(
 	evaluate: ConditionEvaluator,
 	now: number,
 ): Promise<{ progress: RunProgress; queue: QueuedJob[] }> {
-	let { state } = progress;
+	// Whatever state it is given: what can no longer run is Skipped, so nothing waits forever.
+	let state = settleState(workflow, progress.state, now);
 	const pipelineStates = { ...progress.pipelines };
 	const stageConditions = structuredClone(progress.stageConditions);
 	const queue: QueuedJob[] = [];
@@ -250,7 +252,7 @@ export async function beginRestart(
 ): Promise<{ progress: RunProgress; queue: QueuedJob[] }> {
 	const graph = new WorkflowGraph(workflow.nodes.map((n) => ({ name: n.name, dependsOn: n.dependsOn })));
 	const rerun = new Set([node, ...graph.descendants(node)]);
-	const { state } = startRun(workflow, vars, now);
+	let { state } = startRun(workflow, vars, now);
 	const pipelineStates: Record<string, PipelineRunState> = {};
 	const stageConditions: Record<string, Record<string, ConditionResult>> = {};
 	for (const name of Object.keys(state.nodes)) {
@@ -261,6 +263,13 @@ export async function beginRestart(
 		if (p) pipelineStates[name] = structuredClone(p);
 		const c = previous.stageConditions[name];
 		if (c) stageConditions[name] = structuredClone(c);
+	}
+	// The restarted node begins whatever its parents became (a user ran it, as CDS does for a
+	// node of a finished run); its own conditions still decide.
+	const definition = workflow.nodes.find((n) => n.name === node);
+	if (definition && state.nodes[node]?.status === "Waiting") {
+		const verdict = await evaluate.node(node, definition.conditions);
+		state = beginNode(workflow, state, node, verdict, now, { anyParents: true }).state;
 	}
 	return settleRun(
 		runId,

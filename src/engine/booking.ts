@@ -123,3 +123,26 @@ export async function unbook(engine: RunEngine, id: string, reason: string): Pro
 export async function liveJobs(engine: RunEngine, hatchery: string): Promise<string[]> {
 	return (await engine.repo.activeJobs.find({ hatchery })).map((j) => j._id);
 }
+
+/**
+ * A hatchery vouches for the workers it sees alive (its driver watches their processes or
+ * pods): their jobs get a heartbeat, as if the workers had sent it. A worker cut off from the
+ * gateway (an API node died or restarts) is then not "lost" while it waits to report; one that
+ * really died is no longer vouched for and is reaped. Only jobs booked to that hatchery and
+ * started (the worker fetched its job) count. Returns the jobs vouched for.
+ */
+export async function vouchWorkers(
+	engine: RunEngine,
+	hatchery: string,
+	jobs: readonly string[],
+): Promise<string[]> {
+	const alive = new Set(jobs);
+	const vouched: string[] = [];
+	const at = engine.now();
+	for (const entry of await engine.repo.activeJobs.find({ hatchery })) {
+		if (!alive.has(entry._id) || entry.status !== "Building") continue;
+		await engine.repo.heartbeats.replace({ _id: entry._id, at });
+		vouched.push(entry._id);
+	}
+	return vouched;
+}

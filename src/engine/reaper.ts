@@ -57,7 +57,13 @@ export async function reap(engine: RunEngine): Promise<ReapReport> {
 			const last = Math.max(beat?.at ?? 0, job.startedAt ?? 0, engine.startedAt);
 			if (now - last > s.heartbeatTimeoutMs) {
 				if (await engine.finalizeJob(job, "Fail", "worker lost")) report.lost.push(job._id);
-			} else if (job.startedAt && now - job.startedAt > (job.timeoutSeconds + 30) * 1000) {
+			} else if (
+				job.startedAt &&
+				now - job.startedAt > (job.timeoutSeconds + 30) * 1000 &&
+				// Right after this engine starts, a worker that ended in time while the run service
+				// was down is still delivering its result: let it, before calling the job overdue.
+				now - engine.startedAt > s.heartbeatTimeoutMs
+			) {
 				if (await engine.finalizeJob(job, "Fail", `job timed out after ${job.timeoutSeconds} s`))
 					report.timedOut.push(job._id);
 			}

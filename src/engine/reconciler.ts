@@ -1,6 +1,8 @@
 // Crash recovery: the store may hold a job result not yet applied to its run, a run whose
 // queued jobs were never written, or a run created but never begun. Every active run is
 // brought up to date; replays are harmless (deterministic job ids, results applied once).
+// A run left Building with nothing runnable or running (a state an older version stored)
+// is ended with the status its nodes give, and said so in the log.
 
 import { beginRun, runningJobs, settleRun } from "./advance.ts";
 import type { RunEngine } from "./run-engine.ts";
@@ -10,11 +12,19 @@ export interface ReconcileReport {
 	applied: string[];
 	requeued: string[];
 	begun: string[];
+	/** Active runs that had nothing left to run: ended with their true status. */
+	resolved: string[];
 	failed: string[];
 }
 
 export async function reconcile(engine: RunEngine, batch = 500): Promise<ReconcileReport> {
-	const report: ReconcileReport = { applied: [], requeued: [], begun: [], failed: [] };
+	const report: ReconcileReport = {
+		applied: [],
+		requeued: [],
+		begun: [],
+		resolved: [],
+		failed: [],
+	};
 	const { repo } = engine;
 	for (const entry of await repo.activeRuns.find({}, { limit: batch })) {
 		const run = await repo.runs.findOne({ _id: entry._id });
@@ -63,8 +73,19 @@ export async function reconcile(engine: RunEngine, batch = 500): Promise<Reconci
 					engine.now(),
 				);
 				await engine.enqueue(current, queue);
-				if (JSON.stringify(progress) !== JSON.stringify(current.progress))
-					await engine.saveRun(current, progress);
+				if (JSON.stringify(progress) === JSON.stringify(current.progress)) return;
+				await engine.saveRun(current, progress);
+				if (!ACTIVE_RUN_STATUSES.has(progress.state.status) && queue.length === 0) {
+					report.resolved.push(current._id);
+					const skipped = Object.values(progress.state.nodes)
+						.filter(
+							(n) => n.status === "Skipped" && current.progress.state.nodes[n.name]?.status === "Waiting",
+						)
+						.map((n) => `${n.name} (${n.reason ?? "Skipped"})`);
+					engine.ports.warn(
+						`reconcile ${current._id}: ${current.status} with nothing left to run, ended ${progress.state.status}${skipped.length > 0 ? `; skipped ${skipped.join(", ")}` : ""}`,
+					);
+				}
 			});
 		} catch (e) {
 			report.failed.push(run._id);

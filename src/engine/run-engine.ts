@@ -66,6 +66,8 @@ export class RunEngine {
 	/** Projects and workflows (`project/workflow`) whose bookings hit a limit: the reaper sweeps their slots. */
 	readonly congested = { projects: new Set<string>(), workflows: new Set<string>() };
 	readonly #definitions = new Map<string, Definition>();
+	/** Run creations in flight per workflow (`project/workflow`) and the highest number they tried (run-commands.ts). */
+	readonly runNumbering = new Map<string, { inFlight: number; highest: number }>();
 	/** When each hatchery's capabilities were last recorded (booking.ts). */
 	readonly hatcherySeen = new Map<string, number>();
 	/** Booking claims seen without their active entry, by job: owner and when first seen (reaper.ts). */

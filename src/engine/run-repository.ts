@@ -96,10 +96,15 @@ export class RunRepository {
 		return new RunRepository(store, opened);
 	}
 
-	/** The latest sub-run of that number (a restart replaces what `number` shows), or null. */
-	async findRun(project: string, workflow: string, number: number): Promise<RunDoc | null> {
+	/**
+	 * The latest sub-run of that number (a restart replaces what `number` shows), or the sub-run
+	 * `sub` when given (0: the run as it first ran), or null.
+	 */
+	async findRun(project: string, workflow: string, number: number, sub?: number): Promise<RunDoc | null> {
+		if (sub !== undefined && sub > 0)
+			return this.runs.findOne({ _id: subRunId(project, workflow, number, sub) });
 		const base = await this.runs.findOne({ _id: runId(project, workflow, number) });
-		if (!base?.latestSub) return base;
+		if (sub === 0 || !base?.latestSub) return base;
 		return this.runs.findOne({ _id: subRunId(project, workflow, number, base.latestSub) });
 	}
 

@@ -59,6 +59,11 @@ export interface HatcheryDriver {
 	freeSlots(): Promise<number>;
 	/** Starts (or hands to an idle warm worker) the worker for one booked job. */
 	spawn(assignment: WorkerAssignment): Promise<WorkerHandle>;
+	/**
+	 * The workers as they are now. The hatchery vouches with it: a worker listed `running` on a
+	 * job keeps that job from being judged "worker lost" even when its own heartbeats cannot
+	 * reach the API, so only a worker that really lives may be listed so.
+	 */
 	list(): Promise<WorkerHandle[]>;
 	/** Stops the worker of a job (each driver decides how; `graceMs` is what it may wait before forcing). */
 	kill(jobId: string, graceMs?: number): Promise<void>;

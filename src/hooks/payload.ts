@@ -4,6 +4,7 @@
 
 import { createHash } from "node:crypto";
 import type { HeaderMap, HookProvider } from "./signature.ts";
+import { jsonMayHoldBadStrings, withWellFormedStrings } from "../store/subset.ts";
 
 export type HookChangeType = "push" | "branch-created" | "branch-deleted" | "tag";
 
@@ -93,7 +94,8 @@ export function parseBody(headers: HeaderMap, body: Uint8Array): Json {
 	if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
 		throw new HookPayloadError("the webhook body is not a JSON object");
 	}
-	return parsed as Json;
+	// "\0" or a lone surrogate in a branch name or commit message would be refused by the store.
+	return (jsonMayHoldBadStrings(text) ? withWellFormedStrings(parsed) : parsed) as Json;
 }
 
 /** `refs/heads/x` → branch x, `refs/tags/v1` → tag v1. */

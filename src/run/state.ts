@@ -149,7 +149,8 @@ export function isOneAtATime(workflow: Workflow, name: string): boolean {
 /**
  * Begins a ready node given its evaluated conditions: Skipped (with what can no longer run
  * below it) when they are false, Success for a fork, Manual for a `when: manual` node,
- * Building otherwise (the caller then runs its pipeline).
+ * Building otherwise (the caller then runs its pipeline). `anyParents` is a user's explicit
+ * run of that node (a restart): as in CDS, it begins whatever its parents became.
  */
 export function beginNode(
 	workflow: Workflow,
@@ -157,13 +158,15 @@ export function beginNode(
 	name: string,
 	conditions: ConditionResult,
 	now = 0,
+	options: { anyParents?: boolean } = {},
 ): Transition {
 	const next = structuredClone(state);
 	const node = runNode(next, name);
 	if (node.status !== "Waiting") throw new Error(`node ${name} cannot begin: it is ${node.status}`);
 	const definition = nodeOf(workflow, name);
 	const parentsDone = definition.dependsOn.every((p) => next.nodes[p]?.status === "Success");
-	if (!parentsDone) throw new Error(`node ${name} cannot begin: its parents have not all succeeded`);
+	if (!parentsDone && !options.anyParents)
+		throw new Error(`node ${name} cannot begin: its parents have not all succeeded`);
 	if (!conditions.ok) {
 		finish(node, "Skipped", now, conditionReason(conditions));
 	} else if (node.fork) {
@@ -221,6 +224,19 @@ function finish(node: NodeRunState, status: NodeStatus, now: number, reason?: st
 	node.status = status;
 	node.doneAt = now;
 	if (reason !== undefined) node.reason = reason;
+}
+
+/**
+ * A state put together outside these functions (a restart's copy of the previous run, a state
+ * stored by an older version) settled like the others: Waiting nodes that can no longer run
+ * are Skipped and the run status is recomputed, so a run never stays Building with nothing
+ * to run. A state these functions made comes back unchanged.
+ */
+export function settleState(workflow: Workflow, state: WorkflowRunState, now = 0): WorkflowRunState {
+	const wasFinal = isFinal(state.status);
+	const next = settle(workflow, structuredClone(state), now).state;
+	if (wasFinal && isFinal(next.status)) next.doneAt = state.doneAt;
+	return next;
 }
 
 /** Skips what can no longer run, recomputes the run status, lists what became ready. */

@@ -164,7 +164,7 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 	async update(query: Query, update: Update, options: { multi?: boolean } = {}): Promise<number> {
 		this.#isOpen();
 		checkQuery(query);
-		checkUpdate(update);
+		checkUpdate(update, `${this.name}.update`);
 		try {
 			const encoded = {
 				...update,

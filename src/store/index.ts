@@ -34,3 +34,4 @@ export type {
 	Update,
 } from "./types.ts";
 export { DuplicateKeyError } from "./types.ts";
+export { MAX_DOCUMENT_BYTES, MAX_NESTING, StoreShapeError, toStorable } from "./subset.ts";

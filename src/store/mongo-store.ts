@@ -144,9 +144,12 @@ class MongoCollection<T extends Doc> implements Collection<T> {
 			message?: string;
 		};
 		// FerretDB v1 reports a unique violation caused by an update as a generic error carrying
-		// SQLite's "UNIQUE constraint failed: index '<table>_<hash>_<our index name>'".
+		// SQLite's "UNIQUE constraint failed: index '<table>_<hash>_<our index name>'" or
+		// PostgreSQL's "duplicate key value violates unique constraint "<table>_<hash>_<our index
+		// name>_<hash>_idx"" (PostgreSQL truncates long names: then the index is looked for).
 		const sqliteUnique = message.includes("UNIQUE constraint failed");
-		if (code !== DUPLICATE_KEY && !sqliteUnique) return err;
+		const postgresUnique = message.includes("duplicate key value violates unique constraint");
+		if (code !== DUPLICATE_KEY && !sqliteUnique && !postgresUnique) return err;
 		let fields = keyPattern ? Object.keys(keyPattern) : undefined;
 		if (!fields) {
 			const index = /index: (\S+)/.exec(message)?.[1];
@@ -154,6 +157,11 @@ class MongoCollection<T extends Doc> implements Collection<T> {
 		}
 		if (!fields && sqliteUnique) {
 			fields = [...this.#indexFields].find(([name]) => message.includes(`_${name}'`))?.[1];
+		}
+		if (!fields && postgresUnique) {
+			fields = [...this.#indexFields].find(
+				([name]) => this.#uniqueIndexNames.has(name) && message.includes(`_${name}_`),
+			)?.[1];
 		}
 		if (!fields && this.#uniqueIndexNames.size === 1) fields = ["_id"];
 		if (!fields) fields = await this.#collidingIndex(await candidate().catch(() => null), mayHitId);
@@ -228,7 +236,7 @@ class MongoCollection<T extends Doc> implements Collection<T> {
 	async update(query: Query, update: Update, options: { multi?: boolean } = {}): Promise<number> {
 		this.#assertOpen();
 		checkQuery(query);
-		checkUpdate(update);
+		checkUpdate(update, `${this.name}.update`);
 		const encoded: Update = {
 			...update,
 			$set: encodeUpdateValues(update.$set),

@@ -2,6 +2,7 @@
 // NeDB, MongoDB and FerretDB v1 implement identically (see types.ts). Rejecting anything else
 // up front keeps a query that works on the embedded backend from behaving differently on Mongo.
 
+import { checkQueryValues, checkStorableDoc, checkStorableUpdate } from "./subset.ts";
 import type { CollectionSpec, FindOptions, Query, Update } from "./types.ts";
 
 const QUERY_OPERATORS = new Set([
@@ -49,11 +50,13 @@ export function checkQuery(query: Query, path = "query"): void {
 			throw new Error(`unsupported query operator ${key} in ${path}`);
 		} else {
 			checkQueryValue(value, `${path}.${key}`);
+			checkQueryValues(value, path, key);
 		}
 	}
 }
 
-export function checkUpdate(update: Update): void {
+/** Checks an update's operators and its paths and values (subset.ts); `what` names it in errors. */
+export function checkUpdate(update: Update, what = "update"): void {
 	if (!isPlainObject(update)) throw new TypeError(`update must be an object, got ${JSON.stringify(update)}`);
 	const keys = Object.keys(update);
 	if (keys.length === 0) throw new Error("update must contain at least one of $set, $unset, $inc, $push");
@@ -74,6 +77,7 @@ export function checkUpdate(update: Update): void {
 			}
 		}
 	}
+	checkStorableUpdate(update, what);
 }
 
 export function checkFindOptions(options: FindOptions): void {
@@ -107,11 +111,12 @@ export function checkCollectionSpec(spec: CollectionSpec): void {
 	}
 }
 
-/** A document must be an object with a non-empty string _id. */
+/** A document must be an object with a non-empty string _id, in the store subset (subset.ts). */
 export function checkDoc(doc: unknown, what: string): asserts doc is { _id: string } {
 	if (!isPlainObject(doc))
 		throw new TypeError(`${what} expects a document object, got ${JSON.stringify(doc)}`);
 	if (typeof doc._id !== "string" || doc._id === "") {
 		throw new TypeError(`${what} expects a document with a non-empty string _id`);
 	}
+	checkStorableDoc(doc, what);
 }

@@ -1,6 +1,8 @@
 // Template parameters: their types, and the checking that turns what a user typed (or a
 // JSON body carried) into the value a template sees under `.params`.
 
+import { subsetProblem } from "../store/subset.ts";
+
 export const TEMPLATE_PARAMETER_TYPES = [
 	"string",
 	"boolean",
@@ -71,13 +73,18 @@ export function checkParameterValue(
 			return Number.isFinite(n) ? { value: n } : { error: "must be a number" };
 		}
 		case "json": {
-			if (text === undefined)
-				return raw === undefined ? { error: "must be JSON" } : { value: raw as ParameterValue };
-			try {
-				return { value: JSON.parse(text) as ParameterValue };
-			} catch (e) {
-				return { error: `is not valid JSON (${(e as Error).message})` };
+			if (raw === undefined) return { error: "must be JSON" };
+			let value = raw as ParameterValue;
+			if (text !== undefined) {
+				try {
+					value = JSON.parse(text) as ParameterValue;
+				} catch (e) {
+					return { error: `is not valid JSON (${(e as Error).message})` };
+				}
 			}
+			// The instance keeps its parameters: a value the store cannot hold is refused here.
+			const problem = subsetProblem(value, 3);
+			return problem ? { error: `cannot be kept: ${problem}` } : { value };
 		}
 		case "repository": {
 			const match = text === undefined ? null : REPOSITORY.exec(text.trim());

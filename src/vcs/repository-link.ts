@@ -168,8 +168,11 @@ export function presentManager(doc: ManagerDoc) {
 	};
 }
 
-/** A linked repository as REST answers show it: never a secret. */
-export function presentRepository(doc: LinkedRepositoryDoc, publicUrl: string) {
+/**
+ * A linked repository as REST answers show it: never a secret. Without a known public URL (no
+ * API node announces one) the webhook URL is null rather than an address no gateway serves.
+ */
+export function presentRepository(doc: LinkedRepositoryDoc, publicUrl: string | undefined) {
 	return {
 		id: doc._id,
 		manager: doc.manager,
@@ -179,7 +182,7 @@ export function presentRepository(doc: LinkedRepositoryDoc, publicUrl: string) {
 		defaultBranch: doc.defaultBranch,
 		cdsDir: doc.cdsDir,
 		application: doc.application,
-		webhookUrl: doc.webhook ? webhookUrl(publicUrl, doc.webhook.uuid) : null,
+		webhookUrl: doc.webhook && publicUrl ? webhookUrl(publicUrl, doc.webhook.uuid) : null,
 		providerHookId: doc.webhook?.providerHookId ?? null,
 		poll: doc.poll,
 		created: doc.created,

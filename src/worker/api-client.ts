@@ -9,22 +9,59 @@ import { Readable } from "node:stream";
 
 export class ApiError extends Error {
 	readonly status: number;
-	constructor(status: number, message: string) {
+	/** The `message` of the API's error body, when it sent one. */
+	readonly apiMessage: string | undefined;
+	/** What the answer's Retry-After asked for, in milliseconds. */
+	readonly retryAfterMs: number | undefined;
+	constructor(status: number, message: string, details: { apiMessage?: string; retryAfterMs?: number } = {}) {
 		super(message);
 		this.name = "ApiError";
 		this.status = status;
+		this.apiMessage = details.apiMessage;
+		this.retryAfterMs = details.retryAfterMs;
 	}
 }
 
-/** Network failures, 5xx, 408 and 429 may go away; any other HTTP error will not. */
+/**
+ * What the gateway answers for a path no service serves: while the node hosting the worker
+ * routes restarts, the gateway does not know them yet (an action's own 404 names what it did
+ * not find, "job not found").
+ */
+const NO_ROUTE = "Not found";
+
+/**
+ * Network failures, 5xx, 408, 429 and the gateway's "no such route" may go away: a node of the
+ * cluster is restarting. Any other HTTP error will not.
+ */
 export function isTransient(err: unknown): boolean {
-	if (err instanceof ApiError) return err.status >= 500 || err.status === 408 || err.status === 429;
+	if (err instanceof ApiError)
+		return (
+			err.status >= 500 ||
+			err.status === 408 ||
+			err.status === 429 ||
+			(err.status === 404 && err.apiMessage === NO_ROUTE)
+		);
 	return true;
 }
 
-/** 401: the token is no longer valid; 409: the job was given to someone else. Reporting is pointless. */
+/**
+ * 401: the token is no longer valid; 409: the job was given to someone else; 404 "job not
+ * found": it was deleted. Reporting is pointless.
+ */
 export function isJobLost(err: unknown): boolean {
-	return err instanceof ApiError && (err.status === 401 || err.status === 409);
+	return (
+		err instanceof ApiError &&
+		(err.status === 401 || err.status === 409 || (err.status === 404 && err.apiMessage === "job not found"))
+	);
+}
+
+/** Retry-After as seconds or an HTTP date, in milliseconds from `now`; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | undefined, now = Date.now()): number | undefined {
+	if (!value) return undefined;
+	const text = value.trim();
+	if (/^\d+$/.test(text)) return Number(text) * 1000;
+	const at = Date.parse(text);
+	return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
 
 export type StepStatus = "Building" | "Success" | "Fail" | "Skipped" | "Disabled";
@@ -99,6 +136,9 @@ interface CallOptions {
 	timeoutMs?: number;
 }
 
+/** A heartbeat that hangs (its node died mid-request) must not hold back the next one for long. */
+const HEARTBEAT_TIMEOUT_MS = 5_000;
+
 /**
  * node:http rather than the global fetch: fetch loads undici on first use, which costs
  * about 40 ms of a worker's start-up; node:http is already there.
@@ -142,19 +182,31 @@ export function createApiClient(apiUrl: string, token: string): ApiClient {
 		});
 		const status = response.statusCode ?? 0;
 		if (status < 200 || status >= 300) {
-			const text = (await readText(response).catch(() => "")).slice(0, 300);
-			throw new ApiError(status, `${method} ${path}: HTTP ${status} ${text}`.trim());
+			const whole = await readText(response).catch(() => "");
+			const text = whole.slice(0, 300);
+			let apiMessage: string | undefined;
+			try {
+				const body = JSON.parse(whole) as { message?: unknown };
+				if (typeof body?.message === "string") apiMessage = body.message;
+			} catch {
+				// Not the API's error shape (a proxy's page): no message to tell apart.
+			}
+			const retryAfter = response.headers["retry-after"];
+			throw new ApiError(status, `${method} ${path}: HTTP ${status} ${text}`.trim(), {
+				apiMessage,
+				retryAfterMs: parseRetryAfter(Array.isArray(retryAfter) ? retryAfter[0] : retryAfter),
+			});
 		}
 		return response;
 	}
 
-	async function json(method: string, path: string, body?: unknown): Promise<any> {
+	async function json(method: string, path: string, body?: unknown, timeoutMs?: number): Promise<any> {
 		const response = await call(
 			method,
 			path,
 			body === undefined
-				? {}
-				: { body: JSON.stringify(body), headers: { "content-type": "application/json" } },
+				? { timeoutMs }
+				: { body: JSON.stringify(body), headers: { "content-type": "application/json" }, timeoutMs },
 		);
 		const text = await readText(response);
 		if (!text) return {};
@@ -170,7 +222,7 @@ export function createApiClient(apiUrl: string, token: string): ApiClient {
 	return {
 		getJob: () => json("GET", "/job"),
 		async heartbeat() {
-			const answer = await json("POST", "/job/heartbeat", {});
+			const answer = await json("POST", "/job/heartbeat", {}, HEARTBEAT_TIMEOUT_MS);
 			return { stop: answer?.stop === true };
 		},
 		async postLogs(entries) {
@@ -221,7 +273,8 @@ export function createApiClient(apiUrl: string, token: string): ApiClient {
 			try {
 				return await call("GET", `/${area}/${seg(tag)}/${seg(name)}`, { timeoutMs: TRANSFER_IDLE_MS });
 			} catch (err) {
-				if (err instanceof ApiError && err.status === 404) return undefined;
+				// The action's 404 says the file is absent; the gateway's (no route yet) says nothing.
+				if (err instanceof ApiError && err.status === 404 && !isTransient(err)) return undefined;
 				throw err;
 			}
 		},

@@ -20,6 +20,20 @@ export function backoffDelay(attempt: number, initialMs: number, maxMs: number):
 	return Math.round(base * (0.8 + Math.random() * 0.4));
 }
 
+/** Longest wait a Retry-After may impose between two tries. */
+export const MAX_RETRY_AFTER_MS = 30_000;
+
+/**
+ * The wait before the next try: the backoff, or longer when the server said how long
+ * (`retryAfterMs` of the error, from Retry-After), within MAX_RETRY_AFTER_MS.
+ */
+export function retryDelay(err: unknown, attempt: number, initialMs: number, maxMs: number): number {
+	const delay = backoffDelay(attempt, initialMs, maxMs);
+	const asked = (err as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+	if (typeof asked !== "number" || !Number.isFinite(asked) || asked <= delay) return delay;
+	return Math.min(asked, MAX_RETRY_AFTER_MS);
+}
+
 export async function retry<T>(fn: () => Promise<T>, options: RetryOptions): Promise<T> {
 	const start = Date.now();
 	const initial = options.initialDelayMs ?? 100;
@@ -29,8 +43,10 @@ export async function retry<T>(fn: () => Promise<T>, options: RetryOptions): Pro
 			return await fn();
 		} catch (err) {
 			if (!options.isRetryable(err)) throw err;
-			const delay = backoffDelay(attempt, initial, max);
-			if (Date.now() + delay - start > options.deadlineMs) throw err;
+			const left = options.deadlineMs - (Date.now() - start);
+			if (left <= 0) throw err;
+			// A last try at the deadline rather than none.
+			const delay = Math.min(retryDelay(err, attempt, initial, max), left);
 			options.onRetry?.(err, attempt, delay);
 			await sleep(delay);
 		}

@@ -41,7 +41,10 @@ export interface JobRunOptions {
 	keepWorkspace: boolean;
 	/** SIGTERM → SIGKILL delay for a stopped or timed-out step (5 s). */
 	graceMs: number;
-	/** How long reports and logs are retried while the API is unreachable. */
+	/**
+	 * How long reports and logs are retried while the API is unreachable, at least: until the
+	 * job's own deadline (its timeout, plus the 30 s the server grants) when that is later.
+	 */
 	reportDeadlineMs: number;
 	/** Aborted when the worker itself is told to stop (SIGTERM). */
 	signal: AbortSignal;
@@ -85,11 +88,30 @@ function errorText(err: unknown): string {
 	return err instanceof Error ? err.message : String(err);
 }
 
+/** What the server waits past a job's timeout before it fails the job (src/engine/reaper.ts). */
+const SERVER_TIMEOUT_SLACK_MS = 30_000;
+
+/**
+ * How long a report may still be retried: until the job's deadline — after it the server
+ * fails the job anyway — and never less than the configured report deadline.
+ */
+export function reportWindowMs(
+	now: number,
+	reportDeadlineMs: number,
+	jobDeadlineAt: number | undefined,
+): number {
+	return Math.max(reportDeadlineMs, (jobDeadlineAt ?? 0) - now);
+}
+
 export async function runJob(options: JobRunOptions): Promise<JobOutcome> {
 	const api = options.api ?? createApiClient(options.apiUrl, options.token);
+	const startedAt = Date.now();
+	let jobDeadlineAt: number | undefined;
+	// A worker told to stop (SIGTERM) does not wait for the job's deadline: the report deadline only.
+	const jobDeadline = () => (options.signal.aborted ? undefined : jobDeadlineAt);
 	const retryReport = <T>(fn: () => Promise<T>) =>
 		retry(fn, {
-			deadlineMs: options.reportDeadlineMs,
+			deadlineMs: reportWindowMs(Date.now(), options.reportDeadlineMs, jobDeadline()),
 			isRetryable: isTransient,
 			onRetry: (err, attempt) => {
 				if (attempt === 1) options.diag(`API unreachable, retrying: ${errorText(err)}`);
@@ -122,7 +144,9 @@ export async function runJob(options: JobRunOptions): Promise<JobOutcome> {
 		);
 		return { jobId: "", status: "Fail", reported, reason };
 	}
-	return runSpec(spec, api, options, retryReport);
+	jobDeadlineAt = startedAt + spec.timeoutSeconds * 1000 + SERVER_TIMEOUT_SLACK_MS;
+	const reportWindow = () => reportWindowMs(Date.now(), options.reportDeadlineMs, jobDeadline());
+	return runSpec(spec, api, options, retryReport, reportWindow);
 }
 
 async function runSpec(
@@ -130,6 +154,7 @@ async function runSpec(
 	api: ApiClient,
 	options: JobRunOptions,
 	retryReport: <T>(fn: () => Promise<T>) => Promise<T>,
+	reportWindow: () => number,
 ): Promise<JobOutcome> {
 	const dirs = await createJobDirs(options.baseDir, spec.id);
 	const jobAbort = new AbortController();
@@ -150,6 +175,9 @@ async function runSpec(
 		isRetryable: isTransient,
 		spillFile: join(dirs.internal, "logs.spill"),
 		onError: (err) => options.diag(`log shipping: ${errorText(err)}`),
+		// Not silent: the lines are safe on disk, but the operator should know the API was away.
+		onSpill: (file) =>
+			options.diag(`the API has not taken the log lines for a while: buffering them in ${file}`),
 	});
 
 	const markLost = (err: unknown) => {
@@ -160,16 +188,22 @@ async function runSpec(
 	};
 
 	let heartbeatBusy = false;
+	// Failed heartbeats are simply tried again at the next period; while the API is away the
+	// worker says so at the first failure, every 30th after it, and when it is back.
+	let heartbeatFailures = 0;
 	const heartbeat = setInterval(() => {
 		if (heartbeatBusy) return;
 		heartbeatBusy = true;
 		api
 			.heartbeat()
 			.then(({ stop }) => {
+				if (heartbeatFailures > 0) options.diag(`heartbeat back after ${heartbeatFailures} failure(s)`);
+				heartbeatFailures = 0;
 				if (stop) interrupt(new StepInterrupt("stop", "the run was stopped"));
 			})
 			.catch((err: unknown) => {
-				if (!markLost(err)) options.diag(`heartbeat failed: ${errorText(err)}`);
+				if (markLost(err)) return;
+				if (heartbeatFailures++ % 30 === 0) options.diag(`heartbeat failed: ${errorText(err)}`);
 			})
 			.finally(() => {
 				heartbeatBusy = false;
@@ -274,7 +308,7 @@ async function runSpec(
 
 	let reported = false;
 	if (!lost) {
-		const logsComplete = await shipper.close(options.reportDeadlineMs);
+		const logsComplete = await shipper.close(reportWindow());
 		if (!logsComplete) options.diag(`some log lines could not be delivered (${shipper.pending} entries)`);
 		reported = await retryReport(() => api.postResult(result)).then(
 			() => true,

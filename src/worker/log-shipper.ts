@@ -4,13 +4,14 @@
  * buffering and retries the same batch with backoff: the server ignores an entry whose
  * (step, seq) it already has, so a retry never doubles a line and nothing is ever dropped.
  * The in-memory queue is bounded: past memoryLimitBytes new entries go to a spill file,
- * read back in order once the memory queue has drained.
+ * read back in order once the memory queue has drained (onSpill says so, once). A server's
+ * Retry-After is honoured between tries.
  */
 
 import { appendFileSync, closeSync, openSync, readSync, rmSync } from "node:fs";
 import { StringDecoder } from "node:string_decoder";
 import type { LogEntry } from "./api-client.ts";
-import { backoffDelay } from "./backoff.ts";
+import { retryDelay } from "./backoff.ts";
 
 export interface LogShipperOptions {
 	send: (entries: LogEntry[]) => Promise<void>;
@@ -24,6 +25,8 @@ export interface LogShipperOptions {
 	initialRetryMs?: number;
 	maxRetryMs?: number;
 	onError?: (err: unknown) => void;
+	/** Called once, when entries first go to the spill file (the API has been away for a while). */
+	onSpill?: (file: string) => void;
 }
 
 export interface LogShipperStats {
@@ -42,7 +45,8 @@ export class LogShipper {
 		failedRequests: 0,
 		spilledEntries: 0,
 	};
-	private readonly options: Required<Omit<LogShipperOptions, "onError">> & Pick<LogShipperOptions, "onError">;
+	private readonly options: Required<Omit<LogShipperOptions, "onError" | "onSpill">> &
+		Pick<LogShipperOptions, "onError" | "onSpill">;
 	private queue: LogEntry[] = [];
 	private queueBytes = 0;
 	private spillCount = 0;
@@ -84,6 +88,7 @@ export class LogShipper {
 		const size = entry.text.length;
 		if (this.spillCount > 0 || this.queueBytes + size > this.options.memoryLimitBytes) {
 			appendFileSync(this.options.spillFile, JSON.stringify(entry) + "\n");
+			if (!this.spillExists) this.options.onSpill?.(this.options.spillFile);
 			this.spillExists = true;
 			this.spillCount++;
 			this.stats.spilledEntries++;
@@ -172,7 +177,7 @@ export class LogShipper {
 					this.retryTimer = undefined;
 					void this.sendBatch();
 				},
-				backoffDelay(this.failures, this.options.initialRetryMs, this.options.maxRetryMs),
+				retryDelay(err, this.failures, this.options.initialRetryMs, this.options.maxRetryMs),
 			);
 			return;
 		}

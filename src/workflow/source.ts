@@ -1,7 +1,8 @@
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument } from "yaml";
+import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, visit } from "yaml";
 import type { Document, Node, YAMLMap, YAMLSeq } from "yaml";
 import type { Diagnostic, DiagnosticCode } from "./diagnostics.ts";
 import type { JsonObject, JsonValue } from "./model.ts";
+import { subsetProblem } from "../store/subset.ts";
 import { didYouMean } from "./suggest.ts";
 
 export const MAX_FILE_BYTES = 1024 * 1024;
@@ -32,6 +33,7 @@ export class SourceFile {
 	private readonly lines = new LineCounter();
 	private aliasExpansions = 0;
 	private aliasLimitReported = false;
+	private readonly nestedLists = new WeakSet<Node>();
 
 	constructor(path: string, text: string) {
 		this.path = path;
@@ -47,10 +49,23 @@ export class SourceFile {
 				const reason = error.message.split("\n")[0] ?? error.message;
 				this.report("error", "yaml-syntax", `invalid YAML: ${reason}`, error.pos[0]);
 			}
-			if (doc.errors.length === 0) this.doc = doc;
+			if (doc.errors.length === 0) {
+				this.doc = doc;
+				this.refuseUnstorableText(doc);
+			}
 		} catch (error) {
 			this.report("error", "yaml-syntax", `invalid YAML: ${(error as Error).message}`, 0);
 		}
+	}
+
+	/** A "\0" or a lone surrogate (YAML escapes allow both) in any key or value: no store keeps it. */
+	private refuseUnstorableText(doc: Document): void {
+		visit(doc, {
+			Scalar: (_, node) => {
+				const problem = typeof node.value === "string" ? subsetProblem(node.value) : undefined;
+				if (problem) this.report("error", "invalid-value", `text that cannot be stored: ${problem}`, node);
+			},
+		});
 	}
 
 	get hasErrors(): boolean {
@@ -265,7 +280,23 @@ export class SourceFile {
 			}
 			return out;
 		}
-		if (isSeq(node)) return node.items.map((item) => this.plain(this.resolve(item)));
+		if (isSeq(node)) {
+			return node.items.map((item) => {
+				const resolved = this.resolve(item);
+				const value = this.plain(resolved);
+				// No store keeps an array directly inside an array (FerretDB refuses it). Once per
+				// node: an alias may bring the same list many times.
+				if (isSeq(resolved) && !this.nestedLists.has(resolved)) {
+					this.nestedLists.add(resolved);
+					this.error(
+						"invalid-type",
+						"a list directly inside a list is not supported: use a mapping",
+						resolved,
+					);
+				}
+				return value;
+			});
+		}
 		if (isScalar(node)) {
 			const value = node.value;
 			if (value === null || value === undefined) return null;

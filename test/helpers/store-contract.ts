@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Collection, Doc, Store } from "../../src/store/types.ts";
+import { MAX_DOCUMENT_BYTES, MAX_NESTING, StoreShapeError } from "../../src/store/subset.ts";
 import { DuplicateKeyError } from "../../src/store/types.ts";
 
 export interface StoreUnderTest {
@@ -12,6 +13,56 @@ export interface StoreUnderTest {
 	/** Called once after the suite, with the store still open (e.g. to drop the database). */
 	cleanup?(store: Store): Promise<void>;
 }
+
+/** A value nested in `levels` objects: `nest(2, 1)` is `{ a: { a: 1 } }`. */
+function nest(levels: number, leaf: unknown): unknown {
+	let v = leaf;
+	for (let i = 0; i < levels; i++) v = { a: v };
+	return v;
+}
+
+/**
+ * Values outside the store subset (src/store/subset.ts) and the path each is reported at. Every
+ * backend refuses them, so a test on the embedded store meets what FerretDB would refuse.
+ */
+export const OUTSIDE_SUBSET: Array<{ what: string; value: unknown; at: string }> = [
+	{ what: "an array inside an array", value: { m: [[1, 2]] }, at: "v.m[0]" },
+	{ what: "an empty array inside an array", value: [[]], at: "v[0]" },
+	{
+		what: "an array inside an array inside an object inside an array",
+		value: [{ w: [1, [2]] }],
+		at: "v[0].w[1]",
+	},
+	{ what: "NaN", value: { n: Number.NaN }, at: "v.n" },
+	{ what: "NaN in an array", value: [1, Number.NaN], at: "v[1]" },
+	{ what: "Infinity", value: Number.POSITIVE_INFINITY, at: "v" },
+	{ what: "-Infinity in an array", value: [Number.NEGATIVE_INFINITY], at: "v[0]" },
+	{ what: "a NUL character in a string", value: { s: "a\u0000b" }, at: "v.s" },
+	{ what: "a NUL character in a field name", value: { "a\u0000b": 1 }, at: 'v."a\\u0000b"' },
+	{ what: "a lone surrogate in a string", value: ["ok", "cut \ud83d"], at: "v[1]" },
+	{ what: "a lone surrogate in a field name", value: { "\udc00": 1 }, at: 'v."\\udc00"' },
+	{ what: "an invalid Date", value: new Date(Number.NaN), at: "v" },
+	{ what: "a bigint", value: 2n ** 40n, at: "v" },
+	{ what: "a function", value: { f: () => 1 }, at: "v.f" },
+	{ what: "a symbol", value: Symbol("s"), at: "v" },
+	{ what: "a Map", value: new Map([["a", 1]]), at: "v" },
+	{ what: "a Set", value: new Set([1]), at: "v" },
+	{ what: "a RegExp", value: /a/, at: "v" },
+	{ what: "a Buffer", value: Buffer.from("hi"), at: "v" },
+	{
+		what: "a class instance",
+		value: new (class Point {
+			x = 1;
+		})(),
+		at: "v",
+	},
+	{ what: "undefined in an array", value: [1, undefined], at: "v[1]" },
+	{
+		what: `more than ${MAX_NESTING} levels of nesting`,
+		value: nest(MAX_NESTING, 1),
+		at: `v${".a".repeat(MAX_NESTING - 1)}`,
+	},
+];
 
 type Item = Doc & { n?: number; tag?: string; tags?: string[]; extra?: unknown; nested?: { v: number } };
 
@@ -58,6 +109,137 @@ export function storeContract(label: string, backend: StoreUnderTest): void {
 			assert.deepEqual((await c.find({ _id: "v" }))[0]?.vars, { "cds.version": "2" });
 			await c.update({ _id: "v" }, { $set: { vars: { "cds.build.x": "3" } } });
 			assert.deepEqual((await c.findOne({ _id: "v" }))?.vars, { "cds.build.x": "3" });
+		});
+
+		test("shapes outside the subset are refused on insert, replace, upsert, $set and $push", async () => {
+			const c = await fresh();
+			await c.insert({ _id: "kept", tags: ["a"] });
+			for (const { what, value, at } of OUTSIDE_SUBSET) {
+				const refused = (write: Promise<unknown>, how: string) =>
+					assert.rejects(
+						write,
+						(err: unknown) => {
+							assert.ok(
+								err instanceof StoreShapeError,
+								`${what} (${how}): expected StoreShapeError, got ${err}`,
+							);
+							assert.equal(err.path, at, `${what} (${how}): path in ${err.message}`);
+							return true;
+						},
+						`${what} (${how})`,
+					);
+				await refused(c.insert({ _id: "new", v: value } as unknown as Item), "insert");
+				await refused(c.replace({ _id: "kept", v: value } as unknown as Item), "replace");
+				await refused(c.replace({ _id: "upserted", v: value } as unknown as Item), "upsert");
+				await refused(c.update({ _id: "kept" }, { $set: { v: value } }), "$set");
+			}
+			assert.deepEqual(ids(await c.find({})), ["kept"], "nothing refused was written");
+			assert.deepEqual(await c.findOne({ _id: "kept" }), { _id: "kept", tags: ["a"] });
+		});
+
+		test("updates that would nest an array, set undefined or use operator paths are refused", async () => {
+			const c = await fresh();
+			await c.insert({ _id: "u", tags: ["a"], n: 1 });
+			const refused = (update: Record<string, unknown>, message: RegExp) =>
+				assert.rejects(c.update({ _id: "u" }, update), (err: unknown) => {
+					assert.ok(err instanceof StoreShapeError, `${JSON.stringify(update)}: got ${err}`);
+					assert.match(err.message, message);
+					return true;
+				});
+			await refused({ $push: { tags: ["b"] } }, /array inside an array .*at tags \(/);
+			await refused({ $push: { tags: { m: [[1]] } } }, /array inside an array .*at tags\.m\[0\]/);
+			await refused({ $push: { tags: Number.NaN } }, /NaN .*at tags/);
+			await refused({ $set: { gone: undefined } }, /\$set of undefined .*use \$unset/);
+			await refused({ $set: { "a..b": 1 } }, /empty part/);
+			await refused({ $set: { "tags.$": "x" } }, /positional operator/);
+			await refused({ $set: { "tags.$[]": "x" } }, /positional operator/);
+			await refused({ $unset: { "": true } }, /empty part/);
+			assert.deepEqual(await c.findOne({ _id: "u" }), { _id: "u", tags: ["a"], n: 1 });
+		});
+
+		test("NaN in a query is refused (FerretDB drops the connection on it)", async () => {
+			const c = await seeded();
+			for (const query of [
+				{ n: Number.NaN },
+				{ n: { $in: [1, Number.NaN] } },
+				{ $or: [{ n: { $gt: Number.NaN } }] },
+			]) {
+				await assert.rejects(c.find(query), StoreShapeError, JSON.stringify(query));
+				await assert.rejects(c.count(query), StoreShapeError);
+				await assert.rejects(c.update(query, { $set: { seen: true } }), StoreShapeError);
+				await assert.rejects(c.remove(query), StoreShapeError);
+			}
+			assert.equal(
+				await c.count({ n: { $lt: Number.POSITIVE_INFINITY } }),
+				5,
+				"infinities are fine in queries",
+			);
+		});
+
+		test("shapes inside the subset are stored and read back as written", async () => {
+			const c = await fresh();
+			const doc = {
+				_id: "in",
+				// arrays of objects holding arrays are fine; only an array directly in an array is not
+				matrix: [{ row: [1, 2] }, { row: [] }],
+				empty: { "": "an empty field name" },
+				text: "naïve 🚀 text, tabs\t and newlines\n",
+				when: new Date(1_700_000_000_000),
+				big: 2 ** 53 - 1,
+				small: -(2 ** 31),
+				nothing: null,
+				deep: nest(MAX_NESTING - 1, "leaf"), // the top-level document is the first level
+			};
+			await c.insert(doc as unknown as Item);
+			assert.deepEqual(await c.findOne({ _id: "in" }), doc);
+			await c.update({ _id: "in" }, { $push: { matrix: { row: [3] } }, $set: { "empty.x": [{ y: [1] }] } });
+			const back = (await c.findOne({ _id: "in" })) as unknown as typeof doc & { empty: { x: unknown } };
+			assert.deepEqual(back.matrix, [{ row: [1, 2] }, { row: [] }, { row: [3] }]);
+			assert.deepEqual(back.empty.x, [{ y: [1] }]);
+			assert.equal(back.text, doc.text);
+		});
+
+		test("-0 is stored as 0 on every write path", async () => {
+			const c = await fresh();
+			await c.insert({ _id: "z", n: -0, list: [-0], nested: { v: -0 } } as unknown as Item);
+			const isZero = (v: unknown) => Object.is(v, 0);
+			let back = (await c.findOne({ _id: "z" })) as unknown as {
+				n: number;
+				list: number[];
+				nested: { v: number };
+			};
+			assert.ok(isZero(back.n) && isZero(back.list[0]) && isZero(back.nested.v), "insert");
+			await c.replace({ _id: "z", n: -0 } as unknown as Item);
+			back = (await c.findOne({ _id: "z" })) as never;
+			assert.ok(isZero(back.n), "replace");
+			await c.update({ _id: "z" }, { $set: { n: -0, nested: { v: -0 } }, $push: { list: -0 } });
+			back = (await c.findOne({ _id: "z" })) as never;
+			assert.ok(isZero(back.n) && isZero(back.nested.v) && isZero(back.list[0]), "update");
+		});
+
+		test(`a document over ${MAX_DOCUMENT_BYTES} bytes of BSON is refused; one at the limit is stored`, async () => {
+			const c = await fresh();
+			// { _id: "big", s: "…" }: length 4, _id (type 1, "_id\0" 4, length 4, "big\0" 4),
+			// s (type 1, "s\0" 2, length 4, the string, "\0" 1), final "\0" 1
+			const overhead = 4 + (1 + 4 + 4 + 4) + (1 + 2 + 4 + 1) + 1;
+			const atLimit = "x".repeat(MAX_DOCUMENT_BYTES - overhead);
+			await c.insert({ _id: "big", s: atLimit } as unknown as Item);
+			assert.equal(((await c.findOne({ _id: "big" })) as unknown as { s: string }).s.length, atLimit.length);
+			await assert.rejects(
+				c.replace({ _id: "big", s: `${atLimit}x` } as unknown as Item),
+				/16777217 bytes of BSON/,
+			);
+			// escaped field names count at their stored length: "a.b" is stored as "a%2Eb" (4 bytes
+			// more than "s"), and the _id "big2" takes one more byte than "big"
+			await assert.rejects(
+				c.insert({ _id: "big2", "a.b": "x".repeat(MAX_DOCUMENT_BYTES - overhead - 4) } as unknown as Item),
+				/16777217 bytes of BSON/,
+			);
+			// multi-byte characters count as UTF-8
+			await assert.rejects(
+				c.insert({ _id: "big3", s: "é".repeat(MAX_DOCUMENT_BYTES / 2) } as unknown as Item),
+				StoreShapeError,
+			);
 		});
 
 		test("insert without _id gets a string _id", async () => {

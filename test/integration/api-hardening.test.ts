@@ -98,6 +98,24 @@ describe("malformed input and the worker tag route (worker played over HTTP)", (
 		const admin = await srv.api("POST", "/api/v1/worker/job/tags", { tags: { x: "y" } });
 		assert.ok(admin.status === 401 || admin.status === 403, String(admin.status));
 	});
+
+	test("data no store keeps is converted (log text) or refused with 422 (payloads, step reports), never a 500", async () => {
+		// A step's binary output: JSON carries "\0" and a cut emoji as \u0000 and \ud83d escapes.
+		const logs = await job.api("POST", "/api/v1/worker/job/logs", {
+			entries: [{ step: 0, seq: 900, text: "bin\u0000ary \ud83d" }],
+		});
+		assert.equal(logs.status, 200, JSON.stringify(logs.body));
+		const page = await srv.api("GET", `${WF}/tagged/runs/${n}/logs`);
+		assert.equal(page.status, 200);
+		const line = (page.body.items as Array<{ seq: number; text: string }>).find((l) => l.seq === 900);
+		assert.equal(line?.text, "bin\uFFFDary \uFFFD");
+
+		const run = await srv.api("POST", `${WF}/tagged/runs`, { payload: { matrix: [[1, 2]] } });
+		assert.equal(run.status, 422, JSON.stringify(run.body));
+		assert.match(run.body.message, /payload: an array inside an array .* at matrix\[0\]/);
+		const result = await job.api("POST", "/api/v1/worker/job/result", { status: "Success", steps: [[1]] });
+		assert.equal(result.status, 422, JSON.stringify(result.body));
+	});
 });
 
 describe("`worker tag` in a real job", () => {

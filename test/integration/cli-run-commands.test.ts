@@ -272,6 +272,52 @@ describe("cds run commands against a real server", () => {
 		for (const job of jobs) await completeJob(job);
 	});
 
+	test("restart of a node whose parent failed runs it; status and stop take the sub-run (N.1)", async () => {
+		// The run fails at build: deploy is Skipped.
+		const n = await startRun({ params: { "git.branch": "stuck" } });
+		for (let i = 0; i < 50; i++) {
+			const run = (await srv.api("GET", `${WF}/TINY/runs/${n}`)).body;
+			if (run.status === "Fail") break;
+			for (const job of await bookAll(srv.server.broker, srv.url))
+				await completeJob(job, nodeOf(job) === "build" ? "Fail" : "Success");
+			await sleep(20);
+		}
+		const target = ["--project", "DEMO", "--workflow", "TINY", "--run", String(n)];
+		const r = await cds(["restart", "deploy", ...target]).done;
+		assert.equal(r.code, 0, r.stderr);
+		assert.match(r.stdout, new RegExp(`^restarted node deploy of run #${n}: run #${n}\\.1\\n`));
+
+		const status = await cds(["workflow", "status", "DEMO", "TINY", `${n}.1`, "--json"]).done;
+		assert.equal(status.code, 0, status.stderr);
+		const sub = JSON.parse(status.stdout);
+		assert.equal(sub.sub, 1);
+		assert.equal(sub.status, "Building");
+		const byName = Object.fromEntries(
+			sub.nodes.map((x: { name: string; status: string }) => [x.name, x.status]),
+		);
+		assert.deepEqual(byName, { build: "Fail", deploy: "Building" }, "deploy runs although build failed");
+		assert.equal(
+			sub.nodes.find((x: { name: string }) => x.name === "deploy").stages[0].jobs[0].status,
+			"Waiting",
+		);
+
+		const stop = await cds(["workflow", "stop", "DEMO", "TINY", `${n}.1`]).done;
+		assert.equal(stop.code, 0, stop.stderr);
+		// Stopped nodes, but build failed: the run's status stays Fail.
+		assert.equal(stop.stdout, `run #${n}.1 is Fail\n`);
+		const stopped = (await srv.api("GET", `${WF}/TINY/runs/${n}.1`)).body;
+		assert.equal(stopped.nodes.find((x: { name: string }) => x.name === "deploy").status, "Stopped");
+		const original = await cds(["workflow", "status", "DEMO", "TINY", `${n}.0`, "--json"]).done;
+		assert.equal(JSON.parse(original.stdout).sub, 0);
+		assert.equal(JSON.parse(original.stdout).status, "Fail");
+		const bad = await cds(["workflow", "stop", "DEMO", "TINY", `${n}.x`]).done;
+		assert.equal(bad.code, 2);
+		assert.match(bad.stderr, /expected a run number \(4\) or a sub-run \(4\.1\)/);
+		const api = await srv.api("GET", `${WF}/TINY/runs/${n}.7`);
+		assert.equal(api.status, 404);
+		assert.match(api.body.message, new RegExp(`run TINY #${n}\\.7 not found`));
+	});
+
 	test("status: pushed or not, the branch's last run and the last run overall", async () => {
 		const n = await startRun({ params: { "git.branch": "status-br" }, commit: "feedbeef99" });
 		await finishRun(n);

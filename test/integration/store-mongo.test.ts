@@ -8,7 +8,7 @@ import { CLAIMS_COLLECTION } from "../../src/store/claim.ts";
 import { openStore } from "../../src/store/index.ts";
 import { MongoStore } from "../../src/store/mongo-store.ts";
 import type { Store } from "../../src/store/types.ts";
-import { storeContract } from "../helpers/store-contract.ts";
+import { OUTSIDE_SUBSET, storeContract } from "../helpers/store-contract.ts";
 import { mongoUrlFor, serverUrl, uniqueDbName } from "../helpers/servers.ts";
 
 type RaceReport = { owner: string; won: string[]; lost: number; ms: number };
@@ -45,9 +45,22 @@ async function raceProcesses(owners: string[], env: Record<string, string>): Pro
 }
 const racer = join(import.meta.dirname, "../helpers/store-claim-racer.ts");
 const mongo = serverUrl("MONGO_URL");
+// FerretDB's SQLite backend, next to MONGO_URL's (PostgreSQL in CI): the same contract must hold on both.
+const sqlite = serverUrl("MONGO_SQLITE_URL");
 
 async function dropAndClose(store: Store): Promise<void> {
 	await (store as MongoStore).dropDatabase();
+}
+
+if (sqlite.skip !== false) {
+	test("MongoDB store on FerretDB/SQLite", { skip: sqlite.skip }, () => {});
+} else {
+	const base = sqlite.url;
+	storeContract("mongo-sqlite", {
+		open: () =>
+			openStore({ mongoUrl: mongoUrlFor(base, uniqueDbName("store_contract")), dataDir: "/nonexistent" }),
+		cleanup: dropAndClose,
+	});
 }
 
 if (mongo.skip !== false) {
@@ -95,6 +108,58 @@ if (mongo.skip !== false) {
 			);
 			assert.ok(Date.now() - started < 15_000);
 			await assert.rejects(MongoStore.connect("http://example.com"), /must start with mongodb:\/\//);
+		});
+
+		test("the server itself refuses or alters the shapes outside the subset (why the store refuses them)", async (t) => {
+			const store = await MongoStore.connect(mongoUrlFor(base, uniqueDbName("store_subset")));
+			try {
+				const info = (await store.db.admin().command({ buildInfo: 1 })) as { ferretdbVersion?: string };
+				const raw = store.db.collection("raw");
+				const outcome = new Map<string, string>();
+				for (const [i, { what, value }] of OUTSIDE_SUBSET.entries()) {
+					const _id = `raw${i}`;
+					try {
+						// bypasses the store: the native driver, straight to the server
+						await raw.insertOne({ _id, v: value } as never);
+						const back = (await raw.findOne({ _id } as never)) as { v?: unknown } | null;
+						let same = true;
+						try {
+							assert.deepStrictEqual(back?.v, value);
+						} catch {
+							same = false;
+						}
+						outcome.set(what, same ? "kept" : "altered");
+					} catch {
+						outcome.set(what, "refused");
+					}
+				}
+				t.diagnostic(
+					`${info.ferretdbVersion ? `FerretDB ${info.ferretdbVersion}` : "MongoDB"}: ` +
+						[...outcome].map(([what, o]) => `${what}: ${o}`).join("; "),
+				);
+				if (!info.ferretdbVersion) return;
+				// Refused by FerretDB whatever its backend (NaN even drops the connection)...
+				for (const what of [
+					"an array inside an array",
+					"an empty array inside an array",
+					"NaN",
+					"Infinity",
+				]) {
+					assert.equal(outcome.get(what), "refused", what);
+				}
+				// ...or silently stored as something else.
+				for (const what of [
+					"a lone surrogate in a string",
+					"an invalid Date",
+					"a Set",
+					"undefined in an array",
+				]) {
+					assert.equal(outcome.get(what), "altered", what);
+				}
+			} finally {
+				await store.dropDatabase();
+				await store.close();
+			}
 		});
 
 		test("4 processes racing for the same 300 keys: every key has exactly one winner", async (t) => {

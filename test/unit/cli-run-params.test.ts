@@ -54,9 +54,12 @@ describe("parsePayload", () => {
 });
 
 describe("parseRunNumber", () => {
-	test("accepts positive integers only", () => {
-		assert.equal(parseRunNumber("12"), 12);
-		for (const bad of ["0", "-1", "1.5", "abc", "", "99999999999999999999"]) {
+	test("accepts run numbers and sub-runs (4.1), as the API takes them", () => {
+		assert.equal(parseRunNumber("12"), "12");
+		assert.equal(parseRunNumber(" 1.1 "), "1.1");
+		assert.equal(parseRunNumber("3.0"), "3.0");
+		assert.equal(parseRunNumber("3.010"), "3.10");
+		for (const bad of ["0", "-1", "1.", ".5", "1.1.1", "abc", "", "99999999999999999999", "1e3"]) {
 			assert.throws(() => parseRunNumber(bad), UsageError, bad);
 		}
 	});

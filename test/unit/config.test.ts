@@ -15,7 +15,11 @@ describe("configuration from the environment", () => {
 		assert.equal(c.mongoUrl, undefined);
 		assert.equal(c.dataDir, "/srv/cds/data");
 		assert.equal(c.apiPort, 8081);
-		assert.equal(c.publicUrl, "http://localhost:8081");
+		assert.equal(c.publicUrl, undefined, "unset: the URL comes from the API nodes (src/net/public-url.ts)");
+		assert.equal(
+			loadConfig({ CDS_PUBLIC_URL: "https://cds.example.com/" }).publicUrl,
+			"https://cds.example.com",
+		);
 		assert.equal(c.logLevel, "info");
 	});
 

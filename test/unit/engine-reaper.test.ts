@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import type { JobDoc } from "../../schemas/run.ts";
-import { book, liveJobs, queueFor } from "../../src/engine/booking.ts";
+import { book, liveJobs, queueFor, vouchWorkers } from "../../src/engine/booking.ts";
 import { reap } from "../../src/engine/reaper.ts";
 import { createRun } from "../../src/engine/run-commands.ts";
 import { engineFixture, type Fixture, simpleWorkflow } from "../helpers/engine-fixture.ts";
@@ -86,6 +86,28 @@ describe("reaper", () => {
 		assert.equal((await outcome()).reason, `job timed out after ${job.timeoutSeconds} s`);
 	});
 
+	test("a run engine that starts late lets a finished worker deliver before it calls the job overdue", async () => {
+		assert.equal((await book(f.engine, job._id, "h")).won, true);
+		await start();
+		// The run service was down past the job's timeout; the worker ended in time and retries.
+		f.clock.t += (job.timeoutSeconds + 60) * 1000;
+		const restarted = f.another("restarted");
+		f.clock.t += 5_000;
+		assert.deepEqual((await reap(restarted)).timedOut, [], "within the grace after its start");
+		assert.equal(await restarted.finalizeJob(job, "Success", null, []), true, "the late result is accepted");
+		assert.deepEqual(await outcome(), { status: "Success", reason: null, run: "Success" });
+	});
+
+	test("after that grace, an overdue job whose worker stays silent fails", async () => {
+		assert.equal((await book(f.engine, job._id, "h")).won, true);
+		await start();
+		f.clock.t += (job.timeoutSeconds + 60) * 1000;
+		const restarted = f.another("restarted");
+		f.clock.t += 11_000;
+		const report = await reap(restarted);
+		assert.deepEqual([...report.lost, ...report.timedOut], [job._id]);
+	});
+
 	test("a job no live hatchery can serve fails with the reason; one a hatchery can serve waits", async () => {
 		f.clock.t += 121_000;
 		// A hatchery that serves it, seen just now: the job waits.
@@ -120,6 +142,33 @@ describe("reaper", () => {
 		assert.equal(await f.repo.activeJobs.count({}), 0);
 		assert.equal(f.revoked.length, 1);
 		assert.deepEqual(await liveJobs(f.engine, "h"), []);
+	});
+
+	test("a worker its hatchery sees alive is not lost while it cannot reach the API; once dead, it is", async () => {
+		assert.equal((await book(f.engine, job._id, "h")).won, true);
+		await start();
+		// The gateway is gone: no heartbeat of the worker arrives, but its hatchery vouches.
+		for (let i = 0; i < 5; i++) {
+			f.clock.t += 5_000;
+			assert.deepEqual(await vouchWorkers(f.engine, "h", [job._id]), [job._id]);
+			assert.deepEqual((await reap(f.engine)).lost, []);
+		}
+		// The worker died: its hatchery no longer lists it.
+		f.clock.t += 5_000;
+		assert.deepEqual(await vouchWorkers(f.engine, "h", []), []);
+		assert.deepEqual((await reap(f.engine)).lost, []);
+		f.clock.t += 6_000;
+		assert.deepEqual((await reap(f.engine)).lost, [job._id]);
+		assert.deepEqual(await outcome(), { status: "Fail", reason: "worker lost", run: "Fail" });
+	});
+
+	test("only the booking hatchery vouches, and only for a worker that started", async () => {
+		assert.equal((await book(f.engine, job._id, "h")).won, true);
+		assert.deepEqual(await vouchWorkers(f.engine, "h", [job._id]), [], "booked, never started");
+		await start();
+		assert.deepEqual(await vouchWorkers(f.engine, "other", [job._id]), [], "another hatchery");
+		f.clock.t += 11_000;
+		assert.deepEqual((await reap(f.engine)).lost, [job._id]);
 	});
 });
 

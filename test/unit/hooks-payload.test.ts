@@ -32,6 +32,20 @@ describe("webhook payloads → git.* variables", () => {
 		]);
 	});
 
+	test("a \\u0000 or lone surrogate escape in the payload becomes U+FFFD (no store keeps them)", () => {
+		const push = JSON.parse(fixture("github-push.json").toString());
+		push.ref = "refs/heads/ma\u0000in";
+		push.head_commit.message = "cut \ud83d";
+		const d = parseDelivery("github", { "x-github-event": "push" }, Buffer.from(JSON.stringify(push)));
+		const vars = d.changes[0]!.vars;
+		assert.equal(vars["git.branch"], "ma\uFFFDin");
+		assert.equal(d.changes[0]!.branch, "ma\uFFFDin");
+		assert.ok(
+			Object.values(vars).some((v) => v === "cut \uFFFD"),
+			JSON.stringify(vars),
+		);
+	});
+
 	test("GitHub push deleting a branch, and a form-encoded body", () => {
 		const body = fixture("github-delete-branch-push.json");
 		const d = parseDelivery("github", { "x-github-event": "push" }, body);

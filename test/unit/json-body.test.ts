@@ -30,3 +30,14 @@ test("parseJsonBody refuses deep documents before parsing and reports broken JSO
 	// Unbalanced garbage deep enough is refused as too deep, never handed to JSON.parse.
 	assert.throws(() => parseJsonBody(bytes("{".repeat(1000))), /deeper than 64/);
 });
+
+test("parseJsonBody turns \\u0000 and lone surrogate escapes into U+FFFD, keys included", () => {
+	const text = '{"log":"a\\u0000b","cut":["\\ud83d"],"\\udc00":1,"pair":"\\ud83d\\ude80","list":[[1]]}';
+	assert.deepEqual(parseJsonBody(bytes(text)), {
+		log: "a\uFFFDb",
+		cut: ["\uFFFD"],
+		"\uFFFD": 1,
+		pair: "🚀",
+		list: [[1]],
+	});
+});

@@ -94,6 +94,11 @@ describe("template parameters", () => {
 		assert.ok("error" in checkParameterValue(p("number"), "three"));
 		assert.deepEqual(checkParameterValue(p("json"), '{"a":[1]}'), { value: { a: [1] } });
 		assert.ok("error" in checkParameterValue(p("json"), "{nope"));
+		// the instance keeps its parameters: what no store keeps is refused, as text or as JSON
+		for (const raw of ['{"m":[[1]]}', { m: [[1]] }]) {
+			const nested = checkParameterValue(p("json"), raw);
+			assert.match("error" in nested ? nested.error : "", /cannot be kept: an array inside an array/);
+		}
 		assert.deepEqual(checkParameterValue(p("repository"), "github/ovh/cds"), {
 			value: { vcs: "github", repository: "ovh/cds" },
 		});

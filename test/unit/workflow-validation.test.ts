@@ -72,6 +72,31 @@ describe("workflow validation", () => {
 		assert.equal(result.model.pipelines[0]!.jobs[0]!.stage, undefined);
 	});
 
+	test("text no store keeps is an error where it is written: a NUL or a lone surrogate", () => {
+		const text =
+			'version: v1.0\nname: p\njobs:\n- job: j\n  steps:\n  - script: "echo \\0"\n  - script: "cut \\ud83d"\n';
+		const result = parseFileSet([{ path: "p.pip.yml", content: text }]);
+		const found = result.errors.map((d) => ({ code: d.code, line: d.line, column: d.column }));
+		assert.deepEqual(found, [
+			{ code: "invalid-value", ...at(text, '"echo') },
+			{ code: "invalid-value", ...at(text, '"cut') },
+		]);
+		assert.match(result.errors[0]!.message, /cannot be stored: .*"\\0"/);
+		assert.match(result.errors[1]!.message, /cannot be stored: .*lone UTF-16 surrogate/);
+	});
+
+	test("a list directly inside a list (no store keeps one) is an error at the inner list", () => {
+		const text =
+			"version: v1.0\nname: p\njobs:\n- job: j\n  steps:\n  - checkout:\n      matrix: [[1, 2], [3]]\n      rows: [a, {b: [c]}]\n";
+		const result = parseFileSet([{ path: "p.pip.yml", content: text }]);
+		const found = result.errors.map((d) => ({ code: d.code, line: d.line, column: d.column }));
+		assert.deepEqual(found, [
+			{ code: "invalid-type", ...at(text, "[1, 2]") },
+			{ code: "invalid-type", ...at(text, "[3]") },
+		]);
+		assert.match(result.errors[0]!.message, /list directly inside a list/);
+	});
+
 	test("malformed YAML is reported at the parser's position", () => {
 		const text = "version: v1.0\nname: p\njobs:\n  - job: [unclosed\n";
 		const result = parseFileSet([{ path: "p.pip.yml", content: text }]);

@@ -31,7 +31,7 @@ import { formatFields } from "../table.ts";
 const RUN_OPTION: OptionSpec = {
 	type: "string",
 	valueName: "N",
-	description: "the run number (default: the latest run of the branch)",
+	description: "the run number, or a sub-run such as 4.1 (default: the latest run of the branch)",
 };
 const NODE_OPTION: OptionSpec = {
 	type: "string",
@@ -172,7 +172,8 @@ function registerWorkflowRun(registry: CommandRegistry): void {
 function registerWorkflowStatusStop(registry: CommandRegistry): void {
 	registry.add({
 		path: ["workflow", "status"],
-		summary: "Show a run as a tree of nodes, stages and jobs (the latest run when RUN is omitted)",
+		summary:
+			"Show a run as a tree of nodes, stages and jobs (the latest run when RUN is omitted; RUN may be a sub-run, 4.1)",
 		args: "KEY WORKFLOW [RUN]",
 		positionals: { min: 2, max: 3 },
 		options: { json: JSON_OPTION },
@@ -193,7 +194,7 @@ function registerWorkflowStatusStop(registry: CommandRegistry): void {
 
 	registry.add({
 		path: ["workflow", "stop"],
-		summary: "Stop a run and its jobs",
+		summary: "Stop a run and its jobs (RUN: a number, or a sub-run such as 4.1)",
 		args: "KEY WORKFLOW RUN",
 		positionals: { min: 3, max: 3 },
 		options: { json: JSON_OPTION },
@@ -264,7 +265,7 @@ function registerLogs(registry: CommandRegistry): void {
 				client,
 				project: run.project,
 				workflow: run.workflow,
-				number: run.number,
+				number: run.sub ? `${run.number}.${run.sub}` : run.number,
 				node: node.name,
 				follow: ctx.values.follow === true,
 				prefixed: jobs > 1,
@@ -289,7 +290,8 @@ function registerRestart(registry: CommandRegistry): void {
 			const client = await ctx.client();
 			const run = await targetRun(ctx, client, target);
 			const node = await targetNode(ctx, client, run);
-			const sub = await client.post<Run>(`${runPath(run.project, run.workflow, run.number)}/restart`, {
+			const which = run.sub ? `${run.number}.${run.sub}` : run.number;
+			const sub = await client.post<Run>(`${runPath(run.project, run.workflow, which)}/restart`, {
 				node: node.name,
 			});
 			if (ctx.values.json) {

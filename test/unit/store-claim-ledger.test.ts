@@ -1,0 +1,93 @@
+// Two claim ledgers on one `_claims` collection, as two nodes sharing a store: what one ledger
+// remembers of a key (where its search for the latest generation starts) never makes it believe
+// a stale generation, whatever the other did meanwhile (take-overs, forget and a fresh start).
+
+import assert from "node:assert/strict";
+import { after, describe, test } from "node:test";
+import { CLAIMS_COLLECTION, ClaimLedger, openStore } from "../../src/store/index.ts";
+import type { Collection, Doc, Store } from "../../src/store/types.ts";
+import { tempDataDir } from "../helpers/store-temp-dir.ts";
+
+const cleanups: (() => Promise<void>)[] = [];
+after(async () => {
+	for (const c of cleanups) await c();
+});
+
+/** Two ledgers over one collection, and a count of the reads it serves. */
+async function twoNodes(): Promise<{
+	a: ClaimLedger;
+	b: ClaimLedger;
+	reads: () => number;
+	claims: Collection<Doc>;
+}> {
+	const dir = await tempDataDir();
+	const store: Store = await openStore({ dataDir: dir.dir });
+	cleanups.push(async () => {
+		await store.close();
+		await dir.remove();
+	});
+	const claims = await store.collection(CLAIMS_COLLECTION);
+	let reads = 0;
+	const counted = new Proxy(claims, {
+		get(target, prop, receiver) {
+			const value = Reflect.get(target, prop, receiver);
+			if (prop === "findOne" || prop === "find")
+				return (...args: unknown[]) => {
+					reads++;
+					return (value as (...a: unknown[]) => unknown).apply(target, args);
+				};
+			return typeof value === "function" ? value.bind(target) : value;
+		},
+	});
+	return { a: new ClaimLedger(counted), b: new ClaimLedger(claims), reads: () => reads, claims };
+}
+
+describe("claim ledger: what a ledger remembers of a key", () => {
+	test("a key taken over many times by another ledger: the holder is the true latest", async () => {
+		const { a, b } = await twoNodes();
+		assert.deepEqual(await a.claim("s", "k", "alice"), { won: true, owner: "alice" });
+		await a.release("s", "k", "alice");
+		for (let i = 0; i < 5; i++) {
+			assert.equal((await b.claim("s", "k", `bob${i}`)).won, true);
+			if (i < 4) await b.release("s", "k", `bob${i}`);
+		}
+		assert.deepEqual(await a.claim("s", "k", "alice"), { won: false, owner: "bob4" });
+		assert.deepEqual(await a.holder("s", "k"), { owner: "bob4" });
+		await b.release("s", "k", "bob4");
+		assert.deepEqual(await a.claim("s", "k", "alice"), { won: true, owner: "alice" });
+		assert.deepEqual(await b.claim("s", "k", "bob"), { won: false, owner: "alice" });
+	});
+
+	test("a key forgotten and claimed afresh by another ledger is not shadowed by an old generation", async () => {
+		const { a, b, claims } = await twoNodes();
+		for (let i = 0; i < 4; i++) {
+			assert.equal((await a.claim("f", "k", `a${i}`)).won, true);
+			await a.release("f", "k", `a${i}`);
+		}
+		await b.forget("f", "k");
+		assert.equal((await claims.find({ scope: "f", key: "k" })).length, 0);
+		assert.deepEqual(await b.claim("f", "k", "bob"), { won: true, owner: "bob" });
+		assert.deepEqual(await a.claim("f", "k", "alice"), { won: false, owner: "bob" });
+		assert.deepEqual(await a.holder("f", "k"), { owner: "bob" });
+		// A release by a former owner whose generation number exists again touches nothing.
+		await a.release("f", "k", "a3");
+		assert.deepEqual(await a.holder("f", "k"), { owner: "bob" });
+		await b.release("f", "k", "bob");
+		assert.deepEqual(await a.claim("f", "k", "alice"), { won: true, owner: "alice" });
+	});
+
+	test("a key claimed and released in turn costs fewer reads once the ledger knows it", async () => {
+		const { a, reads } = await twoNodes();
+		const cycle = async () => {
+			const before = reads();
+			assert.equal((await a.claim("lock", "run-1", "me")).won, true);
+			await a.release("lock", "run-1", "me");
+			return reads() - before;
+		};
+		await cycle(); // generation 0: one insert, then a release
+		for (let i = 0; i < 5; i++) await cycle();
+		// Known generation, its successor missing: two reads to claim, two to release. Without the
+		// ledger's memory: generation 0, its hint, the successor — and a refused insert first.
+		assert.equal(await cycle(), 4);
+	});
+});
