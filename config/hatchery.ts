@@ -6,6 +6,7 @@ import { DRIVER_KINDS } from "../src/hatchery/drivers/index.ts";
 import { bytes, duration, type Env, int, list, oneOf, optionalString, readAll, string } from "./settings.ts";
 
 export const SANDBOX_CHOICES = ["auto", "bwrap", "unshare", "none"] as const;
+export const ON_STOP_CHOICES = ["leave", "stop"] as const;
 export const SANDBOX_NETWORK_CHOICES = ["auto", "nat", "none", "host"] as const;
 
 const NAME = {
@@ -59,6 +60,18 @@ export const HATCHERY_SETTINGS = {
 		1000,
 		"how often the hatchery looks at the queue without a `job.queued` signal",
 		{ min: 10 },
+	),
+	drainSeconds: duration(
+		"CDS_HATCHERY_DRAIN_SECONDS",
+		30,
+		"how long a hatchery told to stop (SIGTERM, SIGINT) waits for its running jobs to end, taking no new one, before it exits (in a cluster: in one process the run service stops with it, so it does not wait)",
+		{ min: 0 },
+	),
+	onStop: oneOf(
+		"CDS_HATCHERY_ON_STOP",
+		ON_STOP_CHOICES,
+		"leave",
+		"what a stopping hatchery does with the jobs still running after the drain: `leave` them running (they report to the cluster and the restarted hatchery of the same name adopts them, as after a crash) or `stop` them (their jobs end Stopped)",
 	),
 	sandbox: oneOf(
 		"CDS_HATCHERY_SANDBOX",

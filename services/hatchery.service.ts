@@ -29,6 +29,8 @@ interface HatcheryLocals {
 	wakeAgain: boolean;
 	/** Set when a reconcile is due: the tick loop runs it, so no spawn races the live-job list. */
 	reconcileDue: boolean;
+	/** Set once the node stops: no new job is booked, running ones are drained. */
+	stopping: boolean;
 }
 interface HatcheryMethods {
 	tick(): Promise<void>;
@@ -37,6 +39,7 @@ interface HatcheryMethods {
 	fill(driver: HatcheryDriver): Promise<void>;
 	publicUrl(): string | undefined;
 	vouch(driver: HatcheryDriver): Promise<void>;
+	drain(driver: HatcheryDriver): Promise<number>;
 }
 type HatcheryThis = Service & HatcheryLocals & HatcheryMethods;
 
@@ -104,9 +107,26 @@ export default function HatcheryService(
 					this.vouching = false;
 				}
 			},
+			/** Waits for the running jobs to end, up to the drain time; returns how many still run. */
+			async drain(this: HatcheryThis, driver: HatcheryDriver) {
+				const running = async () => (await driver.list()).filter((w) => w.state === "running").length;
+				// In one process the run service and the gateway stop with this node: nothing to wait for.
+				const waitMs = config.natsUrl ? this.hatchery.drainSeconds * 1000 : 0;
+				const deadline = Date.now() + waitMs;
+				let count = await running();
+				if (count > 0 && waitMs > 0)
+					this.logger.info(
+						`draining: waiting up to ${this.hatchery.drainSeconds} s for ${count} running job(s)`,
+					);
+				while (count > 0 && Date.now() < deadline) {
+					await new Promise((r) => setTimeout(r, 250));
+					count = await running();
+				}
+				return count;
+			},
 			async fill(this: HatcheryThis, driver: HatcheryDriver) {
 				const apiUrl = this.publicUrl();
-				if (!apiUrl) return;
+				if (!apiUrl || this.stopping) return;
 				const free = await driver.freeSlots();
 				if (free <= 0) return;
 				const ids = await callAction(this.broker, "run.queueFor", {
@@ -115,7 +135,7 @@ export default function HatcheryService(
 				});
 				let started = 0;
 				for (const jobId of ids) {
-					if ((await driver.freeSlots()) <= 0) break;
+					if (this.stopping || (await driver.freeSlots()) <= 0) break;
 					const booking = await callAction(this.broker, "run.book", { jobId, hatchery: this.hatchery.name });
 					if (!booking.won) continue;
 					try {
@@ -161,6 +181,7 @@ export default function HatcheryService(
 			this.wakeAgain = false;
 			this.reconcileDue = true;
 			this.vouching = false;
+			this.stopping = false;
 		},
 		async started(this: HatcheryThis) {
 			const driver = await createDriver(this.hatchery, (m) => this.logger.warn(m));
@@ -189,10 +210,26 @@ export default function HatcheryService(
 			this.wake();
 		},
 		async stopped(this: HatcheryThis) {
+			// Draining: nothing new is booked; the jobs running go on reporting (through the
+			// cluster's other run replicas) while this hatchery vouches for them, up to the drain
+			// time. Those still running then stay running for the restarted hatchery to adopt
+			// (`leave`), or are stopped (`stop`).
+			this.stopping = true;
 			if (this.timer) clearInterval(this.timer);
 			if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+			const driver = this.driver;
+			if (driver) {
+				const left = await this.drain(driver).catch(() => 0);
+				const leave = this.hatchery.onStop === "leave";
+				if (left > 0)
+					this.logger.warn(
+						leave
+							? `${left} job(s) still running: left running; the restarted hatchery '${this.hatchery.name}' adopts their workers`
+							: `${left} job(s) still running: stopping their workers`,
+					);
+				await driver.close({ leaveRunning: leave });
+			}
 			if (this.vouchTimer) clearInterval(this.vouchTimer);
-			await this.driver?.close();
 		},
 	};
 }

@@ -78,5 +78,10 @@ export interface HatcheryDriver {
 	maintain?(): Promise<void>;
 	/** Called when a worker ends or finishes a job, with the job it served. */
 	onExit(listener: (handle: WorkerHandle, code: number | null) => void): void;
-	close(): Promise<void>;
+	/**
+	 * The hatchery stops. Idle workers are ended; workers running a job are stopped, or with
+	 * `leaveRunning` left to finish it and kept where a restarted driver of the same name
+	 * adopts them (as after a crash).
+	 */
+	close(options?: { leaveRunning?: boolean }): Promise<void>;
 }

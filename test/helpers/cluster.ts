@@ -17,8 +17,8 @@ export interface NodeProcess {
 	output: string[];
 	/** kill -9, and wait until the process is gone. */
 	kill9(): Promise<void>;
-	/** SIGTERM and wait. */
-	stop(): Promise<void>;
+	/** SIGTERM, then SIGKILL after `graceMs` (10 s). */
+	stop(graceMs?: number): Promise<void>;
 	exited: Promise<number | null>;
 }
 
@@ -30,6 +30,10 @@ export function spawnNode(name: string, env: Record<string, string>): NodeProces
 		CDS_DATA_DIR: dataDir,
 		LOG_LEVEL: "warn",
 		NODE_ID: name,
+		// A test's node stops at once and takes its workers with it (production drains and leaves
+		// them for adoption: the chaos suite uses those defaults).
+		CDS_HATCHERY_DRAIN_SECONDS: "0",
+		CDS_HATCHERY_ON_STOP: "stop",
 		...env,
 	};
 	const child = spawn(process.execPath, [path.join(ROOT, "server.ts")], {
@@ -56,9 +60,9 @@ export function spawnNode(name: string, env: Record<string, string>): NodeProces
 			if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
 			await exited;
 		},
-		async stop() {
+		async stop(graceMs = 10_000) {
 			if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
-			const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+			const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
 			await exited;
 			clearTimeout(timer);
 		},

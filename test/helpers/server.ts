@@ -90,6 +90,9 @@ export async function startTestServer(extraEnv: Record<string, string> = {}): Pr
 		CDS_API_HOST: "127.0.0.1",
 		CDS_ADMIN_TOKEN: adminToken,
 		LOG_LEVEL: "warn",
+		// A test's server stops at once and takes its workers with it.
+		CDS_HATCHERY_DRAIN_SECONDS: "0",
+		CDS_HATCHERY_ON_STOP: "stop",
 		...extraEnv,
 	};
 	const server = await startServer(env);

@@ -465,18 +465,27 @@ export class LocalDriver implements HatcheryDriver {
 	}
 
 	/** A stopping hatchery stops its workers; only a crashed one leaves them for its restart to adopt. */
-	async close(): Promise<void> {
+	async close(options: { leaveRunning?: boolean } = {}): Promise<void> {
 		this.closed = true;
+		// Left running: their stdin ends (each exits after its job) and the pid file keeps them
+		// for the next instance's adoption.
+		const left = (w: LocalWorker) => options.leaveRunning === true && !!w.jobId && w.state === "running";
 		await Promise.all(
 			[...this.workers.values()].map((w) => {
+				if (left(w)) {
+					w.child?.stdin?.end();
+					return Promise.resolve();
+				}
 				if (w.jobId) return this.kill(w.jobId, 2000);
 				w.child?.stdin?.end();
 				return Promise.resolve();
 			}),
 		);
 		for (const w of this.workers.values()) {
-			if (w.pid) signalGroup(w.pid, "SIGKILL");
+			if (w.pid && !left(w)) signalGroup(w.pid, "SIGKILL");
 			if (w.poll) clearInterval(w.poll);
+			// A left worker is no child of ours any more: its end is not this instance's to record.
+			if (left(w)) w.child?.removeAllListeners("exit");
 		}
 	}
 }

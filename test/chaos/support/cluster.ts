@@ -103,6 +103,9 @@ export class ChaosCluster {
 			extra.CDS_HATCHERY_NAME = `chaos-${name}`;
 			extra.CDS_WORKER_BASEDIR = workers;
 			extra.CDS_SANDBOX_SHARE = this.shared;
+			// As in production: SIGTERM drains (up to 30 s), then leaves running jobs for adoption.
+			extra.CDS_HATCHERY_DRAIN_SECONDS = "30";
+			extra.CDS_HATCHERY_ON_STOP = "leave";
 		}
 		const n = spawnNode(name, { ...this.env, ...extra, SERVICES: role.services, ...role.env });
 		this.nodes.set(name, n);
@@ -143,7 +146,8 @@ export class ChaosCluster {
 
 	/** SIGTERM: the node stops as an operator stops it (drain), killed after 10 s. */
 	async terminate(name: string): Promise<void> {
-		await this.node(name).stop();
+		// Past the drain time (30 s) the node exits by itself; SIGKILL only if it hangs.
+		await this.node(name).stop(60_000);
 	}
 
 	/** Starts a stopped or killed node again with the same role and environment. */
