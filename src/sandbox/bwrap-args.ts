@@ -120,14 +120,10 @@ export function bwrapArgs(plan: SandboxPlan, mounts: StepMounts, root: readonly 
 	args.push("--dir", SANDBOX_RUN_DIR, "--ro-bind", mounts.bin, SANDBOX_BIN);
 	args.push("--bind", mounts.socket, SANDBOX_SOCKET);
 	if (mounts.files.length > 0) args.push("--dir", SANDBOX_FILES);
-	// Under a root hatchery the step runs as runAs while bwrap (root) writes its files: they are
-	// handed over read-only by their permissions, their owner bits given to everyone (only the
-	// step's processes see this mount), rather than by a chown, which costs two processes a step.
-	const handedOver = mounts.hostRoot && plan.runAs !== undefined && plan.tools.setpriv !== undefined;
 	for (const file of mounts.files)
 		args.push(
 			"--perms",
-			(handedOver ? readableByAll(file.mode) : file.mode).toString(8).padStart(4, "0"),
+			file.mode.toString(8).padStart(4, "0"),
 			"--file",
 			String(file.fd),
 			`${SANDBOX_FILES}/${file.name}`,
@@ -142,14 +138,19 @@ export function bwrapArgs(plan: SandboxPlan, mounts: StepMounts, root: readonly 
 
 /**
  * What runs inside bwrap before the command when the host user is root: bwrap then keeps every
- * capability, so the command runs as the unprivileged user with no capability and no way to
- * gain one (its files are readable to it by their permissions, see bwrapArgs).
+ * capability, so the step's files are handed to the unprivileged user and the command runs
+ * as that user with no capability and no way to gain one.
  */
-export function dropPrivileges(plan: SandboxPlan, command: string, args: readonly string[]): string[] {
+export function dropPrivileges(
+	plan: SandboxPlan,
+	command: string,
+	args: readonly string[],
+	withFiles: boolean,
+): string[] {
 	const runAs = plan.runAs;
 	const setpriv = plan.tools.setpriv;
 	if (!runAs || !setpriv) return [command, ...args];
-	return [
+	const drop = [
 		setpriv,
 		`--reuid=${runAs.uid}`,
 		`--regid=${runAs.gid}`,
@@ -161,10 +162,6 @@ export function dropPrivileges(plan: SandboxPlan, command: string, args: readonl
 		command,
 		...args,
 	];
-}
-
-/** A file mode whose owner's read and execute bits are everyone's, and nobody's write bit. */
-export function readableByAll(mode: number): number {
-	const owner = (mode >> 6) & 0o5;
-	return (owner << 6) | (owner << 3) | owner;
+	if (!withFiles) return drop;
+	return ["/bin/sh", "-c", `chown -R ${runAs.uid}:${runAs.gid} ${SANDBOX_FILES} && exec "$@"`, "sh", ...drop];
 }

@@ -274,7 +274,7 @@ class BwrapJob extends NamespacedJob {
 			args: [
 				...bwrapArgs(this.plan, mounts, this.root),
 				"--",
-				...dropPrivileges(this.plan, request.command, request.args),
+				...dropPrivileges(this.plan, request.command, request.args, fds.files.length > 0),
 			],
 		};
 	}

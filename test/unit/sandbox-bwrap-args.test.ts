@@ -142,15 +142,17 @@ describe("the bubblewrap layout of a step", () => {
 		assert.ok(index(groups, "--bind", MOUNTS.socket, "/run/cds/worker.sock") >= 0);
 		assert.ok(index(groups, "--ro-bind", MOUNTS.bin, "/run/cds/bin") >= 0);
 		const file = index(groups, "--file", "6", "/run/cds/files/step-0.sh");
-		// A root hatchery's step runs as another user: its 0700 script is readable (not writable) to it.
-		assert.deepEqual(groups[file - 1], ["--perms", "0555"]);
+		assert.deepEqual(groups[file - 1], ["--perms", "0700"]);
 		assert.ok(index(groups, "--ro-bind-data", "5", "/etc/resolv.conf") >= 0);
 		assert.ok(index(groups, "--block-fd", "4") >= 0 && index(groups, "--info-fd", "3") >= 0);
 	});
 
 	test("a root hatchery: no user namespace, and the command drops to the unprivileged user", () => {
 		assert.equal(index(groups, "--unshare-user"), -1);
-		const setpriv = dropPrivileges(PLAN, "bash", ["-e", "/run/cds/files/step-0.sh"]);
+		const command = dropPrivileges(PLAN, "bash", ["-e", "/run/cds/files/step-0.sh"], true);
+		assert.equal(command[0], "/bin/sh");
+		assert.match(command[2]!, /^chown -R 65534:65534 \/run\/cds\/files && exec "\$@"$/);
+		const setpriv = command.slice(4);
 		assert.deepEqual(setpriv.slice(0, 8), [
 			"/usr/bin/setpriv",
 			"--reuid=65534",
@@ -168,10 +170,7 @@ describe("the bubblewrap layout of a step", () => {
 		const plan = { ...PLAN, runAs: undefined };
 		const args = bwrapArgs(plan, { ...MOUNTS, hostRoot: false }, ROOT);
 		assert.ok(args.includes("--unshare-user"));
-		assert.deepEqual(dropPrivileges(plan, "bash", ["x"]), ["bash", "x"]);
-		// The step keeps the hatchery's uid: its files keep their modes.
-		const file = args.indexOf("/run/cds/files/step-0.sh");
-		assert.deepEqual(args.slice(file - 4, file - 2), ["--perms", "0700"]);
+		assert.deepEqual(dropPrivileges(plan, "bash", ["x"], true), ["bash", "x"]);
 	});
 
 	test("network host: no network namespace; none: one without NAT", () => {
