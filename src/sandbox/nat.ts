@@ -4,19 +4,40 @@
 // `prohibit` routes, set from outside before the step runs (it holds no capability to
 // remove them), keep private ranges and every address of the host out of reach too: the
 // store, NATS and the API are reached by no step, only by the worker.
+// slirp4netns only creates the tap device (no --configure): its configuring brings the loopback
+// up, which races bubblewrap's own loopback set-up, and waiting for that cost a poll of /proc
+// per step. One `ip -batch` configures the tap device and the routes instead, so a step's
+// network costs two helpers (slirp4netns, nsenter → ip) and no waiting but for their reports.
 
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { once } from "node:events";
-import { readFile } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import type { Writable } from "node:stream";
 import { PROHIBITED_RANGES, type SandboxTools } from "./plan.ts";
 
 export const NAT_RESOLV_CONF = "nameserver 10.0.2.3\n";
+const TAP = "tap0";
+const MTU = 65520;
+/** slirp4netns's default network: the step is .100, the gateway .2, its DNS forwarder .3. */
+const TAP_ADDRESS = "10.0.2.100/24";
+const GATEWAY = "10.0.2.2";
 const SETUP_TIMEOUT_MS = 10_000;
 
 export interface Nat {
 	close(): void;
+}
+
+/**
+ * The `ip -batch` lines of a step's namespace: the tap device up with its address and the
+ * default route through slirp4netns, then the prohibited routes.
+ */
+export function namespaceSetup(hostAddresses: readonly string[]): string[] {
+	return [
+		`link set dev ${TAP} mtu ${MTU} up`,
+		`addr add ${TAP_ADDRESS} dev ${TAP}`,
+		`route add default via ${GATEWAY} dev ${TAP}`,
+		...prohibitedRoutes(hostAddresses),
+	];
 }
 
 /** The routes a step's namespace gets: the fixed ranges, and each IPv4 address of the host. */
@@ -41,33 +62,15 @@ function run(file: string, args: string[], input: string): Promise<void> {
 	});
 }
 
-/**
- * bubblewrap reports the sandbox's pid while it still sets up the namespace's loopback; NAT
- * set up meanwhile makes that fail. The loopback is up once its local routes exist.
- */
-async function loopbackUp(pid: number): Promise<void> {
-	const deadline = Date.now() + SETUP_TIMEOUT_MS;
-	for (;;) {
-		try {
-			if ((await readFile(`/proc/${pid}/net/fib_trie`, "utf8")).includes("127.0.0.1")) return;
-		} catch {
-			throw new Error("the sandbox ended before its network was set up");
-		}
-		if (Date.now() > deadline) throw new Error("the sandbox's loopback did not come up");
-		await new Promise((resolve) => setTimeout(resolve, 2));
-	}
-}
-
 /** Attaches NAT to the network namespace of `pid` and resolves once the routes are in place. */
 export async function attachNat(pid: number, tools: SandboxTools, userNamespace: boolean): Promise<Nat> {
 	const slirp = tools.slirp4netns;
 	const nsenter = tools.nsenter;
 	const ip = tools.ip;
 	if (!slirp || !nsenter || !ip) throw new Error("NAT needs slirp4netns, nsenter and ip");
-	await loopbackUp(pid);
-	const args = ["--configure", "--mtu=65520", "--disable-host-loopback", "--ready-fd=3", "--exit-fd=4"];
+	const args = [`--mtu=${MTU}`, "--disable-host-loopback", "--ready-fd=3", "--exit-fd=4"];
 	if (userNamespace) args.push(`--userns-path=/proc/${pid}/ns/user`);
-	args.push(String(pid), "tap0");
+	args.push(String(pid), TAP);
 	const child: ChildProcess = spawn(slirp, args, { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] });
 	const exitPipe = child.stdio[4] as Writable;
 	exitPipe.on("error", () => {});
@@ -93,7 +96,7 @@ export async function attachNat(pid: number, tools: SandboxTools, userNamespace:
 		await Promise.race([ready, failed, timeout]);
 		const enter = ["-t", String(pid), "-n"];
 		if (userNamespace) enter.push("-U", "--preserve-credentials");
-		await run(nsenter, [...enter, ip, "-batch", "-"], `${prohibitedRoutes(hostIPv4()).join("\n")}\n`);
+		await run(nsenter, [...enter, ip, "-batch", "-"], `${namespaceSetup(hostIPv4()).join("\n")}\n`);
 		return nat;
 	} catch (err) {
 		nat.close();

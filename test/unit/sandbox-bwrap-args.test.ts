@@ -8,7 +8,7 @@ import {
 	type StepMounts,
 	type TopLevelEntry,
 } from "../../src/sandbox/bwrap-args.ts";
-import { prohibitedRoutes } from "../../src/sandbox/nat.ts";
+import { namespaceSetup, prohibitedRoutes } from "../../src/sandbox/nat.ts";
 import { NO_SANDBOX, parsePlan, type SandboxPlan } from "../../src/sandbox/plan.ts";
 import { unshareArgs, unshareScript } from "../../src/sandbox/unshare-script.ts";
 
@@ -185,6 +185,18 @@ describe("the bubblewrap layout of a step", () => {
 });
 
 describe("NAT routes", () => {
+	test("the namespace's set-up brings slirp4netns's tap device up, routes through it, and prohibits", () => {
+		const lines = namespaceSetup(["192.0.2.2"]);
+		assert.deepEqual(lines.slice(0, 3), [
+			"link set dev tap0 mtu 65520 up",
+			"addr add 10.0.2.100/24 dev tap0",
+			"route add default via 10.0.2.2 dev tap0",
+		]);
+		assert.deepEqual(lines.slice(3), prohibitedRoutes(["192.0.2.2"]));
+		// The loopback is bubblewrap's to set up: touching it here would race it.
+		assert.ok(!lines.some((l) => /\blo\b/.test(l)));
+	});
+
 	test("private, loopback, link-local ranges and every address of the host are prohibited", () => {
 		const routes = prohibitedRoutes(["192.0.2.2", "203.0.113.7"]);
 		for (const range of [
