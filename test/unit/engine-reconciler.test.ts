@@ -26,7 +26,13 @@ describe("reconciler", () => {
 		assert.deepEqual(report.applied, [job!._id]);
 		assert.equal((await f.repo.runs.findOne({ _id: run._id }))?.status, "Success");
 		assert.equal(await f.repo.activeRuns.count({}), 0, "a finished run leaves the active list");
-		assert.deepEqual(await reconcile(f.engine), { applied: [], requeued: [], begun: [], resolved: [], failed: [] });
+		assert.deepEqual(await reconcile(f.engine), {
+			applied: [],
+			requeued: [],
+			begun: [],
+			resolved: [],
+			failed: [],
+		});
 	});
 
 	test("a job the run is waiting for but that was never written is queued again", async () => {
