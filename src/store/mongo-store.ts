@@ -219,7 +219,9 @@ class MongoCollection<T extends Doc> implements Collection<T> {
 		try {
 			await this.#writes.run(() =>
 				this.#native.insertMany(
-					toInsert.map((doc) => encodeFields(doc)) as unknown as mongoose.mongo.OptionalId<mongoose.mongo.Document>[],
+					toInsert.map((doc) =>
+						encodeFields(doc),
+					) as unknown as mongoose.mongo.OptionalId<mongoose.mongo.Document>[],
 					{ ordered: false },
 				),
 			);
