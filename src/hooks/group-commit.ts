@@ -53,7 +53,7 @@ export class GroupCommit<T, R> {
 			const outcomes = await this.#write(batch.map((w) => w.item));
 			if (outcomes.length !== batch.length)
 				throw new Error(`group commit: ${outcomes.length} outcomes for ${batch.length} items`);
-			batch.forEach((w, i) => w.resolve(outcomes[i]!));
+			for (const [i, w] of batch.entries()) w.resolve(outcomes[i]!);
 		} catch (err) {
 			for (const w of batch) w.reject(err);
 		} finally {
