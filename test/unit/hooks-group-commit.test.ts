@@ -188,3 +188,23 @@ test("GroupCommit caps a batch at maxBatch and rejects a write returning the wro
 		["rejected", "rejected"],
 	);
 });
+
+test("the webhook service answers 503 (retryable) when the intake's write was not acknowledged", async () => {
+	const { default: HookWebhookService } = await import("../../services/hook-webhook.service.ts");
+	const { loadConfig } = await import("../../config/index.ts");
+	const schema = HookWebhookService(loadConfig({ CDS_DATA_DIR: data.dir }));
+	const receive = (schema.actions as any).receive.handler as (
+		this: unknown,
+		ctx: unknown,
+	) => Promise<unknown>;
+	const self = {
+		broker: {},
+		source: { receive: () => Promise.reject(new IntakeUnavailableError(new Error("connection reset"))) },
+	};
+	await assert.rejects(receive.call(self, { params: { uuid: "u", headers: {}, body: "" } }), (err: any) => {
+		assert.equal(err.code, 503);
+		assert.equal(err.retryable, true);
+		assert.match(err.message, /connection reset/);
+		return true;
+	});
+});
