@@ -40,6 +40,12 @@ export class IntakeUnavailableError extends Error {
 	}
 }
 
+/**
+ * The queue writes in flight per store, whichever intake made them: the processor and each source
+ * service open their own intake on the node's one store.
+ */
+const queueWritesOf = new WeakMap<Store, Set<Promise<unknown>>>();
+
 interface StateDoc extends Doc {
 	value: unknown;
 	at: number;
@@ -119,10 +125,30 @@ export class HookIntake {
 		if (outcome === "duplicate") return "duplicate";
 		// The event is durable now; its queue entry is written after the answer (one write on the
 		// accept path). If this node dies before that, the sweep re-queues every pending event.
-		this.#queueCommits[shard]!.submit({ _id: event._id, dueAt: event.receivedAt, attempts: 0 }).catch(
-			(e: unknown) => this.#warn(`hook queue ${event._id}: ${(e as Error).message}`),
-		);
+		const writes = this.#queueWrites();
+		const write = this.#queueCommits[shard]!.submit({ _id: event._id, dueAt: event.receivedAt, attempts: 0 })
+			.catch((e: unknown) => this.#warn(`hook queue ${event._id}: ${(e as Error).message}`))
+			.finally(() => writes.delete(write));
+		writes.add(write);
 		return "stored";
+	}
+
+	/**
+	 * Resolves once the queue entries of the events accepted so far on this store (by any intake of
+	 * this process) are written or failed: a processor pass looks for them right after, not in the
+	 * middle of their batch.
+	 */
+	async queued(): Promise<void> {
+		await Promise.all([...this.#queueWrites()]);
+	}
+
+	#queueWrites(): Set<Promise<unknown>> {
+		let writes = queueWritesOf.get(this.store);
+		if (!writes) {
+			writes = new Set();
+			queueWritesOf.set(this.store, writes);
+		}
+		return writes;
 	}
 
 	/** A source's state: one document per key in `hook_source_state`, named `<source>:<key>`. */

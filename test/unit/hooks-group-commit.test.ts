@@ -208,3 +208,15 @@ test("the webhook service answers 503 (retryable) when the intake's write was no
 		return true;
 	});
 });
+
+test("queued() on any intake of the store waits for the queue entries of events already accepted", async () => {
+	const other = await HookIntake.open(spy.store); // the processor opens its own intake on the node's store
+	const ids = sameShardIds(5);
+	await Promise.all(ids.map((id) => intake.accept(event(id))));
+	await other.queued();
+	assert.equal(
+		await other.queue(ids[0]!).count({}),
+		5,
+		"every queue entry is written once queued() resolves",
+	);
+});
