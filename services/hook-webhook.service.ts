@@ -12,9 +12,10 @@ import {
 	WebhookRefusal,
 	WebhookSource,
 } from "../src/hooks/sources/webhook.ts";
+import { IntakeUnavailableError } from "../src/hooks/intake.ts";
 import { HookSourceMixin, type HookSourceOptions, type HookSourceThis } from "../mixins/hook-source.mixin.ts";
 
-const { MoleculerClientError } = Errors;
+const { MoleculerClientError, MoleculerRetryableError } = Errors;
 const REFUSAL_TYPES = { 400: "BAD_REQUEST", 401: "UNAUTHORIZED", 404: "NOT_FOUND" } as const;
 
 export default function HookWebhookService(
@@ -50,6 +51,10 @@ export default function HookWebhookService(
 					} catch (e) {
 						if (e instanceof WebhookRefusal)
 							throw new MoleculerClientError(e.message, e.status, REFUSAL_TYPES[e.status]);
+						// Not stored as far as anyone knows: the provider redelivers, and the same body
+						// lands on the same event id (stored once, or answered "duplicate").
+						if (e instanceof IntakeUnavailableError)
+							throw new MoleculerRetryableError(e.message, 503, "SERVICE_UNAVAILABLE");
 						throw e;
 					}
 				},

@@ -136,6 +136,8 @@ export class HookProcessor {
 				this.#urgent = false;
 				const intake = !urgent && this.intakeBusy();
 				const cutoff = Date.now() - (intake ? this.#settings.intakeDeferMs : 0);
+				// Queue entries are written in batches after each answer: let those already on their way land.
+				await this.#intake.queued();
 				const perShard = await Promise.all(
 					this.#intake
 						.queueShards()

@@ -22,6 +22,7 @@ import {
 	checkUpdate,
 } from "./query-language.ts";
 import type {
+	InsertOutcome,
 	ClaimHolder,
 	ClaimResult,
 	Collection,
@@ -135,6 +136,21 @@ class EmbeddedCollection<T extends Doc> implements Collection<T> {
 		} catch (err) {
 			throw this.#translate(err, toInsert);
 		}
+	}
+
+	async insertMany(docs: T[]): Promise<InsertOutcome[]> {
+		// NeDB's own array insert is all-or-nothing; one insert per document gives each its outcome.
+		const outcomes: InsertOutcome[] = [];
+		for (const doc of docs) {
+			try {
+				await this.insert(doc);
+				outcomes.push("inserted");
+			} catch (err) {
+				if (!(err instanceof DuplicateKeyError)) throw err;
+				outcomes.push("duplicate");
+			}
+		}
+		return outcomes;
 	}
 
 	async findOne(query: Query): Promise<T | null> {

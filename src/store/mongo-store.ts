@@ -19,6 +19,7 @@ import {
 	checkUpdate,
 } from "./query-language.ts";
 import type {
+	InsertOutcome,
 	ClaimHolder,
 	ClaimResult,
 	Collection,
@@ -207,6 +208,46 @@ class MongoCollection<T extends Doc> implements Collection<T> {
 			throw await this.#translate(err, async () => toInsert, true);
 		}
 		return toInsert as T;
+	}
+
+	async insertMany(docs: T[]): Promise<InsertOutcome[]> {
+		this.#assertOpen();
+		if (docs.length === 0) return [];
+		const toInsert = docs.map((doc) => ({ ...doc, _id: doc._id === undefined ? randomUUID() : doc._id }));
+		for (const doc of toInsert) checkDoc(doc, `${this.name}.insertMany`);
+		const outcomes: InsertOutcome[] = toInsert.map(() => "inserted");
+		try {
+			await this.#writes.run(() =>
+				this.#native.insertMany(
+					toInsert.map((doc) =>
+						encodeFields(doc),
+					) as unknown as mongoose.mongo.OptionalId<mongoose.mongo.Document>[],
+					{ ordered: false },
+				),
+			);
+		} catch (err) {
+			// Unordered: every document was tried; the refused ones are listed by index. Only unique
+			// violations are outcomes, anything else fails the call.
+			const writeErrors = (err as { writeErrors?: unknown }).writeErrors;
+			const list = (Array.isArray(writeErrors) ? writeErrors : writeErrors ? [writeErrors] : []) as Array<{
+				index: number;
+				code?: number;
+				errmsg?: string;
+				err?: { code?: number; errmsg?: string };
+			}>;
+			if (list.length === 0) throw await this.#translate(err, async () => null, true);
+			for (const e of list) {
+				const code = e.code ?? e.err?.code;
+				const message = e.errmsg ?? e.err?.errmsg ?? "";
+				const unique =
+					code === DUPLICATE_KEY ||
+					message.includes("UNIQUE constraint failed") ||
+					message.includes("duplicate key value violates unique constraint");
+				if (!unique || !(e.index in outcomes)) throw await this.#translate(err, async () => null, true);
+				outcomes[e.index] = "duplicate";
+			}
+		}
+		return outcomes;
 	}
 
 	async findOne(query: Query): Promise<T | null> {

@@ -41,10 +41,19 @@ export interface CollectionSpec {
 	indexes?: IndexSpec[];
 }
 
+export type InsertOutcome = "inserted" | "duplicate";
+
 export interface Collection<T extends Doc = Doc> {
 	readonly name: string;
 	/** Inserts a document; throws `DuplicateKeyError` when a unique index (or _id) is violated. */
 	insert(doc: T): Promise<T>;
+	/**
+	 * Inserts documents independently of each other (unordered, one round trip): one outcome per
+	 * document, in order — "inserted", or "duplicate" when a unique index (or _id) refused it,
+	 * including a repeat within `docs` (the first one wins). Any other failure rejects the whole
+	 * call, and some of the documents may then be stored: a caller retrying them sees "duplicate".
+	 */
+	insertMany(docs: T[]): Promise<InsertOutcome[]>;
 	findOne(query: Query): Promise<T | null>;
 	find(query: Query, options?: FindOptions): Promise<T[]>;
 	count(query: Query): Promise<number>;

@@ -100,6 +100,26 @@ export function storeContract(label: string, backend: StoreUnderTest): void {
 			assert.equal(await c.findOne({ _id: "missing" }), null);
 		});
 
+		test("insertMany gives each document its own outcome: duplicates of _id, of a unique index, within the call", async () => {
+			const c = await fresh([{ fields: ["tag"], unique: true }]);
+			assert.deepEqual(await c.insertMany([]), []);
+			await c.insert({ _id: "old", tag: "t-old" });
+			const outcomes = await c.insertMany([
+				{ _id: "a", n: 1, tag: "t-a" },
+				{ _id: "old", n: 2, tag: "t-other" },
+				{ _id: "b", n: 3, tag: "t-old" },
+				{ _id: "a", n: 4, tag: "t-a2" },
+				{ _id: "c", n: 5, tags: ["x"], nested: { v: 5 } },
+			]);
+			assert.deepEqual(outcomes, ["inserted", "duplicate", "duplicate", "duplicate", "inserted"]);
+			assert.deepEqual(ids(await c.find({}, { sort: { _id: 1 } })), ["a", "c", "old"]);
+			assert.equal((await c.findOne({ _id: "a" }))?.n, 1, "the first of two equal _ids wins");
+			assert.deepEqual(await c.findOne({ _id: "c" }), { _id: "c", n: 5, tags: ["x"], nested: { v: 5 } });
+			assert.equal((await c.findOne({ _id: "old" }))?.tag, "t-old", "a refused document changes nothing");
+			await assert.rejects(c.insertMany([{ _id: "d", v: [[1]] } as unknown as Item]), StoreShapeError);
+			assert.equal(await c.findOne({ _id: "d" }), null);
+		});
+
 		test("field names with dots, a leading $ or % are kept as data on every write path", async () => {
 			const c = await fresh();
 			const vars = { "git.branch": "main", $weird: "x", "100%": "y", nested: { "a.b": [{ "c.d": 1 }] } };
