@@ -10,11 +10,16 @@
 //   at once (RequestRejectedError) and its endpoints leave the registry. A node that is only
 //   slow still holds its subscription, so load never makes a live node look dead (a node cut
 //   from NATS without its socket closing is left to the heartbeats).
+// - a call in flight when this node's NATS connection broke may have lost its request or its
+//   answer with the server (NATS keeps no core message across its restart): once the link is
+//   back, calls sent before the break, during it or just after it that are still unanswered
+//   after RECONNECT_GRACE_MS are rejected (RequestRejectedError: retryable, a 503 at the gateway) instead of waiting for
+//   the request timeout's 504.
 // - idempotent actions (`idempotent: true`, or reachable only by GET: src/ops/node-loss.ts)
 //   get `retryPolicy.enabled`, so the broker's retry policy replays them elsewhere after a node
 //   loss; every other call is never replayed (its first attempt may have done the work).
 
-import type { Context, Middleware, ServiceBroker } from "moleculer";
+import { type Context, Errors, type Middleware, type ServiceBroker } from "moleculer";
 import { isIdempotentAction } from "../src/ops/node-loss.ts";
 
 declare module "moleculer" {
@@ -28,6 +33,15 @@ declare module "moleculer" {
 export const PROBE_AFTER_MS = 500;
 /** How long the check waits for NATS's "no responders"; the node never replies on the inbox. */
 const CHECK_TIMEOUT_MS = 1_000;
+/** After a reconnection, how long answers buffered on either side may still arrive. */
+export const RECONNECT_GRACE_MS = 2_000;
+
+interface InFlight {
+	ctx: Context;
+	/** Sent before the link broke: its request or answer may be gone. */
+	suspect: boolean;
+	lost(err: Error): void;
+}
 
 type Internals = {
 	registry: {
@@ -40,7 +54,10 @@ type Internals = {
 	transit?: {
 		connected: boolean;
 		tx?: {
-			client?: { request?(subject: string, data: Uint8Array, opts: { timeout: number }): Promise<unknown> };
+			client?: {
+				request?(subject: string, data: Uint8Array, opts: { timeout: number }): Promise<unknown>;
+				status?(): AsyncIterable<{ type: string }>;
+			};
 			getTopicName(cmd: string, nodeID: string): string;
 			serialize(packet: { type: string; payload: Record<string, unknown> }): Uint8Array;
 		};
@@ -91,10 +108,58 @@ export function NodeLossMiddleware(): Middleware {
 		return running;
 	};
 
+	const inFlight = new Set<InFlight>();
+	let linkDown = false;
+	let linkUpAt = 0;
+	const reject = (calls: InFlight[]) => {
+		const lost = calls.filter((c) => inFlight.has(c));
+		if (lost.length === 0) return;
+		broker.logger.warn(
+			`${lost.length} call(s) in flight around a break of the NATS connection got no answer after it came back: rejected as retryable`,
+		);
+		for (const c of lost)
+			c.lost(new Errors.RequestRejectedError({ action: c.ctx.action?.name, nodeID: c.ctx.nodeID }));
+	};
+	const checkLater = (calls: InFlight[], ms: number) => {
+		if (calls.length > 0) setTimeout(() => reject(calls), ms).unref();
+	};
+	const linkBroke = () => {
+		linkDown = true;
+		for (const call of inFlight) call.suspect = true;
+	};
+	const linkBack = () => {
+		linkDown = false;
+		linkUpAt = Date.now();
+		checkLater(
+			[...inFlight].filter((c) => c.suspect),
+			RECONNECT_GRACE_MS,
+		);
+	};
+	/** A call sent while the link is down, or right after it came back (its peer may not have
+	 * subscribed again yet), may be lost too. */
+	const watchNew = (call: InFlight) => {
+		if (linkDown) call.suspect = true;
+		else if (Date.now() - linkUpAt < RECONNECT_GRACE_MS) {
+			call.suspect = true;
+			checkLater([call], 2 * RECONNECT_GRACE_MS);
+		}
+	};
+
 	return {
 		name: "NodeLoss",
 		created(b: ServiceBroker) {
 			broker = b;
+		},
+		async started() {
+			const client = (broker as unknown as Internals).transit?.tx?.client;
+			if (!client?.status) return;
+			const statuses = client.status();
+			void (async () => {
+				for await (const s of statuses) {
+					if (s.type === "disconnect") linkBroke();
+					else if (s.type === "reconnect") linkBack();
+				}
+			})().catch(() => {});
 		},
 		serviceCreating(_service: unknown, schema: { actions?: Record<string, unknown> }) {
 			for (const action of Object.values(schema.actions ?? {})) {
@@ -109,6 +174,15 @@ export function NodeLossMiddleware(): Middleware {
 				const nodeID = ctx.nodeID;
 				const pending = handler(ctx);
 				if (!nodeID) return pending;
+				let call: InFlight | undefined;
+				const lost = new Promise<never>((_, reject) => {
+					call = { ctx, suspect: false, lost: reject };
+				});
+				inFlight.add(call!);
+				watchNew(call!);
+				// Once lost, the call's own late end is nobody's.
+				pending.catch(() => {});
+				lost.catch(() => {});
 				let timer: NodeJS.Timeout | undefined;
 				let settled = false;
 				const watch = () => {
@@ -120,9 +194,10 @@ export function NodeLossMiddleware(): Middleware {
 					timer.unref();
 				};
 				watch();
-				return pending.finally(() => {
+				return Promise.race([pending, lost]).finally(() => {
 					settled = true;
 					clearTimeout(timer);
+					inFlight.delete(call!);
 				});
 			};
 		},
