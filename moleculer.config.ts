@@ -6,7 +6,7 @@ import type { BrokerOptions } from "moleculer";
 import type { Config } from "./config/index.ts";
 import { NodeLossMiddleware } from "./mixins/node-loss.middleware.ts";
 import { PermissionMiddleware } from "./mixins/permission.middleware.ts";
-import { StoreUnavailableMiddleware } from "./mixins/store-unavailable.middleware.ts";
+import { StoreErrorsMiddleware } from "./mixins/store-errors.middleware.ts";
 import { isNodeLossError } from "./src/ops/node-loss.ts";
 import { natsClientOptions } from "./src/ops/nats-options.ts";
 
@@ -59,7 +59,7 @@ export function brokerOptions(config: Config): BrokerOptions {
 			);
 			throw err;
 		},
-		middlewares: [NodeLossMiddleware(), PermissionMiddleware(), StoreUnavailableMiddleware()],
+		middlewares: [NodeLossMiddleware(), PermissionMiddleware(), StoreErrorsMiddleware()],
 		replOptions: { customCommands: [] },
 	};
 }

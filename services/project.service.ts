@@ -62,6 +62,8 @@ const repositoryRule = {
 	type: "object",
 	optional: true,
 	nullable: true,
+	// Unknown keys are dropped, not stored.
+	strict: "remove",
 	props: {
 		vcsServer: { type: "string", min: 1, max: 128 },
 		repo: { type: "string", pattern: /^[^/\s]+(\/[^/\s]+)+$/, max: 256 },
@@ -112,7 +114,13 @@ function entityActions(kind: "application" | "environment", plural: string) {
 					if (e instanceof DuplicateKeyError) throw conflict(`${label(name)} already exists`, { name });
 					throw e;
 				}
-				await this.writeVariables(key, variableOwner(kind, name), variables ?? {}, true);
+				try {
+					await this.writeVariables(key, variableOwner(kind, name), variables ?? {}, true);
+				} catch (e) {
+					// Refused variables refuse the whole creation: no entity is left without them.
+					await this.entities().remove({ _id: doc._id });
+					throw e;
+				}
 				(ctx.meta as GatewayMeta).$statusCode = 201;
 				return presentEntity(
 					doc,

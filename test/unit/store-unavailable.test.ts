@@ -1,5 +1,5 @@
 // A store server that cannot be reached is told from a refused operation: the first becomes a
-// retryable 503 (mixins/store-unavailable.middleware.ts), the second keeps its own error.
+// retryable 503 (mixins/store-errors.middleware.ts), the second keeps its own error.
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
