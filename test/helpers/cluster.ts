@@ -2,9 +2,10 @@
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { MongoStore } from "../../src/store/index.ts";
 import { freePort } from "./server.ts";
 import { mongoUrlFor, uniqueDbName } from "./servers.ts";
 
@@ -106,4 +107,20 @@ export function stepWritableDir(dir: string): string {
 	mkdirSync(dir, { recursive: true, mode: 0o777 });
 	chmodSync(dir, 0o777);
 	return dir;
+}
+
+/** Ends a multi-node test: stops its nodes, drops its databases, removes its directories. */
+export async function tearDownCluster(
+	nodes: readonly NodeProcess[],
+	dbUrls: readonly (string | undefined)[],
+	dirs: readonly (string | undefined)[] = [],
+): Promise<void> {
+	for (const n of nodes) await n.stop().catch(() => {});
+	for (const url of dbUrls) {
+		if (!url) continue;
+		const store = await MongoStore.connect(url).catch(() => undefined);
+		await store?.dropDatabase().catch(() => {});
+		await store?.close();
+	}
+	for (const d of dirs) if (d) rmSync(d, { recursive: true, force: true });
 }

@@ -5,15 +5,14 @@
 // prints are the API node's.
 
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { memoryIo } from "../../src/cli/io.ts";
 import { main } from "../../src/cli/main.ts";
-import { MongoStore } from "../../src/store/index.ts";
-import { type NodeProcess, spawnNode, testCluster } from "../helpers/cluster.ts";
+import { git } from "../helpers/ascode-repo.ts";
+import { type NodeProcess, spawnNode, tearDownCluster, testCluster } from "../helpers/cluster.ts";
 import { apiClient, freePort, waitReady } from "../helpers/server.ts";
 import { serverUrl } from "../helpers/servers.ts";
 
@@ -25,21 +24,6 @@ const FILES = {
 	"build.pip.yml":
 		"version: v1.0\nname: build\njobs:\n- job: compile\n  steps:\n  - script:\n    - echo api={{.cds.url}}\n",
 };
-
-function git(cwd: string, ...args: string[]): string {
-	return execFileSync("git", args, {
-		cwd,
-		encoding: "utf8",
-		env: {
-			PATH: process.env.PATH ?? "/usr/bin:/bin",
-			HOME: process.env.HOME ?? "/tmp",
-			GIT_AUTHOR_NAME: "Dev",
-			GIT_AUTHOR_EMAIL: "dev@example.com",
-			GIT_COMMITTER_NAME: "Dev",
-			GIT_COMMITTER_EMAIL: "dev@example.com",
-		},
-	}).trim();
-}
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, ms = 60_000) {
 	const deadline = Date.now() + ms;
@@ -63,13 +47,7 @@ describe("cluster: the API URL other nodes use is the one the API node announces
 	before(() => {
 		work = mkdtempSync(path.join(tmpdir(), "cds-public-url-"));
 	});
-	after(async () => {
-		for (const n of nodes) await n.stop().catch(() => {});
-		const store = await MongoStore.connect(dbUrl).catch(() => undefined);
-		await store?.dropDatabase().catch(() => {});
-		await store?.close();
-		rmSync(work, { recursive: true, force: true });
-	});
+	after(() => tearDownCluster(nodes, [dbUrl], [work]));
 
 	test("workers, cds.url and webhook URLs use the API node's CDS_PUBLIC_URL", async () => {
 		const cluster = await testCluster("cds_public_url", { natsUrl: nats.url!, mongoUrl: mongo.url! });

@@ -4,12 +4,11 @@
 // a worker that really dies still fails its job.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { MongoStore } from "../../src/store/index.ts";
-import { type NodeProcess, spawnNode, testCluster } from "../helpers/cluster.ts";
+import { type NodeProcess, spawnNode, tearDownCluster, testCluster } from "../helpers/cluster.ts";
 import { apiClient, freePort, waitReady } from "../helpers/server.ts";
 import { serverUrl } from "../helpers/servers.ts";
 
@@ -117,15 +116,7 @@ describe("node death is not job death", { skip: nats.skip || mongo.skip }, () =>
 		dirs.push(work);
 	});
 
-	after(async () => {
-		for (const n of nodes) await n.stop().catch(() => {});
-		for (const url of dbs) {
-			const store = await MongoStore.connect(url).catch(() => undefined);
-			await store?.dropDatabase().catch(() => {});
-			await store?.close();
-		}
-		for (const d of dirs) rmSync(d, { recursive: true, force: true });
-	});
+	after(() => tearDownCluster(nodes, dbs, dirs));
 
 	test("single server: kill -9 mid-step and a restart 1 s later end in Success with every line", async () => {
 		const port = await freePort();

@@ -7,8 +7,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { memoryIo } from "../../src/cli/io.ts";
 import { main } from "../../src/cli/main.ts";
-import { MongoStore } from "../../src/store/index.ts";
-import { type NodeProcess, spawnNode, testCluster } from "../helpers/cluster.ts";
+import { type NodeProcess, spawnNode, tearDownCluster, testCluster } from "../helpers/cluster.ts";
 import { waitReady } from "../helpers/server.ts";
 import { serverUrl } from "../helpers/servers.ts";
 
@@ -86,12 +85,7 @@ describe("calls around dead nodes over NATS", { skip: nats.skip || mongo.skip },
 		});
 	});
 
-	after(async () => {
-		for (const n of nodes) await n.stop().catch(() => {});
-		const store = await MongoStore.connect(dbUrl).catch(() => undefined);
-		await store?.dropDatabase().catch(() => {});
-		await store?.close();
-	});
+	after(() => tearDownCluster(nodes, [dbUrl]));
 
 	test("routes of a service that has not registered yet answer 503 + Retry-After", async () => {
 		// The run node is not started: the gateway never saw its routes, yet knows they exist.

@@ -3,12 +3,18 @@
 // Counts are read from the store and from what the jobs themselves wrote.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { MongoStore } from "../../src/store/index.ts";
-import { type NodeProcess, spawnNode, stepWritableDir, testCluster } from "../helpers/cluster.ts";
+import {
+	type NodeProcess,
+	spawnNode,
+	stepWritableDir,
+	tearDownCluster,
+	testCluster,
+} from "../helpers/cluster.ts";
 import { apiClient, waitReady } from "../helpers/server.ts";
 import { serverUrl } from "../helpers/servers.ts";
 
@@ -79,13 +85,7 @@ describe("run engine cluster over NATS and MongoDB", { skip: nats.skip || mongo.
 		assert.equal((await api("POST", "/api/v1/projects", { key: "DEMO", name: "Demo" })).status, 201);
 	});
 
-	after(async () => {
-		for (const n of nodes) await n.stop().catch(() => {});
-		const store = await MongoStore.connect(dbUrl).catch(() => undefined);
-		await store?.dropDatabase().catch(() => {});
-		await store?.close();
-		rmSync(work, { recursive: true, force: true });
-	});
+	after(() => tearDownCluster(nodes, [dbUrl], [work]));
 
 	test("three hatchery replicas race for 500 jobs: each job runs exactly once", async () => {
 		const ledger = path.join(work, "shared", "executions.log");
