@@ -42,6 +42,10 @@ export interface StepMounts {
 	blockFd?: number;
 	/** Run as root on the host: bwrap keeps capabilities, the command must drop them. */
 	hostRoot: boolean;
+	/** The step runs in the worker's network namespace (entered before bwrap), not a new one. */
+	joinedNetwork?: boolean;
+	/** The ids the step keeps in its user namespace (set when bwrap starts inside another one). */
+	ids?: { uid: number; gid: number };
 }
 
 function inside(parent: string, path: string): boolean {
@@ -64,7 +68,9 @@ export function bwrapArgs(plan: SandboxPlan, mounts: StepMounts, root: readonly 
 		"cds-job",
 	];
 	if (!mounts.hostRoot) args.push("--unshare-user");
-	if (plan.network !== "host") args.push("--unshare-net");
+	if (!mounts.hostRoot && mounts.ids)
+		args.push("--uid", String(mounts.ids.uid), "--gid", String(mounts.ids.gid));
+	if (plan.network !== "host" && !mounts.joinedNetwork) args.push("--unshare-net");
 
 	const hiddenTop = new Set(HIDDEN_TOP_LEVEL);
 	for (const entry of root) {

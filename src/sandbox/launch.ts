@@ -12,6 +12,7 @@ import { bwrapArgs, dropPrivileges, type StepMounts, type TopLevelEntry } from "
 import { attachNat, NAT_RESOLV_CONF, type Nat } from "./nat.ts";
 import { SANDBOX_FILES, type SandboxPlan } from "./plan.ts";
 import { unshareArgs, unshareScript } from "./unshare-script.ts";
+import type { NetworkEntry, WorkerNetwork } from "./worker-network.ts";
 
 /** A file the step's command needs (its script, a key): never written to persistent disk. */
 export interface StepFile {
@@ -183,10 +184,14 @@ abstract class NamespacedJob implements JobSandbox {
 	protected readonly paths: JobPaths & { root: string };
 	protected readonly root = rootEntries();
 	protected readonly hostRoot = process.getuid?.() === 0;
+	/** The worker's NAT namespace the steps join, when it has one (bubblewrap only). */
+	protected readonly network: WorkerNetwork | undefined;
+	protected networkEntry: NetworkEntry | undefined;
 
-	constructor(plan: SandboxPlan, paths: JobPaths & { root: string }) {
+	constructor(plan: SandboxPlan, paths: JobPaths & { root: string }, network?: WorkerNetwork) {
 		this.plan = plan;
 		this.paths = paths;
+		this.network = plan.network === "nat" ? network : undefined;
 	}
 
 	filePath(name: string): string {
@@ -201,6 +206,8 @@ abstract class NamespacedJob implements JobSandbox {
 				await chown(dir, runAs.uid, runAs.gid);
 		}
 		await chmod(this.paths.bin, 0o755);
+		// Without it (its holder could not start: the worker said why), each step gets its own NAT.
+		if (this.network) this.networkEntry = await this.network.enter().catch(() => undefined);
 	}
 
 	async close(): Promise<void> {}
@@ -214,10 +221,12 @@ abstract class NamespacedJob implements JobSandbox {
 	launch(request: LaunchRequest): Launched {
 		const files = request.files ?? [];
 		const nat = this.plan.network === "nat";
+		// NAT per step only without the worker's shared namespace.
+		const ownNat = nat && this.networkEntry === undefined;
 		let next = 3;
 		const fds: LaunchFds = {
 			infoFd: next++,
-			blockFd: nat ? next++ : undefined,
+			blockFd: ownNat ? next++ : undefined,
 			resolvConfFd: nat ? next++ : undefined,
 			files: files.map((f) => ({ fd: next++, name: f.name, mode: f.mode })),
 		};
@@ -268,15 +277,23 @@ class BwrapJob extends NamespacedJob {
 	readonly kind = "bwrap" as const;
 
 	protected command(request: LaunchRequest, fds: LaunchFds) {
-		const mounts: StepMounts = { ...this.paths, ...fds, cwd: request.cwd, hostRoot: this.hostRoot };
-		return {
-			file: this.plan.tools.bwrap ?? "bwrap",
-			args: [
-				...bwrapArgs(this.plan, mounts, this.root),
-				"--",
-				...dropPrivileges(this.plan, request.command, request.args, fds.files.length > 0),
-			],
+		const entry = this.networkEntry;
+		const mounts: StepMounts = {
+			...this.paths,
+			...fds,
+			cwd: request.cwd,
+			hostRoot: this.hostRoot,
+			joinedNetwork: entry !== undefined,
+			ids: entry?.ids,
 		};
+		const bwrap = [
+			this.plan.tools.bwrap ?? "bwrap",
+			...bwrapArgs(this.plan, mounts, this.root),
+			"--",
+			...dropPrivileges(this.plan, request.command, request.args, fds.files.length > 0),
+		];
+		const [file, ...args] = entry ? [...entry.prefix, ...bwrap] : bwrap;
+		return { file: file!, args };
 	}
 
 	/** bubblewrap writes `{"child-pid": …}` and closes the descriptor once the namespaces exist. */
@@ -355,10 +372,11 @@ export interface PreparedJobSandbox extends JobSandbox {
 export async function openJobSandbox(
 	plan: SandboxPlan,
 	paths: JobPaths & { root: string },
+	network?: WorkerNetwork,
 ): Promise<PreparedJobSandbox> {
 	const job =
 		plan.kind === "bwrap"
-			? new BwrapJob(plan, paths)
+			? new BwrapJob(plan, paths, network)
 			: plan.kind === "unshare"
 				? new UnshareJob(plan, paths)
 				: new UnsandboxedJob(paths);

@@ -31,8 +31,10 @@ export interface Nat {
  * The `ip -batch` lines of a step's namespace: the tap device up with its address and the
  * default route through slirp4netns, then the prohibited routes.
  */
-export function namespaceSetup(hostAddresses: readonly string[]): string[] {
+export function namespaceSetup(hostAddresses: readonly string[], loopback = false): string[] {
 	return [
+		// A namespace bubblewrap made has its loopback up already; the worker's shared one not.
+		...(loopback ? ["link set dev lo up"] : []),
 		`link set dev ${TAP} mtu ${MTU} up`,
 		`addr add ${TAP_ADDRESS} dev ${TAP}`,
 		`route add default via ${GATEWAY} dev ${TAP}`,
@@ -62,8 +64,20 @@ function run(file: string, args: string[], input: string): Promise<void> {
 	});
 }
 
+export interface NatOptions {
+	/** Bring the namespace's loopback up too. */
+	loopback?: boolean;
+	/** Called if slirp4netns ends while in use. */
+	onExit?: () => void;
+}
+
 /** Attaches NAT to the network namespace of `pid` and resolves once the routes are in place. */
-export async function attachNat(pid: number, tools: SandboxTools, userNamespace: boolean): Promise<Nat> {
+export async function attachNat(
+	pid: number,
+	tools: SandboxTools,
+	userNamespace: boolean,
+	options: NatOptions = {},
+): Promise<Nat> {
 	const slirp = tools.slirp4netns;
 	const nsenter = tools.nsenter;
 	const ip = tools.ip;
@@ -72,6 +86,7 @@ export async function attachNat(pid: number, tools: SandboxTools, userNamespace:
 	if (userNamespace) args.push(`--userns-path=/proc/${pid}/ns/user`);
 	args.push(String(pid), TAP);
 	const child: ChildProcess = spawn(slirp, args, { stdio: ["ignore", "ignore", "pipe", "pipe", "pipe"] });
+	if (options.onExit) child.once("exit", options.onExit);
 	const exitPipe = child.stdio[4] as Writable;
 	exitPipe.on("error", () => {});
 	let stderr = "";
@@ -96,7 +111,11 @@ export async function attachNat(pid: number, tools: SandboxTools, userNamespace:
 		await Promise.race([ready, failed, timeout]);
 		const enter = ["-t", String(pid), "-n"];
 		if (userNamespace) enter.push("-U", "--preserve-credentials");
-		await run(nsenter, [...enter, ip, "-batch", "-"], `${namespaceSetup(hostIPv4()).join("\n")}\n`);
+		await run(
+			nsenter,
+			[...enter, ip, "-batch", "-"],
+			`${namespaceSetup(hostIPv4(), options.loopback).join("\n")}\n`,
+		);
 		return nat;
 	} catch (err) {
 		nat.close();

@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { createMasker } from "../run/mask.ts";
 import { openJobSandbox, type PreparedJobSandbox } from "../sandbox/launch.ts";
 import type { SandboxPlan } from "../sandbox/plan.ts";
+import type { WorkerNetwork } from "../sandbox/worker-network.ts";
 import type { Step } from "../workflow/model.ts";
 import type { ActionResult, StepContext } from "./actions/context.ts";
 import { StepInterrupt } from "./actions/outcome.ts";
@@ -53,6 +54,8 @@ export interface JobRunOptions {
 	lang: string | undefined;
 	/** The sandbox every process of a step runs in (CDS_WORKER_SANDBOX, from the hatchery). */
 	sandbox: SandboxPlan;
+	/** The worker's NAT namespace its steps join (bubblewrap with CDS_SANDBOX_NETWORK=nat). */
+	network?: WorkerNetwork;
 	/** How steps run the `worker` command: this Node and bin/cds-worker.ts. */
 	workerCommand: { node: string; script: string };
 	diag: (message: string) => void;
@@ -240,7 +243,7 @@ async function runSpec(
 			},
 		});
 
-		sandbox = await openJobSandbox(options.sandbox, dirs);
+		sandbox = await openJobSandbox(options.sandbox, dirs, options.network);
 
 		const reportStep = async (index: number, report: StepReport) => {
 			if (lost) return;

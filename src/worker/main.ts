@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { parsePlan, type SandboxPlan } from "../sandbox/plan.ts";
+import { WorkerNetwork } from "../sandbox/worker-network.ts";
 import { createApiClient } from "./api-client.ts";
 import type { JobOutcome, JobRunOptions } from "./job-runner.ts";
 
@@ -52,6 +53,12 @@ export async function main(options: WorkerMainOptions): Promise<number> {
 		diag(err instanceof Error ? err.message : String(err));
 		return 2;
 	}
+	// Made while the worker waits for its first job, then joined by every step it runs.
+	const network =
+		sandbox.kind === "bwrap" && sandbox.network === "nat" ? new WorkerNetwork(sandbox.tools) : undefined;
+	network
+		?.enter()
+		.catch((err: unknown) => diag(`job network: ${err instanceof Error ? err.message : String(err)}`));
 	const base: Omit<JobRunOptions, "apiUrl" | "token"> = {
 		baseDir: env.CDS_WORKER_BASEDIR || join(tmpdir(), "cds-worker"),
 		workerName: name,
@@ -61,6 +68,7 @@ export async function main(options: WorkerMainOptions): Promise<number> {
 			numberFrom(env.CDS_WORKER_REPORT_DEADLINE_SECONDS, DEFAULT_REPORT_DEADLINE_SECONDS) * 1000,
 		signal: options.signal,
 		sandbox,
+		network,
 		path: env.PATH,
 		lang: env.LANG,
 		workerCommand: { node: process.execPath, script: options.script },
@@ -70,7 +78,11 @@ export async function main(options: WorkerMainOptions): Promise<number> {
 		`job ${outcome.jobId || "?"}: ${outcome.status}${outcome.reason ? ` (${outcome.reason})` : ""}` +
 		(outcome.workspace ? `, workspace kept at ${outcome.workspace}` : "");
 
-	return serve(options, base, diag, describe);
+	try {
+		return await serve(options, base, diag, describe);
+	} finally {
+		network?.close();
+	}
 }
 
 async function serve(

@@ -331,3 +331,60 @@ describe("a job's attacks on its host", () => {
 			assert.doesNotMatch(found.node.stderr(), /cannot start the step's sandbox|bwrap:|unshare:/, kind);
 	});
 });
+
+// A warm worker's steps share one NAT network namespace (src/sandbox/worker-network.ts): what
+// one job does to it must not reach the worker's next job.
+describe("the network namespace a warm worker's jobs share", () => {
+	let node: Node;
+	let first = "";
+	let second = "";
+	before(async () => {
+		// One worker, for many jobs: both jobs run on it, one after the other.
+		node = await startNode({ CDS_HATCHERY_JOBS_PER_WORKER: "10", CDS_HATCHERY_MAX_WORKERS: "1" });
+		assert.equal((await node.api("POST", "/api/v1/projects", { key: "NET", name: "NET" })).status, 201);
+		const port = 20_000 + Math.floor(Math.random() * 20_000);
+		const ip = "IP=$(command -v ip || echo /usr/sbin/ip)";
+		const netConfig = `${ip}; changed=""; $IP route del prohibit 10.0.0.0/8 2>/dev/null && changed="$changed route"; $IP link set lo down 2>/dev/null && changed="$changed lo"; $IP addr add 10.0.2.101/24 dev tap0 2>/dev/null && changed="$changed addr"; [ -n "$changed" ] && echo "ATTACK:net-config:SUCCEEDED:$changed" || echo "ATTACK:net-config:FAILED"`;
+		await importWorkflow(node, "NET", "LEAVE", [
+			"set +e",
+			'echo "NETNS:$(readlink /proc/self/ns/net)"',
+			`${ip}; $IP route | grep -q '^prohibit 10.0.0.0/8' && echo ROUTES:present`,
+			netConfig,
+			// A listener left behind, detached from the step.
+			`setsid python3 -c "import socket,time; s=socket.socket(); s.bind(('127.0.0.1',${port})); s.listen(); time.sleep(120)" </dev/null >/dev/null 2>&1 &`,
+			`sleep 0.5; (exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null && echo LISTENER:up`,
+		]);
+		await importWorkflow(node, "NET", "FIND", [
+			"set +e",
+			'echo "NETNS:$(readlink /proc/self/ns/net)"',
+			`${ip}; $IP route | grep -q '^prohibit 10.0.0.0/8' && echo ROUTES:present`,
+			`(exec 3<>/dev/tcp/127.0.0.1/${port}) 2>/dev/null && echo "ATTACK:leftover-listener:SUCCEEDED" || echo "ATTACK:leftover-listener:FAILED"`,
+		]);
+		const a = await startRun(node, "NET", "LEAVE");
+		await waitRun(node, "NET", "LEAVE", a);
+		first = await logs(node, "NET", "LEAVE", a);
+		const b = await startRun(node, "NET", "FIND");
+		await waitRun(node, "NET", "FIND", b);
+		second = await logs(node, "NET", "FIND", b);
+	});
+	after(async () => {
+		await stopNode(node);
+	});
+
+	test("both jobs ran in the same network namespace, with the prohibited routes in place", () => {
+		const netns = (log: string) => /NETNS:(net:\[\d+\])/.exec(log)?.[1];
+		assert.ok(netns(first), first);
+		assert.equal(netns(second), netns(first), `${first}\n---\n${second}`);
+		assert.match(first, /ROUTES:present/);
+		assert.match(second, /ROUTES:present/);
+		assert.match(first, /LISTENER:up/, "the listener was up while its job ran");
+	});
+
+	test("a step cannot change the shared namespace's routes, links or addresses", () => {
+		assert.equal(outcomes(first).get("net-config")?.ok, false, first);
+	});
+
+	test("a listener left by a job is gone when the next job runs", () => {
+		assert.equal(outcomes(second).get("leftover-listener")?.ok, false, second);
+	});
+});

@@ -182,6 +182,25 @@ describe("the bubblewrap layout of a step", () => {
 		);
 		assert.ok(none.includes("--unshare-net") && !none.includes("--block-fd"));
 	});
+
+	test("a step joining the worker's network namespace makes none of its own, and keeps the worker's ids", () => {
+		const joined = bwrapArgs(
+			PLAN,
+			{ ...MOUNTS, hostRoot: false, joinedNetwork: true, ids: { uid: 1000, gid: 1001 }, blockFd: undefined },
+			ROOT,
+		);
+		assert.ok(!joined.includes("--unshare-net"));
+		assert.ok(joined.includes("--unshare-user"));
+		const at = joined.indexOf("--uid");
+		assert.deepEqual(joined.slice(at, at + 4), ["--uid", "1000", "--gid", "1001"]);
+		// As root, no user namespace, so no ids to keep.
+		const root = bwrapArgs(
+			PLAN,
+			{ ...MOUNTS, hostRoot: true, joinedNetwork: true, blockFd: undefined },
+			ROOT,
+		);
+		assert.ok(!root.includes("--unshare-net") && !root.includes("--unshare-user") && !root.includes("--uid"));
+	});
 });
 
 describe("NAT routes", () => {
@@ -195,6 +214,8 @@ describe("NAT routes", () => {
 		assert.deepEqual(lines.slice(3), prohibitedRoutes(["192.0.2.2"]));
 		// The loopback is bubblewrap's to set up: touching it here would race it.
 		assert.ok(!lines.some((l) => /\blo\b/.test(l)));
+		// The worker's shared namespace has no bubblewrap to do it: the loopback comes up first.
+		assert.deepEqual(namespaceSetup(["192.0.2.2"], true), ["link set dev lo up", ...lines]);
 	});
 
 	test("private, loopback, link-local ranges and every address of the host are prohibited", () => {
