@@ -20,11 +20,15 @@ import {
 	sameHash,
 	tokenId,
 } from "../src/auth/tokens.ts";
+import { TokenCache } from "../src/auth/token-cache.ts";
 import type { Collection } from "../src/store/types.ts";
 
 type AuthThis = Service & {
 	collections: Record<string, Collection<any>>;
 	tokens(): Collection<TokenDoc>;
+	tokenCache: TokenCache<TokenDoc>;
+	readToken(id: string): Promise<TokenDoc | null>;
+	revoked(id: string): Promise<void>;
 	present(doc: TokenDoc): Record<string, unknown>;
 	ensureAdminToken(): Promise<void>;
 	logger: { info(...a: unknown[]): void; warn(...a: unknown[]): void };
@@ -58,10 +62,10 @@ export default function AuthService(): ServiceSchema<
 				async handler(this: AuthThis, ctx: Context<{ token: string }>): Promise<Principal | null> {
 					const hash = hashToken(ctx.params.token);
 					const id = tokenId(ctx.params.token) ?? ADMIN_ENV_TOKEN_ID;
-					let found = await this.tokens().findOne({ _id: id });
+					let found = await this.readToken(id);
 					// CDS_ADMIN_TOKEN may have any form, even one that looks like a token id.
 					if ((!found || !sameHash(found.hash, hash)) && id !== ADMIN_ENV_TOKEN_ID) {
-						found = await this.tokens().findOne({ _id: ADMIN_ENV_TOKEN_ID });
+						found = await this.readToken(ADMIN_ENV_TOKEN_ID);
 					}
 					const doc = found && sameHash(found.hash, hash) ? found : null;
 					if (!doc || doc.revoked) return null;
@@ -106,6 +110,7 @@ export default function AuthService(): ServiceSchema<
 				params: { id: { type: "string", min: 1, max: 128 } },
 				async handler(this: AuthThis, ctx: Context<{ id: string }>) {
 					const n = await this.tokens().update({ _id: ctx.params.id }, { $set: { revoked: true } });
+					await this.revoked(ctx.params.id);
 					return { revoked: n };
 				},
 			},
@@ -197,12 +202,38 @@ export default function AuthService(): ServiceSchema<
 						throw notFound(`token ${ctx.params.id}`);
 					}
 					await this.tokens().update({ _id: doc._id }, { $set: { revoked: true } });
+					await this.revoked(doc._id);
 					return { id: doc._id, revoked: true };
 				},
 			},
 		},
 
+		events: {
+			/** Another auth node revoked (or replaced) a token: forget what was read of it. */
+			"auth.tokenRevoked": {
+				params: { id: { type: "string", min: 1, max: 128 } },
+				handler(this: AuthThis, ctx: Context<{ id: string }>) {
+					this.tokenCache.evict(ctx.params.id);
+				},
+			},
+		},
+
+		created(this: AuthThis) {
+			this.tokenCache = new TokenCache<TokenDoc>();
+		},
+
 		methods: {
+			async readToken(this: AuthThis, id: string): Promise<TokenDoc | null> {
+				const cached = this.tokenCache.get(id);
+				if (cached) return cached;
+				const found = await this.tokens().findOne({ _id: id });
+				if (found) this.tokenCache.set(id, found);
+				return found;
+			},
+			async revoked(this: AuthThis, id: string): Promise<void> {
+				this.tokenCache.evict(id);
+				await this.broker.broadcast("auth.tokenRevoked", { id }, "auth");
+			},
 			tokens(this: AuthThis) {
 				return this.collections.tokens as Collection<TokenDoc>;
 			},
@@ -236,6 +267,7 @@ export default function AuthService(): ServiceSchema<
 						expiresAt: null,
 						revoked: false,
 					});
+					await this.revoked(ADMIN_ENV_TOKEN_ID);
 					return;
 				}
 				const claim = await storeOf(this.broker).claim("bootstrap", "first-admin-token", this.broker.nodeID);

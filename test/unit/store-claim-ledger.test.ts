@@ -76,6 +76,19 @@ describe("claim ledger: what a ledger remembers of a key", () => {
 		assert.deepEqual(await a.claim("f", "k", "alice"), { won: true, owner: "alice" });
 	});
 
+	test("a holder whose claim expired and was taken over releases nothing of the new holder's", async () => {
+		const { a, b } = await twoNodes();
+		assert.equal((await a.claim("exp", "k", "alice", { ttlMs: 50 })).won, true);
+		await new Promise((r) => setTimeout(r, 80));
+		assert.deepEqual(await b.claim("exp", "k", "bob"), { won: true, owner: "bob" });
+		// alice's ledger addresses the generation she won, which is no longer the latest.
+		await a.release("exp", "k", "alice");
+		assert.deepEqual(await a.holder("exp", "k"), { owner: "bob" });
+		assert.deepEqual(await a.claim("exp", "k", "carol"), { won: false, owner: "bob" });
+		await b.release("exp", "k", "bob");
+		assert.deepEqual(await a.claim("exp", "k", "carol"), { won: true, owner: "carol" });
+	});
+
 	test("a key claimed and released in turn costs fewer reads once the ledger knows it", async () => {
 		const { a, reads } = await twoNodes();
 		const cycle = async () => {
@@ -86,8 +99,9 @@ describe("claim ledger: what a ledger remembers of a key", () => {
 		};
 		await cycle(); // generation 0: one insert, then a release
 		for (let i = 0; i < 5; i++) await cycle();
-		// Known generation, its successor missing: two reads to claim, two to release. Without the
-		// ledger's memory: generation 0, its hint, the successor — and a refused insert first.
-		assert.equal(await cycle(), 4);
+		// One read to claim (the known generation; the insert after it is the probe for a newer
+		// one), none to release (the owner's generation is addressed by _id). Without the ledger's
+		// memory: generation 0, its hint, the successor — and a refused insert first.
+		assert.equal(await cycle(), 1);
 	});
 });
