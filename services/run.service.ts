@@ -19,6 +19,7 @@ import { BlobSweeper } from "../src/engine/garbage.ts";
 import { readLogPage } from "../src/engine/log-page.ts";
 import { presentRun } from "../src/engine/present-run.ts";
 import { reap } from "../src/engine/reaper.ts";
+import { ReconcileSchedule } from "../src/engine/reconcile-schedule.ts";
 import { reconcile } from "../src/engine/reconciler.ts";
 import type { HatcheryCapabilities } from "../src/engine/requirements.ts";
 import { collectGarbage, type GarbageReport } from "../src/engine/retention.ts";
@@ -32,6 +33,7 @@ interface RunLocals {
 	engine: RunEngine;
 	sweeper: BlobSweeper;
 	timers: NodeJS.Timeout[];
+	reconcileSchedule: ReconcileSchedule;
 }
 
 interface RunMethods {
@@ -69,6 +71,10 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					branch,
 					Date.parse(deletedAt) || Date.now(),
 				);
+			},
+			/** A node left (maybe died mid-change): the next reconcile pass looks at every active run. */
+			"$node.disconnected"(this: RunThis) {
+				this.reconcileSchedule.requestFull();
 			},
 		},
 
@@ -362,6 +368,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 		},
 
 		created(this: RunThis) {
+			this.reconcileSchedule = new ReconcileSchedule();
 			this.timers = [];
 			this.sweeper = new BlobSweeper();
 		},
@@ -371,9 +378,9 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 			const loop = (every: number, fn: () => Promise<unknown>) =>
 				this.timers.push(everyInterval(every, fn, (e) => this.logger.warn(e.message)));
 			loop(1000, () => reap(this.engine));
-			loop(3000, () => reconcile(this.engine));
+			loop(3000, () => reconcile(this.engine, undefined, this.reconcileSchedule));
 			loop(config.run.gcIntervalMs, () => this.collectGarbage(config.run.gcGraceMs));
-			void reconcile(this.engine).catch(() => {});
+			void reconcile(this.engine, undefined, this.reconcileSchedule).catch(() => {});
 		},
 
 		async stopped(this: RunThis) {

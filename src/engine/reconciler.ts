@@ -5,6 +5,7 @@
 // is ended with the status its nodes give, and said so in the log.
 
 import { beginRun, runningJobs, settleRun } from "./advance.ts";
+import type { ReconcileSchedule } from "./reconcile-schedule.ts";
 import type { RunEngine } from "./run-engine.ts";
 import { ACTIVE_RUN_STATUSES } from "./run-repository.ts";
 
@@ -17,7 +18,11 @@ export interface ReconcileReport {
 	failed: string[];
 }
 
-export async function reconcile(engine: RunEngine, batch = 500): Promise<ReconcileReport> {
+export async function reconcile(
+	engine: RunEngine,
+	batch = 500,
+	schedule?: ReconcileSchedule,
+): Promise<ReconcileReport> {
 	const report: ReconcileReport = {
 		applied: [],
 		requeued: [],
@@ -26,7 +31,10 @@ export async function reconcile(engine: RunEngine, batch = 500): Promise<Reconci
 		failed: [],
 	};
 	const { repo } = engine;
-	for (const entry of await repo.activeRuns.find({}, { limit: batch })) {
+	const listed = await repo.activeRuns.find({}, { limit: batch });
+	const picked = schedule ? new Set(schedule.pick(listed.map((e) => e._id))) : undefined;
+	for (const entry of listed) {
+		if (picked && !picked.has(entry._id)) continue;
 		const run = await repo.runs.findOne({ _id: entry._id });
 		if (!run || !ACTIVE_RUN_STATUSES.has(run.status)) {
 			await repo.activeRuns.remove({ _id: entry._id });
