@@ -34,6 +34,8 @@ interface RunLocals {
 	sweeper: BlobSweeper;
 	timers: NodeJS.Timeout[];
 	reconcileSchedule: ReconcileSchedule;
+	/** The next reaper pass reads every booked job's result (see reap). */
+	reapThoroughDue: boolean;
 }
 
 interface RunMethods {
@@ -72,9 +74,10 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					Date.parse(deletedAt) || Date.now(),
 				);
 			},
-			/** A node left (maybe died mid-change): the next reconcile pass looks at every active run. */
+			/** A node left (maybe died mid-change): the next reconcile and reaper passes look at everything. */
 			"$node.disconnected"(this: RunThis) {
 				this.reconcileSchedule.requestFull();
+				this.reapThoroughDue = true;
 			},
 		},
 
@@ -377,7 +380,12 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 			this.engine = await openRunEngine(this.broker, config, this.logger);
 			const loop = (every: number, fn: () => Promise<unknown>) =>
 				this.timers.push(everyInterval(every, fn, (e) => this.logger.warn(e.message)));
-			loop(1000, () => reap(this.engine));
+			let reapPasses = 0;
+			loop(1000, () => {
+				const thorough = this.reapThoroughDue || reapPasses++ % 30 === 0;
+				this.reapThoroughDue = false;
+				return reap(this.engine, { thorough });
+			});
 			loop(3000, () => reconcile(this.engine, undefined, this.reconcileSchedule));
 			loop(config.run.gcIntervalMs, () => this.collectGarbage(config.run.gcGraceMs));
 			void reconcile(this.engine, undefined, this.reconcileSchedule).catch(() => {});

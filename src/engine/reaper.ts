@@ -32,7 +32,13 @@ export interface ReapReport {
 	releasedBookings: number;
 }
 
-export async function reap(engine: RunEngine): Promise<ReapReport> {
+/**
+ * One pass of the reaper. `thorough` also reads the result of every booked job, to clean up a
+ * booking whose finaliser died halfway (a node died mid-change): the run service asks for it at
+ * start, when a node leaves and every 30 s; other passes read the result only of a job that
+ * looks lost, overdue or never started.
+ */
+export async function reap(engine: RunEngine, options: { thorough?: boolean } = {}): Promise<ReapReport> {
 	const report: ReapReport = {
 		lost: [],
 		neverStarted: [],
@@ -44,6 +50,27 @@ export async function reap(engine: RunEngine): Promise<ReapReport> {
 	const { repo, settings: s } = engine;
 	const now = engine.now();
 	for (const entry of await repo.activeJobs.find({})) {
+		// A healthy job costs one read (its heartbeat) and a booked one none: the job and its
+		// result are read only for a job that looks lost, overdue or never started.
+		let verdict: "lost" | "overdue" | "never-started" | "check";
+		if (entry.status === "Building") {
+			const beat = await repo.heartbeats.findOne({ _id: entry._id });
+			// Heartbeats could not arrive while this engine was down: count from its start.
+			const last = Math.max(beat?.at ?? 0, entry.startedAt ?? 0, engine.startedAt);
+			if (now - last > s.heartbeatTimeoutMs) verdict = "lost";
+			else if (
+				entry.startedAt &&
+				now - entry.startedAt > (entry.timeoutSeconds + 30) * 1000 &&
+				// Right after this engine starts, a worker that ended in time while the run service
+				// was down is still delivering its result: let it, before calling the job overdue.
+				now - engine.startedAt > s.heartbeatTimeoutMs
+			)
+				verdict = "overdue";
+			else if (options.thorough) verdict = "check";
+			else continue;
+		} else if (entry.bookedAt && now - entry.bookedAt > s.bookingTimeoutMs) verdict = "never-started";
+		else if (options.thorough) verdict = "check";
+		else continue;
 		const doc = await repo.jobs.findOne({ _id: entry._id });
 		if (!doc || (await repo.results.findOne({ _id: entry._id }))) {
 			// Its job is gone or ended (a finaliser died before removing the entry).
@@ -51,23 +78,12 @@ export async function reap(engine: RunEngine): Promise<ReapReport> {
 			continue;
 		}
 		const job = { ...doc, status: entry.status, startedAt: entry.startedAt, bookedAt: entry.bookedAt };
-		if (job.status === "Building") {
-			const beat = await repo.heartbeats.findOne({ _id: job._id });
-			// Heartbeats could not arrive while this engine was down: count from its start.
-			const last = Math.max(beat?.at ?? 0, job.startedAt ?? 0, engine.startedAt);
-			if (now - last > s.heartbeatTimeoutMs) {
-				if (await engine.finalizeJob(job, "Fail", "worker lost")) report.lost.push(job._id);
-			} else if (
-				job.startedAt &&
-				now - job.startedAt > (job.timeoutSeconds + 30) * 1000 &&
-				// Right after this engine starts, a worker that ended in time while the run service
-				// was down is still delivering its result: let it, before calling the job overdue.
-				now - engine.startedAt > s.heartbeatTimeoutMs
-			) {
-				if (await engine.finalizeJob(job, "Fail", `job timed out after ${job.timeoutSeconds} s`))
-					report.timedOut.push(job._id);
-			}
-		} else if (job.bookedAt && now - job.bookedAt > s.bookingTimeoutMs) {
+		if (verdict === "lost") {
+			if (await engine.finalizeJob(job, "Fail", "worker lost")) report.lost.push(job._id);
+		} else if (verdict === "overdue") {
+			if (await engine.finalizeJob(job, "Fail", `job timed out after ${job.timeoutSeconds} s`))
+				report.timedOut.push(job._id);
+		} else if (verdict === "never-started") {
 			if (await engine.finalizeJob(job, "Fail", "worker lost: it never started"))
 				report.neverStarted.push(job._id);
 		}
