@@ -21,8 +21,6 @@ import {
 	mkdirSync,
 	readdirSync,
 	readFileSync,
-	renameSync,
-	writeFileSync,
 } from "node:fs";
 import { rm } from "node:fs/promises";
 import os from "node:os";
@@ -35,6 +33,7 @@ import { NO_SANDBOX, type SandboxPlan } from "../../sandbox/plan.ts";
 import { resolveSandbox, SandboxUnavailable } from "../../sandbox/probe.ts";
 import { jobDirPrefix, jobKey, jobOfDir } from "../../worker/workspace.ts";
 import type { HatcheryCapabilities } from "../../engine/requirements.ts";
+import { PidFile } from "../pid-file.ts";
 import type {
 	HatcheryCapacity,
 	HatcheryDriver,
@@ -173,12 +172,14 @@ export class LocalDriver implements HatcheryDriver {
 	private readonly exitListeners: Array<(h: WorkerHandle, code: number | null) => void> = [];
 	private counter = 0;
 	private closed = false;
-	private readonly pidFile: string;
+	private readonly pidFile: PidFile;
 
 	constructor(opts: LocalDriverOptions) {
 		this.opts = opts;
 		mkdirSync(opts.baseDir, { recursive: true });
-		this.pidFile = path.join(opts.baseDir, `hatchery-${opts.name.replace(/[^A-Za-z0-9._-]/g, "_")}.pids`);
+		this.pidFile = new PidFile(
+			path.join(opts.baseDir, `hatchery-${opts.name.replace(/[^A-Za-z0-9._-]/g, "_")}.pids`),
+		);
 	}
 
 	async capabilities(): Promise<HatcheryCapabilities> {
@@ -439,16 +440,13 @@ export class LocalDriver implements HatcheryDriver {
 	}
 
 	private readPidFile(): PidRecord[] {
-		try {
-			const parsed = JSON.parse(readFileSync(this.pidFile, "utf8")) as unknown;
-			if (!Array.isArray(parsed)) return [];
-			return parsed.filter(
-				(r): r is PidRecord =>
-					typeof r === "object" && r !== null && Number.isInteger(r.pid) && typeof r.name === "string",
-			);
-		} catch {
-			return [];
-		}
+		return this.pidFile.read(
+			(r): r is PidRecord =>
+				typeof r === "object" &&
+				r !== null &&
+				Number.isInteger((r as PidRecord).pid) &&
+				typeof (r as PidRecord).name === "string",
+		);
 	}
 
 	private recordPids(): void {
@@ -456,9 +454,7 @@ export class LocalDriver implements HatcheryDriver {
 			.filter((w): w is LocalWorker & { pid: number } => typeof w.pid === "number")
 			.map((w) => ({ pid: w.pid, jobId: w.jobId, name: w.name, startTime: w.startTime }));
 		try {
-			const tmp = `${this.pidFile}.${process.pid}.tmp`;
-			writeFileSync(tmp, JSON.stringify(records));
-			renameSync(tmp, this.pidFile);
+			this.pidFile.write(records);
 		} catch {
 			/* best effort: a worker nobody adopts is caught by the reaper's heartbeat timeout */
 		}
@@ -487,6 +483,7 @@ export class LocalDriver implements HatcheryDriver {
 			// A left worker is no child of ours any more: its end is not this instance's to record.
 			if (left(w)) w.child?.removeAllListeners("exit");
 		}
+		this.pidFile.close();
 	}
 }
 
