@@ -34,6 +34,9 @@ import { LogShipper, type LogShipperStats } from "./log-shipper.ts";
 import { StepLog } from "./step-log.ts";
 import { createJobDirs, type JobDirs, removeJobDirs } from "./workspace.ts";
 
+/** How long a step runs before it is reported Building (see the step loop in runJob). */
+const BUILDING_REPORT_DELAY_MS = 250;
+
 export interface JobRunOptions {
 	apiUrl: string;
 	token: string;
@@ -54,6 +57,8 @@ export interface JobRunOptions {
 	lang: string | undefined;
 	/** The sandbox every process of a step runs in (CDS_WORKER_SANDBOX, from the hatchery). */
 	sandbox: SandboxPlan;
+	/** How long a step runs before it is reported Building (250 ms; tests set it). */
+	buildingReportDelayMs?: number;
 	/** The worker's NAT namespace its steps join (bubblewrap with CDS_SANDBOX_NETWORK=nat). */
 	network?: WorkerNetwork;
 	/** How steps run the `worker` command: this Node and bin/cds-worker.ts. */
@@ -264,7 +269,13 @@ async function runSpec(
 				continue;
 			}
 			const started = new Date().toISOString();
-			await reportStep(index, { status: "Building", started });
+			// A step still running after a moment is reported Building; one that ended sooner is
+			// reported once, ended, its start included: a call to the API and a store write less
+			// for every quick step.
+			let buildingReport: Promise<void> | undefined;
+			const buildingTimer = setTimeout(() => {
+				buildingReport = reportStep(index, { status: "Building", started });
+			}, options.buildingReportDelayMs ?? BUILDING_REPORT_DELAY_MS);
 			const result = await runStep(
 				index,
 				step,
@@ -279,6 +290,8 @@ async function runSpec(
 				sandbox,
 				socketKey,
 			);
+			clearTimeout(buildingTimer);
+			await buildingReport;
 			const ended = new Date().toISOString();
 			const entry: StepEntry = { status: result.ok ? "Success" : "Fail", started, ended };
 			if (result.exitCode !== undefined) entry.exitCode = result.exitCode;

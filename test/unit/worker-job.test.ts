@@ -42,8 +42,24 @@ describe("steps", () => {
 		assert.equal(api.logText(job, 3), "after optional\n");
 		assert.equal(api.logText(job, 6), "cleanup\n");
 		assert.equal(api.logText(job, 5), "");
-		const building = job.stepReports.filter((r) => r.body.status === "Building").map((r) => r.index);
-		assert.deepEqual(building, [0, 2, 3, 4, 6]);
+		// Quick steps are reported once, ended, with their start; each step that ran, once at least.
+		const ran = job.stepReports.filter((r) => r.body.started !== undefined).map((r) => r.index);
+		assert.deepEqual([...new Set(ran)], [0, 2, 3, 4, 6]);
+		for (const r of job.stepReports.filter((r) => ["Success", "Fail"].includes(r.body.status)))
+			assert.ok(r.body.started && r.body.ended, JSON.stringify(r.body));
+	});
+
+	test("a step still running after a moment is reported Building first; a quick one only when it ended", async () => {
+		const statuses = (job: { stepReports: Array<{ index: number; body: { status: string } }> }) =>
+			job.stepReports.map((r) => `${r.index}:${r.body.status}`);
+		// Steps ending within the delay: one report each.
+		const quick = addJob(["true", "echo hi"]);
+		assert.equal((await runTestJob(api, quick.token, { buildingReportDelayMs: 60_000 })).status, "Success");
+		assert.deepEqual(statuses(quick.job), ["0:Success", "1:Success"]);
+		// Steps outliving it: Building, then their end.
+		const slow = addJob(["sleep 0.3", "sleep 0.3"]);
+		assert.equal((await runTestJob(api, slow.token, { buildingReportDelayMs: 10 })).status, "Success");
+		assert.deepEqual(statuses(slow.job), ["0:Building", "0:Success", "1:Building", "1:Success"]);
 	});
 
 	test("bash -e stops a script at its first failing command; stdout and stderr keep their order", async () => {
