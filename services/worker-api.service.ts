@@ -111,10 +111,10 @@ export default function WorkerApiService(
 					const now = Date.now();
 					const active = await repo.activeJobs.findOne({ _id: job._id });
 					if (!active) throw conflict("this job is not booked", { job: job._id });
+					// Its start is its first sign of life: the reaper counts from startedAt until a heartbeat.
 					if (active.status !== "Building") {
 						await repo.activeJobs.update({ _id: job._id }, { $set: { status: "Building", startedAt: now } });
-					}
-					await repo.heartbeats.replace({ _id: job._id, at: now });
+					} else await repo.heartbeats.replace({ _id: job._id, at: now });
 					const { vars, secrets } = await this.jobVariablesOf(ctx, job);
 					return jobAnswer(job, vars, secrets, config.run.heartbeatSeconds);
 				},
