@@ -70,7 +70,13 @@ type ProjectThis = Service &
 
 const variableRule = {
 	type: "object",
-	props: { type: { type: "enum", values: [...VARIABLE_TYPES] }, value: { type: "any" } },
+	props: {
+		type: { type: "enum", values: [...VARIABLE_TYPES] },
+		value: { type: "any" },
+		// The file's sealed text, set by an importer; an export writes it back only while it opens
+		// (with the project key) to the stored value, so a client sending one changes nothing.
+		exported: { type: "string", optional: true, max: 65536 },
+	},
 } as const;
 
 const repositoryRule = {

@@ -17,6 +17,8 @@ import { MASK, normaliseVariableValue, type VariableType } from "./variables.ts"
 export interface VariableInput {
 	type: VariableType;
 	value: unknown;
+	/** A password's project-sealed text as a file held it. */
+	exported?: string;
 }
 
 export type EntityRepository = { vcsServer: string; repo: string; cloneUrl?: string } | null;
@@ -119,6 +121,7 @@ export function variableDocs(
 			name,
 			type: v.type,
 			value: sealedValue(v.type, checked.value, seal),
+			...(v.type === "password" && typeof v.exported === "string" ? { exported: v.exported } : {}),
 			updated: stamp,
 		});
 	}

@@ -41,7 +41,7 @@ export function exportSet(
 	openPassword: (sealed: string) => string,
 	stored: { docs: ProjectIntegrationDoc[]; models: IntegrationModelDoc[] } = { docs: [], models: [] },
 ): FileSetModel {
-	const varsOf = (vars: Array<{ name: string; type: string; value: string }>) =>
+	const varsOf = (vars: Array<{ name: string; type: string; value: string; exported?: string }>) =>
 		Object.fromEntries(
 			vars.map((v) => [
 				v.name,
@@ -49,6 +49,7 @@ export function exportSet(
 					type: v.type,
 					value: v.type === "password" ? openPassword(v.value) : v.value,
 					sealed: false,
+					...(v.type === "password" && v.exported ? { asImported: v.exported } : {}),
 				} as Variable,
 			]),
 		);

@@ -87,10 +87,16 @@ describe("integrations through the API", () => {
 		const exported: Array<{ path: string; content: string }> = first.body.files;
 		assert.deepEqual(exported.map((f) => f.path).sort(), files.map((f) => f.path).sort());
 		for (const f of exported) {
-			assert.ok(!/prod-token-value|staging-token-value|staging-deploy-secret/.test(f.content), f.path);
+			assert.ok(
+				!/prod-token-value|staging-token-value|staging-deploy-secret|app-api-key-value/.test(f.content),
+				f.path,
+			);
 			const original = files.find((o) => o.path === f.path)!.content;
 			const unseal = (text: string) =>
-				text.replace(/value: (prod-token-value|staging-token-value|staging-deploy-secret)/g, "value: SECRET");
+				text.replace(
+					/value: (prod-token-value|staging-token-value|staging-deploy-secret|app-api-key-value)/g,
+					"value: SECRET",
+				);
 			assert.equal(f.content.replace(SEALED, "SECRET"), unseal(original), f.path);
 		}
 

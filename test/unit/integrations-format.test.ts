@@ -155,8 +155,8 @@ describe("integration files", () => {
 			"deploy-wf.yml:13:18: error: integration 'prod' used by node 'to-prod' is not an integration of the project [unknown-integration]",
 			"deploy-wf.yml:15:3: error: integration 'prod' used by the workflow's integrations is not an integration of the project [unknown-integration]",
 			"deploy-wf.yml:17:3: error: integration 'staging' used by the workflow's integrations is not an integration of the project [unknown-integration]",
-			"myapp.app.yml:4:3: error: integration 'prod' used by the deployments of application 'myapp' is not an integration of the project [unknown-integration]",
-			"myapp.app.yml:11:3: error: integration 'staging' used by the deployments of application 'myapp' is not an integration of the project [unknown-integration]",
+			"myapp.app.yml:11:3: error: integration 'prod' used by the deployments of application 'myapp' is not an integration of the project [unknown-integration]",
+			"myapp.app.yml:18:3: error: integration 'staging' used by the deployments of application 'myapp' is not an integration of the project [unknown-integration]",
 		]);
 		// The project's own integrations back them.
 		assert.deepEqual(errorsOf(files, { integrations: ["prod", "staging"] }), []);
