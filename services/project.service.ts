@@ -47,6 +47,7 @@ import {
 	integrationActions,
 	integrationMethods,
 } from "./support/integration-actions.ts";
+import { publicConfigurations } from "../src/integrations/stored.ts";
 import type { StoredConfig } from "../src/integrations/stored.ts";
 import { sealConfig } from "../src/integrations/stored.ts";
 import type { SettingsConfig } from "../src/integrations/settings.ts";
@@ -480,6 +481,7 @@ export default function ProjectService(): ServiceSchema<
 						docs: await this.projectIntegrations().find({ project: ctx.params.key }, { sort: { name: 1 } }),
 						models: await this.integrationModels().find({}, { sort: { name: 1 } }),
 						modelNames: models.map((m) => m.model.name),
+						publicNames: publicConfigurations(models.map((m) => m.model)).map((p) => p.name),
 					});
 				},
 			},

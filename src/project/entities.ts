@@ -167,7 +167,13 @@ export function presentEntity(doc: EntityDoc, variables?: VariableDoc[]) {
 export function projectContext(
 	docs: EntityDoc[],
 	vars: VariableDoc[],
-	integrations: { docs: ProjectIntegrationDoc[]; models: IntegrationModelDoc[]; modelNames: string[] } = {
+	integrations: {
+		docs: ProjectIntegrationDoc[];
+		models: IntegrationModelDoc[];
+		modelNames: string[];
+		/** The ready-made integrations public models give every project. */
+		publicNames?: string[];
+	} = {
 		docs: [],
 		models: [],
 		modelNames: [],
@@ -178,7 +184,9 @@ export function projectContext(
 		pipelines: names("pipeline"),
 		applications: names("application"),
 		environments: names("environment"),
-		integrations: integrations.docs.map((d) => d.name),
+		integrations: [
+			...new Set([...integrations.docs.map((d) => d.name), ...(integrations.publicNames ?? [])]),
+		],
 		integrationModels: integrations.modelNames,
 		integrationDocs: integrations.docs,
 		modelDocs: integrations.models,

@@ -234,5 +234,30 @@ describe("integrations through the API", () => {
 		assert.equal(hello.body.additionalDefaultConfig["retry.max"].value, "30");
 		assert.equal(hello.body.deployment, true);
 		assert.equal(hello.body.public, true);
+
+		// A public model's public configurations are integrations every project has.
+		const wf = {
+			path: "hello.yml",
+			content:
+				"name: hello-wf\nversion: v2.0\nworkflow:\n  go:\n    pipeline: p\n    integration: hello-integration-prod\n",
+		};
+		const pip = {
+			path: "p.pip.yml",
+			content:
+				"version: v1.0\nname: p\njobs:\n  - job: j\n    steps:\n      - script:\n          - echo hi\n",
+		};
+		const used = await srv.api("POST", "/api/v1/projects/OTHER/import", { files: [wf, pip] });
+		assert.equal(used.status, 200, JSON.stringify(used.body));
+		const job: IntegrationsForJobAnswer = await srv.server.broker.call("project.integrationsForJob", {
+			projectKey: "OTHER",
+			names: ["hello-integration-prod", "MyOpenstackTenant"],
+		});
+		assert.deepEqual(
+			job.integrations.map((i) => [i.name, i.model, i.config.host?.value ?? i.config.password?.value]),
+			[
+				["hello-integration-prod", "Hello", "http://hello.your-deployment-platform.prod.local"],
+				["MyOpenstackTenant", "Openstack", "your-password-here"],
+			],
+		);
 	});
 });
