@@ -13,7 +13,7 @@ import type {
 	ProjectIntegrationDoc,
 } from "../../schemas/project.ts";
 import { entityName, projectKey } from "../../schemas/params.ts";
-import { BUILTIN_MODEL_NAMES, BUILTIN_MODELS, builtinModel } from "../../src/integrations/builtin.ts";
+import { BUILTIN_MODELS, builtinModel } from "../../src/integrations/builtin.ts";
 import { exportProjectIntegration } from "../../src/integrations/export.ts";
 import type { IntegrationsForJobAnswer, IntegrationsForJobParams } from "../../src/integrations/model.ts";
 import type { ParsedIntegration, ParsedModel } from "../../src/integrations/parse.ts";
@@ -470,5 +470,3 @@ export function integrationMethods() {
 		},
 	};
 }
-
-export const BUILTIN_NAMES = BUILTIN_MODEL_NAMES;
