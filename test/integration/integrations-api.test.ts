@@ -30,7 +30,7 @@ describe("integrations through the API", () => {
 	before(async () => {
 		// On NATS and FerretDB when they are there (CI): setting names hold dots and spaces
 		// (`retry.max`, `broker url`), which the store escapes.
-		const env: Record<string, string> = {};
+		const env: Record<string, string> = { CDS_HATCHERY_POLL_MS: "100" };
 		if (process.env.MONGO_URL)
 			env.MONGO_URL = mongoUrlFor(process.env.MONGO_URL, uniqueDbName("integrations"));
 		if (process.env.NATS_URL) env.NATS_URL = process.env.NATS_URL;
@@ -108,6 +108,23 @@ describe("integrations through the API", () => {
 		assert.deepEqual(second.body.files, exported);
 		const single = await srv.api("GET", "/api/v1/projects/DEPLOY/integrations/prod/export");
 		assert.equal(single.body.content, exported.find((f) => f.path === "prod.integration.yml")!.content);
+	});
+
+	test("the imported workflow runs: both nodes, each on its integration", async () => {
+		const wf = "/api/v1/projects/DEPLOY/workflows/deploy-wf";
+		const started = await srv.api("POST", `${wf}/runs`, {});
+		assert.equal(started.status, 201, JSON.stringify(started.body));
+		const deadline = Date.now() + 60_000;
+		let run = started.body;
+		while (!["Success", "Fail", "Stopped", "Skipped"].includes(run.status)) {
+			if (Date.now() > deadline) assert.fail(`run still ${run.status}`);
+			await new Promise((r) => setTimeout(r, 100));
+			run = (await srv.api("GET", `${wf}/runs/${started.body.number}`)).body;
+		}
+		assert.equal(run.status, "Success", JSON.stringify(run.nodes));
+		assert.deepEqual(run.nodes.map((n: { name: string }) => n.name).sort(), ["to-prod", "to-staging"]);
+		const logs = (await srv.api("GET", `${wf}/runs/${started.body.number}/logs?limit=1000`)).body.items;
+		assert.equal(logs.filter((l: { text: string }) => l.text.includes("deploying to")).length, 2);
 	});
 
 	test("a changed password is sealed afresh; a masked one keeps its value", async () => {
@@ -223,6 +240,12 @@ describe("integrations through the API", () => {
 		assert.equal(r.status, 200, JSON.stringify(r.body));
 		assert.deepEqual(r.body.integrationModels, ["Arsenal", "Hello", "Kubernetes"]);
 		assert.deepEqual(r.body.integrations, ["MyOpenstackTenant"]);
+		assert.deepEqual(
+			r.body.warnings
+				.filter((w: { message: string }) => /not installed/.test(w.message))
+				.map((w: { file: string }) => w.file),
+			["hello-plugin.yml", "kubernetes-plugin-kubernetes-deployment.yml"],
+		);
 		const tenant = await srv.api("GET", "/api/v1/projects/OTHER/integrations/MyOpenstackTenant");
 		assert.equal(tenant.body.config.password.value, "**********");
 		assert.equal(tenant.body.model, "Openstack");
