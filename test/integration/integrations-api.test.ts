@@ -203,7 +203,7 @@ describe("integrations through the API", () => {
 			content: "name: M\ndefault_config: {}\ndeployment: true\n",
 		});
 		assert.equal(wrongKind.status, 422);
-		assert.match(wrongKind.body.message, /m\.yml is a integration-model file, not a project integration/);
+		assert.match(wrongKind.body.message, /m\.yml is an integration model, not a project integration/);
 		const foreign = await srv.api("GET", "/api/v1/projects/OTHER/integrations", undefined, projectToken);
 		assert.equal(foreign.status, 403);
 		const inUse = await srv.api("DELETE", "/api/v1/projects/DEPLOY/integrations/prod");
