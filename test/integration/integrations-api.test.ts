@@ -231,6 +231,15 @@ describe("integrations through the API", () => {
 		assert.match(app, /value: \/srv\/v2/);
 		const removed = await srv.api("DELETE", "/api/v1/projects/DEPLOY/applications/myapp/deployments/prod");
 		assert.equal(removed.status, 200);
+		// A model in use stays; a project token may not delete one; a built-in one cannot be.
+		const used = await srv.api("DELETE", "/api/v1/integration-models/MyDeploy");
+		assert.equal(used.status, 409);
+		assert.match(used.body.message, /DEPLOY\/prod/);
+		assert.equal(
+			(await srv.api("DELETE", "/api/v1/integration-models/MyDeploy", undefined, projectToken)).status,
+			403,
+		);
+		assert.equal((await srv.api("DELETE", "/api/v1/integration-models/Kafka")).status, 409);
 	});
 
 	test("every file of CDS's integrations directory imports", { skip: cdsIntegrations.skip }, async () => {
