@@ -294,6 +294,7 @@ export default function ApiService(
 						rest?: string | { type?: string };
 						params?: Record<string, unknown>;
 						summary?: string;
+						description?: string;
 						permission?: any;
 					};
 				}>;
@@ -312,6 +313,7 @@ export default function ApiService(
 						path: alias.fullPath.slice("/api/v1".length) || "/",
 						params: (def?.params ?? {}) as Record<string, unknown>,
 						summary: def?.summary,
+						...(def?.description ? { description: def.description } : {}),
 						permission: def?.permission,
 						stream: typeof def?.rest === "object" && def.rest.type === "stream",
 					});

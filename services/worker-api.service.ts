@@ -19,7 +19,9 @@ import type { RunEngine } from "../src/engine/run-engine.ts";
 import {
 	blobNameProblem,
 	blobRefId,
+	type ClearIntegrations,
 	type ClearVariables,
+	integrationNamesFor,
 	isReportUploadKind,
 	jobAnswer,
 	logEntryId,
@@ -35,6 +37,14 @@ import {
 import type { Collection } from "../src/store/types.ts";
 import { subsetProblem } from "../src/store/subset.ts";
 import { DuplicateKeyError } from "../src/store/types.ts";
+
+/** What the job's variables hold beyond CDS's usual ones, for the OpenAPI document. */
+const JOB_VARIABLES_DOC = [
+	"`variables` holds the job's variables (cds.project, cds.workflow, git.*, cds.proj.*, cds.app.*, cds.env.*, cds.pip.*, cds.build.*…) and, for the integrations the job uses, CDS's `cds.integration.*` variables:",
+	"`cds.integration.deployment` (name) and `cds.integration.deployment.<key>` for a deployment integration (the application's `deployments:` settings for it included),",
+	"`cds.integration.artifact_manager[.<key>]` for an artifact manager, and for the integration the node names also `cds.integration` (name) and `cds.integration.<key>`.",
+	"`secrets` lists the clear values to mask, integration passwords included.",
+].join(" ");
 
 const SECRET_CACHE_MS = 60_000;
 const MAX_CACHED_JOBS = 5000;
@@ -102,6 +112,7 @@ export default function WorkerApiService(
 			job: {
 				rest: rest("GET", "/job"),
 				summary: "The calling worker's job, variables and secrets",
+				description: JOB_VARIABLES_DOC,
 				permission: worker,
 				params: {},
 				async handler(this: WorkerThis, ctx: WorkerCtx) {
@@ -451,6 +462,16 @@ export default function WorkerApiService(
 					application: node?.application,
 					environment: node?.environment,
 				})) as ClearVariables;
+				const names = integrationNamesFor(def, job);
+				// Internal call (never routed): the integrations' passwords come back opened, for this job only.
+				const integrations =
+					names.length > 0
+						? ((await ctx.call("project.integrationsForJob", {
+								projectKey: job.project,
+								names,
+								...(node?.application ? { application: node.application } : {}),
+							})) as ClearIntegrations)
+						: undefined;
 				const box = runtimeOf(this.broker).secrets;
 				const computed = variablesOfJob(
 					job,
@@ -459,6 +480,7 @@ export default function WorkerApiService(
 					clear,
 					requirePublicUrl(this.broker, config),
 					(sealed) => box.open(sealed),
+					integrations,
 				);
 				return openTemplateSecrets(computed, (armored) =>
 					callAction(ctx, "template.decryptSecret", { project: job.project, armored }),
