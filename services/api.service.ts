@@ -23,7 +23,7 @@ const { MoleculerClientError } = Errors;
 /** Services whose routes must be served before the node calls itself ready. */
 const ROUTED_SERVICES = ["auth", "project", "workflow"];
 /** Services whose routes, when the cluster runs them, must be built before the node is ready. */
-const OPTIONAL_ROUTED_SERVICES = ["run", "worker", "template", "report", "hook", "repository"];
+const OPTIONAL_ROUTED_SERVICES = ["run", "worker", "plugin", "template", "report", "hook", "repository"];
 
 type ApiThis = Service & {
 	broker: any;
@@ -152,6 +152,7 @@ export default function ApiService(
 						"workflow.*",
 						"run.*",
 						"worker.*",
+						"plugin.*",
 						"hook.*",
 						"repository.*",
 						"template.*",

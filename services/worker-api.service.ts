@@ -35,6 +35,10 @@ import {
 	variablesOfJob,
 } from "../src/engine/worker-job.ts";
 import type { Collection } from "../src/store/types.ts";
+import { BUILTIN_DEPLOYMENT_PLUGINS } from "../src/integrations/deploy-builtins.ts";
+import { chooseDeploymentPlugin, type DeploymentChoice } from "../src/integrations/deploy-plugin.ts";
+import type { InstalledPlugin } from "../src/integrations/plugin-manifest.ts";
+import type { IntegrationsForJobAnswer } from "../src/integrations/model.ts";
 import { subsetProblem } from "../src/store/subset.ts";
 import { DuplicateKeyError } from "../src/store/types.ts";
 
@@ -80,6 +84,8 @@ interface WorkerMethods {
 	): Promise<{ values: Record<string, string>; sealed: string[] }>;
 	storeBlob(ctx: WorkerCtx<any>, refs: Collection<BlobRefDoc>, scope: string): Promise<unknown>;
 	readBlob(ctx: WorkerCtx<any>, refs: Collection<BlobRefDoc>, scope: string): Promise<Readable>;
+	deploymentOf(ctx: Context, job: JobDoc): Promise<{ integration: string; model: string; choice: DeploymentChoice }>;
+	requirePluginOfJob(ctx: WorkerCtx<any>, job: JobDoc, name: string): Promise<void>;
 }
 
 type WorkerThis = Service & WorkerLocals & WorkerMethods;
@@ -127,7 +133,11 @@ export default function WorkerApiService(
 					}
 					await repo.heartbeats.replace({ _id: job._id, at: now });
 					const { vars, secrets } = await this.jobVariablesOf(ctx, job);
-					return jobAnswer(job, vars, secrets, config.run.heartbeatSeconds);
+					return {
+						...jobAnswer(job, vars, secrets, config.run.heartbeatSeconds),
+						// What plugins may connect to besides public addresses (the server's allow-list).
+						outboundAllow: config.outbound.allow.map((rule) => rule.text),
+					};
 				},
 			},
 
@@ -303,6 +313,61 @@ export default function WorkerApiService(
 					this.jobCache.delete(job._id);
 					this.secretCache.delete(job._id);
 					return { accepted };
+				},
+			},
+
+			deployment: {
+				rest: rest("GET", "/deployment"),
+				summary: "Which plugin deploys the job's application on its node's integration (DeployApplication)",
+				permission: worker,
+				params: {},
+				async handler(this: WorkerThis, ctx: WorkerCtx) {
+					const job = await this.callerJob(ctx);
+					const { integration, model, choice } = await this.deploymentOf(ctx, job);
+					if (choice.kind === "none") throw invalid(choice.reason);
+					const plugin =
+						choice.kind === "installed"
+							? { kind: "installed", name: choice.plugin.name, type: choice.plugin.type }
+							: { kind: "builtin", name: choice.plugin.name, entry: choice.plugin.entry };
+					return { integration, model, plugin };
+				},
+			},
+
+			plugin: {
+				rest: rest("GET", "/plugins/:name"),
+				summary: "An installed plugin the worker's job uses, and its binary for the worker's platform",
+				permission: worker,
+				params: {
+					name: { type: "string", max: 128 },
+					os: { type: "string", max: 32 },
+					arch: { type: "string", max: 32 },
+				},
+				async handler(this: WorkerThis, ctx: WorkerCtx<{ name: string; os: string; arch: string }>) {
+					const job = await this.callerJob(ctx);
+					await this.requirePluginOfJob(ctx, job, ctx.params.name);
+					return ctx.call("plugin.forPlatform", ctx.params, { meta: { user: undefined } });
+				},
+			},
+
+			pluginBinary: {
+				rest: rest("GET", "/plugins/:name/binary"),
+				summary: "The binary of an installed plugin the worker's job uses",
+				permission: worker,
+				params: {
+					name: { type: "string", max: 128 },
+					os: { type: "string", max: 32 },
+					arch: { type: "string", max: 32 },
+				},
+				async handler(this: WorkerThis, ctx: WorkerCtx<{ name: string; os: string; arch: string }>) {
+					const job = await this.callerJob(ctx);
+					await this.requirePluginOfJob(ctx, job, ctx.params.name);
+					const { binary } = (await ctx.call("plugin.forPlatform", ctx.params, {
+						meta: { user: undefined },
+					})) as { binary: { file?: { sha256: string } } };
+					const stream = binary.file ? await runtimeOf(this.broker).artifacts.get(binary.file.sha256) : null;
+					if (!stream) throw notFound(`the file of plugin ${ctx.params.name} (${ctx.params.os}/${ctx.params.arch})`);
+					ctx.meta.$responseType = "application/octet-stream";
+					return stream;
 				},
 			},
 
@@ -485,6 +550,39 @@ export default function WorkerApiService(
 				return openTemplateSecrets(computed, (armored) =>
 					callAction(ctx, "template.decryptSecret", { project: job.project, armored }),
 				);
+			},
+
+			/** The node's integration, its model and the plugin that deploys to it. */
+			async deploymentOf(this: WorkerThis, ctx: Context, job: JobDoc) {
+				const run = (await this.engine.repo.runs.findOne({ _id: job.runId })) as RunDoc;
+				const node = nodeOf(await this.engine.definition(run), job);
+				const name = node?.integration;
+				if (!name) throw invalid(`node ${job.node} names no integration (integration: on the node)`);
+				const { integrations } = (await ctx.call("project.integrationsForJob", {
+					projectKey: job.project,
+					names: [name],
+				})) as IntegrationsForJobAnswer;
+				const found = integrations.find((i) => i.name === name);
+				if (!found) throw notFound(`integration ${name} of project ${job.project}`);
+				if (!found.modelDef.deployment)
+					throw invalid(`integration ${name} (model ${found.model}) is not a deployment integration`);
+				const { items } = (await ctx.call("plugin.installed")) as { items: InstalledPlugin[] };
+				return {
+					integration: name,
+					model: found.model,
+					choice: chooseDeploymentPlugin(found.model, items, BUILTIN_DEPLOYMENT_PLUGINS),
+				};
+			},
+
+			/** A worker fetches only the plugins its own job runs: a step naming it, or its deployment plugin. */
+			async requirePluginOfJob(this: WorkerThis, ctx: WorkerCtx<any>, job: JobDoc, name: string) {
+				const steps = job.job.steps;
+				if (steps.some((s) => s.action.kind === "plugin" && s.action.name === name)) return;
+				if (steps.some((s) => s.action.kind === "builtin" && s.action.name === "deploy")) {
+					const { choice } = await this.deploymentOf(ctx, job);
+					if (choice.kind === "installed" && choice.plugin.name === name) return;
+				}
+				throw forbidden(`this job runs no plugin ${name}`);
 			},
 
 			async secretsOf(this: WorkerThis, ctx: Context, job: JobDoc) {

@@ -551,6 +551,11 @@ export default function WorkflowService(): ServiceSchema<
 			) {
 				const project = await callAction(ctx, "project.context", { key });
 				const box = await this.projectBox(ctx, key);
+				// Installed plugins (hosted with `run`): a step may name one. None reachable: none installed.
+				const plugins = await (ctx.call("plugin.names") as Promise<{ names: string[] }>).then(
+					(a) => a.names,
+					() => [] as string[],
+				);
 				const result = parseFileSet(
 					files,
 					{
@@ -558,6 +563,7 @@ export default function WorkflowService(): ServiceSchema<
 						applications: project.applications,
 						environments: project.environments,
 						integrations: project.integrations,
+						plugins,
 					},
 					{ openSecret: (sealed: string) => box.open(sealed) },
 				);
