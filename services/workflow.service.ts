@@ -43,6 +43,7 @@ import {
 	isEmptySet,
 } from "../src/workflow/import-plan.ts";
 import { exportWorkflowFiles, parseFileSet } from "../src/workflow/index.ts";
+import { requireModelAdmin } from "./support/integration-actions.ts";
 import type { FileSetModel, Pipeline, Workflow } from "../src/workflow/model.ts";
 
 type WorkflowThis = Service & {
@@ -179,6 +180,17 @@ export default function WorkflowService(): ServiceSchema<
 						);
 					}
 
+					// Models, then integrations, then what uses them — CDS's own order.
+					if ((model.integrationModels ?? []).length > 0) {
+						requireModelAdmin(
+							ctx.meta,
+							result.files.filter((f) => f.kind === "integration-model").map((f) => f.path),
+						);
+						await callAction(ctx, "project.upsertIntegrationModels", { models: model.integrationModels! });
+					}
+					if ((model.integrations ?? []).length > 0)
+						await callAction(ctx, "project.upsertIntegrations", { key, integrations: model.integrations! });
+
 					const entities = importEntityWrites(model, project, (sealed) => box.open(sealed));
 					if (entities.length > 0) await callAction(ctx, "project.upsertEntities", { key, entities });
 
@@ -224,6 +236,8 @@ export default function WorkflowService(): ServiceSchema<
 						pipelines: model.pipelines.map((p) => p.name),
 						applications: model.applications.map((a) => a.name),
 						environments: model.environments.map((e) => e.name),
+						integrationModels: (model.integrationModels ?? []).map((m) => m.name),
+						integrations: (model.integrations ?? []).map((i) => i.name),
 						created,
 						updated,
 						unchanged,
@@ -308,8 +322,14 @@ export default function WorkflowService(): ServiceSchema<
 					const project = await callAction(ctx, "project.context", { key });
 					const { secrets } = runtimeOf(this.broker);
 					const box = await this.projectBox(ctx, key);
-					const set = exportSet(def, project.entities, (sealed) => secrets.open(sealed));
-					const files = exportWorkflowFiles(set, { sealSecret: (plain: string) => box.seal(plain) });
+					const set = exportSet(def, project.entities, (sealed) => secrets.open(sealed), {
+						docs: project.integrationDocs,
+						models: project.modelDocs,
+					});
+					const files = exportWorkflowFiles(set, {
+						sealSecret: (plain: string) => box.seal(plain),
+						openSecret: (sealed: string) => box.open(sealed),
+					});
 					if (ctx.params.format === "json") {
 						const { parse } = await import("yaml");
 						return {
@@ -563,6 +583,7 @@ export default function WorkflowService(): ServiceSchema<
 						applications: project.applications,
 						environments: project.environments,
 						integrations: project.integrations,
+						integrationModels: project.integrationModels,
 						plugins,
 					},
 					{ openSecret: (sealed: string) => box.open(sealed) },

@@ -6,7 +6,9 @@ import type {
 	ContextEntity,
 	EntityDoc,
 	EntityKind,
+	IntegrationModelDoc,
 	JobVariables,
+	ProjectIntegrationDoc,
 	ProjectContext,
 	VariableDoc,
 } from "../../schemas/project.ts";
@@ -159,13 +161,24 @@ export function presentEntity(doc: EntityDoc, variables?: VariableDoc[]) {
 }
 
 /** What a file set may refer to: the names of each kind, and each entity with its variables. */
-export function projectContext(docs: EntityDoc[], vars: VariableDoc[]): ProjectContext {
+export function projectContext(
+	docs: EntityDoc[],
+	vars: VariableDoc[],
+	integrations: { docs: ProjectIntegrationDoc[]; models: IntegrationModelDoc[]; modelNames: string[] } = {
+		docs: [],
+		models: [],
+		modelNames: [],
+	},
+): ProjectContext {
 	const names = (kind: EntityKind) => docs.filter((d) => d.kind === kind).map((d) => d.name);
 	return {
 		pipelines: names("pipeline"),
 		applications: names("application"),
 		environments: names("environment"),
-		integrations: [] as string[],
+		integrations: integrations.docs.map((d) => d.name),
+		integrationModels: integrations.modelNames,
+		integrationDocs: integrations.docs,
+		modelDocs: integrations.models,
 		entities: docs.map(
 			(d): ContextEntity => ({
 				...d,

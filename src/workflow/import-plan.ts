@@ -2,6 +2,7 @@
 // overwrite, which project entities it writes, what it warns about. Shared by the API import
 // and the as-code branch sync (src/workflow/as-code-plan.ts).
 
+import type { SettingsConfig } from "../integrations/settings.ts";
 import type { Diagnostic } from "./diagnostics.ts";
 import { contentHash } from "./definitions.ts";
 import type { FileSetModel, Variable, Workflow } from "./model.ts";
@@ -20,6 +21,8 @@ export interface EntityWrite {
 	model?: unknown;
 	repository?: { vcsServer: string; repo: string };
 	variables?: Record<string, { type: string; value: string }>;
+	/** Applications: deployments given in the file (clear passwords, with the sealed text read). */
+	deployments?: Record<string, SettingsConfig>;
 }
 
 /** An as-code workflow that owns names an import touches. */
@@ -47,7 +50,9 @@ export function isEmptySet(model: FileSetModel): boolean {
 		model.workflows.length === 0 &&
 		model.pipelines.length === 0 &&
 		model.applications.length === 0 &&
-		model.environments.length === 0
+		model.environments.length === 0 &&
+		(model.integrationModels ?? []).length === 0 &&
+		(model.integrations ?? []).length === 0
 	);
 }
 
@@ -124,6 +129,7 @@ export function entityWrites(
 			description: a.description ?? "",
 			variables: entityVariables(a.variables, openSealed),
 			...(a.vcsServer && a.repo ? { repository: { vcsServer: a.vcsServer, repo: a.repo } } : {}),
+			...(a.deployments ? { deployments: a.deployments } : {}),
 		});
 	}
 	for (const e of model.environments) {
