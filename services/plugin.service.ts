@@ -12,16 +12,17 @@ import { StoreMixin } from "../mixins/store.mixin.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
 import { BlobTooLargeError } from "../src/artifacts/artifact-store.ts";
 import {
+	diagnosticLines,
+	readPluginBinaryFile,
+	readPluginManifestFile,
+} from "../src/integrations/plugin-file.ts";
+import {
 	binaryFileName,
 	binaryFor,
 	type InstalledPlugin,
 	PLUGIN_NAME_PATTERN,
-	type PluginBinary,
-	PluginFormatError,
-	parsePluginYaml,
-	readPluginBinary,
-	readPluginManifest,
 } from "../src/integrations/plugin-manifest.ts";
+import type { Diagnostic } from "../src/workflow/diagnostics.ts";
 import type { Collection } from "../src/store/types.ts";
 import { invalid, notFound } from "./support/errors.ts";
 import { runtimeOf } from "./support/runtime.ts";
@@ -49,9 +50,12 @@ function present(doc: PluginDoc): InstalledPlugin & { created: string; updated: 
 	return rest;
 }
 
-function formatError(file: string, err: unknown): never {
-	if (err instanceof PluginFormatError) throw invalid(`${file}: ${err.message}`, [{ file, message: err.message }]);
-	throw err;
+/** 422 with every located error (`file:line:column: reason`). */
+function formatError(errors: readonly Diagnostic[]): never {
+	throw invalid(
+		diagnosticLines(errors),
+		errors.map((d) => ({ ...d })),
+	);
 }
 
 export default function PluginService(config: Config): ServiceSchema<any, any, any, PluginThis> {
@@ -64,17 +68,17 @@ export default function PluginService(config: Config): ServiceSchema<any, any, a
 		actions: {
 			import: {
 				rest: "POST /",
-				summary: "Install or update a plugin from its manifest (name, type, author, description, integration)",
+				summary:
+					"Install or update a plugin from its manifest (name, type, author, description, integration)",
 				permission: admin,
 				params: { manifest: yamlText, file: { type: "string", max: 256, optional: true } },
 				async handler(this: PluginThis, ctx: Ctx<{ manifest: string; file?: string }>) {
-					const file = ctx.params.file ?? "manifest";
-					let manifest: ReturnType<typeof readPluginManifest>;
-					try {
-						manifest = readPluginManifest(parsePluginYaml(ctx.params.manifest, file));
-					} catch (err) {
-						formatError(file, err);
-					}
+					const read = readPluginManifestFile({
+						path: ctx.params.file ?? "manifest.yml",
+						content: ctx.params.manifest,
+					});
+					if (!read.value) formatError(read.errors);
+					const manifest = read.value;
 					const existing = await this.plugins().findOne({ _id: manifest.name });
 					const at = new Date().toISOString();
 					// A new manifest keeps the binaries already uploaded: binaries are per platform, added apart.
@@ -92,18 +96,18 @@ export default function PluginService(config: Config): ServiceSchema<any, any, a
 
 			addBinary: {
 				rest: "POST /:name/binaries",
-				summary: "Declare a plugin's binary for one platform (os, arch, cmd, args, requirements); upload its file next",
+				summary:
+					"Declare a plugin's binary for one platform (os, arch, cmd, args, requirements); upload its file next",
 				permission: admin,
 				params: { name: nameParam, descriptor: yamlText, file: { type: "string", max: 256, optional: true } },
 				async handler(this: PluginThis, ctx: Ctx<{ name: string; descriptor: string; file?: string }>) {
 					const plugin = await this.requirePlugin(ctx.params.name);
-					const file = ctx.params.file ?? "descriptor";
-					let binary: PluginBinary;
-					try {
-						binary = readPluginBinary(parsePluginYaml(ctx.params.descriptor, file));
-					} catch (err) {
-						formatError(file, err);
-					}
+					const read = readPluginBinaryFile({
+						path: ctx.params.file ?? "descriptor.yml",
+						content: ctx.params.descriptor,
+					});
+					if (!read.value) formatError(read.errors);
+					const binary = read.value;
 					const binaries = plugin.binaries.filter((b) => !(b.os === binary.os && b.arch === binary.arch));
 					binaries.push(binary);
 					binaries.sort((a, b) => `${a.os}/${a.arch}`.localeCompare(`${b.os}/${b.arch}`));
@@ -129,31 +133,48 @@ export default function PluginService(config: Config): ServiceSchema<any, any, a
 				async handler(this: PluginThis, ctx: Ctx<Record<string, unknown>>) {
 					const p = { ...(ctx.meta.$params ?? {}), ...((ctx.params ?? {}) as Record<string, string>) };
 					const [name, os, arch] = [String(p.name ?? ""), String(p.os ?? ""), String(p.arch ?? "")];
-					if (!PLUGIN_NAME_PATTERN.test(name) || !/^[a-z0-9_]{1,32}$/.test(os) || !/^[a-z0-9_]{1,32}$/.test(arch))
+					if (
+						!PLUGIN_NAME_PATTERN.test(name) ||
+						!/^[a-z0-9_]{1,32}$/.test(os) ||
+						!/^[a-z0-9_]{1,32}$/.test(arch)
+					)
 						throw invalid("invalid plugin name, os or arch");
 					const plugin = await this.requirePlugin(name);
 					const binary = binaryFor(plugin, os, arch);
 					if (!binary) throw notFound(`binary ${os}/${arch} of plugin ${name} (declare it first)`);
 					const fileName = binaryFileName(binary);
-					if (!fileName) throw invalid(`the descriptor of ${os}/${arch} names no file to run (cmd: ${binary.cmd})`);
+					if (!fileName)
+						throw invalid(`the descriptor of ${os}/${arch} names no file to run (cmd: ${binary.cmd})`);
 					const body = (ctx as unknown as { stream?: Readable }).stream;
 					if (!body) throw invalid("the request has no body");
 					let info: { sha256: string; size: number };
 					try {
-						info = await runtimeOf(this.broker).artifacts.put(body, { maxBytes: config.artifacts.maxPluginBytes });
+						info = await runtimeOf(this.broker).artifacts.put(body, {
+							maxBytes: config.artifacts.maxPluginBytes,
+						});
 					} catch (e) {
 						if (e instanceof BlobTooLargeError)
-							throw Object.assign(invalid(`plugin binary larger than ${config.artifacts.maxPluginBytes} bytes (CDS_MAX_PLUGIN_BYTES)`), {
-								code: 413,
-								type: "PAYLOAD_TOO_LARGE",
-							});
+							throw Object.assign(
+								invalid(
+									`plugin binary larger than ${config.artifacts.maxPluginBytes} bytes (CDS_MAX_PLUGIN_BYTES)`,
+								),
+								{
+									code: 413,
+									type: "PAYLOAD_TOO_LARGE",
+								},
+							);
 						throw e;
 					}
 					const fresh = await this.requirePlugin(name);
 					const binaries = fresh.binaries.map((b) =>
-						b.os === os && b.arch === arch ? { ...b, file: { name: fileName, size: info.size, sha256: info.sha256 } } : b,
+						b.os === os && b.arch === arch
+							? { ...b, file: { name: fileName, size: info.size, sha256: info.sha256 } }
+							: b,
 					);
-					await this.plugins().update({ _id: name }, { $set: { binaries, updated: new Date().toISOString() } });
+					await this.plugins().update(
+						{ _id: name },
+						{ $set: { binaries, updated: new Date().toISOString() } },
+					);
 					return { name, os, arch, file: fileName, size: info.size, sha256: info.sha256 };
 				},
 			},

@@ -84,7 +84,10 @@ interface WorkerMethods {
 	): Promise<{ values: Record<string, string>; sealed: string[] }>;
 	storeBlob(ctx: WorkerCtx<any>, refs: Collection<BlobRefDoc>, scope: string): Promise<unknown>;
 	readBlob(ctx: WorkerCtx<any>, refs: Collection<BlobRefDoc>, scope: string): Promise<Readable>;
-	deploymentOf(ctx: Context, job: JobDoc): Promise<{ integration: string; model: string; choice: DeploymentChoice }>;
+	deploymentOf(
+		ctx: Context,
+		job: JobDoc,
+	): Promise<{ integration: string; model: string; choice: DeploymentChoice }>;
 	requirePluginOfJob(ctx: WorkerCtx<any>, job: JobDoc, name: string): Promise<void>;
 }
 
@@ -365,7 +368,8 @@ export default function WorkerApiService(
 						meta: { user: undefined },
 					})) as { binary: { file?: { sha256: string } } };
 					const stream = binary.file ? await runtimeOf(this.broker).artifacts.get(binary.file.sha256) : null;
-					if (!stream) throw notFound(`the file of plugin ${ctx.params.name} (${ctx.params.os}/${ctx.params.arch})`);
+					if (!stream)
+						throw notFound(`the file of plugin ${ctx.params.name} (${ctx.params.os}/${ctx.params.arch})`);
 					ctx.meta.$responseType = "application/octet-stream";
 					return stream;
 				},

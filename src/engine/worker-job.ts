@@ -7,7 +7,8 @@ import type { JobDoc, RunDoc } from "../../schemas/run.ts";
 import { isSealed } from "../crypto/secret-box.ts";
 import { type CompiledSecrets, compileSecrets } from "../run/mask.ts";
 import { integrationNamesOfJob, integrationVariables } from "../integrations/job-vars.ts";
-import type { ApplicationDeployments, JobIntegration } from "../integrations/model.ts";
+import type { ApplicationDeployments, IntegrationConfig, JobIntegration } from "../integrations/model.ts";
+import { plainConfig } from "../integrations/settings.ts";
 import type { Definition } from "./ports.ts";
 import { jobVariables } from "./run-vars.ts";
 
@@ -134,8 +135,15 @@ export function nodeOf(def: Definition, job: Pick<JobDoc, "node">) {
 
 /** The integrations a workflow names (`integrations:` in v2.0), when its model carries them. */
 export function workflowIntegrations(def: Definition): string[] {
-	const names = (def.model as { integrations?: unknown }).integrations;
-	return Array.isArray(names) ? names.filter((n): n is string => typeof n === "string") : [];
+	return Object.keys(def.model.integrations ?? {}).sort();
+}
+
+/** The settings the workflow itself gives its integrations (they win over the project's). */
+function workflowIntegrationSettings(def: Definition): Record<string, IntegrationConfig> {
+	const out: Record<string, IntegrationConfig> = {};
+	for (const [name, entry] of Object.entries(def.model.integrations ?? {}))
+		out[name] = plainConfig(entry.config);
+	return out;
 }
 
 /** The names of the project integrations a job uses: its node's, then its workflow's. */
@@ -188,6 +196,7 @@ export function variablesOfJob(
 				integrations: integrations.integrations,
 				node: node?.integration,
 				workflow: workflowIntegrations(def),
+				workflowSettings: workflowIntegrationSettings(def),
 				deployments: integrations.deployments,
 				vars: computed.vars,
 			})

@@ -1,5 +1,6 @@
-// The generic "deploy webhook" deployment plugin: a deployment is one HTTP POST of a JSON
-// document describing what to deploy to the integration's `url`, with its `token` as a bearer
+// The generic "deploy webhook" deployment plugin: a deployment is one HTTP POST to the
+// integration's `url` of its `payload` setting (variables already interpolated) or, without
+// one, of a JSON document describing what to deploy, with its `token` as a bearer
 // token and, when a `secret` is set, an HMAC-SHA256 of the body (`X-CDS-Signature:
 // sha256=<hex>`) so the receiver can check the sender. A 2xx answer is a success; anything
 // else fails the step with the status. It runs in the job's sandbox (bin/cds-deploy-webhook.ts)
@@ -13,7 +14,7 @@ import type { PluginQuery } from "./plugin-protocol.ts";
 /** The integration model this plugin serves (built in, see the model catalogue). */
 export const DEPLOY_WEBHOOK_MODEL = "DeployWebhook";
 /** Settings that configure the call itself, never sent in the body. */
-const CALL_SETTINGS = new Set(["url", "token", "secret", "timeout"]);
+const CALL_SETTINGS = new Set(["url", "token", "secret", "timeout", "payload"]);
 const DEFAULT_TIMEOUT_SECONDS = 30;
 
 export interface WebhookRequest {
@@ -39,17 +40,20 @@ export function webhookRequest(query: PluginQuery): WebhookRequest {
 		if (CALL_SETTINGS.has(key) || passwords.has(value)) continue;
 		settings[key] = value;
 	}
-	const body = JSON.stringify({
-		project: o["cds.project"] ?? "",
-		workflow: o["cds.workflow"] ?? "",
-		application: o["cds.application"] ?? "",
-		environment: o["cds.environment"] ?? "",
-		run: o["cds.run.number"] ?? o["cds.version"] ?? "",
-		version: o["cds.version"] ?? "",
-		integration: o[DEPLOYMENT_VARIABLE] ?? "",
-		git: { branch: o["git.branch"] ?? "", hash: o["git.hash"] ?? "" },
-		settings,
-	});
+	const payload = setting("payload");
+	const body = payload.trim()
+		? payload
+		: JSON.stringify({
+				project: o["cds.project"] ?? "",
+				workflow: o["cds.workflow"] ?? "",
+				application: o["cds.application"] ?? "",
+				environment: o["cds.environment"] ?? "",
+				run: o["cds.run.number"] ?? o["cds.version"] ?? "",
+				version: o["cds.version"] ?? "",
+				integration: o[DEPLOYMENT_VARIABLE] ?? "",
+				git: { branch: o["git.branch"] ?? "", hash: o["git.hash"] ?? "" },
+				settings,
+			});
 	const headers: Record<string, string> = {
 		"content-type": "application/json",
 		"user-agent": "cds-ts-deploy-webhook",
@@ -57,7 +61,8 @@ export function webhookRequest(query: PluginQuery): WebhookRequest {
 	const token = setting("token");
 	if (token) headers.authorization = `Bearer ${token}`;
 	const secret = setting("secret");
-	if (secret) headers["x-cds-signature"] = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
+	if (secret)
+		headers["x-cds-signature"] = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
 	const seconds = Number(setting("timeout"));
 	const timeoutMs = (Number.isFinite(seconds) && seconds > 0 ? seconds : DEFAULT_TIMEOUT_SECONDS) * 1000;
 	return { url, headers, body, timeoutMs };
@@ -80,7 +85,13 @@ export const deployWebhook: DeploymentPlugin = {
 		});
 		const text = (await response.text()).slice(0, 500).trim();
 		if (response.status >= 200 && response.status < 300)
-			return { ok: true, details: `the webhook accepted the deployment (HTTP ${response.status})${text ? `: ${text}` : ""}` };
-		return { ok: false, details: `the webhook refused the deployment: HTTP ${response.status}${text ? ` ${text}` : ""}` };
+			return {
+				ok: true,
+				details: `the webhook accepted the deployment (HTTP ${response.status})${text ? `: ${text}` : ""}`,
+			};
+		return {
+			ok: false,
+			details: `the webhook refused the deployment: HTTP ${response.status}${text ? ` ${text}` : ""}`,
+		};
 	},
 };

@@ -27,6 +27,8 @@ export interface IntegrationVariableInput {
 	node?: string;
 	/** The integrations the workflow names (`integrations:` in v2.0). */
 	workflow?: readonly string[];
+	/** The settings the workflow gives each of them (`integrations: {name: {config}}`): they win over the project's. */
+	workflowSettings?: Record<string, IntegrationConfig>;
 	/** The `deployments:` of the node's application, passwords opened. */
 	deployments?: ApplicationDeployments;
 	/** The job's other variables: setting values may refer to them (`{{.cds.version}}`). */
@@ -37,8 +39,9 @@ export interface IntegrationVariableInput {
 export function effectiveSettings(
 	integration: JobIntegration,
 	deployments: ApplicationDeployments | undefined,
+	workflow?: IntegrationConfig,
 ): IntegrationConfig {
-	const settings: IntegrationConfig = { ...integration.config };
+	const settings: IntegrationConfig = { ...integration.config, ...workflow };
 	if (integration.modelDef.deployment) {
 		for (const [key, s] of Object.entries(integration.modelDef.additionalDefaultConfig ?? {}))
 			if (!(key in settings) || settings[key]!.value === "") settings[key] = s;
@@ -60,7 +63,11 @@ export function integrationVariables(input: IntegrationVariableInput): {
 	const vars: Record<string, string> = {};
 	const secrets = new Set<string>();
 	const put = (integration: JobIntegration, prefixes: string[]) => {
-		const settings = effectiveSettings(integration, input.deployments);
+		const settings = effectiveSettings(
+			integration,
+			input.deployments,
+			input.workflowSettings?.[integration.name],
+		);
 		for (const prefix of prefixes) {
 			const root = prefix ? `${INTEGRATION_VARIABLE_ROOT}.${prefix}` : INTEGRATION_VARIABLE_ROOT;
 			vars[root] = integration.name;

@@ -30,7 +30,8 @@ export function optionStrings(params: JsonValue | undefined): Record<string, str
 	const out: Record<string, string> = {};
 	for (const [key, value] of Object.entries(params)) {
 		if (value === null) continue;
-		out[key] = typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value);
+		out[key] =
+			typeof value === "string" ? value : typeof value === "object" ? JSON.stringify(value) : String(value);
 	}
 	return out;
 }

@@ -144,7 +144,9 @@ export interface WorkerDeployment {
 	integration: string;
 	model: string;
 	/** An installed plugin to run, or a built-in one (its entry under the repository root). */
-	plugin: { kind: "installed"; name: string; type: string } | { kind: "builtin"; name: string; entry: string };
+	plugin:
+		| { kind: "installed"; name: string; type: string }
+		| { kind: "builtin"; name: string; entry: string };
 }
 
 const JSON_TIMEOUT_MS = 30_000;

@@ -32,7 +32,8 @@ export class SourceFile {
 	 * Plugins named by steps and requirements, checked against the project by the file set.
 	 * `custom`: CDS's `- plugin-name: {…}` step, an unknown step action unless the plugin is installed.
 	 */
-	readonly pluginReferences: Array<{ name: string; node: Node | null; usedBy: string; custom?: boolean }> = [];
+	readonly pluginReferences: Array<{ name: string; node: Node | null; usedBy: string; custom?: boolean }> =
+		[];
 	private readonly lines = new LineCounter();
 	private aliasExpansions = 0;
 	private aliasLimitReported = false;

@@ -106,7 +106,12 @@ describe("cds.integration.* variables", () => {
 						parameters: {},
 					},
 				],
-				integrations: ["my-artifactory"],
+				integrations: {
+					"my-artifactory": {
+						type: undefined,
+						config: { url: { type: "string", value: "https://wf.example" } },
+					},
+				},
 			},
 			pipelines: [{ name: "pip", parameters: {} }],
 		} as unknown as Definition;
@@ -133,7 +138,11 @@ describe("cds.integration.* variables", () => {
 		);
 		assert.equal(vars["cds.integration.deployment.host"], "http://hello.example");
 		assert.equal(vars["cds.integration.deployment.version"], "3");
-		assert.equal(vars["cds.integration.artifact_manager.url"], "https://repo.example");
+		assert.equal(
+			vars["cds.integration.artifact_manager.url"],
+			"https://wf.example",
+			"the workflow's setting wins",
+		);
 		assert.ok(secrets.includes("s3cr3t-token-value"));
 		assert.equal(maskWhole(`token=${vars["cds.integration.token"]}`, secrets), "token=**********");
 	});

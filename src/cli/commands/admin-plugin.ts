@@ -3,13 +3,12 @@
 import { readFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import {
-	binaryFileName,
-	parsePluginYaml,
-	PluginFormatError,
-	readPluginBinary,
-	readPluginManifest,
-} from "../../integrations/plugin-manifest.ts";
-import { UsageError } from "../errors.ts";
+	diagnosticLines,
+	readPluginBinaryFile,
+	readPluginManifestFile,
+} from "../../integrations/plugin-file.ts";
+import { binaryFileName } from "../../integrations/plugin-manifest.ts";
+import { UsageError, ValidationError } from "../errors.ts";
 import { seg } from "../http.ts";
 import { JSON_OPTION } from "../options.ts";
 import type { CommandRegistry } from "../registry.ts";
@@ -34,15 +33,13 @@ async function readText(path: string): Promise<string> {
 
 /** `DESCRIPTOR[=FILE]`: a binary descriptor and the file it runs (by default the one its `cmd` names, beside it). */
 async function binaryArgument(arg: string) {
-	const [descriptorPath, explicit] = arg.includes("=") ? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)] : [arg, undefined];
+	const [descriptorPath, explicit] = arg.includes("=")
+		? [arg.slice(0, arg.indexOf("=")), arg.slice(arg.indexOf("=") + 1)]
+		: [arg, undefined];
 	const descriptor = await readText(descriptorPath);
-	let binary: ReturnType<typeof readPluginBinary>;
-	try {
-		binary = readPluginBinary(parsePluginYaml(descriptor, descriptorPath));
-	} catch (err) {
-		if (err instanceof PluginFormatError) throw new UsageError(`${descriptorPath}: ${err.message}`);
-		throw err;
-	}
+	const read = readPluginBinaryFile({ path: descriptorPath, content: descriptor });
+	if (!read.value) throw new ValidationError(diagnosticLines(read.errors));
+	const binary = read.value;
 	const named = binaryFileName(binary);
 	const filePath = explicit ?? (named ? join(dirname(descriptorPath), named) : undefined);
 	let bytes: Buffer | undefined;
@@ -76,13 +73,9 @@ export function register(registry: CommandRegistry): void {
 		async run(ctx) {
 			const [manifestPath, ...binaryArgs] = ctx.positionals;
 			const manifestText = await readText(manifestPath!);
-			let name: string;
-			try {
-				name = readPluginManifest(parsePluginYaml(manifestText, manifestPath!)).name;
-			} catch (err) {
-				if (err instanceof PluginFormatError) throw new UsageError(`${manifestPath}: ${err.message}`);
-				throw err;
-			}
+			const read = readPluginManifestFile({ path: manifestPath!, content: manifestText });
+			if (!read.value) throw new ValidationError(diagnosticLines(read.errors));
+			const name = read.value.name;
 			// Every file is read before the first request: a missing file installs nothing.
 			const binaries = [];
 			for (const arg of binaryArgs) binaries.push(await binaryArgument(arg));
@@ -151,12 +144,10 @@ export function register(registry: CommandRegistry): void {
 						["integration", p.integration ?? ""],
 						["author", p.author ?? ""],
 						["description", p.description ?? ""],
-						...p.binaries.map(
-							(b): [string, string] => [
-								`${b.os}/${b.arch}`,
-								`${b.cmd}${b.file ? ` (${b.file.name}, ${b.file.size} bytes)` : ""}`,
-							],
-						),
+						...p.binaries.map((b): [string, string] => [
+							`${b.os}/${b.arch}`,
+							`${b.cmd}${b.file ? ` (${b.file.name}, ${b.file.size} bytes)` : ""}`,
+						]),
 					]),
 				);
 			return 0;

@@ -114,7 +114,10 @@ export async function runInstalledPlugin(
 }
 
 /** `DeployApplication`: the deployment plugin of the node's integration, with the application's settings for it. */
-export async function runDeployApplication(params: JsonValue | undefined, ctx: StepContext): Promise<ActionResult> {
+export async function runDeployApplication(
+	params: JsonValue | undefined,
+	ctx: StepContext,
+): Promise<ActionResult> {
 	const integration = ctx.vars[DEPLOYMENT_VARIABLE];
 	if (!integration)
 		throw new ActionError(
@@ -131,7 +134,12 @@ export async function runDeployApplication(params: JsonValue | undefined, ctx: S
 	);
 	if (chosen.kind === "installed") {
 		const { plugin, invocation } = await installPlugin(chosen.name, ctx);
-		return runPluginProcess(`deployment plugin ${plugin.name}`, invocation, queryOf(ctx, plugin, params), ctx);
+		return runPluginProcess(
+			`deployment plugin ${plugin.name}`,
+			invocation,
+			queryOf(ctx, plugin, params),
+			ctx,
+		);
 	}
 	if (!ctx.plugins) throw new ActionError("this worker cannot run built-in plugins");
 	const invocation = { command: ctx.plugins.node, args: [join(ctx.plugins.root, chosen.entry)] };
