@@ -75,3 +75,9 @@ export function pluginInvocation(binary: PluginBinary, dir: string): { command: 
 	const resolve = (word: string) => (file && word.replace(/^\.\//, "") === file ? `${dir}/${file}` : word);
 	return { command: resolve(binary.cmd), args: binary.args.map(resolve) };
 }
+
+/** The plugins a worker of `osArch` (linux/amd64) can run: those with a binary for it. */
+export function pluginsRunnableOn(installed: readonly InstalledPlugin[], osArch: string): string[] {
+	const [os, arch] = osArch.split("/");
+	return installed.filter((p) => p.binaries.some((b) => b.os === os && b.arch === arch)).map((p) => p.name);
+}
