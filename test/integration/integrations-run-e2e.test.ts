@@ -159,6 +159,12 @@ describe("integrations and plugins in runs", () => {
 		assert.equal(body.project, "INTEG");
 		assert.equal(body.settings.region, "eu-west");
 		assert.ok(!call.body.includes(TOKEN), "no secret in the body");
+
+		// The OpenAPI document lists what a job's variables hold.
+		const doc = (await srv.api("GET", "/api/v1/openapi.json")).body;
+		const jobRoute = doc.paths["/worker/job"].get;
+		assert.match(jobRoute.description, /cds\.integration\.deployment\.<key>/);
+		assert.ok(doc.paths["/admin/plugins/{name}/binaries/{os}/{arch}"]?.put, Object.keys(doc.paths).join(" "));
 	});
 
 	test("a webhook address outside the outbound allow-list is refused, naming the setting", async () => {
