@@ -21,6 +21,8 @@ export interface VariableDoc extends Doc {
 	name: string;
 	type: VariableType;
 	value: string;
+	/** A password imported from a file: the project-sealed text read, for a byte-stable export. */
+	exported?: string;
 	updated: string;
 }
 

@@ -47,6 +47,7 @@ import {
 	integrationActions,
 	integrationMethods,
 } from "./support/integration-actions.ts";
+import { publicConfigurations } from "../src/integrations/stored.ts";
 import type { StoredConfig } from "../src/integrations/stored.ts";
 import { sealConfig } from "../src/integrations/stored.ts";
 import type { SettingsConfig } from "../src/integrations/settings.ts";
@@ -70,7 +71,13 @@ type ProjectThis = Service &
 
 const variableRule = {
 	type: "object",
-	props: { type: { type: "enum", values: [...VARIABLE_TYPES] }, value: { type: "any" } },
+	props: {
+		type: { type: "enum", values: [...VARIABLE_TYPES] },
+		value: { type: "any" },
+		// The file's sealed text, set by an importer; an export writes it back only while it opens
+		// (with the project key) to the stored value, so a client sending one changes nothing.
+		exported: { type: "string", optional: true, max: 65536 },
+	},
 } as const;
 
 const repositoryRule = {
@@ -474,6 +481,7 @@ export default function ProjectService(): ServiceSchema<
 						docs: await this.projectIntegrations().find({ project: ctx.params.key }, { sort: { name: 1 } }),
 						models: await this.integrationModels().find({}, { sort: { name: 1 } }),
 						modelNames: models.map((m) => m.model.name),
+						publicNames: publicConfigurations(models.map((m) => m.model)).map((p) => p.name),
 					});
 				},
 			},

@@ -611,6 +611,19 @@ export default function WorkflowService(): ServiceSchema<
 					throw invalid(`${repo.repo}: the as-code files define no workflow`, [
 						{ message: "no workflow file" },
 					]);
+				// Models are shared by every project: a push (made by whoever may push) never defines one.
+				const modelFiles = parsed.files.filter((f) => f.kind === "integration-model");
+				if (modelFiles.length > 0) {
+					throw invalid(
+						`${repo.repo}: ${modelFiles.map((f) => f.path).join(", ")}: integration models are imported by a system administrator (cds admin integration-model import), not from a repository`,
+						modelFiles.map((f) => ({
+							file: f.path,
+							line: 1,
+							column: 1,
+							message: "integration model in as-code files",
+						})),
+					);
+				}
 
 				const heads = new Map<string, WorkflowDoc | null>();
 				for (const w of model.workflows) {
@@ -627,6 +640,12 @@ export default function WorkflowService(): ServiceSchema<
 					keepExisting: !isDefault,
 				});
 				if (entities.length > 0) await callAction(ctx, "project.upsertEntities", { key, entities });
+				// Project integrations, like applications, follow the default branch.
+				const integrations = (model.integrations ?? []).filter(
+					(i) => isDefault || !project.integrations.includes(i.name),
+				);
+				if (integrations.length > 0)
+					await callAction(ctx, "project.upsertIntegrations", { key, integrations });
 
 				const embedded = new Map(model.pipelines.map((p) => [p.name, p]));
 				const projectPipelines = new Map<string, Pipeline>();

@@ -30,6 +30,7 @@ import {
 	openConfig,
 	presentIntegration,
 	presentModel,
+	publicConfigurations,
 	type StoredConfig,
 	type StoredModel,
 	sealConfig,
@@ -381,8 +382,19 @@ export function integrationActions() {
 				const { secrets } = runtimeOf(this.broker);
 				const open = (sealed: string) => secrets.open(sealed);
 				const integrations: IntegrationsForJobAnswer["integrations"] = [];
+				const shared = publicConfigurations((await this.allModels()).map((m) => m.model));
 				for (const name of [...new Set(names)]) {
 					const doc = await this.projectIntegrations().findOne({ _id: `${key}/${name}` });
+					const pub = doc ? undefined : shared.find((p) => p.name === name);
+					if (pub) {
+						integrations.push({
+							name,
+							model: pub.model.name,
+							config: plainConfig(openConfig(pub.config, open)),
+							modelDef: presentModel(pub.model, open),
+						});
+						continue;
+					}
 					if (!doc) throw notFound(`integration ${name}`, { project: key, name });
 					const model = await this.findModel(doc.model);
 					if (!model)

@@ -1,7 +1,7 @@
 // CDS's integration files, read with located diagnostics: integration models, project
 // integrations, action-plugin manifests and their per-platform binary descriptors.
 
-import type { Node, YAMLMap } from "yaml";
+import { isMap, type Node, type YAMLMap } from "yaml";
 import { oneOf, type ParseOptions } from "../workflow/parse-common.ts";
 import type { Field, SourceFile } from "../workflow/source.ts";
 import { INTEGRATION_FLAGS, type IntegrationFlag } from "./model.ts";
@@ -163,17 +163,21 @@ export function parseIntegrationModel(src: SourceFile, map: YAMLMap): Parsed<Par
 }
 
 /** `model:` is the model's name, or (as CDS writes it) a mapping holding it. */
-function modelName(src: SourceFile, field: Field | undefined, where: string): string | undefined {
-	if (!field) return undefined;
-	if (src.isEmpty(field.value) || !(field.value && "items" in field.value)) {
-		return src.string(field, `model of ${where}`);
-	}
-	const map = src.map(field.value, `model of ${where}`, field.keyNode);
-	if (!map) return undefined;
+function modelName(
+	src: SourceFile,
+	field: Field | undefined,
+	where: string,
+): { name: string | undefined; node: Node | null } {
+	if (!field) return { name: undefined, node: null };
+	if (!isMap(field.value)) return { name: src.string(field, `model of ${where}`), node: field.value };
+	const map = field.value;
 	// CDS embeds the whole model; only its name says which one, the rest is the model's own.
 	const fields = src.knownFields(map, `model of ${where}`, MODEL_KEYS);
-	if (!src.require(fields, ["name"], `model of ${where}`, map)) return undefined;
-	return src.string(fields.get("name"), `model name of ${where}`);
+	if (!src.require(fields, ["name"], `model of ${where}`, map)) return { name: undefined, node: map };
+	return {
+		name: src.string(fields.get("name"), `model name of ${where}`),
+		node: fields.get("name")!.value,
+	};
 }
 
 export function parseProjectIntegration(
@@ -187,11 +191,11 @@ export function parseProjectIntegration(
 	const where = `integration '${name ?? "?"}'`;
 	const model = modelName(src, fields.get("model"), where);
 	const config = parseSettings(src, fields.get("config"), where, { ...options, secrets: true });
-	if (name === undefined || model === undefined) return undefined;
+	if (name === undefined || model.name === undefined) return undefined;
 	return {
-		entity: { name, model, config },
+		entity: { name, model: model.name, config },
 		nameNode: fields.get("name")!.value,
-		modelNode: fields.get("model")!.value,
+		modelNode: model.node,
 	};
 }
 

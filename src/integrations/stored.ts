@@ -169,6 +169,22 @@ export function builtinAsStored(model: IntegrationModel): StoredModel {
 	return model as unknown as StoredModel;
 }
 
+/**
+ * The ready-made integrations of public models: each public configuration is an integration
+ * every project has, under the configuration's name (CDS's `public_configurations`).
+ */
+export function publicConfigurations(
+	models: StoredModel[],
+): Array<{ name: string; model: StoredModel; config: StoredConfig }> {
+	const out: Array<{ name: string; model: StoredModel; config: StoredConfig }> = [];
+	for (const model of models) {
+		if (!model.public) continue;
+		for (const [name, config] of Object.entries(model.publicConfigurations ?? {}))
+			out.push({ name, model, config });
+	}
+	return out;
+}
+
 export function presentIntegration(doc: {
 	name: string;
 	model: string;

@@ -17,6 +17,8 @@ import { MASK, normaliseVariableValue, type VariableType } from "./variables.ts"
 export interface VariableInput {
 	type: VariableType;
 	value: unknown;
+	/** A password's project-sealed text as a file held it. */
+	exported?: string;
 }
 
 export type EntityRepository = { vcsServer: string; repo: string; cloneUrl?: string } | null;
@@ -119,6 +121,7 @@ export function variableDocs(
 			name,
 			type: v.type,
 			value: sealedValue(v.type, checked.value, seal),
+			...(v.type === "password" && typeof v.exported === "string" ? { exported: v.exported } : {}),
 			updated: stamp,
 		});
 	}
@@ -164,7 +167,13 @@ export function presentEntity(doc: EntityDoc, variables?: VariableDoc[]) {
 export function projectContext(
 	docs: EntityDoc[],
 	vars: VariableDoc[],
-	integrations: { docs: ProjectIntegrationDoc[]; models: IntegrationModelDoc[]; modelNames: string[] } = {
+	integrations: {
+		docs: ProjectIntegrationDoc[];
+		models: IntegrationModelDoc[];
+		modelNames: string[];
+		/** The ready-made integrations public models give every project. */
+		publicNames?: string[];
+	} = {
 		docs: [],
 		models: [],
 		modelNames: [],
@@ -175,7 +184,9 @@ export function projectContext(
 		pipelines: names("pipeline"),
 		applications: names("application"),
 		environments: names("environment"),
-		integrations: integrations.docs.map((d) => d.name),
+		integrations: [
+			...new Set([...integrations.docs.map((d) => d.name), ...(integrations.publicNames ?? [])]),
+		],
 		integrationModels: integrations.modelNames,
 		integrationDocs: integrations.docs,
 		modelDocs: integrations.models,

@@ -9,9 +9,10 @@ import type { FileSetModel, Pipeline, Variable, Workflow } from "./model.ts";
 /** Every integration a workflow names: its `integrations:`, nodes, hooks and notifications. */
 export function workflowIntegrations(workflow: Workflow): string[] {
 	const names = new Set<string>(Object.keys(workflow.integrations ?? {}));
-	for (const n of workflow.nodes) if (n.integration) names.add(n.integration);
-	for (const h of workflow.hooks) if (h.config["integration"]) names.add(h.config["integration"]);
-	for (const n of workflow.notifications) if (n.integration) names.add(n.integration);
+	// Definitions stored before a field existed may lack it.
+	for (const n of workflow.nodes ?? []) if (n.integration) names.add(n.integration);
+	for (const h of workflow.hooks ?? []) if (h.config?.["integration"]) names.add(h.config["integration"]);
+	for (const n of workflow.notifications ?? []) if (n.integration) names.add(n.integration);
 	return [...names].sort();
 }
 
@@ -40,7 +41,7 @@ export function exportSet(
 	openPassword: (sealed: string) => string,
 	stored: { docs: ProjectIntegrationDoc[]; models: IntegrationModelDoc[] } = { docs: [], models: [] },
 ): FileSetModel {
-	const varsOf = (vars: Array<{ name: string; type: string; value: string }>) =>
+	const varsOf = (vars: Array<{ name: string; type: string; value: string; exported?: string }>) =>
 		Object.fromEntries(
 			vars.map((v) => [
 				v.name,
@@ -48,6 +49,7 @@ export function exportSet(
 					type: v.type,
 					value: v.type === "password" ? openPassword(v.value) : v.value,
 					sealed: false,
+					...(v.type === "password" && v.exported ? { asImported: v.exported } : {}),
 				} as Variable,
 			]),
 		);

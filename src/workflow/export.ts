@@ -257,6 +257,15 @@ export function exportPipeline(pipeline: Pipeline): string {
 
 function sealed(variable: Variable, what: string, options: ExportOptions): string {
 	if (variable.sealed) return variable.value;
+	if (variable.asImported !== undefined) {
+		// The text the import read, while it still holds this value: byte-stable round trips.
+		try {
+			if (!options.openSecret || options.openSecret(variable.asImported) === variable.value)
+				return variable.asImported;
+		} catch {
+			// sealed with another key: seal afresh
+		}
+	}
 	if (!options.sealSecret)
 		throw new Error(`sealSecret is required to export ${what}: secrets are never written in clear`);
 	const value = options.sealSecret(variable.value);

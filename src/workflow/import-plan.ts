@@ -20,7 +20,7 @@ export interface EntityWrite {
 	description?: string;
 	model?: unknown;
 	repository?: { vcsServer: string; repo: string };
-	variables?: Record<string, { type: string; value: string }>;
+	variables?: Record<string, { type: string; value: string; exported?: string }>;
 	/** Applications: deployments given in the file (clear passwords, with the sealed text read). */
 	deployments?: Record<string, SettingsConfig>;
 }
@@ -100,11 +100,18 @@ export function importRefusal(
 export function entityVariables(
 	vars: Record<string, Variable>,
 	openSealed: (sealed: string) => string,
-): Record<string, { type: string; value: string }> {
+): Record<string, { type: string; value: string; exported?: string }> {
 	return Object.fromEntries(
 		Object.entries(vars).map(([n, v]) => [
 			n,
-			{ type: v.type === "key" ? "text" : v.type, value: v.sealed ? openSealed(v.value) : v.value },
+			{
+				type: v.type === "key" ? "text" : v.type,
+				value: v.sealed ? openSealed(v.value) : v.value,
+				// The file's sealed text, kept so that an unchanged password exports as imported.
+				...(v.type === "password" && (v.asImported ?? (v.sealed ? v.value : undefined))
+					? { exported: v.asImported ?? v.value }
+					: {}),
+			},
 		]),
 	);
 }

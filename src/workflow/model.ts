@@ -198,6 +198,8 @@ export interface Variable {
 	value: string;
 	/** True when `value` is still ciphertext (no openSecret callback was given). */
 	sealed: boolean;
+	/** A password opened from the file: the sealed text read, written back while the value is unchanged. */
+	asImported?: string;
 }
 
 export const KEY_TYPES = ["ssh", "pgp"] as const;

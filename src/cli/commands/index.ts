@@ -6,6 +6,7 @@ import * as adminPlugin from "./admin-plugin.ts";
 import * as login from "./login.ts";
 import * as newCommand from "./new.ts";
 import * as project from "./project.ts";
+import * as integration from "./integration.ts";
 import * as push from "./push.ts";
 import * as report from "./report.ts";
 import * as run from "./run.ts";
@@ -17,6 +18,7 @@ import * as workflow from "./workflow.ts";
 const modules: ReadonlyArray<{ register(registry: CommandRegistry): void }> = [
 	login,
 	project,
+	integration, // after project: it adds the project integration group
 	workflow,
 	run, // after workflow: it adds commands to the workflow group
 	token,
