@@ -182,6 +182,32 @@ describe("integrations and plugins in runs", () => {
 		assert.equal(received.length, before, "no request left");
 	});
 
+	test("the integrations fixture set (a model, two integrations, an application deploying to both) imports and runs", async () => {
+		const dir = path.join(import.meta.dirname, "..", "fixtures", "integrations", "deploy-set");
+		const files = readdirSync(dir)
+			.filter((f) => f.endsWith(".yml"))
+			.map((f) => ({ path: f, content: readFileSync(path.join(dir, f), "utf8") }));
+		// A project of its own: its names are those of the set above.
+		assert.equal((await srv.api("POST", "/api/v1/projects", { key: "FIXT", name: "Fixt" })).status, 201);
+		const imported = await srv.api("POST", "/api/v1/projects/FIXT/import", { files });
+		assert.equal(imported.status, 200, JSON.stringify(imported.body));
+		const wf = imported.body.workflows[0] as string;
+		const base = "/api/v1/projects/FIXT/workflows";
+		const n = (await srv.api("POST", `${base}/${wf}/runs`, {})).body.number;
+		let run: { status: string; nodes: unknown[] };
+		for (const deadline = Date.now() + 90_000; ; ) {
+			run = (await srv.api("GET", `${base}/${wf}/runs/${n}`)).body;
+			if (FINAL.has(run.status) || Date.now() > deadline) break;
+			await new Promise((res) => setTimeout(res, 100));
+		}
+		const page = (await srv.api("GET", `${base}/${wf}/runs/${n}/logs?limit=5000`)).body;
+		const logs = page.items.map((l: { text: string }) => l.text).join("");
+		assert.equal(run.status, "Success", `${JSON.stringify(run.nodes)}\n${logs}`);
+		assert.equal(run.nodes.length, 2);
+		for (const secret of ["prod-token-value", "staging-token-value", "staging-deploy-secret"])
+			assert.ok(!logs.includes(secret), `${secret} is not in the log`);
+	});
+
 	test("cds admin plugin import installs CDS's plugin-simple; its pipeline runs it in the sandbox", async () => {
 		const dir = await mkdtemp(path.join(tmpdir(), "cds-plugin-"));
 		try {
