@@ -37,7 +37,11 @@ import {
 import type { Collection } from "../src/store/types.ts";
 import { BUILTIN_DEPLOYMENT_PLUGINS } from "../src/integrations/deploy-builtins.ts";
 import { chooseDeploymentPlugin, type DeploymentChoice } from "../src/integrations/deploy-plugin.ts";
-import type { InstalledPlugin } from "../src/integrations/plugin-manifest.ts";
+import {
+	deploysApplication,
+	type InstalledPlugin,
+	pluginsNamedBy,
+} from "../src/integrations/plugin-manifest.ts";
 import type { IntegrationsForJobAnswer } from "../src/integrations/model.ts";
 import { subsetProblem } from "../src/store/subset.ts";
 import { DuplicateKeyError } from "../src/store/types.ts";
@@ -581,8 +585,8 @@ export default function WorkerApiService(
 			/** A worker fetches only the plugins its own job runs: a step naming it, or its deployment plugin. */
 			async requirePluginOfJob(this: WorkerThis, ctx: WorkerCtx<any>, job: JobDoc, name: string) {
 				const steps = job.job.steps;
-				if (steps.some((s) => s.action.kind === "plugin" && s.action.name === name)) return;
-				if (steps.some((s) => s.action.kind === "builtin" && s.action.name === "deploy")) {
+				if (pluginsNamedBy(steps).includes(name)) return;
+				if (deploysApplication(steps)) {
 					const { choice } = await this.deploymentOf(ctx, job);
 					if (choice.kind === "installed" && choice.plugin.name === name) return;
 				}

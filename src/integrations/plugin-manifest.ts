@@ -81,3 +81,16 @@ export function pluginsRunnableOn(installed: readonly InstalledPlugin[], osArch:
 	const [os, arch] = osArch.split("/");
 	return installed.filter((p) => p.binaries.some((b) => b.os === os && b.arch === arch)).map((p) => p.name);
 }
+
+/** A step action as far as plugins care. */
+type ActionLike = { kind: string; name?: string; [other: string]: unknown };
+
+/** The plugins a job's steps name (`plugin:` or CDS's `- name:` step). */
+export function pluginsNamedBy(steps: ReadonlyArray<{ action: ActionLike }>): string[] {
+	return [...new Set(steps.filter((s) => s.action.kind === "plugin").map((s) => s.action.name!))];
+}
+
+/** Whether a job deploys (`deploy:`, CDS's DeployApplication): its deployment plugin is then one it runs. */
+export function deploysApplication(steps: ReadonlyArray<{ action: ActionLike }>): boolean {
+	return steps.some((s) => s.action.kind === "builtin" && s.action.name === "deploy");
+}

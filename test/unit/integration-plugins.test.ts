@@ -9,6 +9,9 @@ import { deployWebhook, webhookRequest } from "../../src/integrations/deploy-web
 import { readPluginBinaryFile, readPluginManifestFile } from "../../src/integrations/plugin-file.ts";
 import {
 	binaryFileName,
+	deploysApplication,
+	pluginsNamedBy,
+	pluginsRunnableOn,
 	goPlatform,
 	type InstalledPlugin,
 	pluginInvocation,
@@ -84,6 +87,33 @@ describe("plugin files", () => {
 		);
 		assert.deepEqual(goPlatform("linux", "x64"), { os: "linux", arch: "amd64" });
 		assert.deepEqual(goPlatform("darwin", "arm64"), { os: "darwin", arch: "arm64" });
+	});
+});
+
+describe("which plugins a job may fetch and a hatchery may serve", () => {
+	test("the plugins its steps name, and whether it deploys", () => {
+		const steps = [
+			{ action: { kind: "script", script: ["echo"] } },
+			{ action: { kind: "plugin", name: "plugin-simple", params: {} } },
+			{ action: { kind: "plugin", name: "plugin-simple", params: {} } },
+		];
+		assert.deepEqual(pluginsNamedBy(steps), ["plugin-simple"]);
+		assert.equal(deploysApplication(steps), false);
+		assert.equal(
+			deploysApplication([{ action: { kind: "builtin", name: "deploy", params: "{{.cds.application}}" } }]),
+			true,
+		);
+	});
+
+	test("a hatchery serves the plugins with a binary for its os/arch", () => {
+		const bin = (os: string, arch: string) => ({ os, arch, cmd: "./x", args: [], requirements: [] });
+		const installed = [
+			{ name: "a", type: "action", binaries: [bin("linux", "amd64")] },
+			{ name: "b", type: "action", binaries: [bin("darwin", "arm64")] },
+			{ name: "c", type: "action", binaries: [] },
+		];
+		assert.deepEqual(pluginsRunnableOn(installed, "linux/amd64"), ["a"]);
+		assert.deepEqual(pluginsRunnableOn(installed, "darwin/arm64"), ["b"]);
 	});
 });
 
