@@ -8,8 +8,8 @@
  */
 
 import { createHash } from "node:crypto";
-import { createWriteStream } from "node:fs";
-import { chmod, mkdir, readFile, rename, rm } from "node:fs/promises";
+import { createReadStream, createWriteStream } from "node:fs";
+import { chmod, mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
 import { DEPLOYMENT_VARIABLE } from "../../integrations/deploy-plugin.ts";
@@ -88,9 +88,9 @@ async function installPlugin(name: string, ctx: StepContext) {
 			},
 			{ deadlineMs: TRANSFER_DEADLINE_MS, isRetryable: isTransient },
 		);
-		const sha256 = createHash("sha256")
-			.update(await readFile(partial))
-			.digest("hex");
+		const hash = createHash("sha256");
+		await pipeline(createReadStream(partial), hash);
+		const sha256 = hash.digest("hex");
 		if (sha256 !== file.sha256) {
 			await rm(partial, { force: true });
 			throw new ActionError(`plugin ${name}: the binary received does not match its checksum`);
