@@ -352,7 +352,8 @@ export default function WorkerApiService(
 				async handler(this: WorkerThis, ctx: WorkerCtx<{ name: string; os: string; arch: string }>) {
 					const job = await this.callerJob(ctx);
 					await this.requirePluginOfJob(ctx, job, ctx.params.name);
-					return ctx.call("plugin.forPlatform", ctx.params, { meta: { user: undefined } });
+					// An internal action (no permission, no route): the check above is the worker's.
+					return ctx.call("plugin.forPlatform", ctx.params);
 				},
 			},
 
@@ -368,9 +369,9 @@ export default function WorkerApiService(
 				async handler(this: WorkerThis, ctx: WorkerCtx<{ name: string; os: string; arch: string }>) {
 					const job = await this.callerJob(ctx);
 					await this.requirePluginOfJob(ctx, job, ctx.params.name);
-					const { binary } = (await ctx.call("plugin.forPlatform", ctx.params, {
-						meta: { user: undefined },
-					})) as { binary: { file?: { sha256: string } } };
+					const { binary } = (await ctx.call("plugin.forPlatform", ctx.params)) as {
+						binary: { file?: { sha256: string } };
+					};
 					const stream = binary.file ? await runtimeOf(this.broker).artifacts.get(binary.file.sha256) : null;
 					if (!stream)
 						throw notFound(`the file of plugin ${ctx.params.name} (${ctx.params.os}/${ctx.params.arch})`);

@@ -257,6 +257,23 @@ describe("integrations and plugins in runs", () => {
 			assert.match(logs, /running plugin plugin-simple/);
 			assert.match(logs, /Hello, I'm the simple plugin/);
 			assert.match(logs, /plugin-simple runs for project INTEG in \//);
+
+			// A worker gets the plugins its own job runs, and no other.
+			const jobId = run.nodes[0].stages[0].jobs[0].id as string;
+			// A fresh meta per call: a call's meta changes flow back into the object given.
+			const asWorker = () => ({ meta: { user: { id: "w", role: "write", project: "INTEG", job: jobId } } });
+			const { broker } = srv.server;
+			const mine = (await broker.call(
+				"worker.plugin",
+				{ name: "plugin-simple", os: "linux", arch: "amd64" },
+				asWorker(),
+			)) as { binary: { file: { name: string } } };
+			assert.equal(mine.binary.file.name, "plugin-simple-linux-amd64");
+			await assert.rejects(
+				broker.call("worker.plugin", { name: "other-plugin", os: "linux", arch: "amd64" }, asWorker()),
+				(e: { code?: number; message?: string }) =>
+					e.code === 403 && /runs no plugin other-plugin/.test(e.message ?? ""),
+			);
 		} finally {
 			await rm(dir, { recursive: true, force: true });
 		}
