@@ -230,7 +230,17 @@ export default function WorkflowService(): ServiceSchema<
 							ctx.emit("workflow.updated", { project: key, workflow: w.name, branch, version: doc.version });
 					}
 					const { created, updated, unchanged } = outcome;
-					const warnings = [...result.warnings, ...createdEmptyWarnings(model, project)];
+					const warnings = [
+						...result.warnings,
+						...createdEmptyWarnings(model, project),
+						// Checked, not installed: a plugin comes with its binaries (cds admin plugin import).
+						...result.files
+							.filter((f) => f.kind === "plugin" || f.kind === "plugin-binary")
+							.map((f) => ({
+								file: f.path,
+								message: `${f.path}: a plugin ${f.kind === "plugin" ? "manifest" : "binary descriptor"} is checked but not installed by an import; install it with cds admin plugin import`,
+							})),
+					];
 					return {
 						workflows: model.workflows.map((w) => w.name),
 						pipelines: model.pipelines.map((p) => p.name),

@@ -13,7 +13,7 @@ import type {
 	ProjectIntegrationDoc,
 } from "../../schemas/project.ts";
 import { entityName, projectKey } from "../../schemas/params.ts";
-import { BUILTIN_MODEL_NAMES, BUILTIN_MODELS, builtinModel } from "../../src/integrations/builtin.ts";
+import { BUILTIN_MODELS, builtinModel } from "../../src/integrations/builtin.ts";
 import { exportProjectIntegration } from "../../src/integrations/export.ts";
 import type {
 	IntegrationConfig,
@@ -483,5 +483,3 @@ export function integrationMethods() {
 		},
 	};
 }
-
-export const BUILTIN_NAMES = BUILTIN_MODEL_NAMES;

@@ -26,9 +26,12 @@ function readOne(
 ) {
 	const result = parseFileSet([file], { context, ...(openSecret ? { openSecret } : {}) });
 	const report = result.files[0];
-	if (result.errors.length === 0 && report && report.kind !== expected) {
+	// A file of another kind is told so first: its own errors would only confuse.
+	if (report && report.kind !== expected && (report.status !== "rejected" || report.kind !== "ignored")) {
 		const what =
-			report.kind === "ignored" ? `not an entity (${report.reason ?? "?"})` : `a ${report.kind} file`;
+			report.kind === "ignored"
+				? `not an entity (${report.reason ?? "?"})`
+				: (LABEL[report.kind as IntegrationFileKind] ?? `a ${report.kind} file`);
 		const d: Diagnostic = {
 			file: file.path,
 			line: 1,

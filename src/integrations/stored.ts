@@ -5,10 +5,15 @@
 // that read the masked form and changed something else sends).
 
 import { MASK } from "../project/variables.ts";
-import type { IntegrationConfig, IntegrationModel, ProjectIntegration } from "./model.ts";
+import {
+	INTEGRATION_SETTING_TYPES,
+	type IntegrationConfig,
+	type IntegrationModel,
+	type IntegrationSettingType,
+	type ProjectIntegration,
+} from "./model.ts";
 import type { ParsedIntegration, ParsedModel } from "./parse.ts";
 import { type SettingsConfig, plainConfig, settingValueProblem } from "./settings.ts";
-import { INTEGRATION_SETTING_TYPES, type IntegrationSettingType } from "./model.ts";
 
 export interface StoredSetting {
 	type: IntegrationSettingType;

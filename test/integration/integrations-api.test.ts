@@ -30,7 +30,7 @@ describe("integrations through the API", () => {
 	before(async () => {
 		// On NATS and FerretDB when they are there (CI): setting names hold dots and spaces
 		// (`retry.max`, `broker url`), which the store escapes.
-		const env: Record<string, string> = {};
+		const env: Record<string, string> = { CDS_HATCHERY_POLL_MS: "100" };
 		if (process.env.MONGO_URL)
 			env.MONGO_URL = mongoUrlFor(process.env.MONGO_URL, uniqueDbName("integrations"));
 		if (process.env.NATS_URL) env.NATS_URL = process.env.NATS_URL;
@@ -110,6 +110,23 @@ describe("integrations through the API", () => {
 		assert.equal(single.body.content, exported.find((f) => f.path === "prod.integration.yml")!.content);
 	});
 
+	test("the imported workflow runs: both nodes, each on its integration", async () => {
+		const wf = "/api/v1/projects/DEPLOY/workflows/deploy-wf";
+		const started = await srv.api("POST", `${wf}/runs`, {});
+		assert.equal(started.status, 201, JSON.stringify(started.body));
+		const deadline = Date.now() + 60_000;
+		let run = started.body;
+		while (!["Success", "Fail", "Stopped", "Skipped"].includes(run.status)) {
+			if (Date.now() > deadline) assert.fail(`run still ${run.status}`);
+			await new Promise((r) => setTimeout(r, 100));
+			run = (await srv.api("GET", `${wf}/runs/${started.body.number}`)).body;
+		}
+		assert.equal(run.status, "Success", JSON.stringify(run.nodes));
+		assert.deepEqual(run.nodes.map((n: { name: string }) => n.name).sort(), ["to-prod", "to-staging"]);
+		const logs = (await srv.api("GET", `${wf}/runs/${started.body.number}/logs?limit=1000`)).body.items;
+		assert.equal(logs.filter((l: { text: string }) => l.text.includes("deploying to")).length, 2);
+	});
+
 	test("a changed password is sealed afresh; a masked one keeps its value", async () => {
 		const before = await srv.api("GET", "/api/v1/projects/DEPLOY/integrations/prod/export");
 		const masked = before.body.content.replace(SEALED, "'**********'");
@@ -186,7 +203,7 @@ describe("integrations through the API", () => {
 			content: "name: M\ndefault_config: {}\ndeployment: true\n",
 		});
 		assert.equal(wrongKind.status, 422);
-		assert.match(wrongKind.body.message, /m\.yml is a integration-model file, not a project integration/);
+		assert.match(wrongKind.body.message, /m\.yml is an integration model, not a project integration/);
 		const foreign = await srv.api("GET", "/api/v1/projects/OTHER/integrations", undefined, projectToken);
 		assert.equal(foreign.status, 403);
 		const inUse = await srv.api("DELETE", "/api/v1/projects/DEPLOY/integrations/prod");
@@ -214,6 +231,15 @@ describe("integrations through the API", () => {
 		assert.match(app, /value: \/srv\/v2/);
 		const removed = await srv.api("DELETE", "/api/v1/projects/DEPLOY/applications/myapp/deployments/prod");
 		assert.equal(removed.status, 200);
+		// A model in use stays; a project token may not delete one; a built-in one cannot be.
+		const used = await srv.api("DELETE", "/api/v1/integration-models/MyDeploy");
+		assert.equal(used.status, 409);
+		assert.match(used.body.message, /DEPLOY\/prod/);
+		assert.equal(
+			(await srv.api("DELETE", "/api/v1/integration-models/MyDeploy", undefined, projectToken)).status,
+			403,
+		);
+		assert.equal((await srv.api("DELETE", "/api/v1/integration-models/Kafka")).status, 409);
 	});
 
 	test("every file of CDS's integrations directory imports", { skip: cdsIntegrations.skip }, async () => {
@@ -223,6 +249,12 @@ describe("integrations through the API", () => {
 		assert.equal(r.status, 200, JSON.stringify(r.body));
 		assert.deepEqual(r.body.integrationModels, ["Arsenal", "Hello", "Kubernetes"]);
 		assert.deepEqual(r.body.integrations, ["MyOpenstackTenant"]);
+		assert.deepEqual(
+			r.body.warnings
+				.filter((w: { message: string }) => /not installed/.test(w.message))
+				.map((w: { file: string }) => w.file),
+			["hello-plugin.yml", "kubernetes-plugin-kubernetes-deployment.yml"],
+		);
 		const tenant = await srv.api("GET", "/api/v1/projects/OTHER/integrations/MyOpenstackTenant");
 		assert.equal(tenant.body.config.password.value, "**********");
 		assert.equal(tenant.body.model, "Openstack");
