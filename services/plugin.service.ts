@@ -73,10 +73,14 @@ export default function PluginService(config: Config): ServiceSchema<any, any, a
 				permission: admin,
 				params: { manifest: yamlText, file: { type: "string", max: 256, optional: true } },
 				async handler(this: PluginThis, ctx: Ctx<{ manifest: string; file?: string }>) {
-					const read = readPluginManifestFile({
-						path: ctx.params.file ?? "manifest.yml",
-						content: ctx.params.manifest,
-					});
+					// An integration plugin names a model the server knows (built in or imported).
+					const models = (await ctx.call("project.listIntegrationModels")) as {
+						items: Array<{ name: string }>;
+					};
+					const read = readPluginManifestFile(
+						{ path: ctx.params.file ?? "manifest.yml", content: ctx.params.manifest },
+						models.items.map((m) => m.name),
+					);
 					if (!read.value) formatError(read.errors);
 					const manifest = read.value;
 					const existing = await this.plugins().findOne({ _id: manifest.name });

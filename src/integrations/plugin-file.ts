@@ -8,8 +8,12 @@ import type { PluginBinary, PluginManifest } from "./plugin-manifest.ts";
 
 type Read<T> = { value: T; errors: [] } | { value: undefined; errors: Diagnostic[] };
 
-function readOne(file: { path: string; content: string }, expected: "plugin" | "plugin-binary") {
-	const result = parseFileSet([file], { context: {} });
+function readOne(
+	file: { path: string; content: string },
+	expected: "plugin" | "plugin-binary",
+	integrationModels?: readonly string[],
+) {
+	const result = parseFileSet([file], { context: integrationModels ? { integrationModels } : {} });
 	const report = result.files[0];
 	if (result.errors.length === 0 && report && report.kind !== expected) {
 		const what = expected === "plugin" ? "a plugin manifest" : "a plugin binary descriptor";
@@ -26,8 +30,12 @@ function readOne(file: { path: string; content: string }, expected: "plugin" | "
 	return { result, errors: result.errors };
 }
 
-export function readPluginManifestFile(file: { path: string; content: string }): Read<PluginManifest> {
-	const { result, errors } = readOne(file, "plugin");
+/** `integrationModels`: the models the server knows, which an integration plugin's `integration` must name. */
+export function readPluginManifestFile(
+	file: { path: string; content: string },
+	integrationModels?: readonly string[],
+): Read<PluginManifest> {
+	const { result, errors } = readOne(file, "plugin", integrationModels);
 	const m = result.model.plugins?.[0];
 	if (errors.length > 0 || !m) return { value: undefined, errors };
 	return {

@@ -14,6 +14,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { memoryIo } from "../../src/cli/io.ts";
 import { main } from "../../src/cli/main.ts";
+import { cdsIntegrations } from "../helpers/corpus.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 
 const WF = "/api/v1/projects/INTEG/workflows";
@@ -274,6 +275,36 @@ describe("integrations and plugins in runs", () => {
 				(e: { code?: number; message?: string }) =>
 					e.code === 403 && /runs no plugin other-plugin/.test(e.message ?? ""),
 			);
+		} finally {
+			await rm(dir, { recursive: true, force: true });
+		}
+	});
+	test("CDS's deployment-plugin manifests install for the models the server knows", {
+		skip: cdsIntegrations.skip,
+	}, async () => {
+		const dir = await mkdtemp(path.join(tmpdir(), "cds-plugin-"));
+		try {
+			const env = { CDS_API_URL: srv.url, CDS_TOKEN: srv.adminToken, CDS_CONFIG: path.join(dir, "c.json") };
+			const cds = async (argv: string[]) => {
+				const io = memoryIo(env, dir);
+				return { code: await main(argv, io.io), stdout: io.stdout, stderr: io.stderr };
+			};
+			const file = (name: string) => path.join(cdsIntegrations.root!, name);
+			// Kubernetes is a built-in model: its plugin installs (no binary for now).
+			const k8s = await cds([
+				"admin",
+				"plugin",
+				"import",
+				file("kubernetes-plugin-kubernetes-deployment.yml"),
+			]);
+			assert.equal(k8s.code, 0, k8s.stderr);
+			const shown = await srv.api("GET", "/api/v1/admin/plugins/plugin-kubernetes-deployment");
+			assert.equal(shown.body.type, "integration-deploy_application");
+			assert.equal(shown.body.integration, "Kubernetes");
+			// Hello is not known until its model is imported: refused with the file's location.
+			const hello = await cds(["admin", "plugin", "import", file("hello-plugin.yml")]);
+			assert.notEqual(hello.code, 0);
+			assert.match(hello.stderr, /hello-plugin\.yml:3:\d+: integration model 'Hello'/);
 		} finally {
 			await rm(dir, { recursive: true, force: true });
 		}

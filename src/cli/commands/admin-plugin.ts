@@ -73,13 +73,18 @@ export function register(registry: CommandRegistry): void {
 		async run(ctx) {
 			const [manifestPath, ...binaryArgs] = ctx.positionals;
 			const manifestText = await readText(manifestPath!);
-			const read = readPluginManifestFile({ path: manifestPath!, content: manifestText });
+			const client = await ctx.client();
+			// An integration plugin names a model the server knows.
+			const models = await client.listAll<{ name: string }>("/integration-models");
+			const read = readPluginManifestFile(
+				{ path: manifestPath!, content: manifestText },
+				models.map((m) => m.name),
+			);
 			if (!read.value) throw new ValidationError(diagnosticLines(read.errors));
 			const name = read.value.name;
 			// Every file is read before the first request: a missing file installs nothing.
 			const binaries = [];
 			for (const arg of binaryArgs) binaries.push(await binaryArgument(arg));
-			const client = await ctx.client();
 			await client.post("/admin/plugins", { manifest: manifestText, file: basename(manifestPath!) });
 			for (const b of binaries) {
 				await client.post(`/admin/plugins/${seg(name)}/binaries`, {
