@@ -46,7 +46,10 @@ const SERVICE_MODULES: Record<ServiceName, () => Promise<{ default: ServiceFacto
 
 // Services hosted wherever another is: the worker API lives with `run` (SERVICES=run hosts both).
 const COMPANIONS: Partial<Record<ServiceName, () => Promise<ServiceFactory[]>>> = {
-	run: async () => [(await import("./services/worker-api.service.ts")).default],
+	run: async () => [
+		(await import("./services/worker-api.service.ts")).default,
+		(await import("./services/plugin.service.ts")).default,
+	],
 };
 
 export interface RunningServer {

@@ -23,7 +23,7 @@ const { MoleculerClientError } = Errors;
 /** Services whose routes must be served before the node calls itself ready. */
 const ROUTED_SERVICES = ["auth", "project", "workflow"];
 /** Services whose routes, when the cluster runs them, must be built before the node is ready. */
-const OPTIONAL_ROUTED_SERVICES = ["run", "worker", "template", "report", "hook", "repository"];
+const OPTIONAL_ROUTED_SERVICES = ["run", "worker", "plugin", "template", "report", "hook", "repository"];
 
 type ApiThis = Service & {
 	broker: any;
@@ -152,6 +152,7 @@ export default function ApiService(
 						"workflow.*",
 						"run.*",
 						"worker.*",
+						"plugin.*",
 						"hook.*",
 						"repository.*",
 						"template.*",
@@ -294,6 +295,7 @@ export default function ApiService(
 						rest?: string | { type?: string };
 						params?: Record<string, unknown>;
 						summary?: string;
+						description?: string;
 						permission?: any;
 					};
 				}>;
@@ -312,6 +314,7 @@ export default function ApiService(
 						path: alias.fullPath.slice("/api/v1".length) || "/",
 						params: (def?.params ?? {}) as Record<string, unknown>,
 						summary: def?.summary,
+						...(def?.description ? { description: def.description } : {}),
 						permission: def?.permission,
 						stream: typeof def?.rest === "object" && def.rest.type === "stream",
 					});

@@ -13,6 +13,7 @@ import type { Config, HatcherySettings } from "../config/index.ts";
 import type { HatcheryDriver } from "../src/hatchery/contract.ts";
 import { createDriver } from "../src/hatchery/drivers/index.ts";
 import { jobRequirements } from "../src/hatchery/requirements.ts";
+import { type InstalledPlugin, pluginsRunnableOn } from "../src/integrations/plugin-manifest.ts";
 import { PublicUrlMixin } from "../mixins/public-url.mixin.ts";
 
 /** How often the driver is reconciled with the live jobs after the first time (at start). */
@@ -129,8 +130,16 @@ export default function HatcheryService(
 				if (!apiUrl || this.stopping) return;
 				const free = await driver.freeSlots();
 				if (free <= 0) return;
+				const capabilities = await driver.capabilities();
+				// `plugin` requirements: the installed plugins this hatchery's workers can run (none when unknown).
+				const installed = await (
+					this.broker.call("plugin.installed") as Promise<{ items: InstalledPlugin[] }>
+				).then(
+					(a) => a.items,
+					() => [],
+				);
 				const ids = await callAction(this.broker, "run.queueFor", {
-					capabilities: await driver.capabilities(),
+					capabilities: { ...capabilities, plugins: pluginsRunnableOn(installed, capabilities.osArch) },
 					limit: free,
 				});
 				let started = 0;

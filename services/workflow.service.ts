@@ -581,6 +581,11 @@ export default function WorkflowService(): ServiceSchema<
 			) {
 				const project = await callAction(ctx, "project.context", { key });
 				const box = await this.projectBox(ctx, key);
+				// Installed plugins (hosted with `run`): a step may name one. None reachable: none installed.
+				const plugins = await (ctx.call("plugin.names") as Promise<{ names: string[] }>).then(
+					(a) => a.names,
+					() => [] as string[],
+				);
 				const result = parseFileSet(
 					files,
 					{
@@ -589,6 +594,7 @@ export default function WorkflowService(): ServiceSchema<
 						environments: project.environments,
 						integrations: project.integrations,
 						integrationModels: project.integrationModels,
+						plugins,
 					},
 					{ openSecret: (sealed: string) => box.open(sealed) },
 				);

@@ -15,7 +15,11 @@ import type {
 import { entityName, projectKey } from "../../schemas/params.ts";
 import { BUILTIN_MODELS, builtinModel } from "../../src/integrations/builtin.ts";
 import { exportProjectIntegration } from "../../src/integrations/export.ts";
-import type { IntegrationsForJobAnswer, IntegrationsForJobParams } from "../../src/integrations/model.ts";
+import type {
+	IntegrationConfig,
+	IntegrationsForJobAnswer,
+	IntegrationsForJobParams,
+} from "../../src/integrations/model.ts";
 import type { ParsedIntegration, ParsedModel } from "../../src/integrations/parse.ts";
 import { readIntegrationFile, readModelFile } from "../../src/integrations/read-file.ts";
 import {
@@ -367,11 +371,13 @@ export function integrationActions() {
 			params: {
 				projectKey,
 				names: { type: "array", items: { type: "string", min: 1, max: 128 }, max: 64 },
+				// The job's application: its `deployments:` for these integrations come back opened too.
+				application: { type: "string", max: 128, optional: true },
 			},
 			async handler(
 				this: IntegrationThis,
-				ctx: Context<IntegrationsForJobParams>,
-			): Promise<IntegrationsForJobAnswer> {
+				ctx: Context<IntegrationsForJobParams & { application?: string }>,
+			): Promise<IntegrationsForJobAnswer & { deployments?: Record<string, IntegrationConfig> }> {
 				const { projectKey: key, names } = ctx.params;
 				const { secrets } = runtimeOf(this.broker);
 				const open = (sealed: string) => secrets.open(sealed);
@@ -400,7 +406,14 @@ export function integrationActions() {
 						modelDef: presentModel(model, open),
 					});
 				}
-				return { integrations };
+				if (!ctx.params.application) return { integrations };
+				const app = await this.entities().findOne({
+					_id: entityId(key, "application", ctx.params.application),
+				});
+				const deployments: Record<string, IntegrationConfig> = {};
+				for (const [name, config] of Object.entries(app?.deployments ?? {}))
+					if (names.includes(name)) deployments[name] = plainConfig(openConfig(config, open));
+				return { integrations, deployments };
 			},
 		},
 	};

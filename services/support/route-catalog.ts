@@ -16,6 +16,7 @@ const ROUTED_MODULES: Record<string, () => Promise<{ default: Factory }>> = {
 	workflow: () => import("../workflow.service.ts"),
 	run: () => import("../run.service.ts"),
 	worker: () => import("../worker-api.service.ts"),
+	plugin: () => import("../plugin.service.ts"),
 	hook: () => import("../hook.service.ts"),
 	repository: () => import("../repository.service.ts"),
 	template: () => import("../template.service.ts"),

@@ -15,6 +15,7 @@ import type {
 import { parseApplication, parseEnvironment } from "./parse-app-env.ts";
 import type { ParseOptions } from "./parse-common.ts";
 import { parsePipeline } from "./parse-pipeline.ts";
+import { unknownStepAction } from "./parse-steps.ts";
 import { type ParsedWorkflow, parseWorkflow } from "./parse-workflow.ts";
 import { MAX_FILE_BYTES, SourceFile } from "./source.ts";
 import { BUILTIN_MODEL_NAMES } from "../integrations/builtin.ts";
@@ -347,9 +348,18 @@ function checkReferences(entries: Entry[], model: FileSetModel, ctx: ProjectCont
 			);
 		}
 		const plugins = new Set(ctx.plugins ?? []);
+		// Custom steps may sit in any file that holds steps: each is an action only when installed.
+		for (const ref of src.pluginReferences) {
+			if (entry.kind === "pipeline" || !ref.custom || plugins.has(ref.name)) continue;
+			src.error("unknown-step-action", unknownStepAction(ref.name), ref.node);
+		}
 		if (entry.kind === "pipeline") {
 			for (const ref of src.pluginReferences) {
 				if (plugins.has(ref.name)) continue;
+				if (ref.custom) {
+					src.error("unknown-step-action", unknownStepAction(ref.name), ref.node);
+					continue;
+				}
 				src.error(
 					"unknown-plugin",
 					`plugin '${ref.name}' used by ${ref.usedBy} is not installed${didYouMean(ref.name, plugins)}`,

@@ -2,6 +2,7 @@
 // exporting `register(registry: CommandRegistry): void` and add it to this list.
 
 import type { CommandRegistry } from "../registry.ts";
+import * as adminPlugin from "./admin-plugin.ts";
 import * as login from "./login.ts";
 import * as newCommand from "./new.ts";
 import * as project from "./project.ts";
@@ -26,6 +27,7 @@ const modules: ReadonlyArray<{ register(registry: CommandRegistry): void }> = [
 	newCommand,
 	report,
 	push,
+	adminPlugin, // last: it adds the admin group only if no other module did
 ];
 
 export function registerAllCommands(registry: CommandRegistry): void {
