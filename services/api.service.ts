@@ -17,13 +17,14 @@ import { BodyError, readJsonBody } from "../src/api/json-body.ts";
 import { type PublicError, publicError, RETRY_AFTER_SECONDS, UNAVAILABLE } from "../src/api/public-error.ts";
 import { matchRoute, type RestRoute } from "../src/api/route-table.ts";
 import { knownRestRoutes } from "./support/route-catalog.ts";
+import { ROUTED_SERVICE_NAMES } from "./support/service-modules.ts";
 
 const { MoleculerClientError } = Errors;
 
 /** Services whose routes must be served before the node calls itself ready. */
 const ROUTED_SERVICES = ["auth", "project", "workflow"];
 /** Services whose routes, when the cluster runs them, must be built before the node is ready. */
-const OPTIONAL_ROUTED_SERVICES = ["run", "worker", "plugin", "template", "report", "hook", "repository"];
+const OPTIONAL_ROUTED_SERVICES = ROUTED_SERVICE_NAMES.filter((n) => !ROUTED_SERVICES.includes(n));
 
 type ApiThis = Service & {
 	broker: any;
@@ -146,19 +147,7 @@ export default function ApiService(
 					authentication: true,
 					autoAliases: true,
 					mappingPolicy: "restrict",
-					whitelist: [
-						"auth.*",
-						"project.*",
-						"workflow.*",
-						"run.*",
-						"worker.*",
-						"plugin.*",
-						"hook.*",
-						"repository.*",
-						"template.*",
-						"report.*",
-						"api.openapi",
-					],
+					whitelist: [...ROUTED_SERVICE_NAMES.map((n) => `${n}.*`), "api.openapi"],
 					aliases: { "GET openapi.json": "api.openapi" },
 					// No moleculer-web body parser: they run before `authenticate`, so an anonymous client
 					// could make the node parse megabytes. `use` runs first and checks the token, then reads
