@@ -258,11 +258,17 @@ export function parsePluginBinary(src: SourceFile, map: YAMLMap): PluginBinary |
 			const rmap = src.map(item, what);
 			if (!rmap) continue;
 			const rf = src.knownFields(rmap, what, ["name", "type", "value"]);
-			if (!src.require(rf, ["type", "value"], what, rmap)) continue;
-			const type = src.string(rf.get("type"), `type of ${what}`);
-			const value = src.string(rf.get("value"), `value of ${what}`);
-			const name = src.string(rf.get("name"), `name of ${what}`, { allowEmpty: true }) ?? value;
-			if (type !== undefined && value !== undefined) requirements.push({ name: name ?? value, type, value });
+			// CDS's own fixtures write `- name: python`: a binary the worker needs, by its name.
+			if (!rf.has("name") && !rf.has("value")) {
+				src.error("missing-key", `${what} needs a 'name' or a 'value'`, rmap);
+				continue;
+			}
+			const type = rf.has("type") ? src.string(rf.get("type"), `type of ${what}`) : "binary";
+			const given = src.string(rf.get("name"), `name of ${what}`, { allowEmpty: true });
+			const value = rf.has("value") ? src.string(rf.get("value"), `value of ${what}`) : given;
+			const name = given || value;
+			if (type !== undefined && value !== undefined && name !== undefined)
+				requirements.push({ name, type, value });
 		}
 	}
 	if (os === undefined || arch === undefined || cmd === undefined) return undefined;

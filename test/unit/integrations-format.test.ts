@@ -115,6 +115,21 @@ describe("integration files", () => {
 				requirements: [{ name: "git", type: "binary", value: "git" }],
 			},
 		]);
+		// CDS's own form: a requirement by its name only is a binary of that name.
+		const byName = parseFileSet(
+			[{ path: "p.yml", content: "os: linux\narch: amd64\ncmd: ./p\nrequirements:\n  - name: python\n" }],
+			{},
+		);
+		assert.deepEqual(byName.errors, []);
+		assert.deepEqual(byName.model.pluginBinaries![0]!.requirements, [
+			{ name: "python", type: "binary", value: "python" },
+		]);
+		assert.deepEqual(
+			errorsOf([
+				{ path: "q.yml", content: "os: linux\narch: amd64\ncmd: ./p\nrequirements:\n  - type: binary\n" },
+			]),
+			["q.yml:5:5: error: a requirement of the plugin binary needs a 'name' or a 'value' [missing-key]"],
+		);
 		assert.deepEqual(errorsOf([{ path: "b.yml", content: "os: linuxx\narch: amd64\ncmd: x\n" }]), [
 			"b.yml:1:5: error: os of the plugin binary 'linuxx' is not one of linux, darwin, windows, freebsd, openbsd, netbsd (did you mean 'linux'?) [invalid-value]",
 		]);
