@@ -37,6 +37,7 @@ type PluginThis = Service & {
 	collections: Record<string, Collection<any>>;
 	plugins(): Collection<PluginDoc>;
 	requirePlugin(name: string): Promise<PluginDoc>;
+	changed(): void;
 };
 
 type Ctx<P> = Context<P, GatewayMeta & { $params?: Record<string, string>; $statusCode?: number }>;
@@ -94,6 +95,7 @@ export default function PluginService(config: Config): ServiceSchema<any, any, a
 						updated: at,
 					});
 					if (!existing) ctx.meta.$statusCode = 201;
+					this.changed();
 					return present((await this.plugins().findOne({ _id: manifest.name }))!);
 				},
 			},
@@ -119,6 +121,7 @@ export default function PluginService(config: Config): ServiceSchema<any, any, a
 						{ _id: plugin._id },
 						{ $set: { binaries, updated: new Date().toISOString() } },
 					);
+					this.changed();
 					return { ...binary, expectedFile: binaryFileName(binary) ?? null };
 				},
 			},
@@ -179,6 +182,7 @@ export default function PluginService(config: Config): ServiceSchema<any, any, a
 						{ _id: name },
 						{ $set: { binaries, updated: new Date().toISOString() } },
 					);
+					this.changed();
 					return { name, os, arch, file: fileName, size: info.size, sha256: info.sha256 };
 				},
 			},
@@ -212,6 +216,7 @@ export default function PluginService(config: Config): ServiceSchema<any, any, a
 				async handler(this: PluginThis, ctx: Ctx<{ name: string }>) {
 					const removed = await this.plugins().remove({ _id: ctx.params.name });
 					if (removed === 0) throw notFound(`plugin ${ctx.params.name}`);
+					this.changed();
 					return { name: ctx.params.name, deleted: true };
 				},
 			},
@@ -254,6 +259,10 @@ export default function PluginService(config: Config): ServiceSchema<any, any, a
 		},
 
 		methods: {
+			/** Hatcheries keep the installed plugins a while (plugin requirements): tell them. */
+			changed(this: PluginThis) {
+				this.broker.broadcast("plugin.changed", {});
+			},
 			plugins(this: PluginThis) {
 				return this.collections.plugins as Collection<PluginDoc>;
 			},
