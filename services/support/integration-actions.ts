@@ -20,6 +20,7 @@ import type {
 	IntegrationsForJobAnswer,
 	IntegrationsForJobParams,
 } from "../../src/integrations/model.ts";
+import { missingDefaults } from "../../src/integrations/model-check.ts";
 import type { ParsedIntegration, ParsedModel } from "../../src/integrations/parse.ts";
 import { readIntegrationFile, readModelFile } from "../../src/integrations/read-file.ts";
 import {
@@ -232,10 +233,10 @@ export function integrationActions() {
 				await this.requireProject(key);
 				const path = ctx.params.path ?? "integration.yml";
 				const box = await projectBox(ctx, key);
-				const models = (await this.allModels()).map((m) => m.model.name);
+				const models = (await this.allModels()).map((m) => m.model);
 				const read = readIntegrationFile(
 					{ path, content: ctx.params.content },
-					{ integrationModels: models },
+					{ integrationModels: models.map((m) => m.name), integrationModelDefs: models },
 					(sealed) => box.open(sealed),
 				);
 				if (!read.entity) throw fileErrors(`${read.errors.length} errors in ${path}`, read.errors);
@@ -462,7 +463,8 @@ export function integrationMethods() {
 		async writeIntegrations(this: IntegrationThis, key: string, integrations: ParsedIntegration[]) {
 			const { secrets } = runtimeOf(this.broker);
 			for (const i of integrations) {
-				if (!(await this.findModel(i.model)))
+				const model = await this.findModel(i.model);
+				if (!model)
 					throw invalid(`integration model ${i.model} of integration ${i.name} does not exist`, [
 						{ field: "model", message: `unknown integration model ${i.model}` },
 					]);
@@ -470,6 +472,9 @@ export function integrationMethods() {
 				const existing = await this.projectIntegrations().findOne({ _id: id });
 				const stamp = now();
 				const config: StoredConfig = sealConfig(i.config, (p) => secrets.seal(p), existing?.config);
+				// A setting of the model's default_config the integration leaves out takes the
+				// model's value (stored form: a password default is already sealed), as in CDS.
+				Object.assign(config, missingDefaults(config, model.defaultConfig));
 				await this.projectIntegrations().replace({
 					_id: id,
 					project: key,
