@@ -20,7 +20,8 @@ import type {
 	IntegrationsForJobAnswer,
 	IntegrationsForJobParams,
 } from "../../src/integrations/model.ts";
-import { missingDefaults } from "../../src/integrations/model-check.ts";
+import { declaredSettings, missingDefaults } from "../../src/integrations/model-check.ts";
+import { MASK } from "../../src/project/variables.ts";
 import type { ParsedIntegration, ParsedModel } from "../../src/integrations/parse.ts";
 import { readIntegrationFile, readModelFile } from "../../src/integrations/read-file.ts";
 import {
@@ -251,6 +252,68 @@ export function integrationActions() {
 				};
 			},
 		},
+		createIntegration: {
+			rest: "POST /:key/integrations",
+			summary: "Create a project integration from JSON (`name`, `model`, `config`)",
+			description:
+				"`config` maps setting names to `{type, value}`; every key must be declared by the model (its `default_config` or `additional_default_config`) with the model's type (a setting without `type` takes it); a `default_config` setting left out takes the model's value. Passwords are sealed at rest and masked in the answer. 409 when the integration exists (update it with PUT).",
+			permission: { level: "write" as const, project: "key" },
+			params: {
+				key: projectKey,
+				name: entityName,
+				model: { type: "string", min: 1, max: 128 },
+				config: { ...configRule, optional: true },
+			},
+			async handler(
+				this: IntegrationThis,
+				ctx: Context<{ key: string; name: string; model: string; config?: Record<string, any> }, GatewayMeta>,
+			) {
+				const { key, name } = ctx.params;
+				await this.requireProject(key);
+				if ((await this.projectIntegrations().count({ _id: `${key}/${name}` })) > 0)
+					throw conflict(`integration ${name} already exists in project ${key}; update it with PUT`, {
+						project: key,
+						name,
+					});
+				const entity = await integrationFromBody(this, name, ctx.params.model, ctx.params.config ?? {});
+				await this.writeIntegrations(key, [entity]);
+				ctx.meta.$statusCode = 201;
+				const doc = (await this.projectIntegrations().findOne({ _id: `${key}/${name}` }))!;
+				return { ...presentIntegration(doc), created: true };
+			},
+		},
+		updateIntegration: {
+			rest: "PUT /:key/integrations/:name",
+			summary: "Replace a project integration's settings from JSON (`model`, `config`)",
+			description:
+				"The body's `config` is the whole configuration, checked against the model like on creation; a password sent as `**********` keeps the stored value. `model` defaults to the integration's current model.",
+			permission: { level: "write" as const, project: "key" },
+			params: {
+				key: projectKey,
+				name: entityName,
+				model: { type: "string", min: 1, max: 128, optional: true },
+				config: configRule,
+			},
+			async handler(
+				this: IntegrationThis,
+				ctx: Context<{ key: string; name: string; model?: string; config: Record<string, any> }, GatewayMeta>,
+			) {
+				const { key, name } = ctx.params;
+				await this.requireProject(key);
+				const existing = await this.projectIntegrations().findOne({ _id: `${key}/${name}` });
+				if (!existing) throw notFound(`integration ${name}`, { project: key, name });
+				const entity = await integrationFromBody(
+					this,
+					name,
+					ctx.params.model ?? existing.model,
+					ctx.params.config,
+					existing.config,
+				);
+				await this.writeIntegrations(key, [entity]);
+				const doc = (await this.projectIntegrations().findOne({ _id: `${key}/${name}` }))!;
+				return { ...presentIntegration(doc), created: false };
+			},
+		},
 		exportIntegration: {
 			rest: "GET /:key/integrations/:name/export",
 			summary: "Export a project integration as a CDS file (passwords sealed with the project key)",
@@ -418,6 +481,46 @@ export function integrationActions() {
 			},
 		},
 	};
+}
+
+/**
+ * A project integration from an API body, checked against its model: 422 naming the model when
+ * it does not exist, every setting problem with its field (`config.<key>`, `….type`, `….value`).
+ * A `**********` password keeps the stored one, so there must be one.
+ */
+async function integrationFromBody(
+	self: IntegrationThis,
+	name: string,
+	modelName: string,
+	input: Record<string, any>,
+	stored?: StoredConfig,
+): Promise<ParsedIntegration> {
+	const model = await self.findModel(modelName);
+	if (!model) {
+		const known = (await self.allModels()).map((m) => m.model.name);
+		throw invalid(`integration model ${modelName} of integration ${name} does not exist`, [
+			{ field: "model", message: `unknown integration model ${modelName} (known: ${known.join(", ")})` },
+		]);
+	}
+	const { config, errors } = configFromInput(input, "config", {
+		settings: declaredSettings(model),
+		integration: name,
+	});
+	for (const [key, s] of Object.entries(config)) {
+		if (s.type === "password" && s.value === MASK && stored?.[key]?.type !== "password")
+			errors.push({
+				field: `config.${key}.value`,
+				message: `'${MASK}' keeps a stored password, and integration ${name} has none for '${key}'`,
+			});
+	}
+	if (errors.length > 0)
+		throw invalid(
+			errors.length === 1
+				? errors[0]!.message
+				: `${errors.length} errors in the integration's config: ${errors.map((e) => e.message).join("; ")}`,
+			errors,
+		);
+	return { name, model: model.name, config };
 }
 
 async function requireApplication(self: IntegrationThis, key: string, name: string): Promise<EntityDoc> {
