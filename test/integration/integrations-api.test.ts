@@ -283,6 +283,18 @@ describe("integrations through the API", () => {
 			/given type text, but integration model 'MyDeploy' declares it number/,
 		);
 		assert.equal((await srv.api("GET", "/api/v1/projects/DEPLOY/integrations/checked")).status, 404);
+		// The same through a workflow import: the server's imported model checks the set's integration.
+		const set = await srv.api("POST", "/api/v1/projects/DEPLOY/import", {
+			files: [{ path: "checked.integration.yml", content }],
+		});
+		assert.equal(set.status, 422, JSON.stringify(set.body));
+		assert.deepEqual(
+			set.body.data.errors.map((e: { file: string; line: number; code: string }) => [e.file, e.line, e.code]),
+			[
+				["checked.integration.yml", 5, "unknown-key"],
+				["checked.integration.yml", 8, "invalid-value"],
+			],
+		);
 
 		// A default_config setting left out takes the model's value.
 		const partial = await srv.api("POST", "/api/v1/projects/DEPLOY/integrations/import", {
