@@ -573,6 +573,15 @@ export function integrationMethods() {
 					]);
 				const id = `${key}/${i.name}`;
 				const existing = await this.projectIntegrations().findOne({ _id: id });
+				// A mask keeps a stored password: without one it would be sealed as the password.
+				const orphan = Object.entries(i.config).find(
+					([k, v]) => v.type === "password" && v.value === MASK && existing?.config[k]?.type !== "password",
+				);
+				if (orphan)
+					throw invalid(
+						`'${MASK}' keeps a stored password, and integration ${i.name} has none for '${orphan[0]}'`,
+						[{ field: `config.${orphan[0]}.value`, message: "no stored password to keep" }],
+					);
 				const stamp = now();
 				const config: StoredConfig = sealConfig(i.config, (p) => secrets.seal(p), existing?.config);
 				// A setting of the model's default_config the integration leaves out takes the

@@ -305,6 +305,13 @@ describe("integrations through the API", () => {
 		assert.deepEqual(partial.body.config.url, { type: "string", value: "https://deploy.example.com" });
 		assert.deepEqual(partial.body.config.token, { type: "password", value: "**********" });
 		assert.equal((await srv.api("DELETE", "/api/v1/projects/DEPLOY/integrations/partial")).status, 200);
+		// A masked password in a file for an integration that has none stored is refused, not sealed as the password.
+		const orphan = await srv.api("POST", "/api/v1/projects/DEPLOY/integrations/import", {
+			path: "orphan.yml",
+			content: "name: orphan\nmodel: MyDeploy\nconfig:\n  token:\n    value: '**********'\n",
+		});
+		assert.equal(orphan.status, 422, JSON.stringify(orphan.body));
+		assert.match(orphan.body.message, /has none for 'token'/);
 	});
 
 	test("JSON create and update: checked against the model, passwords sealed, a mask keeps the stored one", async () => {
