@@ -594,6 +594,7 @@ export default function WorkflowService(): ServiceSchema<
 						environments: project.environments,
 						integrations: project.integrations,
 						integrationModels: project.integrationModels,
+						integrationModelDefs: project.modelDocs.map((d) => d.model),
 						plugins,
 					},
 					{ openSecret: (sealed: string) => box.open(sealed) },

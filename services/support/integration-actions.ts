@@ -20,6 +20,8 @@ import type {
 	IntegrationsForJobAnswer,
 	IntegrationsForJobParams,
 } from "../../src/integrations/model.ts";
+import { declaredSettings, missingDefaults } from "../../src/integrations/model-check.ts";
+import { MASK } from "../../src/project/variables.ts";
 import type { ParsedIntegration, ParsedModel } from "../../src/integrations/parse.ts";
 import { readIntegrationFile, readModelFile } from "../../src/integrations/read-file.ts";
 import {
@@ -232,10 +234,10 @@ export function integrationActions() {
 				await this.requireProject(key);
 				const path = ctx.params.path ?? "integration.yml";
 				const box = await projectBox(ctx, key);
-				const models = (await this.allModels()).map((m) => m.model.name);
+				const models = (await this.allModels()).map((m) => m.model);
 				const read = readIntegrationFile(
 					{ path, content: ctx.params.content },
-					{ integrationModels: models },
+					{ integrationModels: models.map((m) => m.name), integrationModelDefs: models },
 					(sealed) => box.open(sealed),
 				);
 				if (!read.entity) throw fileErrors(`${read.errors.length} errors in ${path}`, read.errors);
@@ -248,6 +250,68 @@ export function integrationActions() {
 					created: !existed,
 					warnings: read.warnings.map((d) => ({ ...d })),
 				};
+			},
+		},
+		createIntegration: {
+			rest: "POST /:key/integrations",
+			summary: "Create a project integration from JSON (`name`, `model`, `config`)",
+			description:
+				"`config` maps setting names to `{type, value}`; every key must be declared by the model (its `default_config` or `additional_default_config`) with the model's type (a setting without `type` takes it); a `default_config` setting left out takes the model's value. Passwords are sealed at rest and masked in the answer. 409 when the integration exists (update it with PUT).",
+			permission: { level: "write" as const, project: "key" },
+			params: {
+				key: projectKey,
+				name: entityName,
+				model: { type: "string", min: 1, max: 128 },
+				config: { ...configRule, optional: true },
+			},
+			async handler(
+				this: IntegrationThis,
+				ctx: Context<{ key: string; name: string; model: string; config?: Record<string, any> }, GatewayMeta>,
+			) {
+				const { key, name } = ctx.params;
+				await this.requireProject(key);
+				if ((await this.projectIntegrations().count({ _id: `${key}/${name}` })) > 0)
+					throw conflict(`integration ${name} already exists in project ${key}; update it with PUT`, {
+						project: key,
+						name,
+					});
+				const entity = await integrationFromBody(this, name, ctx.params.model, ctx.params.config ?? {});
+				await this.writeIntegrations(key, [entity]);
+				ctx.meta.$statusCode = 201;
+				const doc = (await this.projectIntegrations().findOne({ _id: `${key}/${name}` }))!;
+				return { ...presentIntegration(doc), created: true };
+			},
+		},
+		updateIntegration: {
+			rest: "PUT /:key/integrations/:name",
+			summary: "Replace a project integration's settings from JSON (`model`, `config`)",
+			description:
+				"The body's `config` is the whole configuration, checked against the model like on creation; a password sent as `**********` keeps the stored value. `model` defaults to the integration's current model.",
+			permission: { level: "write" as const, project: "key" },
+			params: {
+				key: projectKey,
+				name: entityName,
+				model: { type: "string", min: 1, max: 128, optional: true },
+				config: configRule,
+			},
+			async handler(
+				this: IntegrationThis,
+				ctx: Context<{ key: string; name: string; model?: string; config: Record<string, any> }, GatewayMeta>,
+			) {
+				const { key, name } = ctx.params;
+				await this.requireProject(key);
+				const existing = await this.projectIntegrations().findOne({ _id: `${key}/${name}` });
+				if (!existing) throw notFound(`integration ${name}`, { project: key, name });
+				const entity = await integrationFromBody(
+					this,
+					name,
+					ctx.params.model ?? existing.model,
+					ctx.params.config,
+					existing.config,
+				);
+				await this.writeIntegrations(key, [entity]);
+				const doc = (await this.projectIntegrations().findOne({ _id: `${key}/${name}` }))!;
+				return { ...presentIntegration(doc), created: false };
 			},
 		},
 		exportIntegration: {
@@ -419,6 +483,46 @@ export function integrationActions() {
 	};
 }
 
+/**
+ * A project integration from an API body, checked against its model: 422 naming the model when
+ * it does not exist, every setting problem with its field (`config.<key>`, `….type`, `….value`).
+ * A `**********` password keeps the stored one, so there must be one.
+ */
+async function integrationFromBody(
+	self: IntegrationThis,
+	name: string,
+	modelName: string,
+	input: Record<string, any>,
+	stored?: StoredConfig,
+): Promise<ParsedIntegration> {
+	const model = await self.findModel(modelName);
+	if (!model) {
+		const known = (await self.allModels()).map((m) => m.model.name);
+		throw invalid(`integration model ${modelName} of integration ${name} does not exist`, [
+			{ field: "model", message: `unknown integration model ${modelName} (known: ${known.join(", ")})` },
+		]);
+	}
+	const { config, errors } = configFromInput(input, "config", {
+		settings: declaredSettings(model),
+		integration: name,
+	});
+	for (const [key, s] of Object.entries(config)) {
+		if (s.type === "password" && s.value === MASK && stored?.[key]?.type !== "password")
+			errors.push({
+				field: `config.${key}.value`,
+				message: `'${MASK}' keeps a stored password, and integration ${name} has none for '${key}'`,
+			});
+	}
+	if (errors.length > 0)
+		throw invalid(
+			errors.length === 1
+				? errors[0]!.message
+				: `${errors.length} errors in the integration's config: ${errors.map((e) => e.message).join("; ")}`,
+			errors,
+		);
+	return { name, model: model.name, config };
+}
+
 async function requireApplication(self: IntegrationThis, key: string, name: string): Promise<EntityDoc> {
 	const app = await self.entities().findOne({ _id: entityId(key, "application", name) });
 	if (!app) throw notFound(`application ${name}`, { project: key, name });
@@ -462,14 +566,27 @@ export function integrationMethods() {
 		async writeIntegrations(this: IntegrationThis, key: string, integrations: ParsedIntegration[]) {
 			const { secrets } = runtimeOf(this.broker);
 			for (const i of integrations) {
-				if (!(await this.findModel(i.model)))
+				const model = await this.findModel(i.model);
+				if (!model)
 					throw invalid(`integration model ${i.model} of integration ${i.name} does not exist`, [
 						{ field: "model", message: `unknown integration model ${i.model}` },
 					]);
 				const id = `${key}/${i.name}`;
 				const existing = await this.projectIntegrations().findOne({ _id: id });
+				// A mask keeps a stored password: without one it would be sealed as the password.
+				const orphan = Object.entries(i.config).find(
+					([k, v]) => v.type === "password" && v.value === MASK && existing?.config[k]?.type !== "password",
+				);
+				if (orphan)
+					throw invalid(
+						`'${MASK}' keeps a stored password, and integration ${i.name} has none for '${orphan[0]}'`,
+						[{ field: `config.${orphan[0]}.value`, message: "no stored password to keep" }],
+					);
 				const stamp = now();
 				const config: StoredConfig = sealConfig(i.config, (p) => secrets.seal(p), existing?.config);
+				// A setting of the model's default_config the integration leaves out takes the
+				// model's value (stored form: a password default is already sealed), as in CDS.
+				Object.assign(config, missingDefaults(config, model.defaultConfig));
 				await this.projectIntegrations().replace({
 					_id: id,
 					project: key,

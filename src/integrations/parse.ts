@@ -5,6 +5,7 @@ import { isMap, type Node, type YAMLMap } from "yaml";
 import { oneOf, type ParseOptions } from "../workflow/parse-common.ts";
 import type { Field, SourceFile } from "../workflow/source.ts";
 import { INTEGRATION_FLAGS, type IntegrationFlag } from "./model.ts";
+import { declaredSettings, type ModelShape } from "./model-check.ts";
 import { parseSettings, type SettingsConfig } from "./settings.ts";
 
 /** YAML key of each capability flag, as CDS spells it. */
@@ -180,17 +181,28 @@ function modelName(
 	};
 }
 
+/**
+ * `findModel` gives the model a `model:` names when it is known (in the file set, on the
+ * server or built in): the settings are then checked against it. An unknown model is
+ * reported by the file set's reference check.
+ */
 export function parseProjectIntegration(
 	src: SourceFile,
 	map: YAMLMap,
 	options: ParseOptions,
+	findModel: (name: string) => ModelShape | undefined = () => undefined,
 ): (Parsed<ParsedIntegration> & { modelNode: Node | null }) | undefined {
 	const fields = src.knownFields(map, "project integration", PROJECT_INTEGRATION_KEYS);
 	src.require(fields, ["name", "model"], "project integration", map);
 	const name = src.string(fields.get("name"), "project integration name");
 	const where = `integration '${name ?? "?"}'`;
 	const model = modelName(src, fields.get("model"), where);
-	const config = parseSettings(src, fields.get("config"), where, { ...options, secrets: true });
+	const modelDef = model.name === undefined ? undefined : findModel(model.name);
+	const config = parseSettings(src, fields.get("config"), where, {
+		...options,
+		secrets: true,
+		...(modelDef ? { declared: { settings: declaredSettings(modelDef), integration: name ?? "?" } } : {}),
+	});
 	if (name === undefined || model.name === undefined) return undefined;
 	return {
 		entity: { name, model: model.name, config },

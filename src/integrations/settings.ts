@@ -8,6 +8,7 @@ import { oneOf, type ParseOptions } from "../workflow/parse-common.ts";
 import { SEALED_PREFIX } from "../workflow/model.ts";
 import type { Field, SourceFile } from "../workflow/source.ts";
 import { INTEGRATION_SETTING_TYPES, type IntegrationConfig, type IntegrationSettingType } from "./model.ts";
+import { type DeclaredSettings, settingTypeMismatch, undeclaredSetting } from "./model-check.ts";
 
 /** A setting as read from a file. */
 export interface SettingValue {
@@ -36,21 +37,36 @@ export function settingValueProblem(type: IntegrationSettingType, value: string)
 /**
  * `name: {type, value, description}` settings. `secrets` says what a password is here: in a
  * project integration or a deployment it is a secret (sealed in files); in a model it is a
- * default the administrator writes (kept as written).
+ * default the administrator writes (kept as written). `declared` (a project integration whose
+ * model is known) makes a key the model does not declare, or a type other than the model's, an
+ * error; a setting without `type` takes the model's.
  */
 export function parseSettings(
 	src: SourceFile,
 	field: Field | undefined,
 	where: string,
-	options: ParseOptions & { secrets: boolean },
+	options: ParseOptions & {
+		secrets: boolean;
+		declared?: { settings: DeclaredSettings; integration: string };
+	},
 ): SettingsConfig {
 	const out: SettingsConfig = {};
 	if (!field || src.isEmpty(field.value)) return out;
 	const map = src.map(field.value, `${field.key} of ${where}`, field.keyNode);
 	for (const entry of map ? src.fields(map) : []) {
 		const what = `setting '${entry.key}' of ${where}`;
+		const declared = options.declared;
+		const modelType = declared?.settings.types.get(entry.key);
+		if (declared && modelType === undefined) {
+			src.error(
+				"unknown-key",
+				undeclaredSetting(declared.settings, entry.key, declared.integration)!,
+				entry.keyNode,
+			);
+			continue;
+		}
 		if (src.isEmpty(entry.value)) {
-			out[entry.key] = { type: "string", value: "" };
+			out[entry.key] = { type: modelType ?? "string", value: "" };
 			continue;
 		}
 		const settingMap = src.map(entry.value, what, entry.keyNode);
@@ -58,7 +74,14 @@ export function parseSettings(
 		const fields = src.knownFields(settingMap, what, SETTING_KEYS);
 		const type = fields.has("type")
 			? oneOf<IntegrationSettingType>(src, fields.get("type"), INTEGRATION_SETTING_TYPES, `type of ${what}`)
-			: "string";
+			: (modelType ?? "string");
+		if (declared && type !== undefined) {
+			const mismatch = settingTypeMismatch(declared.settings, entry.key, type, declared.integration);
+			if (mismatch) {
+				src.error("invalid-value", mismatch, fields.get("type")!.value ?? entry.keyNode);
+				continue;
+			}
+		}
 		const value = fields.has("value")
 			? src.string(fields.get("value"), `value of ${what}`, { allowEmpty: true })
 			: "";

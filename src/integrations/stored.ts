@@ -12,6 +12,7 @@ import {
 	type IntegrationSettingType,
 	type ProjectIntegration,
 } from "./model.ts";
+import { type DeclaredSettings, settingTypeMismatch, undeclaredSetting } from "./model-check.ts";
 import type { ParsedIntegration, ParsedModel } from "./parse.ts";
 import { type SettingsConfig, plainConfig, settingValueProblem } from "./settings.ts";
 
@@ -85,20 +86,38 @@ export function maskConfig(stored: StoredConfig): IntegrationConfig {
 	return out;
 }
 
-/** Settings sent as JSON through the API, checked like a file's: every problem is reported. */
+/**
+ * Settings sent as JSON through the API, checked like a file's: every problem is reported.
+ * `declared` (a project integration's model) refuses a key the model does not declare and a
+ * type other than the model's, and gives a setting without `type` the model's.
+ */
 export function configFromInput(
 	input: Record<string, { type?: string; value?: unknown; description?: string }>,
 	field: string,
+	declared?: { settings: DeclaredSettings; integration: string },
 ): { config: SettingsConfig; errors: Array<{ field: string; message: string }> } {
 	const config: SettingsConfig = {};
 	const errors: Array<{ field: string; message: string }> = [];
 	for (const [key, raw] of Object.entries(input)) {
-		const type = (raw.type ?? "string") as IntegrationSettingType;
+		const modelType = declared?.settings.types.get(key);
+		if (declared && modelType === undefined) {
+			errors.push({
+				field: `${field}.${key}`,
+				message: undeclaredSetting(declared.settings, key, declared.integration)!,
+			});
+			continue;
+		}
+		const type = (raw.type ?? modelType ?? "string") as IntegrationSettingType;
 		if (!INTEGRATION_SETTING_TYPES.includes(type)) {
 			errors.push({
 				field: `${field}.${key}.type`,
 				message: `type must be one of ${INTEGRATION_SETTING_TYPES.join(", ")}`,
 			});
+			continue;
+		}
+		const mismatch = declared && settingTypeMismatch(declared.settings, key, type, declared.integration);
+		if (mismatch) {
+			errors.push({ field: `${field}.${key}.type`, message: mismatch });
 			continue;
 		}
 		const value = raw.value === undefined || raw.value === null ? "" : raw.value;
@@ -109,7 +128,12 @@ export function configFromInput(
 		const text = String(value);
 		const problem = type === "password" ? undefined : settingValueProblem(type, text);
 		if (problem) {
-			errors.push({ field: `${field}.${key}.value`, message: `a ${type} setting: ${problem}` });
+			errors.push({
+				field: `${field}.${key}.value`,
+				message: declared
+					? `setting '${key}' of integration '${declared.integration}' is a ${type}; ${problem}`
+					: `a ${type} setting: ${problem}`,
+			});
 			continue;
 		}
 		config[key] = { type, value: text, ...(raw.description ? { description: raw.description } : {}) };

@@ -18,7 +18,8 @@ import { parsePipeline } from "./parse-pipeline.ts";
 import { unknownStepAction } from "./parse-steps.ts";
 import { type ParsedWorkflow, parseWorkflow } from "./parse-workflow.ts";
 import { MAX_FILE_BYTES, SourceFile } from "./source.ts";
-import { BUILTIN_MODEL_NAMES } from "../integrations/builtin.ts";
+import { BUILTIN_MODEL_NAMES, BUILTIN_MODELS } from "../integrations/builtin.ts";
+import { type ModelShape, modelNameProblem } from "../integrations/model-check.ts";
 import {
 	parseIntegrationModel,
 	parsePluginBinary,
@@ -118,11 +119,19 @@ export function parseFileSet(
 	}
 	resolveUndecided(entries);
 
+	// Models first: a project integration's settings are checked against its model, wherever
+	// in the set the model's file is.
+	for (const entry of entries) {
+		const root = entry.src.guard(() => entry.src.root) ?? null;
+		if (isMap(root) && entry.kind === "integration-model") parseIntegrationFile(entry, root, model, options);
+	}
+	const findModel = modelLookup(model, ctx);
 	for (const entry of entries) {
 		const root = entry.src.guard(() => entry.src.root) ?? null;
 		if (!isMap(root) || entry.kind === undefined || entry.kind === "workflow") continue;
+		if (entry.kind === "integration-model") continue;
 		const { src } = entry;
-		if (parseIntegrationFile(entry, root, model, options)) continue;
+		if (parseIntegrationFile(entry, root, model, options, findModel)) continue;
 		if (entry.kind === "pipeline") {
 			const parsed = src.guard(() => parsePipeline(src, root));
 			if (parsed) {
@@ -265,7 +274,9 @@ function resolveUndecided(entries: Entry[]): void {
 function checkNames(entries: Entry[]): void {
 	for (const entry of entries) {
 		if (entry.kind === undefined || entry.name === undefined) continue;
-		const problem = entityNameProblem(entry.name);
+		// Model names are CDS's free text (no URL-pattern), the other kinds' are entity names.
+		const problem =
+			entry.kind === "integration-model" ? modelNameProblem(entry.name) : entityNameProblem(entry.name);
 		if (problem) entry.src.error("invalid-value", `${entry.kind} ${problem}`, entry.nameNode);
 	}
 }
@@ -372,12 +383,22 @@ function checkReferences(entries: Entry[], model: FileSetModel, ctx: ProjectCont
 	model.missing.environments = [...missingEnvironments].sort();
 }
 
+/** The model a name means: the set's own, else the server's imported one, else the built-in one. */
+function modelLookup(model: FileSetModel, ctx: ProjectContext): (name: string) => ModelShape | undefined {
+	const byName = new Map<string, ModelShape>();
+	for (const m of BUILTIN_MODELS) byName.set(m.name, m);
+	for (const m of ctx.integrationModelDefs ?? []) byName.set(m.name, m);
+	for (const m of model.integrationModels ?? []) byName.set(m.name, m);
+	return (name) => byName.get(name);
+}
+
 /** Parses an integration file into the model; false when the entry is not one. */
 function parseIntegrationFile(
 	entry: Entry,
 	root: YAMLMap,
 	model: FileSetModel,
 	options: ParseOptions,
+	findModel: (name: string) => ModelShape | undefined = () => undefined,
 ): boolean {
 	const { src } = entry;
 	switch (entry.kind) {
@@ -390,7 +411,7 @@ function parseIntegrationFile(
 			return true;
 		}
 		case "integration": {
-			const parsed = src.guard(() => parseProjectIntegration(src, root, options));
+			const parsed = src.guard(() => parseProjectIntegration(src, root, options, findModel));
 			if (parsed) {
 				model.integrations!.push(parsed.entity);
 				Object.assign(entry, { name: parsed.entity.name, nameNode: parsed.nameNode });

@@ -4,6 +4,7 @@
  * present (possibly undefined) so that models compare with deepStrictEqual.
  */
 
+import type { ModelShape } from "../integrations/model-check.ts";
 import type { ParsedIntegration, ParsedModel, PluginBinary, PluginManifest } from "../integrations/parse.ts";
 import type { SettingsConfig } from "../integrations/settings.ts";
 
@@ -252,6 +253,11 @@ export interface ProjectContext {
 	integrations?: readonly string[];
 	/** Integration models known to the server (built-in and imported). */
 	integrationModels?: readonly string[];
+	/**
+	 * The imported models' settings, to check a project integration's config against its model
+	 * (built-in models are known without it; a model named but not described here is not checked).
+	 */
+	integrationModelDefs?: readonly ModelShape[];
 	plugins?: readonly string[];
 }
 

@@ -290,4 +290,40 @@ describe("workflow as code: cds push, per-branch definitions, runs of a branch",
 		};
 		assert.deepEqual(kept.removed, []);
 	});
+	test("a push whose .cds/ holds an integration-model file is refused naming the file; nothing is written", async () => {
+		sh(clone, "checkout", "--quiet", "master");
+		const before = (await srv.api("GET", "/api/v1/projects/DEMO/workflows/demo")).body;
+		writeFileSync(
+			path.join(clone, ".cds", "platform.model.yml"),
+			"name: RepoPlatform\ndefault_config:\n  url:\n    type: string\ndeployment: true\n",
+		);
+		writeFileSync(path.join(clone, ".cds", "build.pip.yml"), pipeline("built-with-a-model"));
+		sh(clone, "add", "-A");
+		sh(clone, "commit", "--quiet", "-m", "an integration model in the repository");
+		sh(clone, "push", "--quiet", "origin", "master");
+		const commit = sh(clone, "rev-parse", "HEAD");
+
+		const pushed = await cds(["push", "--yes", "DEMO", "."]);
+		assert.notEqual(pushed.code, 0, pushed.stdout);
+		assert.match(pushed.stderr, /platform\.model\.yml/);
+		assert.match(pushed.stderr, /integration models are imported by a system administrator/);
+
+		// The hook's way (a synced commit) refuses it too, with the file in its errors.
+		const synced = (await srv.server.broker.call("workflow.syncBranch", {
+			repositoryId,
+			branch: "master",
+			commit,
+		})) as { changed: boolean; errors?: Array<{ file?: string; message: string }> };
+		assert.equal(synced.changed, false);
+		assert.ok(
+			synced.errors?.some((e) => /platform\.model\.yml/.test(`${e.file ?? ""} ${e.message}`)),
+			JSON.stringify(synced.errors),
+		);
+
+		// Nothing written: no model, the workflow's definition and pipeline as they were.
+		assert.equal((await srv.api("GET", "/api/v1/integration-models/RepoPlatform")).status, 404);
+		const afterPush = (await srv.api("GET", "/api/v1/projects/DEMO/workflows/demo")).body;
+		assert.equal(afterPush.version, before.version);
+		assert.doesNotMatch(JSON.stringify(afterPush.pipelines), /built-with-a-model/);
+	});
 });

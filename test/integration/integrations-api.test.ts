@@ -242,6 +242,209 @@ describe("integrations through the API", () => {
 		assert.equal((await srv.api("DELETE", "/api/v1/integration-models/Kafka")).status, 409);
 	});
 
+	test("a file's settings are checked against the model: undeclared key, other type, bad value — located 422", async () => {
+		const content = [
+			"name: checked", // 1
+			"model:",
+			"  name: MyDeploy",
+			"config:",
+			"  urll:", // 5: not a setting of MyDeploy
+			"    value: https://x",
+			"  retries:", // 7: an additional_default_config key: allowed, but a number
+			"    type: text",
+			"    value: three",
+			"",
+		].join("\n");
+		const r = await srv.api("POST", "/api/v1/projects/DEPLOY/integrations/import", {
+			path: "checked.yml",
+			content,
+		});
+		assert.equal(r.status, 422, JSON.stringify(r.body));
+		assert.equal(r.body.code, 422);
+		assert.equal(r.body.type, "VALIDATION_ERROR");
+		assert.deepEqual(
+			r.body.data.errors.map((e: { file: string; line: number; column: number; code: string }) => [
+				e.file,
+				e.line,
+				e.column,
+				e.code,
+			]),
+			[
+				["checked.yml", 5, 3, "unknown-key"],
+				["checked.yml", 8, 11, "invalid-value"],
+			],
+		);
+		assert.match(
+			r.body.data.errors[0].message,
+			/'urll' of integration 'checked' .*integration model 'MyDeploy'/,
+		);
+		assert.match(
+			r.body.data.errors[1].message,
+			/given type text, but integration model 'MyDeploy' declares it number/,
+		);
+		assert.equal((await srv.api("GET", "/api/v1/projects/DEPLOY/integrations/checked")).status, 404);
+		// The same through a workflow import: the server's imported model checks the set's integration.
+		const set = await srv.api("POST", "/api/v1/projects/DEPLOY/import", {
+			files: [{ path: "checked.integration.yml", content }],
+		});
+		assert.equal(set.status, 422, JSON.stringify(set.body));
+		assert.deepEqual(
+			set.body.data.errors.map((e: { file: string; line: number; code: string }) => [e.file, e.line, e.code]),
+			[
+				["checked.integration.yml", 5, "unknown-key"],
+				["checked.integration.yml", 8, "invalid-value"],
+			],
+		);
+
+		// A default_config setting left out takes the model's value.
+		const partial = await srv.api("POST", "/api/v1/projects/DEPLOY/integrations/import", {
+			path: "partial.yml",
+			content: "name: partial\nmodel: MyDeploy\nconfig:\n  token:\n    value: t0k3n\n",
+		});
+		assert.equal(partial.status, 201, JSON.stringify(partial.body));
+		assert.deepEqual(partial.body.config.url, { type: "string", value: "https://deploy.example.com" });
+		assert.deepEqual(partial.body.config.token, { type: "password", value: "**********" });
+		assert.equal((await srv.api("DELETE", "/api/v1/projects/DEPLOY/integrations/partial")).status, 200);
+		// A masked password in a file for an integration that has none stored is refused, not sealed as the password.
+		const orphan = await srv.api("POST", "/api/v1/projects/DEPLOY/integrations/import", {
+			path: "orphan.yml",
+			content: "name: orphan\nmodel: MyDeploy\nconfig:\n  token:\n    value: '**********'\n",
+		});
+		assert.equal(orphan.status, 422, JSON.stringify(orphan.body));
+		assert.match(orphan.body.message, /has none for 'token'/);
+	});
+
+	test("JSON create and update: checked against the model, passwords sealed, a mask keeps the stored one", async () => {
+		const base = "/api/v1/projects/DEPLOY/integrations";
+		const created = await srv.api("POST", base, {
+			name: "json-hook",
+			model: "DeployWebhook",
+			config: {
+				url: { value: "https://hook.example.com" },
+				token: { type: "password", value: "json-secret" },
+			},
+		});
+		assert.equal(created.status, 201, JSON.stringify(created.body));
+		assert.deepEqual(created.body.config, {
+			url: { type: "string", value: "https://hook.example.com" },
+			token: { type: "password", value: "**********" },
+		});
+		assert.ok(!JSON.stringify(created.body).includes("json-secret"));
+		const again = await srv.api("POST", base, { name: "json-hook", model: "DeployWebhook", config: {} });
+		assert.equal(again.status, 409);
+
+		const bad = await srv.api("POST", base, {
+			name: "json-bad",
+			model: "DeployWebhook",
+			config: {
+				url: { type: "text", value: "https://x" },
+				tokn: { value: "x" },
+				timeout: { value: "soon" },
+			},
+		});
+		assert.equal(bad.status, 422, JSON.stringify(bad.body));
+		assert.equal(bad.body.type, "VALIDATION_ERROR");
+		assert.deepEqual(bad.body.data.errors.map((e: { field: string }) => e.field).sort(), [
+			"config.timeout.value",
+			"config.tokn",
+			"config.url.type",
+		]);
+		assert.match(
+			bad.body.message,
+			/'tokn' of integration 'json-bad' is not declared by its integration model 'DeployWebhook'/,
+		);
+		const noModel = await srv.api("POST", base, { name: "json-bad", model: "Nope", config: {} });
+		assert.equal(noModel.status, 422);
+		assert.equal(noModel.body.data.errors[0].field, "model");
+		const masked = await srv.api("POST", base, {
+			name: "json-bad",
+			model: "DeployWebhook",
+			config: { token: { value: "**********" } },
+		});
+		assert.equal(masked.status, 422);
+		assert.equal(masked.body.data.errors[0].field, "config.token.value");
+		assert.equal((await srv.api("GET", `${base}/json-bad`)).status, 404);
+
+		// Update: a masked password keeps the stored value, the rest is replaced.
+		const updated = await srv.api("PUT", `${base}/json-hook`, {
+			name: "json-hook",
+			model: "DeployWebhook",
+			config: { url: { value: "https://hook2.example.com" }, token: { value: "**********" } },
+		});
+		assert.equal(updated.status, 200, JSON.stringify(updated.body));
+		assert.equal(updated.body.config.url.value, "https://hook2.example.com");
+		let job: IntegrationsForJobAnswer = await srv.server.broker.call("project.integrationsForJob", {
+			projectKey: "DEPLOY",
+			names: ["json-hook"],
+		});
+		assert.equal(job.integrations[0]!.config.token!.value, "json-secret");
+		assert.equal(job.integrations[0]!.config.url!.value, "https://hook2.example.com");
+		const changed = await srv.api("PUT", `${base}/json-hook`, {
+			config: { url: { value: "https://hook2.example.com" }, token: { value: "rotated" } },
+		});
+		assert.equal(changed.status, 200, JSON.stringify(changed.body));
+		job = await srv.server.broker.call("project.integrationsForJob", {
+			projectKey: "DEPLOY",
+			names: ["json-hook"],
+		});
+		assert.equal(job.integrations[0]!.config.token!.value, "rotated");
+		const wrongType = await srv.api("PUT", `${base}/json-hook`, {
+			config: { token: { type: "string", value: "x" } },
+		});
+		assert.equal(wrongType.status, 422);
+		assert.equal(wrongType.body.data.errors[0].field, "config.token.type");
+		assert.equal((await srv.api("PUT", `${base}/nope`, { config: {} })).status, 404);
+
+		// Project-write routes: a token of another project may not create or update here.
+		const other = await srv.api(
+			"POST",
+			"/api/v1/projects/OTHER/integrations",
+			{ name: "x", model: "DeployWebhook", config: {} },
+			projectToken,
+		);
+		assert.equal(other.status, 403);
+		const otherPut = await srv.api(
+			"PUT",
+			"/api/v1/projects/OTHER/integrations/x",
+			{ config: {} },
+			projectToken,
+		);
+		assert.equal(otherPut.status, 403);
+		const openapi = await srv.api("GET", "/api/v1/openapi.json");
+		assert.ok(
+			openapi.body.paths["/projects/{key}/integrations"]?.post,
+			"POST listed in the OpenAPI document",
+		);
+		assert.ok(
+			openapi.body.paths["/projects/{key}/integrations/{name}"]?.put,
+			"PUT listed in the OpenAPI document",
+		);
+		assert.equal((await srv.api("DELETE", `${base}/json-hook`)).status, 200);
+	});
+
+	test("a model with a space in its name (CDS allows it) imports and is used; one with a '/' is a located 422", async () => {
+		const spaced = await srv.api("POST", "/api/v1/integration-models/import", {
+			path: "space.model.yml",
+			content: "name: My Platform\ndefault_config:\n  url:\n    type: string\ndeployment: true\n",
+		});
+		assert.equal(spaced.status, 201, JSON.stringify(spaced.body));
+		const shown = await srv.api("GET", `/api/v1/integration-models/${encodeURIComponent("My Platform")}`);
+		assert.equal(shown.status, 200, JSON.stringify(shown.body));
+		assert.equal(shown.body.name, "My Platform");
+		const used = await srv.api("POST", "/api/v1/projects/OTHER/integrations", {
+			name: "spaced",
+			model: "My Platform",
+			config: { url: { value: "https://p" } },
+		});
+		assert.equal(used.status, 201, JSON.stringify(used.body));
+		const slashed = await srv.api("POST", "/api/v1/integration-models/import", {
+			path: "slash.model.yml",
+			content: "name: ops/deploy\ndefault_config: {}\ndeployment: true\n",
+		});
+		assert.equal(slashed.status, 422);
+		assert.match(slashed.body.message, /^slash\.model\.yml:1:7: .*path separator/);
+	});
+
 	test("every file of CDS's integrations directory imports", { skip: cdsIntegrations.skip }, async () => {
 		const files = filesOf(cdsIntegrations.root!);
 		assert.equal(files.length, 6, `found ${files.length} files in ${cdsIntegrations.root}`);
