@@ -17,7 +17,10 @@ import { forgetHostEnv, hostEnv } from "./config/process-env.ts";
 import { brokerOptions } from "./moleculer.config.ts";
 import { ownGatewayUrl } from "./services/support/public-url.ts";
 import { attachRuntime } from "./services/support/runtime.ts";
+import { metricsOf } from "./mixins/metrics.middleware.ts";
 import { attachStore } from "./mixins/store.mixin.ts";
+import MetricsService from "./services/metrics.service.ts";
+import { instrumentStore } from "./src/ops/store-metrics.ts";
 import { ensurePrivateDataDir } from "./src/crypto/master-key.ts";
 import { SecretBox, loadMasterKey } from "./src/crypto/secret-box.ts";
 import { scrubInitialEnvironment } from "./src/ops/environ-scrub.ts";
@@ -82,7 +85,9 @@ export async function startServer(env: NodeJS.ProcessEnv = hostEnv()): Promise<R
 	const store = await openStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir });
 	try {
 		const masterKey = await resolveMasterKey(config, store, (m) => broker.logger.warn(m));
-		attachStore(broker, store);
+		// Services get the store through the broker: its operations are timed there, once for all.
+		const metrics = metricsOf(broker)?.metrics;
+		attachStore(broker, metrics ? instrumentStore(store, metrics.storeLatency) : store);
 		// CDS_ARTIFACT_STORE (config/artifacts.ts) names it; the registry builds it.
 		const artifacts = await createArtifactStore(config.artifacts.store, {
 			dataDir: config.dataDir,
@@ -94,6 +99,8 @@ export async function startServer(env: NodeJS.ProcessEnv = hostEnv()): Promise<R
 			broker.createService(factory(config));
 			for (const companion of (await COMPANIONS[name]?.()) ?? []) broker.createService(companion(config));
 		}
+		// Every node answers its own metrics to the gateways (GET /metrics merges them all).
+		broker.createService(MetricsService());
 		await broker.start();
 	} catch (e) {
 		await broker.stop().catch(() => {});
