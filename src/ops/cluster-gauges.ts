@@ -34,10 +34,10 @@ export async function clusterGauges(store: Store, now: number = Date.now()): Pro
 		queueC.find({}, { sort: { queuedAt: 1 }, limit: 1 }),
 		Promise.all(JOB_STATES.map((status) => activeC.count({ status }))),
 	]);
-	ACTIVE_STATUSES.forEach((status, i) => runs.labels(status).set(runCounts[i]!));
+	for (const [i, status] of ACTIVE_STATUSES.entries()) runs.labels(status).set(runCounts[i]!);
 	depth.labels().set(queued);
 	const queuedAt = first[0]?.queuedAt;
 	oldest.labels().set(typeof queuedAt === "number" ? Math.max(0, now - queuedAt) / 1000 : 0);
-	JOB_STATES.forEach((state, i) => active.labels(state).set(jobCounts[i]!));
+	for (const [i, state] of JOB_STATES.entries()) active.labels(state).set(jobCounts[i]!);
 	return r.snapshot();
 }

@@ -119,7 +119,10 @@ export class Family<C extends Child> {
 				if (child.count === 0) continue;
 				const buckets: number[] = [];
 				let running = 0;
-				for (const c of child.counts) buckets.push((running += c));
+				for (const c of child.counts) {
+					running += c;
+					buckets.push(running);
+				}
 				samples.push({ labels, buckets, sum: child.sum, count: child.count });
 			} else samples.push({ labels, value: child.value });
 		}
