@@ -2,7 +2,7 @@
 // CdsMetrics (src/ops/cds-metrics.ts), sees every event the node emits or broadcasts (run and
 // job life cycle, hook intents) without a line in the services that emit them, samples the event
 // loop while the broker runs, and reads the timings of ended jobs in batches (every 15 s, and
-// before each scrape) — never on the run engine's path. The `metrics` service answers a node's
+// before each scrape) — never on the run engine's path. The `$metrics` service answers a node's
 // snapshot; the gateway's /metrics merges every node's (services/api.service.ts).
 
 import type { Middleware, ServiceBroker } from "moleculer";

@@ -316,10 +316,10 @@ export default function ApiService(
 					name: string;
 					nodeID: string;
 				}>)
-					if (s.name === "metrics") nodeIds.add(s.nodeID);
+					if (s.name === "$metrics") nodeIds.add(s.nodeID);
 				const answers = await Promise.all(
 					[...nodeIds].map((nodeID) =>
-						this.broker.call("metrics.node", {}, { nodeID, timeout: NODE_METRICS_TIMEOUT_MS }).then(
+						this.broker.call("$metrics.node", {}, { nodeID, timeout: NODE_METRICS_TIMEOUT_MS }).then(
 							(a: NodeMetricsAnswer) => a,
 							(e: Error) => {
 								this.logger.warn(`metrics of node ${nodeID} left out: ${e.message}`);

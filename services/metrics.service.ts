@@ -1,6 +1,7 @@
-// Hosted on every node (server.ts), whatever SERVICES says: answers the node's own metrics to
-// the gateway, which merges every node's answer into one /metrics (services/api.service.ts).
-// Internal: no route of its own; scraping a node means asking its gateway.
+// `$metrics`, internal like Moleculer's `$node`: hosted on every node (server.ts) whatever
+// SERVICES says, it answers the node's own metrics to the gateway, which merges every node's
+// answer into one /metrics (services/api.service.ts). No route of its own: a node is scraped
+// through a gateway.
 
 import type { Service, ServiceSchema } from "moleculer";
 import { metricsOf } from "../mixins/metrics.middleware.ts";
@@ -13,7 +14,7 @@ export interface NodeMetricsAnswer {
 
 export default function MetricsService(): ServiceSchema {
 	return {
-		name: "metrics",
+		name: "$metrics",
 		actions: {
 			node: {
 				visibility: "public",
