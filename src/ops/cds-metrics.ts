@@ -106,7 +106,7 @@ export class CdsMetrics {
 		);
 		this.hookIntents = r.counter(
 			"cds_hook_intents_total",
-			"Hook intents processed and published, by source and intent type",
+			"Hook intents processed and published, by source and event type (push, schedule…)",
 			["source", "type"],
 		);
 		this.storeLatency = r.histogram(

@@ -2,7 +2,8 @@
 // gateway node (api,auth) answers for both, its own samples and the run node's merged and
 // labelled by node. Scrapes need a system administrator token or CDS_METRICS_TOKEN (401 without a
 // token, 403 with any other); a run moves the counters, the job histograms and the store
-// latency histogram, and a scrape during the run sees it in the cluster gauges.
+// latency histogram, and a scrape during the run sees it in the cluster gauges; a schedule's
+// ticks are counted as hook events and intents.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -82,7 +83,8 @@ describe("metrics: the gateway scrapes the whole cluster", { skip: nats.skip || 
 		const { CDS_API_PORT: _port, CDS_PUBLIC_URL: _url, CDS_ADMIN_TOKEN: _admin, ...env } = cluster.env;
 		runNode = await startTestServer({
 			...env,
-			SERVICES: "project,workflow,run,hatchery",
+			SERVICES: "project,workflow,run,hatchery,hook",
+			CDS_HOOKS_SCHEDULE_LOOP_MS: "200",
 			NODE_ID: "met-run",
 		});
 		gateway = await startTestServer({ ...env, SERVICES: "api,auth", NODE_ID: "met-gateway" });
@@ -180,5 +182,34 @@ describe("metrics: the gateway scrapes the whole cluster", { skip: nats.skip || 
 		assert.ok(inf && inf.value >= 1, "the runs replace histogram has samples");
 		assert.equal(sum(after, "cds_job_queue_depth"), 0);
 		assert.equal(sum(after, "cds_jobs_active", { state: "Building" }), 0);
+	});
+
+	test("hook events are counted by source and outcome, their intents by source and type", async () => {
+		const files = [
+			{ path: "t.yml", content: "name: ticked\nversion: v1.0\npipeline: tick\n" },
+			{
+				path: "tick.pip.yml",
+				content: "version: v1.0\nname: tick\njobs:\n- job: t\n  steps:\n  - script:\n    - echo tick\n",
+			},
+		];
+		assert.equal((await gateway.api("POST", "/api/v1/projects/MET/import", { files })).status, 200);
+		const schedule = await gateway.api("POST", `${WF}/ticked/schedules`, { cron: "* * * * * *" });
+		assert.equal(schedule.status, 201, JSON.stringify(schedule.body));
+		let now: Sample[] = [];
+		try {
+			for (let i = 0; i < 300; i++) {
+				now = await samples();
+				if (sum(now, "cds_hook_intents_total", { source: "scheduler", type: "schedule" }) >= 1) break;
+				await new Promise((r) => setTimeout(r, 100));
+			}
+		} finally {
+			await gateway.api("DELETE", `${WF}/ticked/schedules/${schedule.body.id}`);
+		}
+		assert.ok(
+			sum(now, "cds_hook_events_total", { node: "met-run", source: "scheduler", outcome: "stored" }) >= 1,
+		);
+		assert.ok(
+			sum(now, "cds_hook_intents_total", { node: "met-run", source: "scheduler", type: "schedule" }) >= 1,
+		);
 	});
 });

@@ -145,12 +145,12 @@ describe("CdsMetrics", () => {
 		m.hookEmitted("webhook", "stored");
 		m.hookEmitted("webhook", "duplicate");
 		m.hookEmitted("poller", "error");
-		m.onEvent("hooks.event", { source: "webhook", type: "start-run" });
+		m.onEvent("hooks.event", { source: "webhook", type: "push" });
 		const t = text(m);
 		assert.match(t, /^cds_hook_events_total\{source="webhook",outcome="stored"\} 1$/m);
 		assert.match(t, /^cds_hook_events_total\{source="webhook",outcome="duplicate"\} 1$/m);
 		assert.match(t, /^cds_hook_events_total\{source="poller",outcome="error"\} 1$/m);
-		assert.match(t, /^cds_hook_intents_total\{source="webhook",type="start-run"\} 1$/m);
+		assert.match(t, /^cds_hook_intents_total\{source="webhook",type="push"\} 1$/m);
 	});
 
 	test("event-loop lag is reported once sampled, and a blocked loop shows", async () => {
