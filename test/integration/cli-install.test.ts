@@ -1,7 +1,7 @@
 // The CLI as a user installs it: `npm pack` (which builds dist/ at prepack), a global install of
 // the tarball into a temporary prefix, and `cds` run from that prefix's bin on PATH with the
 // machine's own Node — not the Node 22 of node_modules, which an installed package never has.
-// Takes about 20 s (the build ~5 s, the install ~10 s from the registry mirror and npm's cache).
+// Takes about 10 s (the build ~5 s, the install a few seconds from npm's cache or the registry).
 
 import assert from "node:assert/strict";
 import { execFileSync, spawn, spawnSync } from "node:child_process";
