@@ -4,18 +4,12 @@
 
 import { randomBytes } from "node:crypto";
 import { fileURLToPath } from "node:url";
-import { ServiceBroker, type ServiceSchema } from "moleculer";
-import {
-	type Config,
-	ConfigError,
-	hostedServices,
-	loadConfig,
-	secretVariables,
-	type ServiceName,
-} from "./config/index.ts";
+import { ServiceBroker } from "moleculer";
+import { type Config, ConfigError, hostedServices, loadConfig, secretVariables } from "./config/index.ts";
 import { forgetHostEnv, hostEnv } from "./config/process-env.ts";
 import { brokerOptions } from "./moleculer.config.ts";
 import { ownGatewayUrl } from "./services/support/public-url.ts";
+import { COMPANION_MODULES, SERVICE_MODULES } from "./services/support/service-modules.ts";
 import { attachRuntime } from "./services/support/runtime.ts";
 import { metricsOf } from "./mixins/metrics.middleware.ts";
 import { attachStore } from "./mixins/store.mixin.ts";
@@ -27,30 +21,6 @@ import { scrubInitialEnvironment } from "./src/ops/environ-scrub.ts";
 import { createArtifactStore } from "./src/artifacts/index.ts";
 import { MongoStore, openStore } from "./src/store/index.ts";
 import { DuplicateKeyError, type Store } from "./src/store/types.ts";
-
-type ServiceFactory = (config: Config) => ServiceSchema<any, any, any, any>;
-
-// Loaded on demand: a node imports only the services it runs (`hostedServices` expands `hook`).
-const SERVICE_MODULES: Record<ServiceName, () => Promise<{ default: ServiceFactory }>> = {
-	api: () => import("./services/api.service.ts"),
-	auth: () => import("./services/auth.service.ts"),
-	project: () => import("./services/project.service.ts"),
-	workflow: () => import("./services/workflow.service.ts"),
-	run: () => import("./services/run.service.ts"),
-	hatchery: () => import("./services/hatchery.service.ts"),
-	template: () => import("./services/template.service.ts"),
-	report: () => import("./services/report.service.ts"),
-	hook: () => import("./services/hook.service.ts"),
-	"hook-webhook": () => import("./services/hook-webhook.service.ts"),
-	"hook-poller": () => import("./services/hook-poller.service.ts"),
-	"hook-scheduler": () => import("./services/hook-scheduler.service.ts"),
-	repository: () => import("./services/repository.service.ts"),
-};
-
-// Services hosted wherever another is: the worker API lives with `run` (SERVICES=run hosts both).
-const COMPANIONS: Partial<Record<ServiceName, () => Promise<ServiceFactory[]>>> = {
-	run: async () => [(await import("./services/worker-api.service.ts")).default],
-};
 
 export interface RunningServer {
 	config: Config;
@@ -97,7 +67,8 @@ export async function startServer(env: NodeJS.ProcessEnv = hostEnv()): Promise<R
 		for (const name of hostedServices(config.services)) {
 			const { default: factory } = await SERVICE_MODULES[name]();
 			broker.createService(factory(config));
-			for (const companion of (await COMPANIONS[name]?.()) ?? []) broker.createService(companion(config));
+			for (const load of Object.values(COMPANION_MODULES[name] ?? {}))
+				broker.createService((await load()).default(config));
 		}
 		// Every node answers its own metrics to the gateways (GET /metrics merges them all).
 		broker.createService(MetricsService());

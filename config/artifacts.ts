@@ -11,6 +11,13 @@ export const ARTIFACT_SETTINGS = {
 		{ min: 1 },
 		"1GiB",
 	),
+	maxPluginBytes: bytes(
+		"CDS_MAX_PLUGIN_BYTES",
+		100 * 1024 ** 2,
+		"largest plugin binary `cds admin plugin import` may upload (413 above)",
+		{ min: 1 },
+		"100MiB",
+	),
 	store: optionalString(
 		"CDS_ARTIFACT_STORE",
 		"where artifact, cache and report blobs live (`src/artifacts`): `gridfs` (in MongoDB, shared by the cluster) or `filesystem` (under `$CDS_DATA_DIR/artifacts`)",
@@ -24,14 +31,16 @@ export const ARTIFACT_SETTINGS = {
 
 export interface ArtifactSettings {
 	maxBytes: number;
+	/** Largest plugin binary (stored in the same blob store). */
+	maxPluginBytes: number;
 	/** The registry name of the artifact store (src/artifacts/index.ts). */
 	store: string;
 }
 
 export function readArtifactSettings(env: Env, mongoUrl: string | undefined): ArtifactSettings {
-	const { maxBytes, store } = readAll(env, ARTIFACT_SETTINGS);
+	const { maxBytes, maxPluginBytes, store } = readAll(env, ARTIFACT_SETTINGS);
 	if (store === "gridfs" && !mongoUrl) {
 		throw new ConfigError("CDS_ARTIFACT_STORE=gridfs needs MONGO_URL: GridFS lives in MongoDB");
 	}
-	return { maxBytes, store: store ?? (mongoUrl ? "gridfs" : "filesystem") };
+	return { maxBytes, maxPluginBytes, store: store ?? (mongoUrl ? "gridfs" : "filesystem") };
 }

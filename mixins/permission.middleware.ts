@@ -19,6 +19,8 @@ declare module "moleculer" {
 		permission?: PermissionSpec;
 		/** One line for the OpenAPI document. */
 		summary?: string;
+		/** More for the OpenAPI document, when one line is not enough. */
+		description?: string;
 	}
 }
 

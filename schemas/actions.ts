@@ -1,6 +1,7 @@
 // The actions services call on each other, with their parameters and answers: `callAction`
 // (mixins/call.ts) checks both at compile time, so no caller casts an answer to a guessed shape.
 
+import type { IntegrationsForJobAnswer, IntegrationsForJobParams } from "../src/integrations/model.ts";
 import type { CommitState } from "../src/vcs/providers/client.ts";
 import type { JobToken, Principal } from "./auth.ts";
 import type { FileSetFile } from "./params.ts";
@@ -33,6 +34,12 @@ export interface ActionTypes {
 	};
 	"project.upsertEntities": { params: { key: string; entities: unknown[] }; result: UpsertEntitiesResult };
 	"project.getApplication": { params: { key: string; name: string }; result: unknown };
+	"project.integrationsForJob": { params: IntegrationsForJobParams; result: IntegrationsForJobAnswer };
+	"project.upsertIntegrationModels": { params: { models: unknown[] }; result: { count: number } };
+	"project.upsertIntegrations": {
+		params: { key: string; integrations: unknown[] };
+		result: { count: number };
+	};
 	"workflow.get": {
 		params: { key: string; name: string; branch?: string; version?: number };
 		result: WorkflowView;

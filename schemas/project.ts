@@ -1,5 +1,6 @@
 // The project service's stored documents and the answers other services get from it.
 
+import type { StoredConfig, StoredModel } from "../src/integrations/stored.ts";
 import type { VariableType } from "../src/project/variables.ts";
 import type { Doc } from "../src/store/types.ts";
 
@@ -20,6 +21,8 @@ export interface VariableDoc extends Doc {
 	name: string;
 	type: VariableType;
 	value: string;
+	/** A password imported from a file: the project-sealed text read, for a byte-stable export. */
+	exported?: string;
 	updated: string;
 }
 
@@ -36,6 +39,8 @@ export interface EntityDoc extends Doc {
 	model?: unknown;
 	/** Set for pipelines embedded in an as-code workflow (they belong to it alone). */
 	workflow?: string | null;
+	/** Applications: `deployments:`, integration name → settings (passwords sealed). */
+	deployments?: Record<string, StoredConfig>;
 	created: string;
 	updated: string;
 }
@@ -49,7 +54,31 @@ export interface ProjectContext {
 	applications: string[];
 	environments: string[];
 	integrations: string[];
+	/** Integration models the server knows: built-in and imported. */
+	integrationModels: string[];
 	entities: ContextEntity[];
+	/** The project's integrations as stored (passwords sealed with the master key), for an exporter. */
+	integrationDocs: ProjectIntegrationDoc[];
+	/** The imported (non built-in) models, for an exporter. */
+	modelDocs: IntegrationModelDoc[];
+}
+
+/** A user-defined integration model (global: a system administrator imports it). */
+export interface IntegrationModelDoc extends Doc {
+	name: string;
+	model: StoredModel;
+	created: string;
+	updated: string;
+}
+
+/** One configured integration of a project. */
+export interface ProjectIntegrationDoc extends Doc {
+	project: string;
+	name: string;
+	model: string;
+	config: StoredConfig;
+	created: string;
+	updated: string;
 }
 
 /** `project.secretMaterial`: the project's own key (base64), which seals exported passwords. */

@@ -26,13 +26,14 @@ import {
 	renderExposition,
 } from "../src/ops/metrics.ts";
 import type { NodeMetricsAnswer } from "./metrics.service.ts";
+import { ROUTED_SERVICE_NAMES } from "./support/service-modules.ts";
 
 const { MoleculerClientError } = Errors;
 
 /** Services whose routes must be served before the node calls itself ready. */
 const ROUTED_SERVICES = ["auth", "project", "workflow"];
 /** Services whose routes, when the cluster runs them, must be built before the node is ready. */
-const OPTIONAL_ROUTED_SERVICES = ["run", "worker", "template", "report", "hook", "repository"];
+const OPTIONAL_ROUTED_SERVICES = ROUTED_SERVICE_NAMES.filter((n) => !ROUTED_SERVICES.includes(n));
 
 type ApiThis = Service & {
 	broker: any;
@@ -180,18 +181,7 @@ export default function ApiService(
 					authentication: true,
 					autoAliases: true,
 					mappingPolicy: "restrict",
-					whitelist: [
-						"auth.*",
-						"project.*",
-						"workflow.*",
-						"run.*",
-						"worker.*",
-						"hook.*",
-						"repository.*",
-						"template.*",
-						"report.*",
-						"api.openapi",
-					],
+					whitelist: [...ROUTED_SERVICE_NAMES.map((n) => `${n}.*`), "api.openapi"],
 					aliases: { "GET openapi.json": "api.openapi" },
 					// No moleculer-web body parser: they run before `authenticate`, so an anonymous client
 					// could make the node parse megabytes. `use` runs first and checks the token, then reads
@@ -376,6 +366,7 @@ export default function ApiService(
 						rest?: string | { type?: string };
 						params?: Record<string, unknown>;
 						summary?: string;
+						description?: string;
 						permission?: any;
 					};
 				}>;
@@ -394,6 +385,7 @@ export default function ApiService(
 						path: alias.fullPath.slice("/api/v1".length) || "/",
 						params: (def?.params ?? {}) as Record<string, unknown>,
 						summary: def?.summary,
+						...(def?.description ? { description: def.description } : {}),
 						permission: def?.permission,
 						stream: typeof def?.rest === "object" && def.rest.type === "stream",
 					});

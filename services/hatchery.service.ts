@@ -13,7 +13,11 @@ import type { Config, HatcherySettings } from "../config/index.ts";
 import type { HatcheryDriver } from "../src/hatchery/contract.ts";
 import { createDriver } from "../src/hatchery/drivers/index.ts";
 import { jobRequirements } from "../src/hatchery/requirements.ts";
+import { type InstalledPlugin, pluginsRunnableOn } from "../src/integrations/plugin-manifest.ts";
 import { PublicUrlMixin } from "../mixins/public-url.mixin.ts";
+
+/** How long the installed plugins are kept without a `plugin.changed` (a broadcast missed). */
+const PLUGINS_TTL_MS = 30_000;
 
 /** How often the driver is reconciled with the live jobs after the first time (at start). */
 const RECONCILE_EVERY_MS = 30_000;
@@ -31,6 +35,8 @@ interface HatcheryLocals {
 	reconcileDue: boolean;
 	/** Set once the node stops: no new job is booked, running ones are drained. */
 	stopping: boolean;
+	/** The installed plugins, as last read, and when: re-read after a `plugin.changed` or 30 s. */
+	plugins?: { items: InstalledPlugin[]; at: number };
 }
 interface HatcheryMethods {
 	tick(): Promise<void>;
@@ -40,6 +46,7 @@ interface HatcheryMethods {
 	publicUrl(): string | undefined;
 	vouch(driver: HatcheryDriver): Promise<void>;
 	drain(driver: HatcheryDriver): Promise<number>;
+	installedPlugins(): Promise<InstalledPlugin[]>;
 }
 type HatcheryThis = Service & HatcheryLocals & HatcheryMethods;
 
@@ -72,6 +79,10 @@ export default function HatcheryService(
 			"job.queued"(this: HatcheryThis) {
 				this.wake();
 			},
+			"plugin.changed"(this: HatcheryThis) {
+				this.plugins = undefined;
+				this.wake();
+			},
 			async "run.stopped"(this: HatcheryThis, ctx: Context<{ jobs: string[] }>) {
 				// Workers learn of the stop through their heartbeat; those that do not react are stopped.
 				const driver = this.driver;
@@ -79,6 +90,18 @@ export default function HatcheryService(
 			},
 		},
 		methods: {
+			/** Read once per booking round would be a store read per job: kept until it changes. */
+			async installedPlugins(this: HatcheryThis): Promise<InstalledPlugin[]> {
+				const now = Date.now();
+				if (this.plugins && now - this.plugins.at < PLUGINS_TTL_MS) return this.plugins.items;
+				try {
+					const { items } = (await this.broker.call("plugin.installed")) as { items: InstalledPlugin[] };
+					this.plugins = { items, at: now };
+					return items;
+				} catch {
+					return this.plugins?.items ?? [];
+				}
+			},
 			wake(this: HatcheryThis) {
 				if (this.ticking) {
 					this.wakeAgain = true;
@@ -129,8 +152,11 @@ export default function HatcheryService(
 				if (!apiUrl || this.stopping) return;
 				const free = await driver.freeSlots();
 				if (free <= 0) return;
+				const capabilities = await driver.capabilities();
+				// `plugin` requirements: the installed plugins this hatchery's workers can run (none when unknown).
+				const installed = await this.installedPlugins();
 				const ids = await callAction(this.broker, "run.queueFor", {
-					capabilities: await driver.capabilities(),
+					capabilities: { ...capabilities, plugins: pluginsRunnableOn(installed, capabilities.osArch) },
 					limit: free,
 				});
 				let started = 0;

@@ -4,7 +4,13 @@
 
 import { randomBytes } from "node:crypto";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import type { EntityDoc, ProjectDoc, VariableDoc } from "../schemas/project.ts";
+import type {
+	EntityDoc,
+	IntegrationModelDoc,
+	ProjectDoc,
+	ProjectIntegrationDoc,
+	VariableDoc,
+} from "../schemas/project.ts";
 import { entityName, pagination, projectKey } from "../schemas/params.ts";
 import { callAction } from "./support/call.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
@@ -36,26 +42,42 @@ import {
 	normaliseVariableValue,
 } from "../src/project/variables.ts";
 import { type Collection, DuplicateKeyError } from "../src/store/types.ts";
+import {
+	type IntegrationThis,
+	integrationActions,
+	integrationMethods,
+} from "./support/integration-actions.ts";
+import { publicConfigurations } from "../src/integrations/stored.ts";
+import type { StoredConfig } from "../src/integrations/stored.ts";
+import { sealConfig } from "../src/integrations/stored.ts";
+import type { SettingsConfig } from "../src/integrations/settings.ts";
 
-type ProjectThis = Service & {
-	collections: Record<string, Collection<any>>;
-	broker: any;
-	projects(): Collection<ProjectDoc>;
-	variables(): Collection<VariableDoc>;
-	entities(): Collection<EntityDoc>;
-	requireProject(key: string): Promise<ProjectDoc>;
-	writeVariables(
-		project: string,
-		owner: string,
-		vars: Record<string, VariableInput>,
-		replace: boolean,
-	): Promise<void>;
-	sealValue(type: VariableType, value: string): string;
-};
+type ProjectThis = Service &
+	IntegrationThis & {
+		collections: Record<string, Collection<any>>;
+		broker: any;
+		projects(): Collection<ProjectDoc>;
+		variables(): Collection<VariableDoc>;
+		entities(): Collection<EntityDoc>;
+		requireProject(key: string): Promise<ProjectDoc>;
+		writeVariables(
+			project: string,
+			owner: string,
+			vars: Record<string, VariableInput>,
+			replace: boolean,
+		): Promise<void>;
+		sealValue(type: VariableType, value: string): string;
+	};
 
 const variableRule = {
 	type: "object",
-	props: { type: { type: "enum", values: [...VARIABLE_TYPES] }, value: { type: "any" } },
+	props: {
+		type: { type: "enum", values: [...VARIABLE_TYPES] },
+		value: { type: "any" },
+		// The file's sealed text, set by an importer; an export writes it back only while it opens
+		// (with the project key) to the stored value, so a client sending one changes nothing.
+		exported: { type: "string", optional: true, max: 65536 },
+	},
 } as const;
 
 const repositoryRule = {
@@ -206,6 +228,8 @@ export default function ProjectService(): ServiceSchema<
 				{ name: "projects" },
 				{ name: "variables", indexes: [{ fields: ["project", "owner"] }] },
 				{ name: "entities", indexes: [{ fields: ["project", "kind"] }] },
+				{ name: "integration_models" },
+				{ name: "project_integrations", indexes: [{ fields: ["project"] }, { fields: ["model"] }] },
 			]),
 		],
 		settings: { rest: "/projects" },
@@ -277,6 +301,7 @@ export default function ProjectService(): ServiceSchema<
 					await callAction(ctx, "workflow.removeProject", { key });
 					await this.variables().remove({ project: key }, { multi: true });
 					await this.entities().remove({ project: key }, { multi: true });
+					await this.projectIntegrations().remove({ project: key }, { multi: true });
 					await this.projects().remove({ _id: key });
 					ctx.emit("project.deleted", { key });
 					return { key, deleted: true };
@@ -386,6 +411,7 @@ export default function ProjectService(): ServiceSchema<
 				},
 			},
 
+			...integrationActions(),
 			...entityActions("application", "Applications"),
 			...entityActions("environment", "Environments"),
 
@@ -450,7 +476,13 @@ export default function ProjectService(): ServiceSchema<
 					await this.requireProject(ctx.params.key);
 					const docs = await this.entities().find({ project: ctx.params.key });
 					const vars = await this.variables().find({ project: ctx.params.key });
-					return projectContext(docs, vars);
+					const models = await this.allModels();
+					return projectContext(docs, vars, {
+						docs: await this.projectIntegrations().find({ project: ctx.params.key }, { sort: { name: 1 } }),
+						models: await this.integrationModels().find({}, { sort: { name: 1 } }),
+						modelNames: models.map((m) => m.model.name),
+						publicNames: publicConfigurations(models.map((m) => m.model)).map((p) => p.name),
+					});
 				},
 			},
 
@@ -473,16 +505,36 @@ export default function ProjectService(): ServiceSchema<
 								model: { type: "any", optional: true },
 								workflow: { type: "string", optional: true, nullable: true },
 								variables: { type: "record", value: variableRule, optional: true },
+								deployments: { type: "record", value: "object", optional: true },
 							},
 						},
 					},
 				},
-				async handler(this: ProjectThis, ctx: Context<{ key: string; entities: EntityInput[] }>) {
+				async handler(
+					this: ProjectThis,
+					ctx: Context<{
+						key: string;
+						entities: Array<EntityInput & { deployments?: Record<string, SettingsConfig> }>;
+					}>,
+				) {
 					const { key } = ctx.params;
 					await this.requireProject(key);
+					const seal = (plain: string) => runtimeOf(this.broker).secrets.seal(plain);
 					for (const e of ctx.params.entities) {
 						const existing = await this.entities().findOne({ _id: entityId(key, e.kind, e.name) });
-						await this.entities().replace(mergeEntity(key, e, existing, now()));
+						const doc = mergeEntity(key, e, existing, now());
+						if (e.kind === "application") {
+							// Deployments given replace the stored ones (a masked password keeps its value);
+							// an import that leaves them out keeps them.
+							const before = existing?.deployments ?? {};
+							if (e.deployments) {
+								const deployments: Record<string, StoredConfig> = {};
+								for (const [name, config] of Object.entries(e.deployments))
+									deployments[name] = sealConfig(config, seal, before[name]);
+								doc.deployments = deployments;
+							} else if (existing?.deployments) doc.deployments = existing.deployments;
+						}
+						await this.entities().replace(doc);
 						if (e.variables) await this.writeVariables(key, variableOwner(e.kind, e.name), e.variables, true);
 					}
 					return { count: ctx.params.entities.length };
@@ -524,6 +576,13 @@ export default function ProjectService(): ServiceSchema<
 		},
 
 		methods: {
+			...integrationMethods(),
+			integrationModels(this: ProjectThis) {
+				return this.collections.integration_models as Collection<IntegrationModelDoc>;
+			},
+			projectIntegrations(this: ProjectThis) {
+				return this.collections.project_integrations as Collection<ProjectIntegrationDoc>;
+			},
 			projects(this: ProjectThis) {
 				return this.collections.projects as Collection<ProjectDoc>;
 			},

@@ -353,6 +353,9 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					sweeper: this.sweeper,
 					graceMs,
 					branchExists: (p, w, b) => this.branchExists(p, w, b),
+					// Plugin binaries live in the same blob store (the plugin service is hosted with run).
+					alsoReferenced: async () =>
+						((await this.broker.call("plugin.blobs")) as { sha256: string[] }).sha256,
 				});
 			},
 

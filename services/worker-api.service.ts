@@ -19,7 +19,9 @@ import type { RunEngine } from "../src/engine/run-engine.ts";
 import {
 	blobNameProblem,
 	blobRefId,
+	type ClearIntegrations,
 	type ClearVariables,
+	integrationNamesFor,
 	isReportUploadKind,
 	jobAnswer,
 	logEntryId,
@@ -33,8 +35,24 @@ import {
 	variablesOfJob,
 } from "../src/engine/worker-job.ts";
 import type { Collection } from "../src/store/types.ts";
+import { BUILTIN_DEPLOYMENT_PLUGINS } from "../src/integrations/deploy-builtins.ts";
+import { chooseDeploymentPlugin, type DeploymentChoice } from "../src/integrations/deploy-plugin.ts";
+import {
+	deploysApplication,
+	type InstalledPlugin,
+	pluginsNamedBy,
+} from "../src/integrations/plugin-manifest.ts";
+import type { IntegrationsForJobAnswer } from "../src/integrations/model.ts";
 import { subsetProblem } from "../src/store/subset.ts";
 import { DuplicateKeyError } from "../src/store/types.ts";
+
+/** What the job's variables hold beyond CDS's usual ones, for the OpenAPI document. */
+const JOB_VARIABLES_DOC = [
+	"`variables` holds the job's variables (cds.project, cds.workflow, git.*, cds.proj.*, cds.app.*, cds.env.*, cds.pip.*, cds.build.*…) and, for the integrations the job uses, CDS's `cds.integration.*` variables:",
+	"`cds.integration.deployment` (name) and `cds.integration.deployment.<key>` for a deployment integration (the application's `deployments:` settings for it included),",
+	"`cds.integration.artifact_manager[.<key>]` for an artifact manager, and for the integration the node names also `cds.integration` (name) and `cds.integration.<key>`.",
+	"`secrets` lists the clear values to mask, integration passwords included.",
+].join(" ");
 
 const SECRET_CACHE_MS = 60_000;
 const MAX_CACHED_JOBS = 5000;
@@ -70,6 +88,11 @@ interface WorkerMethods {
 	): Promise<{ values: Record<string, string>; sealed: string[] }>;
 	storeBlob(ctx: WorkerCtx<any>, refs: Collection<BlobRefDoc>, scope: string): Promise<unknown>;
 	readBlob(ctx: WorkerCtx<any>, refs: Collection<BlobRefDoc>, scope: string): Promise<Readable>;
+	deploymentOf(
+		ctx: Context,
+		job: JobDoc,
+	): Promise<{ integration: string; model: string; choice: DeploymentChoice }>;
+	requirePluginOfJob(ctx: WorkerCtx<any>, job: JobDoc, name: string): Promise<void>;
 }
 
 type WorkerThis = Service & WorkerLocals & WorkerMethods;
@@ -102,6 +125,7 @@ export default function WorkerApiService(
 			job: {
 				rest: rest("GET", "/job"),
 				summary: "The calling worker's job, variables and secrets",
+				description: JOB_VARIABLES_DOC,
 				permission: worker,
 				params: {},
 				async handler(this: WorkerThis, ctx: WorkerCtx) {
@@ -116,7 +140,11 @@ export default function WorkerApiService(
 						await repo.activeJobs.update({ _id: job._id }, { $set: { status: "Building", startedAt: now } });
 					} else await repo.heartbeats.replace({ _id: job._id, at: now });
 					const { vars, secrets } = await this.jobVariablesOf(ctx, job);
-					return jobAnswer(job, vars, secrets, config.run.heartbeatSeconds);
+					return {
+						...jobAnswer(job, vars, secrets, config.run.heartbeatSeconds),
+						// What plugins may connect to besides public addresses (the server's allow-list).
+						outboundAllow: config.outbound.allow.map((rule) => rule.text),
+					};
 				},
 			},
 
@@ -295,6 +323,63 @@ export default function WorkerApiService(
 				},
 			},
 
+			deployment: {
+				rest: rest("GET", "/deployment"),
+				summary: "Which plugin deploys the job's application on its node's integration (DeployApplication)",
+				permission: worker,
+				params: {},
+				async handler(this: WorkerThis, ctx: WorkerCtx) {
+					const job = await this.callerJob(ctx);
+					const { integration, model, choice } = await this.deploymentOf(ctx, job);
+					if (choice.kind === "none") throw invalid(choice.reason);
+					const plugin =
+						choice.kind === "installed"
+							? { kind: "installed", name: choice.plugin.name, type: choice.plugin.type }
+							: { kind: "builtin", name: choice.plugin.name, entry: choice.plugin.entry };
+					return { integration, model, plugin };
+				},
+			},
+
+			plugin: {
+				rest: rest("GET", "/plugins/:name"),
+				summary: "An installed plugin the worker's job uses, and its binary for the worker's platform",
+				permission: worker,
+				params: {
+					name: { type: "string", max: 128 },
+					os: { type: "string", max: 32 },
+					arch: { type: "string", max: 32 },
+				},
+				async handler(this: WorkerThis, ctx: WorkerCtx<{ name: string; os: string; arch: string }>) {
+					const job = await this.callerJob(ctx);
+					await this.requirePluginOfJob(ctx, job, ctx.params.name);
+					// An internal action (no permission, no route): the check above is the worker's.
+					return ctx.call("plugin.forPlatform", ctx.params);
+				},
+			},
+
+			pluginBinary: {
+				rest: rest("GET", "/plugins/:name/binary"),
+				summary: "The binary of an installed plugin the worker's job uses",
+				permission: worker,
+				params: {
+					name: { type: "string", max: 128 },
+					os: { type: "string", max: 32 },
+					arch: { type: "string", max: 32 },
+				},
+				async handler(this: WorkerThis, ctx: WorkerCtx<{ name: string; os: string; arch: string }>) {
+					const job = await this.callerJob(ctx);
+					await this.requirePluginOfJob(ctx, job, ctx.params.name);
+					const { binary } = (await ctx.call("plugin.forPlatform", ctx.params)) as {
+						binary: { file?: { sha256: string } };
+					};
+					const stream = binary.file ? await runtimeOf(this.broker).artifacts.get(binary.file.sha256) : null;
+					if (!stream)
+						throw notFound(`the file of plugin ${ctx.params.name} (${ctx.params.os}/${ctx.params.arch})`);
+					ctx.meta.$responseType = "application/octet-stream";
+					return stream;
+				},
+			},
+
 			putArtifact: {
 				rest: rest("PUT", "/artifacts/:tag/:name", { type: "stream" }),
 				summary: "Upload an artifact of the worker's run (raw body)",
@@ -451,6 +536,16 @@ export default function WorkerApiService(
 					application: node?.application,
 					environment: node?.environment,
 				})) as ClearVariables;
+				const names = integrationNamesFor(def, job);
+				// Internal call (never routed): the integrations' passwords come back opened, for this job only.
+				const integrations =
+					names.length > 0
+						? ((await ctx.call("project.integrationsForJob", {
+								projectKey: job.project,
+								names,
+								...(node?.application ? { application: node.application } : {}),
+							})) as ClearIntegrations)
+						: undefined;
 				const box = runtimeOf(this.broker).secrets;
 				const computed = variablesOfJob(
 					job,
@@ -459,10 +554,44 @@ export default function WorkerApiService(
 					clear,
 					requirePublicUrl(this.broker, config),
 					(sealed) => box.open(sealed),
+					integrations,
 				);
 				return openTemplateSecrets(computed, (armored) =>
 					callAction(ctx, "template.decryptSecret", { project: job.project, armored }),
 				);
+			},
+
+			/** The node's integration, its model and the plugin that deploys to it. */
+			async deploymentOf(this: WorkerThis, ctx: Context, job: JobDoc) {
+				const run = (await this.engine.repo.runs.findOne({ _id: job.runId })) as RunDoc;
+				const node = nodeOf(await this.engine.definition(run), job);
+				const name = node?.integration;
+				if (!name) throw invalid(`node ${job.node} names no integration (integration: on the node)`);
+				const { integrations } = (await ctx.call("project.integrationsForJob", {
+					projectKey: job.project,
+					names: [name],
+				})) as IntegrationsForJobAnswer;
+				const found = integrations.find((i) => i.name === name);
+				if (!found) throw notFound(`integration ${name} of project ${job.project}`);
+				if (!found.modelDef.deployment)
+					throw invalid(`integration ${name} (model ${found.model}) is not a deployment integration`);
+				const { items } = (await ctx.call("plugin.installed")) as { items: InstalledPlugin[] };
+				return {
+					integration: name,
+					model: found.model,
+					choice: chooseDeploymentPlugin(found.model, items, BUILTIN_DEPLOYMENT_PLUGINS),
+				};
+			},
+
+			/** A worker fetches only the plugins its own job runs: a step naming it, or its deployment plugin. */
+			async requirePluginOfJob(this: WorkerThis, ctx: WorkerCtx<any>, job: JobDoc, name: string) {
+				const steps = job.job.steps;
+				if (pluginsNamedBy(steps).includes(name)) return;
+				if (deploysApplication(steps)) {
+					const { choice } = await this.deploymentOf(ctx, job);
+					if (choice.kind === "installed" && choice.plugin.name === name) return;
+				}
+				throw forbidden(`this job runs no plugin ${name}`);
 			},
 
 			async secretsOf(this: WorkerThis, ctx: Context, job: JobDoc) {

@@ -43,6 +43,7 @@ import {
 	isEmptySet,
 } from "../src/workflow/import-plan.ts";
 import { exportWorkflowFiles, parseFileSet } from "../src/workflow/index.ts";
+import { requireModelAdmin } from "./support/integration-actions.ts";
 import type { FileSetModel, Pipeline, Workflow } from "../src/workflow/model.ts";
 
 type WorkflowThis = Service & {
@@ -179,6 +180,17 @@ export default function WorkflowService(): ServiceSchema<
 						);
 					}
 
+					// Models, then integrations, then what uses them — CDS's own order.
+					if ((model.integrationModels ?? []).length > 0) {
+						requireModelAdmin(
+							ctx.meta,
+							result.files.filter((f) => f.kind === "integration-model").map((f) => f.path),
+						);
+						await callAction(ctx, "project.upsertIntegrationModels", { models: model.integrationModels! });
+					}
+					if ((model.integrations ?? []).length > 0)
+						await callAction(ctx, "project.upsertIntegrations", { key, integrations: model.integrations! });
+
 					const entities = importEntityWrites(model, project, (sealed) => box.open(sealed));
 					if (entities.length > 0) await callAction(ctx, "project.upsertEntities", { key, entities });
 
@@ -218,12 +230,24 @@ export default function WorkflowService(): ServiceSchema<
 							ctx.emit("workflow.updated", { project: key, workflow: w.name, branch, version: doc.version });
 					}
 					const { created, updated, unchanged } = outcome;
-					const warnings = [...result.warnings, ...createdEmptyWarnings(model, project)];
+					const warnings = [
+						...result.warnings,
+						...createdEmptyWarnings(model, project),
+						// Checked, not installed: a plugin comes with its binaries (cds admin plugin import).
+						...result.files
+							.filter((f) => f.kind === "plugin" || f.kind === "plugin-binary")
+							.map((f) => ({
+								file: f.path,
+								message: `${f.path}: a plugin ${f.kind === "plugin" ? "manifest" : "binary descriptor"} is checked but not installed by an import; install it with cds admin plugin import`,
+							})),
+					];
 					return {
 						workflows: model.workflows.map((w) => w.name),
 						pipelines: model.pipelines.map((p) => p.name),
 						applications: model.applications.map((a) => a.name),
 						environments: model.environments.map((e) => e.name),
+						integrationModels: (model.integrationModels ?? []).map((m) => m.name),
+						integrations: (model.integrations ?? []).map((i) => i.name),
 						created,
 						updated,
 						unchanged,
@@ -308,8 +332,14 @@ export default function WorkflowService(): ServiceSchema<
 					const project = await callAction(ctx, "project.context", { key });
 					const { secrets } = runtimeOf(this.broker);
 					const box = await this.projectBox(ctx, key);
-					const set = exportSet(def, project.entities, (sealed) => secrets.open(sealed));
-					const files = exportWorkflowFiles(set, { sealSecret: (plain: string) => box.seal(plain) });
+					const set = exportSet(def, project.entities, (sealed) => secrets.open(sealed), {
+						docs: project.integrationDocs,
+						models: project.modelDocs,
+					});
+					const files = exportWorkflowFiles(set, {
+						sealSecret: (plain: string) => box.seal(plain),
+						openSecret: (sealed: string) => box.open(sealed),
+					});
 					if (ctx.params.format === "json") {
 						const { parse } = await import("yaml");
 						return {
@@ -551,6 +581,11 @@ export default function WorkflowService(): ServiceSchema<
 			) {
 				const project = await callAction(ctx, "project.context", { key });
 				const box = await this.projectBox(ctx, key);
+				// Installed plugins (hosted with `run`): a step may name one. None reachable: none installed.
+				const plugins = await (ctx.call("plugin.names") as Promise<{ names: string[] }>).then(
+					(a) => a.names,
+					() => [] as string[],
+				);
 				const result = parseFileSet(
 					files,
 					{
@@ -558,6 +593,8 @@ export default function WorkflowService(): ServiceSchema<
 						applications: project.applications,
 						environments: project.environments,
 						integrations: project.integrations,
+						integrationModels: project.integrationModels,
+						plugins,
 					},
 					{ openSecret: (sealed: string) => box.open(sealed) },
 				);
@@ -584,6 +621,19 @@ export default function WorkflowService(): ServiceSchema<
 					throw invalid(`${repo.repo}: the as-code files define no workflow`, [
 						{ message: "no workflow file" },
 					]);
+				// Models are shared by every project: a push (made by whoever may push) never defines one.
+				const modelFiles = parsed.files.filter((f) => f.kind === "integration-model");
+				if (modelFiles.length > 0) {
+					throw invalid(
+						`${repo.repo}: ${modelFiles.map((f) => f.path).join(", ")}: integration models are imported by a system administrator (cds admin integration-model import), not from a repository`,
+						modelFiles.map((f) => ({
+							file: f.path,
+							line: 1,
+							column: 1,
+							message: "integration model in as-code files",
+						})),
+					);
+				}
 
 				const heads = new Map<string, WorkflowDoc | null>();
 				for (const w of model.workflows) {
@@ -600,6 +650,12 @@ export default function WorkflowService(): ServiceSchema<
 					keepExisting: !isDefault,
 				});
 				if (entities.length > 0) await callAction(ctx, "project.upsertEntities", { key, entities });
+				// Project integrations, like applications, follow the default branch.
+				const integrations = (model.integrations ?? []).filter(
+					(i) => isDefault || !project.integrations.includes(i.name),
+				);
+				if (integrations.length > 0)
+					await callAction(ctx, "project.upsertIntegrations", { key, integrations });
 
 				const embedded = new Map(model.pipelines.map((p) => [p.name, p]));
 				const projectPipelines = new Map<string, Pipeline>();

@@ -101,9 +101,11 @@ export class ApiClient {
 			authorization: `Bearer ${this.#token}`,
 			accept: "application/json",
 		};
-		if (body !== undefined) headers["content-type"] = "application/json";
+		// Bytes (a plugin binary) go as they are; anything else as JSON.
+		if (body !== undefined)
+			headers["content-type"] = Buffer.isBuffer(body) ? "application/octet-stream" : "application/json";
 
-		const payload = body === undefined ? undefined : JSON.stringify(body);
+		const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body);
 		const deadline = Date.now() + this.#retryForMs;
 		let response: Response;
 		let text: string;
@@ -159,7 +161,7 @@ export class ApiClient {
 		url: URL,
 		method: string,
 		headers: Record<string, string>,
-		body: string | undefined,
+		body: string | Buffer | undefined,
 	): Promise<{ response: Response; text: string }> {
 		try {
 			const response = await fetch(url, {

@@ -39,7 +39,11 @@ export async function queueFor(
  */
 export async function book(engine: RunEngine, id: string, hatchery: string): Promise<BookResult> {
 	const job = await engine.repo.jobs.findOne({ _id: id });
-	if (job?.status !== "Waiting" || (await engine.repo.results.findOne({ _id: id }))) return { won: false };
+	if (job?.status !== "Waiting" || (await engine.repo.results.findOne({ _id: id }))) {
+		// A queue entry whose job is over (a booking died before removing it): not offered again.
+		await engine.repo.queue.remove({ _id: id });
+		return { won: false };
+	}
 	const s = engine.settings;
 	// A cheap early refusal (not the guarantee: the slots are).
 	const running = await engine.repo.activeJobs.find({ project: job.project });

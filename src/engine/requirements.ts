@@ -18,6 +18,8 @@ export interface HatcheryCapabilities {
 	/** Services (`service` requirements) it can run beside a worker; empty for local hatcheries. */
 	services: string[];
 	region?: string;
+	/** Installed plugins with a binary for its os/arch (the run side adds them: drivers know nothing of plugins). */
+	plugins?: string[];
 }
 
 /** Reads CDS memory values: "6000" (MB), "512Mi", "2Gi", "4G". */
@@ -72,7 +74,9 @@ export function unmetRequirement(
 				if (caps.region !== r.value) return `no hatchery in region ${r.value}`;
 				break;
 			case "plugin":
-				return `no hatchery offers plugin ${r.value}`;
+				if (!(caps.plugins ?? []).includes(r.value))
+					return `no hatchery offers plugin ${r.value} (not installed for ${caps.osArch})`;
+				break;
 		}
 	}
 	return undefined;

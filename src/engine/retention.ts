@@ -90,6 +90,8 @@ export async function collectGarbage(
 		sweeper: BlobSweeper;
 		graceMs: number;
 		branchExists: (project: string, workflow: string, branch: string) => Promise<boolean>;
+		/** Blobs other services hold (plugin binaries): never garbage. */
+		alsoReferenced?: () => Promise<Iterable<string>>;
 	},
 ): Promise<GarbageReport> {
 	const { repo } = engine;
@@ -97,6 +99,7 @@ export async function collectGarbage(
 	const referenced = new Set<string>();
 	for (const refs of [repo.artifactRefs, repo.cacheRefs, repo.reportRefs])
 		for (const r of await refs.find({})) referenced.add(r.sha256);
+	for (const sha of (await deps.alsoReferenced?.()) ?? []) referenced.add(sha);
 	const stored: string[] = [];
 	for await (const sha of deps.artifacts.list()) stored.push(sha);
 	const doomed = deps.sweeper.sweep(stored, referenced, engine.now(), deps.graceMs);

@@ -88,9 +88,10 @@ export async function createRun(engine: RunEngine, input: CreateRunInput): Promi
 			}
 		}
 		if (!created) throw new RunConflictError(`could not allocate a run number for ${workflow}: try again`);
-		// Never move the hint backwards (creators finish out of order).
-		const hintNow = await engine.repo.counters.findOne({ _id: counterId });
-		if (!hintNow || hintNow.last < created.number)
+		// Creators of this node finish out of order: only the one holding the highest number it
+		// tried moves the hint, never backwards from here. (Another node's creator may: the hint
+		// is only where the search starts, and a stale one costs a refused insert or two.)
+		if (created.number >= local.highest && (hint?.last ?? 0) < created.number)
 			await engine.repo.counters.replace({ _id: counterId, last: created.number });
 	} finally {
 		// The last creation out forgets: a lone creation starts from the stored hint, as always.

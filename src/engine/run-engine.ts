@@ -228,10 +228,12 @@ export class RunEngine {
 			if (e instanceof DuplicateKeyError) return false;
 			throw e;
 		}
-		await this.repo.queue.remove({ _id: job._id });
 		// The job record is written twice in its life (queued, ended): the booking and the
 		// start live in active_jobs, which is small.
 		const active = await this.repo.activeJobs.findOne({ _id: job._id });
+		// A complete booking removed the queue entry already (one that died before doing so
+		// leaves it to book(), which drops entries of ended jobs).
+		if (!active?.slots) await this.repo.queue.remove({ _id: job._id });
 		await this.repo.jobs.update(
 			{ _id: job._id },
 			{

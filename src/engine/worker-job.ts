@@ -6,6 +6,9 @@
 import type { JobDoc, RunDoc } from "../../schemas/run.ts";
 import { isSealed } from "../crypto/secret-box.ts";
 import { type CompiledSecrets, compileSecrets } from "../run/mask.ts";
+import { integrationNamesOfJob, integrationVariables } from "../integrations/job-vars.ts";
+import type { ApplicationDeployments, IntegrationConfig, JobIntegration } from "../integrations/model.ts";
+import { plainConfig } from "../integrations/settings.ts";
 import type { Definition } from "./ports.ts";
 import { jobVariables } from "./run-vars.ts";
 
@@ -130,6 +133,31 @@ export function nodeOf(def: Definition, job: Pick<JobDoc, "node">) {
 	return def.model.nodes.find((n) => n.name === job.node);
 }
 
+/** The integrations a workflow names (`integrations:` in v2.0), when its model carries them. */
+export function workflowIntegrations(def: Definition): string[] {
+	return Object.keys(def.model.integrations ?? {}).sort();
+}
+
+/** The settings the workflow itself gives its integrations (they win over the project's). */
+function workflowIntegrationSettings(def: Definition): Record<string, IntegrationConfig> {
+	const out: Record<string, IntegrationConfig> = {};
+	for (const [name, entry] of Object.entries(def.model.integrations ?? {}))
+		out[name] = plainConfig(entry.config);
+	return out;
+}
+
+/** The names of the project integrations a job uses: its node's, then its workflow's. */
+export function integrationNamesFor(def: Definition, job: Pick<JobDoc, "node">): string[] {
+	return integrationNamesOfJob(nodeOf(def, job)?.integration, workflowIntegrations(def));
+}
+
+/** What the project service hands for a job's integrations (passwords opened). */
+export interface ClearIntegrations {
+	integrations: JobIntegration[];
+	/** The `deployments:` of the node's application. */
+	deployments?: ApplicationDeployments;
+}
+
 /**
  * The variables of a job and the clear values among them that must be masked; `open` opens
  * the exported values stored sealed.
@@ -141,6 +169,7 @@ export function variablesOfJob(
 	clear: ClearVariables,
 	publicUrl: string,
 	open?: (sealed: string) => string,
+	integrations?: ClearIntegrations,
 ): { vars: Record<string, string>; secrets: string[] } {
 	const node = nodeOf(def, job);
 	const pipeline = def.pipelines.find((p) => p.name === job.pipeline);
@@ -162,9 +191,24 @@ export function variablesOfJob(
 		publicUrl,
 		runUrl: `${publicUrl}/api/v1/projects/${job.project}/workflows/${job.workflow}/runs/${job.runNumber}`,
 	});
-	if (build.secrets.length === 0) return computed;
-	const secrets = new Set([...computed.secrets, ...build.secrets.filter((s) => s.length > 0)]);
-	return { vars: computed.vars, secrets: [...secrets] };
+	const platform = integrations?.integrations.length
+		? integrationVariables({
+				integrations: integrations.integrations,
+				node: node?.integration,
+				workflow: workflowIntegrations(def),
+				workflowSettings: workflowIntegrationSettings(def),
+				deployments: integrations.deployments,
+				vars: computed.vars,
+			})
+		: { vars: {}, secrets: [] };
+	if (build.secrets.length === 0 && platform.secrets.length === 0)
+		return { vars: { ...computed.vars, ...platform.vars }, secrets: computed.secrets };
+	const secrets = new Set([
+		...computed.secrets,
+		...platform.secrets,
+		...build.secrets.filter((s) => s.length > 0),
+	]);
+	return { vars: { ...computed.vars, ...platform.vars }, secrets: [...secrets] };
 }
 
 /**

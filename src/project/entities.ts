@@ -6,7 +6,9 @@ import type {
 	ContextEntity,
 	EntityDoc,
 	EntityKind,
+	IntegrationModelDoc,
 	JobVariables,
+	ProjectIntegrationDoc,
 	ProjectContext,
 	VariableDoc,
 } from "../../schemas/project.ts";
@@ -15,6 +17,8 @@ import { MASK, normaliseVariableValue, type VariableType } from "./variables.ts"
 export interface VariableInput {
 	type: VariableType;
 	value: unknown;
+	/** A password's project-sealed text as a file held it. */
+	exported?: string;
 }
 
 export type EntityRepository = { vcsServer: string; repo: string; cloneUrl?: string } | null;
@@ -117,6 +121,7 @@ export function variableDocs(
 			name,
 			type: v.type,
 			value: sealedValue(v.type, checked.value, seal),
+			...(v.type === "password" && typeof v.exported === "string" ? { exported: v.exported } : {}),
 			updated: stamp,
 		});
 	}
@@ -159,13 +164,32 @@ export function presentEntity(doc: EntityDoc, variables?: VariableDoc[]) {
 }
 
 /** What a file set may refer to: the names of each kind, and each entity with its variables. */
-export function projectContext(docs: EntityDoc[], vars: VariableDoc[]): ProjectContext {
+export function projectContext(
+	docs: EntityDoc[],
+	vars: VariableDoc[],
+	integrations: {
+		docs: ProjectIntegrationDoc[];
+		models: IntegrationModelDoc[];
+		modelNames: string[];
+		/** The ready-made integrations public models give every project. */
+		publicNames?: string[];
+	} = {
+		docs: [],
+		models: [],
+		modelNames: [],
+	},
+): ProjectContext {
 	const names = (kind: EntityKind) => docs.filter((d) => d.kind === kind).map((d) => d.name);
 	return {
 		pipelines: names("pipeline"),
 		applications: names("application"),
 		environments: names("environment"),
-		integrations: [] as string[],
+		integrations: [
+			...new Set([...integrations.docs.map((d) => d.name), ...(integrations.publicNames ?? [])]),
+		],
+		integrationModels: integrations.modelNames,
+		integrationDocs: integrations.docs,
+		modelDocs: integrations.models,
 		entities: docs.map(
 			(d): ContextEntity => ({
 				...d,

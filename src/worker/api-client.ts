@@ -6,6 +6,7 @@
 import { createReadStream } from "node:fs";
 import type { IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
+import type { PluginBinary } from "../integrations/plugin-manifest.ts";
 
 export class ApiError extends Error {
 	readonly status: number;
@@ -123,6 +124,29 @@ export interface ApiClient {
 	/** The raw bytes as a stream, or undefined on 404. */
 	getFile(area: "artifacts" | "cache", tag: string, name: string): Promise<Readable | undefined>;
 	listArtifacts(tag: string): Promise<ArtifactInfo[]>;
+	/** An installed plugin the job uses and its binary for one platform. */
+	getPlugin?(name: string, os: string, arch: string): Promise<WorkerPlugin>;
+	/** The bytes of that binary. */
+	getPluginBinary?(name: string, os: string, arch: string): Promise<Readable>;
+	/** Which plugin deploys the job's application on its node's integration. */
+	getDeployment?(): Promise<WorkerDeployment>;
+}
+
+/** `GET /worker/plugins/:name`: an installed plugin as a worker needs it. */
+export interface WorkerPlugin {
+	name: string;
+	type: string;
+	binary: PluginBinary;
+}
+
+/** `GET /worker/deployment`. */
+export interface WorkerDeployment {
+	integration: string;
+	model: string;
+	/** An installed plugin to run, or a built-in one (its entry under the repository root). */
+	plugin:
+		| { kind: "installed"; name: string; type: string }
+		| { kind: "builtin"; name: string; entry: string };
 }
 
 const JSON_TIMEOUT_MS = 30_000;
@@ -278,6 +302,13 @@ export function createApiClient(apiUrl: string, token: string): ApiClient {
 				throw err;
 			}
 		},
+		getPlugin: (name, os, arch) =>
+			json("GET", `/plugins/${seg(name)}?os=${seg(os)}&arch=${seg(arch)}`) as Promise<WorkerPlugin>,
+		getPluginBinary: (name, os, arch) =>
+			call("GET", `/plugins/${seg(name)}/binary?os=${seg(os)}&arch=${seg(arch)}`, {
+				timeoutMs: TRANSFER_IDLE_MS,
+			}),
+		getDeployment: () => json("GET", "/deployment") as Promise<WorkerDeployment>,
 		async listArtifacts(tag) {
 			const answer = await json("GET", `/artifacts/${seg(tag)}`);
 			const items: unknown = answer?.items;

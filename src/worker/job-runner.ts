@@ -6,7 +6,7 @@
 
 import { randomBytes } from "node:crypto";
 import { chmod, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { createMasker } from "../run/mask.ts";
 import { openJobSandbox, type PreparedJobSandbox } from "../sandbox/launch.ts";
 import type { SandboxPlan } from "../sandbox/plan.ts";
@@ -413,6 +413,12 @@ async function runStep(
 		signal: stepAbort.signal,
 		graceMs: options.graceMs,
 		sandbox,
+		plugins: {
+			node: options.workerCommand.node,
+			root: resolve(dirname(options.workerCommand.script), ".."),
+			secrets: spec.secrets,
+			outboundAllow: spec.outboundAllow,
+		},
 		env: buildStepEnv({
 			vars,
 			workspace: dirs.workspace,

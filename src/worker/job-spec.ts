@@ -24,6 +24,8 @@ export interface JobSpec {
 	stepTimeoutSeconds: number | null;
 	heartbeatSeconds: number;
 	logLimits: LogLimits;
+	/** CDS_OUTBOUND_ALLOW of the server: what plugins may connect to besides public addresses. */
+	outboundAllow: string[];
 }
 
 const DEFAULT_LOG_LIMITS: LogLimits = { maxLineBytes: 64 * 1024, maxStepBytes: 64 * 1024 * 1024 };
@@ -106,6 +108,9 @@ export function parseJobSpec(raw: unknown): JobSpec {
 		timeoutSeconds: positive(raw.timeoutSeconds, positive(job.timeout, DEFAULT_TIMEOUT_SECONDS)),
 		stepTimeoutSeconds: typeof stepTimeout === "number" && stepTimeout > 0 ? stepTimeout : null,
 		heartbeatSeconds: positive(raw.heartbeatSeconds, DEFAULT_HEARTBEAT_SECONDS),
+		outboundAllow: Array.isArray(raw.outboundAllow)
+			? raw.outboundAllow.filter((a): a is string => typeof a === "string")
+			: [],
 		logLimits: {
 			maxLineBytes: Math.max(64, positive(limits.maxLineBytes, DEFAULT_LOG_LIMITS.maxLineBytes)),
 			maxStepBytes: Math.max(256, positive(limits.maxStepBytes, DEFAULT_LOG_LIMITS.maxStepBytes)),

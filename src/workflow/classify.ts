@@ -1,5 +1,5 @@
 import { isMap, isScalar, isSeq } from "yaml";
-import type { EntityKind } from "./model.ts";
+import type { EntityKind, IntegrationFileKind } from "./model.ts";
 import { APPLICATION_KEYS } from "./parse-app-env.ts";
 import { PIPELINE_KEYS } from "./parse-pipeline.ts";
 import { WORKFLOW_V1_KEYS, WORKFLOW_V2_KEYS } from "./parse-workflow.ts";
@@ -8,6 +8,7 @@ import { closest } from "./suggest.ts";
 
 export type Classification =
 	| { kind: EntityKind }
+	| { kind: IntegrationFileKind }
 	/** Only keys every entity shares (name, version): decided later from references and hints. */
 	| { kind: "undecided" }
 	| { kind: "ignored"; reason: string }
@@ -85,6 +86,8 @@ export function classify(src: SourceFile): Classification {
 		};
 	}
 	if (topValue("version") === "v2.0") return { kind: "workflow" };
+	const integrationKind = integrationFileKind(keys);
+	if (integrationKind) return { kind: integrationKind };
 	const scores = new Map<EntityKind, number>();
 	for (const key of keys) {
 		for (const [kind, distinct] of Object.entries(DISTINCT_KEYS) as Array<[EntityKind, readonly string[]]>) {
@@ -107,4 +110,30 @@ export function classify(src: SourceFile): Classification {
 		return { kind: "undecided" };
 	}
 	return { kind: "ignored", reason: `no workflow entity keys (found: ${keys.slice(0, 5).join(", ")})` };
+}
+
+/** Keys no workflow entity has: a file holding one of them is an integration file. */
+const MODEL_ONLY_KEYS = [
+	"default_config",
+	"additional_default_config",
+	"deployment_default_config",
+	"public_configurations",
+	"artifact_manager",
+];
+const ENTITY_BODY_KEYS = ["workflow", "pipeline", "jobs", "stages", "steps", "variables", "values"];
+
+/**
+ * Integration models (their settings maps), project integrations (`model` + `config`),
+ * plugin manifests (`type` + `author`, no workflow body) and plugin binary descriptors
+ * (`os` + `arch`), told apart before the entity scoring — their keys would otherwise pass for
+ * a pipeline's or a workflow's.
+ */
+function integrationFileKind(keys: readonly string[]): IntegrationFileKind | undefined {
+	const has = (k: string) => keys.includes(k);
+	if (ENTITY_BODY_KEYS.some(has)) return undefined;
+	if (MODEL_ONLY_KEYS.some(has)) return "integration-model";
+	if (has("model") && (has("config") || has("name"))) return "integration";
+	if (has("os") && has("arch")) return "plugin-binary";
+	if (has("type") && has("author")) return "plugin";
+	return undefined;
 }

@@ -23,6 +23,7 @@ export type DiagnosticCode =
 	| "unknown-node"
 	| "unknown-stage"
 	| "unknown-integration"
+	| "unknown-integration-model"
 	| "unknown-plugin"
 	| "cycle"
 	| "invalid-graph"

@@ -1,5 +1,7 @@
 import { stringify } from "yaml";
 import { VCS_FIELDS } from "./parse-app-env.ts";
+import { exportIntegrationModel, exportProjectIntegration } from "../integrations/export.ts";
+import { settingsOut } from "../integrations/settings.ts";
 import { formatDuration } from "./parse-common.ts";
 import {
 	type Application,
@@ -18,6 +20,8 @@ import {
 } from "./model.ts";
 
 export interface ExportOptions {
+	/** Opens a project-sealed text: an imported password still holding its value is written as imported. */
+	openSecret?: (sealed: string) => string;
 	/**
 	 * Seals a clear password value; the result is written as is (prefixed with `enc:v1:` if the
 	 * callback did not). Required as soon as an unsealed password is exported: secrets are
@@ -98,7 +102,7 @@ function hookOut(hook: Workflow["hooks"][number]): Out {
 	return out;
 }
 
-function workflowTail(workflow: Workflow, out: Out): void {
+function workflowTail(workflow: Workflow, out: Out, options: ExportOptions): void {
 	if (workflow.notifications.length > 0) {
 		out["notifications"] = workflow.notifications.map((n) => {
 			const item: Out = { type: n.type };
@@ -122,10 +126,22 @@ function workflowTail(workflow: Workflow, out: Out): void {
 		sortedRecord(workflow.permissions, (v) => v),
 		Object.keys(workflow.permissions).length > 0,
 	);
+	if (workflow.integrations && Object.keys(workflow.integrations).length > 0) {
+		out["integrations"] = sortedRecord(workflow.integrations, (i) => {
+			const item: Out = {};
+			set(item, "type", i.type, i.type !== undefined);
+			const config = settingsOut(i.config, `workflow '${workflow.name}'`, options.sealSecret, {
+				secrets: true,
+				openExported: options.openSecret,
+			});
+			set(item, "config", config, Object.keys(config).length > 0);
+			return item;
+		});
+	}
 }
 
 /** A workflow in CDS's canonical form: v1.0 for a single pipeline, v2.0 otherwise. */
-export function exportWorkflow(workflow: Workflow): string {
+export function exportWorkflow(workflow: Workflow, options: ExportOptions = {}): string {
 	const out: Out = { name: workflow.name };
 	set(out, "description", workflow.description, workflow.description !== undefined);
 	out["version"] = workflow.version;
@@ -155,7 +171,7 @@ export function exportWorkflow(workflow: Workflow): string {
 			out["hooks"] = hooks;
 		}
 	}
-	workflowTail(workflow, out);
+	workflowTail(workflow, out, options);
 	return toYaml(out);
 }
 
@@ -241,6 +257,15 @@ export function exportPipeline(pipeline: Pipeline): string {
 
 function sealed(variable: Variable, what: string, options: ExportOptions): string {
 	if (variable.sealed) return variable.value;
+	if (variable.asImported !== undefined) {
+		// The text the import read, while it still holds this value: byte-stable round trips.
+		try {
+			if (!options.openSecret || options.openSecret(variable.asImported) === variable.value)
+				return variable.asImported;
+		} catch {
+			// sealed with another key: seal afresh
+		}
+	}
 	if (!options.sealSecret)
 		throw new Error(`sealSecret is required to export ${what}: secrets are never written in clear`);
 	const value = options.sealSecret(variable.value);
@@ -280,6 +305,11 @@ export function exportApplication(application: Application, options: ExportOptio
 		sortedRecord(application.keys, (k) => ({ type: k.type })),
 		Object.keys(application.keys).length > 0,
 	);
+	if (application.deployments && Object.keys(application.deployments).length > 0) {
+		out["deployments"] = sortedRecord(application.deployments, (config) =>
+			settingsOut(config, where, options.sealSecret, { secrets: true, openExported: options.openSecret }),
+		);
+	}
 	return toYaml(out);
 }
 
@@ -310,7 +340,15 @@ function fileName(name: string): string {
  */
 export function exportWorkflowFiles(set: FileSetModel, options: ExportOptions = {}): ExportedFile[] {
 	return [
-		...set.workflows.map((w) => ({ path: `${fileName(w.name)}.yml`, content: exportWorkflow(w) })),
+		...(set.integrationModels ?? []).map((m) => ({
+			path: `${fileName(m.name)}.model.yml`,
+			content: exportIntegrationModel(m),
+		})),
+		...(set.integrations ?? []).map((i) => ({
+			path: `${fileName(i.name)}.integration.yml`,
+			content: exportProjectIntegration(i, options),
+		})),
+		...set.workflows.map((w) => ({ path: `${fileName(w.name)}.yml`, content: exportWorkflow(w, options) })),
 		...set.pipelines.map((p) => ({ path: `${fileName(p.name)}.pip.yml`, content: exportPipeline(p) })),
 		...set.applications.map((a) => ({
 			path: `${fileName(a.name)}.app.yml`,

@@ -1,11 +1,11 @@
 import { isMap } from "yaml";
-import type { Node } from "yaml";
+import type { Node, YAMLMap } from "yaml";
 import { type Classification, classify, kindHint, templateMarker } from "./classify.ts";
 import { compareDiagnostics, type Diagnostic } from "./diagnostics.ts";
 import type {
 	Application,
-	EntityKind,
 	Environment,
+	FileKind,
 	FileSetModel,
 	Pipeline,
 	ProjectContext,
@@ -15,14 +15,22 @@ import type {
 import { parseApplication, parseEnvironment } from "./parse-app-env.ts";
 import type { ParseOptions } from "./parse-common.ts";
 import { parsePipeline } from "./parse-pipeline.ts";
+import { unknownStepAction } from "./parse-steps.ts";
 import { type ParsedWorkflow, parseWorkflow } from "./parse-workflow.ts";
 import { MAX_FILE_BYTES, SourceFile } from "./source.ts";
+import { BUILTIN_MODEL_NAMES } from "../integrations/builtin.ts";
+import {
+	parseIntegrationModel,
+	parsePluginBinary,
+	parsePluginManifest,
+	parseProjectIntegration,
+} from "../integrations/parse.ts";
 import { didYouMean } from "./suggest.ts";
 import { entityNameProblem } from "../project/variables.ts";
 
 export interface FileReport {
 	path: string;
-	kind: EntityKind | "ignored";
+	kind: FileKind | "ignored";
 	status: "accepted" | "rejected" | "ignored";
 	/** Why an ignored file is not an entity. */
 	reason?: string;
@@ -56,10 +64,17 @@ export interface InputFile {
 interface Entry {
 	src: SourceFile;
 	report: FileReport;
-	kind: EntityKind | undefined;
+	kind: FileKind | undefined;
 	name?: string;
 	nameNode?: Node | null;
 	workflow?: ParsedWorkflow;
+	/** Integrations a non-workflow file names (a project integration's model, a deployment's integration). */
+	integrationRefs?: Array<{
+		kind: "integration" | "integration-model";
+		name: string;
+		node: Node | null;
+		usedBy: string;
+	}>;
 }
 
 /**
@@ -86,10 +101,14 @@ export function parseFileSet(
 		applications: [],
 		environments: [],
 		missing: { applications: [], environments: [] },
+		integrationModels: [],
+		integrations: [],
+		plugins: [],
+		pluginBinaries: [],
 	};
 
 	for (const entry of entries.filter((e) => e.kind === "workflow")) {
-		const parsed = entry.src.guard(() => parseWorkflow(entry.src, entry.src.root as never));
+		const parsed = entry.src.guard(() => parseWorkflow(entry.src, entry.src.root as never, options));
 		if (parsed) {
 			entry.workflow = parsed;
 			entry.name = parsed.workflow.name;
@@ -103,6 +122,7 @@ export function parseFileSet(
 		const root = entry.src.guard(() => entry.src.root) ?? null;
 		if (!isMap(root) || entry.kind === undefined || entry.kind === "workflow") continue;
 		const { src } = entry;
+		if (parseIntegrationFile(entry, root, model, options)) continue;
 		if (entry.kind === "pipeline") {
 			const parsed = src.guard(() => parsePipeline(src, root));
 			if (parsed) {
@@ -116,8 +136,16 @@ export function parseFileSet(
 					: parseEnvironment(src, root, options),
 			);
 			if (parsed) {
-				if (entry.kind === "application") model.applications.push(parsed.entity as Application);
-				else model.environments.push(parsed.entity as Environment);
+				if (entry.kind === "application") {
+					const app = parsed.entity as Application;
+					model.applications.push(app);
+					entry.integrationRefs = Object.keys(app.deployments ?? {}).map((name) => ({
+						kind: "integration" as const,
+						name,
+						node: deploymentNode(src, root, name),
+						usedBy: `the deployments of application '${app.name}'`,
+					}));
+				} else model.environments.push(parsed.entity as Environment);
 				Object.assign(entry, { name: parsed.entity.name, nameNode: parsed.nameNode });
 			}
 		}
@@ -134,6 +162,9 @@ export function parseFileSet(
 	model.pipelines.sort(byName);
 	model.applications.sort(byName);
 	model.environments.sort(byName);
+	model.integrationModels!.sort(byName);
+	model.integrations!.sort(byName);
+	model.plugins!.sort(byName);
 
 	const all: Diagnostic[] = [];
 	for (const entry of entries) {
@@ -190,7 +221,7 @@ function classifyFile(file: InputFile): Entry {
 		};
 	}
 	if (classification.kind === "rejected") return rejected(src);
-	const kind = classification.kind === "undecided" ? undefined : classification.kind;
+	const kind: FileKind | undefined = classification.kind === "undecided" ? undefined : classification.kind;
 	return {
 		src,
 		kind,
@@ -263,8 +294,13 @@ function checkReferences(entries: Entry[], model: FileSetModel, ctx: ProjectCont
 		pipeline: new Set([...model.pipelines.map((p) => p.name), ...(ctx.pipelines ?? [])]),
 		application: new Set([...model.applications.map((a) => a.name), ...(ctx.applications ?? [])]),
 		environment: new Set([...model.environments.map((e) => e.name), ...(ctx.environments ?? [])]),
-		integration: new Set(ctx.integrations ?? []),
+		integration: new Set([...(model.integrations ?? []).map((i) => i.name), ...(ctx.integrations ?? [])]),
 	};
+	const models = new Set([
+		...BUILTIN_MODEL_NAMES,
+		...(model.integrationModels ?? []).map((m) => m.name),
+		...(ctx.integrationModels ?? []),
+	]);
 	const missingApplications = new Set<string>();
 	const missingEnvironments = new Set<string>();
 	for (const entry of entries) {
@@ -300,10 +336,30 @@ function checkReferences(entries: Entry[], model: FileSetModel, ctx: ProjectCont
 				);
 			}
 		}
+		for (const ref of entry.integrationRefs ?? []) {
+			const names = ref.kind === "integration" ? known.integration : models;
+			if (names.has(ref.name)) continue;
+			src.error(
+				ref.kind === "integration" ? "unknown-integration" : "unknown-integration-model",
+				ref.kind === "integration"
+					? `integration '${ref.name}' used by ${ref.usedBy} is not an integration of the project${didYouMean(ref.name, names)}`
+					: `integration model '${ref.name}' of ${ref.usedBy} is neither in the file set nor on the server${didYouMean(ref.name, names)}`,
+				ref.node,
+			);
+		}
 		const plugins = new Set(ctx.plugins ?? []);
+		// Custom steps may sit in any file that holds steps: each is an action only when installed.
+		for (const ref of src.pluginReferences) {
+			if (entry.kind === "pipeline" || !ref.custom || plugins.has(ref.name)) continue;
+			src.error("unknown-step-action", unknownStepAction(ref.name), ref.node);
+		}
 		if (entry.kind === "pipeline") {
 			for (const ref of src.pluginReferences) {
 				if (plugins.has(ref.name)) continue;
+				if (ref.custom) {
+					src.error("unknown-step-action", unknownStepAction(ref.name), ref.node);
+					continue;
+				}
 				src.error(
 					"unknown-plugin",
 					`plugin '${ref.name}' used by ${ref.usedBy} is not installed${didYouMean(ref.name, plugins)}`,
@@ -314,6 +370,75 @@ function checkReferences(entries: Entry[], model: FileSetModel, ctx: ProjectCont
 	}
 	model.missing.applications = [...missingApplications].sort();
 	model.missing.environments = [...missingEnvironments].sort();
+}
+
+/** Parses an integration file into the model; false when the entry is not one. */
+function parseIntegrationFile(
+	entry: Entry,
+	root: YAMLMap,
+	model: FileSetModel,
+	options: ParseOptions,
+): boolean {
+	const { src } = entry;
+	switch (entry.kind) {
+		case "integration-model": {
+			const parsed = src.guard(() => parseIntegrationModel(src, root));
+			if (parsed) {
+				model.integrationModels!.push(parsed.entity);
+				Object.assign(entry, { name: parsed.entity.name, nameNode: parsed.nameNode });
+			}
+			return true;
+		}
+		case "integration": {
+			const parsed = src.guard(() => parseProjectIntegration(src, root, options));
+			if (parsed) {
+				model.integrations!.push(parsed.entity);
+				Object.assign(entry, { name: parsed.entity.name, nameNode: parsed.nameNode });
+				entry.integrationRefs = [
+					{
+						kind: "integration-model",
+						name: parsed.entity.model,
+						node: parsed.modelNode,
+						usedBy: `integration '${parsed.entity.name}'`,
+					},
+				];
+			}
+			return true;
+		}
+		case "plugin": {
+			const parsed = src.guard(() => parsePluginManifest(src, root));
+			if (parsed) {
+				model.plugins!.push(parsed.entity);
+				Object.assign(entry, { name: parsed.entity.name, nameNode: parsed.nameNode });
+				if (parsed.entity.integration) {
+					const field = src.fields(root).find((f) => f.key === "integration");
+					entry.integrationRefs = [
+						{
+							kind: "integration-model",
+							name: parsed.entity.integration,
+							node: field?.value ?? null,
+							usedBy: `plugin '${parsed.entity.name}'`,
+						},
+					];
+				}
+			}
+			return true;
+		}
+		case "plugin-binary": {
+			const parsed = src.guard(() => parsePluginBinary(src, root));
+			if (parsed) model.pluginBinaries!.push(parsed);
+			return true;
+		}
+		default:
+			return false;
+	}
+}
+
+/** Where an application's `deployments:` names an integration. */
+function deploymentNode(src: SourceFile, root: YAMLMap, name: string): Node | null {
+	const field = src.fields(root).find((f) => f.key === "deployments");
+	if (!field || !isMap(field.value)) return field?.keyNode ?? null;
+	return src.fields(field.value).find((f) => f.key === name)?.keyNode ?? field.keyNode;
 }
 
 export type { Application, Environment, Pipeline, Workflow };

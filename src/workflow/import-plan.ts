@@ -2,6 +2,7 @@
 // overwrite, which project entities it writes, what it warns about. Shared by the API import
 // and the as-code branch sync (src/workflow/as-code-plan.ts).
 
+import type { SettingsConfig } from "../integrations/settings.ts";
 import type { Diagnostic } from "./diagnostics.ts";
 import { contentHash } from "./definitions.ts";
 import type { FileSetModel, Variable, Workflow } from "./model.ts";
@@ -19,7 +20,9 @@ export interface EntityWrite {
 	description?: string;
 	model?: unknown;
 	repository?: { vcsServer: string; repo: string };
-	variables?: Record<string, { type: string; value: string }>;
+	variables?: Record<string, { type: string; value: string; exported?: string }>;
+	/** Applications: deployments given in the file (clear passwords, with the sealed text read). */
+	deployments?: Record<string, SettingsConfig>;
 }
 
 /** An as-code workflow that owns names an import touches. */
@@ -47,7 +50,9 @@ export function isEmptySet(model: FileSetModel): boolean {
 		model.workflows.length === 0 &&
 		model.pipelines.length === 0 &&
 		model.applications.length === 0 &&
-		model.environments.length === 0
+		model.environments.length === 0 &&
+		(model.integrationModels ?? []).length === 0 &&
+		(model.integrations ?? []).length === 0
 	);
 }
 
@@ -95,11 +100,18 @@ export function importRefusal(
 export function entityVariables(
 	vars: Record<string, Variable>,
 	openSealed: (sealed: string) => string,
-): Record<string, { type: string; value: string }> {
+): Record<string, { type: string; value: string; exported?: string }> {
 	return Object.fromEntries(
 		Object.entries(vars).map(([n, v]) => [
 			n,
-			{ type: v.type === "key" ? "text" : v.type, value: v.sealed ? openSealed(v.value) : v.value },
+			{
+				type: v.type === "key" ? "text" : v.type,
+				value: v.sealed ? openSealed(v.value) : v.value,
+				// The file's sealed text, kept so that an unchanged password exports as imported.
+				...(v.type === "password" && (v.asImported ?? (v.sealed ? v.value : undefined))
+					? { exported: v.asImported ?? v.value }
+					: {}),
+			},
 		]),
 	);
 }
@@ -124,6 +136,7 @@ export function entityWrites(
 			description: a.description ?? "",
 			variables: entityVariables(a.variables, openSealed),
 			...(a.vcsServer && a.repo ? { repository: { vcsServer: a.vcsServer, repo: a.repo } } : {}),
+			...(a.deployments ? { deployments: a.deployments } : {}),
 		});
 	}
 	for (const e of model.environments) {

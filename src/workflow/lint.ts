@@ -101,5 +101,9 @@ function mergeModels(models: FileSetModel[]): FileSetModel {
 			applications: uniq(models.flatMap((m) => m.missing.applications)),
 			environments: uniq(models.flatMap((m) => m.missing.environments)),
 		},
+		integrationModels: models.flatMap((m) => m.integrationModels ?? []).sort(byName),
+		integrations: models.flatMap((m) => m.integrations ?? []).sort(byName),
+		plugins: models.flatMap((m) => m.plugins ?? []).sort(byName),
+		pluginBinaries: models.flatMap((m) => m.pluginBinaries ?? []),
 	};
 }

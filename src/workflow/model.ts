@@ -4,6 +4,9 @@
  * present (possibly undefined) so that models compare with deepStrictEqual.
  */
 
+import type { ParsedIntegration, ParsedModel, PluginBinary, PluginManifest } from "../integrations/parse.ts";
+import type { SettingsConfig } from "../integrations/settings.ts";
+
 export type JsonValue = string | number | boolean | null | JsonValue[] | JsonObject;
 export interface JsonObject {
 	[key: string]: JsonValue;
@@ -76,6 +79,17 @@ export interface Workflow {
 	historyLength: number | undefined;
 	/** Group name to CDS permission level (4 read, 5 read+execute, 7 read+write+execute). */
 	permissions: Record<string, number>;
+	/**
+	 * v2.0 `integrations:` — the project integrations the workflow uses, with the settings it
+	 * gives each (CDS: artifact managers). Present only when the file names some.
+	 */
+	integrations?: Record<string, WorkflowIntegration>;
+}
+
+/** One entry of a workflow's `integrations:`. */
+export interface WorkflowIntegration {
+	type: string | undefined;
+	config: SettingsConfig;
 }
 
 export const PARAMETER_TYPES = ["string", "text", "boolean", "number", "list", "password", "key"] as const;
@@ -184,6 +198,8 @@ export interface Variable {
 	value: string;
 	/** True when `value` is still ciphertext (no openSecret callback was given). */
 	sealed: boolean;
+	/** A password opened from the file: the sealed text read, written back while the value is unchanged. */
+	asImported?: string;
 }
 
 export const KEY_TYPES = ["ssh", "pgp"] as const;
@@ -200,6 +216,8 @@ export interface Application {
 	vcs: Record<string, string>;
 	/** `vcs_password`, a secret handled like a password variable. */
 	vcsPassword: Variable | undefined;
+	/** `deployments:` — integration name → the application's settings for it. Present when given. */
+	deployments?: Record<string, SettingsConfig>;
 }
 
 export interface Environment {
@@ -217,6 +235,13 @@ export interface FileSetModel {
 	environments: Environment[];
 	/** Referenced by a node but defined neither in the set nor in the project: created empty on import. */
 	missing: { applications: string[]; environments: string[] };
+	/** Integration models the set defines (importing them needs a system administrator). */
+	integrationModels?: ParsedModel[];
+	/** Project integrations the set defines (imported before the workflows that use them). */
+	integrations?: ParsedIntegration[];
+	/** Action-plugin manifests and binary descriptors: linted here, installed by `cds admin plugin import`. */
+	plugins?: PluginManifest[];
+	pluginBinaries?: PluginBinary[];
 }
 
 /** What the project already holds, for references that leave the file set. */
@@ -225,6 +250,8 @@ export interface ProjectContext {
 	applications?: readonly string[];
 	environments?: readonly string[];
 	integrations?: readonly string[];
+	/** Integration models known to the server (built-in and imported). */
+	integrationModels?: readonly string[];
 	plugins?: readonly string[];
 }
 
@@ -232,3 +259,13 @@ export interface ProjectContext {
 export const SEALED_PREFIX = "enc:v1:";
 
 export type EntityKind = "workflow" | "pipeline" | "application" | "environment";
+
+/** The integration files a set may hold beside its entities. */
+export const INTEGRATION_FILE_KINDS = [
+	"integration-model",
+	"integration",
+	"plugin",
+	"plugin-binary",
+] as const;
+export type IntegrationFileKind = (typeof INTEGRATION_FILE_KINDS)[number];
+export type FileKind = EntityKind | IntegrationFileKind;

@@ -2,6 +2,7 @@ import type { Node, YAMLMap } from "yaml";
 import type { Application, Environment } from "./model.ts";
 import { oneOf, type ParseOptions, parseKeys, parseVariables, readSecret } from "./parse-common.ts";
 import type { SourceFile } from "./source.ts";
+import { parseSettings, type SettingsConfig } from "../integrations/settings.ts";
 
 /** The `vcs_*` fields CDS writes on an application, vcs_password aside (it is a secret). */
 export const VCS_FIELDS = [
@@ -22,6 +23,7 @@ export const APPLICATION_KEYS: readonly string[] = [
 	"repo",
 	...VCS_FIELDS,
 	"vcs_password",
+	"deployments",
 ];
 /** CDS writes environment variables under `values`; `variables` is accepted as a synonym. */
 const ENVIRONMENT_KEYS: readonly string[] = ["version", "name", "description", "values", "variables", "keys"];
@@ -61,6 +63,18 @@ export function parseApplication(
 				? undefined
 				: readSecret(src, password, passwordField!.value, `vcs_password of ${where}`, options),
 	};
+	const deploymentsField = fields.get("deployments");
+	if (deploymentsField && !src.isEmpty(deploymentsField.value)) {
+		const map = src.map(deploymentsField.value, `deployments of ${where}`, deploymentsField.keyNode);
+		const deployments: Record<string, SettingsConfig> = {};
+		for (const entry of map ? src.fields(map) : []) {
+			deployments[entry.key] = parseSettings(src, entry, `the deployment of ${where} on '${entry.key}'`, {
+				...options,
+				secrets: true,
+			});
+		}
+		application.deployments = deployments;
+	}
 	return name === undefined ? undefined : { entity: application, nameNode: fields.get("name")!.value };
 }
 

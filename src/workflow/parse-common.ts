@@ -134,7 +134,7 @@ export function readSecret(
 	}
 	if (!options.openSecret) return { type: "password", value, sealed: true };
 	try {
-		return { type: "password", value: options.openSecret(value), sealed: false };
+		return { type: "password", value: options.openSecret(value), sealed: false, asImported: value };
 	} catch (error) {
 		src.error("secret-error", `cannot open sealed ${what}: ${(error as Error).message}`, at);
 		return { type: "password", value, sealed: true };

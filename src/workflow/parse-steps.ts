@@ -1,4 +1,4 @@
-import { isScalar } from "yaml";
+import { isMap, isScalar } from "yaml";
 import type { Node } from "yaml";
 import { BUILTIN_ACTIONS, type BuiltinAction, type JsonObject, type Step, type StepAction } from "./model.ts";
 import { parseDuration } from "./parse-common.ts";
@@ -8,6 +8,11 @@ import { didYouMean } from "./suggest.ts";
 const STEP_MODIFIERS = ["name", "enabled", "optional", "always_executed", "timeout"] as const;
 /** Every action key a step may carry; a step has exactly one. */
 const STEP_ACTIONS: readonly string[] = ["script", ...BUILTIN_ACTIONS, "plugin", "action"];
+
+/** The error of a step key that is no action (nor an installed plugin). */
+export function unknownStepAction(key: string): string {
+	return `unknown step action '${key}'${didYouMean(key, [...STEP_ACTIONS, ...STEP_MODIFIERS])}`;
+}
 
 /** Steps of a job, with one located error per malformed step. */
 export function parseSteps(src: SourceFile, field: Field | undefined, where: string): Step[] {
@@ -32,17 +37,28 @@ function parseStep(src: SourceFile, node: Node | null, where: string): Step | un
 		else if (STEP_ACTIONS.includes(field.key)) actions.push(field);
 		else unknown.push(field);
 	}
+	// CDS's custom step, `- plugin-simple: {…}`: a step keyed by the name of an installed plugin.
+	// Whether it is one is known only with the project's plugins: the file set decides.
+	const only = unknown.length === 1 && actions.length === 0 ? unknown[0]! : undefined;
+	if (only && !didYouMean(only.key, STEP_MODIFIERS) && (src.isEmpty(only.value) || isMap(only.value))) {
+		src.pluginReferences.push({ name: only.key, node: only.keyNode, usedBy: where, custom: true });
+		const params = (src.isEmpty(only.value) ? {} : src.plain(only.value)) as JsonObject;
+		return {
+			name: src.string(modifiers.get("name"), "step name"),
+			enabled: src.boolean(modifiers.get("enabled"), "enabled") ?? true,
+			optional: src.boolean(modifiers.get("optional"), "optional") ?? false,
+			alwaysExecuted: src.boolean(modifiers.get("always_executed"), "always_executed") ?? false,
+			timeout: parseDuration(src, modifiers.get("timeout"), "step timeout"),
+			action: { kind: "plugin", name: only.key, params },
+		};
+	}
 	for (const field of unknown) {
 		// A typo of a modifier reads better as an unknown key; anything else is taken for an action name.
 		const modifierHint = didYouMean(field.key, STEP_MODIFIERS);
 		if (modifierHint && actions.length > 0) {
 			src.error("unknown-key", `unknown key '${field.key}' in ${where}${modifierHint}`, field.keyNode);
 		} else {
-			src.error(
-				"unknown-step-action",
-				`unknown step action '${field.key}'${didYouMean(field.key, [...STEP_ACTIONS, ...STEP_MODIFIERS])}`,
-				field.keyNode,
-			);
+			src.error("unknown-step-action", unknownStepAction(field.key), field.keyNode);
 		}
 	}
 	if (actions.length > 1) {

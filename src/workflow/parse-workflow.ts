@@ -7,10 +7,18 @@ import {
 	type Workflow,
 	type WorkflowFormatVersion,
 	type WorkflowHook,
+	type WorkflowIntegration,
 	type WorkflowNode,
 	type WorkflowNotification,
 } from "./model.ts";
-import { emptyConditions, oneOf, parseConditions, parsePermissions } from "./parse-common.ts";
+import {
+	emptyConditions,
+	oneOf,
+	type ParseOptions,
+	parseConditions,
+	parsePermissions,
+} from "./parse-common.ts";
+import { parseSettings as parseIntegrationSettings } from "../integrations/settings.ts";
 import type { Field, SourceFile } from "./source.ts";
 import { didYouMean } from "./suggest.ts";
 
@@ -40,7 +48,7 @@ const NODE_KEYS = [
 ] as const;
 const V1_NODE_KEYS = NODE_KEYS.filter((k) => k !== "depends_on" && k !== "permissions");
 export const WORKFLOW_V1_KEYS: readonly string[] = [...COMMON_KEYS, ...V1_NODE_KEYS, "pipeline_hooks"];
-export const WORKFLOW_V2_KEYS: readonly string[] = [...COMMON_KEYS, "workflow", "hooks"];
+export const WORKFLOW_V2_KEYS: readonly string[] = [...COMMON_KEYS, "workflow", "hooks", "integrations"];
 const HOOK_KEYS = ["type", "ref", "config"] as const;
 const KNOWN_HOOK_TYPES = [
 	"WebHook",
@@ -89,7 +97,11 @@ interface NodeDraft {
 	dependsOn: Array<{ value: string; node: Node }>;
 }
 
-export function parseWorkflow(src: SourceFile, map: YAMLMap): ParsedWorkflow | undefined {
+export function parseWorkflow(
+	src: SourceFile,
+	map: YAMLMap,
+	options: ParseOptions = {},
+): ParsedWorkflow | undefined {
 	const all = src.fields(map);
 	const versionField = all.find((f) => f.key === "version");
 	let version: WorkflowFormatVersion = all.some((f) => f.key === "workflow") ? "v2.0" : "v1.0";
@@ -138,13 +150,15 @@ export function parseWorkflow(src: SourceFile, map: YAMLMap): ParsedWorkflow | u
 	}
 
 	const notifications = parseNotifications(src, fields.get("notifications"), references);
+	const integrations = parseWorkflowIntegrations(src, fields.get("integrations"), references, options);
 	const nodes = orderNodes(src, drafts, hooks, notifications, fields, map);
 	if (name === undefined || nodes === undefined) return undefined;
 	return {
 		workflow: {
+			...(integrations ? { integrations } : {}),
 			name,
 			description: src.string(fields.get("description"), "workflow description", { allowEmpty: true }),
-			version: canonicalVersion(nodes, hooks),
+			version: integrations ? "v2.0" : canonicalVersion(nodes, hooks),
 			nodes,
 			hooks,
 			notifications,
@@ -431,4 +445,33 @@ function orderNodes(
 	if (!ok) return drafts.map((d) => d.node);
 	const byName = new Map(drafts.map((d) => [d.node.name, d.node]));
 	return graph.topologicalOrder().map((n) => byName.get(n)!);
+}
+
+/** v2.0 `integrations:` — integration name → `{type, config}` (CDS: the artifact manager's settings). */
+function parseWorkflowIntegrations(
+	src: SourceFile,
+	field: Field | undefined,
+	references: WorkflowReference[],
+	options: ParseOptions,
+): Record<string, WorkflowIntegration> | undefined {
+	if (!field || src.isEmpty(field.value)) return undefined;
+	const map = src.map(field.value, "integrations (integration name → settings)", field.keyNode);
+	const out: Record<string, WorkflowIntegration> = {};
+	for (const entry of map ? src.fields(map) : []) {
+		const usedBy = "the workflow's integrations";
+		references.push({ kind: "integration", name: entry.key, node: entry.keyNode, usedBy });
+		const what = `integration '${entry.key}' of the workflow`;
+		if (src.isEmpty(entry.value)) {
+			out[entry.key] = { type: undefined, config: {} };
+			continue;
+		}
+		const item = src.map(entry.value, what, entry.keyNode);
+		if (!item) continue;
+		const fields = src.knownFields(item, what, ["type", "config"]);
+		out[entry.key] = {
+			type: src.string(fields.get("type"), `type of ${what}`),
+			config: parseIntegrationSettings(src, fields.get("config"), what, { ...options, secrets: true }),
+		};
+	}
+	return Object.keys(out).length > 0 ? out : undefined;
 }

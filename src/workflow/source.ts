@@ -28,8 +28,12 @@ export class SourceFile {
 	readonly text: string;
 	readonly diagnostics: Diagnostic[] = [];
 	readonly doc: Document | undefined;
-	/** Plugins named by steps and requirements, checked against the project by the file set. */
-	readonly pluginReferences: Array<{ name: string; node: Node | null; usedBy: string }> = [];
+	/**
+	 * Plugins named by steps and requirements, checked against the project by the file set.
+	 * `custom`: CDS's `- plugin-name: {…}` step, an unknown step action unless the plugin is installed.
+	 */
+	readonly pluginReferences: Array<{ name: string; node: Node | null; usedBy: string; custom?: boolean }> =
+		[];
 	private readonly lines = new LineCounter();
 	private aliasExpansions = 0;
 	private aliasLimitReported = false;

@@ -6,19 +6,26 @@ import path from "node:path";
 
 const REPO_ROOT = path.resolve(import.meta.dirname, "..", "..");
 
-function locate(): { root: string; skip: false } | { root: undefined; skip: string } {
-	const fromEnv = process.env.CDS_CORPUS;
-	const root = fromEnv ? path.resolve(fromEnv) : path.resolve(REPO_ROOT, "..", "shared", "cds-corpus");
+function locate(
+	variable = "CDS_CORPUS",
+	dir = "cds-corpus",
+	what = "the CDS corpus",
+): { root: string; skip: false } | { root: undefined; skip: string } {
+	const fromEnv = process.env[variable];
+	const root = fromEnv ? path.resolve(fromEnv) : path.resolve(REPO_ROOT, "..", "shared", dir);
 	if (existsSync(root)) return { root, skip: false };
 	const why = fromEnv
-		? `CDS_CORPUS=${fromEnv} does not exist`
-		: `the CDS corpus is not at ${root} (set CDS_CORPUS to its directory)`;
+		? `${variable}=${fromEnv} does not exist`
+		: `${what} is not at ${root} (set ${variable} to its directory)`;
 	if (process.env.CI === "true") throw new Error(`${why}, and CI=true: the corpus suites must run in CI`);
 	return { root: undefined, skip: why };
 }
 
 /** `skip` is the reason to skip a corpus suite, or false when the corpus is there. */
 export const corpus = locate();
+
+/** CDS's own integration models and plugin manifests: `CDS_INTEGRATIONS`, or `../shared/cds-integrations`. */
+export const cdsIntegrations = locate("CDS_INTEGRATIONS", "cds-integrations", "CDS's integration files");
 
 /** A path inside the corpus; only call it from a suite skipped with `corpus.skip`. */
 export function corpusPath(...parts: string[]): string {

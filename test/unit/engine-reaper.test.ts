@@ -47,6 +47,22 @@ describe("reaper", () => {
 		return { status: result?.status, reason: result?.reason, run: run?.status };
 	}
 
+	test("a queue entry left by a booking that died is dropped once its job ended, and never booked", async () => {
+		const entry = (await f.repo.queue.findOne({ _id: job._id }))!;
+		assert.equal((await book(f.engine, job._id, "h")).won, true);
+		// The booking died before removing the job's queue entry; the job then ended.
+		await f.repo.queue.insert(entry);
+		await start();
+		assert.equal(await f.engine.finalizeJob(job, "Success", null), true);
+		assert.equal(
+			await f.repo.queue.count({ _id: job._id }),
+			1,
+			"a complete booking's finaliser leaves the queue alone",
+		);
+		assert.deepEqual(await book(f.engine, job._id, "h2"), { won: false });
+		assert.equal(await f.repo.queue.count({ _id: job._id }), 0);
+	});
+
 	test("a worker that stops heartbeating is lost; its booking ends (token revoked, slots freed)", async () => {
 		assert.equal((await book(f.engine, job._id, "h")).won, true);
 		await start();

@@ -85,16 +85,21 @@ describe("steps", () => {
 		}
 	});
 
-	test("unsupported actions fail clearly", async () => {
+	test("unsupported actions, and plugins or deployments the job cannot have, fail clearly", async () => {
 		const { token, job } = addJob([
 			builtinStep("deploy", {}, { optional: true }),
-			{ ...scriptStep(""), action: { kind: "plugin", name: "venom", params: {} } },
+			{ ...scriptStep(""), action: { kind: "plugin", name: "venom", params: {} }, optional: true },
+			{ ...scriptStep(""), action: { kind: "action", name: "myAction", params: {} } },
 		]);
 		await runTestJob(api, token);
-		assert.match(api.logText(job, 0), /action deploy is not supported by this worker yet/);
+		assert.match(api.logText(job, 0), /DeployApplication: the node names no deployment integration/);
 		assert.match(
 			job.stepReports.find((r) => r.index === 1 && r.body.status === "Fail")!.body.reason,
-			/plugin venom is not supported/,
+			/GET \/plugins\/venom\?os=\w+&arch=\w+: HTTP 404/,
+		);
+		assert.match(
+			job.stepReports.find((r) => r.index === 2 && r.body.status === "Fail")!.body.reason,
+			/action myAction is not supported by this worker yet/,
 		);
 	});
 

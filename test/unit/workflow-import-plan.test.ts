@@ -171,7 +171,8 @@ describe("entity writes", () => {
 		);
 		const api = writes[1];
 		assert.deepEqual(api.variables, {
-			pw: { type: "password", value: "s3cret" },
+			// The file's sealed text goes along, for a byte-stable export.
+			pw: { type: "password", value: "s3cret", exported: "enc:s3cret" },
 			k: { type: "text", value: "x" },
 		});
 		assert.deepEqual(api.repository, { vcsServer: "gh", repo: "acme/api" });

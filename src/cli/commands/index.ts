@@ -2,9 +2,11 @@
 // exporting `register(registry: CommandRegistry): void` and add it to this list.
 
 import type { CommandRegistry } from "../registry.ts";
+import * as adminPlugin from "./admin-plugin.ts";
 import * as login from "./login.ts";
 import * as newCommand from "./new.ts";
 import * as project from "./project.ts";
+import * as integration from "./integration.ts";
 import * as push from "./push.ts";
 import * as report from "./report.ts";
 import * as run from "./run.ts";
@@ -16,6 +18,7 @@ import * as workflow from "./workflow.ts";
 const modules: ReadonlyArray<{ register(registry: CommandRegistry): void }> = [
 	login,
 	project,
+	integration, // after project: it adds the project integration group
 	workflow,
 	run, // after workflow: it adds commands to the workflow group
 	token,
@@ -24,6 +27,7 @@ const modules: ReadonlyArray<{ register(registry: CommandRegistry): void }> = [
 	newCommand,
 	report,
 	push,
+	adminPlugin, // last: it adds the admin group only if no other module did
 ];
 
 export function registerAllCommands(registry: CommandRegistry): void {

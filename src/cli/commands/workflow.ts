@@ -28,6 +28,8 @@ export interface ImportResult {
 	pipelines: string[];
 	applications: string[];
 	environments: string[];
+	integrationModels?: string[];
+	integrations?: string[];
 	created: string[];
 	updated: string[];
 	ignored: Array<{ path: string; reason: string }>;
@@ -93,6 +95,10 @@ export function register(registry: CommandRegistry): void {
 				plural(result.pipelines?.length ?? 0, "pipeline"),
 				plural(result.applications?.length ?? 0, "application"),
 				plural(result.environments?.length ?? 0, "environment"),
+				...(result.integrationModels?.length
+					? [plural(result.integrationModels.length, "integration model")]
+					: []),
+				...(result.integrations?.length ? [plural(result.integrations.length, "integration")] : []),
 			];
 			ctx.print(`imported ${plural(files.length, "file")} into ${key}: ${counts.join(", ")}`);
 			for (const name of result.created ?? []) ctx.print(`created  ${name}`);

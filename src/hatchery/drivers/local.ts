@@ -15,13 +15,7 @@
 // job, so those of jobs that are over (a worker killed with -9) are removed here.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import {
-	accessSync,
-	constants,
-	mkdirSync,
-	readdirSync,
-	readFileSync,
-} from "node:fs";
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";

@@ -20,6 +20,16 @@ export interface StepContext {
 	env: Record<string, string>;
 	/** Where the step's processes run (src/sandbox): every process of a step goes through it. */
 	sandbox: JobSandbox;
+	/** What plugins are handed (src/integrations/plugin-protocol.ts). */
+	plugins?: {
+		/** The Node and the repository root this worker runs from: built-in plugins run with them. */
+		node: string;
+		root: string;
+		/** The job's secrets, listed in a plugin's query. */
+		secrets: readonly string[];
+		/** CDS_OUTBOUND_ALLOW of the server, for plugins that connect somewhere. */
+		outboundAllow: readonly string[];
+	};
 }
 
 export interface ActionResult {

@@ -13,6 +13,10 @@ const REPORT_ACTIONS = new Set(["jUnitReport", "coverage", "staticAnalysis", "se
 
 async function dispatch(action: StepAction, ctx: StepContext): Promise<ActionResult> {
 	if (action.kind === "script") return runScript(action.script.map(String), ctx);
+	if (action.kind === "plugin") {
+		const params = interpolateParams(action.params, ctx.vars);
+		return (await import("./plugin.ts")).runInstalledPlugin(action.name, params, ctx);
+	}
 	if (action.kind !== "builtin") {
 		throw new ActionError(`${action.kind} ${action.name} is not supported by this worker yet`);
 	}
@@ -26,6 +30,9 @@ async function dispatch(action: StepAction, ctx: StepContext): Promise<ActionRes
 			const { checkoutRequest, runClone } = await import("./git-clone.ts");
 			return runClone(checkoutRequest(params, ctx.vars), ctx);
 		}
+		// CDS's DeployApplication, written `deploy: "{{.cds.application}}"` in a pipeline file.
+		case "deploy":
+			return (await import("./plugin.ts")).runDeployApplication(params, ctx);
 		case "artifactUpload":
 			return (await import("./artifacts.ts")).runArtifactUpload(params, ctx);
 		case "artifactDownload":

@@ -1,0 +1,485 @@
+// The project service's integration actions: integration models (global, imported by a
+// system administrator, beside the built-in ones), project integrations (one configured
+// model, passwords sealed), applications' deployment settings, and the internal
+// `project.integrationsForJob` a job's builder calls. Kept apart from project.service.ts only
+// for size: the service spreads them into its actions and owns the collections.
+
+import type { Context } from "moleculer";
+import type { GatewayMeta } from "../../schemas/meta.ts";
+import type {
+	EntityDoc,
+	IntegrationModelDoc,
+	ProjectDoc,
+	ProjectIntegrationDoc,
+} from "../../schemas/project.ts";
+import { entityName, projectKey } from "../../schemas/params.ts";
+import { BUILTIN_MODELS, builtinModel } from "../../src/integrations/builtin.ts";
+import { exportProjectIntegration } from "../../src/integrations/export.ts";
+import type {
+	IntegrationConfig,
+	IntegrationsForJobAnswer,
+	IntegrationsForJobParams,
+} from "../../src/integrations/model.ts";
+import type { ParsedIntegration, ParsedModel } from "../../src/integrations/parse.ts";
+import { readIntegrationFile, readModelFile } from "../../src/integrations/read-file.ts";
+import {
+	builtinAsStored,
+	configFromInput,
+	exportableIntegration,
+	maskConfig,
+	openConfig,
+	presentIntegration,
+	presentModel,
+	publicConfigurations,
+	type StoredConfig,
+	type StoredModel,
+	sealConfig,
+	storedModel,
+} from "../../src/integrations/stored.ts";
+import { plainConfig } from "../../src/integrations/settings.ts";
+import { entityId } from "../../src/project/entities.ts";
+import { SecretBox } from "../../src/crypto/secret-box.ts";
+import type { Diagnostic } from "../../src/workflow/diagnostics.ts";
+import type { Collection } from "../../src/store/types.ts";
+import { callAction } from "./call.ts";
+import { conflict, forbidden, invalid, notFound } from "./errors.ts";
+import { runtimeOf } from "./runtime.ts";
+
+export type IntegrationThis = {
+	broker: any;
+	integrationModels(): Collection<IntegrationModelDoc>;
+	projectIntegrations(): Collection<ProjectIntegrationDoc>;
+	entities(): Collection<EntityDoc>;
+	requireProject(key: string): Promise<ProjectDoc>;
+	/** Stored (imported) models first, then built-ins of other names. */
+	allModels(): Promise<Array<{ model: StoredModel; builtin: boolean }>>;
+	findModel(name: string): Promise<StoredModel | undefined>;
+	writeIntegrations(key: string, integrations: ParsedIntegration[]): Promise<void>;
+	writeModels(models: ParsedModel[]): Promise<void>;
+};
+
+const now = () => new Date().toISOString();
+
+const settingRule = {
+	type: "object",
+	strict: "remove",
+	props: {
+		type: { type: "string", optional: true, max: 16 },
+		value: { type: "any", optional: true },
+		description: { type: "string", optional: true, max: 4096 },
+	},
+} as const;
+const configRule = { type: "record", key: { type: "string", min: 1, max: 128 }, value: settingRule } as const;
+const fileRule = {
+	path: { type: "string", min: 1, max: 1024, optional: true },
+	content: { type: "string", max: 1024 * 1024 },
+} as const;
+
+const MODELS = "/integration-models";
+
+function isSystemAdmin(meta: GatewayMeta): boolean {
+	const user = meta.user;
+	// Calls from inside the cluster carry no user: the caller checked already.
+	return !user || (user.project === null && user.role === "admin" && !user.job);
+}
+
+/** A system administrator may import models; anyone else hears which file needed one. */
+export function requireModelAdmin(meta: GatewayMeta, files: string[]): void {
+	if (isSystemAdmin(meta)) return;
+	const names = files.join(", ");
+	throw forbidden(
+		`${names}: importing an integration model needs a system-administrator token (models are shared by every project)`,
+	);
+}
+
+function fileErrors(message: string, errors: Diagnostic[]) {
+	const first = errors[0];
+	const text =
+		errors.length === 1 && first ? `${first.file}:${first.line}:${first.column}: ${first.message}` : message;
+	return invalid(
+		text,
+		errors.map((d) => ({ ...d })),
+	);
+}
+
+async function projectBox(ctx: Context, key: string): Promise<SecretBox> {
+	const { projectKey: material } = await callAction(ctx, "project.secretMaterial", { key });
+	return SecretBox.fromKey(Buffer.from(material, "base64"));
+}
+
+function presentModelEntry(entry: { model: StoredModel; builtin: boolean }) {
+	return { ...presentModel(entry.model), builtin: entry.builtin };
+}
+
+export function integrationActions() {
+	return {
+		listIntegrationModels: {
+			rest: { method: "GET" as const, basePath: MODELS, path: "/" },
+			summary: "List integration models (built-in and imported)",
+			permission: { level: "authenticated" as const },
+			params: {},
+			async handler(this: IntegrationThis) {
+				return { items: (await this.allModels()).map(presentModelEntry) };
+			},
+		},
+		getIntegrationModel: {
+			rest: { method: "GET" as const, basePath: MODELS, path: "/:name" },
+			summary: "Show an integration model",
+			permission: { level: "authenticated" as const },
+			params: { name: { type: "string", min: 1, max: 128 } },
+			async handler(this: IntegrationThis, ctx: Context<{ name: string }>) {
+				const entry = (await this.allModels()).find((m) => m.model.name === ctx.params.name);
+				if (!entry) throw notFound(`integration model ${ctx.params.name}`, { name: ctx.params.name });
+				return presentModelEntry(entry);
+			},
+		},
+		importIntegrationModel: {
+			rest: { method: "POST" as const, basePath: MODELS, path: "/import" },
+			summary: "Import an integration model file (system administrator)",
+			description:
+				"The body is one CDS integration-model file. A token bound to a project is refused with 403 naming the file.",
+			// Checked in the handler, so that the refusal names the file.
+			permission: { level: "authenticated" as const },
+			params: fileRule,
+			async handler(this: IntegrationThis, ctx: Context<{ path?: string; content: string }, GatewayMeta>) {
+				const path = ctx.params.path ?? "integration-model.yml";
+				requireModelAdmin(ctx.meta, [path]);
+				const read = readModelFile({ path, content: ctx.params.content });
+				if (!read.entity) throw fileErrors(`${read.errors.length} errors in ${path}`, read.errors);
+				const existed = (await this.integrationModels().count({ _id: read.entity.name })) > 0;
+				await this.writeModels([read.entity]);
+				if (!existed) ctx.meta.$statusCode = 201;
+				const model = (await this.findModel(read.entity.name))!;
+				return { ...presentModel(model), builtin: false, created: !existed };
+			},
+		},
+		removeIntegrationModel: {
+			rest: { method: "DELETE" as const, basePath: MODELS, path: "/:name" },
+			summary: "Delete an imported integration model (a built-in one of that name is used again)",
+			permission: { level: "system-admin" as const },
+			params: { name: { type: "string", min: 1, max: 128 } },
+			async handler(this: IntegrationThis, ctx: Context<{ name: string }>) {
+				const { name } = ctx.params;
+				if (!(await this.integrationModels().findOne({ _id: name }))) {
+					if (builtinModel(name)) throw conflict(`integration model ${name} is built in`, { name });
+					throw notFound(`integration model ${name}`, { name });
+				}
+				if (!builtinModel(name)) {
+					const users = await this.projectIntegrations().find({ model: name });
+					if (users.length > 0) {
+						const list = users.map((u) => `${u.project}/${u.name}`);
+						throw conflict(`integration model ${name} is used by integration ${list.join(", ")}`, {
+							integrations: list,
+						});
+					}
+				}
+				await this.integrationModels().remove({ _id: name });
+				return { name, deleted: true };
+			},
+		},
+		/** Writes models of a file set already checked (and the caller already authorised). Internal. */
+		upsertIntegrationModels: {
+			params: { models: { type: "array", items: "object" } },
+			async handler(this: IntegrationThis, ctx: Context<{ models: ParsedModel[] }, GatewayMeta>) {
+				requireModelAdmin(
+					ctx.meta,
+					ctx.params.models.map((m) => m.name),
+				);
+				await this.writeModels(ctx.params.models);
+				return { count: ctx.params.models.length };
+			},
+		},
+
+		listIntegrations: {
+			rest: "GET /:key/integrations",
+			summary: "List the project's integrations (passwords masked)",
+			permission: { level: "read" as const, project: "key" },
+			params: { key: projectKey },
+			async handler(this: IntegrationThis, ctx: Context<{ key: string }>) {
+				await this.requireProject(ctx.params.key);
+				const docs = await this.projectIntegrations().find(
+					{ project: ctx.params.key },
+					{ sort: { name: 1 } },
+				);
+				return { items: docs.map(presentIntegration) };
+			},
+		},
+		getIntegration: {
+			rest: "GET /:key/integrations/:name",
+			summary: "Show a project integration and its model (passwords masked)",
+			permission: { level: "read" as const, project: "key" },
+			params: { key: projectKey, name: entityName },
+			async handler(this: IntegrationThis, ctx: Context<{ key: string; name: string }>) {
+				const { key, name } = ctx.params;
+				const doc = await this.projectIntegrations().findOne({ _id: `${key}/${name}` });
+				if (!doc) throw notFound(`integration ${name}`, { project: key, name });
+				const model = await this.findModel(doc.model);
+				return { ...presentIntegration(doc), modelDef: model ? presentModel(model) : null };
+			},
+		},
+		importIntegration: {
+			rest: "POST /:key/integrations/import",
+			summary: "Import a project integration file (CDS's `name`, `model`, `config`)",
+			description:
+				"Passwords may be clear or sealed with the project key (`enc:v1:`); a `**********` value keeps the stored password.",
+			permission: { level: "write" as const, project: "key" },
+			params: { key: projectKey, ...fileRule },
+			async handler(
+				this: IntegrationThis,
+				ctx: Context<{ key: string; path?: string; content: string }, GatewayMeta>,
+			) {
+				const { key } = ctx.params;
+				await this.requireProject(key);
+				const path = ctx.params.path ?? "integration.yml";
+				const box = await projectBox(ctx, key);
+				const models = (await this.allModels()).map((m) => m.model.name);
+				const read = readIntegrationFile(
+					{ path, content: ctx.params.content },
+					{ integrationModels: models },
+					(sealed) => box.open(sealed),
+				);
+				if (!read.entity) throw fileErrors(`${read.errors.length} errors in ${path}`, read.errors);
+				const existed = (await this.projectIntegrations().count({ _id: `${key}/${read.entity.name}` })) > 0;
+				await this.writeIntegrations(key, [read.entity]);
+				if (!existed) ctx.meta.$statusCode = 201;
+				const doc = (await this.projectIntegrations().findOne({ _id: `${key}/${read.entity.name}` }))!;
+				return {
+					...presentIntegration(doc),
+					created: !existed,
+					warnings: read.warnings.map((d) => ({ ...d })),
+				};
+			},
+		},
+		exportIntegration: {
+			rest: "GET /:key/integrations/:name/export",
+			summary: "Export a project integration as a CDS file (passwords sealed with the project key)",
+			permission: { level: "read" as const, project: "key" },
+			params: { key: projectKey, name: entityName },
+			async handler(this: IntegrationThis, ctx: Context<{ key: string; name: string }>) {
+				const { key, name } = ctx.params;
+				const doc = await this.projectIntegrations().findOne({ _id: `${key}/${name}` });
+				if (!doc) throw notFound(`integration ${name}`, { project: key, name });
+				const { secrets } = runtimeOf(this.broker);
+				const box = await projectBox(ctx, key);
+				const content = exportProjectIntegration(
+					exportableIntegration(doc, (s) => secrets.open(s)),
+					{
+						sealSecret: (plain) => box.seal(plain),
+						openSecret: (sealed) => box.open(sealed),
+					},
+				);
+				return { path: `${name}.integration.yml`, content };
+			},
+		},
+		removeIntegration: {
+			rest: "DELETE /:key/integrations/:name",
+			summary: "Delete a project integration",
+			permission: { level: "write" as const, project: "key" },
+			params: { key: projectKey, name: entityName },
+			async handler(this: IntegrationThis, ctx: Context<{ key: string; name: string }>) {
+				const { key, name } = ctx.params;
+				const apps = await this.entities().find({ project: key, kind: "application" });
+				const deploying = apps.filter((a) => a.deployments && name in a.deployments).map((a) => a.name);
+				if (deploying.length > 0) {
+					throw conflict(
+						`integration ${name} is used by the deployments of application ${deploying.join(", ")}`,
+						{
+							applications: deploying,
+						},
+					);
+				}
+				const removed = await this.projectIntegrations().remove({ _id: `${key}/${name}` });
+				if (removed === 0) throw notFound(`integration ${name}`, { project: key, name });
+				return { name, deleted: true };
+			},
+		},
+		/** Writes the integrations of a checked file set (passwords clear or as imported). Internal. */
+		upsertIntegrations: {
+			params: { key: projectKey, integrations: { type: "array", items: "object" } },
+			async handler(this: IntegrationThis, ctx: Context<{ key: string; integrations: ParsedIntegration[] }>) {
+				await this.requireProject(ctx.params.key);
+				await this.writeIntegrations(ctx.params.key, ctx.params.integrations);
+				return { count: ctx.params.integrations.length };
+			},
+		},
+
+		getDeployments: {
+			rest: "GET /:key/applications/:name/deployments",
+			summary: "Show an application's deployment settings, per integration (passwords masked)",
+			permission: { level: "read" as const, project: "key" },
+			params: { key: projectKey, name: entityName },
+			async handler(this: IntegrationThis, ctx: Context<{ key: string; name: string }>) {
+				const app = await requireApplication(this, ctx.params.key, ctx.params.name);
+				const out: Record<string, ReturnType<typeof maskConfig>> = {};
+				for (const [integration, config] of Object.entries(app.deployments ?? {}))
+					out[integration] = maskConfig(config);
+				return { application: app.name, deployments: out };
+			},
+		},
+		setDeployment: {
+			rest: "PUT /:key/applications/:name/deployments/:integration",
+			summary: "Set how an application deploys on one of the project's integrations",
+			description:
+				"`config` maps setting names to `{type, value}`; a `**********` password keeps the stored one.",
+			permission: { level: "write" as const, project: "key" },
+			params: {
+				key: projectKey,
+				name: entityName,
+				integration: entityName,
+				config: configRule,
+			},
+			async handler(
+				this: IntegrationThis,
+				ctx: Context<{ key: string; name: string; integration: string; config: Record<string, any> }>,
+			) {
+				const { key, name, integration } = ctx.params;
+				const app = await requireApplication(this, key, name);
+				if (!(await this.projectIntegrations().findOne({ _id: `${key}/${integration}` })))
+					throw notFound(`integration ${integration}`, { project: key, integration });
+				const { config, errors } = configFromInput(ctx.params.config, "config");
+				if (errors.length > 0) throw invalid(errors[0]!.message, errors);
+				const { secrets } = runtimeOf(this.broker);
+				const deployments = { ...(app.deployments ?? {}) };
+				deployments[integration] = sealConfig(config, (p) => secrets.seal(p), deployments[integration]);
+				await this.entities().update({ _id: app._id }, { $set: { deployments, updated: now() } });
+				return { application: name, integration, config: maskConfig(deployments[integration]!) };
+			},
+		},
+		removeDeployment: {
+			rest: "DELETE /:key/applications/:name/deployments/:integration",
+			summary: "Remove an application's deployment settings for one integration",
+			permission: { level: "write" as const, project: "key" },
+			params: { key: projectKey, name: entityName, integration: entityName },
+			async handler(this: IntegrationThis, ctx: Context<{ key: string; name: string; integration: string }>) {
+				const { key, name, integration } = ctx.params;
+				const app = await requireApplication(this, key, name);
+				if (!app.deployments || !(integration in app.deployments))
+					throw notFound(`deployment of application ${name} on ${integration}`, { integration });
+				const deployments = { ...app.deployments };
+				delete deployments[integration];
+				await this.entities().update({ _id: app._id }, { $set: { deployments, updated: now() } });
+				return { application: name, integration, deleted: true };
+			},
+		},
+
+		/**
+		 * The named integrations of a project with their model, passwords OPENED: only the run
+		 * service calls it, for the job that uses them. Internal (never routed).
+		 */
+		integrationsForJob: {
+			idempotent: true,
+			params: {
+				projectKey,
+				names: { type: "array", items: { type: "string", min: 1, max: 128 }, max: 64 },
+				// The job's application: its `deployments:` for these integrations come back opened too.
+				application: { type: "string", max: 128, optional: true },
+			},
+			async handler(
+				this: IntegrationThis,
+				ctx: Context<IntegrationsForJobParams & { application?: string }>,
+			): Promise<IntegrationsForJobAnswer & { deployments?: Record<string, IntegrationConfig> }> {
+				const { projectKey: key, names } = ctx.params;
+				const { secrets } = runtimeOf(this.broker);
+				const open = (sealed: string) => secrets.open(sealed);
+				const integrations: IntegrationsForJobAnswer["integrations"] = [];
+				const shared = publicConfigurations((await this.allModels()).map((m) => m.model));
+				for (const name of [...new Set(names)]) {
+					const doc = await this.projectIntegrations().findOne({ _id: `${key}/${name}` });
+					const pub = doc ? undefined : shared.find((p) => p.name === name);
+					if (pub) {
+						integrations.push({
+							name,
+							model: pub.model.name,
+							config: plainConfig(openConfig(pub.config, open)),
+							modelDef: presentModel(pub.model, open),
+						});
+						continue;
+					}
+					if (!doc) throw notFound(`integration ${name}`, { project: key, name });
+					const model = await this.findModel(doc.model);
+					if (!model)
+						throw notFound(`integration model ${doc.model} of integration ${name}`, { model: doc.model });
+					integrations.push({
+						name: doc.name,
+						model: doc.model,
+						config: plainConfig(openConfig(doc.config, open)),
+						modelDef: presentModel(model, open),
+					});
+				}
+				if (!ctx.params.application) return { integrations };
+				const app = await this.entities().findOne({
+					_id: entityId(key, "application", ctx.params.application),
+				});
+				const deployments: Record<string, IntegrationConfig> = {};
+				for (const [name, config] of Object.entries(app?.deployments ?? {}))
+					if (names.includes(name)) deployments[name] = plainConfig(openConfig(config, open));
+				return { integrations, deployments };
+			},
+		},
+	};
+}
+
+async function requireApplication(self: IntegrationThis, key: string, name: string): Promise<EntityDoc> {
+	const app = await self.entities().findOne({ _id: entityId(key, "application", name) });
+	if (!app) throw notFound(`application ${name}`, { project: key, name });
+	return app;
+}
+
+/** The methods the actions above use; the service spreads them into its methods. */
+export function integrationMethods() {
+	return {
+		async allModels(this: IntegrationThis) {
+			const stored = await this.integrationModels().find({}, { sort: { name: 1 } });
+			const names = new Set(stored.map((d) => d.name));
+			return [
+				...stored.map((d) => ({ model: d.model, builtin: false })),
+				...BUILTIN_MODELS.filter((m) => !names.has(m.name)).map((m) => ({
+					model: builtinAsStored(m),
+					builtin: true,
+				})),
+			].sort((a, b) => (a.model.name < b.model.name ? -1 : a.model.name > b.model.name ? 1 : 0));
+		},
+		async findModel(this: IntegrationThis, name: string) {
+			const doc = await this.integrationModels().findOne({ _id: name });
+			if (doc) return doc.model;
+			const builtin = builtinModel(name);
+			return builtin ? builtinAsStored(builtin) : undefined;
+		},
+		async writeModels(this: IntegrationThis, models: ParsedModel[]) {
+			const { secrets } = runtimeOf(this.broker);
+			for (const m of models) {
+				const existing = await this.integrationModels().findOne({ _id: m.name });
+				const stamp = now();
+				await this.integrationModels().replace({
+					_id: m.name,
+					name: m.name,
+					model: storedModel(m, (p) => secrets.seal(p), existing?.model),
+					created: existing?.created ?? stamp,
+					updated: stamp,
+				});
+			}
+		},
+		async writeIntegrations(this: IntegrationThis, key: string, integrations: ParsedIntegration[]) {
+			const { secrets } = runtimeOf(this.broker);
+			for (const i of integrations) {
+				if (!(await this.findModel(i.model)))
+					throw invalid(`integration model ${i.model} of integration ${i.name} does not exist`, [
+						{ field: "model", message: `unknown integration model ${i.model}` },
+					]);
+				const id = `${key}/${i.name}`;
+				const existing = await this.projectIntegrations().findOne({ _id: id });
+				const stamp = now();
+				const config: StoredConfig = sealConfig(i.config, (p) => secrets.seal(p), existing?.config);
+				await this.projectIntegrations().replace({
+					_id: id,
+					project: key,
+					name: i.name,
+					model: i.model,
+					config,
+					created: existing?.created ?? stamp,
+					updated: stamp,
+				});
+			}
+		},
+	};
+}
