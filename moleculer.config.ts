@@ -4,6 +4,7 @@
 
 import type { BrokerOptions } from "moleculer";
 import type { Config } from "./config/index.ts";
+import { MetricsMiddleware } from "./mixins/metrics.middleware.ts";
 import { NodeLossMiddleware } from "./mixins/node-loss.middleware.ts";
 import { PermissionMiddleware } from "./mixins/permission.middleware.ts";
 import { StoreErrorsMiddleware } from "./mixins/store-errors.middleware.ts";
@@ -59,7 +60,7 @@ export function brokerOptions(config: Config): BrokerOptions {
 			);
 			throw err;
 		},
-		middlewares: [NodeLossMiddleware(), PermissionMiddleware(), StoreErrorsMiddleware()],
+		middlewares: [NodeLossMiddleware(), PermissionMiddleware(), StoreErrorsMiddleware(), MetricsMiddleware()],
 		replOptions: { customCommands: [] },
 	};
 }

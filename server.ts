@@ -11,7 +11,10 @@ import { brokerOptions } from "./moleculer.config.ts";
 import { ownGatewayUrl } from "./services/support/public-url.ts";
 import { COMPANION_MODULES, SERVICE_MODULES } from "./services/support/service-modules.ts";
 import { attachRuntime } from "./services/support/runtime.ts";
+import { metricsOf } from "./mixins/metrics.middleware.ts";
 import { attachStore } from "./mixins/store.mixin.ts";
+import MetricsService from "./services/metrics.service.ts";
+import { instrumentStore } from "./src/ops/store-metrics.ts";
 import { ensurePrivateDataDir } from "./src/crypto/master-key.ts";
 import { SecretBox, loadMasterKey } from "./src/crypto/secret-box.ts";
 import { scrubInitialEnvironment } from "./src/ops/environ-scrub.ts";
@@ -52,7 +55,9 @@ export async function startServer(env: NodeJS.ProcessEnv = hostEnv()): Promise<R
 	const store = await openStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir });
 	try {
 		const masterKey = await resolveMasterKey(config, store, (m) => broker.logger.warn(m));
-		attachStore(broker, store);
+		// Services get the store through the broker: its operations are timed there, once for all.
+		const metrics = metricsOf(broker)?.metrics;
+		attachStore(broker, metrics ? instrumentStore(store, metrics.storeLatency) : store);
 		// CDS_ARTIFACT_STORE (config/artifacts.ts) names it; the registry builds it.
 		const artifacts = await createArtifactStore(config.artifacts.store, {
 			dataDir: config.dataDir,
@@ -65,6 +70,8 @@ export async function startServer(env: NodeJS.ProcessEnv = hostEnv()): Promise<R
 			for (const load of Object.values(COMPANION_MODULES[name] ?? {}))
 				broker.createService((await load()).default(config));
 		}
+		// Every node answers its own metrics to the gateways (GET /metrics merges them all).
+		broker.createService(MetricsService());
 		await broker.start();
 	} catch (e) {
 		await broker.stop().catch(() => {});

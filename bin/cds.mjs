@@ -1,12 +1,15 @@
 #!/usr/bin/env node
-// The `cds` executable. Plain JavaScript so that any Node can start it: on Node >= 22.18
-// (native TypeScript) it loads ./cds.ts; on an older Node it re-runs itself with the
-// Node 22 binary installed as the package's `node` devDependency.
+// The `cds` executable. Plain JavaScript so that any Node can start it. Installed from the
+// packed project (`npm install -g cds-ts-<version>.tgz`), there is no TypeScript beside it —
+// Node refuses to strip types under node_modules — but the JavaScript built at `prepack`
+// (dist/, `npm run build:cli`), which runs on Node 20 too. In the checkout, on Node >= 22.18
+// (native TypeScript) it loads ./cds.ts; on an older Node it re-runs itself with the Node 22
+// binary installed as the package's `node` devDependency.
 
 import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { hostEnv } from "../config/launcher-env.mjs";
 
 const MINIMUM = [22, 18];
@@ -17,16 +20,22 @@ function isRecentEnough(version) {
 	return major > MINIMUM[0] || (major === MINIMUM[0] && minor >= MINIMUM[1]);
 }
 
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const SOURCE = join(ROOT, "bin", "cds.ts");
+const BUILT = join(ROOT, "dist", "bin", "cds.js");
+
 function bundledNode() {
-	const root = dirname(dirname(fileURLToPath(import.meta.url)));
 	const candidates = [
-		join(root, "node_modules", "node", "bin", "node"),
-		join(root, "node_modules", ".bin", "node"),
+		join(ROOT, "node_modules", "node", "bin", "node"),
+		join(ROOT, "node_modules", ".bin", "node"),
 	];
 	return candidates.find((path) => existsSync(path) && path !== process.execPath);
 }
 
-if (isRecentEnough(process.versions.node)) {
+// The sources win when present, so a stale dist/ in the checkout never runs instead of them.
+if (!existsSync(SOURCE) && existsSync(BUILT)) {
+	await import(pathToFileURL(BUILT).href);
+} else if (isRecentEnough(process.versions.node)) {
 	await import("./cds.ts");
 } else {
 	const node = hostEnv()[REEXEC_MARK] ? undefined : bundledNode();

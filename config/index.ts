@@ -8,6 +8,7 @@ import { type ArtifactSettings, readArtifactSettings } from "./artifacts.ts";
 import { CORE_SETTINGS, type LogLevel } from "./core.ts";
 import { type HatcherySettings, readHatcherySettings } from "./hatchery.ts";
 import { type HookSettings, readHookSettings } from "./hooks.ts";
+import { type MetricsSettings, readMetricsSettings } from "./metrics.ts";
 import { readOutboundSettings } from "./outbound.ts";
 import type { OutboundPolicy } from "../src/net/outbound-policy.ts";
 import { type NatsCredentials, natsEndpoint, userPassword } from "./nats-auth.ts";
@@ -24,6 +25,7 @@ export type {
 	ArtifactSettings,
 	HatcherySettings,
 	HookSettings,
+	MetricsSettings,
 	RepositorySettings,
 	RunSettings,
 	TemplateSettings,
@@ -95,6 +97,8 @@ export interface Config {
 	artifacts: ArtifactSettings;
 	repository: RepositorySettings;
 	templates: TemplateSettings;
+	/** Who may scrape /metrics besides system administrators (CDS_METRICS_TOKEN). */
+	metrics: MetricsSettings;
 	/** The allow-list of every connection made on a project's behalf (CDS_OUTBOUND_ALLOW). */
 	outbound: OutboundPolicy;
 }
@@ -166,6 +170,7 @@ export function loadConfig(env: Env = hostEnv(), cwd = process.cwd()): Config {
 		artifacts: readArtifactSettings(env, mongoUrl),
 		repository: readRepositorySettings(env),
 		templates: readTemplateSettings(env),
+		metrics: readMetricsSettings(env),
 		outbound: readOutboundSettings(env),
 	};
 }
@@ -176,7 +181,9 @@ export function loadConfig(env: Env = hostEnv(), cwd = process.cwd()): Config {
  * counts when it carries credentials.
  */
 export function secretVariables(env: Env): string[] {
-	const names = ["CDS_ADMIN_TOKEN", "CDS_SECRET_KEY", "NATS_PASSWORD"].filter((n) => env[n] !== undefined);
+	const names = ["CDS_ADMIN_TOKEN", "CDS_SECRET_KEY", "NATS_PASSWORD", "CDS_METRICS_TOKEN"].filter(
+		(n) => env[n] !== undefined,
+	);
 	for (const n of ["NATS_URL", "CDS_HOOKS_NATS_URL"]) if (/\/\/[^/]*@/.test(env[n] ?? "")) names.push(n);
 	return names;
 }

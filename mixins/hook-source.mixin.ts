@@ -9,6 +9,7 @@ import { randomUUID } from "node:crypto";
 import type { Service, ServiceBroker, ServiceSchema } from "moleculer";
 import { hookProcessorOf } from "../services/support/hook-node.ts";
 import { everyInterval } from "../services/support/periodic.ts";
+import { metricsOf } from "./metrics.middleware.ts";
 import { storeOf } from "./store.mixin.ts";
 import { HookIntake, sourceContext } from "../src/hooks/intake.ts";
 import type { HookSource, ScheduleDoc, SourcePorts } from "../src/hooks/source.ts";
@@ -90,6 +91,23 @@ export function HookSourceMixin<S extends HookSource<any>>(
 					);
 				},
 			});
+			const metrics = metricsOf(this.broker)?.metrics;
+			if (metrics) {
+				// Every event the source hands over, counted by what the intake made of it.
+				const emit = ctx.emit;
+				const name = this.source.name;
+				ctx.emit = (event, dedupKey) =>
+					emit(event, dedupKey).then(
+						(outcome) => {
+							metrics.hookEmitted(name, outcome);
+							return outcome;
+						},
+						(err: unknown) => {
+							metrics.hookEmitted(name, "error");
+							throw err;
+						},
+					);
+			}
 			await this.source.start(ctx);
 		},
 		async stopped(this: HookSourceThis<S>) {

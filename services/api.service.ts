@@ -17,6 +17,15 @@ import { BodyError, readJsonBody } from "../src/api/json-body.ts";
 import { type PublicError, publicError, RETRY_AFTER_SECONDS, UNAVAILABLE } from "../src/api/public-error.ts";
 import { matchRoute, type RestRoute } from "../src/api/route-table.ts";
 import { knownRestRoutes } from "./support/route-catalog.ts";
+import { clusterGauges } from "../src/ops/cluster-gauges.ts";
+import { isScrapeToken, scrapeVerdict } from "../src/ops/metrics-access.ts";
+import {
+	type FamilySnapshot,
+	MetricsRegistry,
+	mergeNodeSnapshots,
+	renderExposition,
+} from "../src/ops/metrics.ts";
+import type { NodeMetricsAnswer } from "./metrics.service.ts";
 import { ROUTED_SERVICE_NAMES } from "./support/service-modules.ts";
 
 const { MoleculerClientError } = Errors;
@@ -36,7 +45,11 @@ type ApiThis = Service & {
 	isReady(): Promise<{ ready: boolean; reason?: string }>;
 	routeProblem(): string | undefined;
 	unavailableRoute(req: IncomingMessage, err: unknown, body: PublicError): Promise<boolean>;
+	scrape(req: IncomingMessage): Promise<string>;
 };
+
+/** How long the gateway waits for one node's metrics before leaving it out of a scrape. */
+const NODE_METRICS_TIMEOUT_MS = 5_000;
 
 function hasService(broker: { registry: any }, name: string): boolean {
 	return broker.registry
@@ -104,6 +117,27 @@ export default function ApiService(
 								r.ready ? 200 : 503,
 								r.ready ? { status: "ready" } : { status: "starting", reason: r.reason },
 							);
+						},
+					},
+				},
+				// Prometheus scrapes the whole cluster here: every node's metrics, merged (docs/metrics.md).
+				// Authenticated by the handler: a system administrator token or CDS_METRICS_TOKEN.
+				{
+					path: "/metrics",
+					authentication: false,
+					mappingPolicy: "restrict",
+					bodyParsers: { json: false, urlencoded: false },
+					aliases: {
+						async "GET /"(this: ApiThis, req: IncomingMessage, res: ServerResponse) {
+							try {
+								const text = await this.scrape(req);
+								res.writeHead(200, { "Content-Type": "text/plain; version=0.0.4; charset=utf-8" });
+								res.end(text);
+							} catch (err) {
+								const body = publicError(err);
+								if (body.code >= 500) this.logger.error("metrics scrape failed", err);
+								if (!res.headersSent) sendJson(res, body.code, body);
+							}
 						},
 					},
 				},
@@ -252,6 +286,54 @@ export default function ApiService(
 				// A declared route moleculer-web does not match is one whose aliases are not (or no longer) built.
 				const path = ((req as { originalUrl?: string }).originalUrl ?? req.url ?? "").split("?")[0];
 				return matchRoute(await routeCatalog(config), req.method ?? "GET", path) !== undefined;
+			},
+
+			/** The exposition of every node's metrics and the cluster's gauges, for an allowed scraper. */
+			async scrape(this: ApiThis, req: IncomingMessage): Promise<string> {
+				const token = bearerToken(req);
+				if (!token) throw new MoleculerClientError("missing bearer token", 401, "UNAUTHORIZED");
+				if (!isScrapeToken(token, config.metrics.token)) {
+					const verdict = scrapeVerdict(await callAction(this.broker, "auth.resolve", { token }));
+					if (!verdict.allowed)
+						throw new MoleculerClientError(
+							verdict.message,
+							verdict.code,
+							verdict.code === 401 ? "UNAUTHORIZED" : "FORBIDDEN",
+						);
+				}
+				const nodeIds = new Set<string>();
+				for (const s of this.broker.registry.getServiceList({ onlyAvailable: true }) as Array<{
+					name: string;
+					nodeID: string;
+				}>)
+					if (s.name === "$metrics") nodeIds.add(s.nodeID);
+				const answers = await Promise.all(
+					[...nodeIds].map((nodeID) =>
+						this.broker.call("$metrics.node", {}, { nodeID, timeout: NODE_METRICS_TIMEOUT_MS }).then(
+							(a: NodeMetricsAnswer) => a,
+							(e: Error) => {
+								this.logger.warn(`metrics of node ${nodeID} left out: ${e.message}`);
+								return undefined;
+							},
+						),
+					),
+				);
+				const answered = answers.filter((a): a is NodeMetricsAnswer => a !== undefined);
+				const scrape = new MetricsRegistry();
+				const nodes = scrape.gauge(
+					"cds_metrics_nodes",
+					"Nodes asked for their metrics by this scrape, by whether they answered",
+					["state"],
+				);
+				nodes.labels("answered").set(answered.length);
+				nodes.labels("failed").set(nodeIds.size - answered.length);
+				let cluster: FamilySnapshot[] = [];
+				try {
+					cluster = await clusterGauges(storeOf(this.broker));
+				} catch (e) {
+					this.logger.warn(`metrics: cluster gauges not read from the store: ${(e as Error).message}`);
+				}
+				return renderExposition([...scrape.snapshot(), ...cluster, ...mergeNodeSnapshots(answered)]);
 			},
 
 			/** Resolved once per request, before the body is read (see the /api/v1 route's `use`). */

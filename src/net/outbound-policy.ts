@@ -13,7 +13,7 @@
 
 import { lookup as dnsLookup } from "node:dns/promises";
 import { BlockList, isIP } from "node:net";
-import { Agent, fetch as undiciFetch } from "undici";
+import type { Agent } from "undici";
 
 /** The setting that widens the allow-list; named in every refusal. */
 export const OUTBOUND_SETTING = "CDS_OUTBOUND_ALLOW";
@@ -316,12 +316,24 @@ export async function checkOutboundUrl(
 
 // ---- connecting to what was checked ----
 
+let undici: Promise<typeof import("undici")> | undefined;
+/**
+ * undici is loaded on first connection, not with this module: the installed CLI (built for the
+ * machine's Node, possibly 20) reaches this module through src/vcs but never connects through
+ * it, and undici 8 does not load on Node 20.
+ */
+function loadUndici(): Promise<typeof import("undici")> {
+	undici ??= import("undici");
+	return undici;
+}
+
 /**
  * An undici dispatcher whose connections go to the checked addresses only, whatever DNS says
  * at connect time (TLS still verifies the certificate against the URL's host name).
  */
-export function pinnedDispatcher(checked: CheckedTarget): Agent {
+export async function pinnedDispatcher(checked: CheckedTarget): Promise<Agent> {
 	const pinned = checked.addresses;
+	const { Agent } = await loadUndici();
 	return new Agent({
 		connect: {
 			lookup: (_hostname: string, options: { all?: boolean }, callback: (...args: any[]) => void) => {
@@ -371,7 +383,8 @@ export async function outboundFetch(
 	options: OutboundFetchOptions,
 ): Promise<Response> {
 	const checked = await checkOutboundUrl(input, options.policy, options.resolve);
-	const dispatcher = pinnedDispatcher(checked);
+	const dispatcher = await pinnedDispatcher(checked);
+	const undiciFetch = (await loadUndici()).fetch;
 	try {
 		// undici's own fetch: the dispatcher must come from the same undici as the fetch using it.
 		const response = (await undiciFetch(checked.url, {

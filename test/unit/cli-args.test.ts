@@ -108,7 +108,11 @@ describe("cds version", () => {
 		for (const argv of [["version"], ["--version"]]) {
 			const r = await run(argv);
 			assert.equal(r.code, 0);
-			assert.equal(r.stdout, `cds ${version} (node ${process.versions.node})\n`);
+			assert.equal(
+				r.stdout,
+				`cds ${version} (node ${process.versions.node})\n` +
+					"server: none configured (cds login --api-url URL --token T, or CDS_API_URL)\n",
+			);
 		}
 	});
 });
