@@ -27,6 +27,7 @@ import {
 	logEntryId,
 	maskWhole,
 	nodeOf,
+	openStepSecrets,
 	openTemplateSecrets,
 	reportUploadContext,
 	sealExports,
@@ -140,8 +141,17 @@ export default function WorkerApiService(
 						await repo.activeJobs.update({ _id: job._id }, { $set: { status: "Building", startedAt: now } });
 					} else await repo.heartbeats.replace({ _id: job._id, at: now });
 					const { vars, secrets } = await this.jobVariablesOf(ctx, job);
+					// Template secrets written into the steps themselves are opened too, and masked.
+					const inSteps = await openStepSecrets(job.job, (armored) =>
+						callAction(ctx, "template.decryptSecret", { project: job.project, armored }),
+					);
 					return {
-						...jobAnswer(job, vars, secrets, config.run.heartbeatSeconds),
+						...jobAnswer(
+							inSteps.secrets.length > 0 ? { ...job, job: inSteps.steps } : job,
+							vars,
+							[...new Set([...secrets, ...inSteps.secrets])],
+							config.run.heartbeatSeconds,
+						),
 						// What plugins may connect to besides public addresses (the server's allow-list).
 						outboundAllow: config.outbound.allow.map((rule) => rule.text),
 					};

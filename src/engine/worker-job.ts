@@ -297,3 +297,54 @@ export function jobAnswer(
 		logLimits: LOG_LIMITS,
 	};
 }
+
+/** An armored message inside a string: with real line breaks, or with `\n` escapes as `quote` writes them. */
+const ARMORED_IN_TEXT = /-----BEGIN PGP MESSAGE-----(?:\\n|\r?\n)[\s\S]*?-----END PGP MESSAGE-----/g;
+
+/**
+ * Template secrets rendered straight into a job's steps (a script line, an action's parameter)
+ * rather than into a variable: each armored message found in the steps' strings is opened and
+ * put in its place, and its clear value is masked like any password. A message `open` cannot
+ * read is left as written.
+ */
+export async function openStepSecrets<T>(
+	steps: T,
+	open: (armored: string) => Promise<string>,
+): Promise<{ steps: T; secrets: string[] }> {
+	const text = JSON.stringify(steps);
+	if (!text.includes(PGP_MESSAGE)) return { steps, secrets: [] };
+	const opened = new Map<string, string | null>();
+	const secrets: string[] = [];
+	const openOnce = async (found: string) => {
+		if (opened.has(found)) return;
+		// Lines of a message rendered into indented YAML keep their indentation: armor has none.
+		const armored = found
+			.replace(/\\n/g, "\n")
+			.split(/\r?\n/)
+			.map((l) => l.trim())
+			.join("\n");
+		try {
+			const clear = await open(armored);
+			opened.set(found, clear);
+			if (clear.length > 0) secrets.push(clear);
+		} catch {
+			opened.set(found, null);
+		}
+	};
+	const visit = async (value: unknown): Promise<unknown> => {
+		if (typeof value === "string") {
+			const found = value.match(ARMORED_IN_TEXT);
+			if (!found) return value;
+			for (const f of found) await openOnce(f);
+			return value.replace(ARMORED_IN_TEXT, (f) => opened.get(f) ?? f);
+		}
+		if (Array.isArray(value)) return Promise.all(value.map(visit));
+		if (value && typeof value === "object") {
+			const out: Record<string, unknown> = {};
+			for (const [k, v] of Object.entries(value)) out[k] = await visit(v);
+			return out;
+		}
+		return value;
+	};
+	return { steps: (await visit(steps)) as T, secrets };
+}

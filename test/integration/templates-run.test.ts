@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -45,6 +45,34 @@ const FILES: Record<string, string> = {
 	].join("\n"),
 	"prod.environment.yml":
 		"name: [[.name]]-prod\nvalues:\n  token:\n    type: password\n    value: [[ .params.token | quote ]]\n",
+	// The secret rendered straight into a script line, not into a variable.
+	"script-secret.yml": [
+		"slug: script-secret",
+		"name: A secret in a script",
+		"description: one job whose script holds the secret",
+		"parameters:",
+		"- key: token",
+		"  type: secret",
+		"  required: true",
+		"workflow: script-workflow.yml",
+		"pipelines:",
+		"- script.pipeline.yml",
+		"",
+	].join("\n"),
+	"script-workflow.yml": "name: [[.name]]\nversion: v1.0\npipeline: script-[[.id]]\n",
+	"script.pipeline.yml": [
+		"version: v1.0",
+		"name: script-[[.id]]",
+		"jobs:",
+		"- job: use",
+		"  steps:",
+		"  - script:",
+		"    - TOKEN=[[ .params.token | quote ]]",
+		"    - echo token is $TOKEN",
+		// Compared in two halves: the generated file must not hold the secret itself.
+		`    - test "$TOKEN" = "${SECRET.slice(0, 6)}""${SECRET.slice(6)}" && echo the script has the clear value`,
+		"",
+	].join("\n"),
 };
 
 let srv: TestServer;
@@ -65,11 +93,13 @@ describe("a template secret, from cds new to a run", () => {
 			repo = await srv.api("POST", "/api/v1/templates/repos", { name: "team" });
 		}
 		assert.equal(repo.status, 201, JSON.stringify(repo.body));
-		const added = await srv.api("POST", "/api/v1/templates/repos/team/templates", {
-			name: "deploy-secret",
-			url: `${base}deploy-secret.yml`,
-		});
-		assert.equal(added.status, 201, JSON.stringify(added.body));
+		for (const name of ["deploy-secret", "script-secret"]) {
+			const added = await srv.api("POST", "/api/v1/templates/repos/team/templates", {
+				name,
+				url: `${base}${name}.yml`,
+			});
+			assert.equal(added.status, 201, JSON.stringify(added.body));
+		}
 	});
 	after(async () => {
 		await srv?.stop();
@@ -107,5 +137,45 @@ describe("a template secret, from cds new to a run", () => {
 		assert.match(text, /the job has the clear value/);
 		assert.match(text, /token is \*{10}/);
 		assert.ok(!text.includes(SECRET));
+	});
+
+	test("a secret rendered into a script is opened for the job too, and masked in its logs", async () => {
+		const dir = join(root, "scripted");
+		await mkdir(dir);
+		execFileSync("git", ["init", "-q", dir]);
+		const io = memoryIo(
+			{ CDS_API_URL: srv.url, CDS_TOKEN: srv.adminToken, CDS_CONFIG: join(root, "none.json") },
+			dir,
+		);
+		const code = await main(
+			["new", "--template", "team/script-secret", "--project", "TPLRUN", "--import", `token=${SECRET}`],
+			io.io,
+		);
+		assert.equal(code, 0, io.stderr);
+		const [file] = (await readdir(dir)).filter((f) => f.endsWith(".pip.yml"));
+		assert.ok(file, "a pipeline file was written");
+		const pipeline = await readFile(join(dir, file), "utf8");
+		assert.ok(!pipeline.includes(SECRET), "the secret is not in the generated file");
+		assert.match(pipeline, /-----BEGIN PGP MESSAGE-----/);
+
+		const run = await srv.api("POST", "/api/v1/projects/TPLRUN/workflows/scripted/runs", {});
+		assert.equal(run.status, 201, JSON.stringify(run.body));
+		let final: any;
+		for (let i = 0; i < 300; i++) {
+			final = (await srv.api("GET", `/api/v1/projects/TPLRUN/workflows/scripted/runs/${run.body.number}`))
+				.body;
+			if (!["Waiting", "Building"].includes(final.status)) break;
+			await new Promise((r) => setTimeout(r, 100));
+		}
+		const logs = await srv.api(
+			"GET",
+			`/api/v1/projects/TPLRUN/workflows/scripted/runs/${run.body.number}/logs`,
+		);
+		const text = logs.body.items.map((l: { text: string }) => l.text).join("");
+		assert.equal(final.status, "Success", `${JSON.stringify(final.nodes)}\n${text}`);
+		assert.match(text, /the script has the clear value/);
+		assert.match(text, /token is \*{10}/);
+		assert.ok(!text.includes(SECRET));
+		assert.ok(!text.includes("PGP MESSAGE"));
 	});
 });
