@@ -112,7 +112,8 @@ export async function paginate<T extends Doc, R>(
 	const pageDocs = hasMore ? docs.slice(0, limit) : docs;
 	const last = pageDocs[pageDocs.length - 1];
 	return {
-		items: pageDocs.map(present),
+		// One argument only: a presenter's optional second parameter must not receive an index.
+		items: pageDocs.map((doc) => present(doc)),
 		next:
 			hasMore && last
 				? encodeCursor(
@@ -140,7 +141,7 @@ export function paginateList<T, R>(
 	const page = rest.slice(0, limit);
 	const last = page[page.length - 1];
 	return {
-		items: page.map(present),
+		items: page.map((item) => present(item)),
 		next: rest.length > limit && last ? encodeCursor({ id: keyOf(last) }, {}) : null,
 	};
 }
