@@ -14,7 +14,7 @@ import { after, before, describe, test } from "node:test";
 import { MAX_PAGE } from "../../src/api/pagination.ts";
 import { eventDoc, SHARDS } from "../../src/hooks/events.ts";
 import { bookAll, type BookedJob } from "../helpers/scripted-worker.ts";
-import { ALLOW_LOCAL_REPOSITORIES, apiClient, startTestServer, type TestServer } from "../helpers/server.ts";
+import { ALLOW_LOCAL_REPOSITORIES, startTestServer, type TestServer } from "../helpers/server.ts";
 import { mongoUrlFor, uniqueDbName } from "../helpers/servers.ts";
 
 const KEY = "ALPHA";
