@@ -39,6 +39,8 @@ import HookPollerService from "./hook-poller.service.ts";
 import HookSchedulerService from "./hook-scheduler.service.ts";
 import type { HookSourceOptions } from "../mixins/hook-source.mixin.ts";
 import HookWebhookService from "./hook-webhook.service.ts";
+import { pagination } from "../schemas/params.ts";
+import { type PageOptions, paginate } from "../src/api/pagination.ts";
 
 export type { HookEventDoc, HookMessage, RepositoryDoc, ScheduleDoc };
 export { messagesOf, SHARDS, shardOf } from "../src/hooks/events.ts";
@@ -161,30 +163,23 @@ export default function HookService(
 				rest: "GET /:key/hooks/events",
 				summary: "Recent hook events of a project (webhooks, poller, schedules, …), newest first",
 				permission: { level: "read", project: "key" },
-				params: {
-					key: keyParam,
-					limit: { type: "number", integer: true, min: 1, max: 200, optional: true, convert: true },
-				},
-				async handler(this: HookThis, ctx: Context<{ key: string; limit?: number }>) {
-					const limit = ctx.params.limit ?? 50;
-					const perShard = await Promise.all(
-						this.intake
-							.eventShards()
-							.map((c) => c.find({ project: ctx.params.key }, { sort: { receivedAt: -1 }, limit })),
+				params: { key: keyParam, ...pagination },
+				async handler(this: HookThis, ctx: Context<{ key: string } & PageOptions>) {
+					// Newest first across the shards; the _id breaks ties of one millisecond.
+					return paginate(
+						this.intake.eventShards(),
+						{ project: ctx.params.key },
+						{ ...ctx.params, order: { field: "receivedAt", direction: -1 } },
+						(e) => ({
+							id: e._id,
+							source: e.source,
+							state: e.state,
+							attempts: e.attempts,
+							lastError: e.lastError,
+							receivedAt: new Date(e.receivedAt).toISOString(),
+							messages: messagesOf(e),
+						}),
 					);
-					const events = perShard
-						.flat()
-						.sort((a, b) => b.receivedAt - a.receivedAt)
-						.slice(0, limit);
-					return events.map((e) => ({
-						id: e._id,
-						source: e.source,
-						state: e.state,
-						attempts: e.attempts,
-						lastError: e.lastError,
-						receivedAt: new Date(e.receivedAt).toISOString(),
-						messages: messagesOf(e),
-					}));
 				},
 			},
 
@@ -232,13 +227,15 @@ export default function HookService(
 				rest: "GET /:key/workflows/:name/schedules",
 				summary: "List the schedules of a workflow",
 				permission: { level: "read", project: "key" },
-				params: { key: keyParam, name: nameParam },
-				async handler(this: HookThis, ctx: Context<{ key: string; name: string }>) {
-					const docs = await this.schedules().find(
+				params: { key: keyParam, name: nameParam, ...pagination },
+				async handler(this: HookThis, ctx: Context<{ key: string; name: string } & PageOptions>) {
+					// In creation order; the _id breaks ties of one millisecond.
+					return paginate(
+						this.schedules(),
 						{ project: ctx.params.key, workflow: ctx.params.name },
-						{ sort: { created: 1 } },
+						{ ...ctx.params, order: { field: "created" } },
+						presentSchedule,
 					);
-					return docs.map(presentSchedule);
 				},
 			},
 

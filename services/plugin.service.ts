@@ -9,6 +9,8 @@ import type { Readable } from "node:stream";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import type { Config } from "../config/index.ts";
 import { StoreMixin } from "../mixins/store.mixin.ts";
+import { pagination } from "../schemas/params.ts";
+import { MAX_PAGE, type Page, type PageOptions, paginate } from "../src/api/pagination.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
 import { BlobTooLargeError } from "../src/artifacts/artifact-store.ts";
 import {
@@ -75,12 +77,21 @@ export default function PluginService(config: Config): ServiceSchema<any, any, a
 				params: { manifest: yamlText, file: { type: "string", max: 256, optional: true } },
 				async handler(this: PluginThis, ctx: Ctx<{ manifest: string; file?: string }>) {
 					// An integration plugin names a model the server knows (built in or imported).
-					const models = (await ctx.call("project.listIntegrationModels")) as {
-						items: Array<{ name: string }>;
-					};
+					const modelNames: string[] = [];
+					let cursor: string | undefined;
+					do {
+						const page = (await ctx.call("project.listIntegrationModels", {
+							limit: MAX_PAGE,
+							cursor,
+						})) as Page<{
+							name: string;
+						}>;
+						modelNames.push(...page.items.map((m) => m.name));
+						cursor = page.next ?? undefined;
+					} while (cursor);
 					const read = readPluginManifestFile(
 						{ path: ctx.params.file ?? "manifest.yml", content: ctx.params.manifest },
-						models.items.map((m) => m.name),
+						modelNames,
 					);
 					if (!read.value) formatError(read.errors);
 					const manifest = read.value;
@@ -191,10 +202,9 @@ export default function PluginService(config: Config): ServiceSchema<any, any, a
 				rest: "GET /",
 				summary: "Installed plugins",
 				permission: { level: "authenticated" },
-				params: {},
-				async handler(this: PluginThis) {
-					const docs = await this.plugins().find({}, { sort: { _id: 1 } });
-					return { items: docs.map(present) };
+				params: { ...pagination },
+				async handler(this: PluginThis, ctx: Ctx<PageOptions>) {
+					return paginate(this.plugins(), {}, ctx.params, present);
 				},
 			},
 

@@ -14,7 +14,7 @@ import { conflict, invalid, notFound } from "./support/errors.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
 import { type Runtime, runtimeOf } from "./support/runtime.ts";
 import { StoreMixin } from "../mixins/store.mixin.ts";
-import { paginate } from "../src/api/pagination.ts";
+import { decodeCursor, type PageOptions, paginate } from "../src/api/pagination.ts";
 import { presentIgnore, presentReport } from "../src/quality/present.ts";
 import type { ArtifactStore } from "../src/artifacts/artifact-store.ts";
 import {
@@ -235,22 +235,39 @@ export default function ReportService(): ServiceSchema<
 				rest: "GET /:key/workflows/:name/reports",
 				summary: "The reports of a workflow's latest run that has any (optionally on one branch)",
 				permission: { level: "read", project: "key" },
-				params: { key: projectKey, name: entityName, branch: { ...branchName, optional: true } },
-				async handler(this: ReportThis, ctx: Context<{ key: string; name: string; branch?: string }>) {
+				params: {
+					key: projectKey,
+					name: entityName,
+					branch: { ...branchName, optional: true },
+					...pagination,
+				},
+				async handler(
+					this: ReportThis,
+					ctx: Context<{ key: string; name: string; branch?: string } & PageOptions>,
+				) {
 					const { key, name, branch } = ctx.params;
 					const query: Record<string, unknown> = { project: key, workflow: name };
 					if (branch) query.branch = branch;
-					const [last] = await this.reports().find(query, { sort: { runNumber: -1 }, limit: 1 });
+					// The pages after the first stay on the run of the first page (its cursor names one
+					// of its reports), even when a newer run got reports in between.
+					const from = ctx.params.cursor
+						? await this.reports().findOne({ ...query, _id: decodeCursor(ctx.params.cursor).id })
+						: null;
+					const [last] = from
+						? [from]
+						: await this.reports().find(query, { sort: { runNumber: -1 }, limit: 1 });
 					if (!last) throw notFound(`reports of workflow ${name}${branch ? ` on branch ${branch}` : ""}`);
-					const docs = await this.reports().find(
+					const page = await paginate(
+						this.reports(),
 						{ project: key, workflow: name, runNumber: last.runNumber },
-						{ sort: { _id: 1 } },
+						ctx.params,
+						(d) => presentReport(d),
 					);
 					return {
 						runNumber: last.runNumber,
 						branch: last.branch,
 						defaultBranch: last.defaultBranch,
-						items: docs.map((d) => presentReport(d)),
+						...page,
 					};
 				},
 			},

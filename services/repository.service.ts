@@ -18,7 +18,8 @@ import type {
 	SshKeyDoc,
 	StatusReport,
 } from "../schemas/repository.ts";
-import { branchName, entityName, projectKey } from "../schemas/params.ts";
+import { branchName, entityName, pagination, projectKey } from "../schemas/params.ts";
+import { type PageOptions, paginate } from "../src/api/pagination.ts";
 import { callAction } from "./support/call.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
 import { conflict, invalid, notFound } from "./support/errors.ts";
@@ -180,10 +181,9 @@ export default function RepositoryService(
 				rest: "GET /:key/repositories/managers",
 				summary: "List the project's repository managers (tokens are never shown)",
 				permission: { level: "read", project: "key" },
-				params: { key: projectKey },
-				async handler(this: RepositoryThis, ctx: Context<{ key: string }>) {
-					const docs = await this.managers().find({ project: ctx.params.key }, { sort: { name: 1 } });
-					return { items: docs.map(presentManager), next: null };
+				params: { key: projectKey, ...pagination },
+				async handler(this: RepositoryThis, ctx: Context<{ key: string } & PageOptions>) {
+					return paginate(this.managers(), { project: ctx.params.key }, ctx.params, presentManager);
 				},
 			},
 
@@ -280,10 +280,15 @@ export default function RepositoryService(
 				rest: "GET /:key/repositories",
 				summary: "List the repositories linked to the project",
 				permission: { level: "read", project: "key" },
-				params: { key: projectKey },
-				async handler(this: RepositoryThis, ctx: Context<{ key: string }>) {
-					const docs = await this.repositories().find({ project: ctx.params.key }, { sort: { repo: 1 } });
-					return { items: docs.map((d) => this.present(d)), next: null };
+				params: { key: projectKey, ...pagination },
+				async handler(this: RepositoryThis, ctx: Context<{ key: string } & PageOptions>) {
+					// By repository path, as before; the _id breaks ties (one path linked twice).
+					return paginate(
+						this.repositories(),
+						{ project: ctx.params.key },
+						{ ...ctx.params, order: { field: "repo" } },
+						(d) => this.present(d),
+					);
 				},
 			},
 

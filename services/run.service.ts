@@ -28,6 +28,8 @@ import type { RunEngine } from "../src/engine/run-engine.ts";
 import { findRunByRef, parseRunRef, RUN_REF_PATTERN } from "../src/engine/run-ref.ts";
 import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
 import { subsetProblem } from "../src/store/subset.ts";
+import { pagination } from "../schemas/params.ts";
+import { type PageOptions, paginate } from "../src/api/pagination.ts";
 
 interface RunLocals {
 	engine: RunEngine;
@@ -143,25 +145,25 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 
 			list: {
 				rest: "GET /:key/workflows/:name/runs",
-				summary: "List the runs of a workflow, newest first",
+				summary: "List the runs of a workflow, newest first (a number's sub-runs before it)",
 				permission: { level: "read", project: "key" },
 				params: {
 					key: keyParam,
 					name: nameParam,
 					branch: { type: "string", max: 255, optional: true },
-					limit: { type: "number", integer: true, min: 1, max: 200, optional: true, convert: true },
+					...pagination,
 				},
 				async handler(
 					this: RunThis,
-					ctx: Context<{ key: string; name: string; branch?: string; limit?: number }>,
+					ctx: Context<{ key: string; name: string; branch?: string } & PageOptions>,
 				) {
 					const q: Record<string, unknown> = { project: ctx.params.key, workflow: ctx.params.name };
 					if (ctx.params.branch) q.branch = ctx.params.branch;
-					const runs = await this.engine.repo.runs.find(q, {
-						sort: { number: -1 },
-						limit: ctx.params.limit ?? 20,
-					});
-					return { items: runs.map((r) => presentRun(r)), next: null };
+					// A run's _id is `KEY/WORKFLOW/<number, 10 digits>[.<sub-run, 3 digits>]`: descending
+					// _id order is newest first, unique, and a keyset the cursor continues after.
+					return paginate(this.engine.repo.runs, q, { ...ctx.params, order: { direction: -1 } }, (r) =>
+						presentRun(r),
+					);
 				},
 			},
 

@@ -46,6 +46,8 @@ import {
 import type { IntegrationsForJobAnswer } from "../src/integrations/model.ts";
 import { subsetProblem } from "../src/store/subset.ts";
 import { DuplicateKeyError } from "../src/store/types.ts";
+import { pagination } from "../schemas/params.ts";
+import { type PageOptions, paginate } from "../src/api/pagination.ts";
 
 /** What the job's variables hold beyond CDS's usual ones, for the OpenAPI document. */
 const JOB_VARIABLES_DOC = [
@@ -417,14 +419,15 @@ export default function WorkerApiService(
 				rest: rest("GET", "/artifacts/:tag"),
 				summary: "Artifacts of the worker's run under a tag",
 				permission: worker,
-				params: { tag: { type: "string", pattern: TAG_PATTERN } },
-				async handler(this: WorkerThis, ctx: WorkerCtx<{ tag: string }>) {
+				params: { tag: { type: "string", pattern: TAG_PATTERN }, ...pagination },
+				async handler(this: WorkerThis, ctx: WorkerCtx<{ tag: string } & PageOptions>) {
 					const job = await this.callerJob(ctx);
-					const items = await this.engine.repo.artifactRefs.find(
+					return paginate(
+						this.engine.repo.artifactRefs,
 						{ scope: job.runId, tag: ctx.params.tag },
-						{ sort: { name: 1 } },
+						{ ...ctx.params, order: { field: "name" } },
+						(r) => ({ name: r.name, size: r.size, sha256: r.sha256 }),
 					);
-					return { items: items.map((r) => ({ name: r.name, size: r.size, sha256: r.sha256 })) };
 				},
 			},
 
@@ -455,14 +458,15 @@ export default function WorkerApiService(
 				rest: rest("GET", "/cache/:tag"),
 				summary: "Files of the project cache under a tag",
 				permission: worker,
-				params: { tag: { type: "string", pattern: TAG_PATTERN } },
-				async handler(this: WorkerThis, ctx: WorkerCtx<{ tag: string }>) {
+				params: { tag: { type: "string", pattern: TAG_PATTERN }, ...pagination },
+				async handler(this: WorkerThis, ctx: WorkerCtx<{ tag: string } & PageOptions>) {
 					const job = await this.callerJob(ctx);
-					const items = await this.engine.repo.cacheRefs.find(
+					return paginate(
+						this.engine.repo.cacheRefs,
 						{ scope: job.project, tag: ctx.params.tag },
-						{ sort: { name: 1 } },
+						{ ...ctx.params, order: { field: "name" } },
+						(r) => ({ name: r.name, size: r.size, sha256: r.sha256 }),
 					);
-					return { items: items.map((r) => ({ name: r.name, size: r.size, sha256: r.sha256 })) };
 				},
 			},
 

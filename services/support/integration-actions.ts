@@ -12,7 +12,8 @@ import type {
 	ProjectDoc,
 	ProjectIntegrationDoc,
 } from "../../schemas/project.ts";
-import { entityName, projectKey } from "../../schemas/params.ts";
+import { entityName, pagination, projectKey } from "../../schemas/params.ts";
+import { type PageOptions, paginate, paginateList } from "../../src/api/pagination.ts";
 import { BUILTIN_MODELS, builtinModel } from "../../src/integrations/builtin.ts";
 import { exportProjectIntegration } from "../../src/integrations/export.ts";
 import type {
@@ -119,9 +120,10 @@ export function integrationActions() {
 			rest: { method: "GET" as const, basePath: MODELS, path: "/" },
 			summary: "List integration models (built-in and imported)",
 			permission: { level: "authenticated" as const },
-			params: {},
-			async handler(this: IntegrationThis) {
-				return { items: (await this.allModels()).map(presentModelEntry) };
+			params: { ...pagination },
+			async handler(this: IntegrationThis, ctx: Context<PageOptions>) {
+				// Built-in models are not stored: the page is cut from the merged list, by name.
+				return paginateList(await this.allModels(), (m) => m.model.name, ctx.params, presentModelEntry);
 			},
 		},
 		getIntegrationModel: {
@@ -196,14 +198,16 @@ export function integrationActions() {
 			rest: "GET /:key/integrations",
 			summary: "List the project's integrations (passwords masked)",
 			permission: { level: "read" as const, project: "key" },
-			params: { key: projectKey },
-			async handler(this: IntegrationThis, ctx: Context<{ key: string }>) {
+			params: { key: projectKey, ...pagination },
+			async handler(this: IntegrationThis, ctx: Context<{ key: string } & PageOptions>) {
 				await this.requireProject(ctx.params.key);
-				const docs = await this.projectIntegrations().find(
+				// _id is `KEY/name`: the _id order is the name order.
+				return paginate(
+					this.projectIntegrations(),
 					{ project: ctx.params.key },
-					{ sort: { name: 1 } },
+					ctx.params,
+					presentIntegration,
 				);
-				return { items: docs.map(presentIntegration) };
 			},
 		},
 		getIntegration: {

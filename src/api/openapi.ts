@@ -126,6 +126,15 @@ const ERROR_SCHEMA: JsonSchema = {
 	},
 };
 
+const PAGE_SCHEMA: JsonSchema = {
+	type: "object",
+	required: ["items", "next"],
+	properties: {
+		items: { type: "array", items: {} },
+		next: { type: "string", nullable: true },
+	},
+};
+
 function errorResponse(description: string) {
 	return { description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } };
 }
@@ -158,6 +167,10 @@ export function buildOpenApiDocument(
 				parameters.push({ name, in: "path", required: true, schema: { type: "string" } });
 			}
 		}
+		// A listing (`?limit&cursor`) answers one page and the cursor of the next (src/api/pagination.ts).
+		const listing =
+			method === "get" &&
+			["limit", "cursor"].every((n) => parameters.some((p) => (p as { name: string }).name === n));
 		const operation: Record<string, unknown> = {
 			operationId: route.action,
 			summary: route.summary ?? route.action,
@@ -165,7 +178,12 @@ export function buildOpenApiDocument(
 			tags: [route.action.split(".")[0]],
 			parameters,
 			responses: {
-				"200": { description: "OK", content: { "application/json": { schema: {} } } },
+				"200": {
+					description: listing
+						? "One page; `next` is the cursor of the following page, null after the last"
+						: "OK",
+					content: { "application/json": { schema: listing ? { $ref: "#/components/schemas/Page" } : {} } },
+				},
 				"401": errorResponse("missing, unknown, revoked or expired token"),
 				"403": errorResponse("the token does not grant access"),
 				"404": errorResponse("unknown entity"),
@@ -202,7 +220,7 @@ export function buildOpenApiDocument(
 		security: [{ bearer: [] }],
 		components: {
 			securitySchemes: { bearer: { type: "http", scheme: "bearer" } },
-			schemas: { Error: ERROR_SCHEMA },
+			schemas: { Error: ERROR_SCHEMA, Page: PAGE_SCHEMA },
 		},
 		paths,
 	};

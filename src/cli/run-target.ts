@@ -8,7 +8,7 @@
 import { currentBranch, findRepositoryRoot, git, headCommit, remoteUrl } from "../vcs/git.ts";
 import { parseRemoteUrl, sameRepository } from "../vcs/remote-url.ts";
 import { UsageError } from "./errors.ts";
-import type { ApiClient, Listing } from "./http.ts";
+import type { ApiClient } from "./http.ts";
 import { seg } from "./http.ts";
 import type { CommandContext, OptionSpec } from "./registry.ts";
 
@@ -107,9 +107,9 @@ async function fromRepository(
 		: (await client.listAll<{ key: string }>("/projects")).map((p) => p.key);
 	for (const key of keys) {
 		const repos = await client
-			.get<Listing<{ id: string; url: string }>>(`/projects/${seg(key)}/repositories`)
-			.catch(() => ({ items: [] as Array<{ id: string; url: string }> }));
-		const linked = repos.items.find((r) => {
+			.listAll<{ id: string; url: string }>(`/projects/${seg(key)}/repositories`)
+			.catch(() => [] as Array<{ id: string; url: string }>);
+		const linked = repos.find((r) => {
 			try {
 				return sameRepository(parseRemoteUrl(r.url, "/"), remote);
 			} catch {

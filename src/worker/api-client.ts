@@ -310,13 +310,20 @@ export function createApiClient(apiUrl: string, token: string): ApiClient {
 			}),
 		getDeployment: () => json("GET", "/deployment") as Promise<WorkerDeployment>,
 		async listArtifacts(tag) {
-			const answer = await json("GET", `/artifacts/${seg(tag)}`);
-			const items: unknown = answer?.items;
-			if (!Array.isArray(items)) return [];
-			return items.filter(
-				(item): item is ArtifactInfo =>
-					typeof item === "object" && item !== null && typeof item.name === "string",
-			);
+			// Every page, following `next` (a listing answers at most a page).
+			const found: ArtifactInfo[] = [];
+			let cursor: string | null = null;
+			do {
+				const query: string = cursor ? `?cursor=${encodeURIComponent(cursor)}` : "";
+				const answer = await json("GET", `/artifacts/${seg(tag)}${query}`);
+				const items: unknown = answer?.items;
+				if (!Array.isArray(items)) return found;
+				for (const item of items)
+					if (typeof item === "object" && item !== null && typeof item.name === "string") found.push(item);
+				const next: unknown = answer?.next;
+				cursor = typeof next === "string" && next !== cursor ? next : null;
+			} while (cursor);
+			return found;
 		},
 	};
 }

@@ -67,7 +67,7 @@ describe("hook poller on FerretDB", { skip: mongo.skip }, () => {
 		assert.equal(run.branch, "feature/polled");
 		assert.equal(run.commit, commit);
 		const events = await srv.api("GET", "/api/v1/projects/POLL/hooks/events");
-		const polled = events.body.find((e: { source: string }) => e.source === "poller");
+		const polled = events.body.items.find((e: { source: string }) => e.source === "poller");
 		assert.ok(polled, JSON.stringify(events.body));
 		assert.equal(polled.messages[0].type, "branch-created");
 		assert.equal(polled.messages[0].branch, "feature/polled");

@@ -466,9 +466,11 @@ describe("hook sources on two replicas (injected clock): poller (real git) and s
 		const after = await scheduled();
 		assert.equal(after.length, 3);
 		assert.equal(after[2]!.vars["cds.hook.tick"], "2025-01-01T16:10:00");
-		const listed = (await replicas[1]!.call("hook.listSchedules", { key: "DEMO", name: "app" })) as any[];
+		const listed = (await replicas[1]!.call("hook.listSchedules", { key: "DEMO", name: "app" })) as {
+			items: any[];
+		};
 		assert.deepEqual(
-			listed.map((s) => s.id),
+			listed.items.map((s) => s.id),
 			[schedule.id],
 		);
 		await replicas[1]!.call("hook.deleteSchedule", { key: "DEMO", name: "app", id: schedule.id });

@@ -7,7 +7,7 @@
 
 import { relative, resolve, sep } from "node:path";
 import { CliFailure, UsageError } from "../errors.ts";
-import type { ApiClient, Listing } from "../http.ts";
+import type { ApiClient } from "../http.ts";
 import { seg } from "../http.ts";
 import { collectImportFiles, type ImportFile } from "../import-files.ts";
 import { JSON_OPTION } from "../options.ts";
@@ -68,8 +68,7 @@ async function findLinkedRepository(
 	key: string,
 	remote: RemoteUrl,
 ): Promise<LinkedRepository | null> {
-	const listing = await client.get<Listing<LinkedRepository>>(`/projects/${seg(key)}/repositories`);
-	for (const item of listing.items) {
+	for (const item of await client.listAll<LinkedRepository>(`/projects/${seg(key)}/repositories`)) {
 		try {
 			if (sameRepository(parseRemoteUrl(item.url, "/"), remote)) return item;
 		} catch {
@@ -103,7 +102,7 @@ async function ensureManager(
 	remote: RemoteUrl,
 	ask: Asker | undefined,
 ): Promise<Manager> {
-	const managers = (await client.get<Listing<Manager>>(`/projects/${seg(key)}/repositories/managers`)).items;
+	const managers = await client.listAll<Manager>(`/projects/${seg(key)}/repositories/managers`);
 	const wanted = typeof ctx.values.manager === "string" ? ctx.values.manager : undefined;
 	if (wanted) {
 		const found = managers.find((m) => m.name === wanted);

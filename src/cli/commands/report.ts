@@ -14,6 +14,7 @@ interface LatestReports {
 	branch: string;
 	defaultBranch?: string;
 	items: ReportView[];
+	next?: string | null;
 }
 
 /** Colours only on a terminal, and never when NO_COLOR is set. */
@@ -75,6 +76,12 @@ async function runShow(ctx: CommandContext): Promise<number> {
 		result = await client.get<LatestReports>(`${base}/reports`, {
 			branch: ctx.values.branch as string | undefined,
 		});
+		// More reports than a page: all of them from the run's own listing.
+		if (result.next)
+			result = {
+				...result,
+				items: await client.listAll<ReportView>(`${base}/runs/${result.runNumber}/reports`),
+			};
 	}
 	if (ctx.values.json) {
 		ctx.printJson(result);
