@@ -217,6 +217,13 @@ describe("cds track right after a push", () => {
 		assert.match(r.stderr, /no run of W in project P after waiting/);
 	});
 
+	test("--no-follow prints what there is now: no waiting unless --timeout says so", async () => {
+		routes.set(`GET ${RUNS}`, () => ({ items: [], next: null }));
+		const r = await cds(["track", ...TARGET, "--no-follow"]);
+		assert.equal(r.code, 1);
+		assert.match(r.stderr, /^error: no run of W in project P\n/);
+	});
+
 	test("--timeout must be a number of seconds", async () => {
 		const r = await cds(["track", ...TARGET, "--timeout", "soon"]);
 		assert.equal(r.code, 2);

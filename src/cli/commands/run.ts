@@ -238,8 +238,8 @@ function registerWorkflowStatusStop(registry: CommandRegistry): void {
 
 const DEFAULT_START_TIMEOUT_S = 120;
 
-function startTimeoutMs(raw: string | undefined): number {
-	if (raw === undefined) return DEFAULT_START_TIMEOUT_S * 1000;
+function startTimeoutMs(raw: string | undefined, defaultSeconds: number): number {
+	if (raw === undefined) return defaultSeconds * 1000;
 	const seconds = Number(raw);
 	if (raw.trim() === "" || !Number.isFinite(seconds) || seconds < 0)
 		throw new UsageError(`invalid --timeout "${raw}": expected a number of seconds`);
@@ -285,7 +285,7 @@ function registerTrack(registry: CommandRegistry): void {
 			timeout: {
 				type: "string",
 				valueName: "SECONDS",
-				description: `how long to wait for the run to start, e.g. right after cds push (default ${DEFAULT_START_TIMEOUT_S})`,
+				description: `how long to wait for the run to start, e.g. right after cds push (default ${DEFAULT_START_TIMEOUT_S}, 0 with --no-follow)`,
 			},
 			json: JSON_OPTION,
 		},
@@ -294,10 +294,12 @@ function registerTrack(registry: CommandRegistry): void {
 			"2 on usage errors. On a terminal the tree is redrawn in place; otherwise each status change is one line.",
 		async run(ctx) {
 			const target = await resolveRunTarget(ctx);
-			const timeout = startTimeoutMs(text(ctx, "timeout"));
+			const once = ctx.values["no-follow"] === true;
+			// A snapshot (--no-follow) does not wait unless asked to.
+			const timeout = startTimeoutMs(text(ctx, "timeout"), once ? 0 : DEFAULT_START_TIMEOUT_S);
 			const client = await ctx.client();
 			const run = await waitForFirstRun(ctx, client, target, timeout);
-			if (ctx.values["no-follow"] === true) {
+			if (once) {
 				if (ctx.values.json) ctx.printJson(run);
 				else printTree(ctx, run);
 				return exitCodeOf(run);
