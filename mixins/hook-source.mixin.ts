@@ -36,6 +36,12 @@ export function brokerPorts(broker: ServiceBroker): SourcePorts {
 			if (!available.some((s) => s.name === "repository")) return null;
 			return callAction(broker, "repository.listPollable", {});
 		},
+		commitInfo: (repositoryId, commit, branch) =>
+			callAction(broker, "repository.commitInfo", {
+				id: repositoryId,
+				commit,
+				...(branch ? { branch } : {}),
+			}),
 		async schedules() {
 			const store = storeOf(broker);
 			const c = await store.collection<ScheduleDoc>({ name: "hook_schedules" });

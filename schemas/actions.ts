@@ -72,6 +72,10 @@ export interface ActionTypes {
 		params: { id: string; commit: string; branch?: string };
 		result: RepositoryFiles;
 	};
+	"repository.commitInfo": {
+		params: { id: string; commit: string; branch?: string };
+		result: { author: string; authorEmail: string; message: string };
+	};
 	"repository.reportStatus": {
 		params: {
 			repositoryId: string;

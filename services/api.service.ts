@@ -101,10 +101,11 @@ export default function ApiService(
 			debounceTime: 100,
 			httpServerTimeout: config.requestTimeoutMs + 5_000,
 			routes: [
-				{
-					path: "/health",
+				// The probes are open, at the root and (where the API's users look for them) under /api/v1.
+				...["/health", "/api/v1/health"].map((path) => ({
+					path,
 					authentication: false,
-					mappingPolicy: "restrict",
+					mappingPolicy: "restrict" as const,
 					bodyParsers: { json: false, urlencoded: false },
 					aliases: {
 						"GET live"(this: ApiThis, _req: IncomingMessage, res: ServerResponse) {
@@ -119,7 +120,7 @@ export default function ApiService(
 							);
 						},
 					},
-				},
+				})),
 				// Prometheus scrapes the whole cluster here: every node's metrics, merged (docs/metrics.md).
 				// Authenticated by the handler: a system administrator token or CDS_METRICS_TOKEN.
 				{

@@ -34,6 +34,7 @@ import {
 	assertBranch,
 	ensureBareCache,
 	fetchCommit,
+	readCommitInfo,
 	isFullCommit,
 	lsRemoteDefaultBranch,
 	normaliseDir,
@@ -80,6 +81,7 @@ type RepositoryThis = Service & {
 	repositories(): Collection<LinkedRepositoryDoc>;
 	sshKeys(): Collection<SshKeyDoc>;
 	requireRepository(id: string): Promise<LinkedRepositoryDoc>;
+	fetchIntoCache(doc: LinkedRepositoryDoc, commit: string, branch?: string): Promise<string>;
 	internal(doc: LinkedRepositoryDoc): RepositoryDoc;
 	present(doc: LinkedRepositoryDoc): Record<string, unknown>;
 	webhookUrl(uuid: string): string;
@@ -559,35 +561,34 @@ export default function RepositoryService(
 						throw invalid(`"${commit}" is not a full commit hash`, [
 							{ field: "commit", message: "expected 40 hex digits" },
 						]);
-					const cacheDir = path.join(this.config.dataDir, "repositories", `${doc._id}.git`);
 					return this.serialised(doc._id, async () => {
-						mkdirSync(path.dirname(cacheDir), { recursive: true });
-						await ensureBareCache(cacheDir);
-						const remote = parseRemoteUrl(doc.url, "/");
-						const { token } = await this.tokenOf(doc.project, doc.manager);
-						const privateKey =
-							remote.kind === "ssh"
-								? runtimeOf(this.broker).secrets.open(
-										(await this.projectKeyPair(doc.project)).sealedPrivateKey,
-									)
-								: null;
-						const auth = gitAuth(remote, { token, privateKey });
-						try {
-							await fetchCommit(cacheDir, doc.url, commit, branch ?? null, {
-								env: auth.env,
-								timeoutMs: 120_000,
-								outbound: this.gitOutbound,
-							});
-						} catch (e) {
-							throw conflict(`cannot fetch ${commit} from ${doc.repo}: ${(e as Error).message}`, {
-								repositoryId: doc._id,
-							});
-						} finally {
-							auth.dispose();
-						}
+						const cacheDir = await this.fetchIntoCache(doc, commit, branch);
 						const files = await readTreeFiles(cacheDir, commit, doc.cdsDir, isCdsFile);
 						return { commit, dir: doc.cdsDir, files };
 					});
+				},
+			},
+
+			/**
+			 * Author and message of a commit, from the same cache: the poller's `git ls-remote`
+			 * sees only commits, a webhook payload carries these.
+			 */
+			commitInfo: {
+				params: {
+					id: { type: "string", max: 64 },
+					commit: { type: "string", max: 64 },
+					branch: { ...branchName, optional: true },
+				},
+				async handler(this: RepositoryThis, ctx: Context<{ id: string; commit: string; branch?: string }>) {
+					const doc = await this.requireRepository(ctx.params.id);
+					const { commit, branch } = ctx.params;
+					if (!isFullCommit(commit))
+						throw invalid(`"${commit}" is not a full commit hash`, [
+							{ field: "commit", message: "expected 40 hex digits" },
+						]);
+					return this.serialised(doc._id, async () =>
+						readCommitInfo(await this.fetchIntoCache(doc, commit, branch), commit),
+					);
 				},
 			},
 		},
@@ -601,6 +602,33 @@ export default function RepositoryService(
 			},
 			sshKeys(this: RepositoryThis) {
 				return this.collections.project_ssh_keys as Collection<SshKeyDoc>;
+			},
+			/** Brings `commit` into the repository's bare cache clone; returns the cache's path. */
+			async fetchIntoCache(this: RepositoryThis, doc: LinkedRepositoryDoc, commit: string, branch?: string) {
+				const cacheDir = path.join(this.config.dataDir, "repositories", `${doc._id}.git`);
+				mkdirSync(path.dirname(cacheDir), { recursive: true });
+				await ensureBareCache(cacheDir);
+				const remote = parseRemoteUrl(doc.url, "/");
+				const { token } = await this.tokenOf(doc.project, doc.manager);
+				const privateKey =
+					remote.kind === "ssh"
+						? runtimeOf(this.broker).secrets.open((await this.projectKeyPair(doc.project)).sealedPrivateKey)
+						: null;
+				const auth = gitAuth(remote, { token, privateKey });
+				try {
+					await fetchCommit(cacheDir, doc.url, commit, branch ?? null, {
+						env: auth.env,
+						timeoutMs: 120_000,
+						outbound: this.gitOutbound,
+					});
+				} catch (e) {
+					throw conflict(`cannot fetch ${commit} from ${doc.repo}: ${(e as Error).message}`, {
+						repositoryId: doc._id,
+					});
+				} finally {
+					auth.dispose();
+				}
+				return cacheDir;
 			},
 			async requireRepository(this: RepositoryThis, id: string) {
 				const doc = await this.repositories().findOne({ _id: id });

@@ -39,6 +39,7 @@ import {
 	entityWrites,
 	fileSetErrorMessage,
 	importEntityWrites,
+	importedEntityNames,
 	importRefusal,
 	isEmptySet,
 } from "../src/workflow/import-plan.ts";
@@ -244,8 +245,7 @@ export default function WorkflowService(): ServiceSchema<
 					return {
 						workflows: model.workflows.map((w) => w.name),
 						pipelines: model.pipelines.map((p) => p.name),
-						applications: model.applications.map((a) => a.name),
-						environments: model.environments.map((e) => e.name),
+						...importedEntityNames(model, project),
 						integrationModels: (model.integrationModels ?? []).map((m) => m.name),
 						integrations: (model.integrations ?? []).map((i) => i.name),
 						created,

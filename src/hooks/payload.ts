@@ -111,6 +111,15 @@ export interface CommitInfo {
 	message?: string;
 }
 
+/** git.author, git.author.email and git.message of a commit, as the webhook and the poller set them. */
+export function commitVars(info: CommitInfo): Record<string, string> {
+	const vars: Record<string, string> = {};
+	if (info.author) vars["git.author"] = info.author;
+	if (info.authorEmail) vars["git.author.email"] = info.authorEmail;
+	if (info.message) vars["git.message"] = info.message.slice(0, MAX_MESSAGE_LENGTH);
+	return vars;
+}
+
 /** Builds the change for one ref update, with its git.* variables. */
 export function changeFor(
 	ref: string,
@@ -133,9 +142,7 @@ export function changeFor(
 	}
 	vars["git.hash"] = after;
 	vars["git.hash.short"] = after.slice(0, 7);
-	if (info.author) vars["git.author"] = info.author;
-	if (info.authorEmail) vars["git.author.email"] = info.authorEmail;
-	if (info.message) vars["git.message"] = info.message.slice(0, MAX_MESSAGE_LENGTH);
+	Object.assign(vars, commitVars(info));
 	if (tag) return { type: "tag", tag, commit: after, vars };
 	return { type: created ? "branch-created" : "push", branch, commit: after, vars };
 }

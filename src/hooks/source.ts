@@ -6,6 +6,7 @@
 import FastestValidator, { type ValidationSchema } from "fastest-validator";
 import type { Doc } from "../store/types.ts";
 import type { SourceEvent } from "./events.ts";
+import type { CommitInfo } from "./payload.ts";
 import type { RepositoryDoc } from "../../schemas/repository.ts";
 
 export type { HookIntent, SourceEvent } from "./events.ts";
@@ -38,6 +39,12 @@ export interface SourcePorts {
 	repositoryByHookUuid(uuid: string): Promise<RepositoryDoc | null>;
 	/** Repositories to poll; null when the repository service is not reachable (yet). */
 	pollableRepositories(): Promise<RepositoryDoc[] | null>;
+	/**
+	 * Author and message of a commit of a linked repository (the repository service fetches it
+	 * into its cache); absent where nobody can answer. The poller sets git.author and
+	 * git.message with it, as a webhook payload does.
+	 */
+	commitInfo?(repositoryId: string, commit: string, branch: string | undefined): Promise<CommitInfo>;
 	/** Every workflow schedule (owned by the hook service). */
 	schedules(): Promise<ScheduleDoc[]>;
 }

@@ -214,6 +214,18 @@ export async function fetchCommit(
 	if (!(await hasCommit(cacheDir, commit))) throw new GitError(`commit ${commit} is not in ${url}`);
 }
 
+/** Author and message of a commit the cache holds (what a webhook payload tells, for the poller). */
+export async function readCommitInfo(
+	cacheDir: string,
+	commit: string,
+): Promise<{ author: string; authorEmail: string; message: string }> {
+	assertCommit(commit);
+	// NUL-separated: names and messages may hold any other character.
+	const { stdout } = await git(["log", "-1", "--format=%an%x00%ae%x00%B", commit, "--"], { cwd: cacheDir });
+	const [author = "", authorEmail = "", message = ""] = stdout.split("\0");
+	return { author, authorEmail, message: message.replace(/\n+$/, "") };
+}
+
 export interface TreeFile {
 	path: string;
 	content: string;

@@ -175,6 +175,24 @@ export function createdEmpty(model: FileSetModel, known: KnownEntities) {
 	};
 }
 
+/**
+ * The applications and environments an import wrote: those of the file set and those its nodes
+ * use that it created empty — so the summary counts what the warnings say was created.
+ */
+export function importedEntityNames(
+	model: FileSetModel,
+	known: KnownEntities,
+): { applications: string[]; environments: string[] } {
+	const empty = createdEmpty(model, known);
+	const names = (declared: Array<{ name: string }>, extra: string[]) => [
+		...new Set([...declared.map((d) => d.name), ...extra]),
+	];
+	return {
+		applications: names(model.applications, empty.applications),
+		environments: names(model.environments, empty.environments),
+	};
+}
+
 /** The warnings an import adds to the parser's: what it created empty. */
 export function createdEmptyWarnings(model: FileSetModel, known: KnownEntities): Array<{ message: string }> {
 	const empty = createdEmpty(model, known);

@@ -49,6 +49,11 @@ describe("authentication and per-project authorisation on every route", () => {
 	test("health probes need no token", async () => {
 		assert.equal((await fetch(`${srv.url}/health/live`)).status, 200);
 		assert.equal((await fetch(`${srv.url}/health/ready`)).status, 200);
+		// Also under the API's prefix, where a user who read "/api/v1/…" everywhere looks first.
+		const ready = await fetch(`${srv.url}/api/v1/health/ready`);
+		assert.equal(ready.status, 200);
+		assert.deepEqual(await ready.json(), { status: "ready" });
+		assert.equal((await fetch(`${srv.url}/api/v1/health/live`)).status, 200);
 	});
 
 	test("every documented route: 401 without token, 403 for another project's token", async () => {

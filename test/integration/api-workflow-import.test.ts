@@ -34,6 +34,8 @@ describe("workflow import and export through the API", { skip: corpus.skip }, ()
 		assert.deepEqual(imported.body.pipelines, ["build_api", "build_front", "deploy", "root", "tests"]);
 		// The application and environments it names are not in the set: created empty, with a warning.
 		assert.ok(imported.body.warnings.some((w: { message: string }) => /ITSCWRKFLW3-APP/.test(w.message)));
+		// …and counted with what the import wrote (the CLI's summary said "0 applications").
+		assert.deepEqual(imported.body.applications, ["ITSCWRKFLW3-APP"]);
 		const apps = await srv.api("GET", "/api/v1/projects/DEMO/applications");
 		assert.deepEqual(
 			apps.body.items.map((a: { name: string }) => a.name),

@@ -115,9 +115,12 @@ describe("workflow as code: cds push, per-branch definitions, runs of a branch",
 		assert.equal(first.code, 0, first.stderr);
 		assert.match(first.stdout, /linked repository .*remote to project DEMO \(manager git\)/);
 		// The gateway's public URL: without CDS_PUBLIC_URL, the address this node's gateway listens on.
-		const hook = /webhook: (\S+)\n/.exec(first.stdout)?.[1] ?? "";
+		const hook = / url: +(\S+)\n/.exec(first.stdout)?.[1] ?? "";
 		assert.match(hook, /^https?:\/\/[^/]+\/api\/v1\/hooks\/repository\/[0-9a-f-]{36}$/);
 		assert.ok(hook.startsWith(`${srv.url}/`), hook);
+		// A plain-git remote's webhook is set up by hand: its secret is shown, this once only.
+		assert.match(first.stdout, /webhook to set up on the git server \(the secret is shown this once only/);
+		const printedSecret = / secret: +([0-9a-f]{64})\n/.exec(first.stdout)?.[1];
 		assert.match(first.stdout, /poller: every 60s/);
 		assert.match(first.stdout, /workflow demo on branch master: created/);
 
@@ -144,6 +147,7 @@ describe("workflow as code: cds push, per-branch definitions, runs of a branch",
 			poll: { intervalSeconds: number } | null;
 		};
 		assert.match(internal.webhook!.secret, /^[0-9a-f]{64}$/);
+		assert.equal(printedSecret, internal.webhook!.secret, "the secret cds push printed is the hook's");
 		assert.equal(internal.poll!.intervalSeconds, 60);
 		const pollable = (await srv.server.broker.call("repository.listPollable", {})) as Array<{ id: string }>;
 		assert.ok(pollable.some((r) => r.id === repositoryId));

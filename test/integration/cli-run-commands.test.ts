@@ -191,7 +191,8 @@ describe("cds run commands against a real server", () => {
 		assert.match(once.stdout, new RegExp(`^TINY #${a}  Success`));
 		const running = await cds(["track", ...target, "--no-follow", "--json"]).done;
 		assert.equal(JSON.parse(running.stdout).number, b);
-		const none = await cds(["track", ...target, "--commit", "cccc"]).done;
+		// --timeout 0: no waiting for a run of that commit to start.
+		const none = await cds(["track", ...target, "--commit", "cccc", "--timeout", "0"]).done;
 		assert.equal(none.code, 1);
 		assert.match(none.stderr, /no run of TINY on branch pick at commit cccc/);
 		await finishRun(b);

@@ -71,5 +71,14 @@ describe("hook poller on FerretDB", { skip: mongo.skip }, () => {
 		assert.ok(polled, JSON.stringify(events.body));
 		assert.equal(polled.messages[0].type, "branch-created");
 		assert.equal(polled.messages[0].branch, "feature/polled");
+		// ls-remote gives only commits: the author and message are read from the commit, as a
+		// webhook payload gives them (`{{.git.message}}` once stayed literal in polled runs).
+		const runs = await srv.server.store.collection<{ _id: string; vars: Record<string, string> }>({
+			name: "runs",
+		});
+		const stored = await runs.findOne({ project: "POLL", branch: "feature/polled" });
+		assert.equal(stored?.vars["git.author"], "Dev");
+		assert.equal(stored?.vars["git.author.email"], "dev@example.com");
+		assert.equal(stored?.vars["git.message"], "on feature/polled");
 	});
 });

@@ -26,6 +26,7 @@ import {
 	entityWrites,
 	fileSetErrorMessage,
 	importEntityWrites,
+	importedEntityNames,
 	importRefusal,
 	isEmptySet,
 } from "../../src/workflow/import-plan.ts";
@@ -187,6 +188,14 @@ describe("entity writes", () => {
 			["application:web", "environment:staging"],
 		);
 		assert.equal(entityWrites(set, known, open, { keepExisting: false }).length, 4);
+	});
+
+	test("the import's counts include what it created empty, as its warnings say", () => {
+		// Before: the summary said "0 applications" next to "application web … created empty".
+		assert.deepEqual(importedEntityNames(set, known), {
+			applications: ["api", "web"],
+			environments: ["prod", "staging"],
+		});
 	});
 
 	test("the import warns about what it created empty", () => {

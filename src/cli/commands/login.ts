@@ -19,7 +19,7 @@ export function register(registry: CommandRegistry): void {
 			"api-url": {
 				type: "string",
 				valueName: "URL",
-				description: "CDS API root, e.g. http://localhost:8080",
+				description: "CDS API root, e.g. http://localhost:8081 (the server's default port, CDS_API_PORT)",
 				required: true,
 			},
 			token: { type: "string", valueName: "T", description: "bearer token", required: true },

@@ -41,7 +41,24 @@ export interface LinkedRepository {
 	webhookUrl: string | null;
 	poll: { intervalSeconds: number } | null;
 	created?: boolean;
+	/** Only in the response that made the link, for a webhook nobody else can configure (plain git). */
+	webhookSecret?: string;
 	warnings?: string[];
+}
+
+/**
+ * What to say about the webhook: its URL, and when the server made one that must be set up by
+ * hand (a plain-git or self-hosted remote), the secret too — the server shows it this once only.
+ */
+export function webhookLines(linked: Pick<LinkedRepository, "webhookUrl" | "webhookSecret">): string[] {
+	if (!linked.webhookUrl) return [];
+	if (!linked.webhookSecret) return [`webhook: ${linked.webhookUrl}`];
+	return [
+		"webhook to set up on the git server (the secret is shown this once only; keep it):",
+		`  url:    ${linked.webhookUrl}`,
+		`  secret: ${linked.webhookSecret}`,
+		"  (a push payload in the GitHub, Gitea or Bitbucket format, signed HMAC-SHA256 with the secret: docs/hooks.md)",
+	];
 }
 
 interface Manager {
@@ -251,7 +268,7 @@ export function register(registry: CommandRegistry): void {
 			if (newlyLinked) {
 				ctx.print(`linked repository ${linked.repo} to project ${key} (manager ${linked.manager})`);
 				if (linked.application) ctx.print(`application ${linked.application} is linked to the repository`);
-				if (linked.webhookUrl) ctx.print(`webhook: ${linked.webhookUrl}`);
+				for (const line of webhookLines(linked)) ctx.print(line);
 				if (linked.poll) ctx.print(`poller: every ${linked.poll.intervalSeconds}s`);
 				for (const w of linked.warnings ?? []) ctx.warn(`warning: ${w}`);
 			}

@@ -9,6 +9,9 @@ import { seg } from "../http.ts";
 import { JSON_OPTION } from "../options.ts";
 import type { CommandContext, CommandRegistry } from "../registry.ts";
 
+/** Exit code when a quality gate of the run failed (the reports are printed all the same). */
+const EXIT_GATE_FAILED = 1;
+
 interface LatestReports {
 	runNumber: number;
 	branch: string;
@@ -83,9 +86,11 @@ async function runShow(ctx: CommandContext): Promise<number> {
 				items: await client.listAll<ReportView>(`${base}/runs/${result.runNumber}/reports`),
 			};
 	}
+	// A failed gate fails the command, so that a script or a CI step can stop on it.
+	const code = result.items.some((view) => view.gate?.passed === false) ? EXIT_GATE_FAILED : 0;
 	if (ctx.values.json) {
 		ctx.printJson(result);
-		return 0;
+		return code;
 	}
 	if (result.items.length === 0) {
 		ctx.print(`run #${result.runNumber} of ${project}/${workflow} has no reports`);
@@ -93,7 +98,7 @@ async function runShow(ctx: CommandContext): Promise<number> {
 	}
 	const { formatRunReports } = await import("../../quality/format.ts");
 	ctx.print(formatRunReports(result, result.items, { color: wantsColor(ctx) }));
-	return 0;
+	return code;
 }
 
 export function register(registry: CommandRegistry): void {
@@ -134,6 +139,8 @@ export function register(registry: CommandRegistry): void {
 			"    previous run on the branch and the default branch (▲ ▼), and each quality gate.",
 			"cds report parse FILE... [--format F] [--json]   parse report files offline and print the normalised",
 			"    report (--json: the object for one file, an array for several). Exits with 2 when a file cannot be read.",
+			"Exit codes: 0 every gate passed (or no reports), 1 a gate failed (reports still printed, with --json too)",
+			"    or the server could not answer, 2 usage error or unreadable file.",
 		].join("\n"),
 		run(ctx) {
 			const [verb, ...rest] = ctx.positionals;

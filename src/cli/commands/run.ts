@@ -13,7 +13,6 @@ import {
 	getRun,
 	isFailure,
 	isFinal,
-	listRuns,
 	nodesInGraphOrder,
 	type Run,
 	type RunNode,
@@ -74,8 +73,25 @@ async function targetRun(ctx: CommandContext, client: ApiClient, target: RunTarg
 	return run;
 }
 
-/** The node given by --node, else the first node in graph order whose pipeline is PIPELINE. */
-async function targetNode(ctx: CommandContext, client: ApiClient, run: Run): Promise<RunNode> {
+/** Nodes that never started: their logs are empty and restarting them is rarely what was meant. */
+const NOT_RUN = new Set(["Skipped", "Disabled"]);
+
+function listNodes(nodes: readonly RunNode[]): string {
+	return nodes.map((n) => `${n.name} (${n.status})`).join(", ");
+}
+
+/**
+ * The node given by --node, else the first node in graph order whose pipeline is PIPELINE and
+ * that ran (a Skipped or Disabled node has nothing to show). When none of them ran, `logs`
+ * fails naming them with their status; `restart` takes the first one, since re-running a
+ * skipped node is a legitimate request.
+ */
+async function targetNode(
+	ctx: CommandContext,
+	client: ApiClient,
+	run: Run,
+	options: { mustHaveRun: boolean },
+): Promise<RunNode> {
 	const pipeline = ctx.positionals[0];
 	const nodeName = text(ctx, "node");
 	if (nodeName === undefined && pipeline === undefined)
@@ -83,9 +99,7 @@ async function targetNode(ctx: CommandContext, client: ApiClient, run: Run): Pro
 	if (nodeName !== undefined) {
 		const node = run.nodes.find((n) => n.name === nodeName);
 		if (!node) {
-			throw new CliFailure(
-				`run ${runLabel(run)} has no node ${nodeName} (nodes: ${run.nodes.map((n) => n.name).join(", ")})`,
-			);
+			throw new CliFailure(`run ${runLabel(run)} has no node ${nodeName} (nodes: ${listNodes(run.nodes)})`);
 		}
 		return node;
 	}
@@ -93,14 +107,21 @@ async function targetNode(ctx: CommandContext, client: ApiClient, run: Run): Pro
 	const model = await workflowModelNodes(client, run.project, run.workflow).catch(() => []);
 	const pipelineOf = (node: RunNode) => node.pipeline ?? model.find((m) => m.name === node.name)?.pipeline;
 	const order = model.map((m) => m.name);
-	const node = nodesInGraphOrder(run, order).find((n) => pipelineOf(n) === pipeline);
-	if (!node) {
+	const candidates = nodesInGraphOrder(run, order).filter((n) => pipelineOf(n) === pipeline);
+	if (candidates.length === 0) {
 		const pipelines = [...new Set(run.nodes.map(pipelineOf).filter(Boolean))];
 		throw new CliFailure(
 			`no node of run ${runLabel(run)} runs pipeline ${pipeline} (pipelines: ${pipelines.join(", ") || "none"})`,
 		);
 	}
-	return node;
+	const ran = candidates.find((n) => !NOT_RUN.has(n.status));
+	if (ran) return ran;
+	if (options.mustHaveRun) {
+		throw new CliFailure(
+			`no node running pipeline ${pipeline} ran in run ${runLabel(run)}: ${listNodes(candidates)} (nodes: ${listNodes(run.nodes)})`,
+		);
+	}
+	return candidates[0]!;
 }
 
 function registerWorkflowRun(registry: CommandRegistry): void {
@@ -215,6 +236,45 @@ function registerWorkflowStatusStop(registry: CommandRegistry): void {
 	});
 }
 
+const DEFAULT_START_TIMEOUT_S = 120;
+
+function startTimeoutMs(raw: string | undefined, defaultSeconds: number): number {
+	if (raw === undefined) return defaultSeconds * 1000;
+	const seconds = Number(raw);
+	if (raw.trim() === "" || !Number.isFinite(seconds) || seconds < 0)
+		throw new UsageError(`invalid --timeout "${raw}": expected a number of seconds`);
+	return Math.round(seconds * 1000);
+}
+
+/**
+ * The latest run of the target; when there is none yet (the hook that starts it after a push
+ * has not fired), asks again every poll interval until one appears or `timeoutMs` has passed.
+ */
+async function waitForFirstRun(
+	ctx: CommandContext,
+	client: ApiClient,
+	target: RunTarget,
+	timeoutMs: number,
+): Promise<Run> {
+	const deadline = Date.now() + timeoutMs;
+	const interval = pollIntervalMs(ctx.io.env);
+	let said = false;
+	for (;;) {
+		const run = await findLatestRun(client, target);
+		if (run) return run;
+		const left = deadline - Date.now();
+		if (left <= 0) {
+			const waited = timeoutMs > 0 ? ` after waiting ${Math.round(timeoutMs / 1000)}s` : "";
+			throw new CliFailure(`no run of ${describeTarget(target)} in project ${target.project}${waited}`);
+		}
+		if (!said) {
+			ctx.warn(`waiting for a run of ${describeTarget(target)} to start (up to ${Math.ceil(left / 1000)}s)…`);
+			said = true;
+		}
+		await new Promise((done) => setTimeout(done, Math.min(interval, left)));
+	}
+}
+
 function registerTrack(registry: CommandRegistry): void {
 	registry.add({
 		path: ["track"],
@@ -222,17 +282,24 @@ function registerTrack(registry: CommandRegistry): void {
 		options: {
 			...RUN_TARGET_OPTIONS,
 			"no-follow": { type: "boolean", description: "print the run once instead of following it" },
+			timeout: {
+				type: "string",
+				valueName: "SECONDS",
+				description: `how long to wait for the run to start, e.g. right after cds push (default ${DEFAULT_START_TIMEOUT_S}, 0 with --no-follow)`,
+			},
 			json: JSON_OPTION,
 		},
 		details:
-			"Exits 0 when the run succeeds, 1 when it fails or is stopped, 2 on usage errors.\n" +
-			"On a terminal the tree is redrawn in place; otherwise each status change is one line.",
+			"Exits 0 when the run succeeds, 1 when it fails or is stopped or no run started within --timeout,\n" +
+			"2 on usage errors. On a terminal the tree is redrawn in place; otherwise each status change is one line.",
 		async run(ctx) {
 			const target = await resolveRunTarget(ctx);
+			const once = ctx.values["no-follow"] === true;
+			// A snapshot (--no-follow) does not wait unless asked to.
+			const timeout = startTimeoutMs(text(ctx, "timeout"), once ? 0 : DEFAULT_START_TIMEOUT_S);
 			const client = await ctx.client();
-			const run = await findLatestRun(client, target);
-			if (!run) throw new CliFailure(`no run of ${describeTarget(target)} in project ${target.project}`);
-			if (ctx.values["no-follow"] === true) {
+			const run = await waitForFirstRun(ctx, client, target, timeout);
+			if (once) {
 				if (ctx.values.json) ctx.printJson(run);
 				else printTree(ctx, run);
 				return exitCodeOf(run);
@@ -245,7 +312,7 @@ function registerTrack(registry: CommandRegistry): void {
 function registerLogs(registry: CommandRegistry): void {
 	registry.add({
 		path: ["logs"],
-		summary: "Print the logs of the first node running PIPELINE (or --node) in the latest run",
+		summary: "Print the logs of the first node of PIPELINE that ran (or --node) in the latest run",
 		args: "[PIPELINE]",
 		positionals: { min: 0, max: 1 },
 		options: {
@@ -254,14 +321,17 @@ function registerLogs(registry: CommandRegistry): void {
 			node: NODE_OPTION,
 			follow: { type: "boolean", short: "f", description: "keep printing new lines until the run ends" },
 		},
-		details: "When the node has several jobs each line is prefixed [job/step] (steps count from 1).",
+		details:
+			"When the node has several jobs each line is prefixed [job/step] (steps count from 1).\n" +
+			"PIPELINE picks the first node of that pipeline that ran (not Skipped or Disabled).\n" +
+			"Exits 0 when lines were printed, 1 when there is nothing to show (the nodes and their status are named).",
 		async run(ctx) {
 			const target = await resolveRunTarget(ctx);
 			const client = await ctx.client();
 			const run = await targetRun(ctx, client, target);
-			const node = await targetNode(ctx, client, run);
+			const node = await targetNode(ctx, client, run, { mustHaveRun: true });
 			const jobs = node.stages.reduce((count, stage) => count + stage.jobs.length, 0);
-			await printLogs({
+			const printed = await printLogs({
 				client,
 				project: run.project,
 				workflow: run.workflow,
@@ -272,7 +342,12 @@ function registerLogs(registry: CommandRegistry): void {
 				intervalMs: pollIntervalMs(ctx.io.env),
 				write: (chunk) => ctx.io.stdout.write(chunk),
 			});
-			return 0;
+			if (printed > 0) return 0;
+			// An empty output with exit 0 reads as "all is well": say what there is instead.
+			ctx.warn(
+				`node ${node.name} of run ${runLabel(run)} (${node.status}) has no log lines (nodes: ${listNodes(run.nodes)})`,
+			);
+			return 1;
 		},
 	});
 }
@@ -289,7 +364,7 @@ function registerRestart(registry: CommandRegistry): void {
 			const target = await resolveRunTarget(ctx);
 			const client = await ctx.client();
 			const run = await targetRun(ctx, client, target);
-			const node = await targetNode(ctx, client, run);
+			const node = await targetNode(ctx, client, run, { mustHaveRun: false });
 			const which = run.sub ? `${run.number}.${run.sub}` : run.number;
 			const sub = await client.post<Run>(`${runPath(run.project, run.workflow, which)}/restart`, {
 				node: node.name,
@@ -351,7 +426,8 @@ function registerStatus(registry: CommandRegistry): void {
 			const target = await resolveRunTarget(ctx);
 			const client = await ctx.client();
 			const pushed = await pushedWorkflow(client, target);
-			const [latest] = await listRuns(client, target.project, target.workflow, { limit: 1 });
+			// Both fetched by number, so both are the latest sub-run (#4.1 after a restart of #4).
+			const latest = await findLatestRun(client, { project: target.project, workflow: target.workflow });
 			const branchRun = target.branch ? await findLatestRun(client, target) : undefined;
 			if (ctx.values.json) {
 				ctx.printJson({

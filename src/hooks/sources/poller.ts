@@ -6,6 +6,7 @@
 
 import { createHash } from "node:crypto";
 import { intentOfChange } from "../events.ts";
+import { commitVars, type HookChange } from "../payload.ts";
 import { diffRefs, lsRemote, type RefMap } from "../refs.ts";
 import { EmitTally, type HookSource, type HookSourceContext, type RepositoryDoc } from "../source.ts";
 
@@ -21,6 +22,31 @@ export interface PollerSettings {
 export interface PolledRefs {
 	refs: Array<{ ref: string; commit: string }>;
 	at: number;
+}
+
+/**
+ * Adds git.author, git.author.email and git.message to the changes that have a commit: `git
+ * ls-remote` only gives commits, and without them `{{.git.message}}` stayed literal in runs
+ * started by a poll. Best effort: a commit that cannot be read leaves its change as it is.
+ */
+async function addCommitInfo(
+	ctx: HookSourceContext<PollerSettings>,
+	repositoryId: string,
+	changes: HookChange[],
+): Promise<void> {
+	const lookup = ctx.ports.commitInfo;
+	if (!lookup) return;
+	for (const change of changes) {
+		if (!change.commit) continue;
+		try {
+			const info = await lookup(repositoryId, change.commit, change.branch);
+			Object.assign(change.vars, commitVars(info));
+		} catch (e) {
+			ctx.logger.warn(
+				`poll ${repositoryId}: no author or message for ${change.commit}: ${(e as Error).message}`,
+			);
+		}
+	}
 }
 
 const digest = (s: string) => createHash("sha256").update(s).digest("hex").slice(0, 24);
@@ -88,6 +114,7 @@ export class PollerSource implements HookSource<PollerSettings> {
 		if (previous) {
 			const before: RefMap = Object.fromEntries(previous.refs.map((r) => [r.ref, r.commit]));
 			const changes = diffRefs(before, refs, repo.repo);
+			await addCommitInfo(ctx, repo.id, changes);
 			if (changes.length > 0) {
 				// Named after the transition: a replica or a retry that sees the same one inserts nothing new.
 				const transition = digest(JSON.stringify([previous.refs, current]));
