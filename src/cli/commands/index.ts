@@ -3,6 +3,7 @@
 
 import type { CommandRegistry } from "../registry.ts";
 import * as adminPlugin from "./admin-plugin.ts";
+import * as localRun from "./local-run.ts";
 import * as login from "./login.ts";
 import * as newCommand from "./new.ts";
 import * as project from "./project.ts";
@@ -27,6 +28,7 @@ const modules: ReadonlyArray<{ register(registry: CommandRegistry): void }> = [
 	newCommand,
 	report,
 	push,
+	localRun,
 	adminPlugin, // last: it adds the admin group only if no other module did
 ];
 

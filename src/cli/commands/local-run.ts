@@ -1,0 +1,273 @@
+// cds run: executes the working tree's `.cds/` files with the same engine, in this process —
+// an embedded node (temporary data directory, sandboxed local hatchery, API on a random
+// loopback port, no NATS, no MongoDB, no login) started for one run and removed afterwards.
+// The files go through the same lint and import code as `cds workflow import`, the run through
+// the same API, so a run that passes here passes on a server. The node is loaded lazily: the
+// other commands never pay for it.
+
+import { randomBytes } from "node:crypto";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, relative, resolve } from "node:path";
+import { formatLocated, UsageError, ValidationError } from "../errors.ts";
+import { ApiClient, seg } from "../http.ts";
+import { collectImportFiles, type ImportFile } from "../import-files.ts";
+import type { CliIo } from "../io.ts";
+import type { CommandContext, CommandRegistry } from "../registry.ts";
+import { parseParams } from "../run-params.ts";
+import type { FileSetModel } from "../../workflow/index.ts";
+
+/** The project every local run lives in (the node is thrown away after the run). */
+const PROJECT = "LOCAL";
+/** A local node answers in microseconds: poll often so a short run ends soon after its steps. */
+const LOCAL_POLL_MS = 50;
+/** Nodes that never started have no logs to print. */
+const NOT_RUN = new Set(["Skipped", "Disabled"]);
+/** Services a local run needs: the API and what a run goes through; no hooks, repositories, templates. */
+const LOCAL_SERVICES = "api,auth,project,workflow,run,hatchery,report";
+
+function text(ctx: CommandContext, name: string): string | undefined {
+	const value = ctx.values[name];
+	return typeof value === "string" ? value : undefined;
+}
+
+async function freeLoopbackPort(): Promise<number> {
+	return new Promise((done, fail) => {
+		const srv = createServer();
+		srv.once("error", fail);
+		srv.listen(0, "127.0.0.1", () => {
+			const { port } = srv.address() as { port: number };
+			srv.close(() => done(port));
+		});
+	});
+}
+
+/** The current branch of the git working tree holding `dir`, read from .git/HEAD (no git process). */
+async function gitBranch(dir: string): Promise<string | undefined> {
+	for (let at = resolve(dir); ; at = dirname(at)) {
+		const head = await readFile(join(at, ".git", "HEAD"), "utf8").catch(() => undefined);
+		if (head !== undefined) return /^ref: refs\/heads\/(.+)$/m.exec(head)?.[1];
+		if (dirname(at) === at) return undefined;
+	}
+}
+
+/** Lints the files as `cds workflow lint` does; bad input is a ValidationError (exit 2) with file:line:column. */
+async function lintOrFail(dir: string, cwd: string, shown: string): Promise<FileSetModel> {
+	const { lintPaths } = await import("../../workflow/index.ts");
+	const report = await lintPaths([dir]);
+	if (report.errors.length > 0 || !report.model) {
+		// Paths as the user would type them, from the working directory.
+		const details = report.errors.map(
+			(d) => `${relative(cwd, d.file) || d.file}:${d.line}:${d.column}: ${d.message}`,
+		);
+		throw new ValidationError(`${shown}: the files are not valid (nothing was run)`, details);
+	}
+	return report.model;
+}
+
+/** A v2.0 workflow of one node running `pipeline` (with the node's application and environment). */
+function oneNodeWorkflow(
+	name: string,
+	node: string,
+	pipeline: string,
+	from?: { application?: string; environment?: string },
+): string {
+	const lines = [`name: ${JSON.stringify(name)}`, "version: v2.0", "workflow:", `  ${JSON.stringify(node)}:`];
+	lines.push(`    pipeline: ${JSON.stringify(pipeline)}`);
+	if (from?.application) lines.push(`    application: ${JSON.stringify(from.application)}`);
+	if (from?.environment) lines.push(`    environment: ${JSON.stringify(from.environment)}`);
+	return `${lines.join("\n")}\n`;
+}
+
+interface Plan {
+	workflow: string;
+	files: ImportFile[];
+}
+
+/**
+ * What to import and run: the named workflow (or the only one), or a pipeline alone in a
+ * one-node workflow; with --only, the workflow cut down to that node.
+ */
+function plan(
+	model: FileSetModel,
+	files: ImportFile[],
+	target: string | undefined,
+	only: string | undefined,
+): Plan {
+	const workflowNames = model.workflows.map((w) => w.name);
+	const pipelineNames = model.pipelines.map((p) => p.name);
+	const isWorkflowFile = (f: ImportFile) => /^\s*workflow\s*:/m.test(f.content);
+	let workflow = target === undefined ? undefined : model.workflows.find((w) => w.name === target);
+	if (target === undefined) {
+		if (model.workflows.length === 1) workflow = model.workflows[0];
+		else if (model.workflows.length === 0 && model.pipelines.length === 1) target = pipelineNames[0];
+		else
+			throw new UsageError(
+				`which workflow? name one: ${workflowNames.join(", ") || "(none)"}${pipelineNames.length ? `; or a pipeline: ${pipelineNames.join(", ")}` : ""}`,
+			);
+	}
+	if (!workflow) {
+		if (!target || !pipelineNames.includes(target))
+			throw new UsageError(
+				`no workflow or pipeline named ${target}: workflows ${workflowNames.join(", ") || "(none)"}; pipelines ${pipelineNames.join(", ") || "(none)"}`,
+			);
+		if (only !== undefined && only !== target)
+			throw new UsageError(`pipeline ${target} runs alone: no node ${only}`);
+		// The workflow files are left out: the pipeline runs alone, under its own name.
+		const kept = files.filter((f) => !isWorkflowFile(f));
+		return {
+			workflow: target,
+			files: [...kept, { path: ".cds-run.yml", content: oneNodeWorkflow(target, target, target) }],
+		};
+	}
+	if (only === undefined) return { workflow: workflow.name, files };
+	const node = workflow.nodes.find((n) => n.name === only);
+	if (!node?.pipeline)
+		throw new UsageError(
+			`workflow ${workflow.name} has no pipeline node ${only} (nodes: ${workflow.nodes.map((n) => n.name).join(", ")})`,
+		);
+	const kept = files.filter((f) => !isWorkflowFile(f));
+	const content = oneNodeWorkflow(workflow.name, node.name, node.pipeline, {
+		application: node.application,
+		environment: node.environment,
+	});
+	return { workflow: workflow.name, files: [...kept, { path: ".cds-run.yml", content }] };
+}
+
+/** Starts an embedded node in `dataDir`; its logs stay quiet unless CDS_RUN_LOG_LEVEL asks. */
+async function startLocalNode(io: CliIo, dataDir: string) {
+	const port = await freeLoopbackPort();
+	const token = randomBytes(24).toString("hex");
+	const env: Record<string, string> = {
+		CDS_DATA_DIR: dataDir,
+		CDS_API_HOST: "127.0.0.1",
+		CDS_API_PORT: String(port),
+		CDS_ADMIN_TOKEN: token,
+		SERVICES: LOCAL_SERVICES,
+		LOG_LEVEL: io.env.CDS_RUN_LOG_LEVEL ?? "error",
+		// The node lives for one run: stop at once, with its workers.
+		CDS_HATCHERY_DRAIN_SECONDS: "0",
+		CDS_HATCHERY_ON_STOP: "stop",
+	};
+	// What the steps' sandbox needs from the caller's world (binaries on PATH), and its knobs.
+	for (const [key, value] of Object.entries(io.env)) {
+		if (value === undefined) continue;
+		if (key === "PATH" || key === "HOME" || key.startsWith("CDS_HATCHERY_") || key.startsWith("CDS_SANDBOX_"))
+			env[key] ??= value;
+	}
+	const { startServer } = await import("../../../server.ts");
+	const server = await startServer(env);
+	const client = new ApiClient({ apiUrl: `http://127.0.0.1:${port}`, token, timeoutMs: 30_000 });
+	// The gateway listens once the broker started; wait until it answers.
+	const deadline = Date.now() + 15_000;
+	for (;;) {
+		const ok = await fetch(`${client.apiUrl}/health/ready`)
+			.then((r) => r.status === 200)
+			.catch(() => false);
+		if (ok) break;
+		if (Date.now() > deadline) {
+			await server.stop().catch(() => {});
+			throw new Error("the local node did not become ready in 15 s");
+		}
+		await new Promise((r) => setTimeout(r, 10));
+	}
+	return { server, client };
+}
+
+async function runLocally(ctx: CommandContext): Promise<number> {
+	const dir = resolve(ctx.io.cwd, text(ctx, "dir") ?? ".cds");
+	const shownDir = text(ctx, "dir") ?? ".cds";
+	const params = parseParams((ctx.values.param as string[] | undefined) ?? []);
+	const model = await lintOrFail(dir, ctx.io.cwd, shownDir);
+	const chosen = plan(
+		model,
+		await collectImportFiles([dir], ctx.io.cwd),
+		ctx.positionals[0],
+		text(ctx, "only"),
+	);
+	if (params["git.branch"] === undefined) {
+		const branch = await gitBranch(ctx.io.cwd);
+		if (branch) params["git.branch"] = branch;
+	}
+	const [{ followRun }, runApi, { printLogs }] = await Promise.all([
+		import("../run-follow.ts"),
+		import("../run-api.ts"),
+		import("../log-follow.ts"),
+	]);
+	const dataDir = await mkdtemp(join(tmpdir(), "cds-run-"));
+	let node: Awaited<ReturnType<typeof startLocalNode>> | undefined;
+	try {
+		node = await startLocalNode(ctx.io, dataDir);
+		const { client } = node;
+		await client.post("/projects", { key: PROJECT, name: "Local run" });
+		const imported = await client.post<{ warnings?: Parameters<typeof formatLocated>[0][] }>(
+			`/projects/${seg(PROJECT)}/import`,
+			{ files: chosen.files, force: true },
+		);
+		for (const warning of imported.warnings ?? []) ctx.warn(`warning: ${formatLocated(warning)}`);
+		const body: Record<string, unknown> = {};
+		if (Object.keys(params).length > 0) body.params = params;
+		const started = await client.post<import("../run-api.ts").Run>(
+			runApi.runsPath(PROJECT, chosen.workflow),
+			body,
+		);
+		ctx.print(`running ${chosen.workflow} from ${shownDir} (local run ${runApi.runLabel(started)})`);
+		const final = await followRun(started, {
+			io: ctx.io,
+			intervalMs: LOCAL_POLL_MS,
+			refresh: () => runApi.getRun(client, PROJECT, chosen.workflow, started.number),
+		});
+		for (const runNode of final.nodes) {
+			if (NOT_RUN.has(runNode.status)) continue;
+			const jobs = runNode.stages.reduce((count, stage) => count + stage.jobs.length, 0);
+			ctx.print("");
+			ctx.print(`── ${runNode.name} (${runNode.status})`);
+			await printLogs({
+				client,
+				project: PROJECT,
+				workflow: chosen.workflow,
+				number: final.number,
+				node: runNode.name,
+				follow: false,
+				prefixed: jobs > 1,
+				intervalMs: LOCAL_POLL_MS,
+				write: (chunk) => ctx.io.stdout.write(chunk),
+			});
+		}
+		ctx.print("");
+		ctx.print(`${chosen.workflow}: ${final.status}`);
+		return runApi.isFinal(final.status) && runApi.isFailure(final.status) ? 1 : 0;
+	} finally {
+		await node?.server.stop().catch(() => {});
+		await rm(dataDir, { recursive: true, force: true }).catch(() => {});
+	}
+}
+
+export function register(registry: CommandRegistry): void {
+	registry.add({
+		path: ["run"],
+		summary: "Run the working tree's .cds/ workflow (or one pipeline) locally, without a server",
+		args: "[WORKFLOW|PIPELINE]",
+		positionals: { min: 0, max: 1 },
+		options: {
+			param: {
+				type: "string",
+				short: "p",
+				multiple: true,
+				valueName: "NAME=VALUE",
+				description:
+					"a run parameter, e.g. -p git.branch=main (repeatable; git.branch defaults to the current branch)",
+			},
+			only: { type: "string", valueName: "NODE", description: "run only this node of the workflow" },
+			dir: { type: "string", valueName: "DIR", description: "the directory of the files (default: .cds)" },
+		},
+		details:
+			"Starts an embedded node in a temporary directory (sandboxed local hatchery, no server, no\n" +
+			"login), imports the files, runs the workflow, prints its tree and the step logs, and\n" +
+			"removes everything. No argument runs the only workflow; a pipeline name runs that\n" +
+			"pipeline alone. Exit code: 0 success, 1 failure, 2 invalid files (file:line:column).\n" +
+			"CDS_RUN_LOG_LEVEL shows the node's own logs (e.g. info).",
+		run: (ctx) => runLocally(ctx),
+	});
+}
