@@ -19,7 +19,8 @@ import { ensurePrivateDataDir } from "./src/crypto/master-key.ts";
 import { SecretBox, loadMasterKey } from "./src/crypto/secret-box.ts";
 import { scrubInitialEnvironment } from "./src/ops/environ-scrub.ts";
 import { createArtifactStore } from "./src/artifacts/index.ts";
-import { MongoStore, openStore } from "./src/store/index.ts";
+import type { MongoStore } from "./src/store/mongo-store.ts";
+import { openStore } from "./src/store/open.ts";
 import { DuplicateKeyError, type Store } from "./src/store/types.ts";
 
 export interface RunningServer {
@@ -61,7 +62,8 @@ export async function startServer(env: NodeJS.ProcessEnv = hostEnv()): Promise<R
 		// CDS_ARTIFACT_STORE (config/artifacts.ts) names it; the registry builds it.
 		const artifacts = await createArtifactStore(config.artifacts.store, {
 			dataDir: config.dataDir,
-			mongoDb: store instanceof MongoStore ? store.db : undefined,
+			// openStore gives a MongoStore exactly when a MongoDB URL is configured.
+			mongoDb: config.mongoUrl ? (store as MongoStore).db : undefined,
 		});
 		attachRuntime(broker, { config, secrets: SecretBox.fromKey(masterKey), artifacts });
 		for (const name of hostedServices(config.services)) {

@@ -1,22 +1,6 @@
-// Opens the configured store: MongoDB (or FerretDB) when a URL is given, else the embedded
-// NeDB store in `dataDir`, which then belongs to this process alone.
+// The store module: opening one (open.ts) and everything its users need.
 
-import { EmbeddedStore } from "./embedded-store.ts";
-import { MongoStore } from "./mongo-store.ts";
-import type { Store } from "./types.ts";
-
-export interface OpenStoreOptions {
-	/** mongodb:// URL (its path names the database); when absent the embedded store is used. */
-	mongoUrl?: string;
-	/** Directory of the embedded store (also home of master.key whatever the backend). */
-	dataDir: string;
-}
-
-export async function openStore(options: OpenStoreOptions): Promise<Store> {
-	if (options.mongoUrl) return MongoStore.connect(options.mongoUrl);
-	return EmbeddedStore.open(options.dataDir);
-}
-
+export { type OpenStoreOptions, openStore } from "./open.ts";
 export { CLAIMS_COLLECTION, ClaimLedger } from "./claim.ts";
 export { DataDirLockedError } from "./data-dir-lock.ts";
 export { COMPACTION_INTERVAL_MS, EmbeddedStore } from "./embedded-store.ts";

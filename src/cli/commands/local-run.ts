@@ -136,7 +136,7 @@ function plan(
 }
 
 /** Starts an embedded node in `dataDir`; its logs stay quiet unless CDS_RUN_LOG_LEVEL asks. */
-async function startLocalNode(io: CliIo, dataDir: string) {
+async function startLocalNode(io: CliIo, dataDir: string, phase: (name: string) => void) {
 	const port = await freeLoopbackPort();
 	const token = randomBytes(24).toString("hex");
 	const env: Record<string, string> = {
@@ -157,7 +157,9 @@ async function startLocalNode(io: CliIo, dataDir: string) {
 			env[key] ??= value;
 	}
 	const { startServer } = await import("../../../server.ts");
+	phase("load node modules");
 	const server = await startServer(env);
+	phase("start node");
 	const client = new ApiClient({ apiUrl: `http://127.0.0.1:${port}`, token, timeoutMs: 30_000 });
 	// The gateway listens once the broker started; wait until it answers.
 	const deadline = Date.now() + 15_000;
@@ -172,10 +174,23 @@ async function startLocalNode(io: CliIo, dataDir: string) {
 		}
 		await new Promise((r) => setTimeout(r, 10));
 	}
+	phase("gateway ready");
 	return { server, client };
 }
 
+/** CDS_RUN_TIMINGS=1 prints how long each phase took to stderr (for bench:local-run). */
+function phaseClock(ctx: CommandContext): (phase: string) => void {
+	if (!ctx.io.env.CDS_RUN_TIMINGS) return () => {};
+	let last = performance.now();
+	return (phase) => {
+		const now = performance.now();
+		ctx.warn(`timing: ${phase} ${Math.round(now - last)} ms`);
+		last = now;
+	};
+}
+
 async function runLocally(ctx: CommandContext): Promise<number> {
+	const phase = phaseClock(ctx);
 	const dir = resolve(ctx.io.cwd, text(ctx, "dir") ?? ".cds");
 	const shownDir = text(ctx, "dir") ?? ".cds";
 	const params = parseParams((ctx.values.param as string[] | undefined) ?? []);
@@ -190,6 +205,7 @@ async function runLocally(ctx: CommandContext): Promise<number> {
 		const branch = await gitBranch(ctx.io.cwd);
 		if (branch) params["git.branch"] = branch;
 	}
+	phase("lint");
 	const [{ followRun }, runApi, { printLogs }] = await Promise.all([
 		import("../run-follow.ts"),
 		import("../run-api.ts"),
@@ -198,7 +214,7 @@ async function runLocally(ctx: CommandContext): Promise<number> {
 	const dataDir = await mkdtemp(join(tmpdir(), "cds-run-"));
 	let node: Awaited<ReturnType<typeof startLocalNode>> | undefined;
 	try {
-		node = await startLocalNode(ctx.io, dataDir);
+		node = await startLocalNode(ctx.io, dataDir, phase);
 		const { client } = node;
 		await client.post("/projects", { key: PROJECT, name: "Local run" });
 		const imported = await client.post<{ warnings?: Parameters<typeof formatLocated>[0][] }>(
@@ -206,6 +222,7 @@ async function runLocally(ctx: CommandContext): Promise<number> {
 			{ files: chosen.files, force: true },
 		);
 		for (const warning of imported.warnings ?? []) ctx.warn(`warning: ${formatLocated(warning)}`);
+		phase("import");
 		const body: Record<string, unknown> = {};
 		if (Object.keys(params).length > 0) body.params = params;
 		const started = await client.post<import("../run-api.ts").Run>(
@@ -218,6 +235,7 @@ async function runLocally(ctx: CommandContext): Promise<number> {
 			intervalMs: LOCAL_POLL_MS,
 			refresh: () => runApi.getRun(client, PROJECT, chosen.workflow, started.number),
 		});
+		phase("run");
 		for (const runNode of final.nodes) {
 			if (NOT_RUN.has(runNode.status)) continue;
 			const jobs = runNode.stages.reduce((count, stage) => count + stage.jobs.length, 0);
@@ -235,12 +253,14 @@ async function runLocally(ctx: CommandContext): Promise<number> {
 				write: (chunk) => ctx.io.stdout.write(chunk),
 			});
 		}
+		phase("logs");
 		ctx.print("");
 		ctx.print(`${chosen.workflow}: ${final.status}`);
 		return runApi.isFinal(final.status) && runApi.isFailure(final.status) ? 1 : 0;
 	} finally {
 		await node?.server.stop().catch(() => {});
 		await rm(dataDir, { recursive: true, force: true }).catch(() => {});
+		phase("stop");
 	}
 }
 
