@@ -10,7 +10,7 @@
 
 import { execFile } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { hostEnv } from "../config/process-env.ts";
 
@@ -73,6 +73,7 @@ try {
 				bench: "local-run",
 				node: process.version,
 				cpus: cpus().length,
+				loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
 				pipeline: "one job, one step (echo hello), sandboxed local hatchery",
 				cdsRun: summary(run),
 				cdsVersion: summary(version),

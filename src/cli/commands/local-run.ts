@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, relative, resolve } from "node:path";
-import { formatLocated, UsageError, ValidationError } from "../errors.ts";
+import { CliFailure, formatLocated, UsageError, ValidationError } from "../errors.ts";
 import { ApiClient, seg } from "../http.ts";
 import { collectImportFiles, type ImportFile } from "../import-files.ts";
 import type { CliIo } from "../io.ts";
@@ -135,6 +135,29 @@ function plan(
 	return { workflow: workflow.name, files: [...kept, { path: ".cds-run.yml", content }] };
 }
 
+/** What cds run uses of server.ts (declared here so the packaged client's build does not pull the server in). */
+interface Engine {
+	startServer(env: Record<string, string>): Promise<{ stop(): Promise<void> }>;
+}
+
+/**
+ * The engine is the server's own code, next to this checkout's CLI. The specifier is computed so
+ * `npm pack`'s build (bin/cds.ts and what it imports) leaves the server out: the installed
+ * client has no engine and says so.
+ */
+async function loadEngine(): Promise<Engine> {
+	const server = new URL("../../../server.ts", import.meta.url);
+	try {
+		return (await import(server.href)) as Engine;
+	} catch (err) {
+		const missing = (err as NodeJS.ErrnoException).code === "ERR_MODULE_NOT_FOUND";
+		if (!missing || !String((err as Error).message).includes("server.ts")) throw err;
+		throw new CliFailure(
+			"cds run needs the engine of a CDS-TS checkout: run `npx cds run` from inside the checkout (the installed client has none)",
+		);
+	}
+}
+
 /** Starts an embedded node in `dataDir`; its logs stay quiet unless CDS_RUN_LOG_LEVEL asks. */
 async function startLocalNode(io: CliIo, dataDir: string, phase: (name: string) => void) {
 	const port = await freeLoopbackPort();
@@ -156,7 +179,7 @@ async function startLocalNode(io: CliIo, dataDir: string, phase: (name: string) 
 		if (key === "PATH" || key === "HOME" || key.startsWith("CDS_HATCHERY_") || key.startsWith("CDS_SANDBOX_"))
 			env[key] ??= value;
 	}
-	const { startServer } = await import("../../../server.ts");
+	const { startServer } = await loadEngine();
 	phase("load node modules");
 	const server = await startServer(env);
 	phase("start node");
