@@ -310,7 +310,8 @@ export function register(registry: CommandRegistry): void {
 			"login), imports the files, runs the workflow, prints its tree and the step logs, and\n" +
 			"removes everything. No argument runs the only workflow; a pipeline name runs that\n" +
 			"pipeline alone. Exit code: 0 success, 1 failure, 2 invalid files (file:line:column).\n" +
-			"CDS_RUN_LOG_LEVEL shows the node's own logs (e.g. info).",
+			"CDS_RUN_LOG_LEVEL shows the node's own logs (e.g. info); CDS_RUN_TIMINGS=1 the phases' times.\n" +
+			"It uses the engine of a CDS-TS checkout: there, `npx cds run` (the installed client has none).",
 		run: (ctx) => runLocally(ctx),
 	});
 }
