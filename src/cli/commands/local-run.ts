@@ -52,8 +52,14 @@ async function gitBranch(dir: string): Promise<string | undefined> {
 	}
 }
 
+interface Linted {
+	model: FileSetModel;
+	/** Names of the workflow files, relative to the directory. */
+	workflowFiles: Set<string>;
+}
+
 /** Lints the files as `cds workflow lint` does; bad input is a ValidationError (exit 2) with file:line:column. */
-async function lintOrFail(dir: string, cwd: string, shown: string): Promise<FileSetModel> {
+async function lintOrFail(dir: string, cwd: string, shown: string): Promise<Linted> {
 	const { lintPaths } = await import("../../workflow/index.ts");
 	const report = await lintPaths([dir]);
 	if (report.errors.length > 0 || !report.model) {
@@ -63,7 +69,12 @@ async function lintOrFail(dir: string, cwd: string, shown: string): Promise<File
 		);
 		throw new ValidationError(`${shown}: the files are not valid (nothing was run)`, details);
 	}
-	return report.model;
+	// The set is the directory's own files (as `cdsctl workflow push .cds/` takes it); workflow
+	// files are told by the linter, not guessed.
+	const workflowFiles = new Set(
+		report.files.filter((f) => f.kind === "workflow").map((f) => relative(dir, resolve(f.path))),
+	);
+	return { model: report.model, workflowFiles };
 }
 
 /** A v2.0 workflow of one node running `pipeline` (with the node's application and environment). */
@@ -90,14 +101,14 @@ interface Plan {
  * one-node workflow; with --only, the workflow cut down to that node.
  */
 function plan(
-	model: FileSetModel,
+	{ model, workflowFiles }: Linted,
 	files: ImportFile[],
 	target: string | undefined,
 	only: string | undefined,
 ): Plan {
 	const workflowNames = model.workflows.map((w) => w.name);
 	const pipelineNames = model.pipelines.map((p) => p.name);
-	const isWorkflowFile = (f: ImportFile) => /^\s*workflow\s*:/m.test(f.content);
+	const isWorkflowFile = (f: ImportFile) => workflowFiles.has(f.path);
 	let workflow = target === undefined ? undefined : model.workflows.find((w) => w.name === target);
 	if (target === undefined) {
 		if (model.workflows.length === 1) workflow = model.workflows[0];
@@ -217,13 +228,10 @@ async function runLocally(ctx: CommandContext): Promise<number> {
 	const dir = resolve(ctx.io.cwd, text(ctx, "dir") ?? ".cds");
 	const shownDir = text(ctx, "dir") ?? ".cds";
 	const params = parseParams((ctx.values.param as string[] | undefined) ?? []);
-	const model = await lintOrFail(dir, ctx.io.cwd, shownDir);
-	const chosen = plan(
-		model,
-		await collectImportFiles([dir], ctx.io.cwd),
-		ctx.positionals[0],
-		text(ctx, "only"),
-	);
+	const linted = await lintOrFail(dir, ctx.io.cwd, shownDir);
+	// The directory's own files: the set the linter checked (subdirectories are not part of it).
+	const files = (await collectImportFiles([dir], ctx.io.cwd)).filter((f) => !f.path.includes("/"));
+	const chosen = plan(linted, files, ctx.positionals[0], text(ctx, "only"));
 	if (params["git.branch"] === undefined) {
 		const branch = await gitBranch(ctx.io.cwd);
 		if (branch) params["git.branch"] = branch;
