@@ -376,7 +376,7 @@ export function register(registry: CommandRegistry): void {
 			name: {
 				type: "string",
 				valueName: "NAME",
-				description: "the workflow name (default: the directory's name)",
+				description: "the workflow name (default: the repository's or the directory's name)",
 			},
 			param: {
 				type: "string",
@@ -385,7 +385,11 @@ export function register(registry: CommandRegistry): void {
 				valueName: "KEY=VALUE",
 				description: "a parameter value; repeat it for more (or give KEY=VALUE arguments)",
 			},
-			dir: { type: "string", valueName: "DIR", description: "where to write the files (default: .)" },
+			dir: {
+				type: "string",
+				valueName: "DIR",
+				description: "where to write the files (default: ., .cds with --push)",
+			},
 			force: { type: "boolean", description: "overwrite existing files" },
 			import: { type: "boolean", description: "import the rendered files (the default; kept for scripts)" },
 			"no-import": { type: "boolean", description: "only write the files (and link the repository)" },
