@@ -154,6 +154,18 @@ describe("cds new in a git repository", () => {
 		const text = logs.body.items.map((l: { text: string }) => l.text).join("");
 		assert.equal(final.status, "Success", `${JSON.stringify(final.nodes)}\n${text}`);
 		assert.match(text, /Hello, world/);
+
+		// The files committed and pushed at the repository's root are not taken for as-code ones.
+		git(dir, "add", "-A");
+		git(dir, "commit", "--quiet", "-m", "workflow from the template");
+		git(dir, "push", "--quiet", "origin", "master");
+		const synced = (await srv.server.broker.call("workflow.syncBranch", {
+			repositoryId: repos[0].id,
+			branch: "master",
+			commit: git(dir, "rev-parse", "HEAD"),
+		})) as { workflows: string[] };
+		assert.deepEqual(synced.workflows, []);
+		assert.equal(repos[0].cdsDir, ".cds");
 	});
 
 	test("--push writes .cds and defines the workflow as code for the branch", async () => {

@@ -204,6 +204,7 @@ describe("cds new", () => {
 		assert.equal(link!.body.url, "https://github.com/acme/web-app.git");
 		assert.equal(link!.body.manager, manager!.body.name);
 		assert.equal(link!.body.application, "web", "the application the workflow names");
+		assert.equal(link!.body.cdsDir, ".cds", "the imported files are not watched as code");
 		const [imported] = called("POST /projects/P/import");
 		assert.deepEqual(
 			imported!.body.files.map((f: { path: string }) => f.path),

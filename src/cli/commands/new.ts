@@ -6,7 +6,7 @@
 // the application linked to it, then imports the files — or with --push defines them as code.
 
 import { access, mkdir, writeFile } from "node:fs/promises";
-import { basename, join, relative, resolve, sep } from "node:path";
+import { basename, join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
 import { encryptWithPublicKey } from "../../crypto/pgp.ts";
 import { checkParameterValue, parseParamPairs, type TemplateParameter } from "../../templates/parameters.ts";
@@ -319,17 +319,19 @@ async function runNew(ctx: CommandContext): Promise<number> {
 	}
 	const files = rendered.files.map((f) => ({ path: f.path, content: f.content }));
 	if (mustLink && "remote" in found) {
-		const cdsDir = relative(found.root, dir).split(sep).join("/");
-		linked = await linkRepository(ctx, client, project!, {
-			...found,
-			cdsDir: cdsDir.startsWith("..") ? "." : cdsDir,
-			files,
-		});
+		// The link watches `.cds` for as-code files, not the imported ones: were they watched, the
+		// next git push would try to define this API-made workflow as code and be refused.
+		linked = await linkRepository(ctx, client, project!, { ...found, cdsDir: ".cds", files });
 		if (!json) {
 			for (const line of linkedLines(linked, project!)) ctx.print(line);
 			for (const w of linked.warnings ?? []) ctx.warn(`warning: ${w}`);
 		}
-	} else if (!json && !("remote" in found)) {
+	}
+	if (!json && found.root && resolve(found.root, ".cds") === dir)
+		ctx.warn(
+			"warning: files in .cds are read as code on every git push, where this imported workflow is refused: use --push for a workflow as code",
+		);
+	if (!json && !("remote" in found)) {
 		ctx.warn(`note: ${found.why}: no application is linked to a repository`);
 	}
 	let imported: ImportResult | null = null;
