@@ -134,7 +134,11 @@ function clone(): string {
 	return dir;
 }
 
-async function cds(argv: string[], cwd: string) {
+async function cds(
+	argv: string[],
+	cwd: string,
+	ask?: (question: string, secret: boolean) => Promise<string>,
+) {
 	const out = memoryIo(
 		{
 			CDS_CONFIG: "/nonexistent/cds-test/config.json",
@@ -143,6 +147,7 @@ async function cds(argv: string[], cwd: string) {
 		},
 		cwd,
 	);
+	if (ask) out.io.ask = ask;
 	const code = await main(argv, out.io);
 	return { code, stdout: out.stdout, stderr: out.stderr };
 }
@@ -217,6 +222,43 @@ describe("cds new", () => {
 		// The link is made after the files are written and before the import.
 		const order = calls.map((c) => c.key);
 		assert.ok(order.indexOf("POST /projects/P/repositories") < order.indexOf("POST /projects/P/import"));
+	});
+
+	test("on a terminal it asks for the project, the link and the parameters; a no to the link links nothing", async () => {
+		const dir = clone();
+		const questions: string[] = [];
+		const answers = ["P", "x", "y", "", ""];
+		const r = await cds(["new", "--template", "team/hello"], dir, async (q) => {
+			questions.push(q);
+			return answers.shift() ?? "";
+		});
+		assert.equal(r.code, 0, r.stderr);
+		assert.equal(questions[0], "project key: ");
+		assert.match(questions[1]!, /^a \(string, required\)/);
+		assert.match(questions[2]!, /^b \(string, required\)/);
+		assert.equal(
+			questions[3],
+			"Project P is not linked to github at https://github.com. Link it now? [Y/n] ",
+		);
+		assert.match(questions[4]!, /API token for github\.com/);
+		assert.equal(questions.length, 5);
+		assert.deepEqual(called("POST /projects/P/templates/render")[0]!.body.params, { a: "x", b: "y" });
+		assert.equal(called("POST /projects/P/repositories").length, 1);
+		assert.equal(called("POST /projects/P/import").length, 1);
+
+		calls = [];
+		const declined = await cds(
+			["new", "--template", "team/hello", "--project", "P", "--force", "a=1", "b=2"],
+			dir,
+			async () => "n",
+		);
+		assert.equal(declined.code, 1);
+		assert.match(
+			declined.stderr,
+			/project P was not linked to github at https:\/\/github\.com: nothing done/,
+		);
+		assert.equal(called("POST /projects/P/repositories").length, 0);
+		assert.equal(called("POST /projects/P/import").length, 0);
 	});
 
 	test("--application names the application; an existing manager is reused without asking", async () => {

@@ -55,8 +55,9 @@ export type Asker = (question: string, secret: boolean) => Promise<string>;
 
 const WORKFLOW_NAME = /^[a-zA-Z0-9._-]{1,128}$/;
 
-/** A terminal asker when the CLI runs on a TTY (never for in-memory io). */
+/** A terminal asker when the CLI runs on a TTY (in-memory io: only the one it brings). */
 export function terminalAsker(io: CliIo): Asker | undefined {
+	if (io.ask) return io.ask;
 	if (io.stdout !== process.stdout || !process.stdin.isTTY) return undefined;
 	return async (question, secret) => {
 		if (!secret) {

@@ -171,7 +171,8 @@ export async function ensureManager(
 				`project ${key} is not linked to a repository manager for ${remote.cloneUrl}: run again with --yes to link it to ${label}`,
 			);
 		const answer = (await ask(`Project ${key} is not linked to ${label}. Link it now? [Y/n] `, false)).trim();
-		if (/^n(o)?$/i.test(answer)) throw new CliFailure("the project was not linked: nothing pushed");
+		if (/^n(o)?$/i.test(answer))
+			throw new CliFailure(`project ${key} was not linked to ${label}: nothing done`);
 	}
 	let token = ctx.io.env.CDS_REPOSITORY_TOKEN?.trim() || undefined;
 	if (type !== "git" && !token && ask && ctx.values.yes !== true) {
