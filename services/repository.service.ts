@@ -113,6 +113,22 @@ async function mustBeAllowed(check: () => Promise<unknown>): Promise<void> {
 const idParam = { type: "string", pattern: /^[0-9a-f]{16,64}$/, max: 64 } as const;
 const now = () => new Date().toISOString();
 
+/** A commit of a repository (a full hash), and the branch that may bring it. */
+const COMMIT_PARAMS = {
+	id: { type: "string", max: 64 },
+	commit: { type: "string", max: 64 },
+	branch: { ...branchName, optional: true },
+} as const;
+type CommitQuery = { id: string; commit: string; branch?: string };
+
+function requireFullCommit(query: CommitQuery): CommitQuery {
+	if (!isFullCommit(query.commit))
+		throw invalid(`"${query.commit}" is not a full commit hash`, [
+			{ field: "commit", message: "expected 40 hex digits" },
+		]);
+	return query;
+}
+
 export default function RepositoryService(
 	config: Config,
 ): ServiceSchema<ServiceSettingSchema, Record<string, any>, Record<string, any>, RepositoryThis> {
@@ -549,18 +565,10 @@ export default function RepositoryService(
 			 * data directory (fetched with the manager's token or the project's SSH key).
 			 */
 			readFiles: {
-				params: {
-					id: { type: "string", max: 64 },
-					commit: { type: "string", max: 64 },
-					branch: { ...branchName, optional: true },
-				},
-				async handler(this: RepositoryThis, ctx: Context<{ id: string; commit: string; branch?: string }>) {
+				params: COMMIT_PARAMS,
+				async handler(this: RepositoryThis, ctx: Context<CommitQuery>) {
 					const doc = await this.requireRepository(ctx.params.id);
-					const { commit, branch } = ctx.params;
-					if (!isFullCommit(commit))
-						throw invalid(`"${commit}" is not a full commit hash`, [
-							{ field: "commit", message: "expected 40 hex digits" },
-						]);
+					const { commit, branch } = requireFullCommit(ctx.params);
 					return this.serialised(doc._id, async () => {
 						const cacheDir = await this.fetchIntoCache(doc, commit, branch);
 						const files = await readTreeFiles(cacheDir, commit, doc.cdsDir, isCdsFile);
@@ -574,18 +582,10 @@ export default function RepositoryService(
 			 * sees only commits, a webhook payload carries these.
 			 */
 			commitInfo: {
-				params: {
-					id: { type: "string", max: 64 },
-					commit: { type: "string", max: 64 },
-					branch: { ...branchName, optional: true },
-				},
-				async handler(this: RepositoryThis, ctx: Context<{ id: string; commit: string; branch?: string }>) {
+				params: COMMIT_PARAMS,
+				async handler(this: RepositoryThis, ctx: Context<CommitQuery>) {
 					const doc = await this.requireRepository(ctx.params.id);
-					const { commit, branch } = ctx.params;
-					if (!isFullCommit(commit))
-						throw invalid(`"${commit}" is not a full commit hash`, [
-							{ field: "commit", message: "expected 40 hex digits" },
-						]);
+					const { commit, branch } = requireFullCommit(ctx.params);
 					return this.serialised(doc._id, async () =>
 						readCommitInfo(await this.fetchIntoCache(doc, commit, branch), commit),
 					);

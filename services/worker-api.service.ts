@@ -111,6 +111,14 @@ function blobParams(ctx: WorkerCtx<any>): { tag: string; name: string } {
 	return { tag, name };
 }
 
+/** A plugin of the worker's job, for its platform. */
+const PLUGIN_PARAMS = {
+	name: { type: "string", max: 128 },
+	os: { type: "string", max: 32 },
+	arch: { type: "string", max: 32 },
+} as const;
+type PluginQuery = { name: string; os: string; arch: string };
+
 export default function WorkerApiService(
 	config: Config,
 ): ServiceSchema<any, WorkerMethods, WorkerLocals, WorkerThis> {
@@ -356,14 +364,9 @@ export default function WorkerApiService(
 				rest: rest("GET", "/plugins/:name"),
 				summary: "An installed plugin the worker's job uses, and its binary for the worker's platform",
 				permission: worker,
-				params: {
-					name: { type: "string", max: 128 },
-					os: { type: "string", max: 32 },
-					arch: { type: "string", max: 32 },
-				},
-				async handler(this: WorkerThis, ctx: WorkerCtx<{ name: string; os: string; arch: string }>) {
-					const job = await this.callerJob(ctx);
-					await this.requirePluginOfJob(ctx, job, ctx.params.name);
+				params: PLUGIN_PARAMS,
+				async handler(this: WorkerThis, ctx: WorkerCtx<PluginQuery>) {
+					await this.requirePluginOfJob(ctx, await this.callerJob(ctx), ctx.params.name);
 					// An internal action (no permission, no route): the check above is the worker's.
 					return ctx.call("plugin.forPlatform", ctx.params);
 				},
@@ -373,14 +376,9 @@ export default function WorkerApiService(
 				rest: rest("GET", "/plugins/:name/binary"),
 				summary: "The binary of an installed plugin the worker's job uses",
 				permission: worker,
-				params: {
-					name: { type: "string", max: 128 },
-					os: { type: "string", max: 32 },
-					arch: { type: "string", max: 32 },
-				},
-				async handler(this: WorkerThis, ctx: WorkerCtx<{ name: string; os: string; arch: string }>) {
-					const job = await this.callerJob(ctx);
-					await this.requirePluginOfJob(ctx, job, ctx.params.name);
+				params: PLUGIN_PARAMS,
+				async handler(this: WorkerThis, ctx: WorkerCtx<PluginQuery>) {
+					await this.requirePluginOfJob(ctx, await this.callerJob(ctx), ctx.params.name);
 					const { binary } = (await ctx.call("plugin.forPlatform", ctx.params)) as {
 						binary: { file?: { sha256: string } };
 					};

@@ -12,6 +12,8 @@ export interface CliIo {
 	stderr: TextSink;
 	env: Record<string, string | undefined>;
 	cwd: string;
+	/** Answers questions as a terminal user would (tests of the prompts; the real CLI asks on its TTY). */
+	ask?: (question: string, secret: boolean) => Promise<string>;
 }
 
 /** The real process streams and environment, used by bin/cds.ts. */

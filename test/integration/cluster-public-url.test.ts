@@ -107,7 +107,7 @@ describe("cluster: the API URL other nodes use is the one the API node announces
 			clone,
 		);
 		assert.equal(await main(["push", "--yes", "URL", "."], cli.io), 0, cli.stderr);
-		const webhook = /webhook: (\S+)\n/.exec(cli.stdout)?.[1] ?? "";
+		const webhook = /^\s*url:\s+(\S+)$/m.exec(cli.stdout)?.[1] ?? "";
 		assert.match(webhook, new RegExp(`^${publicUrl}/api/v1/hooks/repository/[0-9a-f-]{36}$`), cli.stdout);
 
 		// A run: the hatchery of the other node starts a worker that reaches the gateway.

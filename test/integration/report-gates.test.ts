@@ -339,7 +339,7 @@ describe("report service: default branch, then a feature branch", () => {
 	test("cds report prints the deltas with arrows, plain without a terminal", async () => {
 		const out = memoryIo({ CDS_API_URL: server.url, CDS_TOKEN: server.adminToken, HOME: server.dataDir });
 		const code = await main(["report", "--project", "SHOP", "--workflow", "build", "--run", "2"], out.io);
-		assert.equal(code, 0, out.stderr);
+		assert.equal(code, 1, `a failed gate is exit 1: ${out.stderr}`);
 		assert.match(out.stdout, /run #2 on feature\/cart \(default branch master\)/);
 		assert.match(out.stdout, /lines ▼ 20\.59 pts, .* vs default branch #1 \(master\)/);
 		assert.match(out.stdout, /src\/math\.js 50\.00% ▼ 31\.82 pts/);
@@ -348,12 +348,14 @@ describe("report service: default branch, then a feature branch", () => {
 		assert.ok(!out.stdout.includes("\u001b["), "no colour without a terminal");
 
 		const json = memoryIo({ CDS_API_URL: server.url, CDS_TOKEN: server.adminToken, HOME: server.dataDir });
-		assert.equal(
-			await main(["report", "-p", "SHOP", "-w", "build", "--branch", "feature/cart", "--json"], json.io),
-			0,
-			json.stderr,
+		const jsonCode = await main(
+			["report", "-p", "SHOP", "-w", "build", "--branch", "feature/cart", "--json"],
+			json.io,
 		);
 		const latest = JSON.parse(json.stdout);
+		// The exit code says whether a gate of the run failed, with --json too.
+		const gateFailed = latest.items.some((v: { gate?: { passed?: boolean } }) => v.gate?.passed === false);
+		assert.equal(jsonCode, gateFailed ? 1 : 0, json.stderr);
 		assert.equal(latest.runNumber, 4);
 		assert.equal(latest.items.length, 2);
 	});

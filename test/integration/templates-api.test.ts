@@ -358,6 +358,7 @@ describe("cds new and cds template", { skip: corpus.skip }, () => {
 				"public/secret-app",
 				"--project",
 				"TPL",
+				"--no-import",
 				"token=s3cr3t-value",
 				"repo=github/ovh/cds",
 			],

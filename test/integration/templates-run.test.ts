@@ -106,8 +106,9 @@ describe("a template secret, from cds new to a run", () => {
 		await rm(root, { recursive: true, force: true });
 	});
 
-	test("the generated file holds ciphertext; the run sees the clear value; the logs mask it", async () => {
-		const dir = join(root, "app");
+	/** `cds new` of a template in a fresh git repository named `name`, with the secret given. */
+	async function cdsNew(name: string, template: string): Promise<string> {
+		const dir = join(root, name);
 		await mkdir(dir);
 		execFileSync("git", ["init", "-q", dir]);
 		const io = memoryIo(
@@ -115,64 +116,52 @@ describe("a template secret, from cds new to a run", () => {
 			dir,
 		);
 		const code = await main(
-			["new", "--template", "team/deploy-secret", "--project", "TPLRUN", "--import", `token=${SECRET}`],
+			["new", "--template", template, "--project", "TPLRUN", "--import", `token=${SECRET}`],
 			io.io,
 		);
 		assert.equal(code, 0, io.stderr);
-		const env = await readFile(join(dir, "app-prod.env.yml"), "utf8");
-		assert.ok(!env.includes(SECRET), "the secret is not in the generated file");
-		assert.match(env, /-----BEGIN PGP MESSAGE-----/);
+		return dir;
+	}
 
-		const run = await srv.api("POST", "/api/v1/projects/TPLRUN/workflows/app/runs", {});
+	/** Runs the workflow to its end: its status and its stored log text. */
+	async function runToEnd(workflow: string): Promise<{ status: string; nodes: unknown; text: string }> {
+		const route = `/api/v1/projects/TPLRUN/workflows/${workflow}/runs`;
+		const run = await srv.api("POST", route, {});
 		assert.equal(run.status, 201, JSON.stringify(run.body));
 		let final: any;
 		for (let i = 0; i < 300; i++) {
-			final = (await srv.api("GET", `/api/v1/projects/TPLRUN/workflows/app/runs/${run.body.number}`)).body;
+			final = (await srv.api("GET", `${route}/${run.body.number}`)).body;
 			if (!["Waiting", "Building"].includes(final.status)) break;
 			await new Promise((r) => setTimeout(r, 100));
 		}
-		assert.equal(final.status, "Success", JSON.stringify(final.nodes));
-		const logs = await srv.api("GET", `/api/v1/projects/TPLRUN/workflows/app/runs/${run.body.number}/logs`);
+		const logs = await srv.api("GET", `${route}/${run.body.number}/logs`);
 		const text = logs.body.items.map((l: { text: string }) => l.text).join("");
+		return { status: final.status, nodes: final.nodes, text };
+	}
+
+	/** The file holds ciphertext, never the secret. */
+	function sealedIn(content: string): void {
+		assert.ok(!content.includes(SECRET), "the secret is not in the generated file");
+		assert.match(content, /-----BEGIN PGP MESSAGE-----/);
+	}
+
+	test("the generated file holds ciphertext; the run sees the clear value; the logs mask it", async () => {
+		const dir = await cdsNew("app", "team/deploy-secret");
+		sealedIn(await readFile(join(dir, "app-prod.env.yml"), "utf8"));
+		const { status, nodes, text } = await runToEnd("app");
+		assert.equal(status, "Success", JSON.stringify(nodes));
 		assert.match(text, /the job has the clear value/);
 		assert.match(text, /token is \*{10}/);
 		assert.ok(!text.includes(SECRET));
 	});
 
 	test("a secret rendered into a script is opened for the job too, and masked in its logs", async () => {
-		const dir = join(root, "scripted");
-		await mkdir(dir);
-		execFileSync("git", ["init", "-q", dir]);
-		const io = memoryIo(
-			{ CDS_API_URL: srv.url, CDS_TOKEN: srv.adminToken, CDS_CONFIG: join(root, "none.json") },
-			dir,
-		);
-		const code = await main(
-			["new", "--template", "team/script-secret", "--project", "TPLRUN", "--import", `token=${SECRET}`],
-			io.io,
-		);
-		assert.equal(code, 0, io.stderr);
+		const dir = await cdsNew("scripted", "team/script-secret");
 		const [file] = (await readdir(dir)).filter((f) => f.endsWith(".pip.yml"));
 		assert.ok(file, "a pipeline file was written");
-		const pipeline = await readFile(join(dir, file), "utf8");
-		assert.ok(!pipeline.includes(SECRET), "the secret is not in the generated file");
-		assert.match(pipeline, /-----BEGIN PGP MESSAGE-----/);
-
-		const run = await srv.api("POST", "/api/v1/projects/TPLRUN/workflows/scripted/runs", {});
-		assert.equal(run.status, 201, JSON.stringify(run.body));
-		let final: any;
-		for (let i = 0; i < 300; i++) {
-			final = (await srv.api("GET", `/api/v1/projects/TPLRUN/workflows/scripted/runs/${run.body.number}`))
-				.body;
-			if (!["Waiting", "Building"].includes(final.status)) break;
-			await new Promise((r) => setTimeout(r, 100));
-		}
-		const logs = await srv.api(
-			"GET",
-			`/api/v1/projects/TPLRUN/workflows/scripted/runs/${run.body.number}/logs`,
-		);
-		const text = logs.body.items.map((l: { text: string }) => l.text).join("");
-		assert.equal(final.status, "Success", `${JSON.stringify(final.nodes)}\n${text}`);
+		sealedIn(await readFile(join(dir, file), "utf8"));
+		const { status, nodes, text } = await runToEnd("scripted");
+		assert.equal(status, "Success", `${JSON.stringify(nodes)}\n${text}`);
 		assert.match(text, /the script has the clear value/);
 		assert.match(text, /token is \*{10}/);
 		assert.ok(!text.includes(SECRET));

@@ -1,7 +1,9 @@
-// cds new --template NAMESPACE/NAME[@VERSION]: asks for the template's parameters (on a
-// terminal; without one every required parameter must be given), encrypts secret
-// parameters with the project's OpenPGP public key here, on the client, has the server
-// render the template and writes the workflow files into a directory.
+// cds new --template NAMESPACE/NAME[@VERSION]: the roadmap's template use case. Asks for the
+// template's parameters (on a terminal; without one every required parameter must be given),
+// encrypts secret parameters with the project's OpenPGP public key here, on the client, has
+// the server render the template and writes the workflow files. Inside a git repository with
+// a remote it links the project to the repository (the pieces of `cds push`), which creates
+// the application linked to it, then imports the files — or with --push defines them as code.
 
 import { access, mkdir, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
@@ -14,6 +16,18 @@ import type { ApiClient } from "../http.ts";
 import { seg } from "../http.ts";
 import type { CliIo } from "../io.ts";
 import type { CommandContext, CommandRegistry } from "../registry.ts";
+import { currentBranch, findRepositoryRoot, git, headCommit, remoteUrl } from "../../vcs/git.ts";
+import { parseRemoteUrl, type RemoteUrl } from "../../vcs/remote-url.ts";
+import {
+	existingManager,
+	findLinkedRepository,
+	LINK_OPTIONS,
+	type LinkedRepository,
+	linkedLines,
+	linkRepository,
+	managerLabel,
+	pushRepository,
+} from "./push.ts";
 import type { ImportResult } from "./workflow.ts";
 
 export interface TemplateDetail {
@@ -41,8 +55,9 @@ export type Asker = (question: string, secret: boolean) => Promise<string>;
 
 const WORKFLOW_NAME = /^[a-zA-Z0-9._-]{1,128}$/;
 
-/** A terminal asker when the CLI runs on a TTY (never for in-memory io). */
+/** A terminal asker when the CLI runs on a TTY (in-memory io: only the one it brings). */
 export function terminalAsker(io: CliIo): Asker | undefined {
+	if (io.ask) return io.ask;
 	if (io.stdout !== process.stdout || !process.stdin.isTTY) return undefined;
 	return async (question, secret) => {
 		if (!secret) {
@@ -194,15 +209,37 @@ export async function writeRenderedFiles(
 	return targets;
 }
 
-/** The values of `--param K=V` (one) plus positional `K=V` pairs. */
+/**
+ * The values of every `--param K=V` / `-p K=V` plus positional `K=V` pairs. A key given twice
+ * is a usage error: silently keeping one of the two values would hide a typo.
+ */
 export function givenParams(ctx: CommandContext): Record<string, string> {
-	const pairs = [...ctx.positionals];
-	if (typeof ctx.values.param === "string") pairs.unshift(ctx.values.param);
+	const raw = ctx.values.param;
+	const flags = Array.isArray(raw) ? raw.map(String) : typeof raw === "string" ? [raw] : [];
+	const pairs = [...flags, ...ctx.positionals];
+	const seen = new Set<string>();
+	for (const pair of pairs) {
+		const key = pair.slice(0, Math.max(0, pair.indexOf("=")));
+		if (key && seen.has(key)) throw new UsageError(`parameter ${key} is given more than once`);
+		seen.add(key);
+	}
 	try {
 		return parseParamPairs(pairs);
 	} catch (e) {
 		throw new UsageError((e as Error).message);
 	}
+}
+
+/** The git remote around `cwd`, if any: what `cds new` links the project to. */
+async function findRemote(
+	ctx: CommandContext,
+): Promise<{ root: string; remoteName: string; remote: RemoteUrl } | { root: string | null; why: string }> {
+	const root = findRepositoryRoot(ctx.io.cwd);
+	if (!root) return { root: null, why: "not inside a git repository" };
+	const remoteName = typeof ctx.values["git-remote"] === "string" ? ctx.values["git-remote"] : "origin";
+	const url = await remoteUrl(root, remoteName);
+	if (!url) return { root, why: `the repository has no remote "${remoteName}"` };
+	return { root, remoteName, remote: parseRemoteUrl(url, root) };
 }
 
 async function runNew(ctx: CommandContext): Promise<number> {
@@ -215,7 +252,16 @@ async function runNew(ctx: CommandContext): Promise<number> {
 	}
 	const given = givenParams(ctx);
 	const ask = terminalAsker(ctx.io);
-	const dir = resolve(ctx.io.cwd, (ctx.values.dir as string | undefined) ?? ".");
+	const asCode = ctx.values.push === true;
+	const dirArg = (ctx.values.dir as string | undefined) ?? (asCode ? ".cds" : ".");
+	const dir = resolve(ctx.io.cwd, dirArg);
+	const found = await findRemote(ctx);
+	if (asCode && !("remote" in found))
+		throw new UsageError(`--push needs a git repository with a remote: ${found.why}`);
+	if (asCode && found.root && !(await currentBranch(found.root).catch(() => null)))
+		throw new UsageError("--push needs a checked-out branch");
+	if (asCode && found.root && !(await headCommit(found.root).catch(() => null)))
+		throw new UsageError("--push needs a first commit in the repository");
 
 	let project = ctx.values.project as string | undefined;
 	let name = ctx.values.name as string | undefined;
@@ -224,14 +270,28 @@ async function runNew(ctx: CommandContext): Promise<number> {
 		if (ask) project = (await ask("project key: ", false)).trim();
 		if (!project) missingOptions.push("--project KEY");
 	}
-	// The workflow name defaults to the directory's name, as the repository is usually named after it.
-	name ??= basename(dir).replace(/[^a-zA-Z0-9._-]/g, "-");
+	// The workflow name defaults to the repository's (or the directory's) name.
+	name ??= basename(found.root ?? dir).replace(/[^a-zA-Z0-9._-]/g, "-");
 	if (!WORKFLOW_NAME.test(name)) throw new UsageError(`invalid workflow name "${name}": use --name`);
 
 	const client = await ctx.client();
 	const template = await client.get<TemplateDetail>(`/templates/${seg(ref.repo)}/${seg(ref.name)}`, {
 		version: ref.version,
 	});
+	// Linking needs consent: asked on a terminal, `--yes` without one (checked now, with the rest).
+	let linked: LinkedRepository | null = null;
+	let mustLink = false;
+	if (project && "remote" in found) {
+		linked = await findLinkedRepository(client, project, found.remote);
+		mustLink = !linked;
+		if (
+			mustLink &&
+			!ask &&
+			ctx.values.yes !== true &&
+			!(await existingManager(ctx, client, project, found.remote))
+		)
+			missingOptions.push(`--yes (to link project ${project} to ${managerLabel(found.remote)})`);
+	}
 	if (missingOptions.length > 0) {
 		// Report everything missing at once, options and parameters.
 		const missingParams = template.parameters.filter((p) => p.required && given[p.key] === undefined);
@@ -249,32 +309,63 @@ async function runNew(ctx: CommandContext): Promise<number> {
 		force: ctx.values.force === true,
 	});
 	const written = await writeRenderedFiles(dir, rendered.files, ctx.values.force === true);
-	if (ctx.values.json) {
-		ctx.printJson({ instance: rendered.instance, files: written });
-	} else {
+	const json = ctx.values.json === true;
+	if (!json) {
 		ctx.print(`rendered ${rendered.instance.ref} as workflow ${name} (instance ${rendered.instance.id})`);
 		for (const path of written) ctx.print(`wrote ${path}`);
 	}
-	if (ctx.values.import) {
-		const result = await client.post<ImportResult>(`/projects/${seg(project!)}/import`, {
-			files: rendered.files.map((f) => ({ path: f.path, content: f.content })),
+	if (asCode) {
+		// As code: the files are the definition; `cds push` links and defines them from the branch.
+		return pushRepository(ctx, project!, ".");
+	}
+	const files = rendered.files.map((f) => ({ path: f.path, content: f.content }));
+	if (mustLink && "remote" in found) {
+		// The link watches `.cds` for as-code files, not the imported ones: were they watched, the
+		// next git push would try to define this API-made workflow as code and be refused.
+		linked = await linkRepository(ctx, client, project!, { ...found, cdsDir: ".cds", files });
+		if (!json) {
+			for (const line of linkedLines(linked, project!)) ctx.print(line);
+			for (const w of linked.warnings ?? []) ctx.warn(`warning: ${w}`);
+		}
+	}
+	if (!json && found.root && resolve(found.root, ".cds") === dir)
+		ctx.warn(
+			"warning: files in .cds are read as code on every git push, where this imported workflow is refused: use --push for a workflow as code",
+		);
+	if (!json && !("remote" in found)) {
+		ctx.warn(`note: ${found.why}: no application is linked to a repository`);
+	}
+	let imported: ImportResult | null = null;
+	if (ctx.values["no-import"] !== true) {
+		imported = await client.post<ImportResult>(`/projects/${seg(project!)}/import`, {
+			files,
 			force: ctx.values.force === true,
 		});
-		if (!ctx.values.json)
+		if (found.root)
+			await git(["config", "--local", "cds.project", project!], { cwd: found.root }).catch(() => undefined);
+		if (!json)
 			ctx.print(
-				`imported into ${project}: ${result.workflows.length} workflow(s), ${result.pipelines.length} pipeline(s)`,
+				`imported into ${project}: ${imported.workflows.length} workflow(s), ${imported.pipelines.length} pipeline(s)`,
 			);
-	} else if (!ctx.values.json) {
+	} else if (!json) {
 		ctx.print("next: commit the files, then import them into the project:");
 		ctx.print(`  cds workflow import ${project} ${dir}`);
 	}
+	if (json)
+		ctx.printJson({
+			instance: rendered.instance,
+			files: written,
+			repository: linked,
+			linked: mustLink,
+			imported,
+		});
 	return 0;
 }
 
 export function register(registry: CommandRegistry): void {
 	registry.add({
 		path: ["new"],
-		summary: "Create workflow files from a template",
+		summary: "Create a workflow from a template in the current repository",
 		args: "[KEY=VALUE...]",
 		positionals: { min: 0 },
 		options: {
@@ -288,20 +379,35 @@ export function register(registry: CommandRegistry): void {
 			name: {
 				type: "string",
 				valueName: "NAME",
-				description: "the workflow name (default: the directory's name)",
+				description: "the workflow name (default: the repository's or the directory's name)",
 			},
 			param: {
 				type: "string",
+				short: "p",
+				multiple: true,
 				valueName: "KEY=VALUE",
-				description: "a parameter value (more as KEY=VALUE arguments)",
+				description: "a parameter value; repeat it for more (or give KEY=VALUE arguments)",
 			},
-			dir: { type: "string", valueName: "DIR", description: "where to write the files (default: .)" },
+			dir: {
+				type: "string",
+				valueName: "DIR",
+				description: "where to write the files (default: ., .cds with --push)",
+			},
 			force: { type: "boolean", description: "overwrite existing files" },
-			import: { type: "boolean", description: "import the rendered files into the project" },
+			import: { type: "boolean", description: "import the rendered files (the default; kept for scripts)" },
+			"no-import": { type: "boolean", description: "only write the files (and link the repository)" },
+			push: {
+				type: "boolean",
+				description: "as code: write the files into .cds and push them like `cds push` (no import)",
+			},
+			...LINK_OPTIONS,
 			json: { type: "boolean", description: "print the instance and written files as JSON" },
 		},
 		details:
-			"Missing parameters are asked for on a terminal; without one the command fails with exit code 2 and lists them.\nSecret parameters are encrypted with the project's OpenPGP key before they leave this machine.",
+			"Missing parameters are asked for on a terminal; without one the command fails with exit code 2 and lists them.\n" +
+			"Secret parameters are encrypted with the project's OpenPGP key before they leave this machine.\n" +
+			"Inside a git repository with a remote, the project is linked to the repository (asked, or --yes) and the\n" +
+			"application linked to it is created; the files are then imported, or with --push defined as code.",
 		run: runNew,
 	});
 }

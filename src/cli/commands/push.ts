@@ -11,7 +11,7 @@ import type { ApiClient } from "../http.ts";
 import { seg } from "../http.ts";
 import { collectImportFiles, type ImportFile } from "../import-files.ts";
 import { JSON_OPTION } from "../options.ts";
-import type { CommandContext, CommandRegistry } from "../registry.ts";
+import type { CommandContext, CommandRegistry, OptionSpec } from "../registry.ts";
 import { type Asker, terminalAsker } from "./new.ts";
 import {
 	currentBranch,
@@ -61,7 +61,7 @@ export function webhookLines(linked: Pick<LinkedRepository, "webhookUrl" | "webh
 	];
 }
 
-interface Manager {
+export interface Manager {
 	name: string;
 	type: ManagerType;
 	url: string;
@@ -80,7 +80,7 @@ interface PushResult {
 const NAME = /^[a-zA-Z0-9._-]{1,128}$/;
 
 /** The linked repository of `key` that `remote` designates, if any. */
-async function findLinkedRepository(
+export async function findLinkedRepository(
 	client: ApiClient,
 	key: string,
 	remote: RemoteUrl,
@@ -101,7 +101,7 @@ function managerNameFor(type: ManagerType, remote: RemoteUrl): string {
 }
 
 /** The application named by the first workflow's nodes, else the repository's last path segment. */
-async function applicationName(files: ImportFile[], remote: RemoteUrl): Promise<string> {
+export async function applicationName(files: ImportFile[], remote: RemoteUrl): Promise<string> {
 	const { parseFileSet } = await import("../../workflow/index.ts");
 	const parsed = parseFileSet(files, {});
 	const fromWorkflow = parsed.model?.workflows
@@ -112,13 +112,16 @@ async function applicationName(files: ImportFile[], remote: RemoteUrl): Promise<
 	return NAME.test(base) ? base : "app";
 }
 
-async function ensureManager(
+/**
+ * The project's repository manager for `remote`: the one `--manager` names, else one of the
+ * remote's type (and host), else null — a new one must be made (see `ensureManager`).
+ */
+export async function existingManager(
 	ctx: CommandContext,
 	client: ApiClient,
 	key: string,
 	remote: RemoteUrl,
-	ask: Asker | undefined,
-): Promise<Manager> {
+): Promise<Manager | null> {
 	const managers = await client.listAll<Manager>(`/projects/${seg(key)}/repositories/managers`);
 	const wanted = typeof ctx.values.manager === "string" ? ctx.values.manager : undefined;
 	if (wanted) {
@@ -128,28 +131,48 @@ async function ensureManager(
 	}
 	const type = detectManager(remote);
 	const host = remote.host;
-	const existing = managers.find(
-		(m) =>
-			m.type === type &&
-			(type === "git" ||
-				(() => {
-					try {
-						return new URL(m.url).hostname === host;
-					} catch {
-						return false;
-					}
-				})()),
+	return (
+		managers.find(
+			(m) =>
+				m.type === type &&
+				(type === "git" ||
+					(() => {
+						try {
+							return new URL(m.url).hostname === host;
+						} catch {
+							return false;
+						}
+					})()),
+		) ?? null
 	);
-	if (existing) return existing;
+}
 
-	const label = type === "git" ? "a plain git manager (polled)" : `${type} at https://${host}`;
+/** What a new manager for `remote` would be, as said to the user. */
+export function managerLabel(remote: RemoteUrl): string {
+	const type = detectManager(remote);
+	return type === "git" ? "a plain git manager (polled)" : `${type} at https://${remote.host}`;
+}
+
+export async function ensureManager(
+	ctx: CommandContext,
+	client: ApiClient,
+	key: string,
+	remote: RemoteUrl,
+	ask: Asker | undefined,
+): Promise<Manager> {
+	const existing = await existingManager(ctx, client, key, remote);
+	if (existing) return existing;
+	const type = detectManager(remote);
+	const host = remote.host;
+	const label = managerLabel(remote);
 	if (ctx.values.yes !== true) {
 		if (!ask)
 			throw new UsageError(
 				`project ${key} is not linked to a repository manager for ${remote.cloneUrl}: run again with --yes to link it to ${label}`,
 			);
 		const answer = (await ask(`Project ${key} is not linked to ${label}. Link it now? [Y/n] `, false)).trim();
-		if (/^n(o)?$/i.test(answer)) throw new CliFailure("the project was not linked: nothing pushed");
+		if (/^n(o)?$/i.test(answer))
+			throw new CliFailure(`project ${key} was not linked to ${label}: nothing done`);
 	}
 	let token = ctx.io.env.CDS_REPOSITORY_TOKEN?.trim() || undefined;
 	if (type !== "git" && !token && ask && ctx.values.yes !== true) {
@@ -164,6 +187,133 @@ async function ensureManager(
 	});
 }
 
+/**
+ * Links the repository of `remote` to project `key`: a repository manager first when the
+ * project has none for it (asking, or `--yes`), then the link, which creates the application
+ * (`--application`, else the workflow files' application, else the repository's name).
+ */
+export async function linkRepository(
+	ctx: CommandContext,
+	client: ApiClient,
+	key: string,
+	where: { root: string; remoteName: string; remote: RemoteUrl; cdsDir: string; files: ImportFile[] },
+): Promise<LinkedRepository> {
+	const { root, remoteName, remote, cdsDir, files } = where;
+	const manager = await ensureManager(ctx, client, key, remote, terminalAsker(ctx.io));
+	const application =
+		typeof ctx.values.application === "string"
+			? ctx.values.application
+			: await applicationName(files, remote);
+	const defaultBranch = await remoteDefaultBranch(root, remoteName);
+	const pollRaw = ctx.values.poll;
+	if (typeof pollRaw === "string" && !/^[1-9]\d{0,4}$/.test(pollRaw)) {
+		throw new UsageError(`--poll ${pollRaw}: a number of seconds is expected`);
+	}
+	return client.post<LinkedRepository>(`/projects/${seg(key)}/repositories`, {
+		manager: manager.name,
+		url: remote.cloneUrl,
+		application,
+		cdsDir: cdsDir || ".",
+		...(defaultBranch ? { defaultBranch } : {}),
+		...(typeof pollRaw === "string" ? { pollSeconds: Number(pollRaw) } : {}),
+	});
+}
+
+/** What to tell about a repository just linked. */
+export function linkedLines(linked: LinkedRepository, key: string): string[] {
+	return [
+		`linked repository ${linked.repo} to project ${key} (manager ${linked.manager})`,
+		...(linked.application ? [`application ${linked.application} is linked to the repository`] : []),
+		...webhookLines(linked),
+		...(linked.poll ? [`poller: every ${linked.poll.intervalSeconds}s`] : []),
+	];
+}
+
+/** `cds push KEY [PATH]`, also run by `cds new --push` once it has written the files. */
+export async function pushRepository(
+	ctx: CommandContext,
+	key: string,
+	pathArg: string | undefined,
+): Promise<number> {
+	const base = resolve(ctx.io.cwd, pathArg ?? ".");
+	const root = findRepositoryRoot(base);
+	if (!root) throw new CliFailure(`${pathArg ?? "."} is not inside a git repository (no .git found)`);
+	const remoteName = typeof ctx.values["git-remote"] === "string" ? ctx.values["git-remote"] : "origin";
+	const url = await remoteUrl(root, remoteName);
+	if (!url) throw new UsageError(`the repository has no remote "${remoteName}" (see --git-remote)`);
+	const remote = parseRemoteUrl(url, root);
+	const branch = await currentBranch(root);
+	if (!branch) throw new UsageError("HEAD is detached: check out the branch to push");
+	const commit = await headCommit(root);
+	const dirArg = typeof ctx.values.dir === "string" ? ctx.values.dir : ".cds";
+	const cdsAbs = resolve(base, dirArg);
+	const cdsDir = relative(root, cdsAbs).split(sep).join("/");
+	if (cdsDir.startsWith("..")) throw new UsageError(`${dirArg} is outside the repository`);
+	const files = await collectImportFiles([cdsAbs], ctx.io.cwd);
+
+	const client = await ctx.client();
+	let linked = await findLinkedRepository(client, key, remote);
+	const newlyLinked = !linked;
+	if (!linked) {
+		linked = await linkRepository(ctx, client, key, { root, remoteName, remote, cdsDir, files });
+	}
+	const result = await client.post<PushResult>(`/projects/${seg(key)}/workflows/as-code`, {
+		repositoryId: linked.id,
+		branch,
+		commit,
+		files,
+	});
+	// Later `cds track|logs|restart|status` in this clone find their project here first.
+	await git(["config", "--local", "cds.project", key], { cwd: root }).catch(() => undefined);
+	if (result.workflows.length === 1)
+		await git(["config", "--local", "cds.workflow", result.workflows[0]!], { cwd: root }).catch(
+			() => undefined,
+		);
+
+	if (ctx.values.json) {
+		ctx.printJson({ repository: linked, linked: newlyLinked, branch, commit, ...result });
+		return 0;
+	}
+	if (newlyLinked) for (const line of linkedLines(linked, key)) ctx.print(line);
+	if (newlyLinked) for (const w of linked.warnings ?? []) ctx.warn(`warning: ${w}`);
+	for (const name of result.created) ctx.print(`workflow ${name} on branch ${branch}: created`);
+	for (const name of result.updated) ctx.print(`workflow ${name} on branch ${branch}: updated`);
+	for (const name of result.unchanged) ctx.print(`workflow ${name} on branch ${branch}: unchanged`);
+	for (const w of result.warnings)
+		ctx.warn(`warning: ${w.file ? `${w.file}:${w.line ?? 0}: ` : ""}${w.message}`);
+	if (!newlyLinked && !result.changed) ctx.print("unchanged");
+	return 0;
+}
+
+/** The options that say how to link a repository (`cds push`, `cds new`). */
+export const LINK_OPTIONS: Record<string, OptionSpec> = {
+	"git-remote": {
+		type: "string",
+		valueName: "NAME",
+		description: "the git remote to link (default: origin)",
+	},
+	yes: {
+		type: "boolean",
+		short: "y",
+		description: "link the project to the repository manager without asking",
+	},
+	manager: {
+		type: "string",
+		valueName: "NAME",
+		description: "use this repository manager of the project",
+	},
+	application: {
+		type: "string",
+		valueName: "NAME",
+		description: "the application linked to the repository",
+	},
+	poll: {
+		type: "string",
+		valueName: "SECONDS",
+		description: "poll interval when no webhook can be made (default 60)",
+	},
+};
+
 export function register(registry: CommandRegistry): void {
 	registry.add({
 		path: ["push"],
@@ -171,35 +321,11 @@ export function register(registry: CommandRegistry): void {
 		args: "PROJECT_KEY [PATH]",
 		positionals: { min: 1, max: 2 },
 		options: {
-			"git-remote": {
-				type: "string",
-				valueName: "NAME",
-				description: "the git remote to link (default: origin)",
-			},
+			...LINK_OPTIONS,
 			dir: {
 				type: "string",
 				valueName: "DIR",
 				description: "where the workflow files are, under PATH (default: .cds)",
-			},
-			yes: {
-				type: "boolean",
-				short: "y",
-				description: "link the project to the repository manager without asking",
-			},
-			manager: {
-				type: "string",
-				valueName: "NAME",
-				description: "use this repository manager of the project",
-			},
-			application: {
-				type: "string",
-				valueName: "NAME",
-				description: "the application linked to the repository",
-			},
-			poll: {
-				type: "string",
-				valueName: "SECONDS",
-				description: "poll interval when no webhook can be made (default 60)",
 			},
 			json: JSON_OPTION,
 		},
@@ -209,76 +335,7 @@ export function register(registry: CommandRegistry): void {
 			"Pushing again changes nothing unless the files changed.",
 		async run(ctx) {
 			const [key, pathArg] = ctx.positionals as [string, string | undefined];
-			const base = resolve(ctx.io.cwd, pathArg ?? ".");
-			const root = findRepositoryRoot(base);
-			if (!root) throw new CliFailure(`${pathArg ?? "."} is not inside a git repository (no .git found)`);
-			const remoteName = typeof ctx.values["git-remote"] === "string" ? ctx.values["git-remote"] : "origin";
-			const url = await remoteUrl(root, remoteName);
-			if (!url) throw new UsageError(`the repository has no remote "${remoteName}" (see --git-remote)`);
-			const remote = parseRemoteUrl(url, root);
-			const branch = await currentBranch(root);
-			if (!branch) throw new UsageError("HEAD is detached: check out the branch to push");
-			const commit = await headCommit(root);
-			const dirArg = typeof ctx.values.dir === "string" ? ctx.values.dir : ".cds";
-			const cdsAbs = resolve(base, dirArg);
-			const cdsDir = relative(root, cdsAbs).split(sep).join("/");
-			if (cdsDir.startsWith("..")) throw new UsageError(`${dirArg} is outside the repository`);
-			const files = await collectImportFiles([cdsAbs], ctx.io.cwd);
-
-			const client = await ctx.client();
-			let linked = await findLinkedRepository(client, key, remote);
-			const newlyLinked = !linked;
-			if (!linked) {
-				const manager = await ensureManager(ctx, client, key, remote, terminalAsker(ctx.io));
-				const application =
-					typeof ctx.values.application === "string"
-						? ctx.values.application
-						: await applicationName(files, remote);
-				const defaultBranch = await remoteDefaultBranch(root, remoteName);
-				const pollRaw = ctx.values.poll;
-				if (typeof pollRaw === "string" && !/^[1-9]\d{0,4}$/.test(pollRaw)) {
-					throw new UsageError(`--poll ${pollRaw}: a number of seconds is expected`);
-				}
-				linked = await client.post<LinkedRepository>(`/projects/${seg(key)}/repositories`, {
-					manager: manager.name,
-					url: remote.cloneUrl,
-					application,
-					cdsDir: cdsDir || ".",
-					...(defaultBranch ? { defaultBranch } : {}),
-					...(typeof pollRaw === "string" ? { pollSeconds: Number(pollRaw) } : {}),
-				});
-			}
-			const result = await client.post<PushResult>(`/projects/${seg(key)}/workflows/as-code`, {
-				repositoryId: linked.id,
-				branch,
-				commit,
-				files,
-			});
-			// Later `cds track|logs|restart|status` in this clone find their project here first.
-			await git(["config", "--local", "cds.project", key], { cwd: root }).catch(() => undefined);
-			if (result.workflows.length === 1)
-				await git(["config", "--local", "cds.workflow", result.workflows[0]!], { cwd: root }).catch(
-					() => undefined,
-				);
-
-			if (ctx.values.json) {
-				ctx.printJson({ repository: linked, linked: newlyLinked, branch, commit, ...result });
-				return 0;
-			}
-			if (newlyLinked) {
-				ctx.print(`linked repository ${linked.repo} to project ${key} (manager ${linked.manager})`);
-				if (linked.application) ctx.print(`application ${linked.application} is linked to the repository`);
-				for (const line of webhookLines(linked)) ctx.print(line);
-				if (linked.poll) ctx.print(`poller: every ${linked.poll.intervalSeconds}s`);
-				for (const w of linked.warnings ?? []) ctx.warn(`warning: ${w}`);
-			}
-			for (const name of result.created) ctx.print(`workflow ${name} on branch ${branch}: created`);
-			for (const name of result.updated) ctx.print(`workflow ${name} on branch ${branch}: updated`);
-			for (const name of result.unchanged) ctx.print(`workflow ${name} on branch ${branch}: unchanged`);
-			for (const w of result.warnings)
-				ctx.warn(`warning: ${w.file ? `${w.file}:${w.line ?? 0}: ` : ""}${w.message}`);
-			if (!newlyLinked && !result.changed) ctx.print("unchanged");
-			return 0;
+			return pushRepository(ctx, key, pathArg);
 		},
 	});
 }
