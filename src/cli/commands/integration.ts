@@ -6,31 +6,20 @@ import { seg } from "../http.ts";
 import { collectImportFiles } from "../import-files.ts";
 import { JSON_OPTION } from "../options.ts";
 import type { CommandRegistry } from "../registry.ts";
+import type { IntegrationConfig, IntegrationModel, ProjectIntegration } from "../../integrations/model.ts";
 import { formatFields, formatTable } from "../table.ts";
 
-type Config = Record<string, { type: string; value: string; description?: string }>;
+type Config = IntegrationConfig;
 
-interface Integration {
-	name: string;
-	model: string;
-	config: Config;
+/** A project integration as the API answers it (passwords masked). */
+interface Integration extends ProjectIntegration {
 	created?: boolean;
 	warnings?: Array<{ file?: string; line?: number; column?: number; message: string }>;
 }
 
-interface Model {
-	name: string;
-	author?: string;
+/** A model as the API answers it. */
+interface Model extends IntegrationModel {
 	builtin: boolean;
-	defaultConfig: Config;
-	additionalDefaultConfig?: Config;
-	storage: boolean;
-	deployment: boolean;
-	compute: boolean;
-	hook: boolean;
-	event: boolean;
-	artifactManager: boolean;
-	public: boolean;
 	created?: boolean;
 }
 
