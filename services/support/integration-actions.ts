@@ -57,6 +57,8 @@ export type IntegrationThis = {
 	/** Stored (imported) models first, then built-ins of other names. */
 	allModels(): Promise<Array<{ model: StoredModel; builtin: boolean }>>;
 	findModel(name: string): Promise<StoredModel | undefined>;
+	/** The project's integration of that name, or 404. */
+	requireIntegration(key: string, name: string): Promise<ProjectIntegrationDoc>;
 	writeIntegrations(key: string, integrations: ParsedIntegration[]): Promise<void>;
 	writeModels(models: ParsedModel[]): Promise<void>;
 };
@@ -217,8 +219,7 @@ export function integrationActions() {
 			params: { key: projectKey, name: entityName },
 			async handler(this: IntegrationThis, ctx: Context<{ key: string; name: string }>) {
 				const { key, name } = ctx.params;
-				const doc = await this.projectIntegrations().findOne({ _id: `${key}/${name}` });
-				if (!doc) throw notFound(`integration ${name}`, { project: key, name });
+				const doc = await this.requireIntegration(key, name);
 				const model = await this.findModel(doc.model);
 				return { ...presentIntegration(doc), modelDef: model ? presentModel(model) : null };
 			},
@@ -325,8 +326,7 @@ export function integrationActions() {
 			params: { key: projectKey, name: entityName },
 			async handler(this: IntegrationThis, ctx: Context<{ key: string; name: string }>) {
 				const { key, name } = ctx.params;
-				const doc = await this.projectIntegrations().findOne({ _id: `${key}/${name}` });
-				if (!doc) throw notFound(`integration ${name}`, { project: key, name });
+				const doc = await this.requireIntegration(key, name);
 				const { secrets } = runtimeOf(this.broker);
 				const box = await projectBox(ctx, key);
 				const content = exportProjectIntegration(
@@ -536,6 +536,11 @@ async function requireApplication(self: IntegrationThis, key: string, name: stri
 /** The methods the actions above use; the service spreads them into its methods. */
 export function integrationMethods() {
 	return {
+		async requireIntegration(this: IntegrationThis, key: string, name: string) {
+			const doc = await this.projectIntegrations().findOne({ _id: `${key}/${name}` });
+			if (!doc) throw notFound(`integration ${name}`, { project: key, name });
+			return doc;
+		},
 		async allModels(this: IntegrationThis) {
 			const stored = await this.integrationModels().find({}, { sort: { name: 1 } });
 			const names = new Set(stored.map((d) => d.name));
