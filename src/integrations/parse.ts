@@ -4,7 +4,7 @@
 import { isMap, type Node, type YAMLMap } from "yaml";
 import { oneOf, type ParseOptions } from "../workflow/parse-common.ts";
 import type { Field, SourceFile } from "../workflow/source.ts";
-import { INTEGRATION_FLAGS, type IntegrationFlag } from "./model.ts";
+import { INTEGRATION_FLAGS, type IntegrationFlag, type IntegrationModel } from "./model.ts";
 import { declaredSettings, type ModelShape } from "./model-check.ts";
 import { parseSettings, type SettingsConfig } from "./settings.ts";
 
@@ -57,21 +57,11 @@ export const PLUGIN_TYPES = [
 export type PluginType = (typeof PLUGIN_TYPES)[number];
 
 /** An integration model as read: the contract's model with sealing bookkeeping on settings. */
-export interface ParsedModel {
-	name: string;
-	author?: string;
-	identifier?: string;
-	icon?: string;
+export interface ParsedModel
+	extends Omit<IntegrationModel, "defaultConfig" | "additionalDefaultConfig" | "publicConfigurations"> {
 	defaultConfig: SettingsConfig;
 	additionalDefaultConfig?: SettingsConfig;
 	publicConfigurations?: Record<string, SettingsConfig>;
-	storage: boolean;
-	deployment: boolean;
-	compute: boolean;
-	hook: boolean;
-	event: boolean;
-	artifactManager: boolean;
-	public: boolean;
 	disabled?: boolean;
 }
 
