@@ -76,6 +76,30 @@ export const HOOK_SETTINGS = {
 		2000,
 		"while the intake is busy, events stored longer ago than this are processed anyway",
 	),
+	reconcileMs: duration(
+		"CDS_HOOKS_RECONCILE_MS",
+		10_000,
+		"how often a hook source reads the workflow hooks it serves again (a workflow change is seen at once on its node)",
+		{ min: 100 },
+	),
+	leaderSlotMs: duration(
+		"CDS_HOOKS_LEADER_SLOT_MS",
+		4000,
+		"probing hook sources (health checks, Marathon events) run on one replica; a dead one's work moves within two slots",
+		{ min: 500 },
+	),
+	sourceRetryBaseMs: duration(
+		"CDS_HOOKS_SOURCE_RETRY_BASE_MS",
+		1000,
+		"first delay before a hook source reconnects to its broker or peer (doubling, with jitter)",
+		{ min: 10 },
+	),
+	sourceRetryMaxMs: duration(
+		"CDS_HOOKS_SOURCE_RETRY_MAX_MS",
+		60_000,
+		"longest delay before a hook source reconnects",
+		{ min: 10 },
+	),
 	natsUrl: string(
 		"CDS_HOOKS_NATS_URL",
 		undefined,

@@ -42,6 +42,12 @@ export function brokerPorts(broker: ServiceBroker): SourcePorts {
 				commit,
 				...(branch ? { branch } : {}),
 			}),
+		async hookBindings(types) {
+			const available = broker.registry.getServiceList({ onlyAvailable: true }) as Array<{ name: string }>;
+			if (!available.some((s) => s.name === "workflow") || !available.some((s) => s.name === "project"))
+				return null;
+			return callAction(broker, "workflow.hookBindings", { types });
+		},
 		async schedules() {
 			const store = storeOf(broker);
 			const c = await store.collection<ScheduleDoc>({ name: "hook_schedules" });

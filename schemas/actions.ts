@@ -7,6 +7,7 @@ import type { JobToken, Principal } from "./auth.ts";
 import type { FileSetFile } from "./params.ts";
 import type { JobVariables, ProjectContext, SecretMaterial, UpsertEntitiesResult } from "./project.ts";
 import type { RepositoryDoc, RepositoryFiles, StatusReport } from "./repository.ts";
+import type { HookBinding } from "../src/hooks/bindings.ts";
 import type { HatcheryCapabilities } from "../src/engine/requirements.ts";
 import type {
 	BookResult,
@@ -47,6 +48,7 @@ export interface ActionTypes {
 	"workflow.import": { params: { key: string; files: FileSetFile[]; force?: boolean }; result: unknown };
 	"workflow.pipelineUsers": { params: { key: string; pipeline: string }; result: WorkflowNames };
 	"workflow.repositoryUsers": { params: { repositoryId: string }; result: WorkflowNames };
+	"workflow.hookBindings": { params: { types: string[] }; result: HookBinding[] };
 	"workflow.removeProject": { params: { key: string }; result: { removed: number } };
 	"workflow.syncBranch": {
 		params: { repositoryId: string; branch: string; commit: string };

@@ -45,6 +45,8 @@ import {
 } from "../src/workflow/import-plan.ts";
 import { exportWorkflowFiles, parseFileSet } from "../src/workflow/index.ts";
 import { requireModelAdmin } from "./support/integration-actions.ts";
+import type { HookBinding } from "../src/hooks/bindings.ts";
+import { openBindings, servedHooks, type WorkflowHooksDoc } from "../src/hooks/binding-index.ts";
 import type { FileSetModel, Pipeline, Workflow } from "../src/workflow/model.ts";
 
 type WorkflowThis = Service & {
@@ -57,6 +59,8 @@ type WorkflowThis = Service & {
 	broker: any;
 	workflows(): Collection<WorkflowDoc>;
 	definitions(): Collection<DefinitionDoc>;
+	workflowHooks(): Collection<WorkflowHooksDoc>;
+	recordHooks(project: string, workflow: Workflow): Promise<void>;
 	latestDefinition(project: string, name: string, branch: string): Promise<DefinitionDoc | null>;
 	addDefinition(
 		project: string,
@@ -110,6 +114,9 @@ export default function WorkflowService(): ServiceSchema<
 			StoreMixin([
 				{ name: "workflows", indexes: [{ fields: ["project"] }] },
 				{ name: "definitions", indexes: [{ fields: ["project", "workflow", "branch"] }] },
+				// The served hooks (Kafka, RabbitMQ, health checks…) of each workflow's default
+				// branch, so a hook source finds its bindings in one read (src/hooks/bindings.ts).
+				{ name: "workflow_hooks", indexes: [{ fields: ["project"] }] },
 			]),
 		],
 		settings: { rest: "/projects" },
@@ -227,8 +234,10 @@ export default function WorkflowService(): ServiceSchema<
 							}),
 						);
 						outcome[outcomeOf(head !== null, changed)].push(w.name);
-						if (changed)
+						if (changed) {
+							await this.recordHooks(key, w);
 							ctx.emit("workflow.updated", { project: key, workflow: w.name, branch, version: doc.version });
+						}
 					}
 					const { created, updated, unchanged } = outcome;
 					const warnings = [
@@ -363,6 +372,7 @@ export default function WorkflowService(): ServiceSchema<
 					const removed = await this.workflows().remove({ _id: `${key}/${name}` });
 					if (removed === 0) throw notFound(`workflow ${name}`, { project: key, name });
 					await this.definitions().remove({ project: key, workflow: name }, { multi: true });
+					await this.workflowHooks().remove({ _id: `${key}/${name}` });
 					ctx.emit("workflow.deleted", { project: key, workflow: name });
 					return { name, deleted: true };
 				},
@@ -513,10 +523,32 @@ export default function WorkflowService(): ServiceSchema<
 			},
 
 			/** Drops every workflow of a deleted project. Internal. */
+			/**
+			 * The served hooks of the given types across projects, each with the integration it
+			 * names opened: what a hook source listens for. Internal (hook source nodes only).
+			 */
+			hookBindings: {
+				visibility: "public",
+				params: { types: { type: "array", items: { type: "string", min: 1, max: 128 }, max: 32 } },
+				async handler(this: WorkflowThis, ctx: Context<{ types: string[] }>): Promise<HookBinding[]> {
+					const types = new Set(ctx.params.types);
+					const docs = await this.workflowHooks().find({});
+					const drafts = docs.flatMap((d) =>
+						d.hooks
+							.filter((h) => types.has(h.type))
+							.map((h) => ({ project: d.project, workflow: d.workflow, hook: h })),
+					);
+					return openBindings(drafts, (project, names) =>
+						callAction(ctx, "project.integrationsForJob", { projectKey: project, names }),
+					);
+				},
+			},
+
 			removeProject: {
 				params: { key: projectKey },
 				async handler(this: WorkflowThis, ctx: Context<{ key: string }>) {
 					await this.definitions().remove({ project: ctx.params.key }, { multi: true });
+					await this.workflowHooks().remove({ project: ctx.params.key }, { multi: true });
 					const n = await this.workflows().remove({ project: ctx.params.key }, { multi: true });
 					return { removed: n };
 				},
@@ -529,6 +561,23 @@ export default function WorkflowService(): ServiceSchema<
 			},
 			definitions(this: WorkflowThis) {
 				return this.collections.definitions as Collection<DefinitionDoc>;
+			},
+			workflowHooks(this: WorkflowThis) {
+				return this.collections.workflow_hooks as Collection<WorkflowHooksDoc>;
+			},
+			/** Keeps the served hooks of a workflow's default-branch definition (none: no document). */
+			async recordHooks(this: WorkflowThis, project: string, workflow: Workflow) {
+				const hooks = servedHooks(workflow.hooks);
+				const _id = `${project}/${workflow.name}`;
+				if (hooks.length === 0) await this.workflowHooks().remove({ _id });
+				else
+					await this.workflowHooks().replace({
+						_id,
+						project,
+						workflow: workflow.name,
+						hooks,
+						updated: now(),
+					});
 			},
 			async latestDefinition(this: WorkflowThis, project: string, name: string, branch: string) {
 				const [doc] = await this.definitions().find(
@@ -701,6 +750,7 @@ export default function WorkflowService(): ServiceSchema<
 					out[outcomeOf(head !== null, changed)].push(w.name);
 					if (changed) {
 						out.changed = true;
+						if (isDefault) await this.recordHooks(key, w);
 						ctx.emit("workflow.updated", { project: key, workflow: w.name, branch, version: doc.version });
 					}
 				}

@@ -248,6 +248,8 @@ export function integrationActions() {
 				if (!read.entity) throw fileErrors(`${read.errors.length} errors in ${path}`, read.errors);
 				const existed = (await this.projectIntegrations().count({ _id: `${key}/${read.entity.name}` })) > 0;
 				await this.writeIntegrations(key, [read.entity]);
+				// Hook sources serving hooks that name it read their bindings again.
+				ctx.emit("project.integrationChanged", { key: key });
 				if (!existed) ctx.meta.$statusCode = 201;
 				const doc = (await this.projectIntegrations().findOne({ _id: `${key}/${read.entity.name}` }))!;
 				return {
@@ -282,6 +284,8 @@ export function integrationActions() {
 					});
 				const entity = await integrationFromBody(this, name, ctx.params.model, ctx.params.config ?? {});
 				await this.writeIntegrations(key, [entity]);
+				// Hook sources serving hooks that name it read their bindings again.
+				ctx.emit("project.integrationChanged", { key: key });
 				ctx.meta.$statusCode = 201;
 				const doc = (await this.projectIntegrations().findOne({ _id: `${key}/${name}` }))!;
 				return { ...presentIntegration(doc), created: true };
@@ -315,6 +319,8 @@ export function integrationActions() {
 					existing.config,
 				);
 				await this.writeIntegrations(key, [entity]);
+				// Hook sources serving hooks that name it read their bindings again.
+				ctx.emit("project.integrationChanged", { key: key });
 				const doc = (await this.projectIntegrations().findOne({ _id: `${key}/${name}` }))!;
 				return { ...presentIntegration(doc), created: false };
 			},
@@ -358,6 +364,7 @@ export function integrationActions() {
 				}
 				const removed = await this.projectIntegrations().remove({ _id: `${key}/${name}` });
 				if (removed === 0) throw notFound(`integration ${name}`, { project: key, name });
+				ctx.emit("project.integrationChanged", { key, name });
 				return { name, deleted: true };
 			},
 		},
@@ -367,6 +374,8 @@ export function integrationActions() {
 			async handler(this: IntegrationThis, ctx: Context<{ key: string; integrations: ParsedIntegration[] }>) {
 				await this.requireProject(ctx.params.key);
 				await this.writeIntegrations(ctx.params.key, ctx.params.integrations);
+				// Hook sources serving hooks that name it read their bindings again.
+				ctx.emit("project.integrationChanged", { key: ctx.params.key });
 				return { count: ctx.params.integrations.length };
 			},
 		},

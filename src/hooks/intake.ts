@@ -201,6 +201,9 @@ export function sourceContext<S>(host: SourceHost<S>): HookSourceContext<S> {
 		async once(key: string) {
 			return (await intake.store.claim(`hook-${source.name}`, key, host.owner)).won;
 		},
+		forget(key: string) {
+			return intake.store.forget(`hook-${source.name}`, key);
+		},
 		every: host.every ?? (() => {}),
 		ports: host.ports,
 	};

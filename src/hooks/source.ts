@@ -8,9 +8,11 @@ import type { Doc } from "../store/types.ts";
 import type { SourceEvent } from "./events.ts";
 import type { CommitInfo } from "./payload.ts";
 import type { RepositoryDoc } from "../../schemas/repository.ts";
+import type { HookBinding } from "./bindings.ts";
 
 export type { HookIntent, SourceEvent } from "./events.ts";
 export type { RepositoryDoc } from "../../schemas/repository.ts";
+export type { BindingDelivery, BoundIntegration, HookBinding } from "./bindings.ts";
 
 /** How `emit` ended: the event is now stored, or an event with that key was stored before. */
 export type EmitResult = "stored" | "duplicate";
@@ -47,6 +49,11 @@ export interface SourcePorts {
 	commitInfo?(repositoryId: string, commit: string, branch: string | undefined): Promise<CommitInfo>;
 	/** Every workflow schedule (owned by the hook service). */
 	schedules(): Promise<ScheduleDoc[]>;
+	/**
+	 * The workflow hooks of these types, their integrations opened (the workflow service); null
+	 * when that service is not reachable (yet): a source then keeps what it serves.
+	 */
+	hookBindings?(types: string[]): Promise<HookBinding[] | null>;
 }
 
 export interface ScheduleDoc extends Doc {
@@ -82,6 +89,8 @@ export interface HookSourceContext<S = Record<string, unknown>> {
 	 * poll per repository and tick. Keys are scoped to the source.
 	 */
 	once(key: string): Promise<boolean>;
+	/** Drops a `once` key for good, so claims do not pile up; only for keys nobody claims again. */
+	forget(key: string): Promise<void>;
 	/** Runs `task` every `ms` until the source stops (never overlapping; failures are logged). */
 	every(ms: number, task: () => Promise<unknown>): void;
 	ports: SourcePorts;

@@ -1,4 +1,5 @@
-import type { Node, YAMLMap } from "yaml";
+import { isMap, type Node, type YAMLMap } from "yaml";
+import { checkHookConfig, HOOK_TYPES } from "../hooks/hook-types.ts";
 import { WorkflowGraph } from "./graph.ts";
 import {
 	type JsonObject,
@@ -50,16 +51,7 @@ const V1_NODE_KEYS = NODE_KEYS.filter((k) => k !== "depends_on" && k !== "permis
 export const WORKFLOW_V1_KEYS: readonly string[] = [...COMMON_KEYS, ...V1_NODE_KEYS, "pipeline_hooks"];
 export const WORKFLOW_V2_KEYS: readonly string[] = [...COMMON_KEYS, "workflow", "hooks", "integrations"];
 const HOOK_KEYS = ["type", "ref", "config"] as const;
-const KNOWN_HOOK_TYPES = [
-	"WebHook",
-	"RepositoryWebHook",
-	"Git Repository Poller",
-	"Scheduler",
-	"Kafka hook",
-	"RabbitMQ hook",
-	"Gerrit hook",
-	"Workflow",
-];
+const KNOWN_HOOK_TYPES = HOOK_TYPES.map((t) => t.type);
 const NOTIFICATION_KEYS = ["type", "pipelines", "settings", "integration"] as const;
 const NOTIFICATION_TYPES = ["email", "jabber", "vcs", "event"] as const;
 const SETTINGS_KEYS = [
@@ -266,6 +258,23 @@ function parseNodeHooks(
 	return hooks;
 }
 
+/** A hook's config checked against its type (src/hooks/hook-types.ts), each problem where it is written. */
+function checkHookConfigAt(
+	src: SourceFile,
+	type: string,
+	config: Record<string, string>,
+	configField: Field | undefined,
+	hookMap: YAMLMap,
+): void {
+	const configMap = configField && isMap(configField.value) ? (configField.value as YAMLMap) : undefined;
+	const entries = configMap ? src.fields(configMap) : [];
+	for (const problem of checkHookConfig(type, config)) {
+		const entry = problem.key === null ? undefined : entries.find((f) => f.key === problem.key);
+		const at = entry ? (problem.onKey ? entry.keyNode : entry.value) : (configField?.keyNode ?? hookMap);
+		src.error(problem.onKey ? "unknown-key" : "invalid-value", problem.message, at);
+	}
+}
+
 /** Hooks placed on the node they were keyed by; `at` is where that node name is written. */
 const hookTargets = new WeakMap<WorkflowHook, Node | null>();
 
@@ -295,6 +304,7 @@ function parseHookList(
 			);
 		}
 		const config = src.stringMap(fields.get("config"), `config of ${what}`) ?? {};
+		checkHookConfigAt(src, type, config, fields.get("config"), map);
 		const integration = config["integration"];
 		if (integration !== undefined && integration !== "") {
 			const configMap = fields.get("config")!.value as YAMLMap;

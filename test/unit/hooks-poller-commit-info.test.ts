@@ -36,6 +36,7 @@ function fakeContext(ports: Partial<SourcePorts>) {
 			delete: async (key) => void state.delete(key),
 		},
 		once: async () => true,
+		forget: async () => {},
 		every: () => {},
 		ports: {
 			repositoryByHookUuid: async () => null,
