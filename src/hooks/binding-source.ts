@@ -287,7 +287,10 @@ export abstract class BindingSource<S extends BindingSourceSettings = BindingSou
 			`hook source ${this.name}: the ${r.binding.type} of ${r.binding.project}/${r.binding.workflow} (node ${r.binding.node}): ${r.error}; retrying in ${delay} ms`,
 		);
 		setTimeout(() => {
-			if (this.ctx && this.#running.get(r.binding.id) === r && r.state === "retrying") void this.refresh();
+			if (this.ctx && this.#running.get(r.binding.id) === r && r.state === "retrying") {
+				r.retryAt = 0; // due now, whatever the (injected) clock says
+				void this.refresh();
+			}
 		}, delay).unref();
 	}
 
