@@ -15,6 +15,7 @@ export function bindingSettings(config: Config): BindingSourceSettings {
 		leaderSlotMs: config.hooks.leaderSlotMs,
 		retryBaseMs: config.hooks.sourceRetryBaseMs,
 		retryMaxMs: config.hooks.sourceRetryMaxMs,
+		outbound: config.outbound,
 	};
 }
 

@@ -8,6 +8,12 @@
 // (probes and pulled streams, src/hooks/leadership.ts), which a dead leader's successor takes
 // over within two slots. A listener that fails to start is retried with backoff and jitter.
 
+import {
+	type CheckedTarget,
+	checkOutbound,
+	DEFAULT_OUTBOUND_POLICY,
+	type OutboundPolicy,
+} from "../net/outbound-policy.ts";
 import { Backoff } from "./backoff.ts";
 import { type BindingDelivery, bindingEvent, bindingPlace, type HookBinding } from "./bindings.ts";
 import { Leadership } from "./leadership.ts";
@@ -28,6 +34,11 @@ export interface BindingSourceSettings {
 	/** First retry delay of a listener that failed (ms), doubled up to `retryMaxMs`. */
 	retryBaseMs: number;
 	retryMaxMs: number;
+	/**
+	 * The allow-list every connection on a project's behalf goes through (CDS_OUTBOUND_ALLOW):
+	 * brokers, probed targets and platform endpoints are chosen by project admins.
+	 */
+	outbound?: OutboundPolicy;
 }
 
 export const BINDING_SETTINGS_SCHEMA = {
@@ -35,6 +46,7 @@ export const BINDING_SETTINGS_SCHEMA = {
 	leaderSlotMs: { type: "number", integer: true, min: 100 },
 	retryBaseMs: { type: "number", integer: true, min: 1 },
 	retryMaxMs: { type: "number", integer: true, min: 1 },
+	outbound: { type: "object", optional: true },
 } as const;
 
 export const DEFAULT_BINDING_SETTINGS: BindingSourceSettings = {
@@ -65,6 +77,12 @@ export interface ListenContext {
 	 * stopped and started again after a backoff delay.
 	 */
 	fail(error: unknown): void;
+	/**
+	 * Checks a host (and port) this listener is about to connect to against the outbound
+	 * allow-list; resolves with the addresses to connect to, rejects with OutboundRefusedError
+	 * (the listener is then retried with backoff, the refusal in the binding's error).
+	 */
+	outbound(target: { label: string; host: string; port: number | null }): Promise<CheckedTarget>;
 	/** Tells the source the listener works again (connected): clears its error and its backoff. */
 	ok(): void;
 }
@@ -239,6 +257,7 @@ export abstract class BindingSource<S extends BindingSourceSettings = BindingSou
 				}
 				return outcome;
 			},
+			outbound: (target) => checkOutbound(target, ctx.settings.outbound ?? DEFAULT_OUTBOUND_POLICY),
 			fail: (error) => {
 				if (r.abort.signal.aborted || this.#running.get(binding.id) !== r) return;
 				void this.#retryLater(r, error);

@@ -15,6 +15,7 @@ import {
 import { bindingEvent, bindingId, type HookBinding, storablePayload } from "../../src/hooks/bindings.ts";
 import { checkHookConfig, parseDuration } from "../../src/hooks/hook-types.ts";
 import { Leadership } from "../../src/hooks/leadership.ts";
+import { parseOutboundAllow } from "../../src/net/outbound-policy.ts";
 import type { HookSourceContext, SourceEvent } from "../../src/hooks/source.ts";
 import { formatDiagnostic, parseFileSet } from "../../src/workflow/index.ts";
 
@@ -341,6 +342,32 @@ describe("a binding source", () => {
 		assert.equal(states().a, "listening");
 		assert.deepEqual(source.started, ["a"]);
 		await source.stop();
+	});
+
+	test("connections go through the outbound allow-list: internal addresses are refused unless allowed", async () => {
+		const source = new RecordingSource();
+		const { ctx } = fakeContext(() => [binding("a")]);
+		await source.start(ctx);
+		await source.refresh();
+		await new Promise((r) => setImmediate(r));
+		const lc = source.contexts.get("a")!;
+		await assert.rejects(lc.outbound({ label: "kafka broker", host: "127.0.0.1", port: 9092 }), {
+			name: "OutboundRefusedError",
+			message:
+				/kafka broker: 127\.0\.0\.1 is a loopback address; allow it with CDS_OUTBOUND_ALLOW=127\.0\.0\.1\/32/,
+		});
+		await source.stop();
+		const allowed = new RecordingSource();
+		const open = fakeContext(() => [binding("a")]);
+		open.ctx.settings.outbound = { allow: parseOutboundAllow(["127.0.0.1/32"]) };
+		await allowed.start(open.ctx);
+		await allowed.refresh();
+		await new Promise((r) => setImmediate(r));
+		const checked = await allowed.contexts
+			.get("a")!
+			.outbound({ label: "kafka broker", host: "127.0.0.1", port: 9092 });
+		assert.deepEqual(checked.addresses, [{ address: "127.0.0.1", family: 4 }]);
+		await allowed.stop();
 	});
 
 	test("a leader source serves nothing until it leads", async () => {
