@@ -238,3 +238,34 @@ export function messagesOf(event: HookEventDoc): HookMessage[] {
 		};
 	});
 }
+
+/** A run an event started, as its listing shows it (`workflow` unknown for events of old versions). */
+export interface StartedRun {
+	workflow: string | null;
+	number: number;
+}
+
+/** The runs an event started so far, from its progress (start-run and define-branch steps). */
+export function runsOf(event: HookEventDoc): StartedRun[] {
+	const runs: StartedRun[] = [];
+	const progress = event.progress ?? {};
+	for (const [i, intent] of intentsOf(event).entries()) {
+		const step = `c${i}`;
+		if (intent.kind === "start-run") {
+			const n = progress[step];
+			if (typeof n === "number") runs.push({ workflow: intent.workflow, number: n });
+			continue;
+		}
+		if (intent.kind !== "define-branch") continue;
+		for (const [key, value] of Object.entries(progress)) {
+			if (!key.startsWith(`${step}w`)) continue;
+			if (typeof value === "number") runs.push({ workflow: null, number: value });
+			else if (value && typeof value === "object") {
+				const v = value as { workflow?: unknown; number?: unknown };
+				if (typeof v.number === "number")
+					runs.push({ workflow: typeof v.workflow === "string" ? v.workflow : null, number: v.number });
+			}
+		}
+	}
+	return runs;
+}

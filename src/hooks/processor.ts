@@ -269,7 +269,8 @@ export class HookProcessor {
 						commit: intent.commit,
 						params: intent.vars,
 					});
-					progress[runStep] = run?.number ?? true;
+					// The workflow with the number: what `runsOf` shows of the event.
+					progress[runStep] = run?.number !== undefined ? { workflow, number: run.number } : true;
 					this.#ports.reportPending({
 						repositoryId: intent.repositoryId,
 						commit: intent.commit,

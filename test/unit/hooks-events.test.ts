@@ -10,6 +10,7 @@ import {
 	intentsOf,
 	messagesOf,
 	scheduleIntent,
+	runsOf,
 } from "../../src/hooks/events.ts";
 import type { HookChange } from "../../src/hooks/payload.ts";
 
@@ -122,4 +123,23 @@ test("an event stored before intents existed is read as its intents, its progres
 	);
 	// Its run was created by the attempt before the upgrade: the step is known as done.
 	assert.equal(legacyTick.progress.c0, 7);
+});
+
+test("an event lists the runs it started, with their workflows (old progress values still read)", () => {
+	const change: HookChange = { type: "push", branch: "main", commit: "c".repeat(40), vars: {} };
+	const event = eventDoc("e1", "webhook", { project: "P", intents: [intentOfChange(change, "repo")] }, 0);
+	event.progress = { c0: true, c0wabc: { workflow: "build", number: 4 }, c0wdef: 7 };
+	assert.deepEqual(runsOf(event), [
+		{ workflow: "build", number: 4 },
+		{ workflow: null, number: 7 },
+	]);
+	const tick = eventDoc(
+		"e2",
+		"scheduler",
+		{ project: "P", intents: [scheduleIntent({ id: "s", workflow: "nightly", tick: "t", payload: null })] },
+		0,
+	);
+	assert.deepEqual(runsOf(tick), []);
+	tick.progress = { c0: 12 };
+	assert.deepEqual(runsOf(tick), [{ workflow: "nightly", number: 12 }]);
 });
