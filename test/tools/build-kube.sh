@@ -71,9 +71,10 @@ GO
 	echo "building kube-apiserver, kube-controller-manager and kube-scheduler $KUBE_VERSION (one binary)…" >&2
 	GOFLAGS=-mod=mod go mod tidy >&2
 	# The version the components report (and check each other's skew with).
-	v=k8s.io/component-base/version
+	v=k8s.io/component-base/version minor=${KUBE_VERSION#v1.}
+	minor=${minor%%.*}
 	CGO_ENABLED=0 go build -trimpath -o "$BIN.tmp" \
-		-ldflags="-s -w -X $v.gitVersion=$KUBE_VERSION -X $v.gitMajor=1 -X $v.gitMinor=${KUBE_VERSION#v1.} -X $v.gitTreeState=clean" . >&2
+		-ldflags="-s -w -X $v.gitVersion=$KUBE_VERSION -X $v.gitMajor=1 -X $v.gitMinor=$minor -X $v.gitTreeState=clean" . >&2
 )
 mv "$BIN.tmp" "$BIN"
 echo "$BIN"
