@@ -28,7 +28,7 @@ import type { GatewayMeta } from "../schemas/meta.ts";
 import { everyInterval } from "./support/periodic.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
 import { checkTimezone, parseCron, ScheduleError } from "../src/hooks/cron.ts";
-import { type HookEventDoc, type HookMessage, messagesOf } from "../src/hooks/events.ts";
+import { type HookEventDoc, type HookMessage, intentsOf, messagesOf } from "../src/hooks/events.ts";
 import { dropDeadLetter, replayDeadLetter } from "../src/hooks/dead-letters.ts";
 import { HookIntake } from "../src/hooks/intake.ts";
 import { HookProcessor, type ProcessorPorts } from "../src/hooks/processor.ts";
@@ -180,6 +180,7 @@ export default function HookService(
 							attempts: e.attempts,
 							lastError: e.lastError,
 							receivedAt: new Date(e.receivedAt).toISOString(),
+							runs: runsOf(e),
 							messages: messagesOf(e),
 						}),
 					);
@@ -462,8 +463,26 @@ function presentDeadLetter(e: HookEventDoc) {
 		receivedAt: new Date(e.receivedAt).toISOString(),
 		deadAt: e.deadAt ? new Date(e.deadAt).toISOString() : null,
 		origin: e.origin,
+		runs: runsOf(e),
 		messages: messagesOf(e),
 	};
+}
+
+/**
+ * The runs an event started, from its progress: a `start-run` step records the run's number, a
+ * branch definition one number per workflow it ran (`c<i>w<digest>`, the workflow not named).
+ */
+function runsOf(e: HookEventDoc): Array<{ workflow: string | null; number: number }> {
+	const runs: Array<{ workflow: string | null; number: number }> = [];
+	for (const [i, intent] of intentsOf(e).entries()) {
+		for (const [step, value] of Object.entries(e.progress ?? {})) {
+			if (typeof value !== "number") continue;
+			if (step === `c${i}`)
+				runs.push({ workflow: intent.kind === "start-run" ? intent.workflow : null, number: value });
+			else if (step.startsWith(`c${i}w`)) runs.push({ workflow: null, number: value });
+		}
+	}
+	return runs;
 }
 
 function deadLetterRefusal(outcome: "not-found" | "not-dead", id: string) {
