@@ -26,6 +26,7 @@ import { setHookProcessor } from "./support/hook-node.ts";
 import { runLink } from "./support/public-url.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
 import { everyInterval } from "./support/periodic.ts";
+import { metricsOf } from "../mixins/metrics.middleware.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
 import { checkTimezone, parseCron, ScheduleError } from "../src/hooks/cron.ts";
 import { type HookEventDoc, type HookMessage, intentsOf, messagesOf } from "../src/hooks/events.ts";
@@ -407,6 +408,8 @@ export default function HookService(
 				settings: this.hookSettings,
 				owner: `${this.broker.nodeID}:${randomUUID()}`,
 				logger: this.logger,
+				onDeadLetter: (event, reason) =>
+					metricsOf(this.broker)?.metrics.hookDeadLettered(event.source, reason),
 			});
 			if (this.hookSettings.processor) setHookProcessor(this.broker, this.processor);
 			if (this.hookSettings.natsUrl) {

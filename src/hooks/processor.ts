@@ -81,6 +81,7 @@ export class HookProcessor {
 	#settings: ProcessorSettings;
 	#owner: string;
 	#logger: SourceLogger;
+	#onDeadLetter: (event: HookEventDoc, reason: "permanent" | "attempts") => void;
 	#pass: Promise<number> | null = null;
 	#again = false;
 	#urgent = false;
@@ -102,7 +103,10 @@ export class HookProcessor {
 		settings: ProcessorSettings;
 		owner: string;
 		logger: SourceLogger;
+		/** Told of each event this processor makes a dead letter of (metrics). */
+		onDeadLetter?: (event: HookEventDoc, reason: "permanent" | "attempts") => void;
 	}) {
+		this.#onDeadLetter = opts.onDeadLetter ?? (() => {});
 		this.#intake = opts.intake;
 		this.#ports = opts.ports;
 		this.#settings = opts.settings;
@@ -237,6 +241,7 @@ export class HookProcessor {
 						},
 					);
 					await this.#intake.queue(id).remove({ _id: id });
+					this.#onDeadLetter(event, permanent ? "permanent" : "attempts");
 					this.#logger.warn(
 						`hook event ${id}: ${permanent ? "failed for good" : `attempt ${attempts} failed`} (${message}); now a dead letter`,
 					);
