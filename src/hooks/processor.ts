@@ -209,7 +209,7 @@ export class HookProcessor {
 		let finished = false;
 		try {
 			const event = await this.#intake.events(id).findOne({ _id: id });
-			if (!event || event.state !== "pending") {
+			if (event?.state !== "pending") {
 				await this.#intake.queue(id).remove({ _id: id });
 				finished = true;
 				return;
