@@ -142,7 +142,7 @@ describe("a hook source written with the SDK, outside the repository, run as its
 		const listing = execFileSync("tar", ["-tzf", tarball], { encoding: "utf8" });
 		assert.match(listing, /package\/dist\/src\/hooks\/sdk\.js\n/);
 		assert.match(listing, /package\/dist\/src\/hooks\/sdk\.d\.ts\n/);
-		assert.doesNotMatch(listing, /[^d]\.ts\n/, "no TypeScript but declarations in the package");
+		assert.doesNotMatch(listing, /^(?!.*\.d\.ts$).*\.ts$/m, "no TypeScript but declarations in the package");
 
 		await writeFile(
 			join(project, "package.json"),
