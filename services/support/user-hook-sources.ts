@@ -10,6 +10,7 @@ import { pathToFileURL } from "node:url";
 import { BindingSourceMixin, bindingSettings } from "../../mixins/binding-source.mixin.ts";
 import { HookSourceMixin } from "../../mixins/hook-source.mixin.ts";
 import type { BindingSource } from "../../src/hooks/binding-source.ts";
+import { hookType } from "../../src/hooks/hook-types.ts";
 import type { HookSource } from "../../src/hooks/source.ts";
 
 const NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
@@ -73,6 +74,12 @@ export async function userHookServices(config: Config): Promise<ServiceSchema<an
 		const service = `hook-${source.name}`;
 		if ((HOOK_SOURCE_SERVICES as readonly string[]).includes(service) || sources.has(service))
 			throw new ConfigError(`CDS_HOOK_SOURCES: ${file}: the service ${service} exists already`);
+		// A type of the table is CDS-TS's: two sources serving one hook would start each run twice.
+		const taken = isBindingSource(source) ? source.hookTypes.filter((t) => hookType(t)) : [];
+		if (taken.length > 0)
+			throw new ConfigError(
+				`CDS_HOOK_SOURCES: ${file}: hook type ${taken.map((t) => `'${t}'`).join(", ")} is CDS-TS's own; declare a type of your own (docs/hook-sdk.md)`,
+			);
 		sources.set(service, source);
 	}
 	const wanted = config.userHookServices === "all" ? [...sources.keys()] : config.userHookServices;

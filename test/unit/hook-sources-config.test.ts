@@ -24,6 +24,10 @@ before(async () => {
 	);
 	await writeFile(join(dir, "webhook.mjs"), `export default ${source("webhook")};\n`);
 	await writeFile(join(dir, "nothing.mjs"), "export const x = 1;\n");
+	await writeFile(
+		join(dir, "kafka-too.mjs"),
+		`export default { ...${source("kafka2")}, hookTypes: ["Kafka hook"], async refresh() {}, bindings() { return []; } };\n`,
+	);
 	await writeFile(join(dir, "Bad.mjs"), `export default ${source("Bad Name")};\n`);
 });
 after(async () => {
@@ -93,6 +97,7 @@ describe("CDS_HOOK_SOURCES", () => {
 		await refused({ CDS_HOOK_SOURCES: "nothing.mjs" }, /must export by default a hook source/);
 		await refused({ CDS_HOOK_SOURCES: "Bad.mjs" }, /source name 'Bad Name' must be/);
 		await refused({ CDS_HOOK_SOURCES: "webhook.mjs" }, /the service hook-webhook exists already/);
+		await refused({ CDS_HOOK_SOURCES: "kafka-too.mjs" }, /hook type 'Kafka hook' is CDS-TS's own/);
 		await refused({ CDS_HOOK_SOURCES: "instance.mjs,instance.mjs" }, /hook-mine exists already/);
 		await refused(
 			{ SERVICES: "hook-other", CDS_HOOK_SOURCES: "instance.mjs" },
