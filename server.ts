@@ -115,7 +115,7 @@ async function main() {
 	}
 	const { config, broker } = server;
 	broker.logger.info(
-		`CDS-TS node ${broker.nodeID} up: services ${config.services.join(", ")}; store ${config.mongoUrl ? "MongoDB" : `embedded (${config.dataDir})`}; transport ${config.natsUrl ? "NATS" : "local"}${config.services.includes("api") ? `; API on :${config.apiPort}` : ""}`,
+		`CDS-TS node ${broker.nodeID} up: services ${[...config.services, ...(Array.isArray(config.userHookServices) ? config.userHookServices : [])].join(", ")}; store ${config.mongoUrl ? "MongoDB" : `embedded (${config.dataDir})`}; transport ${config.natsUrl ? "NATS" : "local"}${config.services.includes("api") ? `; API on :${config.apiPort}` : ""}`,
 	);
 	const gateway = config.services.includes("api") ? ownGatewayUrl(config) : undefined;
 	if (gateway?.warning) broker.logger.warn(gateway.warning);
