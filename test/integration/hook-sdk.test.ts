@@ -270,8 +270,12 @@ describe("a hook source written with the SDK, outside the repository, run as its
 		assert.equal(first!.vars.text, '{"order":1}');
 		assert.equal(first!.vars["cds.hook.file"], "order-1.json");
 		assert.equal(first!.vars["cds.hook.type"], "File hook");
-		const events = await home.api("GET", `/api/v1/projects/${KEY}/hooks/events`);
-		assert.equal(events.status, 200);
+		// The event records its run once processed (the run exists a moment before).
+		const events = await waitFor("the event to be done", async () => {
+			const r = await home.api("GET", `/api/v1/projects/${KEY}/hooks/events`);
+			assert.equal(r.status, 200);
+			return r.body.items.every((e: { state: string }) => e.state === "done") ? r : null;
+		});
 		assert.deepEqual(
 			events.body.items.map((e: { source: string; runs: unknown[] }) => [e.source, e.runs]),
 			[["file", [{ workflow: "dropped", number: 1 }]]],
