@@ -11,6 +11,7 @@ import { brokerOptions } from "./moleculer.config.ts";
 import { ownGatewayUrl } from "./services/support/public-url.ts";
 import { COMPANION_MODULES, SERVICE_MODULES } from "./services/support/service-modules.ts";
 import { attachRuntime } from "./services/support/runtime.ts";
+import { userHookServices } from "./services/support/user-hook-sources.ts";
 import { metricsOf } from "./mixins/metrics.middleware.ts";
 import { attachStore } from "./mixins/store.mixin.ts";
 import MetricsService from "./services/metrics.service.ts";
@@ -66,7 +67,12 @@ export async function startServer(env: NodeJS.ProcessEnv = hostEnv()): Promise<R
 			mongoDb: config.mongoUrl ? (store as MongoStore).db : undefined,
 		});
 		attachRuntime(broker, { config, secrets: SecretBox.fromKey(masterKey), artifacts });
-		for (const name of hostedServices(config.services)) {
+		// Sources of CDS_HOOK_SOURCES run beside the hook processor, as the built-in ones do.
+		const userSources = await userHookServices(config);
+		const hosted = hostedServices(config.services);
+		if (userSources.length > 0 && !hosted.includes("hook")) hosted.push("hook");
+		for (const schema of userSources) broker.createService(schema);
+		for (const name of hosted) {
 			const { default: factory } = await SERVICE_MODULES[name]();
 			broker.createService(factory(config));
 			for (const load of Object.values(COMPANION_MODULES[name] ?? {}))
@@ -109,7 +115,7 @@ async function main() {
 	}
 	const { config, broker } = server;
 	broker.logger.info(
-		`CDS-TS node ${broker.nodeID} up: services ${config.services.join(", ")}; store ${config.mongoUrl ? "MongoDB" : `embedded (${config.dataDir})`}; transport ${config.natsUrl ? "NATS" : "local"}${config.services.includes("api") ? `; API on :${config.apiPort}` : ""}`,
+		`CDS-TS node ${broker.nodeID} up: services ${[...config.services, ...(Array.isArray(config.userHookServices) ? config.userHookServices : [])].join(", ")}; store ${config.mongoUrl ? "MongoDB" : `embedded (${config.dataDir})`}; transport ${config.natsUrl ? "NATS" : "local"}${config.services.includes("api") ? `; API on :${config.apiPort}` : ""}`,
 	);
 	const gateway = config.services.includes("api") ? ownGatewayUrl(config) : undefined;
 	if (gateway?.warning) broker.logger.warn(gateway.warning);

@@ -1,7 +1,9 @@
 // Hook knobs: the event processor, the poller, the scheduler, retention and JetStream.
 
+import { statSync } from "node:fs";
+import path from "node:path";
 import { type NatsCredentials, type NatsEndpoint, natsEndpoint } from "./nats-auth.ts";
-import { bool, duration, type Env, readAll, string } from "./settings.ts";
+import { bool, ConfigError, duration, type Env, int, list, readAll, string } from "./settings.ts";
 
 export const HOOK_SETTINGS = {
 	processIntervalMs: duration(
@@ -100,6 +102,16 @@ export const HOOK_SETTINGS = {
 		"longest delay before a hook source reconnects",
 		{ min: 10 },
 	),
+	deadLetterAttempts: int(
+		"CDS_HOOKS_DEAD_LETTER_ATTEMPTS",
+		10,
+		"a hook event whose processing failed this many times becomes a dead letter (kept until replayed or deleted)",
+		{ min: 1, max: 1000 },
+	),
+	sourceModules: list(
+		"CDS_HOOK_SOURCES",
+		"hook source modules written outside CDS-TS (docs/hook-sdk.md), comma-separated paths: each runs as the service `hook-<its name>`",
+	),
 	natsUrl: string(
 		"CDS_HOOKS_NATS_URL",
 		undefined,
@@ -117,7 +129,10 @@ export const HOOK_SETTINGS = {
 	}),
 };
 
-export interface HookSettings extends Omit<ReturnType<typeof readAll<typeof HOOK_SETTINGS>>, "natsUrl"> {
+export interface HookSettings
+	extends Omit<ReturnType<typeof readAll<typeof HOOK_SETTINGS>>, "natsUrl" | "sourceModules"> {
+	/** CDS_HOOK_SOURCES as absolute paths of existing files. */
+	sourceModules: string[];
 	/** undefined: no JetStream publication. Without credentials (they are in natsCredentials). */
 	natsUrl: string | undefined;
 	natsCredentials?: NatsCredentials;
@@ -131,8 +146,10 @@ export function readHookSettings(
 	env: Env,
 	cluster: NatsEndpoint | undefined,
 	credentials?: NatsCredentials,
+	cwd = ".",
 ): HookSettings {
 	const s = readAll(env, HOOK_SETTINGS);
+	const sourceModules = (s.sourceModules ?? []).map((p) => sourceModulePath(p, cwd));
 	const own = s.natsUrl;
 	const nats =
 		own === "off" ? undefined : own ? natsEndpoint("CDS_HOOKS_NATS_URL", own, credentials) : cluster;
@@ -140,7 +157,25 @@ export function readHookSettings(
 		...s,
 		// A schedule tick's event is what stops a second run of that tick: keep it at least the window.
 		eventRetentionMs: Math.max(s.eventRetentionMs, s.catchUpWindowMs),
+		sourceModules,
 		natsUrl: nats?.url,
 		natsCredentials: nats?.credentials,
 	};
 }
+
+/** A CDS_HOOK_SOURCES entry as an absolute path; a missing file is the operator's to fix. */
+function sourceModulePath(value: string, cwd: string): string {
+	const file = path.resolve(cwd, value);
+	let isFile = false;
+	try {
+		isFile = statSync(file).isFile();
+	} catch {}
+	if (!isFile) throw new ConfigError(`CDS_HOOK_SOURCES: ${value} is not a file (resolved to ${file})`);
+	return file;
+}
+
+/**
+ * The SERVICES name of a source loaded from CDS_HOOK_SOURCES (`hook-<name>`): which loaded module
+ * serves it is only known once the node imports them (services/support/user-hook-sources.ts).
+ */
+export const USER_HOOK_SERVICE = /^hook-[a-z0-9][a-z0-9-]{0,39}$/;

@@ -7,7 +7,7 @@ import path from "node:path";
 import { type ArtifactSettings, readArtifactSettings } from "./artifacts.ts";
 import { CORE_SETTINGS, type LogLevel } from "./core.ts";
 import { type HatcherySettings, readHatcherySettings } from "./hatchery.ts";
-import { type HookSettings, readHookSettings } from "./hooks.ts";
+import { type HookSettings, readHookSettings, USER_HOOK_SERVICE } from "./hooks.ts";
 import { type MetricsSettings, readMetricsSettings } from "./metrics.ts";
 import { readOutboundSettings } from "./outbound.ts";
 import type { OutboundPolicy } from "../src/net/outbound-policy.ts";
@@ -101,6 +101,20 @@ export interface Config {
 	metrics: MetricsSettings;
 	/** The allow-list of every connection made on a project's behalf (CDS_OUTBOUND_ALLOW). */
 	outbound: OutboundPolicy;
+	/** Sources of CDS_HOOK_SOURCES this node runs: `all` (SERVICES unset or `hook`), or these `hook-<name>`s. */
+	userHookServices: string[] | "all";
+}
+
+/** The `hook-<name>`s of SERVICES left for the sources of CDS_HOOK_SOURCES (checked once loaded). */
+function userHookServicesOf(
+	value: string | undefined,
+	services: readonly ServiceName[],
+	modules: readonly string[],
+): string[] | "all" {
+	if (modules.length === 0) return [];
+	if (services.includes("hook")) return "all";
+	const names = (value ?? "").split(",").map((s) => s.trim());
+	return names.filter((n) => !KNOWN_SERVICE_NAMES.has(n) && USER_HOOK_SERVICE.test(n));
 }
 
 function parsePort(name: string, value: string): number {
@@ -110,12 +124,13 @@ function parsePort(name: string, value: string): number {
 	return Number(value);
 }
 
-function parseServices(value: string | undefined): ServiceName[] {
+function parseServices(value: string | undefined, userHooks = false): ServiceName[] {
 	if (value === undefined || value.trim() === "" || value.trim() === "*") return [...ALL_SERVICES];
 	const names = value
 		.split(",")
 		.map((s) => s.trim())
-		.filter(Boolean);
+		.filter(Boolean)
+		.filter((n) => KNOWN_SERVICE_NAMES.has(n) || !userHooks || !USER_HOOK_SERVICE.test(n));
 	const unknown = names.filter((n) => !KNOWN_SERVICE_NAMES.has(n));
 	if (unknown.length > 0) {
 		throw new ConfigError(
@@ -132,7 +147,9 @@ export function loadConfig(env: Env = hostEnv(), cwd = process.cwd()): Config {
 	const nats = rawNatsUrl ? natsEndpoint("NATS_URL", rawNatsUrl, natsFallback) : undefined;
 	const natsUrl = nats?.url;
 	const mongoUrl = c.mongoUrl.read(env);
-	const services = parseServices(c.services.read(env));
+	const hooks = readHookSettings(env, nats, natsFallback, cwd);
+	const services = parseServices(c.services.read(env), hooks.sourceModules.length > 0);
+	const userHookServices = userHookServicesOf(c.services.read(env), services, hooks.sourceModules);
 	const hosted = hostedServices(services);
 	const runsAllServices = [...ALL_SERVICES, ...HOOK_SOURCE_SERVICES].every((s) => hosted.includes(s));
 	if (natsUrl && !mongoUrl && !runsAllServices) {
@@ -166,7 +183,8 @@ export function loadConfig(env: Env = hostEnv(), cwd = process.cwd()): Config {
 		maxBodyBytes: c.maxBodyBytes.read(env),
 		run: readRunSettings(env),
 		hatchery: readHatcherySettings(env, dataDir),
-		hooks: readHookSettings(env, nats, natsFallback),
+		hooks,
+		userHookServices,
 		artifacts: readArtifactSettings(env, mongoUrl),
 		repository: readRepositorySettings(env),
 		templates: readTemplateSettings(env),

@@ -105,11 +105,13 @@ export function HookSourceMixin<S extends HookSource<any>>(
 			});
 			const metrics = metricsOf(this.broker)?.metrics;
 			if (metrics) {
-				// Every event the source hands over, counted by what the intake made of it.
+				// Every event the source hands over (received), counted by what the intake made of it:
+				// stored (accepted), duplicate, error (failed: not stored, the source must not ack).
 				const emit = ctx.emit;
 				const name = this.source.name;
-				ctx.emit = (event, dedupKey) =>
-					emit(event, dedupKey).then(
+				ctx.emit = (event, dedupKey) => {
+					metrics.hookEmitReceived(name);
+					return emit(event, dedupKey).then(
 						(outcome) => {
 							metrics.hookEmitted(name, outcome);
 							return outcome;
@@ -119,6 +121,7 @@ export function HookSourceMixin<S extends HookSource<any>>(
 							throw err;
 						},
 					);
+				};
 			}
 			await this.source.start(ctx);
 		},

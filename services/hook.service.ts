@@ -10,7 +10,8 @@
 //   it (into `hook_events_<n>`) is the atomic claim, so two replicas cannot both accept it;
 // - `hook_queue_<n>` is the small working set of events still to process; a replica processes an
 //   event under a store claim (with expiry, so a dead replica's events are taken over), and
-//   failed processing is retried with backoff, never dropped.
+//   failed processing is retried with backoff; an event that cannot succeed, or failed
+//   CDS_HOOKS_DEAD_LETTER_ATTEMPTS times, is kept as a dead letter until replayed or deleted.
 //
 // This service runs on every node that runs any hook part (`SERVICES=hook` or `hook-<source>`):
 // its processor takes events from the shared queue, unless CDS_HOOKS_PROCESSOR=off.
@@ -20,14 +21,16 @@ import { randomUUID } from "node:crypto";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import { connect, type JetStreamClient, type NatsConnection, nanos } from "nats";
 import type { Config, HookSettings } from "../config/index.ts";
-import { invalid, notFound } from "./support/errors.ts";
+import { conflict, invalid, notFound } from "./support/errors.ts";
 import { setHookProcessor } from "./support/hook-node.ts";
 import { runLink } from "./support/public-url.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
 import { everyInterval } from "./support/periodic.ts";
+import { metricsOf } from "../mixins/metrics.middleware.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
 import { checkTimezone, parseCron, ScheduleError } from "../src/hooks/cron.ts";
 import { type HookEventDoc, type HookMessage, messagesOf, runsOf } from "../src/hooks/events.ts";
+import { dropDeadLetter, replayDeadLetter } from "../src/hooks/dead-letters.ts";
 import { HookIntake } from "../src/hooks/intake.ts";
 import { HookProcessor, type ProcessorPorts } from "../src/hooks/processor.ts";
 import type { RepositoryDoc, ScheduleDoc } from "../src/hooks/source.ts";
@@ -71,6 +74,7 @@ type HookThis = Service & HookLocals & HookMethods;
 
 const keyParam = { type: "string", pattern: PROJECT_KEY_PATTERN, max: 64 } as const;
 const nameParam = { type: "string", pattern: NAME_PATTERN, max: 128 } as const;
+const eventIdParam = { type: "string", min: 1, max: 1024 } as const;
 const MAX_SCHEDULE_PAYLOAD = 64 * 1024;
 
 function validateSchedule(cron: string, timezone: string, payload: unknown): void {
@@ -182,6 +186,46 @@ export default function HookService(
 							messages: messagesOf(e),
 						}),
 					);
+				},
+			},
+
+			listDeadLetters: {
+				rest: "GET /:key/hooks/dead-letters",
+				summary: "Hook events of a project that failed for good or too often (dead letters), newest first",
+				permission: { level: "read", project: "key" },
+				params: { key: keyParam, ...pagination },
+				async handler(this: HookThis, ctx: Context<{ key: string } & PageOptions>) {
+					return paginate(
+						this.intake.eventShards(),
+						{ project: ctx.params.key, state: "dead" },
+						{ ...ctx.params, order: { field: "receivedAt", direction: -1 } },
+						presentDeadLetter,
+					);
+				},
+			},
+
+			replayDeadLetter: {
+				rest: "POST /:key/hooks/dead-letters/:id/replay",
+				summary: "Queue a dead letter again (attempts reset; the steps it had done are not done again)",
+				permission: { level: "write", project: "key" },
+				params: { key: keyParam, id: eventIdParam },
+				async handler(this: HookThis, ctx: Context<{ key: string; id: string }>) {
+					const change = await replayDeadLetter(this.intake, ctx.params.key, ctx.params.id, this.now());
+					if (change.outcome !== "done") throw deadLetterRefusal(change.outcome, ctx.params.id);
+					this.processor.kick();
+					return presentDeadLetter(change.event);
+				},
+			},
+
+			deleteDeadLetter: {
+				rest: "DELETE /:key/hooks/dead-letters/:id",
+				summary: "Delete a dead letter (a redelivery of the same event is then accepted anew)",
+				permission: { level: "write", project: "key" },
+				params: { key: keyParam, id: eventIdParam },
+				async handler(this: HookThis, ctx: Context<{ key: string; id: string }>) {
+					const change = await dropDeadLetter(this.intake, ctx.params.key, ctx.params.id);
+					if (change.outcome !== "done") throw deadLetterRefusal(change.outcome, ctx.params.id);
+					return { deleted: true, id: ctx.params.id };
 				},
 			},
 
@@ -365,6 +409,8 @@ export default function HookService(
 				settings: this.hookSettings,
 				owner: `${this.broker.nodeID}:${randomUUID()}`,
 				logger: this.logger,
+				onDeadLetter: (event, reason) =>
+					metricsOf(this.broker)?.metrics.hookDeadLettered(event.source, reason),
 			});
 			if (this.hookSettings.processor) setHookProcessor(this.broker, this.processor);
 			if (this.hookSettings.natsUrl) {
@@ -407,6 +453,29 @@ export default function HookService(
 			if (this.nats) await this.nats.close().catch(() => {});
 		},
 	};
+}
+
+function presentDeadLetter(e: HookEventDoc) {
+	return {
+		id: e._id,
+		source: e.source,
+		state: e.state,
+		attempts: e.attempts,
+		replays: e.replays ?? 0,
+		lastError: e.lastError,
+		reason: e.deadReason ?? null,
+		receivedAt: new Date(e.receivedAt).toISOString(),
+		deadAt: e.deadAt ? new Date(e.deadAt).toISOString() : null,
+		origin: e.origin,
+		runs: runsOf(e),
+		messages: messagesOf(e),
+	};
+}
+
+function deadLetterRefusal(outcome: "not-found" | "not-dead", id: string) {
+	return outcome === "not-found"
+		? notFound("hook event", { id })
+		: conflict(`hook event ${id} is not a dead letter`, { id });
 }
 
 function presentSchedule(doc: ScheduleDoc) {

@@ -15,10 +15,17 @@ export interface WorkflowHooksDoc extends Doc {
 	updated: string;
 }
 
-/** The hooks a hook source serves (types with a source), in the store's subset. */
+/**
+ * The hooks a hook source may serve, in the store's subset: the types of the table with a source,
+ * and types the table does not know — a source loaded from CDS_HOOK_SOURCES may declare them
+ * (docs/hook-sdk.md); the linter warns about them, as about any unknown type.
+ */
 export function servedHooks(hooks: readonly WorkflowHook[]): WorkflowHook[] {
 	return hooks
-		.filter((h) => hookType(h.type)?.source)
+		.filter((h) => {
+			const spec = hookType(h.type);
+			return spec ? spec.source !== null : true;
+		})
 		.map((h) => ({ node: h.node, type: h.type, config: { ...h.config }, ...(h.ref ? { ref: h.ref } : {}) }))
 		.map((h) => h as WorkflowHook);
 }

@@ -66,13 +66,19 @@ export interface HookEventDoc extends Doc {
 	/** What the source says about the origin (provider, event name, delivery id…), for operators. */
 	origin: Record<string, string>;
 	intents: HookIntent[];
-	state: "pending" | "done";
+	/** `dead`: failed for good or too often; kept out of the queue until replayed or deleted. */
+	state: "pending" | "done" | "dead";
 	receivedAt: number;
 	doneAt: number | null;
 	attempts: number;
 	/** Steps already done, so a retry never repeats them (`published`, `c0`, `c0w<workflow digest>`…). */
 	progress: Record<string, unknown>;
 	lastError: string | null;
+	/** When it became a dead letter, and why: a `permanent` failure, or too many `attempts`. */
+	deadAt?: number;
+	deadReason?: "permanent" | "attempts";
+	/** Times an operator replayed it from the dead letters. */
+	replays?: number;
 	/** Events stored before intents existed carry these instead (read through `intentsOf`). */
 	changes?: HookChange[];
 	schedule?: { id: string; workflow: string; tick: string; payload: unknown } | null;

@@ -262,7 +262,18 @@ export function parseList(value: string | undefined): string[] {
 export function checkHookConfig(type: string, config: Record<string, string>): HookConfigProblem[] {
 	const spec = BY_TYPE.get(type);
 	if (!spec?.keys) return [];
-	const keys = spec.keys;
+	return checkConfigAgainst(type, spec.keys, config);
+}
+
+/**
+ * What is wrong with a hook's config for these keys: the linter's check, which a source of a type
+ * declared outside this table (CDS_HOOK_SOURCES) runs on each binding it is given.
+ */
+export function checkConfigAgainst(
+	type: string,
+	keys: Readonly<Record<string, HookConfigKey>>,
+	config: Record<string, string>,
+): HookConfigProblem[] {
 	const problems: HookConfigProblem[] = [];
 	const known = Object.keys(keys);
 	for (const key of Object.keys(config)) {

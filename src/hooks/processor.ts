@@ -1,7 +1,10 @@
 // The hook processor: takes stored events from the queue, one replica per event (a store claim
 // with expiry), and does what each one asks — its intents — whatever source emitted it. A
-// failure leaves the event pending and retries it with backoff, for ever; steps already done
-// are recorded with each attempt, so a retry never creates a run twice.
+// failure leaves the event pending and retries it with backoff; steps already done are recorded
+// with each attempt, so a retry never creates a run twice. An event that cannot succeed (a
+// permanent failure: the workflow is gone, the payload is refused) or has failed
+// CDS_HOOKS_DEAD_LETTER_ATTEMPTS times becomes a dead letter: out of the queue, kept (never purged
+// by retention) until an operator replays it — its done steps still count — or deletes it.
 
 import { createHash } from "node:crypto";
 import type { HookSettings } from "../../config/hooks.ts";
@@ -51,7 +54,26 @@ const digest = (s: string, length = 24) => createHash("sha256").update(s).digest
 type ProcessorSettings = Pick<
 	HookSettings,
 	"leaseMs" | "retryBaseMs" | "retryMaxMs" | "intakeQuietMs" | "intakeDeferMs" | "eventRetentionMs"
->;
+> &
+	Partial<Pick<HookSettings, "deadLetterAttempts">>;
+
+/**
+ * Answers that every retry would get again: the request itself is wrong (400, 413, 422 — a
+ * payload refused), or what it names does not exist (404, 410 — the workflow or the project is
+ * gone). Never the broker's own 404s (no node serves the action yet) nor anything marked
+ * retryable, a timeout, a conflict (409) or a 5xx: those may pass.
+ */
+export function isPermanentFailure(e: unknown): boolean {
+	const err = e as { code?: unknown; type?: unknown; retryable?: unknown } | null;
+	if (!err || typeof err !== "object" || err.retryable === true) return false;
+	if (err.type === "SERVICE_NOT_FOUND" || err.type === "SERVICE_NOT_AVAILABLE") return false;
+	return typeof err.code === "number" && PERMANENT_CODES.has(err.code);
+}
+
+const PERMANENT_CODES = new Set([400, 404, 410, 413, 422]);
+
+/** Failed attempts before an event becomes a dead letter, unless configured. */
+export const DEFAULT_DEAD_LETTER_ATTEMPTS = 10;
 
 export class HookProcessor {
 	#intake: HookIntake;
@@ -59,6 +81,7 @@ export class HookProcessor {
 	#settings: ProcessorSettings;
 	#owner: string;
 	#logger: SourceLogger;
+	#onDeadLetter: (event: HookEventDoc, reason: "permanent" | "attempts") => void;
 	#pass: Promise<number> | null = null;
 	#again = false;
 	#urgent = false;
@@ -80,7 +103,10 @@ export class HookProcessor {
 		settings: ProcessorSettings;
 		owner: string;
 		logger: SourceLogger;
+		/** Told of each event this processor makes a dead letter of (metrics). */
+		onDeadLetter?: (event: HookEventDoc, reason: "permanent" | "attempts") => void;
 	}) {
+		this.#onDeadLetter = opts.onDeadLetter ?? (() => {});
 		this.#intake = opts.intake;
 		this.#ports = opts.ports;
 		this.#settings = opts.settings;
@@ -183,7 +209,7 @@ export class HookProcessor {
 		let finished = false;
 		try {
 			const event = await this.#intake.events(id).findOne({ _id: id });
-			if (!event || event.state === "done") {
+			if (event?.state !== "pending") {
 				await this.#intake.queue(id).remove({ _id: id });
 				finished = true;
 				return;
@@ -199,6 +225,28 @@ export class HookProcessor {
 				}
 				const attempts = event.attempts + 1;
 				const message = (e as Error).message;
+				const permanent = isPermanentFailure(e);
+				if (permanent || attempts >= (this.#settings.deadLetterAttempts ?? DEFAULT_DEAD_LETTER_ATTEMPTS)) {
+					await this.#intake.events(id).update(
+						{ _id: id },
+						{
+							$set: {
+								state: "dead",
+								attempts,
+								lastError: message,
+								progress: event.progress,
+								deadAt: Date.now(),
+								deadReason: permanent ? "permanent" : "attempts",
+							},
+						},
+					);
+					await this.#intake.queue(id).remove({ _id: id });
+					this.#onDeadLetter(event, permanent ? "permanent" : "attempts");
+					this.#logger.warn(
+						`hook event ${id}: ${permanent ? "failed for good" : `attempt ${attempts} failed`} (${message}); now a dead letter`,
+					);
+					return;
+				}
 				const delay = Math.min(
 					this.#settings.retryMaxMs,
 					this.#settings.retryBaseMs * 2 ** Math.min(attempts - 1, 20),

@@ -50,6 +50,8 @@ export class CdsMetrics {
 	private readonly workerStart: HistogramChild;
 	private readonly jobTimesDropped: CounterChild;
 	private readonly hookEvents: Family<CounterChild>;
+	private readonly hookReceived: Family<CounterChild>;
+	private readonly hookDeadLetters: Family<CounterChild>;
 	private readonly hookIntents: Family<CounterChild>;
 	private readonly loopLag: Family<GaugeChild>;
 	private readonly loopLagMax: GaugeChild;
@@ -103,6 +105,16 @@ export class CdsMetrics {
 			"cds_hook_events_total",
 			"Events hook sources handed to the durable intake, by source (webhook, poller, scheduler…) and outcome (stored, duplicate, error)",
 			["source", "outcome"],
+		);
+		this.hookReceived = r.counter(
+			"cds_hook_received_total",
+			"Events a hook source handed to emit, by source, whatever became of them (cds_hook_events_total says what)",
+			["source"],
+		);
+		this.hookDeadLetters = r.counter(
+			"cds_hook_dead_letters_total",
+			"Hook events this node's processor gave up on (dead letters), by source and reason (permanent, attempts)",
+			["source", "reason"],
 		);
 		this.hookIntents = r.counter(
 			"cds_hook_intents_total",
@@ -183,6 +195,16 @@ export class CdsMetrics {
 	/** What a hook source's `emit` into the intake came to. */
 	hookEmitted(source: string, outcome: HookOutcome): void {
 		this.hookEvents.labels(source, outcome).inc();
+	}
+
+	/** A hook source handed an event to `emit` (counted before the intake answers). */
+	hookEmitReceived(source: string): void {
+		this.hookReceived.labels(source).inc();
+	}
+
+	/** The processor made a dead letter of an event of `source`. */
+	hookDeadLettered(source: string, reason: "permanent" | "attempts"): void {
+		this.hookDeadLetters.labels(source, reason).inc();
 	}
 
 	/**

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { MAX_PAGE } from "../../src/api/pagination.ts";
-import { eventDoc, SHARDS } from "../../src/hooks/events.ts";
+import { eventDoc, type HookEventDoc, SHARDS } from "../../src/hooks/events.ts";
 import { bookAll, type BookedJob } from "../helpers/scripted-worker.ts";
 import { ALLOW_LOCAL_REPOSITORIES, startTestServer, type TestServer } from "../helpers/server.ts";
 import { mongoUrlFor, uniqueDbName } from "../helpers/servers.ts";
@@ -158,15 +158,18 @@ async function fixture() {
 		});
 	}
 	await insertHookEvents(["e1", "e2", "e3"], 1_700_000_000_000);
+	// Dead letters (GET …/hooks/dead-letters): events the processor gave up on.
+	await insertHookEvents(["d1", "d2", "d3"], 1_700_000_000_000, { state: "dead", deadReason: "permanent" });
 }
 
 /** Hook events as the intake stores them, spread over the shards, two in the same millisecond. */
-async function insertHookEvents(ids: string[], receivedAt: number) {
+async function insertHookEvents(ids: string[], receivedAt: number, fields: Partial<HookEventDoc> = {}) {
 	for (const [i, id] of ids.entries()) {
 		const shard = await srv.server.store.collection({ name: `hook_events_${i % SHARDS}` });
-		await shard.insert(
-			eventDoc(id, "webhook", { project: KEY, intents: [] }, receivedAt + (i === 1 ? 0 : i)),
-		);
+		await shard.insert({
+			...eventDoc(id, "webhook", { project: KEY, intents: [] }, receivedAt + (i === 1 ? 0 : i)),
+			...fields,
+		});
 	}
 }
 

@@ -77,8 +77,8 @@ describe("the installed CLI", { skip: NODE ? false : "no node outside node_modul
 		assert.match(listing, /package\/dist\/bin\/cds\.js/);
 		assert.doesNotMatch(
 			listing,
-			/\.ts\n/,
-			"no TypeScript in the package: Node would refuse it under node_modules",
+			/^(?!.*\.d\.ts$).*\.ts$/m,
+			"no TypeScript in the package but declarations (cds-ts/hooks): Node would refuse it under node_modules",
 		);
 		const install = await run(
 			"npm",

@@ -3,10 +3,13 @@
 // labelled by node. Scrapes need a system administrator token or CDS_METRICS_TOKEN (401 without a
 // token, 403 with any other); a run moves the counters, the job histograms and the store
 // latency histogram, and a scrape during the run sees it in the cluster gauges; a schedule's
-// ticks are counted as hook events and intents.
+// ticks are counted as hook events and intents; a source's emits are counted by outcome, and a
+// dead letter on the processor's node and in the store's gauge.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import { HookSourceMixin } from "../../mixins/hook-source.mixin.ts";
+import type { HookSource, HookSourceContext } from "../../src/hooks/source.ts";
 import { tearDownCluster, testCluster } from "../helpers/cluster.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { serverUrl } from "../helpers/servers.ts";
@@ -210,6 +213,63 @@ describe("metrics: the gateway scrapes the whole cluster", { skip: nats.skip || 
 		);
 		assert.ok(
 			sum(now, "cds_hook_intents_total", { node: "met-run", source: "scheduler", type: "schedule" }) >= 1,
+		);
+	});
+
+	test("per source: received, stored, duplicate and failed emits; dead letters counted and kept", async () => {
+		// A source of the test's own on the run node, through the same mixin as every source.
+		let ctx: HookSourceContext | null = null;
+		const probe: HookSource = {
+			name: "probe",
+			idPrefix: "probe",
+			settingsSchema: {},
+			async start(c) {
+				ctx = c;
+			},
+			async stop() {},
+			health: () => ({ ok: true, emitted: 0, lastEmitAt: null, lastError: null }),
+		};
+		runNode.server.broker.createService({
+			name: "hook-probe",
+			mixins: [
+				HookSourceMixin(
+					() => probe,
+					() => ({}),
+				),
+			],
+		});
+		await runNode.server.broker.waitForServices(["hook-probe"]);
+		const before = await samples();
+		const count = (s: Sample[], name: string, labels: Record<string, string> = {}) =>
+			sum(s, name, { node: "met-run", source: "probe", ...labels });
+		assert.equal(count(before, "cds_hook_received_total"), 0);
+		const deadBefore = sum(before, "cds_hook_dead_letters");
+
+		// A run of a workflow that does not exist: stored, then a dead letter (404, permanent).
+		const event = {
+			project: "MET",
+			intents: [{ kind: "start-run" as const, type: "probe", workflow: "no-such-workflow", vars: {} }],
+		};
+		assert.equal(await ctx!.emit(event, "one"), "stored");
+		assert.equal(await ctx!.emit(event, "one"), "duplicate");
+		await assert.rejects(ctx!.emit(event, ""), /dedupKey/);
+		let now: Sample[] = [];
+		for (let i = 0; i < 300; i++) {
+			now = await samples();
+			if (count(now, "cds_hook_dead_letters_total", { reason: "permanent" }) >= 1) break;
+			await new Promise((r) => setTimeout(r, 100));
+		}
+		assert.equal(count(now, "cds_hook_received_total"), 3);
+		assert.equal(count(now, "cds_hook_events_total", { outcome: "stored" }), 1);
+		assert.equal(count(now, "cds_hook_events_total", { outcome: "duplicate" }), 1);
+		assert.equal(count(now, "cds_hook_events_total", { outcome: "error" }), 1);
+		assert.equal(count(now, "cds_hook_dead_letters_total", { reason: "permanent" }), 1);
+		assert.equal(sum(now, "cds_hook_dead_letters"), deadBefore + 1, "the store's dead letters");
+		const listed = await gateway.api("GET", "/api/v1/projects/MET/hooks/dead-letters");
+		assert.equal(listed.status, 200);
+		assert.deepEqual(
+			listed.body.items.map((d: { id: string; source: string }) => `${d.source} ${d.id}`),
+			["probe probe:one"],
 		);
 	});
 });

@@ -8,6 +8,7 @@ import * as login from "./login.ts";
 import * as newCommand from "./new.ts";
 import * as project from "./project.ts";
 import * as integration from "./integration.ts";
+import * as hooks from "./hooks.ts";
 import * as push from "./push.ts";
 import * as report from "./report.ts";
 import * as run from "./run.ts";
@@ -28,6 +29,7 @@ const modules: ReadonlyArray<{ register(registry: CommandRegistry): void }> = [
 	newCommand,
 	report,
 	push,
+	hooks,
 	localRun,
 	adminPlugin, // last: it adds the admin group only if no other module did
 ];
