@@ -1,7 +1,7 @@
 // Hook knobs: the event processor, the poller, the scheduler, retention and JetStream.
 
 import { type NatsCredentials, type NatsEndpoint, natsEndpoint } from "./nats-auth.ts";
-import { bool, duration, type Env, readAll, string } from "./settings.ts";
+import { bool, duration, type Env, int, readAll, string } from "./settings.ts";
 
 export const HOOK_SETTINGS = {
 	processIntervalMs: duration(
@@ -99,6 +99,24 @@ export const HOOK_SETTINGS = {
 		60_000,
 		"longest delay before a hook source reconnects",
 		{ min: 10 },
+	),
+	healthcheckMinIntervalMs: duration(
+		"CDS_HOOKS_HEALTHCHECK_MIN_INTERVAL_MS",
+		1000,
+		"no health check hook probes more often than this, whatever its `interval` says",
+		{ min: 10 },
+	),
+	snmpPort: int(
+		"CDS_HOOKS_SNMP_PORT",
+		1162,
+		"UDP port the SNMP trap receiver (`hook-snmp`) listens on while an `SNMP trap hook` exists (162 needs root: forward it; 0 disables)",
+		{ min: 0, max: 65535 },
+	),
+	snmpAddress: string(
+		"CDS_HOOKS_SNMP_ADDRESS",
+		"0.0.0.0",
+		"address the SNMP trap receiver binds (`::` for IPv6)",
+		{ pattern: /^[0-9a-fA-F.:]+$/, expected: "an IPv4 or IPv6 address" },
 	),
 	natsUrl: string(
 		"CDS_HOOKS_NATS_URL",
