@@ -2,8 +2,13 @@
 // TCP connect, UDP question and answer; and the outbound policy refusing a target before any probe.
 
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import { createSocket } from "node:dgram";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import http from "node:http";
+import https from "node:https";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { createServer } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { parseOutboundAllow, OutboundRefusedError } from "../../src/net/outbound-policy.ts";
@@ -123,5 +128,42 @@ describe("health check probes", () => {
 		server.close();
 		const gone = await runProbe(probe, loopback, now);
 		assert.equal(gone.ok, false);
+	});
+
+	test("HTTPS: the certificate is verified unless tls_verify is false", async (t) => {
+		const dir = mkdtempSync(path.join(tmpdir(), "hc-tls-"));
+		try {
+			execFileSync(
+				"openssl",
+				["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"]
+					.concat(["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"])
+					.concat(["-keyout", path.join(dir, "key.pem"), "-out", path.join(dir, "cert.pem")]),
+				{ stdio: "ignore" },
+			);
+		} catch {
+			rmSync(dir, { recursive: true, force: true });
+			t.skip("openssl cannot make a self-signed certificate here");
+			return;
+		}
+		const server = https.createServer(
+			{ key: readFileSync(path.join(dir, "key.pem")), cert: readFileSync(path.join(dir, "cert.pem")) },
+			(_req, res) => res.end("ok"),
+		);
+		await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+		const url = `https://127.0.0.1:${(server.address() as { port: number }).port}/`;
+		try {
+			const verified = await runProbe(checkPlanOf("HTTP health check", { url }, 10).probe, loopback, now);
+			assert.equal(verified.ok, false, "a self-signed certificate fails verification");
+			assert.match(verified.error!, /self[- ]signed|certificate/i);
+			const unverified = await runProbe(
+				checkPlanOf("HTTP health check", { url, tls_verify: "false" }, 10).probe,
+				loopback,
+				now,
+			);
+			assert.deepEqual([unverified.ok, unverified.status], [true, 200]);
+		} finally {
+			server.close();
+			rmSync(dir, { recursive: true, force: true });
+		}
 	});
 });
