@@ -144,11 +144,19 @@ describe("Marathon hook against the Marathon stand-in over NATS and FerretDB", {
 		assert.equal(leading.length, 1, "one leader");
 		const subscriptions = marathon.subscriptions.length;
 		await leading[0]!.kill9();
+		const survivor = replicas.find((r) => r !== leading[0])!;
 		await waitFor(
 			"the other replica to subscribe",
-			() => marathon.subscriptions.length === subscriptions + 2,
+			() => marathon.subscriptions.length >= subscriptions + 2,
 			20_000,
-		);
+		).catch(async (e: Error) => {
+			const status = await cluster.home.server.broker
+				.call("hook-marathon.bindings", {}, { nodeID: survivor.name })
+				.catch((err: Error) => err.message);
+			throw new Error(
+				`${e.message}: ${marathon.subscriptions.length - subscriptions} new subscriptions, ${marathon.streams} streams; the survivor: ${JSON.stringify(status)}\n${survivor.output.join("")}`,
+			);
+		});
 		await waitFor("the dead leader's streams to close", () => marathon.streams === 2, 20_000);
 		marathon.publish(deploymentFailed("/shop/api"));
 		await waitFor("the run", async () => (await cluster.runs("watch-all")).length === 3);

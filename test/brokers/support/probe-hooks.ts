@@ -62,10 +62,13 @@ export async function startProbeCluster(
 		CDS_OUTBOUND_ALLOW: "127.0.0.1/32",
 		...extraEnv,
 	};
-	// The gateway, projects, workflows and runs; the hook sources run in their own processes.
+	// The gateway, projects, workflows, runs and the hook processor (`hook-webhook` brings it; no
+	// webhook is sent). The hook sources run in their own processes and only store what they hear
+	// (CDS_HOOKS_PROCESSOR=false): a replica killed -9 holds no processing lease that would delay
+	// the runs of its events.
 	const home = await startTestServer({
 		...env,
-		SERVICES: "api,auth,project,workflow,run",
+		SERVICES: "api,auth,project,workflow,run,hook-webhook",
 		NODE_ID: `${prefix}-home-${process.pid}`,
 	});
 	const created = await home.api("POST", "/api/v1/projects", { key: project, name: project });
@@ -80,6 +83,7 @@ export async function startProbeCluster(
 			const node = spawnNode(`${name}-${process.pid}`, {
 				...env,
 				SERVICES: services,
+				CDS_HOOKS_PROCESSOR: "false",
 				LOG_LEVEL: "warn",
 				...extra,
 			});
