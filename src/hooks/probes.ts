@@ -86,7 +86,8 @@ export function checkPlanOf(type: string, config: Record<string, string>, minInt
 		return v && /^\d+$/.test(v) ? Math.max(1, Number(v)) : fallback;
 	};
 	const intervalMs = Math.max(minIntervalMs, ms("interval", 30_000));
-	const timeoutMs = Math.min(ms("timeout", 5000), Math.max(intervalMs, 100));
+	// Probes never overlap: a slow one delays the next, whatever the interval.
+	const timeoutMs = ms("timeout", 5000);
 	const thresholds = { failure: int("failure_threshold", 3), recovery: int("recovery_threshold", 2) };
 	const on = (["up", "down", "both"] as const).find((o) => o === config.on) ?? "both";
 	const port = Number(config.port);

@@ -11,7 +11,9 @@ import { after, before, describe, test } from "node:test";
 import type { NodeProcess } from "../helpers/cluster.ts";
 import { type ProbeCluster, skip, sleep, startProbeCluster, waitFor } from "./support/probe-hooks.ts";
 
-const probe = "interval: 200ms\n    timeout: 300ms\n    failure_threshold: 2\n    recovery_threshold: 2";
+// Short intervals for a quick suite; a timeout long enough that a loaded machine's slow answer is
+// not taken for a target down.
+const probe = "interval: 200ms\n    timeout: 1500ms\n    failure_threshold: 2\n    recovery_threshold: 2";
 
 describe("health check hooks over NATS and FerretDB", { skip }, () => {
 	let cluster: ProbeCluster;

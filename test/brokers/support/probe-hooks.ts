@@ -55,7 +55,9 @@ export async function startProbeCluster(
 		CDS_HOOKS_RETRY_BASE_MS: "100",
 		CDS_HOOKS_RETRY_MAX_MS: "500",
 		CDS_HOOKS_RECONCILE_MS: "300",
-		CDS_HOOKS_LEADER_SLOT_MS: "500",
+		// Short for a quick takeover, long enough that a replica slowed down by a loaded machine keeps
+		// its slot (it claims the next one from half-way through the current one).
+		CDS_HOOKS_LEADER_SLOT_MS: "1000",
 		CDS_HOOKS_SOURCE_RETRY_BASE_MS: "100",
 		CDS_HOOKS_SOURCE_RETRY_MAX_MS: "400",
 		// The targets, traps' senders and the Marathon stand-in are on loopback.
