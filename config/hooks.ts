@@ -112,6 +112,24 @@ export const HOOK_SETTINGS = {
 		"CDS_HOOK_SOURCES",
 		"hook source modules written outside CDS-TS (docs/hook-sdk.md), comma-separated paths: each runs as the service `hook-<its name>`",
 	),
+	healthcheckMinIntervalMs: duration(
+		"CDS_HOOKS_HEALTHCHECK_MIN_INTERVAL_MS",
+		1000,
+		"no health check hook probes more often than this, whatever its `interval` says",
+		{ min: 10 },
+	),
+	snmpPort: int(
+		"CDS_HOOKS_SNMP_PORT",
+		1162,
+		"UDP port the SNMP trap receiver (`hook-snmp`) listens on while an `SNMP trap hook` exists (162 needs root: forward it; 0 disables)",
+		{ min: 0, max: 65535 },
+	),
+	snmpAddress: string(
+		"CDS_HOOKS_SNMP_ADDRESS",
+		"0.0.0.0",
+		"address the SNMP trap receiver binds (`::` for IPv6)",
+		{ pattern: /^[0-9a-fA-F.:]+$/, expected: "an IPv4 or IPv6 address" },
+	),
 	natsUrl: string(
 		"CDS_HOOKS_NATS_URL",
 		undefined,

@@ -22,6 +22,9 @@ export const SERVICE_MODULES: Record<ServiceName, Loader> = {
 	"hook-webhook": () => import("../hook-webhook.service.ts"),
 	"hook-poller": () => import("../hook-poller.service.ts"),
 	"hook-scheduler": () => import("../hook-scheduler.service.ts"),
+	"hook-healthcheck": () => import("../hook-healthcheck.service.ts"),
+	"hook-snmp": () => import("../hook-snmp.service.ts"),
+	"hook-marathon": () => import("../hook-marathon.service.ts"),
 	repository: () => import("../repository.service.ts"),
 };
 

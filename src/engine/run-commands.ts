@@ -91,8 +91,16 @@ export async function createRun(engine: RunEngine, input: CreateRunInput): Promi
 		// Creators of this node finish out of order: only the one holding the highest number it
 		// tried moves the hint, never backwards from here. (Another node's creator may: the hint
 		// is only where the search starts, and a stale one costs a refused insert or two.)
-		if (created.number >= local.highest && (hint?.last ?? 0) < created.number)
-			await engine.repo.counters.replace({ _id: counterId, last: created.number });
+		if (created.number >= local.highest && (hint?.last ?? 0) < created.number) {
+			try {
+				await engine.repo.counters.replace({ _id: counterId, last: created.number });
+			} catch (e) {
+				// FerretDB applies an upsert as read-then-insert: two first runs of a workflow created at
+				// once both insert the hint and one is refused. The run exists already; failing now
+				// would make the caller (a hook event's retry) create it again. A stale hint is harmless.
+				if (!(e instanceof DuplicateKeyError)) throw e;
+			}
+		}
 	} finally {
 		// The last creation out forgets: a lone creation starts from the stored hint, as always.
 		if (--local.inFlight === 0) engine.runNumbering.delete(counterId);

@@ -95,6 +95,8 @@ export const BUILTIN_MODELS: readonly IntegrationModel[] = [
 		},
 		deployment: true,
 		compute: true,
+		// Its event stream feeds `Marathon hook`s (src/hooks/sources/marathon.ts).
+		hook: true,
 	},
 	{
 		...flags,

@@ -331,10 +331,15 @@ function loadUndici(): Promise<typeof import("undici")> {
  * An undici dispatcher whose connections go to the checked addresses only, whatever DNS says
  * at connect time (TLS still verifies the certificate against the URL's host name).
  */
-export async function pinnedDispatcher(checked: CheckedTarget): Promise<Agent> {
+export async function pinnedDispatcher(
+	checked: CheckedTarget,
+	/** For a long-lived stream (an event stream): `bodyTimeout: 0` lets it stay quiet. */
+	timeouts: { bodyTimeout?: number } = {},
+): Promise<Agent> {
 	const pinned = checked.addresses;
 	const { Agent } = await loadUndici();
 	return new Agent({
+		...timeouts,
 		connect: {
 			lookup: (_hostname: string, options: { all?: boolean }, callback: (...args: any[]) => void) => {
 				if (options?.all) callback(null, pinned);
