@@ -1,7 +1,7 @@
 // Hook knobs: the event processor, the poller, the scheduler, retention and JetStream.
 
 import { type NatsCredentials, type NatsEndpoint, natsEndpoint } from "./nats-auth.ts";
-import { bool, duration, type Env, readAll, string } from "./settings.ts";
+import { bool, duration, type Env, int, readAll, string } from "./settings.ts";
 
 export const HOOK_SETTINGS = {
 	processIntervalMs: duration(
@@ -99,6 +99,18 @@ export const HOOK_SETTINGS = {
 		60_000,
 		"longest delay before a hook source reconnects",
 		{ min: 10 },
+	),
+	kafkaInFlight: int(
+		"CDS_HOOKS_KAFKA_IN_FLIGHT",
+		16,
+		"Kafka hooks: records of one hook stored at once (each offset is committed once it and those before it are stored)",
+		{ min: 1, max: 1024 },
+	),
+	kafkaSessionTimeoutMs: duration(
+		"CDS_HOOKS_KAFKA_SESSION_TIMEOUT_MS",
+		10_000,
+		"Kafka hooks: the consumer group session timeout; a dead replica's partitions move to the others after it",
+		{ min: 1000 },
 	),
 	natsUrl: string(
 		"CDS_HOOKS_NATS_URL",

@@ -22,6 +22,7 @@ export const SERVICE_MODULES: Record<ServiceName, Loader> = {
 	"hook-webhook": () => import("../hook-webhook.service.ts"),
 	"hook-poller": () => import("../hook-poller.service.ts"),
 	"hook-scheduler": () => import("../hook-scheduler.service.ts"),
+	"hook-kafka": () => import("../hook-kafka.service.ts"),
 	repository: () => import("../repository.service.ts"),
 };
 

@@ -206,6 +206,7 @@ export class RunEngine {
 			branch: run.branch,
 			commit: run.commit,
 			repositoryId: run.repositoryId ?? null,
+			definitionVersion: run.definitionVersion,
 		});
 		return next;
 	}
@@ -255,7 +256,15 @@ export class RunEngine {
 				),
 			);
 		}
-		this.ports.emit("job.updated", { jobId: job._id, runId: job.runId, status });
+		this.ports.emit("job.updated", {
+			jobId: job._id,
+			runId: job.runId,
+			status,
+			project: job.project,
+			workflow: job.workflow,
+			runNumber: job.runNumber,
+			node: job.node,
+		});
 		return true;
 	}
 
