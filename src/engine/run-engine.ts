@@ -50,6 +50,11 @@ export interface CreateRunInput {
 	params?: Record<string, string>;
 	payload?: unknown;
 	triggeredBy: string;
+	/**
+	 * Makes the creation idempotent: a request with the id of one that already made a run
+	 * answers that run (a hook event processed again after its processor died).
+	 */
+	requestId?: string;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
