@@ -22,6 +22,7 @@ test("SERVICES=hook hosts the processor and every source", () => {
 		"hook-webhook",
 		"hook-poller",
 		"hook-scheduler",
+		"hook-kafka",
 	]);
 });
 
@@ -38,6 +39,7 @@ test("SERVICES=hook-<source> hosts that source and the processor only", () => {
 		"hook-webhook",
 		"hook-poller",
 		"hook-scheduler",
+		"hook-kafka",
 	]);
 });
 
@@ -52,10 +54,10 @@ test("every service by default; all sources named one by one count as all", () =
 
 test("an unknown hook source is refused, naming the known ones", () => {
 	assert.throws(
-		() => load("hook-kafka"),
+		() => load("hook-nosuch"),
 		(e: Error) => {
 			assert.ok(e instanceof ConfigError);
-			assert.match(e.message, /unknown service 'hook-kafka'/);
+			assert.match(e.message, /unknown service 'hook-nosuch'/);
 			assert.match(e.message, /hook-webhook, hook-poller, hook-scheduler/);
 			return true;
 		},
