@@ -82,7 +82,8 @@ export const HOOK_TYPES: readonly HookTypeSpec[] = [
 			from: {
 				kind: "enum",
 				values: ["latest", "earliest"],
-				description: "where a new consumer group starts: latest (default: from when the hook is first served) or earliest",
+				description:
+					"where a new consumer group starts: latest (default: from when the hook is first served) or earliest",
 			},
 		},
 	},
