@@ -68,9 +68,12 @@ export class KafkaSource extends BindingSource<KafkaSourceSettings> {
 		}
 		const group = consumerGroupOf(binding);
 		const from = binding.config["from"] === "earliest" ? "earliest" : "latest";
-		if (from === "latest") await this.#pinLatest(connection, group, topic);
+		// The topic must exist before the consumer subscribes (the client fails hard on an unknown
+		// one): created here when the broker creates topics on demand, else the listener retries.
+		await this.#prepare(connection, group, topic, from);
 
 		const consumer = new Consumer({
+			autocreateTopics: true,
 			clientId: this.#clientId,
 			groupId: group,
 			bootstrapBrokers: connection.brokers,
@@ -81,6 +84,18 @@ export class KafkaSource extends BindingSource<KafkaSourceSettings> {
 			autocommit: false,
 			retries: 3,
 		});
+		let stopped = false;
+		const fail = (e: unknown) => {
+			if (stopped) return;
+			ctx.fail(e);
+		};
+		// The client emits `error` when it cannot rejoin its group, and reports a broker it cannot
+		// reach through heartbeat errors: either way the listener starts again (with backoff), so
+		// its state shows the outage and a new consumer reconnects once the broker is back.
+		consumer.on("error", (e: Error) => fail(e));
+		consumer.on("consumer:heartbeat:error", (p: { error?: Error }) =>
+			fail(p.error ?? new Error("heartbeat failed")),
+		);
 		let stream: MessagesStream<Buffer, Buffer, Buffer, Buffer>;
 		try {
 			stream = await consumer.consume({
@@ -95,11 +110,6 @@ export class KafkaSource extends BindingSource<KafkaSourceSettings> {
 		}
 
 		const inFlight = new InFlightOffsets<Buf>();
-		let stopped = false;
-		const fail = (e: unknown) => {
-			if (stopped) return;
-			ctx.fail(e);
-		};
 		const handle = async (message: Buf) => {
 			const { delivery, dedupKey } = recordDelivery(
 				{
@@ -149,12 +159,12 @@ export class KafkaSource extends BindingSource<KafkaSourceSettings> {
 	}
 
 	/**
-	 * Commits the topic's end offsets for a group that has none yet (an empty group takes offsets
-	 * from an admin client): `latest` then means "from when the hook was first served", whichever
-	 * replica joins and whenever its partitions are assigned. Best effort: a topic that does not
-	 * exist yet is read from its first message.
+	 * Makes sure the topic exists (asking the broker to create it), and for `latest` commits the
+	 * topic's end offsets for a group that has none yet (an empty group takes offsets from an
+	 * admin client): `latest` then means "from when the hook was first served", whichever replica
+	 * joins and whenever its partitions are assigned.
 	 */
-	async #pinLatest(connection: KafkaConnection, group: string, topic: string): Promise<void> {
+	async #prepare(connection: KafkaConnection, group: string, topic: string, from: "latest" | "earliest") {
 		const admin = new Admin({
 			clientId: this.#clientId,
 			bootstrapBrokers: connection.brokers,
@@ -164,7 +174,8 @@ export class KafkaSource extends BindingSource<KafkaSourceSettings> {
 		try {
 			const metadata = await admin.metadata({ topics: [topic], autocreateTopics: true });
 			const count = metadata.topics.get(topic)?.partitionsCount ?? 0;
-			if (count === 0) return;
+			if (count === 0) throw new Error(`topic '${topic}' does not exist`);
+			if (from === "earliest") return;
 			const [committed] = await admin.listConsumerGroupOffsets({ groups: [group] });
 			const have = new Set(
 				(committed?.topics ?? [])
