@@ -22,7 +22,7 @@ export default function HookKafkaService(
 		name: "hook-kafka",
 		mixins: [
 			BindingSourceMixin(
-				() => new KafkaSource({ outbound: config.outbound }),
+				() => new KafkaSource(),
 				() => ({
 					...bindingSettings(config),
 					inFlight: config.hooks.kafkaInFlight,

@@ -10,7 +10,6 @@
 // so a message produced once the hook listens is never skipped by a late partition assignment.
 
 import { Admin, Consumer, type Message, type MessagesStream } from "@platformatic/kafka";
-import { checkOutbound, DEFAULT_OUTBOUND_POLICY, type OutboundPolicy } from "../../net/outbound-policy.ts";
 import {
 	BINDING_SETTINGS_SCHEMA,
 	type BindingListener,
@@ -46,12 +45,10 @@ export class KafkaSource extends BindingSource<KafkaSourceSettings> {
 		inFlight: { type: "number", integer: true, min: 1, max: 1024 },
 		sessionTimeoutMs: { type: "number", integer: true, min: 1000 },
 	};
-	#outbound: OutboundPolicy;
 	#clientId: string;
 
-	constructor(options: { outbound?: OutboundPolicy; clientId?: string } = {}) {
+	constructor(options: { clientId?: string } = {}) {
 		super();
-		this.#outbound = options.outbound ?? DEFAULT_OUTBOUND_POLICY;
 		this.#clientId = options.clientId ?? "cds-hook-kafka";
 	}
 
@@ -64,7 +61,7 @@ export class KafkaSource extends BindingSource<KafkaSourceSettings> {
 		// The integration's brokers are a project's choice: the outbound allow-list applies.
 		for (const b of connection.brokers) {
 			const { host, port } = brokerHostPort(b);
-			await checkOutbound({ label: `kafka broker ${b}`, host, port }, this.#outbound);
+			await ctx.outbound({ label: `kafka broker ${b}`, host, port });
 		}
 		const group = consumerGroupOf(binding);
 		const from = binding.config["from"] === "earliest" ? "earliest" : "latest";
