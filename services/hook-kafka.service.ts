@@ -2,9 +2,11 @@
 // event notifications of workflows (src/notifications/event-notifier.ts): the run service's
 // `run.updated` and `job.updated` are emitted (not broadcast), so one replica publishes each.
 
+import { randomUUID } from "node:crypto";
 import type { Context, ServiceSchema } from "moleculer";
 import type { Config } from "../config/index.ts";
 import { BindingSourceMixin, bindingSettings } from "../mixins/binding-source.mixin.ts";
+import { storeOf } from "../mixins/store.mixin.ts";
 import type { HookSourceOptions, HookSourceThis } from "../mixins/hook-source.mixin.ts";
 import { KafkaSource } from "../src/hooks/sources/kafka.ts";
 import { EventNotifier } from "../src/notifications/event-notifier.ts";
@@ -55,6 +57,11 @@ export default function HookKafkaService(
 					return { name: i.name, model: i.model, config: cfg };
 				},
 				publish: (integration, messages) => this.publisher.publish(integration, messages),
+				async once(key) {
+					// An owner per call: the first call wins, even a second one of the same node.
+					const claim = await storeOf(broker).claim("run-event", key, randomUUID(), { ttlMs: 86_400_000 });
+					return claim.won;
+				},
 				warn: (m) => this.logger.warn(m),
 				now: () => Date.now(),
 			});

@@ -28,6 +28,11 @@ export interface EventNotifierPorts {
 	/** A project integration, opened. */
 	integration(project: string, name: string): Promise<BoundIntegration>;
 	publish(integration: BoundIntegration, messages: readonly RunEventMessage[]): Promise<void>;
+	/**
+	 * True for the one replica that takes `key` (a claim in the store): a run saved twice in one
+	 * status may reach two replicas, and only one of them publishes it.
+	 */
+	once(key: string): Promise<boolean>;
 	warn(message: string): void;
 	now(): number;
 }
@@ -64,8 +69,15 @@ export class EventNotifier {
 				: null;
 		if (at) remember(this.#runs, e.runId, at);
 		if (!this.#changes.changed(e.runId, e.status)) return 0;
-		const targets = await this.#targets(e.project, e.workflow, at);
-		return this.#send(e.project, targetsFor(targets, null), runEventMessage(e, this.#ports.now()));
+		const targets = targetsFor(await this.#targets(e.project, e.workflow, at), null);
+		if (targets.length === 0) return 0;
+		try {
+			if (!(await this.#ports.once(`${e.runId}:${e.sub ?? 0}:${e.status}`))) return 0;
+		} catch (err) {
+			this.#ports.warn(`event notification of ${e.runId}: ${(err as Error).message}`);
+			return 0;
+		}
+		return this.#send(e.project, targets, runEventMessage(e, this.#ports.now()));
 	}
 
 	/** A job ended; returns how many messages were published. */

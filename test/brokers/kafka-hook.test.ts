@@ -216,8 +216,12 @@ describe("the Kafka hook and event notifications on a real Kafka", { skip }, () 
 				120_000,
 			);
 			assert.equal(ended.status, "Success");
-			await waitFor("the run's end on the notification topic", async () =>
-				events.some((e) => e["type_event"] === "sdk.EventRunWorkflow" && e["status"] === "Success"),
+			// The run's end and its job's end are two events, published as each is stored.
+			await waitFor(
+				"the run's end and its job's end on the notification topic",
+				async () =>
+					events.some((e) => e["type_event"] === "sdk.EventRunWorkflow" && e["status"] === "Success") &&
+					events.some((e) => e["type_event"] === "sdk.EventRunWorkflowJob"),
 			);
 			const mine = events.filter((e) => e["project_key"] === PROJECT && e["workflow_name"] === WORKFLOW);
 			const statuses = mine.filter((e) => e["type_event"] === "sdk.EventRunWorkflow").map((e) => e["status"]);

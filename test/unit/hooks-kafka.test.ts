@@ -210,6 +210,8 @@ describe("event notifications", () => {
 			async publish(integration, messages) {
 				for (const m of messages) published.push([integration.name, String(m.value["status"])]);
 			},
+			// Another replica took the Success of run "r2" already.
+			once: async (key) => key !== "r2:0:Success",
 			warn: (m) => warnings.push(m),
 			now: () => 0,
 		});
@@ -229,6 +231,7 @@ describe("event notifications", () => {
 			1,
 		);
 		assert.equal(await notifier.runUpdated({ ...run, status: "Success" }), 1);
+		assert.equal(await notifier.runUpdated({ ...run, runId: "r2", status: "Success" }), 0);
 		assert.equal(reads, 1);
 		assert.deepEqual(published, [
 			["all", "Building"],
