@@ -21,6 +21,7 @@ import type { RepositoryDoc } from "../schemas/repository.ts";
 import { freePort } from "../test/helpers/server.ts";
 import { hostEnv } from "../config/process-env.ts";
 import { cpuMeter, storePids } from "./cpu.ts";
+import { kafkaScenario } from "./hooks-kafka.ts";
 
 const host = hostEnv();
 
@@ -298,7 +299,7 @@ async function storeLabel(url: string): Promise<string> {
 }
 
 // BENCH_SCENARIOS=embedded,nats-mongo,steady picks scenarios (default: all; nats-mongo needs the URLs).
-const picked = (host.BENCH_SCENARIOS ?? "embedded,nats-mongo,steady").split(",");
+const picked = (host.BENCH_SCENARIOS ?? "embedded,nats-mongo,steady,kafka").split(",");
 const results = [];
 if (picked.includes("embedded"))
 	results.push({ mode: "one node, embedded store", store: "embedded", ...(await scenario("embedded", {})) });
@@ -318,6 +319,7 @@ if (picked.includes("nats-mongo") && host.NATS_URL && host.MONGO_URL) {
 	});
 }
 if (picked.includes("steady")) results.push(await steady());
+if (picked.includes("kafka") && host.KAFKA_BROKERS) results.push(await kafkaScenario(host));
 process.stdout.write(
 	`${JSON.stringify(
 		{

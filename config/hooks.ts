@@ -130,6 +130,18 @@ export const HOOK_SETTINGS = {
 		"address the SNMP trap receiver binds (`::` for IPv6)",
 		{ pattern: /^[0-9a-fA-F.:]+$/, expected: "an IPv4 or IPv6 address" },
 	),
+	kafkaInFlight: int(
+		"CDS_HOOKS_KAFKA_IN_FLIGHT",
+		16,
+		"Kafka hooks: records of one hook stored at once (each offset is committed once it and those before it are stored)",
+		{ min: 1, max: 1024 },
+	),
+	kafkaSessionTimeoutMs: duration(
+		"CDS_HOOKS_KAFKA_SESSION_TIMEOUT_MS",
+		10_000,
+		"Kafka hooks: the consumer group session timeout; a dead replica's partitions move to the others after it",
+		{ min: 1000 },
+	),
 	natsUrl: string(
 		"CDS_HOOKS_NATS_URL",
 		undefined,

@@ -54,6 +54,7 @@ export const HOOK_SOURCE_SERVICES = [
 	"hook-healthcheck",
 	"hook-snmp",
 	"hook-marathon",
+	"hook-kafka",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number] | (typeof HOOK_SOURCE_SERVICES)[number];
 

@@ -216,4 +216,6 @@ export interface CreateRunParams {
 	version?: number;
 	params?: Record<string, string>;
 	payload?: unknown;
+	/** Idempotency key: a request with the id of one that made a run answers that run. */
+	requestId?: string;
 }

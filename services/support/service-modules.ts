@@ -25,6 +25,7 @@ export const SERVICE_MODULES: Record<ServiceName, Loader> = {
 	"hook-healthcheck": () => import("../hook-healthcheck.service.ts"),
 	"hook-snmp": () => import("../hook-snmp.service.ts"),
 	"hook-marathon": () => import("../hook-marathon.service.ts"),
+	"hook-kafka": () => import("../hook-kafka.service.ts"),
 	repository: () => import("../repository.service.ts"),
 };
 

@@ -50,6 +50,11 @@ export interface CreateRunInput {
 	params?: Record<string, string>;
 	payload?: unknown;
 	triggeredBy: string;
+	/**
+	 * Makes the creation idempotent: a request with the id of one that already made a run
+	 * answers that run (a hook event processed again after its processor died).
+	 */
+	requestId?: string;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -206,6 +211,7 @@ export class RunEngine {
 			branch: run.branch,
 			commit: run.commit,
 			repositoryId: run.repositoryId ?? null,
+			definitionVersion: run.definitionVersion,
 		});
 		return next;
 	}
@@ -255,7 +261,15 @@ export class RunEngine {
 				),
 			);
 		}
-		this.ports.emit("job.updated", { jobId: job._id, runId: job.runId, status });
+		this.ports.emit("job.updated", {
+			jobId: job._id,
+			runId: job.runId,
+			status,
+			project: job.project,
+			workflow: job.workflow,
+			runNumber: job.runNumber,
+			node: job.node,
+		});
 		return true;
 	}
 

@@ -77,12 +77,13 @@ export const HOOK_TYPES: readonly HookTypeSpec[] = [
 			consumer_group: {
 				kind: "string",
 				description:
-					"the consumer group (default cds-<project>-<workflow>-<node>): replicas share its partitions",
+					"the consumer group (default cds-<project>-<workflow>-<digest of where the hook is>): replicas share its partitions; offsets are committed once the run is stored",
 			},
 			from: {
 				kind: "enum",
 				values: ["latest", "earliest"],
-				description: "where a new consumer group starts (default latest)",
+				description:
+					"where a new consumer group starts: latest (default: from when the hook is first served) or earliest",
 			},
 		},
 	},

@@ -24,6 +24,8 @@ export interface ProcessorPorts {
 		commit?: string;
 		payload?: unknown;
 		params: Record<string, string>;
+		/** The same id for a retry of the same step: the run service answers the run it made. */
+		requestId?: string;
 	}): Promise<{ number?: number } | null>;
 	/** Best effort: a commit status of a run just created. */
 	reportPending(p: {
@@ -316,6 +318,7 @@ export class HookProcessor {
 						branch: intent.branch,
 						commit: intent.commit,
 						params: intent.vars,
+						requestId: `${event._id}#${runStep}`,
 					});
 					// The workflow with the number: what `runsOf` shows of the event.
 					progress[runStep] = run?.number !== undefined ? { workflow, number: run.number } : true;
@@ -340,6 +343,7 @@ export class HookProcessor {
 					...(intent.commit !== undefined ? { commit: intent.commit } : {}),
 					...(intent.payload != null ? { payload: intent.payload } : {}),
 					params: intent.vars,
+					requestId: `${event._id}#${step}`,
 				});
 				return run?.number ?? true;
 			}

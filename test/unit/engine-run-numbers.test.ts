@@ -50,4 +50,29 @@ describe("run numbers", () => {
 		const next = await createRun(other, { project: "P", workflow: "W", triggeredBy: "t" });
 		assert.equal(next.number, 61);
 	});
+
+	test("a creation request made again (a hook event processed after its replica died) answers the run it made", async () => {
+		const first = await createRun(f.engine, {
+			project: "P",
+			workflow: "W",
+			triggeredBy: "t",
+			requestId: "ev#c0",
+		});
+		const again = await createRun(f.another("node-3"), {
+			project: "P",
+			workflow: "W",
+			triggeredBy: "t",
+			requestId: "ev#c0",
+		});
+		assert.equal(again._id, first._id);
+		const other = await createRun(f.engine, {
+			project: "P",
+			workflow: "W",
+			triggeredBy: "t",
+			requestId: "ev#c1",
+		});
+		assert.equal(other.number, first.number + 1);
+		const runs = await f.repo.runs.find({ project: "P", workflow: "W" });
+		assert.equal(runs.filter((r) => r.number > 61).length, 2);
+	});
 });
