@@ -21,7 +21,11 @@ export function kubeConfig(file: string): KubeConfig {
 }
 
 export async function startKubelet(file: string, failImages = /^unpullable\//): Promise<ProcessKubelet> {
-	const kubelet = new ProcessKubelet({ kubeConfig: kubeConfig(file), failImages });
+	const kubelet = new ProcessKubelet({
+		kubeConfig: kubeConfig(file),
+		failImages,
+		log: (m) => process.stderr.write(`[process-kubelet] ${m}\n`),
+	});
 	await kubelet.start();
 	return kubelet;
 }

@@ -175,6 +175,8 @@ export class KubernetesDriver implements HatcheryDriver {
 		const jobId = p.metadata?.annotations?.[ANNOTATION_JOB];
 		if (!name || !jobId) return;
 		let e = this.pods.get(name);
+		// A pod on its way out that this instance never knew: nothing to adopt.
+		if (!e && p.metadata?.deletionTimestamp) return;
 		if (!e) {
 			e = {
 				name,
@@ -187,7 +189,6 @@ export class KubernetesDriver implements HatcheryDriver {
 			};
 			this.pods.set(name, e);
 		}
-		if (p.metadata?.deletionTimestamp) e.deleting ??= false;
 		const s = podState(p.status);
 		if (s.kind === "running") {
 			e.state = "running";
@@ -309,8 +310,9 @@ export class KubernetesDriver implements HatcheryDriver {
 			assignment: a,
 			settings: this.opts.settings,
 			workerEnv: this.opts.workerEnv,
+			nonce: `${Date.now()}-${Math.random()}`,
 		};
-		const name = podName(this.opts.name, a.jobId);
+		const name = podName(this.opts.name, a.jobId, input.nonce);
 		const namespace = this.namespace;
 		this.spawning++;
 		try {

@@ -26,9 +26,12 @@ export function labelValue(text: string): string {
 	return `${head}-${hash}`.replace(/^-/, "h-");
 }
 
-/** The pod name of a job of a hatchery: a DNS subdomain, unique per job and hatchery. */
-export function podName(hatchery: string, jobId: string): string {
-	const hash = createHash("sha256").update(`${hatchery}\0${jobId}`).digest("hex").slice(0, 12);
+/**
+ * The pod name of a job of a hatchery: a DNS subdomain, unique per job, hatchery and attempt
+ * (`nonce`: a retried job, or a job of a recreated database, never meets an old pod's name).
+ */
+export function podName(hatchery: string, jobId: string, nonce = ""): string {
+	const hash = createHash("sha256").update(`${hatchery}\0${jobId}\0${nonce}`).digest("hex").slice(0, 12);
 	const readable = hatchery
 		.toLowerCase()
 		.replace(/[^a-z0-9-]/g, "-")
@@ -65,12 +68,14 @@ export interface PodSpecInput {
 	settings: KubernetesSettings;
 	/** The worker's environment (name, workspace, sandbox plan): never the token. */
 	workerEnv: Record<string, string>;
+	/** Makes the pod's name unique to this attempt. */
+	nonce?: string;
 }
 
 /** The Secret of a job: its assignment line, as the worker reads it on stdin. */
 export function jobSecret(input: PodSpecInput) {
 	const { assignment: a, hatchery } = input;
-	const name = podName(hatchery, a.jobId);
+	const name = podName(hatchery, a.jobId, input.nonce);
 	const line = `${JSON.stringify({ type: "assign", apiUrl: a.apiUrl, token: a.token, jobId: a.jobId })}\n`;
 	return {
 		apiVersion: "v1",
@@ -100,7 +105,7 @@ function annotations(input: PodSpecInput): Record<string, string> {
 
 export function workerPod(input: PodSpecInput) {
 	const { assignment: a, settings: k, hatchery } = input;
-	const name = podName(hatchery, a.jobId);
+	const name = podName(hatchery, a.jobId, input.nonce);
 	const memory = a.requirements.memoryMb;
 	const command = k.workerCommand.split(/\s+/).filter(Boolean);
 	return {

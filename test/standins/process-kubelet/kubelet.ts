@@ -74,6 +74,14 @@ export class ProcessKubelet {
 	}
 
 	async start(): Promise<void> {
+		// A fresh kubelet runs nothing: pods an earlier one left on this node are gone.
+		const left = await this.api.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${this.nodeName}` });
+		for (const p of left.items)
+			await this.finalDelete({
+				name: p.metadata?.name ?? "",
+				namespace: p.metadata?.namespace ?? "default",
+				uid: p.metadata?.uid ?? "",
+			});
 		await this.api.deleteNode({ name: this.nodeName }).catch(() => {});
 		await this.api.createNode({
 			body: {
@@ -155,14 +163,7 @@ export class ProcessKubelet {
 				await this.killPod(uid, (p.metadata.deletionGracePeriodSeconds ?? 30) * 1000);
 			}
 			if (!this.pods.has(uid))
-				await this.api
-					.deleteNamespacedPod({
-						name,
-						namespace,
-						gracePeriodSeconds: 0,
-						body: { preconditions: { uid } },
-					})
-					.catch(() => {});
+				await this.finalDelete({ name, namespace, uid });
 			return;
 		}
 		if (this.seen.has(uid)) return;
@@ -309,14 +310,7 @@ export class ProcessKubelet {
 		this.pods.delete(pod.uid);
 		rmSync(path.join(pod.dir, "volumes"), { recursive: true, force: true });
 		if (pod.terminating) {
-			await this.api
-				.deleteNamespacedPod({
-					name: pod.name,
-					namespace: pod.namespace,
-					gracePeriodSeconds: 0,
-					body: { preconditions: { uid: pod.uid } },
-				})
-				.catch(() => {});
+			await this.finalDelete(pod);
 			return;
 		}
 		if (this.stopped) return;
@@ -343,6 +337,15 @@ export class ProcessKubelet {
 				},
 			})),
 		});
+	}
+
+	/** What a kubelet does once a deleted pod's containers are gone: the pod object goes. */
+	private async finalDelete(pod: { name: string; namespace: string; uid: string }): Promise<void> {
+		await this.api
+			.deleteNamespacedPod({ name: pod.name, namespace: pod.namespace, gracePeriodSeconds: 0 })
+			.catch((e: Error) => {
+				if ((e as { code?: number }).code !== 404) this.opts.log?.(`deleting ${pod.name}: ${e.message}`);
+			});
 	}
 
 	/** SIGTERM to every container's process group, SIGKILL after `graceMs`; resolves when they are gone. */
