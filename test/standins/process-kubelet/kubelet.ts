@@ -271,8 +271,10 @@ export class ProcessKubelet {
 				detached: true,
 				stdio: ["ignore", "pipe", "pipe"],
 			});
-			child.stdout?.pipe(out);
-			child.stderr?.pipe(out);
+			// Both streams into one log: neither may end it before the other is done.
+			child.stdout?.pipe(out, { end: false });
+			child.stderr?.pipe(out, { end: false });
+			child.on("close", () => out.end());
 			pod.children.push(child);
 			child.on("exit", (code, signal) => {
 				pod.exits[containers.indexOf(c)] = code ?? (signal ? 128 + 9 : 1);
