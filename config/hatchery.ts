@@ -149,7 +149,11 @@ export const KUBERNETES_SETTINGS = {
 		"CDS_KUBERNETES_SERVICE_ACCOUNT",
 		"the service account of worker pods (default: the namespace's `default`; its token is not mounted either way)",
 	),
-	nodeSelector: list("CDS_KUBERNETES_NODE_SELECTOR", "node selector of worker pods, `label=value` comma-separated", PAIR),
+	nodeSelector: list(
+		"CDS_KUBERNETES_NODE_SELECTOR",
+		"node selector of worker pods, `label=value` comma-separated",
+		PAIR,
+	),
 	tolerations: list(
 		"CDS_KUBERNETES_TOLERATIONS",
 		"tolerations of worker pods, `key=value:Effect` or `key:Effect` comma-separated (`Effect`: NoSchedule, PreferNoSchedule, NoExecute)",
@@ -167,7 +171,10 @@ export const KUBERNETES_SETTINGS = {
 };
 
 export interface KubernetesSettings
-	extends Omit<ReturnType<typeof readAll<typeof KUBERNETES_SETTINGS>>, "images" | "nodeSelector" | "tolerations"> {
+	extends Omit<
+		ReturnType<typeof readAll<typeof KUBERNETES_SETTINGS>>,
+		"images" | "nodeSelector" | "tolerations"
+	> {
 	images: Record<string, string>;
 	nodeSelector: Record<string, string>;
 	tolerations: string[];
@@ -213,5 +220,10 @@ export function readHatcherySettings(env: Env, dataDir: string): HatcherySetting
 
 function readKubernetesSettings(env: Env): KubernetesSettings {
 	const { images, nodeSelector, tolerations, ...rest } = readAll(env, KUBERNETES_SETTINGS);
-	return { ...rest, images: pairs(images), nodeSelector: pairs(nodeSelector), tolerations: tolerations ?? [] };
+	return {
+		...rest,
+		images: pairs(images),
+		nodeSelector: pairs(nodeSelector),
+		tolerations: tolerations ?? [],
+	};
 }

@@ -11,7 +11,7 @@ export function kubeconfigFile(): { file: string; skip: false } | { file: undefi
 	if (file) return { file, skip: false };
 	if (process.env.CI === "true")
 		throw new Error("KUBECONFIG is not set but CI=true: .ci/run must start the Kubernetes control plane");
-	return { file: undefined, skip: "KUBECONFIG is not set (eval \"$(bash test/tools/start-kube.sh DIR)\")" };
+	return { file: undefined, skip: 'KUBECONFIG is not set (eval "$(bash test/tools/start-kube.sh DIR)")' };
 }
 
 export function kubeConfig(file: string): KubeConfig {

@@ -12,7 +12,13 @@ import { after, before, describe, test } from "node:test";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { LABEL_HATCHERY } from "../../src/hatchery/kubernetes/pod-spec.ts";
 import type { ProcessKubelet } from "../standins/process-kubelet/kubelet.ts";
-import { type NodeProcess, spawnNode, stepWritableDir, tearDownCluster, testCluster } from "../helpers/cluster.ts";
+import {
+	type NodeProcess,
+	spawnNode,
+	stepWritableDir,
+	tearDownCluster,
+	testCluster,
+} from "../helpers/cluster.ts";
 import { apiClient, waitReady } from "../helpers/server.ts";
 import { serverUrl } from "../helpers/servers.ts";
 import { kubeConfig, kubeconfigFile, startKubelet, WORKER_COMMAND } from "./helpers.ts";
@@ -103,7 +109,8 @@ describe("workflow jobs as Kubernetes pods", { skip: kube.skip || nats.skip || m
 	}) => run.nodes.flatMap((n) => n.stages.flatMap((s) => s.jobs));
 
 	const podsOf = async (name: string) =>
-		(await core.listNamespacedPod({ namespace: "default", labelSelector: `${LABEL_HATCHERY}=${name}` })).items;
+		(await core.listNamespacedPod({ namespace: "default", labelSelector: `${LABEL_HATCHERY}=${name}` }))
+			.items;
 	const secretsOf = async (name: string) =>
 		(await core.listNamespacedSecret({ namespace: "default", labelSelector: `${LABEL_HATCHERY}=${name}` }))
 			.items;

@@ -34,7 +34,14 @@ import type {
 	WorkerAssignment,
 	WorkerHandle,
 } from "../contract.ts";
-import { ANNOTATION_JOB, jobSecret, LABEL_HATCHERY, labelValue, podName, workerPod } from "../kubernetes/pod-spec.ts";
+import {
+	ANNOTATION_JOB,
+	jobSecret,
+	LABEL_HATCHERY,
+	labelValue,
+	podName,
+	workerPod,
+} from "../kubernetes/pod-spec.ts";
 import { podState } from "../kubernetes/pod-state.ts";
 import { sandboxFor } from "./local.ts";
 
@@ -182,7 +189,9 @@ export class KubernetesDriver implements HatcheryDriver {
 				name,
 				pod: name,
 				jobId,
-				startedAt: p.metadata?.creationTimestamp ? new Date(p.metadata.creationTimestamp).getTime() : Date.now(),
+				startedAt: p.metadata?.creationTimestamp
+					? new Date(p.metadata.creationTimestamp).getTime()
+					: Date.now(),
 				state: "provisioning",
 				ours: false,
 				adopted: true,

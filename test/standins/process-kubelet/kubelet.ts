@@ -162,8 +162,7 @@ export class ProcessKubelet {
 				running.terminating = true;
 				await this.killPod(uid, (p.metadata.deletionGracePeriodSeconds ?? 30) * 1000);
 			}
-			if (!this.pods.has(uid))
-				await this.finalDelete({ name, namespace, uid });
+			if (!this.pods.has(uid)) await this.finalDelete({ name, namespace, uid });
 			return;
 		}
 		if (this.seen.has(uid)) return;
