@@ -44,6 +44,7 @@ const settings = readHatcherySettings(
 		CDS_HATCHERY_MAX_PROVISIONING: String(AT_ONCE),
 		CDS_HATCHERY_SANDBOX: "none",
 		CDS_KUBERNETES_WORKER_COMMAND: "true",
+		CDS_KUBERNETES_NODE_SELECTOR: `kubernetes.io/hostname=${kubelet.nodeName}`,
 	},
 	dir,
 );

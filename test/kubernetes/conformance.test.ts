@@ -6,7 +6,7 @@ import path from "node:path";
 import { after } from "node:test";
 import { describeDriverConformance } from "../conformance/hatchery-driver.ts";
 import type { ProcessKubelet } from "../standins/process-kubelet/kubelet.ts";
-import { kubeconfigFile, startKubelet, WORKER_COMMAND } from "./helpers.ts";
+import { kubeconfigFile, onNode, startKubelet, WORKER_COMMAND } from "./helpers.ts";
 
 const kube = kubeconfigFile();
 let kubelet: ProcessKubelet | undefined;
@@ -18,6 +18,7 @@ if (kube.skip === false)
 		return {
 			hatcheryEnv: (name, work) => ({
 				KUBECONFIG: kube.file,
+				...onNode(kubelet!),
 				CDS_KUBERNETES_WORKER_COMMAND: WORKER_COMMAND,
 				CDS_WORKER_BASEDIR: path.join(work, "workers", name),
 				CDS_SANDBOX_SHARE: path.join(work, "shared"),

@@ -21,13 +21,20 @@ export function kubeConfig(file: string): KubeConfig {
 }
 
 export async function startKubelet(file: string, failImages = /^unpullable\//): Promise<ProcessKubelet> {
+	// A node of this test process's own: suites running at once do not share pods.
 	const kubelet = new ProcessKubelet({
 		kubeConfig: kubeConfig(file),
+		nodeName: `process-node-${process.pid}`,
 		failImages,
 		log: (m) => process.stderr.write(`[process-kubelet] ${m}\n`),
 	});
 	await kubelet.start();
 	return kubelet;
+}
+
+/** The environment that pins a hatchery's pods to `kubelet`'s node. */
+export function onNode(kubelet: ProcessKubelet): Record<string, string> {
+	return { CDS_KUBERNETES_NODE_SELECTOR: `kubernetes.io/hostname=${kubelet.nodeName}` };
 }
 
 /** The worker command of pods on the process kubelet: this repository's launcher with this Node. */

@@ -21,7 +21,7 @@ import {
 } from "../helpers/cluster.ts";
 import { apiClient, waitReady } from "../helpers/server.ts";
 import { serverUrl } from "../helpers/servers.ts";
-import { kubeConfig, kubeconfigFile, startKubelet, WORKER_COMMAND } from "./helpers.ts";
+import { kubeConfig, kubeconfigFile, onNode, startKubelet, WORKER_COMMAND } from "./helpers.ts";
 
 const kube = kubeconfigFile();
 const nats = serverUrl("NATS_URL");
@@ -44,6 +44,7 @@ describe("workflow jobs as Kubernetes pods", { skip: kube.skip || nats.skip || m
 			...shared,
 			SERVICES: "hatchery",
 			KUBECONFIG: kube.file!,
+			...onNode(kubelet),
 			CDS_HATCHERY_DRIVER: "kubernetes",
 			CDS_HATCHERY_NAME: name,
 			CDS_HATCHERY_MODELS: models,

@@ -15,6 +15,7 @@ DIR=${1:?usage: start-kube.sh DIR}
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
 : >"$DIR/pids"
+# fd 3 is the caller's stdout (often a $(…) capture): the servers must not hold it open.
 exec 3>&1 1>&2
 
 if ! command -v etcd >/dev/null 2>&1; then
@@ -32,7 +33,7 @@ API_PORT=$(free_port)
 etcd --name kube-test --data-dir "$DIR/etcd" \
 	--listen-client-urls "http://127.0.0.1:$ETCD_CLIENT" --advertise-client-urls "http://127.0.0.1:$ETCD_CLIENT" \
 	--listen-peer-urls "http://127.0.0.1:$ETCD_PEER" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER" \
-	--initial-cluster "kube-test=http://127.0.0.1:$ETCD_PEER" >"$DIR/etcd.log" 2>&1 &
+	--initial-cluster "kube-test=http://127.0.0.1:$ETCD_PEER" >"$DIR/etcd.log" 2>&1 3>&- &
 echo $! >>"$DIR/pids"
 for _ in $(seq 1 100); do
 	curl -fsS "http://127.0.0.1:$ETCD_CLIENT/health" >/dev/null 2>&1 && break
@@ -78,7 +79,7 @@ kubeconfig "$DIR/scheduler.kubeconfig" "$TOKEN-sched"
 	--service-account-issuer https://kubernetes.default.svc --api-audiences https://kubernetes.default.svc \
 	--token-auth-file "$DIR/tokens.csv" --authorization-mode Node,RBAC \
 	--service-cluster-ip-range 10.96.0.0/16 --allow-privileged=true \
-	>"$DIR/apiserver.log" 2>&1 &
+	>"$DIR/apiserver.log" 2>&1 3>&- &
 echo $! >>"$DIR/pids"
 ready=
 for _ in $(seq 1 300); do
@@ -99,13 +100,13 @@ done
 	--authorization-kubeconfig "$DIR/controller-manager.kubeconfig" \
 	--service-account-private-key-file "$DIR/sa.key" --use-service-account-credentials \
 	--controllers '*' --leader-elect=false --bind-address 127.0.0.1 --secure-port 0 \
-	>"$DIR/controller-manager.log" 2>&1 &
+	>"$DIR/controller-manager.log" 2>&1 3>&- &
 echo $! >>"$DIR/pids"
 "$KUBE" scheduler --kubeconfig "$DIR/scheduler.kubeconfig" \
 	--authentication-kubeconfig "$DIR/scheduler.kubeconfig" \
 	--authorization-kubeconfig "$DIR/scheduler.kubeconfig" \
 	--leader-elect=false --bind-address 127.0.0.1 --secure-port 0 \
-	>"$DIR/scheduler.log" 2>&1 &
+	>"$DIR/scheduler.log" 2>&1 3>&- &
 echo $! >>"$DIR/pids"
 
 # The controller manager makes the `default` ServiceAccount of each namespace: pods need it.

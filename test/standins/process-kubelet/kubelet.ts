@@ -379,7 +379,6 @@ export class ProcessKubelet {
 	/** The node is lost: its pods die with it and the Node object goes. */
 	async loseNode(): Promise<void> {
 		await this.stop();
-		await this.api.deleteNode({ name: this.nodeName }).catch(() => {});
 	}
 
 	/** Process ids of a pod's containers (for tests that kill them). */
@@ -393,6 +392,9 @@ export class ProcessKubelet {
 		if (this.heartbeat) clearInterval(this.heartbeat);
 		this.informer?.stop();
 		await Promise.all([...this.pods.keys()].map((uid) => this.killPod(uid, 1000)));
+		// The suites' nodes come and go: a stopped one leaves no Node behind (the pod GC of the
+		// controller manager then removes pods still bound to it).
+		await this.api.deleteNode({ name: this.nodeName }).catch(() => {});
 	}
 }
 
