@@ -129,7 +129,8 @@ export class KubernetesDriver implements HatcheryDriver {
 	private readonly exitListeners: Array<(h: WorkerHandle, code: number | null) => void> = [];
 	private informer?: ReturnType<typeof makeInformer<V1Pod>>;
 	private readonly watchBackoff = new Backoff({ baseMs: 200, maxMs: 10_000 });
-	private spawning = 0;
+	/** Pods being created by spawn (names): they count against the capacity from the first call. */
+	private readonly spawning = new Set<string>();
 	/** Live jobs without a pod at the last reconcile: failed when still so at the next. */
 	private missing = new Set<string>();
 	private closed = false;
@@ -193,8 +194,8 @@ export class KubernetesDriver implements HatcheryDriver {
 					? new Date(p.metadata.creationTimestamp).getTime()
 					: Date.now(),
 				state: "provisioning",
-				ours: false,
-				adopted: true,
+				ours: this.spawning.has(name),
+				adopted: this.spawning.has(name) ? undefined : true,
 			};
 			this.pods.set(name, e);
 		}
@@ -267,7 +268,7 @@ export class KubernetesDriver implements HatcheryDriver {
 
 	private count(): HatcheryCapacity {
 		let running = 0;
-		let provisioning = this.spawning;
+		let provisioning = [...this.spawning].filter((name) => !this.pods.has(name)).length;
 		for (const e of this.pods.values()) {
 			if (e.reported) continue;
 			if (e.state === "running") running++;
@@ -323,7 +324,7 @@ export class KubernetesDriver implements HatcheryDriver {
 		};
 		const name = podName(this.opts.name, a.jobId, input.nonce);
 		const namespace = this.namespace;
-		this.spawning++;
+		this.spawning.add(name);
 		try {
 			await this.retrying(`creating secret ${name}`, () =>
 				this.api.createNamespacedSecret({ namespace, body: jobSecret(input) }).catch((e) => {
@@ -367,7 +368,7 @@ export class KubernetesDriver implements HatcheryDriver {
 			await this.deleteSecret(name);
 			throw e;
 		} finally {
-			this.spawning--;
+			this.spawning.delete(name);
 		}
 	}
 
@@ -439,7 +440,7 @@ export class KubernetesDriver implements HatcheryDriver {
 			.catch(() => undefined);
 		for (const s of secrets?.items ?? []) {
 			const n = s.metadata?.name;
-			if (n && !this.pods.has(n) && this.spawning === 0) await this.deleteSecret(n);
+			if (n && !this.pods.has(n) && !this.spawning.has(n)) await this.deleteSecret(n);
 		}
 		return { adopted, killed };
 	}
