@@ -3,7 +3,7 @@
 // killed hard is its container's process killed with -9, as a crashed container.
 
 import path from "node:path";
-import { after } from "node:test";
+import { after, describe } from "node:test";
 import { describeDriverConformance } from "../conformance/hatchery-driver.ts";
 import type { ProcessKubelet } from "../standins/process-kubelet/kubelet.ts";
 import { kubeconfigFile, onNode, startKubelet, WORKER_COMMAND } from "./helpers.ts";
@@ -31,3 +31,4 @@ if (kube.skip === false)
 			},
 		};
 	});
+else describe("hatchery driver conformance: kubernetes", { skip: kube.skip }, () => {});

@@ -216,6 +216,40 @@ describe("workflow jobs as Kubernetes pods", { skip: kube.skip || nats.skip || m
 		await h.stop();
 	});
 
+	test("a pod no node accepts fails its job with Unschedulable within the start timeout", async () => {
+		const name = "kube-unsched";
+		const h = hatchery(name, name, {
+			CDS_KUBERNETES_START_TIMEOUT_MS: "2000",
+			CDS_KUBERNETES_NODE_SELECTOR: "pool=does-not-exist",
+		});
+		await workflow("UNSCHED", name, { j: "echo never" });
+		const n = await startRun("UNSCHED");
+		const run = await waitRun("UNSCHED", n, 60_000);
+		assert.equal(run.status, "Fail");
+		assert.match(jobsOf(run)[0]!.reason ?? "", /worker could not start: pod Unschedulable: .*node/);
+		await nothingLeft(name);
+		await h.stop();
+	});
+
+	test("a pod deleted behind the hatchery's back fails its job at once", async () => {
+		const name = "kube-vanish";
+		const h = hatchery(name, name);
+		await workflow("VANISH", name, { j: "echo started\nsleep 60" });
+		const n = await startRun("VANISH");
+		await until("the step to start", async () => (await logs("VANISH", n)).includes("started"));
+		const [pod] = await podsOf(name);
+		await core.deleteNamespacedPod({
+			name: pod!.metadata!.name!,
+			namespace: "default",
+			gracePeriodSeconds: 0,
+		});
+		const run = await waitRun("VANISH", n, 60_000);
+		assert.equal(run.status, "Fail");
+		assert.match(jobsOf(run)[0]!.reason ?? "", /worker lost: pod cds-kube-vanish-\w+ was deleted/);
+		await nothingLeft(name);
+		await h.stop();
+	});
+
 	test("an evicted pod fails its job at once, with the eviction as reason", async () => {
 		const name = "kube-evict";
 		const h = hatchery(name, name);
