@@ -20,11 +20,15 @@ export function kubeConfig(file: string): KubeConfig {
 	return kc;
 }
 
-export async function startKubelet(file: string, failImages = /^unpullable\//): Promise<ProcessKubelet> {
+export async function startKubelet(
+	file: string,
+	failImages = /^unpullable\//,
+	nodeName = `process-node-${process.pid}`,
+): Promise<ProcessKubelet> {
 	// A node of this test process's own: suites running at once do not share pods.
 	const kubelet = new ProcessKubelet({
 		kubeConfig: kubeConfig(file),
-		nodeName: `process-node-${process.pid}`,
+		nodeName,
 		failImages,
 		log: (m) => process.stderr.write(`[process-kubelet] ${m}\n`),
 	});

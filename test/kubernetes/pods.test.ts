@@ -264,4 +264,22 @@ describe("workflow jobs as Kubernetes pods", { skip: kube.skip || nats.skip || m
 		await nothingLeft(name);
 		await h.stop();
 	});
+
+	test("a node lost mid-job: its job fails, and its pod goes with it (pod GC of the controller manager)", async () => {
+		const name = "kube-nodeloss";
+		// A node of its own, so that the other tests keep theirs.
+		const doomed = await startKubelet(kube.file!, /^unpullable\//, `process-node-${process.pid}-lost`);
+		const h = hatchery(name, name, onNode(doomed));
+		await workflow("NODELOSS", name, { j: "echo started\nsleep 60" });
+		const n = await startRun("NODELOSS");
+		await until("the step to start", async () => (await logs("NODELOSS", n)).includes("started"));
+		await doomed.loseNode();
+		const run = await waitRun("NODELOSS", n, 60_000);
+		assert.equal(run.status, "Fail");
+		assert.match(jobsOf(run)[0]!.reason ?? "", /^worker lost/);
+		// The pod GC deletes pods bound to a node that no longer exists (after its quarantine, ~40 s).
+		await until("the lost node's pod to be gone", async () => (await podsOf(name)).length === 0, 150_000);
+		await nothingLeft(name);
+		await h.stop();
+	});
 });

@@ -354,7 +354,8 @@ export class ProcessKubelet {
 		const pod = this.pods.get(uid);
 		if (!pod) return;
 		const alive = () => pod.children.filter((c) => c.exitCode === null && c.signalCode === null);
-		for (const c of alive()) signalGroup(c, "SIGTERM");
+		// Grace 0: the machine is gone, nothing gets a chance to report.
+		if (graceMs > 0) for (const c of alive()) signalGroup(c, "SIGTERM");
 		const deadline = Date.now() + graceMs;
 		while (alive().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
 		for (const c of alive()) signalGroup(c, "SIGKILL");
@@ -378,7 +379,7 @@ export class ProcessKubelet {
 
 	/** The node is lost: its pods die with it and the Node object goes. */
 	async loseNode(): Promise<void> {
-		await this.stop();
+		await this.stop(0);
 	}
 
 	/** Process ids of a pod's containers (for tests that kill them). */
@@ -387,11 +388,12 @@ export class ProcessKubelet {
 		return (pod?.children ?? []).map((c) => c.pid).filter((x): x is number => x !== undefined);
 	}
 
-	async stop(): Promise<void> {
+	/** Stops the kubelet: its containers get `graceMs` after a SIGTERM (0: SIGKILL at once). */
+	async stop(graceMs = 1000): Promise<void> {
 		this.stopped = true;
 		if (this.heartbeat) clearInterval(this.heartbeat);
 		this.informer?.stop();
-		await Promise.all([...this.pods.keys()].map((uid) => this.killPod(uid, 1000)));
+		await Promise.all([...this.pods.keys()].map((uid) => this.killPod(uid, graceMs)));
 		// The suites' nodes come and go: a stopped one leaves no Node behind (the pod GC of the
 		// controller manager then removes pods still bound to it).
 		await this.api.deleteNode({ name: this.nodeName }).catch(() => {});
