@@ -19,7 +19,7 @@ export const HATCHERY_SETTINGS = {
 		"CDS_HATCHERY_DRIVER",
 		DRIVER_KINDS,
 		"local",
-		"where this hatchery starts workers (`src/hatchery/drivers`): `local` processes on this host",
+		"where this hatchery starts workers (`src/hatchery/drivers`): `local` processes on this host, or `kubernetes` pods (one per job; see docs/kubernetes.md)",
 	),
 	name: string(
 		"CDS_HATCHERY_NAME",
@@ -112,6 +112,83 @@ export const HATCHERY_SETTINGS = {
 	),
 };
 
+const PAIR = { pattern: /^[^=\s]+=[^=\s]+$/, expected: "name=value pairs" };
+
+/** The Kubernetes driver's knobs (CDS_HATCHERY_DRIVER=kubernetes); its maximum of pods is CDS_HATCHERY_MAX_WORKERS. */
+export const KUBERNETES_SETTINGS = {
+	kubeconfig: optionalString(
+		"KUBECONFIG",
+		"the kubeconfig file of the Kubernetes driver; unset in a pod: the in-cluster service account; neither: the node exits 2",
+	),
+	inClusterHost: optionalString(
+		"KUBERNETES_SERVICE_HOST",
+		"set by Kubernetes in every pod: the driver then uses the pod's service account",
+	),
+	namespace: string(
+		"CDS_KUBERNETES_NAMESPACE",
+		"default",
+		"the namespace of the worker pods and their token Secrets",
+		{ pattern: /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, expected: "a DNS label" },
+	),
+	images: list(
+		"CDS_KUBERNETES_IMAGES",
+		"worker model → image, `model=image` comma-separated; a model not listed is its own image name",
+		PAIR,
+	),
+	defaultImage: string(
+		"CDS_KUBERNETES_DEFAULT_IMAGE",
+		"ovhcom/cds-worker:latest",
+		"the image of jobs that require no model",
+	),
+	workerCommand: string(
+		"CDS_KUBERNETES_WORKER_COMMAND",
+		"node /opt/cds/bin/cds-worker.mjs",
+		"the worker's command in the image, space-separated (it reads its assignment from the mounted job Secret on stdin)",
+	),
+	serviceAccount: optionalString(
+		"CDS_KUBERNETES_SERVICE_ACCOUNT",
+		"the service account of worker pods (default: the namespace's `default`; its token is not mounted either way)",
+	),
+	nodeSelector: list(
+		"CDS_KUBERNETES_NODE_SELECTOR",
+		"node selector of worker pods, `label=value` comma-separated",
+		PAIR,
+	),
+	tolerations: list(
+		"CDS_KUBERNETES_TOLERATIONS",
+		"tolerations of worker pods, `key=value:Effect` or `key:Effect` comma-separated (`Effect`: NoSchedule, PreferNoSchedule, NoExecute)",
+		{
+			pattern: /^[^=:\s]+(=[^=:\s]+)?:(NoSchedule|PreferNoSchedule|NoExecute)$/,
+			expected: "key=value:Effect or key:Effect",
+		},
+	),
+	startTimeoutMs: duration(
+		"CDS_KUBERNETES_START_TIMEOUT_MS",
+		60_000,
+		"how long a worker pod may stay stuck (ImagePullBackOff, Unschedulable…) before its job fails with that reason",
+		{ min: 100 },
+	),
+};
+
+export interface KubernetesSettings
+	extends Omit<
+		ReturnType<typeof readAll<typeof KUBERNETES_SETTINGS>>,
+		"images" | "nodeSelector" | "tolerations"
+	> {
+	images: Record<string, string>;
+	nodeSelector: Record<string, string>;
+	tolerations: string[];
+}
+
+function pairs(items: string[] | undefined): Record<string, string> {
+	const out: Record<string, string> = {};
+	for (const item of items ?? []) {
+		const at = item.indexOf("=");
+		out[item.slice(0, at)] = item.slice(at + 1);
+	}
+	return out;
+}
+
 export interface HatcherySettings
 	extends Omit<
 		ReturnType<typeof readAll<typeof HATCHERY_SETTINGS>>,
@@ -125,6 +202,7 @@ export interface HatcherySettings
 	/** undefined: detect on PATH. */
 	binaries: string[] | undefined;
 	baseDir: string;
+	kubernetes: KubernetesSettings;
 }
 
 export function readHatcherySettings(env: Env, dataDir: string): HatcherySettings {
@@ -136,5 +214,16 @@ export function readHatcherySettings(env: Env, dataDir: string): HatcherySetting
 		sandboxShare: (sandboxShare ?? []).map((p) => path.resolve(p)),
 		dataDir: path.resolve(dataDir),
 		baseDir: path.resolve(workerBaseDir ?? path.join(dataDir, "workers")),
+		kubernetes: readKubernetesSettings(env),
+	};
+}
+
+function readKubernetesSettings(env: Env): KubernetesSettings {
+	const { images, nodeSelector, tolerations, ...rest } = readAll(env, KUBERNETES_SETTINGS);
+	return {
+		...rest,
+		images: pairs(images),
+		nodeSelector: pairs(nodeSelector),
+		tolerations: tolerations ?? [],
 	};
 }

@@ -63,7 +63,7 @@ export interface ActionTypes {
 	"run.create": { params: CreateRunParams; result: RunView };
 	"run.queueFor": { params: { capabilities: HatcheryCapabilities; limit: number }; result: QueueForResult };
 	"run.book": { params: { jobId: string; hatchery: string }; result: BookResult };
-	"run.unbook": { params: { jobId: string; reason: string }; result: UnbookResult };
+	"run.unbook": { params: { jobId: string; reason: string; lost?: boolean }; result: UnbookResult };
 	"run.liveJobs": { params: { hatchery: string }; result: LiveJobsResult };
 	"run.workersAlive": { params: { hatchery: string; jobs: string[] }; result: { vouched: number } };
 	"template.decryptSecret": { params: { project: string; armored: string }; result: string };

@@ -212,7 +212,16 @@ export default function HatcheryService(
 		async started(this: HatcheryThis) {
 			const driver = await createDriver(this.hatchery, (m) => this.logger.warn(m));
 			// A worker that ended frees a slot: look for more work at once.
-			driver.onExit(() => this.wake());
+			driver.onExit((handle) => {
+				// The driver knows why this worker's job cannot end well (evicted, image not pullable).
+				if (handle.failure && handle.jobId)
+					void callAction(this.broker, "run.unbook", {
+						jobId: handle.jobId,
+						reason: handle.failure.reason,
+						lost: handle.failure.started,
+					}).catch((e) => this.logger.warn(`failing job ${handle.jobId}: ${(e as Error).message}`));
+				this.wake();
+			});
 			// The first reconcile (adoption after a restart) comes before any new booking: a
 			// worker of a previous instance counts against this hatchery's capacity.
 			await this.reconcile(driver).then(

@@ -309,12 +309,20 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 
 			/**
 			 * A hatchery could not start the worker of a job it booked: the job fails with the reason
-			 * (a `retry: N` on the job queues a next attempt), its booking ends. Internal.
+			 * (a `retry: N` on the job queues a next attempt), its booking ends. With `lost`, the worker
+			 * started and died for a reason its driver knows (its pod was evicted): "worker lost: <reason>". Internal.
 			 */
 			unbook: {
-				params: { jobId: { type: "string", max: 1024 }, reason: { type: "string", max: 2048 } },
-				async handler(this: RunThis, ctx: Context<{ jobId: string; reason: string }>): Promise<UnbookResult> {
-					return { ok: await unbook(this.engine, ctx.params.jobId, ctx.params.reason) };
+				params: {
+					jobId: { type: "string", max: 1024 },
+					reason: { type: "string", max: 2048 },
+					lost: { type: "boolean", optional: true },
+				},
+				async handler(
+					this: RunThis,
+					ctx: Context<{ jobId: string; reason: string; lost?: boolean }>,
+				): Promise<UnbookResult> {
+					return { ok: await unbook(this.engine, ctx.params.jobId, ctx.params.reason, ctx.params.lost) };
 				},
 			},
 

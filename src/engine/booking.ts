@@ -116,10 +116,10 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 }
 
 /** A hatchery could not start the worker of a booked job: the job fails with the reason. */
-export async function unbook(engine: RunEngine, id: string, reason: string): Promise<boolean> {
+export async function unbook(engine: RunEngine, id: string, reason: string, lost = false): Promise<boolean> {
 	const job = await engine.repo.jobs.findOne({ _id: id });
 	if (!job) return false;
-	await engine.finalizeJob(job, "Fail", `worker could not start: ${reason}`);
+	await engine.finalizeJob(job, "Fail", `${lost ? "worker lost" : "worker could not start"}: ${reason}`);
 	return true;
 }
 

@@ -35,6 +35,12 @@ export interface WorkerHandle {
 	pid?: number;
 	/** True for a worker a previous instance of this hatchery started, taken over at reconcile. */
 	adopted?: boolean;
+	/**
+	 * Set on an exit when the driver knows the job cannot end well and why (its pod was evicted,
+	 * its image cannot be pulled): the hatchery fails the job with it at once instead of waiting
+	 * for the heartbeat timeout. `started`: the worker had started (the job's worker is "lost").
+	 */
+	failure?: { reason: string; started: boolean };
 }
 
 export interface HatcheryCapacity {
