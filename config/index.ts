@@ -47,7 +47,13 @@ export const ALL_SERVICES = [
  * One hook source each, so each scales apart: `SERVICES=hook-webhook` runs the receiver only
  * (with the processor, which runs beside every hook part); `hook` means all of them.
  */
-export const HOOK_SOURCE_SERVICES = ["hook-webhook", "hook-poller", "hook-scheduler"] as const;
+export const HOOK_SOURCE_SERVICES = [
+	"hook-webhook",
+	"hook-poller",
+	"hook-scheduler",
+	"hook-rabbitmq",
+	"hook-openstack",
+] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number] | (typeof HOOK_SOURCE_SERVICES)[number];
 
 /** Service groups a node may be asked to run. */

@@ -22,6 +22,8 @@ export const SERVICE_MODULES: Record<ServiceName, Loader> = {
 	"hook-webhook": () => import("../hook-webhook.service.ts"),
 	"hook-poller": () => import("../hook-poller.service.ts"),
 	"hook-scheduler": () => import("../hook-scheduler.service.ts"),
+	"hook-rabbitmq": () => import("../hook-rabbitmq.service.ts"),
+	"hook-openstack": () => import("../hook-openstack.service.ts"),
 	repository: () => import("../repository.service.ts"),
 };
 
