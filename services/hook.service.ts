@@ -27,7 +27,7 @@ import type { GatewayMeta } from "../schemas/meta.ts";
 import { everyInterval } from "./support/periodic.ts";
 import { StoreMixin, storeOf } from "../mixins/store.mixin.ts";
 import { checkTimezone, parseCron, ScheduleError } from "../src/hooks/cron.ts";
-import { type HookEventDoc, type HookMessage, messagesOf } from "../src/hooks/events.ts";
+import { type HookEventDoc, type HookMessage, messagesOf, runsOf } from "../src/hooks/events.ts";
 import { HookIntake } from "../src/hooks/intake.ts";
 import { HookProcessor, type ProcessorPorts } from "../src/hooks/processor.ts";
 import type { RepositoryDoc, ScheduleDoc } from "../src/hooks/source.ts";
@@ -177,6 +177,9 @@ export default function HookService(
 							attempts: e.attempts,
 							lastError: e.lastError,
 							receivedAt: new Date(e.receivedAt).toISOString(),
+							// What the source says of where it came from (a queue, a topic…) and the runs it started.
+							origin: e.origin,
+							runs: runsOf(e),
 							messages: messagesOf(e),
 						}),
 					);

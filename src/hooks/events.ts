@@ -78,6 +78,13 @@ export interface HookEventDoc extends Doc {
 	schedule?: { id: string; workflow: string; tick: string; payload: unknown } | null;
 }
 
+/** The numbers of the runs an event started (recorded in its progress by the processor). */
+export function runsOf(event: Pick<HookEventDoc, "progress">): number[] {
+	return Object.entries(event.progress ?? {})
+		.filter(([step, v]) => /^c\d+(w.*)?$/.test(step) && typeof v === "number")
+		.map(([, v]) => v as number);
+}
+
 /** One message on `cds.hooks.<project>.<type>` (and the local `hooks.event` broadcast). */
 export interface HookMessage {
 	id: string;
