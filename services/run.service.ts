@@ -101,6 +101,8 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 						optional: true,
 					},
 					payload: { type: "any", optional: true },
+					// Asking again under the same id answers the run created the first time.
+					requestId: { type: "string", min: 1, max: 512, optional: true },
 				},
 				async handler(
 					this: RunThis,
@@ -113,6 +115,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 							version?: number;
 							params?: Record<string, string>;
 							payload?: unknown;
+							requestId?: string;
 						},
 						GatewayMeta
 					>,
@@ -133,6 +136,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 							params: ctx.params.params,
 							payload: ctx.params.payload,
 							triggeredBy: ctx.meta.user?.id ?? "system",
+							...(ctx.params.requestId ? { requestId: ctx.params.requestId } : {}),
 						}),
 					);
 					ctx.meta.$statusCode = 201;

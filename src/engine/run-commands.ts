@@ -17,6 +17,15 @@ const iso = (ms: number) => new Date(ms).toISOString();
  */
 export async function createRun(engine: RunEngine, input: CreateRunInput): Promise<RunDoc> {
 	const { project, workflow } = input;
+	if (input.requestId) {
+		const existing = await engine.repo.runs.findOne({
+			project,
+			workflow,
+			requestId: input.requestId,
+			sub: 0,
+		});
+		if (existing) return existing;
+	}
 	const def = await engine.ports.definition({
 		project,
 		workflow,
@@ -72,6 +81,7 @@ export async function createRun(engine: RunEngine, input: CreateRunInput): Promi
 				updated: iso(now),
 				ended: null,
 				createdMs: now,
+				...(input.requestId ? { requestId: input.requestId } : {}),
 			};
 			try {
 				// The unique _id makes the number ours: two requests cannot get the same one.

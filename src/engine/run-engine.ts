@@ -50,6 +50,11 @@ export interface CreateRunInput {
 	params?: Record<string, string>;
 	payload?: unknown;
 	triggeredBy: string;
+	/**
+	 * Makes the creation idempotent: a run already created under this id (for this workflow) is
+	 * answered instead of a new one — a hook event processed again after its node died mid-way.
+	 */
+	requestId?: string;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

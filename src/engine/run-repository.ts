@@ -21,7 +21,12 @@ import { jobId } from "./advance.ts";
 export const RUN_COLLECTIONS = {
 	runs: {
 		name: "runs",
-		indexes: [{ fields: ["project", "workflow"] }, { fields: ["status"], lowCardinality: true }],
+		indexes: [
+			{ fields: ["project", "workflow"] },
+			{ fields: ["status"], lowCardinality: true },
+			// Creations asked again under the same request id (a hook event replayed) find their run.
+			{ fields: ["requestId"] },
+		],
 	},
 	jobs: { name: "jobs", indexes: [{ fields: ["runId"] }, { fields: ["status"], lowCardinality: true }] },
 	queue: { name: "job_queue" },

@@ -21,6 +21,8 @@ export interface ProcessorPorts {
 		commit?: string;
 		payload?: unknown;
 		params: Record<string, string>;
+		/** The event's step: a creation asked again (the event replayed) answers the same run. */
+		requestId?: string;
 	}): Promise<{ number?: number } | null>;
 	/** Best effort: a commit status of a run just created. */
 	reportPending(p: {
@@ -268,6 +270,7 @@ export class HookProcessor {
 						branch: intent.branch,
 						commit: intent.commit,
 						params: intent.vars,
+						requestId: `${event._id}#${runStep}`,
 					});
 					progress[runStep] = run?.number ?? true;
 					this.#ports.reportPending({
@@ -291,6 +294,7 @@ export class HookProcessor {
 					...(intent.commit !== undefined ? { commit: intent.commit } : {}),
 					...(intent.payload != null ? { payload: intent.payload } : {}),
 					params: intent.vars,
+					requestId: `${event._id}#${step}`,
 				});
 				return run?.number ?? true;
 			}

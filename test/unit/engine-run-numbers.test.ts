@@ -50,4 +50,27 @@ describe("run numbers", () => {
 		const next = await createRun(other, { project: "P", workflow: "W", triggeredBy: "t" });
 		assert.equal(next.number, 61);
 	});
+
+	test("a creation asked again under the same request id (a hook event replayed) answers the first run", async () => {
+		const first = await createRun(f.engine, {
+			project: "P",
+			workflow: "W",
+			triggeredBy: "t",
+			requestId: "ev-1#c0",
+		});
+		const again = await createRun(f.engine, {
+			project: "P",
+			workflow: "W",
+			triggeredBy: "t",
+			requestId: "ev-1#c0",
+		});
+		const other = await createRun(f.engine, {
+			project: "P",
+			workflow: "W",
+			triggeredBy: "t",
+			requestId: "ev-2#c0",
+		});
+		assert.equal(again._id, first._id);
+		assert.equal(other.number, first.number + 1);
+	});
 });

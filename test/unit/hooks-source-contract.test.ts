@@ -171,7 +171,9 @@ describe("the example source through the contract, on an embedded store", () => 
 			await new Promise((r) => setTimeout(r, 10));
 		assert.deepEqual(queued, ["q:builds:m-1"]);
 		assert.equal(await processor.processDue(true), 1);
-		assert.deepEqual(runs, [{ key: "DEMO", name: "build", params: { "queue.id": "m-1" } }]);
+		assert.deepEqual(runs, [
+			{ key: "DEMO", name: "build", params: { "queue.id": "m-1" }, requestId: "q:builds:m-1#c0" },
+		]);
 		assert.deepEqual(published, ["DEMO.queued q:builds:m-1#0"]);
 		const done = await intake.events("q:builds:m-1").findOne({ _id: "q:builds:m-1" });
 		assert.equal(done?.state, "done");
