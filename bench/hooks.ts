@@ -21,6 +21,7 @@ import type { RepositoryDoc } from "../schemas/repository.ts";
 import { freePort } from "../test/helpers/server.ts";
 import { hostEnv } from "../config/process-env.ts";
 import { cpuMeter, storePids } from "./cpu.ts";
+import { rabbitmqScenario } from "./hooks-rabbitmq.ts";
 
 const host = hostEnv();
 
@@ -318,6 +319,8 @@ if (picked.includes("nats-mongo") && host.NATS_URL && host.MONGO_URL) {
 	});
 }
 if (picked.includes("steady")) results.push(await steady());
+if (picked.includes("rabbitmq") || (!host.BENCH_SCENARIOS && host.RABBITMQ_URL))
+	results.push(await rabbitmqScenario());
 process.stdout.write(
 	`${JSON.stringify(
 		{
