@@ -58,9 +58,9 @@ export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="-kernel inet_dist_use_interface {127
 export RABBITMQ_CTL_ERL_ARGS="-kernel inet_dist_use_interface {127,0,0,1}"
 
 # Our own epmd, in the foreground of its background job, so its pid is known and stoppable.
-nohup epmd -port "$EPMD_PORT" -address 127.0.0.1 >"$DIR/epmd.log" 2>&1 &
+nohup epmd -port "$EPMD_PORT" -address 127.0.0.1 >"$DIR/epmd.log" 2>&1 3>&- &
 echo $! >"$DIR/pids"
-nohup "$RMQ_BIN/rabbitmq-server" >"$DIR/server.log" 2>&1 &
+nohup "$RMQ_BIN/rabbitmq-server" >"$DIR/server.log" 2>&1 3>&- &
 echo $! >>"$DIR/pids"
 
 # `await_startup` waits for the boot to finish (or fails when the node dies on the way).
