@@ -82,6 +82,12 @@ export async function startHookBrokerCluster(
 				`${node.name} to listen (${JSON.stringify(last)})\n${node.output.join("").slice(-3000)}`,
 				async () => {
 					if (node.child.exitCode !== null) throw new Error(`${node.name} exited: ${node.output.join("")}`);
+					// Asked only once the node announced the service (no "not found" warnings meanwhile).
+					const services = home.server.broker.registry.getServiceList({ onlyAvailable: true }) as Array<{
+						name: string;
+						nodeID: string;
+					}>;
+					if (!services.some((x) => x.name === service && x.nodeID === node.name)) return false;
 					const answer = (await home.server.broker
 						.call(`${service}.bindings`, {}, { nodeID: node.name, timeout: 5000 })
 						.catch((e: Error) => ({ error: e.message }))) as { bindings?: Array<{ state: string }> };
