@@ -15,6 +15,11 @@ import {
 	waitFor,
 } from "../helpers/hook-broker-cluster.ts";
 import { serverUrl } from "../helpers/servers.ts";
+import type { BindingListener, ListenContext } from "../../src/hooks/binding-source.ts";
+import type { BindingDelivery, HookBinding } from "../../src/hooks/bindings.ts";
+import type { SourceState } from "../../src/hooks/source.ts";
+import { RabbitMQSource } from "../../src/hooks/sources/rabbitmq.ts";
+import { parseOutboundAllow } from "../../src/net/outbound-policy.ts";
 
 const mongo = serverUrl("MONGO_URL");
 const nats = serverUrl("NATS_URL");
@@ -129,5 +134,93 @@ describe("RabbitMQ hook on a real RabbitMQ, replicas over NATS and FerretDB", { 
 		assert.equal(stream.length, N, `no duplicate run; ${why}`);
 		const redelivered = events.filter((e) => e.origin.redelivered === "true").length;
 		process.stderr.write(`rabbitmq kill -9: ${N} runs, ${redelivered} events stored from a redelivery\n`);
+	});
+});
+
+describe("RabbitMQ hook: a redelivery after its consumer died between the durable accept and the ack", {
+	skip: rabbit.skip,
+}, () => {
+	test("the redelivered message (flagged by the real broker) takes its first delivery's key: one event", async () => {
+		const queue = `cds-test-redelivery-${Date.now().toString(36)}`;
+		const url = new URL(rabbit.url!);
+		const binding: HookBinding = {
+			id: "b",
+			project: "P",
+			workflow: "w",
+			node: "n",
+			type: "RabbitMQ hook",
+			config: { integration: "bus", queue },
+			integration: {
+				name: "bus",
+				model: "RabbitMQ",
+				config: {
+					uri: `amqp://${url.host}/`,
+					username: url.username,
+					password: decodeURIComponent(url.password),
+				},
+			},
+		};
+		// The store: a key is stored once. The first emit stores, then never answers — its consumer
+		// dies before it could ack, as a replica killed right after the durable accept.
+		const stored = new Map<string, BindingDelivery>();
+		const emits: Array<{ key: string; redelivered: string }> = [];
+		let hangNext = true;
+		let firstStored!: () => void;
+		const storedOnce = new Promise<void>((r) => {
+			firstStored = r;
+		});
+		const docs = new Map<string, unknown>();
+		const state: SourceState = {
+			get: async <T>(k: string) => (docs.get(k) ?? null) as T | null,
+			set: async (k, v) => void docs.set(k, structuredClone(v)),
+			delete: async (k) => void docs.delete(k),
+		};
+		const context = (): ListenContext => ({
+			binding,
+			signal: new AbortController().signal,
+			logger: { debug() {}, info() {}, warn() {}, error() {} },
+			state,
+			now: () => Date.now(),
+			fail() {},
+			ok() {},
+			async emit(d, key) {
+				emits.push({ key, redelivered: d.origin?.redelivered ?? "" });
+				const outcome = stored.has(key) ? "duplicate" : "stored";
+				stored.set(key, d);
+				if (hangNext) {
+					hangNext = false;
+					firstStored();
+					return new Promise(() => {});
+				}
+				return outcome;
+			},
+		});
+		const source = new RabbitMQSource({ outbound: { allow: parseOutboundAllow(["127.0.0.1/32"]) } });
+		const listen = (ctx: ListenContext) =>
+			(source as unknown as { listen(c: ListenContext): Promise<BindingListener> }).listen(ctx);
+		const conn = new Connection(rabbit.url!);
+		const pub = conn.createPublisher({ confirm: true });
+		try {
+			const first = await listen(context());
+			await pub.send({ routingKey: queue, durable: true }, { app: "once" });
+			await storedOnce;
+			await first.stop(); // dies unacknowledged: the broker requeues the message
+			const second = await listen(context());
+			await waitFor("the redelivery", () => emits.length === 2, 30_000);
+			assert.equal(emits[1]!.redelivered, "true", "the broker flagged it redelivered");
+			assert.equal(emits[1]!.key, emits[0]!.key, "it took the first delivery's key");
+			assert.equal(stored.size, 1, "one event");
+			// Acked this time: nothing comes again, and an identical new message is a new event.
+			await pub.send({ routingKey: queue, durable: true }, { app: "once" });
+			await waitFor("the identical message", () => emits.length === 3, 30_000);
+			assert.equal(emits[2]!.redelivered, "false");
+			assert.equal(stored.size, 2);
+			await new Promise((r) => setTimeout(r, 500));
+			assert.equal(emits.length, 3);
+			await second.stop();
+		} finally {
+			await pub.close();
+			await conn.close();
+		}
 	});
 });

@@ -133,7 +133,7 @@ export async function startConsumer(o: ConsumeOptions): Promise<AmqpConsumer> {
 		channel = await declare(conn, o.topology);
 	} catch (e) {
 		stopping = true;
-		await conn.close().catch(() => {});
+		await shutdown(conn, null);
 		throw e;
 	}
 	const ch = channel;
@@ -171,15 +171,29 @@ export async function startConsumer(o: ConsumeOptions): Promise<AmqpConsumer> {
 		);
 	} catch (e) {
 		stopping = true;
-		await conn.close().catch(() => {});
+		await shutdown(conn, ch);
 		throw e;
 	}
 	return {
 		async stop() {
 			stopping = true;
-			await conn.close().catch(() => {});
+			await shutdown(conn, ch);
 		},
 	};
+}
+
+/**
+ * Closes the channel (the broker requeues what it had not acked), then the connection — whose
+ * close() waits for every channel it handed out — and destroys it if that takes too long.
+ */
+async function shutdown(conn: Connection, ch: Channel | null): Promise<void> {
+	const within = (p: Promise<unknown>, ms: number) =>
+		Promise.race([
+			p.then(() => true).catch(() => true),
+			new Promise<boolean>((r) => setTimeout(() => r(false), ms).unref()),
+		]);
+	if (ch?.active) await within(ch.close(), 2000);
+	if (!(await within(conn.close(), 3000))) conn.unsafeDestroy();
 }
 
 async function declare(conn: Connection, t: AmqpTopology): Promise<Channel> {
