@@ -135,6 +135,22 @@ describe("RabbitMQ hook on a real RabbitMQ, replicas over NATS and FerretDB", { 
 		const redelivered = events.filter((e) => e.origin.redelivered === "true").length;
 		process.stderr.write(`rabbitmq kill -9: ${N} runs, ${redelivered} events stored from a redelivery\n`);
 	});
+
+	test("the queue deleted under the consumer: the listener starts again (backoff), declares it, runs what comes", async () => {
+		const ch = await conn.acquire();
+		await ch.queueDelete({ queue: QUEUE });
+		await ch.close();
+		// Until the queue is declared and bound again, what is published is dropped: send the same
+		// named message until it runs (its message_id keeps it to one run).
+		const deadline = Date.now() + 60_000;
+		while (!(await runs()).some((r) => r.vars.app === "reconnected")) {
+			if (Date.now() > deadline) throw new Error("no run after the queue was deleted");
+			await send({ app: "reconnected" }, `reconnected-${KEY}`);
+			await new Promise((r) => setTimeout(r, 500));
+		}
+		await new Promise((r) => setTimeout(r, 1500));
+		assert.equal((await runs()).filter((r) => r.vars.app === "reconnected").length, 1);
+	});
 });
 
 describe("RabbitMQ hook: a redelivery after its consumer died between the durable accept and the ack", {

@@ -138,6 +138,8 @@ export async function startConsumer(o: ConsumeOptions): Promise<AmqpConsumer> {
 	}
 	const ch = channel;
 	ch.on("close", () => fail(new Error("the AMQP channel was closed")));
+	// The broker cancels a consumer whose queue was deleted: start again (and declare it again).
+	ch.on("basic.cancel", () => fail(new Error("the broker cancelled the consumer (its queue was deleted?)")));
 	conn.on("connection", () => {
 		// A reconnection by the client itself: not ours (the channel is gone), restart properly.
 		fail(new Error("the AMQP connection was reset"));
