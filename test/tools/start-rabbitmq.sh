@@ -21,6 +21,14 @@ if [ ! -x "$RMQ_BIN/rabbitmq-server" ]; then
 	# Debian's package may start the system node where an init system runs: ours is separate anyway.
 fi
 
+# The OpenStack hooks' suite sends with PyPI's oslo.messaging from a venv it builds under the cache
+# (test/helpers/openstack-python.ts): Debian's python3 needs python3-venv for that.
+if command -v python3 >/dev/null 2>&1 && ! python3 -c 'import ensurepip, venv' 2>/dev/null; then
+	echo "installing python3-venv (Debian)"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
+fi
+
 if [ -f "$DIR/pids" ]; then kill $(cat "$DIR/pids") 2>/dev/null || true; sleep 1; fi
 rm -rf "$DIR"
 mkdir -p "$DIR/home" "$DIR/mnesia" "$DIR/log"
