@@ -22,6 +22,7 @@ import { freePort } from "../test/helpers/server.ts";
 import { hostEnv } from "../config/process-env.ts";
 import { cpuMeter, storePids } from "./cpu.ts";
 import { kafkaScenario } from "./hooks-kafka.ts";
+import { rabbitmqScenario } from "./hooks-rabbitmq.ts";
 
 const host = hostEnv();
 
@@ -320,6 +321,8 @@ if (picked.includes("nats-mongo") && host.NATS_URL && host.MONGO_URL) {
 }
 if (picked.includes("steady")) results.push(await steady());
 if (picked.includes("kafka") && host.KAFKA_BROKERS) results.push(await kafkaScenario(host));
+if (picked.includes("rabbitmq") || (!host.BENCH_SCENARIOS && host.RABBITMQ_URL))
+	results.push(await rabbitmqScenario());
 process.stdout.write(
 	`${JSON.stringify(
 		{

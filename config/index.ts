@@ -55,6 +55,8 @@ export const HOOK_SOURCE_SERVICES = [
 	"hook-snmp",
 	"hook-marathon",
 	"hook-kafka",
+	"hook-rabbitmq",
+	"hook-openstack",
 ] as const;
 export type ServiceName = (typeof ALL_SERVICES)[number] | (typeof HOOK_SOURCE_SERVICES)[number];
 

@@ -24,6 +24,8 @@ export interface RunDoc extends Doc {
 	definitionVersion: number;
 	/** As-code workflows: the linked repository, to report commit statuses to. */
 	repositoryId?: string | null;
+	/** The idempotency id it was created under (a hook event's step), if any. */
+	requestId?: string;
 	status: string;
 	progress: RunProgress;
 	vars: Record<string, string>;

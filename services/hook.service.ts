@@ -181,6 +181,7 @@ export default function HookService(
 							attempts: e.attempts,
 							lastError: e.lastError,
 							receivedAt: new Date(e.receivedAt).toISOString(),
+							// What the source says of where it came from (a queue, a topic…) and the runs it started.
 							origin: e.origin,
 							runs: runsOf(e),
 							messages: messagesOf(e),

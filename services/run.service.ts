@@ -101,7 +101,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 						optional: true,
 					},
 					payload: { type: "any", optional: true },
-					/** An idempotency key (the hook processor sends one): the same id answers the run it made. */
+					// Asking again under the same id answers the run created the first time.
 					requestId: { type: "string", min: 1, max: 512, optional: true },
 				},
 				async handler(
@@ -136,7 +136,7 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 							params: ctx.params.params,
 							payload: ctx.params.payload,
 							triggeredBy: ctx.meta.user?.id ?? "system",
-							...(ctx.params.requestId ? { requestId: `${key}/${name}/${ctx.params.requestId}` } : {}),
+							...(ctx.params.requestId ? { requestId: ctx.params.requestId } : {}),
 						}),
 					);
 					ctx.meta.$statusCode = 201;

@@ -26,6 +26,8 @@ export const SERVICE_MODULES: Record<ServiceName, Loader> = {
 	"hook-snmp": () => import("../hook-snmp.service.ts"),
 	"hook-marathon": () => import("../hook-marathon.service.ts"),
 	"hook-kafka": () => import("../hook-kafka.service.ts"),
+	"hook-rabbitmq": () => import("../hook-rabbitmq.service.ts"),
+	"hook-openstack": () => import("../hook-openstack.service.ts"),
 	repository: () => import("../repository.service.ts"),
 };
 

@@ -12,21 +12,6 @@ export interface GarbageReport {
 	expiredRefs: number;
 	deletedBlobs: number;
 	purgedRuns: number;
-	forgottenRequests: number;
-}
-
-/**
- * How long the run a creation request made is remembered (run_requests): a request is repeated
- * only while the hook event that sent it is pending, minutes at most; 30 days is far beyond.
- */
-export const RUN_REQUEST_RETENTION_MS = 30 * 24 * 3600_000;
-
-/** Forgets creation requests older than RUN_REQUEST_RETENTION_MS; returns how many. */
-export async function forgetRunRequests(engine: RunEngine): Promise<number> {
-	return engine.repo.requests.remove(
-		{ createdMs: { $lt: engine.now() - RUN_REQUEST_RETENTION_MS } },
-		{ multi: true },
-	);
 }
 
 /** Artifact references of runs older than each workflow's history; returns how many went. */
@@ -120,6 +105,5 @@ export async function collectGarbage(
 	const doomed = deps.sweeper.sweep(stored, referenced, engine.now(), deps.graceMs);
 	for (const sha of doomed) await deps.artifacts.delete(sha);
 	const purgedRuns = await purgeDeletedBranches(engine, deps.branchExists);
-	const forgottenRequests = await forgetRunRequests(engine);
-	return { expiredRefs, deletedBlobs: doomed.length, purgedRuns, forgottenRequests };
+	return { expiredRefs, deletedBlobs: doomed.length, purgedRuns };
 }

@@ -18,9 +18,13 @@ const iso = (ms: number) => new Date(ms).toISOString();
 export async function createRun(engine: RunEngine, input: CreateRunInput): Promise<RunDoc> {
 	const { project, workflow } = input;
 	if (input.requestId) {
-		const made = await engine.repo.requests.findOne({ _id: input.requestId });
-		const run = made ? await engine.repo.runs.findOne({ _id: made.runId }) : null;
-		if (run) return run;
+		const existing = await engine.repo.runs.findOne({
+			project,
+			workflow,
+			requestId: input.requestId,
+			sub: 0,
+		});
+		if (existing) return existing;
 	}
 	const def = await engine.ports.definition({
 		project,
@@ -77,13 +81,12 @@ export async function createRun(engine: RunEngine, input: CreateRunInput): Promi
 				updated: iso(now),
 				ended: null,
 				createdMs: now,
+				...(input.requestId ? { requestId: input.requestId } : {}),
 			};
 			try {
 				// The unique _id makes the number ours: two requests cannot get the same one.
 				await engine.repo.runs.insert(doc);
 				created = doc;
-				if (input.requestId)
-					await engine.repo.requests.replace({ _id: input.requestId, runId: doc._id, createdMs: now });
 			} catch (e) {
 				if (!(e instanceof DuplicateKeyError)) throw e;
 				// Taken: try the next one; now and then re-read the hint, other creators moved on.

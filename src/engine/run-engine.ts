@@ -51,8 +51,8 @@ export interface CreateRunInput {
 	payload?: unknown;
 	triggeredBy: string;
 	/**
-	 * Makes the creation idempotent: a request with the id of one that already made a run
-	 * answers that run (a hook event processed again after its processor died).
+	 * Makes the creation idempotent: a run already created under this id (for this workflow) is
+	 * answered instead of a new one — a hook event processed again after its node died mid-way.
 	 */
 	requestId?: string;
 }

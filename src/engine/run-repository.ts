@@ -21,7 +21,12 @@ import { jobId } from "./advance.ts";
 export const RUN_COLLECTIONS = {
 	runs: {
 		name: "runs",
-		indexes: [{ fields: ["project", "workflow"] }, { fields: ["status"], lowCardinality: true }],
+		indexes: [
+			{ fields: ["project", "workflow"] },
+			{ fields: ["status"], lowCardinality: true },
+			// Creations asked again under the same request id (a hook event replayed) find their run.
+			{ fields: ["requestId"] },
+		],
 	},
 	jobs: { name: "jobs", indexes: [{ fields: ["runId"] }, { fields: ["status"], lowCardinality: true }] },
 	queue: { name: "job_queue" },
@@ -39,19 +44,10 @@ export const RUN_COLLECTIONS = {
 	activeRuns: { name: "active_runs" },
 	counters: { name: "run_counters" },
 	branchDeletions: { name: "branch_deletions" },
-	// The run each creation request made (`requestId` → run): a hook event processed again after
-	// its processor died gets the run it already started, not a second one.
-	requests: { name: "run_requests" },
 } satisfies Record<string, CollectionSpec>;
 
 /** Run statuses that still change. */
 export const ACTIVE_RUN_STATUSES: ReadonlySet<string> = new Set(["Waiting", "Building", "Manual"]);
-
-/** A run creation request that made a run (see RUN_COLLECTIONS.requests). */
-export interface RunRequestDoc extends Doc {
-	runId: string;
-	createdMs: number;
-}
 
 export function runId(project: string, workflow: string, number: number): string {
 	return `${project}/${workflow}/${String(number).padStart(10, "0")}`;
@@ -78,7 +74,6 @@ export class RunRepository {
 	readonly activeRuns: Collection<Doc>;
 	readonly counters: Collection<RunCounterDoc>;
 	readonly branchDeletions: Collection<BranchDeletionDoc>;
-	readonly requests: Collection<RunRequestDoc>;
 
 	private constructor(store: Store, c: Record<keyof typeof RUN_COLLECTIONS, Collection<any>>) {
 		this.store = store;
@@ -97,7 +92,6 @@ export class RunRepository {
 		this.activeRuns = c.activeRuns;
 		this.counters = c.counters;
 		this.branchDeletions = c.branchDeletions;
-		this.requests = c.requests;
 	}
 
 	static async open(store: Store): Promise<RunRepository> {

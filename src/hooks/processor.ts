@@ -24,7 +24,7 @@ export interface ProcessorPorts {
 		commit?: string;
 		payload?: unknown;
 		params: Record<string, string>;
-		/** The same id for a retry of the same step: the run service answers the run it made. */
+		/** The event's step: a creation asked again (the event replayed) answers the same run. */
 		requestId?: string;
 	}): Promise<{ number?: number } | null>;
 	/** Best effort: a commit status of a run just created. */

@@ -4,13 +4,7 @@
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, test } from "node:test";
 import { BlobSweeper } from "../../src/engine/garbage.ts";
-import {
-	collectGarbage,
-	expireArtifactRefs,
-	forgetRunRequests,
-	purgeDeletedBranches,
-	RUN_REQUEST_RETENTION_MS,
-} from "../../src/engine/retention.ts";
+import { collectGarbage, expireArtifactRefs, purgeDeletedBranches } from "../../src/engine/retention.ts";
 import { createRun } from "../../src/engine/run-commands.ts";
 import { runId } from "../../src/engine/run-repository.ts";
 import { engineFixture, type Fixture, fakeArtifacts, simpleWorkflow } from "../helpers/engine-fixture.ts";
@@ -75,25 +69,8 @@ describe("retention", () => {
 			expiredRefs: 0,
 			deletedBlobs: 1,
 			purgedRuns: 0,
-			forgottenRequests: 0,
 		});
 		assert.deepEqual([...blobs], [sha(1)]);
-	});
-
-	test("creation requests are forgotten after RUN_REQUEST_RETENTION_MS, their runs kept", async () => {
-		f.define("P", simpleWorkflow("W"));
-		const run = await createRun(f.engine, {
-			project: "P",
-			workflow: "W",
-			triggeredBy: "t",
-			requestId: "old#c0",
-		});
-		f.clock.t += RUN_REQUEST_RETENTION_MS - 1;
-		assert.equal(await forgetRunRequests(f.engine), 0);
-		f.clock.t += 2;
-		assert.equal(await forgetRunRequests(f.engine), 1);
-		assert.equal(await f.repo.requests.findOne({ _id: "old#c0" }), null);
-		assert.ok(await f.repo.runs.findOne({ _id: run._id }));
 	});
 
 	test("runs of a branch deleted longer ago than the retention are purged with their jobs, logs and refs", async () => {

@@ -26,6 +26,8 @@ test("SERVICES=hook hosts the processor and every source", () => {
 		"hook-snmp",
 		"hook-marathon",
 		"hook-kafka",
+		"hook-rabbitmq",
+		"hook-openstack",
 	])
 		assert.ok((HOOK_SOURCE_SERVICES as readonly string[]).includes(s), s);
 });
