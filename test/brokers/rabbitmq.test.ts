@@ -4,7 +4,6 @@
 // (no message lost, no duplicate run); a publisher's message_id de-duplicates; two identical
 // messages without one both run.
 
-import { checkOutbound, parseOutboundAllow } from "../../src/net/outbound-policy.ts";
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Connection, type Publisher } from "rabbitmq-client";
@@ -20,7 +19,7 @@ import type { BindingListener, ListenContext } from "../../src/hooks/binding-sou
 import type { BindingDelivery, HookBinding } from "../../src/hooks/bindings.ts";
 import type { SourceState } from "../../src/hooks/source.ts";
 import { RabbitMQSource } from "../../src/hooks/sources/rabbitmq.ts";
-import { parseOutboundAllow } from "../../src/net/outbound-policy.ts";
+import { checkOutbound, parseOutboundAllow } from "../../src/net/outbound-policy.ts";
 
 const mongo = serverUrl("MONGO_URL");
 const nats = serverUrl("NATS_URL");
