@@ -255,6 +255,9 @@ describe("hook service: retention of processed events", () => {
 			CDS_HOOKS_RETRY_MAX_MS: "100",
 			CDS_HOOKS_SWEEP_INTERVAL_MS: "3600000",
 			CDS_HOOKS_EVENT_RETENTION_MS: "1500",
+			// Retried every 50 ms, the failing event would pass the default 10 attempts and become a
+			// dead letter (kept, not pending) before the commit is pushed.
+			CDS_HOOKS_DEAD_LETTER_ATTEMPTS: "1000",
 			CDS_HOOKS_CATCHUP_WINDOW_MS: "1000",
 		});
 		repo = node.repo;
