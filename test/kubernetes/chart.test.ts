@@ -43,9 +43,7 @@ const OTHER_NS = `chart-other-${RUN}`;
 const RESTRICTED_NS = `chart-restricted-${RUN}`;
 
 interface Obj extends KubernetesObject {
-	// biome-ignore lint/suspicious/noExplicitAny: rendered manifests are checked field by field
 	spec?: any;
-	// biome-ignore lint/suspicious/noExplicitAny: idem
 	data?: any;
 	rules?: V1PolicyRule[];
 }
