@@ -213,6 +213,11 @@ describe("the Helm chart deploy/helm/cds-ts", { skip: kube.skip }, () => {
 		const env = envOf(cdsContainer(named(objs, "Deployment", "-api")));
 		assert.equal(env.get("MONGO_URL")?.value, "mongodb://cds-ts-mongodb:27017/cds");
 		assert.equal(env.get("CDS_PUBLIC_URL")?.value, `http://cds-ts-api.${NS}.svc:8081`);
+		// Workers: the Dockerfile's `worker` image and its worker, in the release's namespace.
+		const hatchery = envOf(cdsContainer(named(objs, "StatefulSet", "-hatchery")));
+		assert.equal(hatchery.get("CDS_KUBERNETES_DEFAULT_IMAGE")?.value, "cds-ts-worker:latest");
+		assert.equal(hatchery.get("CDS_KUBERNETES_WORKER_COMMAND")?.value, "node /app/bin/cds-worker.mjs");
+		assert.equal(hatchery.get("CDS_KUBERNETES_NAMESPACE")?.value, NS);
 	});
 
 	test("a scaled variant (replicas, external MongoDB, workers in their own namespace) is accepted too", async () => {
@@ -250,6 +255,17 @@ describe("the Helm chart deploy/helm/cds-ts", { skip: kube.skip }, () => {
 		const accepted = await dryRun(objs);
 		assert.equal(accepted.length, objs.length);
 		process.stderr.write(`scaled variant: ${objs.length} objects accepted by the dry run\n`);
+	});
+
+	test("helm lint --strict passes; a disabled MongoDB without an external URL is refused at rendering", () => {
+		execFileSync(helm(), ["lint", "--strict", CHART], {
+			encoding: "utf8",
+			stdio: ["ignore", "pipe", "pipe"],
+		});
+		assert.throws(
+			() => render("cds-ts", NS, ["mongodb.enabled=false"]),
+			(e: { stderr?: string }) => /mongodb\.externalUrl is required/.test(e.stderr ?? ""),
+		);
 	});
 
 	test("every CDS-TS node: declared variables only, secrets as files, probes, resources, non-root read-only", () => {
