@@ -15,8 +15,10 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
 import {
+	AppsV1Api,
 	AuthorizationV1Api,
 	CoreV1Api,
 	KubeConfig,
@@ -41,6 +43,7 @@ const NS = `chart-${RUN}`;
 const WORKERS_NS = `chart-workers-${RUN}`;
 const OTHER_NS = `chart-other-${RUN}`;
 const RESTRICTED_NS = `chart-restricted-${RUN}`;
+const INSTALL_NS = `chart-install-${RUN}`;
 
 interface Obj extends KubernetesObject {
 	spec?: any;
@@ -138,7 +141,7 @@ describe("the Helm chart deploy/helm/cds-ts", { skip: kube.skip }, () => {
 		kc = kubeConfig(kube.file!);
 		objects = KubernetesObjectApi.makeApiClient(kc);
 		core = kc.makeApiClient(CoreV1Api);
-		for (const name of [NS, WORKERS_NS, OTHER_NS])
+		for (const name of [NS, WORKERS_NS, OTHER_NS, INSTALL_NS])
 			await core.createNamespace({ body: { metadata: { name } } });
 		// Pod Security admission enforces the "restricted" standard on the pods of this one.
 		await core.createNamespace({
@@ -150,7 +153,7 @@ describe("the Helm chart deploy/helm/cds-ts", { skip: kube.skip }, () => {
 
 	after(async () => {
 		if (!core) return;
-		for (const name of [NS, WORKERS_NS, OTHER_NS, RESTRICTED_NS])
+		for (const name of [NS, WORKERS_NS, OTHER_NS, RESTRICTED_NS, INSTALL_NS])
 			await core.deleteNamespace({ name }).catch(() => {});
 	});
 
@@ -479,5 +482,47 @@ describe("the Helm chart deploy/helm/cds-ts", { skip: kube.skip }, () => {
 		process.stderr.write(
 			`hatchery RBAC: ${denied.length} other verb/resource pairs denied in its namespace\n`,
 		);
+	});
+
+	test("helm install, upgrade and uninstall for real: controllers make the pods; the Secret survives both", async () => {
+		const apps = kc.makeApiClient(AppsV1Api);
+		const run = (...args: string[]) =>
+			execFileSync(helm(), [...args, "--namespace", INSTALL_NS], {
+				encoding: "utf8",
+				stdio: ["ignore", "pipe", "pipe"],
+				env: { ...process.env, KUBECONFIG: kube.file },
+			});
+		// A node selector no node matches: the pods are made and stay Pending (no process kubelet runs them).
+		run("install", "cds-ts", CHART, "--set", "nodeSelector.cds-ts-chart-test=nowhere");
+		const secret = async () =>
+			(await core.readNamespacedSecret({ name: "cds-ts-secrets", namespace: INSTALL_NS })).data;
+		const first = await secret();
+		// The key's file holds 32 bytes in base64 (CDS_SECRET_KEY's form).
+		const key = Buffer.from(first?.["secret-key"] ?? "", "base64").toString();
+		assert.equal(Buffer.from(key, "base64").length, 32);
+		// The controllers act on the real objects: the ReplicaSets' pods and the StatefulSets' named ones.
+		const want = ["cds-ts-hatchery-0", "cds-ts-hatchery-1", "cds-ts-nats-0", "cds-ts-mongodb-0"];
+		let names: string[] = [];
+		for (let i = 0; i < 120; i++) {
+			names = (await core.listNamespacedPod({ namespace: INSTALL_NS })).items.map((p) => p.metadata!.name!);
+			const byComponent = (c: string) => names.filter((n) => n.startsWith(`cds-ts-${c}-`)).length;
+			if (want.every((n) => names.includes(n)) && byComponent("hook") === 2 && byComponent("api") === 1)
+				break;
+			await sleep(500);
+		}
+		for (const n of want) assert.ok(names.includes(n), `pod ${n} not made: ${names.join(", ")}`);
+		run("upgrade", "cds-ts", CHART, "--reuse-values", "--set", "hook.replicas=3");
+		assert.equal(
+			(await apps.readNamespacedDeployment({ name: "cds-ts-hook", namespace: INSTALL_NS })).spec?.replicas,
+			3,
+		);
+		assert.deepEqual(await secret(), first, "an upgrade keeps the generated secrets");
+		run("uninstall", "cds-ts");
+		await assert.rejects(
+			apps.readNamespacedDeployment({ name: "cds-ts-api", namespace: INSTALL_NS }),
+			(e: { code?: number }) => e.code === 404,
+		);
+		assert.deepEqual(await secret(), first, "an uninstall keeps the master key");
+		process.stderr.write(`helm install: ${names.length} pods made by the controllers\n`);
 	});
 });

@@ -74,15 +74,7 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
 {{/* Pod-level settings of a CDS-TS node: security, volumes, placement. */}}
 {{- define "cds-ts.podSpec" -}}
 securityContext: {{ toYaml .Values.podSecurityContext | nindent 2 }}
-{{- with .Values.nodeSelector }}
-nodeSelector: {{ toYaml . | nindent 2 }}
-{{- end }}
-{{- with .Values.tolerations }}
-tolerations: {{ toYaml . | nindent 2 }}
-{{- end }}
-{{- with .Values.affinity }}
-affinity: {{ toYaml . | nindent 2 }}
-{{- end }}
+{{- include "cds-ts.placement" . }}
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets: {{ toYaml . | nindent 2 }}
 {{- end }}
@@ -119,4 +111,17 @@ volumeMounts:
 {{- $out = append $out (printf "%s=%s" $key $value) -}}
 {{- end -}}
 {{- join "," $out -}}
+{{- end -}}
+
+{{/* Where every pod of the release goes (nodeSelector, tolerations, affinity). */}}
+{{- define "cds-ts.placement" -}}
+{{- with .Values.nodeSelector }}
+nodeSelector: {{ toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.tolerations }}
+tolerations: {{ toYaml . | nindent 2 }}
+{{- end }}
+{{- with .Values.affinity }}
+affinity: {{ toYaml . | nindent 2 }}
+{{- end }}
 {{- end -}}
