@@ -13,7 +13,7 @@ RUN mkdir -p /var/lib/cds && chown node:node /var/lib/cds
 
 # A worker pod (CDS_KUBERNETES_DEFAULT_IMAGE, command `node /app/bin/cds-worker.mjs`) runs as
 # root: the job's Secret is mounted readable by root only, and the worker makes its workspaces
-# under the hatchery's CDS_WORKER_BASEDIR (/var/lib/cds/workers).
+# under the hatchery's CDS_WORKER_BASEDIR (`$CDS_DATA_DIR/workers` of the hatchery).
 FROM base AS worker
 CMD ["node", "/app/bin/cds-worker.mjs"]
 

@@ -54,8 +54,9 @@ helm.sh/chart: {{ printf "%s-%s" .root.Chart.Name .root.Chart.Version }}
   value: /run/secrets/cds/secret-key
 - name: CDS_ADMIN_TOKEN_FILE
   value: /run/secrets/cds/admin-token
+# A directory the node makes itself (mode 0700, its own): the emptyDir's root belongs to root.
 - name: CDS_DATA_DIR
-  value: /var/lib/cds
+  value: /var/lib/cds/node
 - name: LOG_LEVEL
   value: {{ .Values.logLevel | quote }}
 # git and npm write under $HOME; the root file system is read-only.
