@@ -13,7 +13,7 @@
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, test } from "node:test";
@@ -101,9 +101,13 @@ const podSpec = (o: Obj): V1PodSpec => o.spec.template.spec;
 const cdsContainer = (o: Obj): V1Container => podSpec(o).containers.find((c) => c.name === "cds")!;
 const envOf = (c: V1Container) => new Map((c.env ?? []).map((e) => [e.name, e]));
 
-/** The verbs the driver uses, per resource, read from its source: the client's methods and its informer. */
+/** The verbs the driver uses, per resource, read from its sources: the client's methods and its informer. */
 function driverVerbs(): Map<string, Set<string>> {
-	const source = readFileSync(DRIVER, "utf8");
+	const dir = path.join(ROOT, "src/hatchery/kubernetes");
+	const source = [DRIVER, ...readdirSync(dir).map((f) => path.join(dir, f))]
+		.filter((f) => f.endsWith(".ts"))
+		.map((f) => readFileSync(f, "utf8"))
+		.join("\n");
 	const verbOf: Record<string, string> = {
 		list: "list",
 		create: "create",
@@ -113,14 +117,27 @@ function driverVerbs(): Map<string, Set<string>> {
 		replace: "update",
 		deleteCollection: "deletecollection",
 	};
+	const resourceOf: Record<string, string> = {
+		Pod: "pods",
+		Secret: "secrets",
+		PodLog: "pods/log",
+		Event: "events",
+	};
 	const verbs = new Map<string, Set<string>>();
 	const add = (resource: string, verb: string) =>
 		verbs.set(resource, (verbs.get(resource) ?? new Set()).add(verb));
-	for (const m of source.matchAll(/\.(\w+?)Namespaced(Pod|Secret|Event|PodLog)\b/g)) {
+	// Every API call of the client: <verb>Namespaced<Kind>(…); an unknown one fails here, to be mapped.
+	for (const m of source.matchAll(/\.([a-z]\w*?)Namespaced(\w+)\(/g)) {
 		const verb = verbOf[m[1]];
-		assert.ok(verb, `the driver calls ${m[0]}: map it to an RBAC verb here`);
-		add(m[2] === "PodLog" ? "pods/log" : `${m[2].toLowerCase()}s`, verb);
+		const resource = resourceOf[m[2]];
+		assert.ok(verb && resource, `the driver calls ${m[0]}: map it to an RBAC verb and resource here`);
+		add(resource, verb);
 	}
+	assert.doesNotMatch(
+		source,
+		/\.(list|read|create|patch|delete|replace)(\w+ForAllNamespaces|Node|Namespace|Cluster\w+)\(/,
+		"the driver makes a cluster-wide call",
+	);
 	// makeInformer(kc, "/api/v1/namespaces/${ns}/pods", list…): a list, then a watch.
 	for (const m of source.matchAll(
 		/makeInformer<\w+>\(\s*[\w.]+,\s*`\/api\/v1\/namespaces\/\$\{\w+\}\/(\w+)`/g,
