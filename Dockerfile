@@ -1,5 +1,7 @@
 # One image for every CDS-TS node; what a container runs is chosen with SERVICES.
-FROM node:22-bookworm-slim
+#   docker build -t cds-ts .                          the nodes (the default target, `server`)
+#   docker build --target worker -t cds-ts-worker .   the worker pods of the Kubernetes hatchery
+FROM node:22-bookworm-slim AS base
 RUN apt-get update && apt-get install -y --no-install-recommends git ca-certificates tini \
 	&& rm -rf /var/lib/apt/lists/*
 WORKDIR /app
@@ -7,6 +9,15 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund
 COPY . .
 ENV NODE_ENV=production CDS_API_PORT=8081 CDS_DATA_DIR=/var/lib/cds
+RUN mkdir -p /var/lib/cds && chown node:node /var/lib/cds
+
+# A worker pod (CDS_KUBERNETES_DEFAULT_IMAGE, command `node /app/bin/cds-worker.mjs`) runs as
+# root: the job's Secret is mounted readable by root only, and the worker makes its workspaces
+# under the hatchery's CDS_WORKER_BASEDIR (`$CDS_DATA_DIR/workers` of the hatchery).
+FROM base AS worker
+CMD ["node", "/app/bin/cds-worker.mjs"]
+
+FROM base AS server
 USER node
 EXPOSE 8081
 ENTRYPOINT ["/usr/bin/tini", "--"]
