@@ -104,7 +104,6 @@ common() {
 		log_address = $DIR/run/nolog
 	EOC
 }
-rings=()
 for s in account container object; do
 	port_var="${s^^}_PORT"
 	{
@@ -121,14 +120,11 @@ for s in account container object; do
 		[ "$s" = object ] && printf '\n[object-replicator]\n'
 		true
 	} >"$DIR/$s-server.conf"
-	# Partition power 6 (64 partitions), one replica, one device; the three rings side by side
-	# (each swift-ring-builder call is a Python start, ~0.7 s).
-	(swift-ring-builder "$DIR/$s.builder" create 6 1 1 &&
-		swift-ring-builder "$DIR/$s.builder" add "r1z1-127.0.0.1:${!port_var}/d1" 100 &&
-		swift-ring-builder "$DIR/$s.builder" rebalance) >"$DIR/log/ring-$s.log" 2>&1 &
-	rings+=($!)
 done
-for pid in "${rings[@]}"; do wait "$pid" || { cat "$DIR"/log/ring-*.log; exit 1; }; done
+# Partition power 6 (64 partitions), one replica, one device per ring, with swift-ring-builder's
+# commands run in one Python process (test/tools/swift/rings.py).
+"$PY" "$TOOLS/swift/rings.py" "$DIR" "$ACCOUNT_PORT" "$CONTAINER_PORT" "$OBJECT_PORT" >"$DIR/log/rings.log" 2>&1 ||
+	{ cat "$DIR/log/rings.log"; exit 1; }
 
 CEILOMETER=""
 if [ -n "$NOTIFY" ]; then CEILOMETER="ceilometer "; fi
