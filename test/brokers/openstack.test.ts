@@ -158,7 +158,11 @@ describe("OpenStack Nova and Swift hooks with oslo.messaging and a Swift proxy w
 			body: "release 1.5",
 		});
 		assert.equal(upload.status, 201, "the TempURL upload is accepted");
-		await waitFor("two runs", async () => (await runs("publish")).length >= 2, 60_000);
+		await waitFor(
+			"two runs (the proxy publishes only when start-swift.sh had SWIFT_NOTIFY_TRANSPORT_URL = this RabbitMQ)",
+			async () => (await runs("publish")).length >= 2,
+			60_000,
+		);
 		await new Promise((r) => setTimeout(r, 2000));
 		const got = await runs("publish");
 		assert.equal(got.length, 2);
