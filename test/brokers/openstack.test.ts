@@ -1,9 +1,9 @@
 // The OpenStack Nova and Swift hooks against real senders on a real RabbitMQ: PyPI's
 // oslo.messaging Notifier publishes Nova notifications (legacy and versioned) on the `nova`
-// exchange, and PyPI's ceilometermiddleware `swift` filter publishes Swift object events on the
-// `swift` exchange (its filter in a minimal WSGI pipeline: no Swift proxy here — see
-// test/tools/openstack/swift_event.py). The hook replica runs as a process over real NATS and
-// FerretDB; only matching notifications start the workflow, once each.
+// exchange, and a real Swift proxy (Debian's, the all-in-one of test/tools/start-swift.sh, started
+// with SWIFT_NOTIFY_TRANSPORT_URL on the same RabbitMQ) publishes through PyPI's
+// ceilometermiddleware a notification per request on the `swift` exchange. The hook replica runs as
+// a process over real NATS and FerretDB; only matching notifications start the workflow, once each.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -16,11 +16,13 @@ import {
 } from "../helpers/hook-broker-cluster.ts";
 import { openstackPython, runOpenstackTool, transportUrl } from "../helpers/openstack-python.ts";
 import { serverUrl } from "../helpers/servers.ts";
+import { type SwiftSession, swiftSession } from "../helpers/swift-client.ts";
 
 const mongo = serverUrl("MONGO_URL");
 const nats = serverUrl("NATS_URL");
 const rabbit = serverUrl("RABBITMQ_URL");
-const skip = mongo.skip || nats.skip || rabbit.skip;
+const swift = serverUrl("SWIFT_URL");
+const skip = mongo.skip || nats.skip || rabbit.skip || swift.skip;
 
 const KEY = `OS${Date.now().toString(36).toUpperCase()}`;
 const SERVER = "6f1ae8d2-0c1d-4a3b-9e55-7b3d2c1a0f99";
@@ -54,13 +56,21 @@ const SWIFT = workflow(
 `,
 );
 
-describe("OpenStack Nova and Swift hooks with oslo.messaging and ceilometermiddleware senders", {
+describe("OpenStack Nova and Swift hooks with oslo.messaging and a Swift proxy with ceilometermiddleware", {
 	skip,
 }, () => {
 	let cluster: HookBrokerCluster;
+	let objects: SwiftSession;
 	const runs = (wf: string) => cluster.runs(KEY, wf);
+	const tempUrlKey = `k${KEY}`;
 
 	before(async () => {
+		// The Swift side first, before the hook's queue exists (what is published before is not
+		// kept for it): the containers, an object to delete later, the account's TempURL key.
+		objects = await swiftSession(swift.url!, process.env.SWIFT_USER!, process.env.SWIFT_KEY!);
+		await objects.request("POST", "", { headers: { "X-Account-Meta-Temp-URL-Key": tempUrlKey } });
+		for (const c of ["releases", "scratch"]) await objects.request("PUT", c);
+		await objects.request("PUT", "releases/app-1.3.tgz", { body: "old" });
 		// On an empty cache the venv is built first (about 30 s); then the cluster.
 		await openstackPython();
 		cluster = await startHookBrokerCluster("os", nats.url!, mongo.url!);
@@ -135,34 +145,46 @@ describe("OpenStack Nova and Swift hooks with oslo.messaging and ceilometermiddl
 		});
 	});
 
-	test("Swift: a PUT into the container starts the workflow once; other containers and methods do not", async () => {
-		const sent = await runOpenstackTool("swift_event.py", [
-			"--url",
-			transportUrl(rabbit.url!),
-			"PUT",
-			"/v1/AUTH_0a1b2c/releases/app-1.4.tgz",
-			"GET",
-			"/v1/AUTH_0a1b2c/releases/app-1.4.tgz",
-			"PUT",
-			"/v1/AUTH_0a1b2c/scratch/tmp.bin",
-			"DELETE",
-			"/v1/AUTH_0a1b2c/releases/app-1.3.tgz",
-		]);
-		assert.equal(sent.trim(), "4");
-		await waitFor("the run", async () => (await runs("publish")).length >= 1, 60_000);
+	test("Swift: object PUTs into the container through the proxy start the workflow; other containers and methods do not", async () => {
+		// Each request goes through the proxy's pipeline, whose ceilometer filter publishes it.
+		await objects.request("PUT", "releases/app-1.4.tgz", { body: "release 1.4" });
+		await objects.request("GET", "releases/app-1.4.tgz");
+		await objects.request("POST", "releases/app-1.4.tgz", { headers: { "X-Object-Meta-Channel": "stable" } });
+		await objects.request("PUT", "scratch/tmp.bin", { body: "scratch" });
+		await objects.request("DELETE", "releases/app-1.3.tgz");
+		// A worker's upload: a TempURL, no token (the tempurl middleware authorizes it).
+		const upload = await fetch(objects.tempUrl("PUT", "releases/app-1.5.tgz", tempUrlKey), {
+			method: "PUT",
+			body: "release 1.5",
+		});
+		assert.equal(upload.status, 201, "the TempURL upload is accepted");
+		await waitFor(
+			"two runs (the proxy publishes only when start-swift.sh had SWIFT_NOTIFY_TRANSPORT_URL = this RabbitMQ)",
+			async () => (await runs("publish")).length >= 2,
+			60_000,
+		);
 		await new Promise((r) => setTimeout(r, 2000));
 		const got = await runs("publish");
-		assert.equal(got.length, 1);
-		const [run] = got;
-		assert.equal(run!.vars["cds.hook.openstack.container"], "releases");
-		assert.equal(run!.vars["cds.hook.openstack.object"], "app-1.4.tgz");
-		assert.equal(run!.vars["cds.hook.openstack.method"], "PUT");
-		assert.equal(run!.vars["cds.hook.openstack.event_type"], "objectstore.http.request");
-		assert.equal(run!.vars["cds.hook.type"], "OpenStack Swift hook");
-		await waitFor("the event listed with its run", async () =>
-			(await hookEvents(cluster.home, KEY)).some(
-				(e) => e.source === "openstack" && e.runs.includes(run!.number),
-			),
+		assert.equal(got.length, 2);
+		const byObject = new Map(got.map((r) => [r.vars["cds.hook.openstack.object"], r]));
+		assert.deepEqual([...byObject.keys()].sort(), ["app-1.4.tgz", "app-1.5.tgz"]);
+		for (const run of got) {
+			assert.equal(run.vars["cds.hook.openstack.container"], "releases");
+			assert.equal(run.vars["cds.hook.openstack.method"], "PUT");
+			assert.equal(run.vars["cds.hook.openstack.account"], "test", "TempAuth's account AUTH_test");
+			assert.equal(run.vars["cds.hook.openstack.event_type"], "objectstore.http.request");
+			assert.equal(run.vars["cds.hook.openstack.publisher_id"], "ceilometermiddleware");
+			assert.equal(run.vars["cds.hook.type"], "OpenStack Swift hook");
+		}
+		assert.equal(
+			byObject.get("app-1.4.tgz")!.vars["cds.hook.openstack.path"],
+			"v1/AUTH_test/releases/app-1.4.tgz", // as ceilometermiddleware writes it: no leading slash
 		);
+		await waitFor("the events listed with their runs", async () => {
+			const events = (await hookEvents(cluster.home, KEY)).filter((e) => e.source === "openstack");
+			return got.every((r) =>
+				events.some((e) => e.runs.includes(r.number) && e.origin.workflow === "publish"),
+			);
+		});
 	});
 });

@@ -6,7 +6,13 @@ import { natsEndpoint } from "../../config/nats-auth.ts";
 import { type NatsClientOptions, natsClientOptions } from "../../src/ops/nats-options.ts";
 
 /** MONGO_SQLITE_URL: a FerretDB on SQLite, where only the store contract runs (MONGO_URL is on PostgreSQL in CI). */
-export type ServerVar = "MONGO_URL" | "MONGO_SQLITE_URL" | "NATS_URL" | "KAFKA_BROKERS" | "RABBITMQ_URL";
+export type ServerVar =
+	| "MONGO_URL"
+	| "MONGO_SQLITE_URL"
+	| "NATS_URL"
+	| "KAFKA_BROKERS"
+	| "RABBITMQ_URL"
+	| "SWIFT_URL";
 
 export function serverUrl(name: ServerVar): { url: string; skip: false } | { url: undefined; skip: string } {
 	const url = process.env[name];
