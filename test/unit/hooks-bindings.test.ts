@@ -17,6 +17,7 @@ import { checkHookConfig, parseDuration } from "../../src/hooks/hook-types.ts";
 import { Leadership } from "../../src/hooks/leadership.ts";
 import { parseOutboundAllow } from "../../src/net/outbound-policy.ts";
 import type { HookSourceContext, SourceEvent } from "../../src/hooks/source.ts";
+import { exportWorkflow } from "../../src/workflow/export.ts";
 import { formatDiagnostic, parseFileSet } from "../../src/workflow/index.ts";
 
 const PIPELINE = {
@@ -71,6 +72,25 @@ describe("hook configs in the workflow file", () => {
 		const missing = lintWorkflow("  - type: TCP health check\n    config:\n      host: db\n").errors;
 		assert.equal(missing.length, 1, missing.join("\n"));
 		assert.match(missing[0]!, /^w\.yml:9:5: error: a 'TCP health check' hook needs 'port' in its config/);
+	});
+
+	test("a workflow's hooks of every served type export as they were written, and read back the same", () => {
+		const hooks = [
+			"  - type: Kafka hook\n    config:\n      integration: myKafka\n      topic: builds\n      consumer_group: ci\n",
+			"  - type: RabbitMQ hook\n    config:\n      integration: myKafka\n      queue: q\n      exchange_type: topic\n      exchange_name: ex\n      binding_key: a.*\n",
+			"  - type: HTTP health check\n    config:\n      url: https://example.org/health\n      interval: 30s\n      on: down\n",
+			"  - type: SNMP trap hook\n    config:\n      trap_oid: 1.3.6.1.4.1.8072.*\n",
+		].join("");
+		const { result, errors } = lintWorkflow(hooks);
+		assert.deepEqual(errors, []);
+		const workflow = result.model.workflows[0]!;
+		const exported = exportWorkflow(workflow);
+		const again = parseFileSet([{ path: "w.yml", content: exported }, PIPELINE], {
+			integrations: ["myKafka"],
+		});
+		assert.deepEqual(again.errors.map(formatDiagnostic), []);
+		assert.deepEqual(again.model.workflows[0]!.hooks, workflow.hooks);
+		assert.match(exported, /type: Kafka hook\n\s+config:\n\s+consumer_group: ci\n/);
 	});
 
 	test("values are checked by kind: integers within bounds, enums, booleans", () => {
