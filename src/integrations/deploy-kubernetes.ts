@@ -20,7 +20,12 @@ import { execFile } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { expandGlob } from "../worker/glob.ts";
-import { DEPLOYMENT_VARIABLE, type DeploymentIo, type DeploymentOutcome, type DeploymentPlugin } from "./deploy-plugin.ts";
+import {
+	DEPLOYMENT_VARIABLE,
+	type DeploymentIo,
+	type DeploymentOutcome,
+	type DeploymentPlugin,
+} from "./deploy-plugin.ts";
 import {
 	apiPrefix,
 	type KubeObject,
@@ -69,7 +74,8 @@ export function kubernetesSettings(query: PluginQuery): KubernetesDeploySettings
 	const files = setting("deployment_files");
 	const chart = setting("helm_chart");
 	if (!files && !chart) throw new Error("the integration names neither 'deployment_files' nor 'helm_chart'");
-	if (files && chart) throw new Error("the integration names both 'deployment_files' and 'helm_chart': choose one");
+	if (files && chart)
+		throw new Error("the integration names both 'deployment_files' and 'helm_chart': choose one");
 	return {
 		apiUrl,
 		ca: o[`${DEPLOYMENT_VARIABLE}.ca_certificate`] ?? "",
@@ -93,7 +99,8 @@ export async function manifestObjects(glob: string, workspace: string): Promise<
 	for (const p of patterns) files.push(...(await expandGlob(isAbsolute(p) ? p : join(workspace, p))).sort());
 	if (files.length === 0) throw new Error(`deployment_files '${glob}' matches no file in the workspace`);
 	const objects: KubeObject[] = [];
-	for (const f of files) objects.push(...readManifests(await readFile(f, "utf8"), f.slice(workspace.length + 1) || f));
+	for (const f of files)
+		objects.push(...readManifests(await readFile(f, "utf8"), f.slice(workspace.length + 1) || f));
 	return objects;
 }
 
@@ -135,7 +142,12 @@ class Kube {
 		this.signal = signal;
 	}
 
-	async call(method: string, path: string, body?: unknown, contentType?: string): Promise<{ status: number; json: any }> {
+	async call(
+		method: string,
+		path: string,
+		body?: unknown,
+		contentType?: string,
+	): Promise<{ status: number; json: any }> {
 		const headers: Record<string, string> = { accept: "application/json" };
 		if (this.s.token) headers.authorization = `Bearer ${this.s.token}`;
 		if (body !== undefined) headers["content-type"] = contentType ?? "application/json";
@@ -160,7 +172,8 @@ class Kube {
 		let list = this.resources.get(prefix);
 		if (!list) {
 			const r = await this.call("GET", prefix);
-			if (r.status !== 200) throw new Error(`${o.apiVersion}: the API server does not serve it (HTTP ${r.status})`);
+			if (r.status !== 200)
+				throw new Error(`${o.apiVersion}: the API server does not serve it (HTTP ${r.status})`);
 			list = (r.json.resources ?? []).filter((x: any) => !String(x.name).includes("/"));
 			this.resources.set(prefix, list!);
 		}
@@ -261,7 +274,13 @@ async function eventKeys(kube: Kube, namespace: string): Promise<Set<string>> {
 }
 
 /** Logs the namespace's events not seen yet about `names` or what they own (name prefixes). */
-async function logEvents(kube: Kube, namespace: string, names: string[], seen: Set<string>, io: DeploymentIo) {
+async function logEvents(
+	kube: Kube,
+	namespace: string,
+	names: string[],
+	seen: Set<string>,
+	io: DeploymentIo,
+) {
 	const r = await kube.call("GET", `/api/v1/namespaces/${encodeURIComponent(namespace)}/events`);
 	if (r.status !== 200) return;
 	const items = [...(r.json?.items ?? [])].sort((a: any, b: any) =>
@@ -273,7 +292,9 @@ async function logEvents(kube: Kube, namespace: string, names: string[], seen: S
 		seen.add(key);
 		const about = String(e.involvedObject?.name ?? "");
 		if (!names.some((n) => about === n || about.startsWith(`${n}-`))) continue;
-		io.log(`event ${e.type ?? ""} ${e.involvedObject?.kind}/${about}: ${e.reason ?? ""} ${e.message ?? ""}`.trim());
+		io.log(
+			`event ${e.type ?? ""} ${e.involvedObject?.kind}/${about}: ${e.reason ?? ""} ${e.message ?? ""}`.trim(),
+		);
 	}
 }
 

@@ -19,7 +19,10 @@ import { kubeConfig, kubeconfigFile, startKubelet } from "./helpers.ts";
 
 const kc = kubeconfigFile();
 const ROOT = path.resolve(import.meta.dirname, "../..");
-const HELM = path.join(process.env.CDS_CI_CACHE ?? path.join(process.env.HOME ?? "/root", ".cache/cds-ts"), "helm-v4.3.2/helm");
+const HELM = path.join(
+	process.env.CDS_CI_CACHE ?? path.join(process.env.HOME ?? "/root", ".cache/cds-ts"),
+	"helm-v4.3.2/helm",
+);
 
 function deployment(name: string, node: string, image: string, message: string): string {
 	return `apiVersion: apps/v1
@@ -76,7 +79,10 @@ describe("Kubernetes deployment platform", { skip: kc.skip, timeout: 240_000 }, 
 	});
 
 	async function deploy(workspace: string, settings: Record<string, string>, helm = "", allow = true) {
-		const vars: Record<string, string> = { "cds.application": "web", "cds.integration.deployment": "my-cluster" };
+		const vars: Record<string, string> = {
+			"cds.application": "web",
+			"cds.integration.deployment": "my-cluster",
+		};
 		const all = { api_url: server, ca_certificate: ca, token, namespace, timeout: "60", ...settings };
 		for (const [k, v] of Object.entries(all)) vars[`cds.integration.deployment.${k}`] = v;
 		const query = pluginQuery({
@@ -128,7 +134,10 @@ describe("Kubernetes deployment platform", { skip: kc.skip, timeout: 240_000 }, 
 		const second = await deploy(ws, { deployment_files: "*.yaml", timeout: "15s" });
 		assert.equal(second.code, 1, second.log);
 		assert.match(second.log, /Deployment\/web configured/);
-		assert.match(second.log, /deployment failed: timed out after 15s: Deployment\/web: .*; rolled back Deployment\/web to the previous revision/);
+		assert.match(
+			second.log,
+			/deployment failed: timed out after 15s: Deployment\/web: .*; rolled back Deployment\/web to the previous revision/,
+		);
 		// The previous ReplicaSet serves again, with every replica; the failed one is scaled down.
 		const after = await apps().listNamespacedReplicaSet({ namespace, labelSelector: "app=web" });
 		const byName = new Map(after.items.map((rs) => [rs.metadata!.name!, rs]));
@@ -152,12 +161,21 @@ describe("Kubernetes deployment platform", { skip: kc.skip, timeout: 240_000 }, 
 		await assert.rejects(apps().readNamespacedDeployment({ name: "other", namespace }));
 	});
 
-	it("renders a Helm chart with helm template and rolls it out", { skip: existsSync(HELM) ? false : `no helm at ${HELM} (bash test/tools/build-helm.sh)` }, async () => {
+	it("renders a Helm chart with helm template and rolls it out", {
+		skip: existsSync(HELM) ? false : `no helm at ${HELM} (bash test/tools/build-helm.sh)`,
+	}, async () => {
 		const ws = mkdtempSync(path.join(tmpdir(), "kdeploy-ws-"));
-		writeFileSync(path.join(ws, "values.yaml"), `node: ${kubelet.nodeName}\nreplicas: 2\nmessage: from-helm\n`);
+		writeFileSync(
+			path.join(ws, "values.yaml"),
+			`node: ${kubelet.nodeName}\nreplicas: 2\nmessage: from-helm\n`,
+		);
 		const result = await deploy(
 			ws,
-			{ helm_chart: path.join(ROOT, "test/fixtures/kube-deploy/chart"), helm_values: "values.yaml", release_name: "shop" },
+			{
+				helm_chart: path.join(ROOT, "test/fixtures/kube-deploy/chart"),
+				helm_values: "values.yaml",
+				release_name: "shop",
+			},
 			HELM,
 		);
 		assert.equal(result.code, 0, result.log);

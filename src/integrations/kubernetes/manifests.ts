@@ -30,7 +30,10 @@ export function readManifests(text: string, source: string): KubeObject[] {
 		if (value === null || value === undefined) return;
 		const where = `${source}: document ${index + 1}`;
 		const items =
-			isRecord(value) && typeof value.kind === "string" && value.kind.endsWith("List") && Array.isArray(value.items)
+			isRecord(value) &&
+			typeof value.kind === "string" &&
+			value.kind.endsWith("List") &&
+			Array.isArray(value.items)
 				? value.items
 				: [value];
 		for (const item of items) objects.push(checkObject(item, where));
@@ -73,6 +76,8 @@ export function objectPath(
 	resource: { name: string; namespaced: boolean },
 	namespace: string,
 ): string {
-	const ns = resource.namespaced ? `/namespaces/${encodeURIComponent(o.metadata.namespace ?? namespace)}` : "";
+	const ns = resource.namespaced
+		? `/namespaces/${encodeURIComponent(o.metadata.namespace ?? namespace)}`
+		: "";
 	return `${apiPrefix(o.apiVersion)}${ns}/${resource.name}/${encodeURIComponent(o.metadata.name)}`;
 }

@@ -22,7 +22,10 @@ export function rolloutState(o: Obj): RolloutState {
 	const status = o.status ?? {};
 	const generation = n(o.metadata?.generation);
 	if (n(status.observedGeneration) < generation)
-		return { state: "progressing", message: `${name}: waiting for the controller to observe generation ${generation}` };
+		return {
+			state: "progressing",
+			message: `${name}: waiting for the controller to observe generation ${generation}`,
+		};
 	if (o.kind === "Deployment") return deploymentState(name, o.spec ?? {}, status);
 	if (o.kind === "StatefulSet") return statefulSetState(name, o.spec ?? {}, status);
 	if (o.kind === "DaemonSet") return daemonSetState(name, status);
@@ -45,16 +48,24 @@ function deploymentState(name: string, spec: Record<string, any>, status: Record
 			message: `${name}: ${total - updated} old replicas are pending termination`,
 		};
 	if (available < updated)
-		return { state: "progressing", message: `${name}: ${available} of ${updated} updated replicas are available` };
+		return {
+			state: "progressing",
+			message: `${name}: ${available} of ${updated} updated replicas are available`,
+		};
 	return { state: "done", message: `${name}: successfully rolled out (${available} available)` };
 }
 
-function statefulSetState(name: string, spec: Record<string, any>, status: Record<string, any>): RolloutState {
+function statefulSetState(
+	name: string,
+	spec: Record<string, any>,
+	status: Record<string, any>,
+): RolloutState {
 	const want = typeof spec.replicas === "number" ? spec.replicas : 1;
 	const ready = n(status.readyReplicas);
 	if (ready < want) return { state: "progressing", message: `${name}: ${ready} of ${want} pods are ready` };
 	const strategy = spec.updateStrategy ?? {};
-	if (strategy.type === "OnDelete") return { state: "done", message: `${name}: ${ready} pods ready (OnDelete)` };
+	if (strategy.type === "OnDelete")
+		return { state: "done", message: `${name}: ${ready} pods ready (OnDelete)` };
 	const partition = n(strategy.rollingUpdate?.partition);
 	if (partition > 0) {
 		const updated = n(status.updatedReplicas);
@@ -70,7 +81,10 @@ function statefulSetState(name: string, spec: Record<string, any>, status: Recor
 			state: "progressing",
 			message: `${name}: ${n(status.updatedReplicas)} of ${want} pods at revision ${status.updateRevision}`,
 		};
-	return { state: "done", message: `${name}: rolled out (${ready} ready, revision ${status.currentRevision ?? "?"})` };
+	return {
+		state: "done",
+		message: `${name}: rolled out (${ready} ready, revision ${status.currentRevision ?? "?"})`,
+	};
 }
 
 function daemonSetState(name: string, status: Record<string, any>): RolloutState {
