@@ -19,10 +19,18 @@ import { kubeConfig, kubeconfigFile, startKubelet } from "./helpers.ts";
 
 const kc = kubeconfigFile();
 const ROOT = path.resolve(import.meta.dirname, "../..");
-const HELM = path.join(
-	process.env.CDS_CI_CACHE ?? path.join(process.env.HOME ?? "/root", ".cache/cds-ts"),
-	"helm-v4.3.2/helm",
-);
+// CDS_HELM_BIN (set by .ci/run), else the cache of test/tools/build-helm.sh; CI must have it.
+const HELM =
+	process.env.CDS_HELM_BIN ||
+	path.join(
+		process.env.CDS_CI_CACHE ?? path.join(process.env.HOME ?? "/root", ".cache/cds-ts"),
+		"helm-v4.3.2/helm",
+	);
+const helmSkip = existsSync(HELM)
+	? false
+	: process.env.CI === "true"
+		? assert.fail(`CI=true but no helm at ${HELM}: .ci/run builds it (test/tools/build-helm.sh)`)
+		: `no helm at ${HELM} (bash test/tools/build-helm.sh)`;
 
 function deployment(name: string, node: string, image: string, message: string): string {
 	return `apiVersion: apps/v1
@@ -162,7 +170,7 @@ describe("Kubernetes deployment platform", { skip: kc.skip, timeout: 240_000 }, 
 	});
 
 	it("renders a Helm chart with helm template and rolls it out", {
-		skip: existsSync(HELM) ? false : `no helm at ${HELM} (bash test/tools/build-helm.sh)`,
+		skip: helmSkip,
 	}, async () => {
 		const ws = mkdtempSync(path.join(tmpdir(), "kdeploy-ws-"));
 		writeFileSync(

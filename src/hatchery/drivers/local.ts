@@ -155,6 +155,7 @@ export function createLocalDriver(settings: HatcherySettings, log?: (msg: string
 		models: settings.models,
 		binaries: settings.binaries ?? detectBinaries(DEFAULT_BINARIES),
 		memoryMb: settings.memoryMb,
+		...(settings.helm ? { workerEnv: { CDS_HELM_BIN: settings.helm } } : {}),
 		log,
 	});
 }
