@@ -10,7 +10,7 @@
 //     `ca_certificate`, in `namespace` unless an object names its own;
 //  4. waits until every workload is rolled out (rollout.ts) or `timeout` passes, logging its
 //     progress and the namespace's new events about the workloads and their pods/ReplicaSets;
-//  5. on failure or timeout, puts each changed workload's previous pod template back (a JSON
+//  5. on failure or timeout (or an object refused after workloads were applied), puts each changed workload's previous pod template back (a JSON
 //     patch of spec.template — what `kubectl rollout undo` does for a Deployment: its previous
 //     ReplicaSet, whose template hash matches, scales up again), waits for that rollout
 //     (bounded by `timeout` again) and fails the step with the reason. A workload the failed
@@ -221,23 +221,41 @@ export async function deployToKubernetes(
 		if (r.status === 200) previous.set(objectRef(w), r.json?.spec?.template);
 		else if (r.status !== 404) throw new Error(`reading ${objectRef(w)}: ${failure(r)}`);
 	}
+	// Every object's path first: a kind the API server does not serve fails before anything is applied.
+	const paths = new Map<KubeObject, string>();
+	for (const o of objects) paths.set(o, await kube.path(o));
 	const seenEvents = await eventKeys(kube, s.namespace);
+	// The workloads applied so far: what a failure, even in the middle of applying, rolls back.
+	const applied: KubeObject[] = [];
+	let outcome: { ok: true } | { ok: false; reason: string } = { ok: true };
 	for (const o of objects) {
 		const r = await kube.call(
 			"PATCH",
-			`${await kube.path(o)}?fieldManager=${FIELD_MANAGER}&force=true`,
+			`${paths.get(o)}?fieldManager=${FIELD_MANAGER}&force=true`,
 			o,
 			"application/apply-patch+yaml",
 		);
-		if (r.status !== 200 && r.status !== 201)
-			return { ok: false, details: `applying ${objectRef(o)} failed: ${failure(r)}` };
+		if (r.status !== 200 && r.status !== 201) {
+			outcome = { ok: false, reason: `applying ${objectRef(o)} failed: ${failure(r)}` };
+			break;
+		}
 		io.log(`${objectRef(o)} ${r.status === 201 ? "created" : "configured"} (server-side apply)`);
+		if (WORKLOAD_KINDS.has(o.kind)) applied.push(o);
 	}
-	const outcome = await waitRollout(kube, workloads, s, io, seenEvents);
+	if (outcome.ok) {
+		try {
+			outcome = await waitRollout(kube, workloads, s, io, seenEvents);
+		} catch (err) {
+			if (signal.aborted && io.signal?.aborted) throw err;
+			outcome = { ok: false, reason: `watching the rollout failed: ${(err as Error).message}` };
+		}
+	}
 	if (outcome.ok) return { ok: true, details: `deployed: ${workloads.length} workload(s) rolled out` };
-	io.log(`the rollout failed (${outcome.reason}): rolling back`);
+	if (applied.length === 0)
+		return { ok: false, details: `deployment failed: ${outcome.reason}; nothing was rolled out` };
+	io.log(`the deployment failed (${outcome.reason}): rolling back`);
 	const rolledBack: KubeObject[] = [];
-	for (const w of workloads) {
+	for (const w of applied) {
 		const template = previous.get(objectRef(w));
 		if (template === undefined) {
 			io.log(`${objectRef(w)}: created by this deployment, no previous revision to roll back to`);

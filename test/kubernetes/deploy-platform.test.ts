@@ -155,6 +155,24 @@ describe("Kubernetes deployment platform", { skip: kc.skip, timeout: 240_000 }, 
 		// The ConfigMap, not a workload, keeps what was applied.
 		const cm = await core().readNamespacedConfigMap({ name: "web-settings", namespace });
 		assert.equal(cm.data?.message, "v2");
+
+		// v3: a good image, but a later object the API server refuses: the Deployment, already
+		// applied, goes back to v1 as well.
+		writeFileSync(path.join(ws, "web.yaml"), deployment("web", kubelet.nodeName, "example/web:3", "v3"));
+		writeFileSync(
+			path.join(ws, "zz-bad.yaml"),
+			"apiVersion: v1\nkind: Service\nmetadata: {name: bad}\nspec: {ports: [{port: 99999}]}\n",
+		);
+		const third = await deploy(ws, { deployment_files: "*.yaml" });
+		assert.equal(third.code, 1, third.log);
+		assert.match(third.log, /Deployment\/web configured/);
+		assert.match(
+			third.log,
+			/deployment failed: applying Service\/bad failed: HTTP 422.*; rolled back Deployment\/web to the previous revision/,
+		);
+		assert.deepEqual(await servingMessages("web"), ["v1", "v1"]);
+		const template = (await apps().readNamespacedDeployment({ name: "web", namespace })).spec?.template;
+		assert.equal(template?.spec?.containers[0]?.image, "example/web:1");
 	});
 
 	it("refuses an API server the outbound policy does not allow, and a wrong CA", async () => {
