@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -15,22 +15,11 @@ import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import { pluginQuery } from "../../src/integrations/plugin-protocol.ts";
 import type { ProcessKubelet } from "../standins/process-kubelet/kubelet.ts";
+import { CHART, HELM, helmSkip } from "./deploy-helm.ts";
 import { kubeConfig, kubeconfigFile, startKubelet } from "./helpers.ts";
 
 const kc = kubeconfigFile();
 const ROOT = path.resolve(import.meta.dirname, "../..");
-// CDS_HELM_BIN (set by .ci/run), else the cache of test/tools/build-helm.sh; CI must have it.
-const HELM =
-	process.env.CDS_HELM_BIN ||
-	path.join(
-		process.env.CDS_CI_CACHE ?? path.join(process.env.HOME ?? "/root", ".cache/cds-ts"),
-		"helm-v4.3.2/helm",
-	);
-const helmSkip = existsSync(HELM)
-	? false
-	: process.env.CI === "true"
-		? assert.fail(`CI=true but no helm at ${HELM}: .ci/run builds it (test/tools/build-helm.sh)`)
-		: `no helm at ${HELM} (bash test/tools/build-helm.sh)`;
 
 function deployment(name: string, node: string, image: string, message: string): string {
 	return `apiVersion: apps/v1
@@ -198,7 +187,7 @@ describe("Kubernetes deployment platform", { skip: kc.skip, timeout: 240_000 }, 
 		const result = await deploy(
 			ws,
 			{
-				helm_chart: path.join(ROOT, "test/fixtures/kube-deploy/chart"),
+				helm_chart: CHART,
 				helm_values: "values.yaml",
 				release_name: "shop",
 			},

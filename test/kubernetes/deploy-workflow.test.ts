@@ -13,6 +13,7 @@ import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import type { ProcessKubelet } from "../standins/process-kubelet/kubelet.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { CHART, HELM, helmSkip } from "./deploy-helm.ts";
 import { kubeConfig, kubeconfigFile, startKubelet } from "./helpers.ts";
 
 const kc = kubeconfigFile();
@@ -60,6 +61,7 @@ describe("a workflow deploys to Kubernetes and rolls a failing version back", {
 			CDS_SANDBOX_NETWORK: "host",
 			CDS_WORKER_HEARTBEAT_SECONDS: "1",
 			CDS_HATCHERY_POLL_MS: "100",
+			...(helmSkip ? {} : { CDS_HELM_BIN: HELM }),
 		});
 		assert.equal(
 			(await srv.api("POST", "/api/v1/projects", { key: "KDEPLOY", name: "KDeploy" })).status,
@@ -104,6 +106,45 @@ describe("a workflow deploys to Kubernetes and rolls a failing version back", {
 			},
 			pipeline("deploy-v1", "example/shop:1", "v1"),
 			pipeline("deploy-v2", "unpullable/shop:2", "v2"),
+			{
+				path: "deploy-helm.pip.yml",
+				content: [
+					"version: v1.0",
+					"name: deploy-helm",
+					"jobs:",
+					"- job: deploy",
+					"  steps:",
+					`  - script: ["echo 'node: ${kubelet.nodeName}' > values.yaml"]`,
+					"  - deploy: '{{.cds.application}}'",
+					"",
+				].join("\n"),
+			},
+			{
+				path: "chart.integration.yml",
+				content: [
+					"name: chart",
+					"model:",
+					"  name: Kubernetes",
+					"config:",
+					`  api_url: {value: ${JSON.stringify(server)}, type: string}`,
+					`  ca_certificate: {value: ${JSON.stringify(ca)}, type: text}`,
+					`  token: {value: ${JSON.stringify(token)}, type: password}`,
+					`  namespace: {value: ${namespace}, type: string}`,
+					`  helm_chart: {value: ${JSON.stringify(CHART)}, type: string}`,
+					"  release_name: {value: cart, type: string}",
+					"  helm_values: {value: values.yaml, type: string}",
+					"",
+				].join("\n"),
+			},
+			{
+				path: "cart-values.app.yml",
+				content: "version: v1.0\nname: cart\n",
+			},
+			{
+				path: "cart.yml",
+				content:
+					"name: cart\nversion: v2.0\nworkflow:\n  deploy:\n    pipeline: deploy-helm\n    application: cart\n    integration: chart\nintegrations:\n  chart: {}\n",
+			},
 			workflow("shop-v1", "deploy-v1"),
 			workflow("shop-v2", "deploy-v2"),
 		];
@@ -131,6 +172,15 @@ describe("a workflow deploys to Kubernetes and rolls a failing version back", {
 			await new Promise((res) => setTimeout(res, 200));
 		}
 	}
+
+	test("a Helm chart deploys through the hatchery's helm (CDS_HELM_BIN, visible in the sandbox)", {
+		skip: helmSkip,
+	}, async () => {
+		const result = await run("cart");
+		assert.equal(result.status, "Success", result.logs);
+		assert.match(result.logs, /helm chart .*release cart/);
+		assert.match(result.logs, /Deployment\/cart-tiny: successfully rolled out \(1 available\)/);
+	});
 
 	const serving = async () =>
 		(await core().listNamespacedPod({ namespace, labelSelector: "app=shop" })).items
