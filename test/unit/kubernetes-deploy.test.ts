@@ -147,3 +147,37 @@ describe("Kubernetes deployment settings", () => {
 		assert.equal(s.namespace, "default");
 	});
 });
+
+describe("CDS_HELM_BIN", () => {
+	it("must name an executable file when set (the node exits 2 otherwise)", async () => {
+		const { readHatcherySettings } = await import("../../config/hatchery.ts");
+		const { ConfigError } = await import("../../config/settings.ts");
+		assert.throws(
+			() => readHatcherySettings({ CDS_HELM_BIN: "/nonexistent/helm", PATH: "" }, "/tmp/data"),
+			(e: unknown) =>
+				e instanceof ConfigError && /CDS_HELM_BIN=\/nonexistent\/helm: no executable file/.test(e.message),
+		);
+		assert.equal(readHatcherySettings({ CDS_HELM_BIN: "/bin/sh", PATH: "" }, "/tmp/data").helm, "/bin/sh");
+	});
+	it("defaults to helm on PATH, else the CI cache's, else none", async () => {
+		const { mkdtempSync, mkdirSync, writeFileSync } = await import("node:fs");
+		const { tmpdir } = await import("node:os");
+		const path = await import("node:path");
+		const { readHatcherySettings } = await import("../../config/hatchery.ts");
+		const dir = mkdtempSync(path.join(tmpdir(), "helm-lookup-"));
+		const cache = path.join(dir, "cache");
+		assert.equal(readHatcherySettings({ PATH: "", CDS_CI_CACHE: cache }, "/tmp/data").helm, "");
+		mkdirSync(path.join(cache, "helm-v4.3.2"), { recursive: true });
+		writeFileSync(path.join(cache, "helm-v4.3.2/helm"), "#!/bin/sh\n", { mode: 0o755 });
+		assert.equal(
+			readHatcherySettings({ PATH: "", CDS_CI_CACHE: cache }, "/tmp/data").helm,
+			path.join(cache, "helm-v4.3.2/helm"),
+		);
+		mkdirSync(path.join(dir, "bin"));
+		writeFileSync(path.join(dir, "bin/helm"), "#!/bin/sh\n", { mode: 0o755 });
+		assert.equal(
+			readHatcherySettings({ PATH: path.join(dir, "bin"), CDS_CI_CACHE: cache }, "/tmp/data").helm,
+			path.join(dir, "bin/helm"),
+		);
+	});
+});
