@@ -246,7 +246,8 @@ export async function deployToKubernetes(
 		try {
 			outcome = await waitRollout(kube, workloads, s, io, seenEvents);
 		} catch (err) {
-			if (signal.aborted && io.signal?.aborted) throw err;
+			// A stopped step stops here; anything else (the API server gone quiet…) rolls back.
+			if (io.signal?.aborted) throw err;
 			outcome = { ok: false, reason: `watching the rollout failed: ${(err as Error).message}` };
 		}
 	}
@@ -263,7 +264,7 @@ export async function deployToKubernetes(
 		}
 		const r = await kube.call(
 			"PATCH",
-			`${await kube.path(w)}?fieldManager=${FIELD_MANAGER}`,
+			`${paths.get(w)}?fieldManager=${FIELD_MANAGER}`,
 			[{ op: "replace", path: "/spec/template", value: template }],
 			"application/json-patch+json",
 		);
