@@ -1,9 +1,21 @@
 // Hatchery knobs: its identity, capacity and what it offers to job requirements.
 
+import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DRIVER_KINDS } from "../src/hatchery/drivers/index.ts";
-import { bytes, duration, type Env, int, list, oneOf, optionalString, readAll, string } from "./settings.ts";
+import {
+	bytes,
+	ConfigError,
+	duration,
+	type Env,
+	int,
+	list,
+	oneOf,
+	optionalString,
+	readAll,
+	string,
+} from "./settings.ts";
 
 export const SANDBOX_CHOICES = ["auto", "bwrap", "unshare", "none"] as const;
 export const ON_STOP_CHOICES = ["leave", "stop"] as const;
@@ -104,6 +116,12 @@ export const HATCHERY_SETTINGS = {
 		"CDS_SANDBOX_SHARE",
 		"host directories every sandboxed step sees read-write, comma-separated (shared caches, test volumes): what one job writes there, the next one reads",
 	),
+	helmBin: optionalString(
+		"CDS_HELM_BIN",
+		"the helm binary workers render Kubernetes deployments' charts with (`helm template`); set and missing: the node exits 2",
+		undefined,
+		"`helm` on PATH, else `$CDS_CI_CACHE/helm-v4.3.2/helm` (test/tools/build-helm.sh), else none",
+	),
 	workerBaseDir: optionalString(
 		"CDS_WORKER_BASEDIR",
 		"where workers make their per-job workspaces",
@@ -192,8 +210,10 @@ function pairs(items: string[] | undefined): Record<string, string> {
 export interface HatcherySettings
 	extends Omit<
 		ReturnType<typeof readAll<typeof HATCHERY_SETTINGS>>,
-		"workerBaseDir" | "models" | "binaries" | "sandboxHide" | "sandboxShare"
+		"workerBaseDir" | "models" | "binaries" | "sandboxHide" | "sandboxShare" | "helmBin"
 	> {
+	/** The helm binary handed to workers (CDS_HELM_BIN), "" when none was found. */
+	helm: string;
 	models: string[];
 	sandboxHide: string[];
 	sandboxShare: string[];
@@ -206,9 +226,13 @@ export interface HatcherySettings
 }
 
 export function readHatcherySettings(env: Env, dataDir: string): HatcherySettings {
-	const { workerBaseDir, models, sandboxHide, sandboxShare, ...rest } = readAll(env, HATCHERY_SETTINGS);
+	const { workerBaseDir, models, sandboxHide, sandboxShare, helmBin, ...rest } = readAll(
+		env,
+		HATCHERY_SETTINGS,
+	);
 	return {
 		...rest,
+		helm: findHelm(env, helmBin),
 		models: models ?? [],
 		sandboxHide: sandboxHide ?? [],
 		sandboxShare: (sandboxShare ?? []).map((p) => path.resolve(p)),
@@ -216,6 +240,28 @@ export function readHatcherySettings(env: Env, dataDir: string): HatcherySetting
 		baseDir: path.resolve(workerBaseDir ?? path.join(dataDir, "workers")),
 		kubernetes: readKubernetesSettings(env),
 	};
+}
+
+/** CDS_HELM_BIN when set (it must be an executable file), else helm on PATH, else the CI cache's. */
+function findHelm(env: Env, configured: string | undefined): string {
+	const executable = (file: string) => {
+		try {
+			fs.accessSync(file, fs.constants.X_OK);
+			return fs.statSync(file).isFile();
+		} catch {
+			return false;
+		}
+	};
+	if (configured) {
+		if (!executable(configured))
+			throw new ConfigError(`CDS_HELM_BIN=${configured}: no executable file there`);
+		return path.resolve(configured);
+	}
+	for (const dir of (env.PATH ?? "").split(":").filter(Boolean))
+		if (executable(path.join(dir, "helm"))) return path.join(dir, "helm");
+	const cache = env.CDS_CI_CACHE || path.join(env.HOME || os.homedir(), ".cache/cds-ts");
+	const cached = path.join(cache, "helm-v4.3.2/helm");
+	return executable(cached) ? cached : "";
 }
 
 function readKubernetesSettings(env: Env): KubernetesSettings {

@@ -3,8 +3,10 @@
 // the same model takes precedence (deploy-plugin.ts).
 
 import type { BuiltinDeploymentPlugin } from "./deploy-plugin.ts";
+import { KUBERNETES_MODEL } from "./deploy-kubernetes.ts";
 import { DEPLOY_WEBHOOK_MODEL } from "./deploy-webhook.ts";
 
 export const BUILTIN_DEPLOYMENT_PLUGINS: readonly BuiltinDeploymentPlugin[] = [
 	{ name: "deploy-webhook", models: [DEPLOY_WEBHOOK_MODEL], entry: "bin/cds-deploy-webhook.ts" },
+	{ name: "deploy-kubernetes", models: [KUBERNETES_MODEL], entry: "bin/cds-deploy-kubernetes.ts" },
 ];

@@ -22,6 +22,8 @@ export interface PluginQuery {
 	outbound: { allow: string[] };
 	/** The clear values among the options that are secrets: never to be echoed or sent on. */
 	secrets: string[];
+	/** Tools of the worker's host a built-in plugin may run: `helm` (CDS_HELM_BIN), when known. */
+	tools?: { helm?: string };
 }
 
 /** Step parameters as option strings: scalars as written, lists and maps as JSON. */
@@ -42,6 +44,7 @@ export function pluginQuery(input: {
 	params?: JsonValue;
 	outboundAllow?: readonly string[];
 	secrets?: readonly string[];
+	helm?: string;
 }): PluginQuery {
 	return {
 		protocol: PLUGIN_PROTOCOL,
@@ -49,6 +52,7 @@ export function pluginQuery(input: {
 		options: { ...input.vars, ...optionStrings(input.params) },
 		outbound: { allow: [...(input.outboundAllow ?? [])] },
 		secrets: [...(input.secrets ?? [])],
+		...(input.helm ? { tools: { helm: input.helm } } : {}),
 	};
 }
 
@@ -71,5 +75,6 @@ export function readPluginQuery(text: string): PluginQuery {
 		options,
 		outbound: { allow },
 		secrets: Array.isArray(q.secrets) ? q.secrets.filter((x) => typeof x === "string") : [],
+		...(typeof q.tools?.helm === "string" && q.tools.helm ? { tools: { helm: q.tools.helm } } : {}),
 	};
 }

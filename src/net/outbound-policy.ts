@@ -335,6 +335,8 @@ export async function pinnedDispatcher(
 	checked: CheckedTarget,
 	/** For a long-lived stream (an event stream): `bodyTimeout: 0` lets it stay quiet. */
 	timeouts: { bodyTimeout?: number } = {},
+	/** PEM certificates to trust instead of the system's (a private cluster's CA). */
+	ca?: string,
 ): Promise<Agent> {
 	const pinned = checked.addresses;
 	const { Agent } = await loadUndici();
@@ -345,6 +347,7 @@ export async function pinnedDispatcher(
 				if (options?.all) callback(null, pinned);
 				else callback(null, pinned[0]!.address, pinned[0]!.family);
 			},
+			...(ca ? { ca } : {}),
 		} as any,
 	});
 }
@@ -354,6 +357,8 @@ export interface OutboundFetchOptions {
 	resolve?: Resolver;
 	/** Largest answer read (default 8 MiB): an API answer, never a download. */
 	maxBytes?: number;
+	/** PEM certificates the server's must chain to, instead of the system's (a private CA). */
+	ca?: string;
 }
 
 const MAX_RESPONSE_BYTES = 8 * 1024 * 1024;
@@ -388,7 +393,7 @@ export async function outboundFetch(
 	options: OutboundFetchOptions,
 ): Promise<Response> {
 	const checked = await checkOutboundUrl(input, options.policy, options.resolve);
-	const dispatcher = await pinnedDispatcher(checked);
+	const dispatcher = await pinnedDispatcher(checked, {}, options.ca || undefined);
 	const undiciFetch = (await loadUndici()).fetch;
 	try {
 		// undici's own fetch: the dispatcher must come from the same undici as the fetch using it.

@@ -54,6 +54,8 @@ export interface JobRunOptions {
 	signal: AbortSignal;
 	/** The worker's PATH and LANG, the only parts of its environment passed on. */
 	path: string | undefined;
+	/** The helm binary built-in deployment plugins may run (CDS_HELM_BIN from the hatchery), "" for none. */
+	helm?: string;
 	lang: string | undefined;
 	/** The sandbox every process of a step runs in (CDS_WORKER_SANDBOX, from the hatchery). */
 	sandbox: SandboxPlan;
@@ -418,6 +420,7 @@ async function runStep(
 			root: resolve(dirname(options.workerCommand.script), ".."),
 			secrets: spec.secrets,
 			outboundAllow: spec.outboundAllow,
+			helm: options.helm ?? "",
 		},
 		env: buildStepEnv({
 			vars,

@@ -70,6 +70,7 @@ export async function main(options: WorkerMainOptions): Promise<number> {
 		sandbox,
 		network,
 		path: env.PATH,
+		helm: env.CDS_HELM_BIN || "",
 		lang: env.LANG,
 		workerCommand: { node: process.execPath, script: options.script },
 		diag,

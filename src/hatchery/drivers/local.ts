@@ -128,7 +128,12 @@ export function sandboxFor(settings: HatcherySettings, log?: (msg: string) => vo
 			gid: settings.sandboxGid,
 			hide: [settings.dataDir, settings.baseDir, os.homedir(), ...settings.sandboxHide],
 			// The `worker` command of the steps runs this install's launcher with this Node.
-			expose: [INSTALL_ROOT, path.dirname(path.dirname(process.execPath))],
+			// So is helm (CDS_HELM_BIN), which the Kubernetes deployment plugin runs, read-only.
+			expose: [
+				INSTALL_ROOT,
+				path.dirname(path.dirname(process.execPath)),
+				...(settings.helm ? [path.dirname(settings.helm)] : []),
+			],
 			share: settings.sandboxShare,
 			searchPath: host.PATH ?? "/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin",
 		});
@@ -155,6 +160,7 @@ export function createLocalDriver(settings: HatcherySettings, log?: (msg: string
 		models: settings.models,
 		binaries: settings.binaries ?? detectBinaries(DEFAULT_BINARIES),
 		memoryMb: settings.memoryMb,
+		...(settings.helm ? { workerEnv: { CDS_HELM_BIN: settings.helm } } : {}),
 		log,
 	});
 }

@@ -29,6 +29,8 @@ export interface StepContext {
 		secrets: readonly string[];
 		/** CDS_OUTBOUND_ALLOW of the server, for plugins that connect somewhere. */
 		outboundAllow: readonly string[];
+		/** The helm binary of the worker's host (CDS_HELM_BIN), "" for none. */
+		helm?: string;
 	};
 }
 

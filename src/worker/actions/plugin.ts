@@ -56,6 +56,7 @@ function queryOf(ctx: StepContext, plugin: { name: string; type: string }, param
 		params,
 		secrets: ctx.plugins?.secrets ?? [],
 		outboundAllow: ctx.plugins?.outboundAllow ?? [],
+		helm: ctx.plugins?.helm ?? "",
 	});
 }
 

@@ -1,0 +1,183 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { kubernetesSettings, parseTimeout } from "../../src/integrations/deploy-kubernetes.ts";
+import { objectPath, readManifests } from "../../src/integrations/kubernetes/manifests.ts";
+import { rolloutState } from "../../src/integrations/kubernetes/rollout.ts";
+import { pluginQuery } from "../../src/integrations/plugin-protocol.ts";
+
+describe("Kubernetes manifests", () => {
+	it("reads every document, flattens Lists and skips empty documents", () => {
+		const objects = readManifests(
+			`---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n---\n# nothing\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: apps/v1, kind: Deployment, metadata: {name: b, namespace: other}}\n`,
+			"k8s/app.yaml",
+		);
+		assert.deepEqual(
+			objects.map((o) => `${o.kind}/${o.metadata.name}`),
+			["ConfigMap/a", "Deployment/b"],
+		);
+	});
+	it("names the file and document of an object it cannot apply", () => {
+		assert.throws(
+			() => readManifests("kind: Pod\nmetadata: {name: x}\n", "a.yaml"),
+			/a\.yaml: document 1: no apiVersion/,
+		);
+		assert.throws(
+			() => readManifests("---\napiVersion: v1\nkind: Pod\nmetadata: {generateName: x-}\n", "a.yaml"),
+			/document 1: Pod has no metadata.name/,
+		);
+		assert.throws(() => readManifests("a: [", "bad.yaml"), /bad\.yaml: document 1/);
+	});
+	it("builds object paths in the object's namespace, else the integration's", () => {
+		const [d, ns] = readManifests(
+			"apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: n1}\n",
+			"x",
+		);
+		assert.equal(
+			objectPath(d!, { name: "deployments", namespaced: true }, "prod"),
+			"/apis/apps/v1/namespaces/prod/deployments/web",
+		);
+		assert.equal(objectPath(ns!, { name: "namespaces", namespaced: false }, "prod"), "/api/v1/namespaces/n1");
+	});
+});
+
+describe("rollout state", () => {
+	const dep = (status: Record<string, unknown>, generation = 2, replicas = 3) => ({
+		kind: "Deployment",
+		metadata: { name: "web", generation },
+		spec: { replicas },
+		status: { observedGeneration: 2, ...status },
+	});
+	it("waits for the controller to observe the new generation", () => {
+		assert.equal(
+			rolloutState(dep({ observedGeneration: 1, updatedReplicas: 3, replicas: 3, availableReplicas: 3 }))
+				.state,
+			"progressing",
+		);
+	});
+	it("follows a Deployment to done", () => {
+		assert.match(rolloutState(dep({ updatedReplicas: 1, replicas: 4 })).message, /1 of 3 new replicas/);
+		assert.match(
+			rolloutState(dep({ updatedReplicas: 3, replicas: 4 })).message,
+			/1 old replicas are pending termination/,
+		);
+		assert.match(
+			rolloutState(dep({ updatedReplicas: 3, replicas: 3, availableReplicas: 2 })).message,
+			/2 of 3 updated replicas are available/,
+		);
+		assert.equal(rolloutState(dep({ updatedReplicas: 3, replicas: 3, availableReplicas: 3 })).state, "done");
+	});
+	it("fails a Deployment past its progress deadline", () => {
+		const s = rolloutState(
+			dep({
+				conditions: [
+					{
+						type: "Progressing",
+						status: "False",
+						reason: "ProgressDeadlineExceeded",
+						message: "ReplicaSet web-1 has timed out progressing.",
+					},
+				],
+			}),
+		);
+		assert.equal(s.state, "failed");
+		assert.match(s.message, /timed out progressing/);
+	});
+	it("follows StatefulSets (revisions, partitions) and DaemonSets", () => {
+		const sts = (status: Record<string, unknown>, spec: Record<string, unknown> = {}) =>
+			rolloutState({
+				kind: "StatefulSet",
+				metadata: { name: "db", generation: 1 },
+				spec: { replicas: 2, ...spec },
+				status: { observedGeneration: 1, ...status },
+			});
+		assert.equal(sts({ readyReplicas: 1 }).state, "progressing");
+		assert.equal(
+			sts({ readyReplicas: 2, currentRevision: "a", updateRevision: "b", updatedReplicas: 1 }).state,
+			"progressing",
+		);
+		assert.equal(sts({ readyReplicas: 2, currentRevision: "b", updateRevision: "b" }).state, "done");
+		assert.equal(
+			sts(
+				{ readyReplicas: 2, updatedReplicas: 1 },
+				{ updateStrategy: { type: "RollingUpdate", rollingUpdate: { partition: 1 } } },
+			).state,
+			"done",
+		);
+		const ds = (status: Record<string, unknown>) =>
+			rolloutState({
+				kind: "DaemonSet",
+				metadata: { name: "agent", generation: 1 },
+				status: { observedGeneration: 1, ...status },
+			});
+		assert.equal(ds({ desiredNumberScheduled: 2, updatedNumberScheduled: 1 }).state, "progressing");
+		assert.equal(
+			ds({ desiredNumberScheduled: 2, updatedNumberScheduled: 2, numberAvailable: 1 }).state,
+			"progressing",
+		);
+		assert.equal(
+			ds({ desiredNumberScheduled: 2, updatedNumberScheduled: 2, numberAvailable: 2 }).state,
+			"done",
+		);
+	});
+});
+
+describe("Kubernetes deployment settings", () => {
+	const query = (settings: Record<string, string>) =>
+		pluginQuery({
+			plugin: { name: "deploy-kubernetes", type: "integration-deploy_application" },
+			vars: Object.fromEntries(
+				Object.entries(settings).map(([k, v]) => [`cds.integration.deployment.${k}`, v]),
+			),
+		});
+	it("parses timeouts as seconds or durations", () => {
+		assert.equal(parseTimeout(""), 180_000);
+		assert.equal(parseTimeout("90"), 90_000);
+		assert.equal(parseTimeout("3m"), 180_000);
+		assert.throws(() => parseTimeout("soon"), /neither seconds nor a duration/);
+	});
+	it("needs api_url and exactly one of deployment_files and helm_chart", () => {
+		assert.throws(() => kubernetesSettings(query({ deployment_files: "*.yaml" })), /no 'api_url'/);
+		assert.throws(() => kubernetesSettings(query({ api_url: "https://k" })), /neither/);
+		assert.throws(
+			() => kubernetesSettings(query({ api_url: "https://k", deployment_files: "a", helm_chart: "c" })),
+			/both/,
+		);
+		const s = kubernetesSettings(query({ api_url: "https://k/", helm_chart: "chart" }));
+		assert.equal(s.apiUrl, "https://k");
+		assert.equal(s.namespace, "default");
+	});
+});
+
+describe("CDS_HELM_BIN", () => {
+	it("must name an executable file when set (the node exits 2 otherwise)", async () => {
+		const { readHatcherySettings } = await import("../../config/hatchery.ts");
+		const { ConfigError } = await import("../../config/settings.ts");
+		assert.throws(
+			() => readHatcherySettings({ CDS_HELM_BIN: "/nonexistent/helm", PATH: "" }, "/tmp/data"),
+			(e: unknown) =>
+				e instanceof ConfigError && /CDS_HELM_BIN=\/nonexistent\/helm: no executable file/.test(e.message),
+		);
+		assert.equal(readHatcherySettings({ CDS_HELM_BIN: "/bin/sh", PATH: "" }, "/tmp/data").helm, "/bin/sh");
+	});
+	it("defaults to helm on PATH, else the CI cache's, else none", async () => {
+		const { mkdtempSync, mkdirSync, writeFileSync } = await import("node:fs");
+		const { tmpdir } = await import("node:os");
+		const path = await import("node:path");
+		const { readHatcherySettings } = await import("../../config/hatchery.ts");
+		const dir = mkdtempSync(path.join(tmpdir(), "helm-lookup-"));
+		const cache = path.join(dir, "cache");
+		assert.equal(readHatcherySettings({ PATH: "", CDS_CI_CACHE: cache }, "/tmp/data").helm, "");
+		mkdirSync(path.join(cache, "helm-v4.3.2"), { recursive: true });
+		writeFileSync(path.join(cache, "helm-v4.3.2/helm"), "#!/bin/sh\n", { mode: 0o755 });
+		assert.equal(
+			readHatcherySettings({ PATH: "", CDS_CI_CACHE: cache }, "/tmp/data").helm,
+			path.join(cache, "helm-v4.3.2/helm"),
+		);
+		mkdirSync(path.join(dir, "bin"));
+		writeFileSync(path.join(dir, "bin/helm"), "#!/bin/sh\n", { mode: 0o755 });
+		assert.equal(
+			readHatcherySettings({ PATH: path.join(dir, "bin"), CDS_CI_CACHE: cache }, "/tmp/data").helm,
+			path.join(dir, "bin/helm"),
+		);
+	});
+});
