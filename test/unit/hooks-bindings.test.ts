@@ -352,13 +352,16 @@ describe("a binding source", () => {
 			binding("a"),
 			binding("bad", { problem: "integration 'x' cannot be used" }),
 		]);
+		// At least 100 ms before the retry (half the base, full jitter): "retrying" is seen first.
+		ctx.settings.retryBaseMs = 200;
+		ctx.settings.retryMaxMs = 400;
 		await source.start(ctx);
 		await source.refresh();
 		await new Promise((r) => setImmediate(r));
 		const states = () => Object.fromEntries(source.bindings().map((b) => [b.binding, b.state]));
 		assert.deepEqual(states(), { a: "retrying", bad: "refused" });
 		assert.equal(source.health().ok, false);
-		for (let i = 0; i < 50 && states().a !== "listening"; i++) await new Promise((r) => setTimeout(r, 10));
+		for (let i = 0; i < 200 && states().a !== "listening"; i++) await new Promise((r) => setTimeout(r, 10));
 		assert.equal(states().a, "listening");
 		assert.deepEqual(source.started, ["a"]);
 		await source.stop();
