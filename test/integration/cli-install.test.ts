@@ -4,7 +4,7 @@
 // Takes about 10 s (the build ~5 s, the install a few seconds from npm's cache or the registry).
 
 import assert from "node:assert/strict";
-import { execFileSync, spawn, spawnSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
@@ -12,6 +12,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { after, before, describe, test } from "node:test";
+import { runCommand } from "../helpers/run-command.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const FIXTURE = join(ROOT, "test", "fixtures", "run", "ITSCWRKFLW3");
@@ -29,31 +30,6 @@ function machineNode(): string | undefined {
 
 const NODE = machineNode();
 
-/** Runs a command to its end (bounded), returning its output. */
-function run(
-	cmd: string,
-	args: string[],
-	options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-	return new Promise((resolve, reject) => {
-		const child = spawn(cmd, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
-		let stdout = "";
-		let stderr = "";
-		child.stdout.on("data", (d) => {
-			stdout += d;
-		});
-		child.stderr.on("data", (d) => {
-			stderr += d;
-		});
-		const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
-		child.on("error", reject);
-		child.on("close", (code) => {
-			clearTimeout(timer);
-			resolve({ code, stdout, stderr });
-		});
-	});
-}
-
 describe("the installed CLI", { skip: NODE ? false : "no node outside node_modules on this machine" }, () => {
 	let dir = "";
 	let prefix = "";
@@ -65,7 +41,7 @@ describe("the installed CLI", { skip: NODE ? false : "no node outside node_modul
 		dir = await mkdtemp(join(tmpdir(), "cds-install-"));
 		prefix = join(dir, "prefix");
 		// npm runs `prepack` (the build) with node_modules/.bin on PATH, so with the checkout's tsc.
-		const pack = await run("npm", ["pack", "--pack-destination", dir, "--silent"], {
+		const pack = await runCommand("npm", ["pack", "--pack-destination", dir, "--silent"], {
 			cwd: ROOT,
 			env: { ...process.env, npm_config_update_notifier: "false" },
 			timeoutMs: 120_000,
@@ -80,7 +56,7 @@ describe("the installed CLI", { skip: NODE ? false : "no node outside node_modul
 			/^(?!.*\.d\.ts$).*\.ts$/m,
 			"no TypeScript in the package but declarations (cds-ts/hooks): Node would refuse it under node_modules",
 		);
-		const install = await run(
+		const install = await runCommand(
 			"npm",
 			["install", "-g", "--prefix", prefix, "--prefer-offline", "--no-audit", "--no-fund", tarball],
 			{ cwd: dir, env: { ...process.env, npm_config_update_notifier: "false" }, timeoutMs: 180_000 },
@@ -101,7 +77,7 @@ describe("the installed CLI", { skip: NODE ? false : "no node outside node_modul
 	test("`cds` is on PATH and `cds version` runs on the machine's Node", async () => {
 		const which = spawnSync("sh", ["-c", "command -v cds"], { encoding: "utf8", env });
 		assert.equal(which.stdout.trim(), join(prefix, "bin", "cds"));
-		const r = await run("cds", ["version"], { env });
+		const r = await runCommand("cds", ["version"], { env });
 		assert.equal(r.code, 0, r.stderr);
 		const { version } = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8"));
 		assert.equal(
@@ -118,24 +94,24 @@ describe("the installed CLI", { skip: NODE ? false : "no node outside node_modul
 		await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
 		const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 		try {
-			const live = await run("cds", ["version"], { env: { ...env, CDS_API_URL: `${url}/api/v1` } });
+			const live = await runCommand("cds", ["version"], { env: { ...env, CDS_API_URL: `${url}/api/v1` } });
 			assert.equal(live.code, 0, live.stderr);
 			assert.match(live.stdout, new RegExp(`\\nserver: ${url} \\(live, node node-under-test\\)\\n$`));
 			// From the `cds login` file as well.
 			await writeFile(env.CDS_CONFIG!, JSON.stringify({ apiUrl: url, token: "t".repeat(24) }));
-			const fromFile = await run("cds", ["version"], { env });
+			const fromFile = await runCommand("cds", ["version"], { env });
 			assert.match(fromFile.stdout, new RegExp(`\\nserver: ${url} \\(live, node node-under-test\\)\\n$`));
 		} finally {
 			await rm(env.CDS_CONFIG!, { force: true });
 			await new Promise((resolve) => server.close(resolve));
 		}
-		const closed = await run("cds", ["version"], { env: { ...env, CDS_API_URL: url } });
+		const closed = await runCommand("cds", ["version"], { env: { ...env, CDS_API_URL: url } });
 		assert.equal(closed.code, 0);
 		assert.match(closed.stdout, new RegExp(`\\nserver: ${url} \\(unreachable: ECONNREFUSED\\)\\n$`));
 	});
 
 	test("`cds workflow lint` accepts a valid file set and rejects a broken file, with its location", async () => {
-		const ok = await run("cds", ["workflow", "lint", FIXTURE], { env });
+		const ok = await runCommand("cds", ["workflow", "lint", FIXTURE], { env });
 		assert.equal(ok.code, 0, ok.stdout + ok.stderr);
 		assert.match(ok.stdout, /ITSCWRKFLW3\.yml\s+workflow\s+accepted/);
 		const broken = join(dir, "broken");
@@ -144,7 +120,7 @@ describe("the installed CLI", { skip: NODE ? false : "no node outside node_modul
 			join(broken, "bad.pip.yml"),
 			"version: v1.0\nname: bad\njobs:\n- job: build\n  steps: [[1]]\n",
 		);
-		const bad = await run("cds", ["workflow", "lint", join(broken, "bad.pip.yml")], { env });
+		const bad = await runCommand("cds", ["workflow", "lint", join(broken, "bad.pip.yml")], { env });
 		assert.equal(bad.code, 2, bad.stdout + bad.stderr);
 		assert.match(bad.stdout + bad.stderr, /bad\.pip\.yml:\d+:\d+: /);
 	});

@@ -8,7 +8,7 @@
 // Takes about a minute: the build, the install (from npm's cache), tsc, two nodes.
 
 import assert from "node:assert/strict";
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -18,36 +18,13 @@ import { after, before, describe, test } from "node:test";
 import { type NodeProcess, spawnNode } from "../helpers/cluster.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 import { mongoUrlFor, serverUrl, uniqueDbName } from "../helpers/servers.ts";
+import { runCommand } from "../helpers/run-command.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const mongo = serverUrl("MONGO_URL");
 const nats = serverUrl("NATS_URL");
 const KEY = `SDK${randomBytes(3).toString("hex").toUpperCase()}`;
 const PIPELINE = "version: v1.0\nname: build\njobs:\n- job: compile\n  steps:\n  - script:\n    - echo hi\n";
-
-function run(
-	cmd: string,
-	args: string[],
-	options: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number },
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-	return new Promise((resolve, reject) => {
-		const child = spawn(cmd, args, { cwd: options.cwd, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
-		let stdout = "";
-		let stderr = "";
-		child.stdout.on("data", (d) => {
-			stdout += d;
-		});
-		child.stderr.on("data", (d) => {
-			stderr += d;
-		});
-		const timer = setTimeout(() => child.kill("SIGKILL"), options.timeoutMs ?? 60_000);
-		child.on("error", reject);
-		child.on("close", (code) => {
-			clearTimeout(timer);
-			resolve({ code, stdout, stderr });
-		});
-	});
-}
 
 /** The guide's example: the code block between its markers in docs/hook-sdk.md. */
 async function guideExample(): Promise<string> {
@@ -132,7 +109,7 @@ describe("a hook source written with the SDK, outside the repository, run as its
 		await mkdir(project);
 		await mkdir(inbox);
 		// npm runs `prepack` (the build) with node_modules/.bin on PATH, so with the checkout's tsc.
-		const pack = await run("npm", ["pack", "--pack-destination", dir, "--silent"], {
+		const pack = await runCommand("npm", ["pack", "--pack-destination", dir, "--silent"], {
 			cwd: ROOT,
 			env: { ...process.env, npm_config_update_notifier: "false" },
 			timeoutMs: 180_000,
@@ -148,11 +125,15 @@ describe("a hook source written with the SDK, outside the repository, run as its
 			join(project, "package.json"),
 			JSON.stringify({ name: "file-hook", version: "1.0.0", private: true, type: "module" }, null, 2),
 		);
-		const install = await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", tarball], {
-			cwd: project,
-			env: { ...process.env, npm_config_update_notifier: "false" },
-			timeoutMs: 300_000,
-		});
+		const install = await runCommand(
+			"npm",
+			["install", "--prefer-offline", "--no-audit", "--no-fund", tarball],
+			{
+				cwd: project,
+				env: { ...process.env, npm_config_update_notifier: "false" },
+				timeoutMs: 300_000,
+			},
+		);
 		assert.equal(install.code, 0, install.stderr);
 		const example = await guideExample();
 		assert.equal(
@@ -194,7 +175,7 @@ describe("a hook source written with the SDK, outside the repository, run as its
 				files: ["file-source.ts"],
 			}),
 		);
-		const tsc = await run(
+		const tsc = await runCommand(
 			process.execPath,
 			[join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", project],
 			{
@@ -204,7 +185,7 @@ describe("a hook source written with the SDK, outside the repository, run as its
 		);
 		assert.equal(tsc.code, 0, tsc.stdout + tsc.stderr);
 		// It resolved the package's declarations, not something else.
-		const traced = await run(
+		const traced = await runCommand(
 			process.execPath,
 			[join(ROOT, "node_modules", "typescript", "bin", "tsc"), "-p", project, "--listFiles"],
 			{ cwd: project, timeoutMs: 120_000 },
