@@ -13,6 +13,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { Admin, Producer } from "@platformatic/kafka";
 import { bindingId } from "../src/hooks/bindings.ts";
+import { childMessage } from "./child-message.ts";
 
 type Env = Record<string, string | undefined>;
 
@@ -66,16 +67,11 @@ export async function kafkaScenario(host: Env) {
 		},
 		stdio: ["ignore", "ignore", "inherit", "ipc"],
 	});
-	const ask = <T>(type: string) =>
-		new Promise<T>((resolve) => {
-			const on = (m: any) => {
-				if (m?.type !== type) return;
-				child.off("message", on);
-				resolve(m as T);
-			};
-			child.on("message", on);
-			if (type !== "ready") child.send({ type });
-		});
+	const ask = <T>(type: string) => {
+		const reply = childMessage<T>(child, type);
+		if (type !== "ready") child.send({ type });
+		return reply;
+	};
 	const producer = new Producer({ clientId: "cds-bench", bootstrapBrokers: [brokers] });
 	try {
 		await ask("ready");

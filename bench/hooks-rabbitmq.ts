@@ -15,6 +15,7 @@ import path from "node:path";
 import { Connection } from "rabbitmq-client";
 import { hostEnv } from "../config/process-env.ts";
 import { bindingId } from "../src/hooks/bindings.ts";
+import { childMessage } from "./child-message.ts";
 
 const host = hostEnv();
 
@@ -34,17 +35,11 @@ function node(name: string, env: Record<string, string>) {
 		},
 		stdio: ["ignore", "ignore", "inherit", "ipc"],
 	});
-	const ask = (type: string) =>
-		new Promise<any>((resolve) => {
-			const on = (m: any) => {
-				if (m?.type === type) {
-					child.off("message", on);
-					resolve(m);
-				}
-			};
-			child.on("message", on);
-			if (type !== "ready") child.send({ type });
-		});
+	const ask = (type: string) => {
+		const reply = childMessage(child, type);
+		if (type !== "ready") child.send({ type });
+		return reply;
+	};
 	return {
 		ready: ask("ready"),
 		ask,

@@ -23,6 +23,7 @@ import { hostEnv } from "../config/process-env.ts";
 import { cpuMeter, storePids } from "./cpu.ts";
 import { kafkaScenario } from "./hooks-kafka.ts";
 import { rabbitmqScenario } from "./hooks-rabbitmq.ts";
+import { childMessage } from "./child-message.ts";
 
 const host = hostEnv();
 
@@ -79,16 +80,7 @@ async function forkNode(name: string, repo: RepositoryDoc, env: Record<string, s
 		},
 		stdio: ["ignore", "ignore", "inherit", "ipc"],
 	});
-	const message = (type: string) =>
-		new Promise<any>((resolve) => {
-			const on = (m: any) => {
-				if (m?.type === type) {
-					child.off("message", on);
-					resolve(m);
-				}
-			};
-			child.on("message", on);
-		});
+	const message = (type: string) => childMessage(child, type);
 	const ask = async (type: string) => {
 		const reply = message(type);
 		child.send({ type });
