@@ -43,7 +43,7 @@ export class MarathonStandin {
 		this.route("GET /v2/events", (req, res, url) => this.#subscribe(req, res, url));
 	}
 
-	/** Serves `METHOD /path` (exact path) with `handler`. */
+	/** Serves `METHOD /path` (exact path), or `METHOD /prefix/*` (every path under it), with `handler`. */
 	route(key: string, handler: Route): void {
 		this.#routes.set(key, handler);
 	}
@@ -96,7 +96,14 @@ export class MarathonStandin {
 				return;
 			}
 		}
-		const route = this.#routes.get(`${req.method} ${url.pathname}`);
+		// `METHOD /prefix/*` routes serve every path under the prefix (app ids hold slashes).
+		let route = this.#routes.get(`${req.method} ${url.pathname}`);
+		if (!route)
+			for (const [key, handler] of this.#routes)
+				if (key.endsWith("/*") && `${req.method} ${url.pathname}`.startsWith(key.slice(0, -1))) {
+					route = handler;
+					break;
+				}
 		if (!route) {
 			res.writeHead(404, { "content-type": "application/json" });
 			res.end(JSON.stringify({ message: `Route not found: ${req.method} ${url.pathname}` }));
