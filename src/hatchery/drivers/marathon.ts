@@ -56,6 +56,8 @@ interface AppEntry extends WorkerHandle {
 	appId: string;
 	/** A task of it was seen (staging or running): an app without one has ended. */
 	seenTask?: boolean;
+	/** Its task was seen running. */
+	seenRunning?: boolean;
 	/** Deleted by this driver (job over, stopped): its end is no failure. */
 	deleting?: boolean;
 	reported?: boolean;
@@ -188,9 +190,14 @@ export class MarathonDriver implements HatcheryDriver {
 		}
 		if (e.reported) return;
 		if ((app.tasks ?? []).length > 0) e.seenTask = true;
-		const s = appState(app, queued, e.seenTask === true);
-		if (s.kind === "running") e.state = "running";
-		else if (s.kind === "provisioning") {
+		const s = appState(app, queued, {
+			task: e.seenTask === true,
+			running: e.seenRunning === true || e.adopted === true,
+		});
+		if (s.kind === "running") {
+			e.state = "running";
+			e.seenRunning = true;
+		} else if (s.kind === "provisioning") {
 			e.state = "provisioning";
 			if (!e.deleting && Date.now() - e.startedAt > this.opts.settings.startTimeoutMs) {
 				const reason = `marathon app not started in ${Math.round(this.opts.settings.startTimeoutMs / 1000)}s: ${notStartedReason(queued)}`;
@@ -199,7 +206,11 @@ export class MarathonDriver implements HatcheryDriver {
 				void this.deleteApp(e);
 			}
 		} else {
-			this.ended(e, s.exitCode, s.failure ? { reason: s.failure, started: e.seenTask === true } : undefined);
+			this.ended(
+				e,
+				s.exitCode,
+				s.failure ? { reason: s.failure, started: e.seenRunning === true } : undefined,
+			);
 			void this.deleteApp(e);
 		}
 	}

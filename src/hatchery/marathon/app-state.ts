@@ -4,7 +4,8 @@
 // whether the task failed and why. A command that exited or was killed by a signal is the
 // worker's own end (its job's state is what the worker reported, or "worker lost" by the
 // heartbeat); Mesos' own failures (lost, dropped, gone, a failed fetch, an unhealthy kill) are
-// reasons the hatchery fails the job with at once.
+// reasons the hatchery fails the job with at once, and so is a task that failed before it was
+// ever seen running (its worker could not start).
 
 import type { MarathonApp, QueueItem } from "../../marathon/types.ts";
 
@@ -15,7 +16,12 @@ export type AppState =
 
 const COMMAND_END = /^Command (exited with status (\d+)|terminated with signal)/;
 
-export function appState(app: MarathonApp, queued: QueueItem | undefined, seenTask: boolean): AppState {
+export function appState(
+	app: MarathonApp,
+	queued: QueueItem | undefined,
+	seen: { task: boolean; running: boolean },
+): AppState {
+	const seenTask = seen.task;
 	const tasks = app.tasks ?? [];
 	if (tasks.some((t) => t.state === "TASK_RUNNING")) return { kind: "running" };
 	if (tasks.length > 0) return { kind: "provisioning" };
@@ -25,7 +31,9 @@ export function appState(app: MarathonApp, queued: QueueItem | undefined, seenTa
 	if (!ended) return { kind: "provisioning" };
 	if (!failure) return { kind: "over", exitCode: 0 };
 	const command = COMMAND_END.exec(failure.message ?? "");
-	if (failure.state === "TASK_FAILED" && command)
+	// A command that ended before anyone saw it run (the worker cannot start: a bad image, a
+	// deployment that fails) is a reason too; after running, the worker's own end.
+	if (failure.state === "TASK_FAILED" && command && seen.running)
 		return { kind: "over", exitCode: command[2] !== undefined ? Number(command[2]) : null };
 	return {
 		kind: "over",

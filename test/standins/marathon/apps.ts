@@ -18,8 +18,8 @@
 // without `?force=true`.
 //
 // Faults: `failDeployment(appId)` (every new task of the app fails at launch — the deployment
-// never completes), `loseTask(appId)` (its process is killed, TASK_LOST: "agent lost"),
-// `unhealthy(appId)` (Marathon kills the task for failing health checks: TASK_KILLED and an
+// never completes), `loseTask(appId)` (the tasks of the app or of the apps in its group: their processes is killed, TASK_LOST: "agent lost"),
+// `unhealthy(appId)` (likewise, Marathon kills the tasks for failing health checks: TASK_KILLED and an
 // `unhealthy_instance_kill_event`), `failRequests(n, status)` (the next n API calls answer a 5xx).
 //
 // What it does NOT model: Mesos itself (offers, resources: cpus/mem/disk are validated, never
@@ -145,7 +145,7 @@ export class MarathonApps {
 
 	// ---- faults and views for tests ----
 
-	/** Every new task of `appId` fails at launch, until cleared: its deployment never completes. */
+	/** Every new task of `appId` (or of the apps under it) fails at launch, until cleared: its deployment never completes. */
 	failDeployment(appId: string, on = true): void {
 		if (on) this.#failDeployment.add(absolute(appId));
 		else this.#failDeployment.delete(absolute(appId));
@@ -158,16 +158,30 @@ export class MarathonApps {
 
 	/** The app's running tasks are lost with their agent: their processes die, TASK_LOST. */
 	loseTask(appId: string): number {
-		return this.#killAll(
-			absolute(appId),
-			{ state: "TASK_LOST", message: "Agent 127.0.0.1 was removed (stand-in fault: agent lost)" },
-			"SIGKILL",
-		);
+		let lost = 0;
+		for (const id of this.#under(appId))
+			lost += this.#killAll(
+				id,
+				{ state: "TASK_LOST", message: "Agent 127.0.0.1 was removed (stand-in fault: agent lost)" },
+				"SIGKILL",
+			);
+		return lost;
+	}
+
+	/** The ids of the app `appId` and of the apps in its group. */
+	#under(appId: string): string[] {
+		const id = absolute(appId);
+		return [...this.apps.keys()].filter((a) => a === id || a.startsWith(`${id}/`));
 	}
 
 	/** The app's tasks fail their health checks: Marathon kills them. */
 	unhealthy(appId: string, reason = "500 Internal Server Error"): number {
-		const id = absolute(appId);
+		let killed = 0;
+		for (const id of this.#under(appId)) killed += this.#unhealthy(id, reason);
+		return killed;
+	}
+
+	#unhealthy(id: string, reason: string): number {
 		for (const t of this.apps.get(id)?.tasks ?? [])
 			this.#standin.publish({
 				eventType: "unhealthy_instance_kill_event",
@@ -425,7 +439,7 @@ export class MarathonApps {
 			);
 		}
 		if (task.killing) return this.#ended(task, task.killing.state, task.killing.message);
-		if (this.#failDeployment.has(appId))
+		if ([...this.#failDeployment].some((p) => appId === p || appId.startsWith(`${p}/`)))
 			return this.#ended(
 				task,
 				"TASK_FAILED",
@@ -458,7 +472,9 @@ export class MarathonApps {
 		child.stderr?.on("data", (d: Buffer) => log.push(d));
 		child.on("error", () => {});
 		child.on("exit", (code, signal) => {
-			writeFileSync(path.join(sandbox, "stdout"), Buffer.concat(log));
+			try {
+				writeFileSync(path.join(sandbox, "stdout"), Buffer.concat(log));
+			} catch {} // the stand-in stopped and removed it
 			if (task.killing) return this.#ended(task, task.killing.state, task.killing.message);
 			if (code === 0) return this.#ended(task, "TASK_FINISHED", "Command exited with status 0");
 			this.#ended(
