@@ -26,6 +26,11 @@ export interface MarathonClientOptions {
 	/** Attempts of a retryable call, first included. */
 	attempts?: number;
 	backoff?: { baseMs: number; maxMs: number };
+	/**
+	 * A fetch to send the calls with instead of undici's own agent: a deployment plugin passes
+	 * the outbound-checked fetch of its sandbox (src/net/outbound-policy.ts).
+	 */
+	fetch?: (url: string, init: RequestInit) => Promise<Response>;
 }
 
 export class MarathonError extends Error {
@@ -79,6 +84,24 @@ export class MarathonClient {
 		return h;
 	}
 
+	async #send(method: string, path: string, body: unknown): Promise<{ statusCode: number; text: string }> {
+		const headers = this.#headers(body !== undefined);
+		const payload = body === undefined ? undefined : JSON.stringify(body);
+		const signal = AbortSignal.timeout(this.#opts.timeoutMs);
+		if (this.#opts.fetch) {
+			const r = await this.#opts.fetch(`${this.url}${path}`, { method, headers, body: payload, signal });
+			return { statusCode: r.status, text: await r.text() };
+		}
+		const r = await request(`${this.url}${path}`, {
+			method: method as "GET",
+			headers,
+			body: payload,
+			dispatcher: this.#agent,
+			signal,
+		});
+		return { statusCode: r.statusCode, text: await r.body.text() };
+	}
+
 	/** One call, retried while the failure may pass; `notFound` answers a 404 instead of throwing. */
 	async call<T>(method: string, path: string, body?: unknown, notFound?: T): Promise<T> {
 		const backoff = new Backoff(this.#opts.backoff);
@@ -87,14 +110,8 @@ export class MarathonClient {
 			let err: Error;
 			let retryable: boolean;
 			try {
-				const res = await request(`${this.url}${path}`, {
-					method: method as "GET",
-					headers: this.#headers(body !== undefined),
-					body: body === undefined ? undefined : JSON.stringify(body),
-					dispatcher: this.#agent,
-					signal: AbortSignal.timeout(this.#opts.timeoutMs),
-				});
-				const text = await res.body.text();
+				const res = await this.#send(method, path, body);
+				const text = res.text;
 				if (res.statusCode < 300) return (text ? JSON.parse(text) : undefined) as T;
 				if (res.statusCode === 404 && notFound !== undefined) return notFound;
 				let parsed: MarathonErrorBody | undefined;

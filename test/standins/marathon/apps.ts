@@ -17,10 +17,12 @@
 // definition) unless `?force=true`. An app held by a deployment answers 409 "locked" to changes
 // without `?force=true`.
 //
-// Faults: `failDeployment(appId)` (every new task of the app fails at launch — the deployment
-// never completes), `loseTask(appId)` (the tasks of the app or of the apps in its group: their processes is killed, TASK_LOST: "agent lost"),
-// `unhealthy(appId)` (likewise, Marathon kills the tasks for failing health checks: TASK_KILLED and an
-// `unhealthy_instance_kill_event`), `failRequests(n, status)` (the next n API calls answer a 5xx).
+// Faults: `failDeployment(appId)` (every task of the app's next deployment fails at launch —
+// that deployment never completes; a rollback deploys a healthy version), `loseTask(appId)`
+// (the processes of the tasks of the app, or of the apps in its group, are killed: TASK_LOST,
+// "agent removed"), `unhealthy(appId)` (likewise, Marathon kills them for failing health
+// checks: TASK_KILLED and an `unhealthy_instance_kill_event`), `failRequests(n, status)` (the
+// next n API calls answer a 5xx).
 //
 // What it does NOT model: Mesos itself (offers, resources: cpus/mem/disk are validated, never
 // enforced; every task runs on host 127.0.0.1 at once), containers (a DOCKER or MESOS container's
@@ -112,6 +114,8 @@ export class MarathonApps {
 	/** Every request body the stand-in was sent and refused, for tests. */
 	readonly refused: Array<{ path: string; details: unknown }> = [];
 	#failDeployment = new Set<string>();
+	/** `appId@version` of the versions whose tasks fail (armed by failDeployment). */
+	#failingVersions = new Set<string>();
 	#failRequests: { n: number; status: number } = { n: 0, status: 503 };
 	#opts: MarathonAppsOptions;
 	#standin: MarathonStandin;
@@ -145,7 +149,11 @@ export class MarathonApps {
 
 	// ---- faults and views for tests ----
 
-	/** Every new task of `appId` (or of the apps under it) fails at launch, until cleared: its deployment never completes. */
+	/**
+	 * The next deployment of `appId` (or of an app in its group) is a failing one: every task of
+	 * the version it deploys fails at launch, so it never completes. A later deployment (a
+	 * rollback) deploys a healthy version again. `on = false` disarms a fault not yet used.
+	 */
 	failDeployment(appId: string, on = true): void {
 		if (on) this.#failDeployment.add(absolute(appId));
 		else this.#failDeployment.delete(absolute(appId));
@@ -362,6 +370,11 @@ export class MarathonApps {
 				}
 			}
 		} else {
+			const armed = [...this.#failDeployment].find((p) => appId === p || appId.startsWith(`${p}/`));
+			if (armed) {
+				this.#failDeployment.delete(armed);
+				this.#failingVersions.add(`${appId}@${version}`);
+			}
 			const clean: Def = { ...def, id: appId };
 			delete clean.version;
 			if (app) {
@@ -439,7 +452,7 @@ export class MarathonApps {
 			);
 		}
 		if (task.killing) return this.#ended(task, task.killing.state, task.killing.message);
-		if ([...this.#failDeployment].some((p) => appId === p || appId.startsWith(`${p}/`)))
+		if (this.#failingVersions.has(`${appId}@${task.version}`))
 			return this.#ended(
 				task,
 				"TASK_FAILED",
