@@ -17,11 +17,11 @@ import {
 
 const [password, passwordFile] = secret(
 	"CDS_MARATHON_PASSWORD",
-	"password of `CDS_MARATHON_USER` (HTTP basic auth, Marathon's `--http_credentials`)",
+	"password of `CDS_MARATHON_USER` (HTTP basic auth, Marathon's `--http_credentials`); removed from the node's environment at start",
 );
 const [token, tokenFile] = secret(
 	"CDS_MARATHON_TOKEN",
-	"an authentication token sent as `Authorization: token=<t>` (DC/OS); exclusive with `CDS_MARATHON_USER`",
+	"an authentication token sent as `Authorization: token=<t>` (DC/OS); exclusive with `CDS_MARATHON_USER`; removed from the node's environment at start",
 );
 
 const PATH_ID = {
@@ -67,7 +67,7 @@ export const MARATHON_SETTINGS = {
 	workerCommand: string(
 		"CDS_MARATHON_WORKER_COMMAND",
 		"node /opt/cds/bin/cds-worker.mjs",
-		"the worker's command in the image, space-separated (it reads its assignment, fetched once into the task's sandbox, on stdin)",
+		"the worker's command in the image, as shell words (it reads its assignment, fetched once into the task's sandbox, on stdin)",
 	),
 	cpus: string("CDS_MARATHON_CPUS", "0.5", "CPUs of each worker app", {
 		pattern: /^(\d+(\.\d+)?|\.\d+)$/,

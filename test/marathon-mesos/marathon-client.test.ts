@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { MarathonClient, MarathonError } from "../../src/marathon/client.ts";
+import { MarathonClient, type MarathonError } from "../../src/marathon/client.ts";
 import { APP_SCHEMA } from "../standins/marathon/apps.ts";
 import { validate } from "../standins/marathon/schema.ts";
 import { type Marathon, startMarathon, until } from "./marathon-helpers.ts";

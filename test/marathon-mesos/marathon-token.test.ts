@@ -82,7 +82,7 @@ describe("Marathon driver: the job token", () => {
 		const [id] = [...m.apps.apps.keys()];
 		assert.match(id!, /^\/cds-workers\/token-check\/w-[0-9a-f]{16}$/);
 		const app = await (await fetch(`${m.url}/v2/apps${id}`)).text();
-		const versions = await (await fetch(`${m.url}/v2/apps${id}/versions`)).json();
+		const versions = (await (await fetch(`${m.url}/v2/apps${id}/versions`)).json()) as { versions: string[] };
 		const v = await (await fetch(`${m.url}/v2/apps${id}/versions/${versions.versions[0]}`)).text();
 		const all = await (await fetch(`${m.url}/v2/apps?embed=apps.tasks`)).text();
 		const queue = await (await fetch(`${m.url}/v2/queue`)).text();

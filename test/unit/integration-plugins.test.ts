@@ -148,9 +148,11 @@ describe("deployment plugins", () => {
 		const webhookOverride = { ...k8s, name: "my-hook", integration: "DeployWebhook" };
 		const chosen = chooseDeploymentPlugin("DeployWebhook", [webhookOverride], BUILTIN_DEPLOYMENT_PLUGINS);
 		assert.equal(chosen.kind === "installed" && chosen.plugin.name, "my-hook");
-		const none = chooseDeploymentPlugin("Marathon", [k8s], BUILTIN_DEPLOYMENT_PLUGINS);
+		const marathon = chooseDeploymentPlugin("Marathon", [k8s], BUILTIN_DEPLOYMENT_PLUGINS);
+		assert.equal(marathon.kind === "builtin" && marathon.plugin.entry, "bin/cds-deploy-marathon.ts");
+		const none = chooseDeploymentPlugin("Nomad", [k8s], BUILTIN_DEPLOYMENT_PLUGINS);
 		assert.equal(none.kind, "none");
-		assert.match(none.kind === "none" ? none.reason : "", /integration model 'Marathon'/);
+		assert.match(none.kind === "none" ? none.reason : "", /integration model 'Nomad'/);
 		const actionOnly = { ...k8s, type: "action" };
 		assert.equal(chooseDeploymentPlugin("Kubernetes", [actionOnly], []).kind, "none");
 	});
