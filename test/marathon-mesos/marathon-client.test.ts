@@ -5,6 +5,7 @@
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import http from "node:http";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { MarathonClient, type MarathonError } from "../../src/marathon/client.ts";
@@ -44,6 +45,25 @@ describe("Marathon client against the stand-in", () => {
 			(e: MarathonError) => e.status === 401 && /Invalid username/.test(e.message),
 		);
 		await anonymous.close();
+	});
+
+	test("a token is sent as DC/OS does (Authorization: token=…); a timeout is an error naming the call", async () => {
+		const seen: string[] = [];
+		const server = http.createServer((req, res) => {
+			seen.push(req.headers.authorization ?? "");
+			if (req.url === "/v2/queue") return; // never answers
+			res.writeHead(200, { "content-type": "application/json" });
+			res.end('{"apps":[]}');
+		});
+		await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+		const base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+		const c = new MarathonClient({ url: base, auth: { token: "acs-token" }, timeoutMs: 300, attempts: 1 });
+		assert.deepEqual(await c.listApps(), []);
+		assert.deepEqual(seen, ["token=acs-token"]);
+		await assert.rejects(c.queue(), /marathon: GET \/v2\/queue: /);
+		await c.close();
+		server.closeAllConnections();
+		server.close();
 	});
 
 	test("an app is created, runs its task, gets a new version, and is deleted", async () => {

@@ -106,6 +106,16 @@ describe("Marathon driver: the job token", () => {
 		assert.equal(workers.length, 1);
 		await driver.kill("P/W/1/job-1");
 		await until("the app to be deleted", () => m.apps.apps.size === 0);
+		// The stand-in published the task's life on Marathon's event bus, as Marathon does.
+		const seen = await until("the events of the task's end", () => {
+			const text = events.join("");
+			return text.includes('"taskStatus":"TASK_KILLED"') && text.includes("app_terminated_event")
+				? text
+				: undefined;
+		});
+		const statuses = [...seen.matchAll(/"taskStatus":"(TASK_[A-Z]+)"/g)].map((x) => x[1]);
+		assert.deepEqual(statuses, ["TASK_STAGING", "TASK_RUNNING", "TASK_KILLING", "TASK_KILLED"]);
+		assert.match(seen, /event: deployment_success\n/);
 		assert.equal(readdirSync(path.join(m.dir, "sandboxes")).length, 0, "the task's sandbox is gone");
 	});
 
