@@ -10,11 +10,15 @@
 // Tests publish events with `publish()` and the builders below (`statusUpdate`, `instanceChanged`,
 // `unhealthyInstanceKill`, `deploymentFailed`), and cut every open stream with `cutStreams()`.
 //
-// What it does NOT model: Mesos, tasks or apps that exist (events are whatever a test publishes,
-// nothing checks they are consistent); the apps, deployments, groups, queue and info APIs (the
-// Marathon/Mesos hatchery issue #17 adds routes through `route()`); the deprecated callback
-// subscriptions; leader election and `/v2/leader` redirects; Marathon's keep-alive comments and
-// its slow-consumer disconnection; the `plan-format=light` parameter.
+// The apps, deployments, tasks and queue APIs are in ./apps.ts (`new MarathonApps(standin, …)`),
+// mounted through `route()` (`METHOD /prefix/*` routes serve the paths under a prefix: app ids
+// hold slashes); with it, the events published are those of real apps and tasks, and tests may
+// still publish made-up ones.
+//
+// What it does NOT model: the deprecated callback subscriptions; leader election and
+// `/v2/leader` redirects; Marathon's keep-alive comments and its slow-consumer disconnection; the
+// `plan-format=light` parameter; the groups, pods and info APIs. (What the apps part does not
+// model: ./apps.ts.)
 
 import { randomUUID } from "node:crypto";
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
