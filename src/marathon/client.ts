@@ -171,6 +171,11 @@ export class MarathonClient {
 		return this.call("DELETE", `/v2/apps/${enc(id)}${options.force ? "?force=true" : ""}`, undefined, null);
 	}
 
+	/** Replaces every task of an app (`POST /v2/apps/{id}/restart`): the deployment doing it. */
+	async restartApp(id: string, options: { force?: boolean } = {}): Promise<DeploymentRef> {
+		return this.call("POST", `/v2/apps/${enc(id)}/restart${options.force ? "?force=true" : ""}`);
+	}
+
 	/** The versions of an app, newest first. */
 	async appVersions(id: string): Promise<string[]> {
 		return (await this.call<{ versions: string[] }>("GET", `/v2/apps/${enc(id)}/versions`)).versions;

@@ -92,9 +92,17 @@ describe("Marathon client against the stand-in", () => {
 			const app = await client.getApp("/demo/sleeper");
 			return app?.tasks?.some((t) => t.state === "TASK_RUNNING" && t.version === app.version) === true;
 		});
+		const before = (await client.appTasks("/demo/sleeper")).map((t) => t.id);
+		const restart = await client.restartApp("/demo/sleeper");
+		assert.ok(restart.deploymentId);
+		await until("new tasks after the restart", async () => {
+			const tasks = await client.appTasks("/demo/sleeper");
+			return tasks.some((t) => t.state === "TASK_RUNNING" && !before.includes(t.id));
+		});
 		const versions = await client.appVersions("/demo/sleeper");
-		assert.equal(versions.length, 2);
-		assert.equal((await client.appVersion("/demo/sleeper", versions[1]!)).cmd, "sleep 30");
+		assert.equal(versions.length, 3);
+		assert.equal((await client.appVersion("/demo/sleeper", versions[2]!)).cmd, "sleep 30");
+		assert.equal((await client.appVersion("/demo/sleeper", versions[0]!)).cmd, "sleep 31");
 		assert.ok((await client.listTasks()).some((t) => t.appId === "/demo/sleeper"));
 		assert.ok(await client.deleteApp("/demo/sleeper", { force: true }));
 		await until("the app to be gone", async () => (await client.getApp("/demo/sleeper")) === null);

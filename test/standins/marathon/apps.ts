@@ -12,7 +12,7 @@
 // fault), each published as a `status_update_event`; a task that ends is relaunched after the
 // app's backoff (backoffSeconds × backoffFactor^n, at most maxLaunchDelaySeconds) while the app
 // wants more instances, and waits in `/v2/queue` meanwhile. A change (create, update, delete)
-// is a deployment that ends (`deployment_success`) when the app runs its instances of the new
+// (and `POST /v2/apps/{id}/restart`) is a deployment that ends (`deployment_success`) when the app runs its instances of the new
 // version; `DELETE /v2/deployments/{id}` rolls it back (a new deployment back to the original
 // definition) unless `?force=true`. An app held by a deployment answers 409 "locked" to changes
 // without `?force=true`.
@@ -134,6 +134,7 @@ export class MarathonApps {
 		r("GET /v2/apps/*", (_req, res, url) => this.#getAppPath(res, url));
 		r("PUT /v2/apps/*", (req, res, url) => this.#putApp(req, res, url));
 		r("DELETE /v2/apps/*", (_req, res, url) => this.#deleteApp(res, url));
+		r("POST /v2/apps/*", (_req, res, url) => this.#restartApp(res, url));
 		r("GET /v2/tasks", async (_req, res) => send(res, 200, { tasks: this.#allTasks().map(taskJson) }));
 		r("POST /v2/tasks/delete", (req, res, url) => this.#deleteTasks(req, res, url));
 		r("GET /v2/deployments", async (_req, res) =>
@@ -311,6 +312,19 @@ export class MarathonApps {
 		const locked = this.#lockedBy(id);
 		if (locked.length > 0 && url.searchParams.get("force") !== "true") return sendLocked(res, locked);
 		const dep = this.#change(id, null);
+		send(res, 200, { version: dep.version, deploymentId: dep.id });
+	}
+
+	/** `POST /v2/apps/{id}/restart`: a deployment replacing every task (same definition, new version). */
+	async #restartApp(res: ServerResponse, url: URL): Promise<void> {
+		const m = /^(.*)\/restart$/.exec(decodeURIComponent(url.pathname.slice("/v2/apps".length)));
+		if (!m) return send(res, 404, { message: `Route not found: POST ${url.pathname}` });
+		const id = absolute(m[1]!);
+		const app = this.apps.get(id);
+		if (!app) return send(res, 404, { message: `App '${id}' does not exist` });
+		const locked = this.#lockedBy(id);
+		if (locked.length > 0 && url.searchParams.get("force") !== "true") return sendLocked(res, locked);
+		const dep = this.#change(id, { ...app.def });
 		send(res, 200, { version: dep.version, deploymentId: dep.id });
 	}
 
