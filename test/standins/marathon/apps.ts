@@ -11,9 +11,9 @@
 // TASK_STAGING → TASK_RUNNING → TASK_FINISHED / TASK_FAILED / TASK_KILLED (TASK_LOST under the
 // fault), each published as a `status_update_event`; a task that ends is relaunched after the
 // app's backoff (backoffSeconds × backoffFactor^n, at most maxLaunchDelaySeconds) while the app
-// wants more instances, and waits in `/v2/queue` meanwhile. A change (create, update, delete)
-// (and `POST /v2/apps/{id}/restart`) is a deployment that ends (`deployment_success`) when the app runs its instances of the new
-// version; `DELETE /v2/deployments/{id}` rolls it back (a new deployment back to the original
+// wants more instances, and waits in `/v2/queue` meanwhile. A change (create, update, restart,
+// delete) is a deployment that ends (`deployment_success`) when the app runs its instances of
+// the new version; `DELETE /v2/deployments/{id}` rolls it back (a new deployment back to the original
 // definition) unless `?force=true`. An app held by a deployment answers 409 "locked" to changes
 // without `?force=true`.
 //
