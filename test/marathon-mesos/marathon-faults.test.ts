@@ -1,7 +1,8 @@
 // The Marathon driver's fault matrix against the Marathon stand-in, on a real cluster (NATS +
 // FerretDB): a workflow of two stages runs to Success on Marathon; a task lost with its agent,
 // a task killed as unhealthy and a deployment whose task cannot start each end their job Fail
-// with Marathon's reason, at once (no heartbeat timeout), and leave no app; a hatchery killed
+// with Marathon's reason, at once (no heartbeat timeout), and leave no app; an app no offer fits
+// fails its job after the start timeout with the queue's reason; a hatchery killed
 // with -9 while its job finishes, restarted under the same name, loses no job and deletes the
 // finished job's app (no orphan).
 
@@ -35,7 +36,7 @@ describe("Marathon driver: workflows and the fault matrix", { skip: nats.skip ||
 	let api: ReturnType<typeof apiClient>;
 	const nodes: NodeProcess[] = [];
 
-	const hatchery = (name: string) => {
+	const hatchery = (name: string, extra: Record<string, string> = {}) => {
 		const n = spawnNode(name, {
 			...shared,
 			SERVICES: "hatchery",
@@ -50,6 +51,7 @@ describe("Marathon driver: workflows and the fault matrix", { skip: nats.skip ||
 			CDS_MARATHON_ASSIGNMENT_LISTEN: "127.0.0.1:0",
 			CDS_WORKER_BASEDIR: path.join(work, "workers", name),
 			CDS_SANDBOX_SHARE: path.join(work, "shared"),
+			...extra,
 		});
 		nodes.push(n);
 		return n;
@@ -189,6 +191,23 @@ describe("Marathon driver: workflows and the fault matrix", { skip: nats.skip ||
 		);
 		await noApps(name);
 		marathon.apps.failDeployment(`/cds-workers/${name}`, false);
+		await h.stop();
+	});
+
+	test("no offer fits the app: the job fails after CDS_MARATHON_START_TIMEOUT_MS with the queue's reason", async () => {
+		const name = "mf-starved";
+		marathon.apps.noOffers(`/cds-workers/${name}`);
+		const h = hatchery(name, { CDS_MARATHON_START_TIMEOUT_MS: "2000" });
+		await importWorkflow("STARVED", name, job("j", name, "echo never"));
+		const n = await startRun("STARVED");
+		const run = await waitRun("STARVED", n, 25_000);
+		assert.equal(run.status, "Fail");
+		assert.match(
+			jobsOf(run)[0]!.reason ?? "",
+			/^worker could not start: marathon app not started in 2s: no Mesos offer fits: InsufficientCpus \(\d+\/\d+ offers\), InsufficientMemory/,
+		);
+		await noApps(name);
+		marathon.apps.noOffers(`/cds-workers/${name}`, false);
 		await h.stop();
 	});
 

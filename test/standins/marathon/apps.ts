@@ -21,8 +21,9 @@
 // that deployment never completes; a rollback deploys a healthy version), `loseTask(appId)`
 // (the processes of the tasks of the app, or of the apps in its group, are killed: TASK_LOST,
 // "agent removed"), `unhealthy(appId)` (likewise, Marathon kills them for failing health
-// checks: TASK_KILLED and an `unhealthy_instance_kill_event`), `failRequests(n, status)` (the
-// next n API calls answer a 5xx).
+// checks: TASK_KILLED and an `unhealthy_instance_kill_event`), `noOffers(appId)` (no offer
+// fits: the launch waits in `/v2/queue`, whose `processedOffersSummary` counts the declined
+// offers), `failRequests(n, status)` (the next n API calls answer a 5xx).
 //
 // What it does NOT model: Mesos itself (offers, resources: cpus/mem/disk are validated, never
 // enforced; every task runs on host 127.0.0.1 at once), containers (a DOCKER or MESOS container's
@@ -85,6 +86,8 @@ interface App {
 	lastTaskFailure?: Record<string, unknown>;
 	launches: number;
 	delayUntil: number;
+	/** Offers declined for it (the noOffers fault). */
+	declined?: number;
 	since?: string;
 	relaunch?: NodeJS.Timeout;
 }
@@ -114,6 +117,7 @@ export class MarathonApps {
 	/** Every request body the stand-in was sent and refused, for tests. */
 	readonly refused: Array<{ path: string; details: unknown }> = [];
 	#failDeployment = new Set<string>();
+	#noOffers = new Set<string>();
 	/** `appId@version` of the versions whose tasks fail (armed by failDeployment). */
 	#failingVersions = new Set<string>();
 	#failRequests: { n: number; status: number } = { n: 0, status: 503 };
@@ -158,6 +162,12 @@ export class MarathonApps {
 	failDeployment(appId: string, on = true): void {
 		if (on) this.#failDeployment.add(absolute(appId));
 		else this.#failDeployment.delete(absolute(appId));
+	}
+
+	/** No offer fits the apps of `appId` (or of its group) until cleared: their launches wait in the queue. */
+	noOffers(appId: string, on = true): void {
+		if (on) this.#noOffers.add(absolute(appId));
+		else this.#noOffers.delete(absolute(appId));
 	}
 
 	/** The next `n` API calls answer `status` (Marathon behind a failing proxy, a leader election). */
@@ -430,7 +440,18 @@ export class MarathonApps {
 			app.relaunch = setTimeout(() => this.#converge(app), wait);
 			return;
 		}
+		if (this.#starved(app.def.id)) {
+			// No agent offers enough: every offer is declined, the launch waits in the queue.
+			app.declined = (app.declined ?? 0) + 1;
+			clearTimeout(app.relaunch);
+			app.relaunch = setTimeout(() => this.#converge(app), 200);
+			return;
+		}
 		for (let i = active.length; i < want; i++) void this.#launch(app);
+	}
+
+	#starved(appId: string): boolean {
+		return [...this.#noOffers].some((p) => appId === p || appId.startsWith(`${p}/`));
 	}
 
 	async #launch(app: App): Promise<void> {
@@ -626,9 +647,14 @@ export class MarathonApps {
 					since: a.since,
 					app: { ...a.def, version: a.version },
 					processedOffersSummary: {
-						processedOffersCount: 0,
-						unusedOffersCount: 0,
-						rejectSummaryLastOffers: [],
+						processedOffersCount: a.declined ?? 0,
+						unusedOffersCount: a.declined ?? 0,
+						rejectSummaryLastOffers: a.declined
+							? [
+									{ reason: "InsufficientCpus", declined: a.declined, processed: a.declined },
+									{ reason: "InsufficientMemory", declined: a.declined, processed: a.declined },
+								]
+							: [],
 					},
 				};
 			});
