@@ -62,6 +62,8 @@ interface AppEntry extends WorkerHandle {
 	deleting?: boolean;
 	reported?: boolean;
 	ours: boolean;
+	/** When this instance learnt of the app: a list asked for before cannot show it. */
+	knownAt: number;
 }
 
 export async function createMarathonDriver(
@@ -121,7 +123,7 @@ export class MarathonDriver implements HatcheryDriver {
 	/** Serves assignments, reads this hatchery's apps once (adoption), then keeps reading them. */
 	async start(): Promise<void> {
 		await this.assignments.listen(this.opts.settings.assignmentListen, this.opts.settings.assignmentUrl);
-		await this.poll(true);
+		await this.poll();
 		const tick = () => {
 			this.timer = setTimeout(async () => {
 				await this.poll().catch((e) => this.opts.log?.(`marathon: ${(e as Error).message}`));
@@ -133,14 +135,15 @@ export class MarathonDriver implements HatcheryDriver {
 	}
 
 	/** One read of this hatchery's apps (shared by concurrent callers). */
-	private poll(first = false): Promise<void> {
-		this.polling ??= this.readApps(first).finally(() => {
+	private poll(): Promise<void> {
+		this.polling ??= this.readApps().finally(() => {
 			this.polling = undefined;
 		});
 		return this.polling;
 	}
 
-	private async readApps(first: boolean): Promise<void> {
+	private async readApps(): Promise<void> {
+		const asked = Date.now();
 		const apps = await this.client.listApps({
 			label: `${LABEL_HATCHERY}==${this.opts.name}`,
 			embed: ["apps.tasks", "apps.lastTaskFailure"],
@@ -156,11 +159,10 @@ export class MarathonDriver implements HatcheryDriver {
 			this.observe(
 				app,
 				queue?.find((q) => q.app?.id === app.id),
-				first,
 			);
 		}
 		for (const e of this.apps.values())
-			if (!seen.has(e.appId) && !this.spawning.has(e.appId)) {
+			if (!seen.has(e.appId) && !this.spawning.has(e.appId) && e.knownAt < asked) {
 				this.apps.delete(e.appId);
 				this.ended(
 					e,
@@ -173,10 +175,11 @@ export class MarathonDriver implements HatcheryDriver {
 		this.assignments.forget();
 	}
 
-	private observe(app: MarathonApp, queued: QueueItem | undefined, first: boolean): void {
+	private observe(app: MarathonApp, queued: QueueItem | undefined): void {
 		let e = this.apps.get(app.id);
 		if (!e) {
-			if (first === false && !this.spawning.has(app.id) && (app.instances ?? 1) === 0) return;
+			// An app scaled to 0 that this instance never knew is on its way out: nothing to adopt.
+			if (!this.spawning.has(app.id) && app.instances === 0) return;
 			e = {
 				name: app.id,
 				appId: app.id,
@@ -185,6 +188,7 @@ export class MarathonDriver implements HatcheryDriver {
 				state: "provisioning",
 				ours: this.spawning.has(app.id),
 				adopted: this.spawning.has(app.id) ? undefined : true,
+				knownAt: Date.now(),
 			};
 			this.apps.set(app.id, e);
 		}
@@ -301,6 +305,7 @@ export class MarathonDriver implements HatcheryDriver {
 				startedAt: Date.now(),
 				state: "provisioning",
 				ours: true,
+				knownAt: Date.now(),
 			};
 			entry.ours = true;
 			entry.adopted = undefined;
