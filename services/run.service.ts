@@ -83,7 +83,11 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 			},
 			/** Its persistent workspaces are marked deleted; the hatcheries delete them (run.workspacesToDelete). */
 			async "workflow.deleted"(this: RunThis, ctx: Context<{ project: string; workflow: string }>) {
-				const marked = await markWorkflowWorkspacesDeleted(this.engine, ctx.params.project, ctx.params.workflow);
+				const marked = await markWorkflowWorkspacesDeleted(
+					this.engine,
+					ctx.params.project,
+					ctx.params.workflow,
+				);
 				if (marked > 0) ctx.emit("run.workspacesDeleted", { count: marked });
 			},
 			/** A node left (maybe died mid-change): the next reconcile and reaper passes look at everything. */

@@ -89,7 +89,9 @@ function nodeBody(node: WorkflowNode, out: Out): void {
 		Object.keys(node.parameters).length > 0,
 	);
 	const ws = node.persistentWorkspace;
-	if (ws) out["persistent_workspace"] = ws.size === undefined ? { name: ws.name } : { name: ws.name, size: ws.size };
+	if (ws)
+		out["persistent_workspace"] =
+			ws.size === undefined ? { name: ws.name } : { name: ws.name, size: ws.size };
 }
 
 function hookOut(hook: Workflow["hooks"][number]): Out {

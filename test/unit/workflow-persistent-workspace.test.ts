@@ -27,7 +27,10 @@ describe("persistent_workspace", () => {
 		assert.equal(b!.persistentWorkspace, undefined);
 		assert.ok(!("persistentWorkspace" in b!), "a node without one keeps the model as before");
 		const files = exportWorkflowFiles(r.model);
-		assert.match(files.find((f) => f.path === "wf.yml")!.content, /persistent_workspace:\n\s+name: cache\n\s+size: 2GB/);
+		assert.match(
+			files.find((f) => f.path === "wf.yml")!.content,
+			/persistent_workspace:\n\s+name: cache\n\s+size: 2GB/,
+		);
 		assert.deepEqual(parseFileSet(files).model, r.model);
 	});
 
@@ -62,6 +65,7 @@ describe("persistent_workspace", () => {
 		assert.equal(parseWorkspaceSize("512MiB"), 512 * 1024 ** 2);
 		assert.equal(parseWorkspaceSize("1048576"), 1048576);
 		assert.equal(parseWorkspaceSize("1.5 gb"), 1.5e9);
-		for (const bad of ["", "0", "GB", "2XB", "-1GB", "1e9"]) assert.equal(parseWorkspaceSize(bad), undefined, bad);
+		for (const bad of ["", "0", "GB", "2XB", "-1GB", "1e9"])
+			assert.equal(parseWorkspaceSize(bad), undefined, bad);
 	});
 });

@@ -15,7 +15,7 @@
 // job, so those of jobs that are over (a worker killed with -9) are removed here.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -31,6 +31,7 @@ import { PidFile } from "../pid-file.ts";
 import type {
 	HatcheryCapacity,
 	HatcheryDriver,
+	PersistentWorkspace,
 	ReconcileResult,
 	WorkerAssignment,
 	WorkerHandle,
@@ -58,6 +59,8 @@ export interface LocalDriverOptions {
 	workerEnv?: Record<string, string>;
 	/** How often adopted workers (not our children) are checked for their exit. */
 	adoptedPollMs?: number;
+	/** Where persistent workspaces live, one directory each (default: `<baseDir>/persistent-workspaces`). */
+	workspacesDir?: string;
 	log?: (msg: string) => void;
 }
 
@@ -115,6 +118,9 @@ export function detectBinaries(candidates: readonly string[], pathEnv = hostEnv(
 	);
 }
 
+/** A workspace id as the contract promises it: a safe directory name. */
+const WORKSPACE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
 const INSTALL_ROOT = path.resolve(import.meta.dirname, "../../..");
 
 /** The sandbox the settings ask for, as this host can give it; a ConfigError when it cannot. */
@@ -160,6 +166,7 @@ export function createLocalDriver(settings: HatcherySettings, log?: (msg: string
 		models: settings.models,
 		binaries: settings.binaries ?? detectBinaries(DEFAULT_BINARIES),
 		memoryMb: settings.memoryMb,
+		workspacesDir: settings.persistentWorkspacesDir,
 		...(settings.helm ? { workerEnv: { CDS_HELM_BIN: settings.helm } } : {}),
 		log,
 	});
@@ -307,13 +314,52 @@ export class LocalDriver implements HatcheryDriver {
 	}
 
 	private assign(w: LocalWorker, a: WorkerAssignment): void {
+		const workspace = a.workspace ? this.prepareWorkspace(a.workspace) : undefined;
 		w.jobId = a.jobId;
 		w.state = "running";
 		w.suspectJob = undefined;
 		this.recordPids();
-		w.child?.stdin?.write(
-			`${JSON.stringify({ type: "assign", apiUrl: a.apiUrl, token: a.token, jobId: a.jobId })}\n`,
-		);
+		const line = {
+			type: "assign",
+			apiUrl: a.apiUrl,
+			token: a.token,
+			jobId: a.jobId,
+			...(workspace ? { workspace } : {}),
+		};
+		w.child?.stdin?.write(`${JSON.stringify(line)}\n`);
+	}
+
+	private workspacesDir(): string {
+		return this.opts.workspacesDir ?? path.join(this.opts.baseDir, "persistent-workspaces");
+	}
+
+	/**
+	 * A persistent workspace is a directory named after its id, created on first use; its size is
+	 * recorded next to it (`<id>.json`) but not enforced: a plain directory has no quota.
+	 */
+	private prepareWorkspace(ws: PersistentWorkspace): { name: string; path: string } {
+		if (!WORKSPACE_ID.test(ws.id))
+			throw new Error(`invalid persistent workspace id ${JSON.stringify(ws.id)}`);
+		const root = this.workspacesDir();
+		const dir = path.join(root, ws.id);
+		mkdirSync(dir, { recursive: true, mode: 0o700 });
+		const record = {
+			id: ws.id,
+			name: ws.name,
+			sizeBytes: ws.sizeBytes,
+			leaseId: ws.leaseId,
+			usedAt: Date.now(),
+		};
+		writeFileSync(path.join(root, `${ws.id}.json`), `${JSON.stringify(record)}\n`);
+		return { name: ws.name, path: dir };
+	}
+
+	/** Removes a persistent workspace's directory (its workflow was deleted). Idempotent. */
+	async deleteWorkspace(id: string): Promise<void> {
+		if (!WORKSPACE_ID.test(id)) throw new Error(`invalid persistent workspace id ${JSON.stringify(id)}`);
+		const root = this.workspacesDir();
+		await rm(path.join(root, id), { recursive: true, force: true });
+		await rm(path.join(root, `${id}.json`), { force: true });
 	}
 
 	private exited(w: LocalWorker, code: number | null): void {
