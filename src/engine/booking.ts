@@ -123,6 +123,11 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 	}
 	await engine.repo.activeJobs.replace({ ...active, tokenId: token.id, slots: verdict.slots });
 	await engine.repo.queue.remove({ _id: job._id });
+	// It waited for its workspace: that is over.
+	if (job.reason !== null && job.workspace) {
+		engine.waitingReasons.delete(job._id);
+		await engine.repo.jobs.update({ _id: job._id }, { $set: { reason: null } });
+	}
 	engine.ports.emit("job.booked", { jobId: job._id, hatchery });
 	return {
 		won: true,

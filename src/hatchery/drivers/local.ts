@@ -255,6 +255,8 @@ export class LocalDriver implements HatcheryDriver {
 	}
 
 	async spawn(a: WorkerAssignment): Promise<WorkerHandle> {
+		// Made before any worker takes the job: a failure here fails the spawn, not a worker.
+		if (a.workspace) this.prepareWorkspace(a.workspace);
 		const idle = [...this.workers.values()].find((w) => w.state === "idle" && w.child);
 		if (idle) {
 			this.assign(idle, a);
