@@ -45,3 +45,17 @@ describe("OpenStack deploy environment", () => {
 		assert.equal(openstackEnvironment({ domain: s("ovh") }).env.OS_USER_DOMAIN_NAME, "ovh");
 	});
 });
+
+describe("an Openstack integration file with a v2.0 address", () => {
+	test("imports, with a warning where the address is written", async () => {
+		const { parseFileSet } = await import("../../src/workflow/file-set.ts");
+		const content =
+			"name: t\nmodel:\n  name: Openstack\nconfig:\n  address:\n    value: https://auth.cloud.ovh.net/v2.0/\n    type: string\n";
+		const r = parseFileSet([{ path: "t.integration.yml", content }]);
+		assert.deepEqual(r.errors, []);
+		const w = r.warnings.find((d) => d.message.includes("Keystone v2.0"));
+		assert.ok(w, JSON.stringify(r.warnings));
+		assert.deepEqual([w.line, w.column], [6, 12]);
+		assert.match(w.message, /https:\/\/auth\.cloud\.ovh\.net\/v3/);
+	});
+});
