@@ -183,7 +183,12 @@ export default function HatcheryService(
 				// `plugin` requirements: the installed plugins this hatchery's workers can run (none when unknown).
 				const installed = await this.installedPlugins();
 				const ids = await callAction(this.broker, "run.queueFor", {
-					capabilities: { ...capabilities, plugins: pluginsRunnableOn(installed, capabilities.osArch) },
+					capabilities: {
+						...capabilities,
+						plugins: pluginsRunnableOn(installed, capabilities.osArch),
+						// A driver that can delete a workspace keeps them (src/hatchery/contract.ts).
+						persistentWorkspaces: typeof driver.deleteWorkspace === "function",
+					},
 					limit: free,
 				});
 				let started = 0;

@@ -98,7 +98,10 @@ export async function reap(engine: RunEngine, options: { thorough?: boolean } = 
 			.filter((h) => now - h.seenAt < HATCHERY_SEEN_WINDOW_MS)
 			.map((h) => h.capabilities);
 		for (const q of waiting) {
-			const why = whyNoHatchery(q.requirements, live);
+			const why =
+				q.workspace && live.length > 0 && !live.some((c) => c.persistentWorkspaces)
+					? `no hatchery keeps persistent workspaces (persistent_workspace ${q.workspace.name})`
+					: whyNoHatchery(q.requirements, live);
 			if (!why) continue;
 			const job = await repo.jobs.findOne({ _id: q._id });
 			if (!job) await repo.queue.remove({ _id: q._id });

@@ -24,6 +24,7 @@ const caps = {
 	osArch: "linux/amd64",
 	memoryMb: 4096,
 	services: [],
+	persistentWorkspaces: true,
 };
 
 const FILES = [
@@ -104,6 +105,12 @@ describe("persistent workspace leases (embedded store)", () => {
 		assert.deepEqual(await queueFor(f.engine, caps, 10), [b.job._id]);
 		assert.equal((await book(f.engine, b.job._id, "h")).won, true);
 		assert.equal((await f.repo.jobs.findOne({ _id: b.job._id }))?.reason, null, "the note goes once booked");
+	});
+
+	test("only a hatchery whose driver keeps workspaces is offered the job", async () => {
+		const a = await run();
+		assert.deepEqual(await queueFor(f.engine, { ...caps, name: "k8s", persistentWorkspaces: false }, 10), []);
+		assert.deepEqual(await queueFor(f.engine, caps, 10), [a.job._id]);
 	});
 
 	test("another branch has its own workspace: both run at once", async () => {
