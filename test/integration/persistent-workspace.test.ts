@@ -4,7 +4,8 @@
 // another job's steps, and goes with its workflow.
 
 import assert from "node:assert/strict";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
@@ -84,7 +85,11 @@ function files(wf: string, workspacesRoot: string) {
 describe("persistent workspaces over NATS and FerretDB", { skip: nats.skip || mongo.skip }, () => {
 	let root: string;
 	before(async () => {
+		// Outside every directory the sandbox hides anyway (/tmp, the data directory): the
+		// workspaces' own directory must be hidden from steps too.
+		root = mkdtempSync(path.join(existsSync("/var/tmp") ? "/var/tmp" : tmpdir(), "cds-pws-"));
 		srv = await startTestServer({
+			CDS_PERSISTENT_WORKSPACES_DIR: root,
 			NATS_URL: nats.url!,
 			MONGO_URL: mongoUrlFor(mongo.url!, uniqueDbName("cds_pws")),
 			CDS_HATCHERY_MAX_WORKERS: "4",
@@ -92,12 +97,14 @@ describe("persistent workspaces over NATS and FerretDB", { skip: nats.skip || mo
 			CDS_WORKER_HEARTBEAT_TIMEOUT_MS: "3000",
 			CDS_HATCHERY_POLL_MS: "100",
 		});
-		root = path.join(srv.dataDir, "workers", "persistent-workspaces");
 		assert.equal((await srv.api("POST", "/api/v1/projects", { key: "PWS", name: "Workspaces" })).status, 201);
 		const imported = await srv.api("POST", "/api/v1/projects/PWS/import", { files: files("PW", root) });
 		assert.equal(imported.status, 200, JSON.stringify(imported.body));
 	});
-	after(async () => srv?.stop());
+	after(async () => {
+		await srv?.stop();
+		rmSync(root, { recursive: true, force: true });
+	});
 
 	test("run 1 writes, run 2 on the same branch reads it, a run on another branch does not; other jobs never see it", async () => {
 		const first = await waitRun("PW", await start("PW", "main"));

@@ -123,6 +123,8 @@ const WORKSPACE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
 
 const INSTALL_ROOT = path.resolve(import.meta.dirname, "../../..");
 
+const within = (parent: string, p: string) => p === parent || p.startsWith(`${parent}${path.sep}`);
+
 /** The sandbox the settings ask for, as this host can give it; a ConfigError when it cannot. */
 export function sandboxFor(settings: HatcherySettings, log?: (msg: string) => void): SandboxPlan {
 	const host = hostEnv();
@@ -132,7 +134,18 @@ export function sandboxFor(settings: HatcherySettings, log?: (msg: string) => vo
 			network: settings.sandboxNetwork,
 			uid: settings.sandboxUid,
 			gid: settings.sandboxGid,
-			hide: [settings.dataDir, settings.baseDir, os.homedir(), ...settings.sandboxHide],
+			// Every persistent workspace too (a job's own is bound back for that job only); the
+			// default place is inside the hidden worker directory already.
+			hide: [
+				settings.dataDir,
+				settings.baseDir,
+				...(within(settings.baseDir, settings.persistentWorkspacesDir) ||
+				within(settings.dataDir, settings.persistentWorkspacesDir)
+					? []
+					: [settings.persistentWorkspacesDir]),
+				os.homedir(),
+				...settings.sandboxHide,
+			],
 			// The `worker` command of the steps runs this install's launcher with this Node.
 			// So is helm (CDS_HELM_BIN), which the Kubernetes deployment plugin runs, read-only.
 			expose: [
