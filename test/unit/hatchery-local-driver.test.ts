@@ -215,3 +215,56 @@ describe("local driver: persistent workspaces", () => {
 		}
 	});
 });
+
+describe("local driver: a workspace leased anew", () => {
+	test("a worker still on the job that had it (stopped, in its grace period) is stopped before the next starts", async () => {
+		const baseDir = mkdtempSync(path.join(tmpdir(), "cds-local-driver-"));
+		// A stand-in worker that takes its assignment and never ends (ignoring SIGTERM).
+		// Named so the driver recognises it as its worker (it checks the command line before signalling).
+		const entry = path.join(baseDir, "cds-worker-stuck.mjs");
+		writeFileSync(
+			entry,
+			`process.on("SIGTERM", () => {}); process.stdin.resume(); setInterval(() => {}, 1000);\n`,
+		);
+		const driver = new LocalDriver({
+			...driverOptions(baseDir),
+			workerEntry: entry,
+			workspacesDir: path.join(baseDir, "pws"),
+		});
+		const exits: Array<string | null> = [];
+		driver.onExit((h) => exits.push(h.jobId));
+		const ws = { id: "ws-cache-00000000000000aa", name: "cache", sizeBytes: 1e9, leaseId: "x" };
+		const assignment = (jobId: string) => ({
+			jobId,
+			runId: "P/W/1",
+			token: "t",
+			apiUrl: "http://127.0.0.1:1",
+			timeoutSeconds: 60,
+			requirements: jobRequirements([]),
+			workspace: { ...ws, leaseId: `${jobId}@n` },
+		});
+		try {
+			const first = await driver.spawn(assignment("P/W/1/n/j0/a1"));
+			const alive = () => {
+				try {
+					return readFileSync(`/proc/${first.pid}/cmdline`, "utf8").includes("cds-worker");
+				} catch {
+					return false;
+				}
+			};
+			await until("the first worker to run", async () => alive());
+			// The store gave the lease to the next job: the first one is over.
+			await driver.spawn(assignment("P/W/2/n/j0/a1"));
+			assert.equal(alive(), false, "the first job's worker was stopped before the spawn returned");
+			await until("its exit to be seen", async () => exits.length === 1);
+			assert.deepEqual(exits, ["P/W/1/n/j0/a1"]);
+			assert.deepEqual(
+				(await driver.list()).map((w) => w.jobId),
+				["P/W/2/n/j0/a1"],
+			);
+		} finally {
+			await driver.close();
+			rmSync(baseDir, { recursive: true, force: true });
+		}
+	});
+});

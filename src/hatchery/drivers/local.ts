@@ -74,6 +74,8 @@ interface LocalWorker extends WorkerHandle {
 	/** The job this worker served when a reconcile last found that job over. */
 	suspectJob?: string;
 	poll?: NodeJS.Timeout;
+	/** The persistent workspace of its job, if any. */
+	workspaceId?: string;
 }
 
 /** One line of the pid file. */
@@ -117,6 +119,9 @@ export function detectBinaries(candidates: readonly string[], pathEnv = hostEnv(
 		}),
 	);
 }
+
+/** How long a leftover user of a workspace leased anew gets to stop before SIGKILL. */
+const WORKSPACE_EVICT_GRACE_MS = 2000;
 
 /** A workspace id as the contract promises it: a safe directory name. */
 const WORKSPACE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -269,7 +274,10 @@ export class LocalDriver implements HatcheryDriver {
 
 	async spawn(a: WorkerAssignment): Promise<WorkerHandle> {
 		// Made before any worker takes the job: a failure here fails the spawn, not a worker.
-		if (a.workspace) this.prepareWorkspace(a.workspace);
+		if (a.workspace) {
+			await this.evictWorkspaceUsers(a.workspace.id, a.jobId);
+			this.prepareWorkspace(a.workspace);
+		}
 		const idle = [...this.workers.values()].find((w) => w.state === "idle" && w.child);
 		if (idle) {
 			this.assign(idle, a);
@@ -330,6 +338,7 @@ export class LocalDriver implements HatcheryDriver {
 
 	private assign(w: LocalWorker, a: WorkerAssignment): void {
 		const workspace = a.workspace ? this.prepareWorkspace(a.workspace) : undefined;
+		w.workspaceId = a.workspace?.id;
 		w.jobId = a.jobId;
 		w.state = "running";
 		w.suspectJob = undefined;
@@ -367,6 +376,23 @@ export class LocalDriver implements HatcheryDriver {
 		};
 		writeFileSync(path.join(root, `${ws.id}.json`), `${JSON.stringify(record)}\n`);
 		return { name: ws.name, path: dir };
+	}
+
+	/**
+	 * The store leased the workspace to a new job, so the job that had it is over: a worker of
+	 * that job still running (a stopped job's worker in its grace period) is stopped first, so two
+	 * jobs never write there at once.
+	 */
+	private async evictWorkspaceUsers(id: string, jobId: string): Promise<void> {
+		for (const w of [...this.workers.values()]) {
+			// Only a worker still on that job (a warm worker idle since is not in it any more).
+			if (w.workspaceId !== id || w.jobId === jobId || w.state !== "running" || w.pid === undefined) continue;
+			this.opts.log?.(`worker ${w.name} of job ${w.jobId} still uses persistent workspace ${id}: stopped`);
+			await terminate(w.pid, w.startTime, WORKSPACE_EVICT_GRACE_MS);
+			// SIGKILL is sent, not yet acted on: wait (briefly) until the process is gone.
+			for (let i = 0; i < 40 && isSameWorker({ pid: w.pid, startTime: w.startTime }); i++)
+				await new Promise((resolve) => setTimeout(resolve, 25));
+		}
 	}
 
 	/** Removes a persistent workspace's directory (its workflow was deleted). Idempotent. */
