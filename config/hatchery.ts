@@ -129,6 +129,12 @@ export const HATCHERY_SETTINGS = {
 		undefined,
 		"`$CDS_DATA_DIR/workers`",
 	),
+	persistentWorkspacesDir: optionalString(
+		"CDS_PERSISTENT_WORKSPACES_DIR",
+		"where the local hatchery keeps nodes' persistent workspaces (one directory each, leased to one job at a time; sizes are recorded, not enforced)",
+		undefined,
+		"`$CDS_WORKER_BASEDIR/persistent-workspaces`",
+	),
 };
 
 const PAIR = { pattern: /^[^=\s]+=[^=\s]+$/, expected: "name=value pairs" };
@@ -223,15 +229,16 @@ export interface HatcherySettings
 	/** undefined: detect on PATH. */
 	binaries: string[] | undefined;
 	baseDir: string;
+	/** Where the local driver keeps persistent workspaces. */
+	persistentWorkspacesDir: string;
 	kubernetes: KubernetesSettings;
 	marathon: MarathonSettings;
 }
 
 export function readHatcherySettings(env: Env, dataDir: string): HatcherySettings {
-	const { workerBaseDir, models, sandboxHide, sandboxShare, helmBin, ...rest } = readAll(
-		env,
-		HATCHERY_SETTINGS,
-	);
+	const { workerBaseDir, persistentWorkspacesDir, models, sandboxHide, sandboxShare, helmBin, ...rest } =
+		readAll(env, HATCHERY_SETTINGS);
+	const baseDir = path.resolve(workerBaseDir ?? path.join(dataDir, "workers"));
 	return {
 		...rest,
 		helm: findHelm(env, helmBin),
@@ -239,7 +246,10 @@ export function readHatcherySettings(env: Env, dataDir: string): HatcherySetting
 		sandboxHide: sandboxHide ?? [],
 		sandboxShare: (sandboxShare ?? []).map((p) => path.resolve(p)),
 		dataDir: path.resolve(dataDir),
-		baseDir: path.resolve(workerBaseDir ?? path.join(dataDir, "workers")),
+		baseDir,
+		persistentWorkspacesDir: path.resolve(
+			persistentWorkspacesDir ?? path.join(baseDir, "persistent-workspaces"),
+		),
 		kubernetes: readKubernetesSettings(env),
 		marathon: readMarathonSettings(env, rest.driver === "marathon"),
 	};

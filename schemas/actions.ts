@@ -66,6 +66,8 @@ export interface ActionTypes {
 	"run.unbook": { params: { jobId: string; reason: string; lost?: boolean }; result: UnbookResult };
 	"run.liveJobs": { params: { hatchery: string }; result: LiveJobsResult };
 	"run.workersAlive": { params: { hatchery: string; jobs: string[] }; result: { vouched: number } };
+	"run.workspacesToDelete": { params: { hatchery: string }; result: string[] };
+	"run.workspaceDeleted": { params: { id: string; hatchery: string }; result: { ok: boolean } };
 	"template.decryptSecret": { params: { project: string; armored: string }; result: string };
 	"repository.get": { params: { id: string }; result: RepositoryDoc };
 	"repository.byHookUuid": { params: { uuid: string }; result: RepositoryDoc | null };

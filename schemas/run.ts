@@ -7,6 +7,7 @@ import type { RunProgress } from "../src/engine/advance.ts";
 import type { FinalResult } from "../src/run/state.ts";
 import type { Doc } from "../src/store/types.ts";
 import type { Job, Requirement } from "../src/workflow/model.ts";
+import type { PersistentWorkspace } from "../src/hatchery/contract.ts";
 
 export type JobStatus = "Waiting" | "Booked" | "Building" | "Success" | "Fail" | "Stopped";
 
@@ -64,6 +65,8 @@ export interface JobDoc extends Doc {
 	endedAt: number | null;
 	reason: string | null;
 	timeoutSeconds: number;
+	/** The node's persistent workspace (src/engine/workspaces.ts), when it declares one. */
+	workspace?: { id: string; name: string; sizeBytes: number; branch: string };
 }
 
 /** What a job finally was, inserted once: the insert decides who finalises (worker or reaper). */
@@ -83,6 +86,8 @@ export interface QueueDoc extends Doc {
 	oneAtATime: boolean;
 	queuedAt: number;
 	requirements: Requirement[];
+	/** The job's persistent workspace: it waits while another job holds its lease. */
+	workspace?: { id: string; name: string };
 }
 
 /** The concurrency slots a booked job holds (claim keys), see src/engine/job-slots.ts. */
@@ -106,6 +111,26 @@ export interface ActiveJobDoc extends Doc {
 	slotOwner?: string;
 	/** null while the booking is being made. */
 	slots?: HeldSlots | null;
+	/** The persistent workspace lease this booking takes (claimed after this entry is written). */
+	workspace?: { id: string; owner: string };
+}
+
+/** A persistent workspace (src/engine/workspaces.ts); the lease itself is a Store claim. */
+export interface WorkspaceDoc extends Doc {
+	project: string;
+	workflow: string;
+	node: string;
+	branch: string;
+	name: string;
+	sizeBytes: number;
+	created: number;
+	lastUsed: number;
+	/** Hatcheries whose drivers keep a copy (a local directory) or know the volume. */
+	hatcheries: string[];
+	/** Its workflow was deleted: the hatcheries delete it, then the record goes. */
+	deleted: boolean;
+	/** Who holds it, for display and the sweep (the claim decides). */
+	lease: { owner: string; jobId: string; runNumber: number; at: number } | null;
 }
 
 export interface HatcheryDoc extends Doc {
@@ -159,6 +184,8 @@ export type BookResult =
 			timeoutSeconds: number;
 			/** What the driver needs to choose where the worker runs (model/image, memory, binaries…). */
 			requirements: Requirement[];
+			/** The job's persistent workspace, leased to it until it ends. */
+			workspace?: PersistentWorkspace;
 	  }
 	| { won: false; reason?: string };
 

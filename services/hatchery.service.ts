@@ -42,6 +42,7 @@ interface HatcheryMethods {
 	tick(): Promise<void>;
 	wake(): void;
 	reconcile(driver: HatcheryDriver): Promise<void>;
+	deleteWorkspaces(driver: HatcheryDriver): Promise<void>;
 	fill(driver: HatcheryDriver): Promise<void>;
 	publicUrl(): string | undefined;
 	vouch(driver: HatcheryDriver): Promise<void>;
@@ -79,6 +80,14 @@ export default function HatcheryService(
 			"job.queued"(this: HatcheryThis) {
 				this.wake();
 			},
+			/** A signal only: the store says which (deleteWorkspaces, also run at every reconcile). */
+			async "run.workspacesDeleted"(this: HatcheryThis) {
+				const driver = this.driver;
+				if (driver)
+					await this.deleteWorkspaces(driver).catch((e) =>
+						this.logger.warn(`deleting persistent workspaces: ${(e as Error).message}`),
+					);
+			},
 			"plugin.changed"(this: HatcheryThis) {
 				this.plugins = undefined;
 				this.wake();
@@ -114,6 +123,24 @@ export default function HatcheryService(
 				const { adopted, killed } = await driver.reconcile(live);
 				if (adopted > 0) this.logger.info(`adopted ${adopted} worker(s) of live jobs`);
 				if (killed > 0) this.logger.warn(`killed ${killed} worker(s) whose job is over`);
+				await this.deleteWorkspaces(driver);
+			},
+			/**
+			 * Persistent workspaces of deleted workflows: read from the store at every reconcile, so a
+			 * missed `workflow.deleted` costs a delay, never a leak.
+			 */
+			async deleteWorkspaces(this: HatcheryThis, driver: HatcheryDriver) {
+				if (!driver.deleteWorkspace) return;
+				const hatchery = this.hatchery.name;
+				for (const id of await callAction(this.broker, "run.workspacesToDelete", { hatchery })) {
+					try {
+						await driver.deleteWorkspace(id);
+						await callAction(this.broker, "run.workspaceDeleted", { id, hatchery });
+						this.logger.info(`deleted persistent workspace ${id} (its workflow was deleted)`);
+					} catch (e) {
+						this.logger.warn(`deleting persistent workspace ${id}: ${(e as Error).message}`);
+					}
+				}
 			},
 			async vouch(this: HatcheryThis, driver: HatcheryDriver) {
 				if (this.vouching) return;
@@ -156,7 +183,12 @@ export default function HatcheryService(
 				// `plugin` requirements: the installed plugins this hatchery's workers can run (none when unknown).
 				const installed = await this.installedPlugins();
 				const ids = await callAction(this.broker, "run.queueFor", {
-					capabilities: { ...capabilities, plugins: pluginsRunnableOn(installed, capabilities.osArch) },
+					capabilities: {
+						...capabilities,
+						plugins: pluginsRunnableOn(installed, capabilities.osArch),
+						// A driver that can delete a workspace keeps them (src/hatchery/contract.ts).
+						persistentWorkspaces: typeof driver.deleteWorkspace === "function",
+					},
 					limit: free,
 				});
 				let started = 0;
@@ -172,6 +204,7 @@ export default function HatcheryService(
 							apiUrl,
 							timeoutSeconds: booking.timeoutSeconds,
 							requirements: jobRequirements(booking.requirements),
+							...(booking.workspace ? { workspace: booking.workspace } : {}),
 						});
 						started++;
 					} catch (e) {

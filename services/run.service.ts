@@ -29,6 +29,11 @@ import { findRunByRef, parseRunRef, RUN_REF_PATTERN } from "../src/engine/run-re
 import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
 import { subsetProblem } from "../src/store/subset.ts";
 import { pagination } from "../schemas/params.ts";
+import {
+	markWorkflowWorkspacesDeleted,
+	workspaceDeleted,
+	workspacesToDelete,
+} from "../src/engine/workspaces.ts";
 import { type PageOptions, paginate } from "../src/api/pagination.ts";
 
 interface RunLocals {
@@ -75,6 +80,15 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					branch,
 					Date.parse(deletedAt) || Date.now(),
 				);
+			},
+			/** Its persistent workspaces are marked deleted; the hatcheries delete them (run.workspacesToDelete). */
+			async "workflow.deleted"(this: RunThis, ctx: Context<{ project: string; workflow: string }>) {
+				const marked = await markWorkflowWorkspacesDeleted(
+					this.engine,
+					ctx.params.project,
+					ctx.params.workflow,
+				);
+				if (marked > 0) ctx.emit("run.workspacesDeleted", { count: marked });
 			},
 			/** A node left (maybe died mid-change): the next reconcile and reaper passes look at everything. */
 			"$node.disconnected"(this: RunThis) {
@@ -356,6 +370,24 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				async handler(this: RunThis, ctx: Context<{ hatchery: string; jobs: string[] }>) {
 					const vouched = await vouchWorkers(this.engine, ctx.params.hatchery, ctx.params.jobs);
 					return { vouched: vouched.length };
+				},
+			},
+
+			/** Persistent workspaces of deleted workflows a hatchery's driver still keeps (none leased). Internal. */
+			workspacesToDelete: {
+				idempotent: true,
+				params: { hatchery: { type: "string", max: 256 } },
+				async handler(this: RunThis, ctx: Context<{ hatchery: string }>): Promise<string[]> {
+					return workspacesToDelete(this.engine, ctx.params.hatchery);
+				},
+			},
+
+			/** A hatchery's driver deleted a workspace (run.workspacesToDelete). Internal. */
+			workspaceDeleted: {
+				params: { id: { type: "string", max: 128 }, hatchery: { type: "string", max: 256 } },
+				async handler(this: RunThis, ctx: Context<{ id: string; hatchery: string }>) {
+					await workspaceDeleted(this.engine, ctx.params.id, ctx.params.hatchery);
+					return { ok: true };
 				},
 			},
 		},

@@ -119,6 +119,9 @@ const PLUGIN_PARAMS = {
 } as const;
 type PluginQuery = { name: string; os: string; arch: string };
 
+/** Jobs whose variable warnings (an OpenStack v2.0 address) were logged already. */
+const warnedJobs = new Set<string>();
+
 export default function WorkerApiService(
 	config: Config,
 ): ServiceSchema<any, WorkerMethods, WorkerLocals, WorkerThis> {
@@ -568,6 +571,12 @@ export default function WorkerApiService(
 					(sealed) => box.open(sealed),
 					integrations,
 				);
+				// Said once per job (variables are read again for each log batch's masking).
+				if (computed.warnings.length > 0 && !warnedJobs.has(job._id)) {
+					if (warnedJobs.size > 10_000) warnedJobs.clear();
+					warnedJobs.add(job._id);
+					for (const w of computed.warnings) this.logger.warn(`job ${job._id}: ${w}`);
+				}
 				return openTemplateSecrets(computed, (armored) =>
 					callAction(ctx, "template.decryptSecret", { project: job.project, armored }),
 				);

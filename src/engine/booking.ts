@@ -9,6 +9,7 @@ import { claimSlots, releaseSlots, slotOwner } from "./job-slots.ts";
 import { selectJobs, spread } from "./queue-selection.ts";
 import type { HatcheryCapabilities } from "./requirements.ts";
 import type { RunEngine } from "./run-engine.ts";
+import { claimWorkspace, heldBy, releaseWorkspace, WORKSPACE_LEASES } from "./workspaces.ts";
 
 /** Jobs waiting for a hatchery that `caps` could run, fair between projects, at most `limit`. */
 export async function queueFor(
@@ -27,7 +28,13 @@ export async function queueFor(
 	// No sort in the query: the store then stops reading at the limit (FerretDB sorts in
 	// memory after reading everything); the queue is small and ordered in selectJobs.
 	const waiting = await engine.repo.queue.find({}, { limit: Math.max(50, limit * 10) });
-	const fair = await selectJobs(waiting, caps, limit * 3, (q) => engine.repo.earlierRunBusy(q));
+	// A job whose persistent workspace another job holds waits in the queue, saying so.
+	const free: typeof waiting = [];
+	for (const q of waiting) {
+		if (q.workspace && !(await workspaceFree(engine, q._id, q.workspace))) continue;
+		free.push(q);
+	}
+	const fair = await selectJobs(free, caps, limit * 3, (q) => engine.repo.earlierRunBusy(q));
 	return spread(fair, limit, engine.random);
 }
 
@@ -58,6 +65,7 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 	const owner = slotOwner(job._id, randomUUID());
 	const booking = await engine.repo.store.claim("booking", job._id, owner);
 	if (!booking.won) return { won: false };
+	const wsLease = job.workspace ? { id: job.workspace.id, owner } : undefined;
 	const active: ActiveJobDoc = {
 		_id: job._id,
 		project: job.project,
@@ -70,6 +78,7 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 		timeoutSeconds: job.timeoutSeconds,
 		slotOwner: owner,
 		slots: null,
+		...(wsLease ? { workspace: wsLease } : {}),
 	};
 	await engine.repo.activeJobs.replace(active);
 	const undo = async () => {
@@ -89,6 +98,15 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 		else engine.congested.workflows.add(`${job.project}/${job.workflow}`);
 		return { won: false, reason: verdict.reason };
 	}
+	if (job.workspace) {
+		const lease = await claimWorkspace(engine, job, owner, hatchery);
+		if (!lease.won) {
+			await releaseSlots(engine.repo.store, verdict.slots, owner);
+			await undo();
+			await noteWaiting(engine, job._id, lease.reason);
+			return { won: false, reason: lease.reason };
+		}
+	}
 	let token: { token: string; id: string };
 	try {
 		token = await engine.ports.issueJobToken({
@@ -99,11 +117,17 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 		});
 	} catch (e) {
 		await releaseSlots(engine.repo.store, verdict.slots, owner);
+		await releaseWorkspace(engine, active);
 		await undo();
 		throw e;
 	}
 	await engine.repo.activeJobs.replace({ ...active, tokenId: token.id, slots: verdict.slots });
 	await engine.repo.queue.remove({ _id: job._id });
+	// It waited for its workspace: that is over.
+	if (job.reason !== null && job.workspace) {
+		engine.waitingReasons.delete(job._id);
+		await engine.repo.jobs.update({ _id: job._id }, { $set: { reason: null } });
+	}
 	engine.ports.emit("job.booked", { jobId: job._id, hatchery });
 	return {
 		won: true,
@@ -112,7 +136,37 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 		runId: job.runId,
 		timeoutSeconds: job.timeoutSeconds,
 		requirements: job.requirements,
+		...(job.workspace
+			? {
+					workspace: {
+						id: job.workspace.id,
+						name: job.workspace.name,
+						sizeBytes: job.workspace.sizeBytes,
+						leaseId: owner,
+					},
+				}
+			: {}),
 	};
+}
+
+/** Whether a queued job's workspace is free; if not, the job's reason says who holds it. */
+async function workspaceFree(
+	engine: RunEngine,
+	jobId: string,
+	ws: { id: string; name: string },
+): Promise<boolean> {
+	const holder = await engine.repo.store.holder(WORKSPACE_LEASES, ws.id);
+	if (!holder) return true;
+	await noteWaiting(engine, jobId, await heldBy(engine, ws.name, holder.owner));
+	return false;
+}
+
+/** A waiting job's reason (what `run.get` shows), written only when it changes. */
+async function noteWaiting(engine: RunEngine, jobId: string, reason: string): Promise<void> {
+	if (engine.waitingReasons.get(jobId) === reason) return;
+	if (engine.waitingReasons.size > 10_000) engine.waitingReasons.clear();
+	engine.waitingReasons.set(jobId, reason);
+	await engine.repo.jobs.update({ _id: jobId, status: "Waiting" }, { $set: { reason } });
 }
 
 /** A hatchery could not start the worker of a booked job: the job fails with the reason. */

@@ -18,6 +18,7 @@ export async function selectJobs(
 	const fit: QueueDoc[] = [];
 	for (const q of [...waiting].sort((a, b) => a.queuedAt - b.queuedAt || a._id.localeCompare(b._id))) {
 		if (unmetRequirement(q.requirements, caps) !== undefined) continue;
+		if (q.workspace && !caps.persistentWorkspaces) continue;
 		if (q.oneAtATime && (await heldBack(q))) continue;
 		fit.push(q);
 	}

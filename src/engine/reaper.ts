@@ -16,6 +16,7 @@ import {
 } from "./job-slots.ts";
 import { whyNoHatchery } from "./requirements.ts";
 import type { RunEngine } from "./run-engine.ts";
+import { sweepWorkspaceLeases } from "./workspaces.ts";
 
 /** A hatchery not seen for this long no longer counts as able to serve anything. */
 export const HATCHERY_SEEN_WINDOW_MS = 30_000;
@@ -30,6 +31,8 @@ export interface ReapReport {
 	unservable: string[];
 	freedSlots: number;
 	releasedBookings: number;
+	/** Persistent workspaces whose lease outlived its booking (src/engine/workspaces.ts). */
+	freedWorkspaces: string[];
 }
 
 /**
@@ -46,6 +49,7 @@ export async function reap(engine: RunEngine, options: { thorough?: boolean } = 
 		unservable: [],
 		freedSlots: 0,
 		releasedBookings: 0,
+		freedWorkspaces: [],
 	};
 	const { repo, settings: s } = engine;
 	const now = engine.now();
@@ -94,7 +98,10 @@ export async function reap(engine: RunEngine, options: { thorough?: boolean } = 
 			.filter((h) => now - h.seenAt < HATCHERY_SEEN_WINDOW_MS)
 			.map((h) => h.capabilities);
 		for (const q of waiting) {
-			const why = whyNoHatchery(q.requirements, live);
+			const why =
+				q.workspace && live.length > 0 && !live.some((c) => c.persistentWorkspaces)
+					? `no hatchery keeps persistent workspaces (persistent_workspace ${q.workspace.name})`
+					: whyNoHatchery(q.requirements, live);
 			if (!why) continue;
 			const job = await repo.jobs.findOne({ _id: q._id });
 			if (!job) await repo.queue.remove({ _id: q._id });
@@ -103,6 +110,11 @@ export async function reap(engine: RunEngine, options: { thorough?: boolean } = 
 	}
 	report.freedSlots = await freeStaleSlots(engine);
 	report.releasedBookings = await releaseOrphanBookings(engine);
+	// A few reads per workspace: on thorough passes and every ORPHAN_SWEEP_MS, not every pass.
+	if (options.thorough || now - engine.lastWorkspaceSweep >= ORPHAN_SWEEP_MS) {
+		engine.lastWorkspaceSweep = now;
+		report.freedWorkspaces = await sweepWorkspaceLeases(engine);
+	}
 	return report;
 }
 

@@ -20,6 +20,11 @@ export interface HatcheryCapabilities {
 	region?: string;
 	/** Installed plugins with a binary for its os/arch (the run side adds them: drivers know nothing of plugins). */
 	plugins?: string[];
+	/**
+	 * Its driver keeps persistent workspaces (it has `deleteWorkspace`; the hatchery service says
+	 * so): only such a hatchery is offered a job whose node declares `persistent_workspace`.
+	 */
+	persistentWorkspaces?: boolean;
 }
 
 /** Reads CDS memory values: "6000" (MB), "512Mi", "2Gi", "4G". */

@@ -18,6 +18,7 @@ import type { Clock, Definition, RunPorts } from "./ports.ts";
 import { systemClock } from "./ports.ts";
 import { ACTIVE_RUN_STATUSES, type RunRepository } from "./run-repository.ts";
 import { withRunLock } from "./run-lock.ts";
+import { jobWorkspace, releaseWorkspace } from "./workspaces.ts";
 
 /** The knobs the engine reads (config.run). */
 export interface EngineSettings {
@@ -78,6 +79,9 @@ export class RunEngine {
 	/** Booking claims seen without their active entry, by job: owner and when first seen (reaper.ts). */
 	readonly orphanBookings = new Map<string, { owner: string; since: number }>();
 	lastOrphanSweep = Number.NEGATIVE_INFINITY;
+	lastWorkspaceSweep = Number.NEGATIVE_INFINITY;
+	/** The reason last written on each waiting job (booking.ts), so it is written once per change. */
+	readonly waitingReasons = new Map<string, string>();
 
 	constructor(options: RunEngineOptions) {
 		this.repo = options.repo;
@@ -145,7 +149,10 @@ export class RunEngine {
 	async enqueue(run: RunDoc, queued: QueuedJob[]): Promise<void> {
 		const now = this.now();
 		let count = 0;
+		const nodes = queued.length > 0 ? (await this.definition(run)).model.nodes : [];
 		for (const q of queued) {
+			const spec = nodes.find((n) => n.name === q.node)?.persistentWorkspace;
+			const workspace = spec ? jobWorkspace(run, q.node, spec) : undefined;
 			const doc: JobDoc = {
 				_id: q.id,
 				runId: run._id,
@@ -169,6 +176,7 @@ export class RunEngine {
 				endedAt: null,
 				reason: null,
 				timeoutSeconds: q.job.timeout ?? this.settings.defaultJobTimeoutSeconds,
+				...(workspace ? { workspace } : {}),
 			};
 			try {
 				await this.repo.jobs.insert(doc);
@@ -187,6 +195,7 @@ export class RunEngine {
 					oneAtATime: q.oneAtATime,
 					queuedAt: now,
 					requirements: q.job.requirements,
+					...(workspace ? { workspace: { id: workspace.id, name: workspace.name } } : {}),
 				});
 			} catch (e) {
 				if (!(e instanceof DuplicateKeyError)) throw e;
@@ -277,6 +286,7 @@ export class RunEngine {
 	async endBooking(active: ActiveJobDoc): Promise<void> {
 		if (active.tokenId) await this.ports.revokeJobToken(active.tokenId).catch(() => {});
 		if (active.slots && active.slotOwner) await releaseSlots(this.repo.store, active.slots, active.slotOwner);
+		await releaseWorkspace(this, active);
 		await this.repo.activeJobs.remove({ _id: active._id });
 	}
 

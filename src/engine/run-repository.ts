@@ -14,6 +14,7 @@ import type {
 	QueueDoc,
 	RunCounterDoc,
 	RunDoc,
+	WorkspaceDoc,
 } from "../../schemas/run.ts";
 import type { Collection, CollectionSpec, Doc, Store } from "../store/types.ts";
 import { jobId } from "./advance.ts";
@@ -44,6 +45,7 @@ export const RUN_COLLECTIONS = {
 	activeRuns: { name: "active_runs" },
 	counters: { name: "run_counters" },
 	branchDeletions: { name: "branch_deletions" },
+	workspaces: { name: "workspaces", indexes: [{ fields: ["project", "workflow"] }] },
 } satisfies Record<string, CollectionSpec>;
 
 /** Run statuses that still change. */
@@ -74,6 +76,7 @@ export class RunRepository {
 	readonly activeRuns: Collection<Doc>;
 	readonly counters: Collection<RunCounterDoc>;
 	readonly branchDeletions: Collection<BranchDeletionDoc>;
+	readonly workspaces: Collection<WorkspaceDoc>;
 
 	private constructor(store: Store, c: Record<keyof typeof RUN_COLLECTIONS, Collection<any>>) {
 		this.store = store;
@@ -92,6 +95,7 @@ export class RunRepository {
 		this.activeRuns = c.activeRuns;
 		this.counters = c.counters;
 		this.branchDeletions = c.branchDeletions;
+		this.workspaces = c.workspaces;
 	}
 
 	static async open(store: Store): Promise<RunRepository> {

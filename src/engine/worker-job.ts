@@ -9,6 +9,7 @@ import { type CompiledSecrets, compileSecrets } from "../run/mask.ts";
 import { integrationNamesOfJob, integrationVariables } from "../integrations/job-vars.ts";
 import type { ApplicationDeployments, IntegrationConfig, JobIntegration } from "../integrations/model.ts";
 import { plainConfig } from "../integrations/settings.ts";
+import { nodeOpenstackIntegration, openstackEnvironment } from "../integrations/openstack-env.ts";
 import type { Definition } from "./ports.ts";
 import { jobVariables } from "./run-vars.ts";
 
@@ -170,7 +171,8 @@ export function variablesOfJob(
 	publicUrl: string,
 	open?: (sealed: string) => string,
 	integrations?: ClearIntegrations,
-): { vars: Record<string, string>; secrets: string[] } {
+): { vars: Record<string, string>; secrets: string[]; warnings: string[] } {
+	const warnings: string[] = [];
 	const node = nodeOf(def, job);
 	const pipeline = def.pipelines.find((p) => p.name === job.pipeline);
 	const build = openBuild(run, open);
@@ -201,14 +203,26 @@ export function variablesOfJob(
 				vars: computed.vars,
 			})
 		: { vars: {}, secrets: [] };
+	// Deploy on environment with an Openstack integration: the `openstack` CLI's environment too.
+	const openstack = integrations
+		? nodeOpenstackIntegration(integrations.integrations, node?.integration)
+		: undefined;
+	if (openstack) {
+		const settings: IntegrationConfig = {};
+		for (const key of Object.keys(openstack.config))
+			settings[key] = { type: "string", value: platform.vars[`cds.integration.${key}`] ?? "" };
+		const os = openstackEnvironment(settings);
+		Object.assign(platform.vars, os.env);
+		if (os.warning) warnings.push(`integration ${openstack.name}: ${os.warning}`);
+	}
 	if (build.secrets.length === 0 && platform.secrets.length === 0)
-		return { vars: { ...computed.vars, ...platform.vars }, secrets: computed.secrets };
+		return { vars: { ...computed.vars, ...platform.vars }, secrets: computed.secrets, warnings };
 	const secrets = new Set([
 		...computed.secrets,
 		...platform.secrets,
 		...build.secrets.filter((s) => s.length > 0),
 	]);
-	return { vars: { ...computed.vars, ...platform.vars }, secrets: [...secrets] };
+	return { vars: { ...computed.vars, ...platform.vars }, secrets: [...secrets], warnings };
 }
 
 /**

@@ -24,6 +24,22 @@ export interface WorkerAssignment {
 	timeoutSeconds: number;
 	/** What the job asks of its worker: a driver picks the image, memory, services… from it. */
 	requirements: JobRequirements;
+	/**
+	 * The node's persistent workspace, leased to this job until it ends. The driver makes it
+	 * available on the worker's host and adds `workspace: {name, path}` to the assign line; the
+	 * worker shows it to steps at `$CDS_PERSISTENT_WORKSPACE`.
+	 */
+	workspace?: PersistentWorkspace;
+}
+
+/** A persistent workspace (a node's `persistent_workspace:`) as a driver receives it. */
+export interface PersistentWorkspace {
+	/** Stable per (project, workflow, node, branch, name); [a-z0-9-], at most 63 characters. */
+	id: string;
+	name: string;
+	sizeBytes: number;
+	/** The lease this job holds (its booking's owner). */
+	leaseId: string;
 }
 
 export interface WorkerHandle {
@@ -82,6 +98,11 @@ export interface HatcheryDriver {
 	reconcile(liveJobs: readonly string[]): Promise<ReconcileResult>;
 	/** Optional upkeep called at every tick of the hatchery loop (e.g. keep a warm pool filled). */
 	maintain?(): Promise<void>;
+	/**
+	 * Deletes what the driver keeps of a persistent workspace (a directory, a volume): called by
+	 * the hatchery for workspaces of deleted workflows, never while one is leased. Idempotent.
+	 */
+	deleteWorkspace?(id: string): Promise<void>;
 	/** Called when a worker ends or finishes a job, with the job it served. */
 	onExit(listener: (handle: WorkerHandle, code: number | null) => void): void;
 	/**

@@ -7,6 +7,7 @@ import type { Field, SourceFile } from "../workflow/source.ts";
 import { INTEGRATION_FLAGS, type IntegrationFlag, type IntegrationModel } from "./model.ts";
 import { declaredSettings, type ModelShape } from "./model-check.ts";
 import { parseSettings, type SettingsConfig } from "./settings.ts";
+import { keystoneV3Url, OPENSTACK_MODEL } from "./openstack-env.ts";
 
 /** YAML key of each capability flag, as CDS spells it. */
 export const FLAG_KEYS: Record<IntegrationFlag, string> = {
@@ -193,12 +194,37 @@ export function parseProjectIntegration(
 		secrets: true,
 		...(modelDef ? { declared: { settings: declaredSettings(modelDef), integration: name ?? "?" } } : {}),
 	});
+	if (model.name === OPENSTACK_MODEL) warnKeystoneV2(src, fields.get("config"), config, where);
 	if (name === undefined || model.name === undefined) return undefined;
 	return {
 		entity: { name, model: model.name, config },
 		nameNode: fields.get("name")!.value,
 		modelNode: model.node,
 	};
+}
+
+/** An Openstack integration's v2.0 `address` works (as v3 at that host): said where it is written. */
+function warnKeystoneV2(
+	src: SourceFile,
+	configField: Field | undefined,
+	config: Record<string, { value: string }>,
+	where: string,
+): void {
+	const address = config.address?.value;
+	const warning = address ? keystoneV3Url(address).warning : undefined;
+	if (!warning) return;
+	const map = configField && isMap(configField.value) ? (configField.value as YAMLMap) : undefined;
+	const entry = map ? src.fields(map).find((f) => f.key === "address") : undefined;
+	// `address: {value, type}` (CDS's form) or `address: URL`: pointed at the URL itself.
+	const inner =
+		entry && isMap(entry.value)
+			? src.fields(entry.value as YAMLMap).find((f) => f.key === "value")
+			: undefined;
+	src.warn(
+		"invalid-value",
+		`${where}: ${warning}`,
+		inner?.value ?? entry?.value ?? configField?.keyNode ?? null,
+	);
 }
 
 export function parsePluginManifest(src: SourceFile, map: YAMLMap): Parsed<PluginManifest> | undefined {

@@ -66,6 +66,11 @@ export interface JobRunOptions {
 	/** How steps run the `worker` command: this Node and bin/cds-worker.ts. */
 	workerCommand: { node: string; script: string };
 	diag: (message: string) => void;
+	/**
+	 * The job's persistent workspace (the assign line's `workspace`): bound writable into the
+	 * sandbox and shown to steps at $CDS_PERSISTENT_WORKSPACE.
+	 */
+	persistentWorkspace?: { name: string; path: string };
 	/** A client already made for apiUrl/token, and its GET /job already under way. */
 	api?: ApiClient;
 	firstFetch?: Promise<unknown>;
@@ -250,7 +255,7 @@ async function runSpec(
 			},
 		});
 
-		sandbox = await openJobSandbox(options.sandbox, dirs, options.network);
+		sandbox = await openJobSandbox(await sandboxWithWorkspace(options), dirs, options.network);
 
 		const reportStep = async (index: number, report: StepReport) => {
 			if (lost) return;
@@ -433,6 +438,10 @@ async function runStep(
 			lang: options.lang,
 		}),
 	};
+	if (options.persistentWorkspace) {
+		ctx.env.CDS_PERSISTENT_WORKSPACE = options.persistentWorkspace.path;
+		ctx.env.CDS_PERSISTENT_WORKSPACE_NAME = options.persistentWorkspace.name;
+	}
 	let closing: string | undefined;
 	try {
 		const result = await runAction(step.action, ctx);
@@ -443,4 +452,19 @@ async function runStep(
 		jobSignal.removeEventListener("abort", forward);
 		log.end(closing);
 	}
+}
+
+/**
+ * The plan with the job's persistent workspace shared read-write (only for this job's steps: a
+ * step of another job never gets it bound). Steps running as another user own it.
+ */
+async function sandboxWithWorkspace(options: JobRunOptions): Promise<SandboxPlan> {
+	const ws = options.persistentWorkspace;
+	if (!ws) return options.sandbox;
+	const runAs = options.sandbox.runAs;
+	if (options.sandbox.kind !== "none" && runAs && process.getuid?.() === 0) {
+		const { chown } = await import("node:fs/promises");
+		await chown(ws.path, runAs.uid, runAs.gid);
+	}
+	return { ...options.sandbox, share: [...options.sandbox.share, ws.path] };
 }

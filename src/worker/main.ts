@@ -101,7 +101,7 @@ async function serve(
 	for await (const line of lines) {
 		if (options.signal.aborted) break;
 		if (line.trim() === "") continue;
-		let message: { type?: unknown; apiUrl?: unknown; token?: unknown; jobId?: unknown };
+		let message: { type?: unknown; apiUrl?: unknown; token?: unknown; jobId?: unknown; workspace?: unknown };
 		try {
 			message = JSON.parse(line);
 		} catch {
@@ -122,7 +122,17 @@ async function serve(
 		const firstFetch = api.getJob();
 		firstFetch.catch(() => {}); // runJob retries and reports; this only avoids an unhandled rejection
 		const { runJob } = await import("./job-runner.ts");
-		const outcome = await runJob({ ...base, apiUrl: message.apiUrl, token: message.token, api, firstFetch });
+		const persistentWorkspace = workspaceOf(message.workspace);
+		if (message.workspace !== undefined && !persistentWorkspace)
+			diag("ignored a workspace that is not {name, path} with an absolute path");
+		const outcome = await runJob({
+			...base,
+			apiUrl: message.apiUrl,
+			token: message.token,
+			api,
+			firstFetch,
+			...(persistentWorkspace ? { persistentWorkspace } : {}),
+		});
 		if (jobId && outcome.jobId && outcome.jobId !== jobId) {
 			diag(`warning: the API gave job ${outcome.jobId}, expected ${jobId}`);
 		}
@@ -140,4 +150,12 @@ async function serve(
 	}
 	lines.close();
 	return failedReports > 0 ? 1 : 0;
+}
+
+/** The assign line's `workspace: {name, path}` (the driver made `path` available on this host). */
+function workspaceOf(value: unknown): { name: string; path: string } | undefined {
+	if (typeof value !== "object" || value === null) return undefined;
+	const { name, path } = value as { name?: unknown; path?: unknown };
+	if (typeof name !== "string" || typeof path !== "string" || !path.startsWith("/")) return undefined;
+	return { name, path };
 }

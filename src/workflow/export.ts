@@ -88,6 +88,10 @@ function nodeBody(node: WorkflowNode, out: Out): void {
 		sortedRecord(node.parameters, (v) => v),
 		Object.keys(node.parameters).length > 0,
 	);
+	const ws = node.persistentWorkspace;
+	if (ws)
+		out["persistent_workspace"] =
+			ws.size === undefined ? { name: ws.name } : { name: ws.name, size: ws.size };
 }
 
 function hookOut(hook: Workflow["hooks"][number]): Out {

@@ -47,7 +47,24 @@ export interface WorkflowNode {
 	payload: JsonValue | undefined;
 	parameters: Record<string, string>;
 	permissions: Record<string, number>;
+	/**
+	 * `persistent_workspace:` — a directory (local hatchery) or volume (OpenStack) that survives
+	 * between runs of this node on one branch, leased to one job at a time. Present only when
+	 * the file declares one, so models without it compare as before.
+	 */
+	persistentWorkspace?: PersistentWorkspaceSpec;
 }
+
+/** A node's persistent workspace as written: a name and a size (bytes; "1GB" when not written). */
+export interface PersistentWorkspaceSpec {
+	name: string;
+	sizeBytes: number;
+	/** The size as written (exported back as is); undefined when the default applied. */
+	size: string | undefined;
+}
+
+export const PERSISTENT_WORKSPACE_NAME = /^[a-z0-9][a-z0-9-]{0,39}$/;
+export const DEFAULT_PERSISTENT_WORKSPACE_SIZE = 1000 ** 3;
 
 export interface WorkflowHook {
 	node: string;

@@ -22,6 +22,7 @@ import {
 import { parseSettings as parseIntegrationSettings } from "../integrations/settings.ts";
 import type { Field, SourceFile } from "./source.ts";
 import { didYouMean } from "./suggest.ts";
+import { parsePersistentWorkspace } from "./parse-workspace.ts";
 
 const COMMON_KEYS = [
 	"name",
@@ -46,6 +47,7 @@ const NODE_KEYS = [
 	"payload",
 	"parameters",
 	"permissions",
+	"persistent_workspace",
 ] as const;
 const V1_NODE_KEYS = NODE_KEYS.filter((k) => k !== "depends_on" && k !== "permissions");
 export const WORKFLOW_V1_KEYS: readonly string[] = [...COMMON_KEYS, ...V1_NODE_KEYS, "pipeline_hooks"];
@@ -211,6 +213,8 @@ function readNode(
 	}
 	const conditionsField = fields.get("conditions");
 	const payloadField = fields.get("payload");
+	const workspaceField = fields.get("persistent_workspace");
+	const workspace = workspaceField ? parsePersistentWorkspace(src, workspaceField, usedBy) : undefined;
 	return {
 		keyNode,
 		dependsOn,
@@ -227,6 +231,7 @@ function readNode(
 			payload: payloadField && !src.isEmpty(payloadField.value) ? src.plain(payloadField.value) : undefined,
 			parameters: src.stringMap(fields.get("parameters"), `parameters of ${usedBy}`) ?? {},
 			permissions: readNodePermissions(src, fields, map, usedBy),
+			...(workspace ? { persistentWorkspace: workspace } : {}),
 		},
 	};
 }

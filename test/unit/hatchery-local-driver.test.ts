@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
@@ -45,7 +45,11 @@ async function until(what: string, fn: () => boolean | Promise<boolean>, timeout
 }
 
 function driverIn(baseDir: string): LocalDriver {
-	return new LocalDriver({
+	return new LocalDriver(driverOptions(baseDir));
+}
+
+function driverOptions(baseDir: string): ConstructorParameters<typeof LocalDriver>[0] {
+	return {
 		name: "h1",
 		workerEntry: "/nonexistent/cds-worker.mjs",
 		nodeBinary: process.execPath,
@@ -58,7 +62,7 @@ function driverIn(baseDir: string): LocalDriver {
 		binaries: [],
 		memoryMb: 1024,
 		adoptedPollMs: 20,
-	});
+	};
 }
 
 after(() => {
@@ -163,5 +167,104 @@ describe("job requirements as a driver reads them", () => {
 			},
 		);
 		assert.deepEqual(jobRequirements(undefined), { binaries: [], services: [] });
+	});
+});
+
+describe("local driver: persistent workspaces", () => {
+	test("a directory per workspace id, named on the assign line; deleted on request", async () => {
+		const baseDir = mkdtempSync(path.join(tmpdir(), "cds-local-driver-"));
+		const root = path.join(baseDir, "pws");
+		// A stand-in worker: writes the assign line it reads to a file, then exits.
+		const entry = path.join(baseDir, "echo-worker.mjs");
+		const out = path.join(baseDir, "assign.json");
+		writeFileSync(
+			entry,
+			`import { createInterface } from "node:readline"; import { writeFileSync } from "node:fs";\nfor await (const line of createInterface({ input: process.stdin })) { writeFileSync(${JSON.stringify(out)}, line); process.exit(0); }\n`,
+		);
+		const driver = new LocalDriver({ ...driverOptions(baseDir), workerEntry: entry, workspacesDir: root });
+		try {
+			const ws = { id: "ws-cache-0123456789abcdef", name: "cache", sizeBytes: 2e9, leaseId: "job@n1" };
+			await driver.spawn({
+				jobId: "P/W/1/n/j0/a1",
+				runId: "P/W/1",
+				token: "t0k",
+				apiUrl: "http://127.0.0.1:1",
+				timeoutSeconds: 60,
+				requirements: jobRequirements([]),
+				workspace: ws,
+			});
+			await until("the worker to read its assignment", () => {
+				try {
+					return readFileSync(out, "utf8").length > 0;
+				} catch {
+					return false;
+				}
+			});
+			const line = JSON.parse(readFileSync(out, "utf8"));
+			assert.deepEqual(line.workspace, { name: "cache", path: path.join(root, ws.id) });
+			assert.ok(existsSync(path.join(root, ws.id)));
+			const record = JSON.parse(readFileSync(path.join(root, `${ws.id}.json`), "utf8"));
+			assert.equal(record.sizeBytes, 2e9, "the size is recorded (not enforced)");
+			await driver.deleteWorkspace(ws.id);
+			await driver.deleteWorkspace(ws.id); // idempotent
+			assert.deepEqual(readdirSync(root), []);
+			await assert.rejects(driver.deleteWorkspace("../escape"), /invalid persistent workspace id/);
+		} finally {
+			await driver.close();
+			rmSync(baseDir, { recursive: true, force: true });
+		}
+	});
+});
+
+describe("local driver: a workspace leased anew", () => {
+	test("a worker still on the job that had it (stopped, in its grace period) is stopped before the next starts", async () => {
+		const baseDir = mkdtempSync(path.join(tmpdir(), "cds-local-driver-"));
+		// A stand-in worker that takes its assignment and never ends (ignoring SIGTERM).
+		// Named so the driver recognises it as its worker (it checks the command line before signalling).
+		const entry = path.join(baseDir, "cds-worker-stuck.mjs");
+		writeFileSync(
+			entry,
+			`process.on("SIGTERM", () => {}); process.stdin.resume(); setInterval(() => {}, 1000);\n`,
+		);
+		const driver = new LocalDriver({
+			...driverOptions(baseDir),
+			workerEntry: entry,
+			workspacesDir: path.join(baseDir, "pws"),
+		});
+		const exits: Array<string | null> = [];
+		driver.onExit((h) => exits.push(h.jobId));
+		const ws = { id: "ws-cache-00000000000000aa", name: "cache", sizeBytes: 1e9, leaseId: "x" };
+		const assignment = (jobId: string) => ({
+			jobId,
+			runId: "P/W/1",
+			token: "t",
+			apiUrl: "http://127.0.0.1:1",
+			timeoutSeconds: 60,
+			requirements: jobRequirements([]),
+			workspace: { ...ws, leaseId: `${jobId}@n` },
+		});
+		try {
+			const first = await driver.spawn(assignment("P/W/1/n/j0/a1"));
+			const alive = () => {
+				try {
+					return readFileSync(`/proc/${first.pid}/cmdline`, "utf8").includes("cds-worker");
+				} catch {
+					return false;
+				}
+			};
+			await until("the first worker to run", async () => alive());
+			// The store gave the lease to the next job: the first one is over.
+			await driver.spawn(assignment("P/W/2/n/j0/a1"));
+			assert.equal(alive(), false, "the first job's worker was stopped before the spawn returned");
+			await until("its exit to be seen", async () => exits.length === 1);
+			assert.deepEqual(exits, ["P/W/1/n/j0/a1"]);
+			assert.deepEqual(
+				(await driver.list()).map((w) => w.jobId),
+				["P/W/2/n/j0/a1"],
+			);
+		} finally {
+			await driver.close();
+			rmSync(baseDir, { recursive: true, force: true });
+		}
 	});
 });

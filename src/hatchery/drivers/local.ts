@@ -15,7 +15,7 @@
 // job, so those of jobs that are over (a worker killed with -9) are removed here.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { accessSync, constants, mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { accessSync, constants, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { rm } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
@@ -31,6 +31,7 @@ import { PidFile } from "../pid-file.ts";
 import type {
 	HatcheryCapacity,
 	HatcheryDriver,
+	PersistentWorkspace,
 	ReconcileResult,
 	WorkerAssignment,
 	WorkerHandle,
@@ -58,6 +59,8 @@ export interface LocalDriverOptions {
 	workerEnv?: Record<string, string>;
 	/** How often adopted workers (not our children) are checked for their exit. */
 	adoptedPollMs?: number;
+	/** Where persistent workspaces live, one directory each (default: `<baseDir>/persistent-workspaces`). */
+	workspacesDir?: string;
 	log?: (msg: string) => void;
 }
 
@@ -71,6 +74,8 @@ interface LocalWorker extends WorkerHandle {
 	/** The job this worker served when a reconcile last found that job over. */
 	suspectJob?: string;
 	poll?: NodeJS.Timeout;
+	/** The persistent workspace of its job, if any. */
+	workspaceId?: string;
 }
 
 /** One line of the pid file. */
@@ -115,7 +120,15 @@ export function detectBinaries(candidates: readonly string[], pathEnv = hostEnv(
 	);
 }
 
+/** How long a leftover user of a workspace leased anew gets to stop before SIGKILL. */
+const WORKSPACE_EVICT_GRACE_MS = 2000;
+
+/** A workspace id as the contract promises it: a safe directory name. */
+const WORKSPACE_ID = /^[a-z0-9][a-z0-9-]{0,62}$/;
+
 const INSTALL_ROOT = path.resolve(import.meta.dirname, "../../..");
+
+const within = (parent: string, p: string) => p === parent || p.startsWith(`${parent}${path.sep}`);
 
 /** The sandbox the settings ask for, as this host can give it; a ConfigError when it cannot. */
 export function sandboxFor(settings: HatcherySettings, log?: (msg: string) => void): SandboxPlan {
@@ -126,7 +139,18 @@ export function sandboxFor(settings: HatcherySettings, log?: (msg: string) => vo
 			network: settings.sandboxNetwork,
 			uid: settings.sandboxUid,
 			gid: settings.sandboxGid,
-			hide: [settings.dataDir, settings.baseDir, os.homedir(), ...settings.sandboxHide],
+			// Every persistent workspace too (a job's own is bound back for that job only); the
+			// default place is inside the hidden worker directory already.
+			hide: [
+				settings.dataDir,
+				settings.baseDir,
+				...(within(settings.baseDir, settings.persistentWorkspacesDir) ||
+				within(settings.dataDir, settings.persistentWorkspacesDir)
+					? []
+					: [settings.persistentWorkspacesDir]),
+				os.homedir(),
+				...settings.sandboxHide,
+			],
 			// The `worker` command of the steps runs this install's launcher with this Node.
 			// So is helm (CDS_HELM_BIN), which the Kubernetes deployment plugin runs, read-only.
 			expose: [
@@ -160,6 +184,7 @@ export function createLocalDriver(settings: HatcherySettings, log?: (msg: string
 		models: settings.models,
 		binaries: settings.binaries ?? detectBinaries(DEFAULT_BINARIES),
 		memoryMb: settings.memoryMb,
+		workspacesDir: settings.persistentWorkspacesDir,
 		...(settings.helm ? { workerEnv: { CDS_HELM_BIN: settings.helm } } : {}),
 		log,
 	});
@@ -248,6 +273,11 @@ export class LocalDriver implements HatcheryDriver {
 	}
 
 	async spawn(a: WorkerAssignment): Promise<WorkerHandle> {
+		// Made before any worker takes the job: a failure here fails the spawn, not a worker.
+		if (a.workspace) {
+			await this.evictWorkspaceUsers(a.workspace.id, a.jobId);
+			this.prepareWorkspace(a.workspace);
+		}
 		const idle = [...this.workers.values()].find((w) => w.state === "idle" && w.child);
 		if (idle) {
 			this.assign(idle, a);
@@ -307,13 +337,70 @@ export class LocalDriver implements HatcheryDriver {
 	}
 
 	private assign(w: LocalWorker, a: WorkerAssignment): void {
+		const workspace = a.workspace ? this.prepareWorkspace(a.workspace) : undefined;
+		w.workspaceId = a.workspace?.id;
 		w.jobId = a.jobId;
 		w.state = "running";
 		w.suspectJob = undefined;
 		this.recordPids();
-		w.child?.stdin?.write(
-			`${JSON.stringify({ type: "assign", apiUrl: a.apiUrl, token: a.token, jobId: a.jobId })}\n`,
-		);
+		const line = {
+			type: "assign",
+			apiUrl: a.apiUrl,
+			token: a.token,
+			jobId: a.jobId,
+			...(workspace ? { workspace } : {}),
+		};
+		w.child?.stdin?.write(`${JSON.stringify(line)}\n`);
+	}
+
+	private workspacesDir(): string {
+		return this.opts.workspacesDir ?? path.join(this.opts.baseDir, "persistent-workspaces");
+	}
+
+	/**
+	 * A persistent workspace is a directory named after its id, created on first use; its size is
+	 * recorded next to it (`<id>.json`) but not enforced: a plain directory has no quota.
+	 */
+	private prepareWorkspace(ws: PersistentWorkspace): { name: string; path: string } {
+		if (!WORKSPACE_ID.test(ws.id))
+			throw new Error(`invalid persistent workspace id ${JSON.stringify(ws.id)}`);
+		const root = this.workspacesDir();
+		const dir = path.join(root, ws.id);
+		mkdirSync(dir, { recursive: true, mode: 0o700 });
+		const record = {
+			id: ws.id,
+			name: ws.name,
+			sizeBytes: ws.sizeBytes,
+			leaseId: ws.leaseId,
+			usedAt: Date.now(),
+		};
+		writeFileSync(path.join(root, `${ws.id}.json`), `${JSON.stringify(record)}\n`);
+		return { name: ws.name, path: dir };
+	}
+
+	/**
+	 * The store leased the workspace to a new job, so the job that had it is over: a worker of
+	 * that job still running (a stopped job's worker in its grace period) is stopped first, so two
+	 * jobs never write there at once.
+	 */
+	private async evictWorkspaceUsers(id: string, jobId: string): Promise<void> {
+		for (const w of [...this.workers.values()]) {
+			// Only a worker still on that job (a warm worker idle since is not in it any more).
+			if (w.workspaceId !== id || w.jobId === jobId || w.state !== "running" || w.pid === undefined) continue;
+			this.opts.log?.(`worker ${w.name} of job ${w.jobId} still uses persistent workspace ${id}: stopped`);
+			await terminate(w.pid, w.startTime, WORKSPACE_EVICT_GRACE_MS);
+			// SIGKILL is sent, not yet acted on: wait (briefly) until the process is gone.
+			for (let i = 0; i < 40 && isSameWorker({ pid: w.pid, startTime: w.startTime }); i++)
+				await new Promise((resolve) => setTimeout(resolve, 25));
+		}
+	}
+
+	/** Removes a persistent workspace's directory (its workflow was deleted). Idempotent. */
+	async deleteWorkspace(id: string): Promise<void> {
+		if (!WORKSPACE_ID.test(id)) throw new Error(`invalid persistent workspace id ${JSON.stringify(id)}`);
+		const root = this.workspacesDir();
+		await rm(path.join(root, id), { recursive: true, force: true });
+		await rm(path.join(root, `${id}.json`), { force: true });
 	}
 
 	private exited(w: LocalWorker, code: number | null): void {
