@@ -4,6 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DRIVER_KINDS } from "../src/hatchery/drivers/index.ts";
+import { type NovaSettings, readNovaSettings } from "./nova.ts";
 import {
 	bytes,
 	ConfigError,
@@ -31,7 +32,7 @@ export const HATCHERY_SETTINGS = {
 		"CDS_HATCHERY_DRIVER",
 		DRIVER_KINDS,
 		"local",
-		"where this hatchery starts workers (`src/hatchery/drivers`): `local` processes on this host, or `kubernetes` pods (one per job; see docs/kubernetes.md)",
+		"where this hatchery starts workers (`src/hatchery/drivers`): `local` processes on this host, `kubernetes` pods (one per job; see docs/kubernetes.md), or `openstack` Nova servers (one per job; see docs/openstack.md)",
 	),
 	name: string(
 		"CDS_HATCHERY_NAME",
@@ -223,6 +224,8 @@ export interface HatcherySettings
 	binaries: string[] | undefined;
 	baseDir: string;
 	kubernetes: KubernetesSettings;
+	/** The Nova compute driver's (config/nova.ts). */
+	openstack: NovaSettings;
 }
 
 export function readHatcherySettings(env: Env, dataDir: string): HatcherySettings {
@@ -239,6 +242,7 @@ export function readHatcherySettings(env: Env, dataDir: string): HatcherySetting
 		dataDir: path.resolve(dataDir),
 		baseDir: path.resolve(workerBaseDir ?? path.join(dataDir, "workers")),
 		kubernetes: readKubernetesSettings(env),
+		openstack: readNovaSettings(env),
 	};
 }
 

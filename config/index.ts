@@ -209,7 +209,7 @@ export function loadConfig(env: Env = hostEnv(), cwd = process.cwd()): Config {
  * counts when it carries credentials.
  */
 export function secretVariables(env: Env): string[] {
-	const names = ["CDS_ADMIN_TOKEN", "CDS_SECRET_KEY", "NATS_PASSWORD", "CDS_METRICS_TOKEN"].filter(
+	const names = ["CDS_ADMIN_TOKEN", "CDS_SECRET_KEY", "NATS_PASSWORD", "CDS_METRICS_TOKEN", "CDS_OPENSTACK_PASSWORD"].filter(
 		(n) => env[n] !== undefined,
 	);
 	for (const n of ["NATS_URL", "CDS_HOOKS_NATS_URL"]) if (/\/\/[^/]*@/.test(env[n] ?? "")) names.push(n);

@@ -24,6 +24,17 @@ export interface WorkerAssignment {
 	timeoutSeconds: number;
 	/** What the job asks of its worker: a driver picks the image, memory, services… from it. */
 	requirements: JobRequirements;
+	/** The persistent workspace the run engine leased to this job, if its node declares one. */
+	workspace?: PersistentWorkspace;
+}
+
+/** A node's persistent workspace, leased to one job at a time (see the preamble of issue #16). */
+export interface PersistentWorkspace {
+	/** Stable, [a-z0-9-], at most 63 characters: usable as a directory, volume or label name. */
+	id: string;
+	name: string;
+	sizeBytes: number;
+	leaseId: string;
 }
 
 export interface WorkerHandle {
@@ -82,6 +93,8 @@ export interface HatcheryDriver {
 	reconcile(liveJobs: readonly string[]): Promise<ReconcileResult>;
 	/** Optional upkeep called at every tick of the hatchery loop (e.g. keep a warm pool filled). */
 	maintain?(): Promise<void>;
+	/** Deletes a persistent workspace for good (its workflow is deleted); optional. */
+	deleteWorkspace?(id: string): Promise<void>;
 	/** Called when a worker ends or finishes a job, with the job it served. */
 	onExit(listener: (handle: WorkerHandle, code: number | null) => void): void;
 	/**
