@@ -259,7 +259,7 @@ describe("Nova hatchery driver against the stand-in", () => {
 		});
 		const token = auth.headers.get("x-subject-token")!;
 		const r = await fetch(`${cloud.url}/compute/v2.1/servers/${id}`, { headers: { "X-Auth-Token": token } });
-		return (await r.json()).server;
+		return ((await r.json()) as { server: { flavor: { id: string } } }).server;
 	}
 
 	test("release file", () => {

@@ -4,7 +4,7 @@
 import path from "node:path";
 import { readHatcherySettings } from "../../config/hatchery.ts";
 import type { WorkerAssignment } from "../../src/hatchery/contract.ts";
-import { OpenStackDriver } from "../../src/hatchery/drivers/openstack.ts";
+import type { OpenStackDriver } from "../../src/hatchery/drivers/openstack.ts";
 import { createDriver } from "../../src/hatchery/drivers/index.ts";
 import { OpenStackStandin, type OpenStackStandinOptions } from "../standins/openstack/cloud.ts";
 

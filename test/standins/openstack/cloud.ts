@@ -601,7 +601,7 @@ export class OpenStackStandin {
 
 	private detach(s: Server, volumeId: string) {
 		const v = this.volumes.get(volumeId);
-		if (!v || !v.attachments.some((a) => a.server_id === s.id))
+		if (!v?.attachments.some((a) => a.server_id === s.id))
 			throw notFound(`Volume ${volumeId} is not attached to ${s.id}`);
 		v.status = "detaching";
 		rmSync(path.join(s.dir, "devices", `virtio-${v.id.slice(0, 20)}`), { force: true });

@@ -11,19 +11,9 @@ export type Schema =
 	| { type: "array"; items: Schema; maxItems?: number }
 	| { type: "object"; properties: Record<string, Schema>; required?: string[]; additional?: Schema }
 	| { type: "oneOf"; options: Schema[] }
-	| { type: "const"; value: unknown; since?: string };
-
-/** A property only valid from a microversion on (e.g. server `tags` from 2.52). */
-export interface Versioned {
-	since: string;
-}
+	| { type: "const"; value: unknown };
 
 const str = (maxLength = 255, minLength = 0): Schema => ({ type: "string", maxLength, minLength });
-const name = (domainRequired = false): Schema => ({
-	type: "object",
-	properties: { id: str(64), name: str(255, 1), domain: domainRef },
-	...(domainRequired ? {} : {}),
-});
 const domainRef: Schema = { type: "object", properties: { id: str(64), name: str(255, 1) } };
 
 export const KEYSTONE_AUTH: Schema = {
@@ -54,7 +44,11 @@ export const KEYSTONE_AUTH: Schema = {
 				},
 				scope: {
 					type: "object",
-					properties: { project: name(), domain: domainRef, system: { type: "object", properties: {} } },
+					properties: {
+						project: { type: "object", properties: { id: str(64), name: str(255, 1), domain: domainRef } },
+						domain: domainRef,
+						system: { type: "object", properties: {} },
+					},
 				},
 			},
 		},
