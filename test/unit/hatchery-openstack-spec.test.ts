@@ -161,8 +161,10 @@ describe("user-data boot script", () => {
 			path: "/mnt/cds/w",
 		};
 		const text = renderUserData({ ...input, workspace: ws });
-		const mount = text.indexOf(`until mount "$dev" '/mnt/cds/w'`);
-		assert.ok(mount > 0 && mount < text.indexOf("cds-worker.mjs"), text);
+		const wait = text.indexOf('until blockdev --getsize64 "$dev"');
+		const format = text.indexOf('mkfs.ext4 -q "$dev"');
+		const mount = text.indexOf(`mount "$dev" '/mnt/cds/w' ||`);
+		assert.ok(wait > 0 && wait < format && format < mount && mount < text.indexOf("cds-worker.mjs"), text);
 		assert.match(text, /dev='\/dev\/disk\/by-id\/virtio-abcdefabcdefabcdefab'/);
 		assert.match(text, /umount '\/mnt\/cds\/w'/);
 	});

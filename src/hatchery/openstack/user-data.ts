@@ -3,7 +3,7 @@
 // worker's stdin: the token is never in the image, in an environment, an argument or a file
 // the script writes. The script first deletes cloud-init's copy of itself; with a persistent
 // workspace it mounts the attached Cinder volume (it waits for the device: the hatchery attaches
-// it once the server is ACTIVE); when the worker ends, it unmounts and powers the server off —
+// it once the server is ACTIVE; a new volume gets an ext4 filesystem); when the worker ends, it unmounts and powers the server off —
 // the hatchery sees SHUTOFF and deletes the server.
 //
 // What a step could still read on a real VM: the user-data itself from the metadata service
@@ -75,11 +75,15 @@ export function renderUserData(input: UserDataInput): string {
 			`dev=${shellQuote(volumeDevice(ws.volumeId))}`,
 			`mkdir -p ${mount}`,
 			"i=0",
-			`until mount "$dev" ${mount} 2>/dev/null; do`,
+			'until blockdev --getsize64 "$dev" >/dev/null 2>&1; do',
 			"  i=$((i + 1))",
 			`  if [ "$i" -ge ${input.attachWaitSeconds ?? 600} ]; then echo "cds: workspace volume never attached" >&2; poweroff; exit 1; fi`,
 			"  sleep 1",
 			"done",
+			"# A new volume has no filesystem yet: the first job makes one.",
+			'if [ -z "$(blkid -o value -s TYPE "$dev" 2>/dev/null)" ]; then mkfs.ext4 -q "$dev" || exit 1; fi',
+			`mount "$dev" ${mount} || { echo "cds: cannot mount the workspace volume" >&2; poweroff; exit 1; }`,
+			`chmod 0777 ${mount}`,
 		);
 	}
 	lines.push(`${command} <<'${DELIMITER}'`, line, DELIMITER, "code=$?");

@@ -13,7 +13,7 @@
 // `overLimit`, "Quota exceeded for instances…"); os-volume_attachments; Cinder volumes creating
 // → available → (attaching) in-use → (detaching) available, deleted only when available, name
 // filter. Each ACTIVE server runs its user-data as a local shell process (a "VM"): `mount`,
-// `umount`, `poweroff` and `iptables` on its PATH are the stand-in's — `mount` of an attached
+// `umount`, `blockdev`, `blkid`, `mkfs.ext4`, `poweroff` and `iptables` on its PATH are the stand-in's — `mount` of an attached
 // volume's device (/dev/disk/by-id/virtio-<serial>) links the mount point to the volume's
 // directory, and fails until the volume is attached, as a missing device does.
 // Fault injection: images whose name matches `failImages` go ERROR at build (fault "Build of
@@ -529,6 +529,11 @@ export class OpenStackStandin {
 			"mount",
 			`f=${JSON.stringify(devices)}/$(basename "$1"); [ -f "$f" ] || { echo "mount: $1: special device does not exist" >&2; exit 32; }\nrmdir "$2" 2>/dev/null; ln -sfn "$(cat "$f")" "$2"`,
 		);
+		// blockdev/blkid: an attached volume is a device with a filesystem (a directory is "formatted").
+		const attached = `for DEV; do :; done\nf=${JSON.stringify(devices)}/$(basename "$DEV"); [ -f "$f" ] || exit 2`;
+		shim("blockdev", `${attached}\necho 1073741824`);
+		shim("blkid", `${attached}\necho ext4`);
+		shim("mkfs.ext4", "exit 0");
 		shim("umount", '[ -L "$1" ] && rm -f "$1"; mkdir -p "$1"');
 		shim("poweroff", "exit 0");
 		shim("iptables", "exit 0");
