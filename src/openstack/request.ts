@@ -44,8 +44,12 @@ export async function openstackCall<T>(
 	}
 }
 
-/** Whether an error may pass on its own (network, 409 conflicts of a busy resource, 429, 5xx). */
+/**
+ * Whether an error may pass on its own: the network (fetch's TypeError, a timeout), 409
+ * conflicts of a busy resource, 429, 5xx. Anything else (a missing image…) is final.
+ */
 export function transient(e: unknown): boolean {
-	if (!(e instanceof OpenStackError)) return true;
-	return e.status === 0 ? false : e.status === 409 || e.status === 429 || e.status >= 500;
+	if (e instanceof OpenStackError) return e.status === 409 || e.status === 429 || e.status >= 500;
+	const name = (e as Error | undefined)?.name;
+	return e instanceof TypeError || name === "TimeoutError" || name === "AbortError";
 }

@@ -246,7 +246,8 @@ export class OpenStackDriver implements HatcheryDriver {
 
 	private vanished(e: ServerEntry): void {
 		this.entries.delete(e.name);
-		if (!e.reported) this.ended(e, null, { reason: `server ${e.name} vanished`, started: e.state === "running" });
+		if (!e.reported)
+			this.ended(e, null, { reason: `server ${e.name} vanished`, started: e.state === "running" });
 	}
 
 	private ended(e: ServerEntry, code: number | null, failure?: WorkerHandle["failure"]): void {
@@ -327,13 +328,25 @@ export class OpenStackDriver implements HatcheryDriver {
 		);
 	}
 
-	private async retrying<T>(what: string, call: () => Promise<T>): Promise<T> {
+	/**
+	 * Retries a call on errors that may pass (`retry`: network, 409, 429, 5xx by default), with
+	 * backoff; `keep` rethrows the last error as it is instead of wrapping it.
+	 */
+	private async retrying<T>(
+		what: string,
+		call: () => Promise<T>,
+		keep = false,
+		retry: (e: unknown) => boolean = transient,
+	): Promise<T> {
 		const backoff = new Backoff({ baseMs: 100, maxMs: 5000 });
 		for (;;) {
 			try {
 				return await call();
 			} catch (e) {
-				if (!transient(e) || backoff.attempts >= 5 || this.closed) throw new Error(`${what}: ${text(e)}`);
+				if (!retry(e) || backoff.attempts >= 5 || this.closed) {
+					if (keep || e instanceof OpenStackError) throw e;
+					throw new Error(`${what}: ${text(e)}`);
+				}
 				await sleep(backoff.next());
 			}
 		}
@@ -433,8 +446,10 @@ export class OpenStackDriver implements HatcheryDriver {
 		};
 		this.entries.set(name, entry);
 		try {
-			const flavor = chooseFlavor(await this.flavors(), a.requirements.memoryMb, s.defaultFlavor);
-			const imageRef = await this.imageId(imageNameFor(a.requirements.model, s));
+			const flavors = await this.retrying("listing flavors", () => this.flavors());
+			const flavor = chooseFlavor(flavors, a.requirements.memoryMb, s.defaultFlavor);
+			const imageName = imageNameFor(a.requirements.model, s);
+			const imageRef = await this.retrying("listing images", () => this.imageId(imageName), true);
 			const volume = a.workspace ? await this.workspaceVolume(a.workspace) : undefined;
 			entry.volumeId = volume?.id;
 			const userData = renderUserData({
@@ -449,22 +464,27 @@ export class OpenStackDriver implements HatcheryDriver {
 						: undefined,
 				attachWaitSeconds: Math.ceil(s.buildTimeoutMs / 1000),
 			});
-			const serverId = await this.nova
-				.createServer({
-					name,
-					flavorRef: flavor.id,
-					imageRef,
-					networks: s.network ? [{ uuid: s.network }] : "auto",
-					...(s.keyPair ? { key_name: s.keyPair } : {}),
-					metadata: serverMetadata(this.opts.name, a, volume?.id),
-					tags: [this.tag, TAG_MANAGED],
-					user_data: Buffer.from(userData).toString("base64"),
-				})
-				.catch((e) => {
-					if (e instanceof OpenStackError && (e.status === 403 || e.status === 413))
-						throw new Error(`Nova refused the server (quota): ${e.message}`);
-					throw e;
-				});
+			// Retried only when Nova said it did nothing (429, 503): a lost answer may hide a server.
+			const serverId = await this.retrying(
+				`creating server ${name}`,
+				() =>
+					this.nova.createServer({
+						name,
+						flavorRef: flavor.id,
+						imageRef,
+						networks: s.network ? [{ uuid: s.network }] : "auto",
+						...(s.keyPair ? { key_name: s.keyPair } : {}),
+						metadata: serverMetadata(this.opts.name, a, volume?.id),
+						tags: [this.tag, TAG_MANAGED],
+						user_data: Buffer.from(userData).toString("base64"),
+					}),
+				false,
+				(e) => e instanceof OpenStackError && (e.status === 429 || e.status === 503),
+			).catch((e) => {
+				if (e instanceof OpenStackError && (e.status === 403 || e.status === 413))
+					throw new Error(`Nova refused the server (quota): ${e.message}`);
+				throw e;
+			});
 			entry.serverId = serverId;
 			entry.knownAt = Date.now();
 			return entry;

@@ -477,7 +477,7 @@ export class OpenStackStandin {
 		}
 		const id = randomUUID();
 		const dir = path.join(this.dir, "servers", id);
-		mkdirSync(dir, { recursive: true, mode: 0o700 });
+		mkdirSync(path.join(dir, "devices"), { recursive: true, mode: 0o700 });
 		const s: Server = {
 			id,
 			name: b.name,
