@@ -49,7 +49,7 @@ describe("OpenStack stand-in", () => {
 		});
 		assert.equal(r.status, 201);
 		token = r.headers.get("x-subject-token")!;
-		const catalog = (await r.json()).token.catalog as Array<{
+		const catalog = ((await r.json()) as { token: { catalog: unknown } }).token.catalog as Array<{
 			type: string;
 			endpoints: Array<{ url: string }>;
 		}>;
