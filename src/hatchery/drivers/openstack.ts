@@ -58,6 +58,7 @@ export interface OpenStackDriverOptions {
 	maxProvisioning: number;
 	models: string[];
 	binaries: string[];
+	/** Offered until the flavors are known (then: the largest flavor's RAM). */
 	memoryMb: number;
 	/** The worker's environment on its server (workspace, sandbox plan…); never the token. */
 	workerEnv: Record<string, string>;
@@ -133,9 +134,11 @@ export class OpenStackDriver implements HatcheryDriver {
 	private timer?: NodeJS.Timeout;
 	private polling?: Promise<void>;
 	private closed = false;
+	private memoryMb: number;
 
 	constructor(opts: OpenStackDriverOptions) {
 		this.opts = opts;
+		this.memoryMb = opts.memoryMb;
 		this.nova = new NovaClient(opts.keystone);
 		this.cinder = new CinderClient(opts.keystone);
 		this.tag = hatcheryTag(opts.name);
@@ -154,6 +157,9 @@ export class OpenStackDriver implements HatcheryDriver {
 				await sleep(backoff.next());
 			}
 		}
+		// What a job may ask: the largest flavor's RAM (the host's own RAM means nothing here).
+		const flavors = await this.flavors().catch(() => undefined);
+		if (flavors && flavors.length > 0) this.memoryMb = Math.max(...flavors.map((f) => f.ram));
 		this.schedule(this.opts.settings.pollMs);
 	}
 
@@ -359,7 +365,7 @@ export class OpenStackDriver implements HatcheryDriver {
 			binaries: this.opts.binaries,
 			hostname: os.hostname(),
 			osArch: "linux/amd64",
-			memoryMb: this.opts.memoryMb,
+			memoryMb: this.memoryMb,
 			services: [],
 		};
 	}
