@@ -11,7 +11,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { freePort } from "../helpers/server.ts";
 import type { OpenStackStandin } from "../standins/openstack/cloud.ts";
-import { startStandin, until } from "./helpers.ts";
+import { startStandin, until } from "./nova-helpers.ts";
 
 describe("OpenStack stand-in", () => {
 	let cloud: OpenStackStandin;

@@ -7,7 +7,7 @@ import path from "node:path";
 import { after } from "node:test";
 import { describeDriverConformance } from "../conformance/hatchery-driver.ts";
 import type { OpenStackStandin } from "../standins/openstack/cloud.ts";
-import { startStandin, WORKER_COMMAND } from "./helpers.ts";
+import { startStandin, WORKER_COMMAND } from "./nova-helpers.ts";
 
 let cloud: OpenStackStandin | undefined;
 after(async () => cloud?.stop());

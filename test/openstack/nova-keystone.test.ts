@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Keystone, OpenStackError } from "../../src/openstack/keystone.ts";
 import type { OpenStackStandin } from "../standins/openstack/cloud.ts";
-import { startStandin } from "./helpers.ts";
+import { startStandin } from "./nova-helpers.ts";
 
 describe("Keystone v3 client", () => {
 	let cloud: OpenStackStandin;

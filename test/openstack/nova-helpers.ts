@@ -10,7 +10,7 @@ import { OpenStackStandin, type OpenStackStandinOptions } from "../standins/open
 
 /** The real worker, as the stand-in's "VMs" run it: this repository's launcher with this Node. */
 export const WORKER_COMMAND = `${process.execPath} ${path.resolve(import.meta.dirname, "../../bin/cds-worker.mjs")}`;
-export const FAKE_WORKER = path.resolve(import.meta.dirname, "fake-worker.mjs");
+export const FAKE_WORKER = path.resolve(import.meta.dirname, "nova-fake-worker.mjs");
 
 export async function startStandin(opts: OpenStackStandinOptions = {}): Promise<OpenStackStandin> {
 	const cloud = new OpenStackStandin({

@@ -20,7 +20,7 @@ import {
 import { apiClient, waitReady } from "../helpers/server.ts";
 import { serverUrl } from "../helpers/servers.ts";
 import type { OpenStackStandin } from "../standins/openstack/cloud.ts";
-import { startStandin, until, WORKER_COMMAND } from "./helpers.ts";
+import { startStandin, until, WORKER_COMMAND } from "./nova-helpers.ts";
 
 const nats = serverUrl("NATS_URL");
 const mongo = serverUrl("MONGO_URL");

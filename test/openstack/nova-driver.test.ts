@@ -1,5 +1,5 @@
 // The Nova driver against the OpenStack stand-in, at driver level (no cluster): a fake worker
-// (test/openstack/fake-worker.mjs) records the assignment it got from the boot script. Checks
+// (test/openstack/nova-fake-worker.mjs) records the assignment it got from the boot script. Checks
 // the server's flavor, image, tags, metadata; that the server is deleted at the job's end;
 // quota and build errors; a server gone ERROR or vanished; adoption and orphan deletion by a
 // restarted driver; token renewal; persistent workspaces on Cinder volumes.
@@ -13,7 +13,7 @@ import type { WorkerHandle } from "../../src/hatchery/contract.ts";
 import type { OpenStackDriver } from "../../src/hatchery/drivers/openstack.ts";
 import { hatcheryTag } from "../../src/hatchery/openstack/server-spec.ts";
 import type { OpenStackStandin } from "../standins/openstack/cloud.ts";
-import { assignment, FAKE_WORKER, novaDriver, startStandin, until } from "./helpers.ts";
+import { assignment, FAKE_WORKER, novaDriver, startStandin, until } from "./nova-helpers.ts";
 
 describe("Nova hatchery driver against the stand-in", () => {
 	let cloud: OpenStackStandin;
