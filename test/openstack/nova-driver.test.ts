@@ -242,6 +242,22 @@ describe("Nova hatchery driver against the stand-in", () => {
 		assert.deepEqual(r.jobs, [dead, next]);
 	});
 
+	test("a workspace volume left in-use by a server that vanished is detached on Cinder's side for the next job", async () => {
+		const d = await driver({ CDS_HATCHERY_NAME: "nova-ws-vanish" });
+		const workspace = { id: "vanish-ws", name: "w", sizeBytes: 1, leaseId: "a" };
+		const lost = "P/WF/1/run/ws-lost-hold";
+		const h = await d.spawn(assignment(lost, { workspace }));
+		await until("the lost job's worker to write", () => result(lost));
+		cloud.vanish(h.name, { keepVolumes: true });
+		assert.match((await exitOf(lost)).handle.failure?.reason ?? "", /vanished/);
+		assert.equal(cloud.listVolumes().find((v) => v.name === "cds-ws-vanish-ws")?.status, "in-use");
+		const next = "P/WF/2/run/ws-after-vanish";
+		await d.spawn(assignment(next, { workspace }));
+		const r = await until("the next job to report", () => result(next));
+		assert.deepEqual(r.jobs, [lost, next]);
+		assert.ok(cloud.requests.some((x) => /^POST \/volume\/v3\/[^/]+\/volumes\/[^/]+\/action$/.test(x)));
+	});
+
 	async function fetchServer(id: string) {
 		// Through the stand-in's own API, with a token of its own.
 		const auth = await fetch(`${cloud.url}/identity/v3/auth/tokens`, {

@@ -430,12 +430,21 @@ export class OpenStackDriver implements HatcheryDriver {
 			this.opts.log?.(`workspace ${ws.id}: volume ${v.id} created (${sizeGiB} GiB)`);
 		}
 		if (v.status === "available") return v;
-		// In use by a server of an earlier job of this workspace that is over: detach it.
-		if (v.status === "in-use")
+		// Still attached for an earlier job of this workspace: that job is over (the run engine
+		// leases a workspace to one job at a time), so the volume is detached — through Nova while
+		// its server exists, else on Cinder's side alone (the server vanished with it attached).
+		if (v.status === "in-use" || v.attachments.length > 0)
 			for (const a of v.attachments) {
-				const owner = [...this.entries.values()].find((e) => e.serverId === a.server_id);
-				if (!owner || owner.reported)
-					await this.retrying(`detaching volume ${v.id}`, () => this.nova.detachVolume(a.server_id, v!.id));
+				const volumeId = v.id;
+				const server = await this.retrying("showing a server", () => this.nova.getServer(a.server_id));
+				if (server)
+					await this.retrying(`detaching volume ${volumeId}`, () =>
+						this.nova.detachVolume(a.server_id, volumeId),
+					);
+				else
+					await this.retrying(`detaching volume ${volumeId} of a vanished server`, () =>
+						this.cinder.forceDetach(volumeId, a.attachment_id),
+					);
 			}
 		return this.volumeStatus(v.id, "available");
 	}

@@ -1,5 +1,6 @@
 // The parts of the Cinder v3 API the Nova hatchery uses for persistent workspaces: volumes
-// found by name, created (size in GiB), shown and deleted. Attaching goes through Nova.
+// found by name, created (size in GiB), shown, detached from a vanished server and deleted.
+// Attaching and detaching go through Nova.
 
 import type { Keystone } from "../../openstack/keystone.ts";
 import { openstackCall } from "../../openstack/request.ts";
@@ -46,6 +47,13 @@ export class CinderClient {
 		return (
 			await this.call<{ volume: CinderVolume }>("GET", `/volumes/${encodeURIComponent(id)}`, undefined, true)
 		)?.volume;
+	}
+
+	/** Cinder's `os-detach` action: the attachment ends on Cinder's side (its server is gone). */
+	async forceDetach(id: string, attachmentId?: string): Promise<void> {
+		await this.call("POST", `/volumes/${encodeURIComponent(id)}/action`, {
+			"os-detach": attachmentId ? { attachment_id: attachmentId } : {},
+		});
 	}
 
 	async delete(id: string): Promise<void> {

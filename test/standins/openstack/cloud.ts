@@ -12,7 +12,7 @@
 // `?tags=` and `?name=` filters; flavors; images; the instance quota (403 `forbidden` or 413
 // `overLimit`, "Quota exceeded for instances…"); os-volume_attachments; Cinder volumes creating
 // → available → (attaching) in-use → (detaching) available, deleted only when available, name
-// filter. Each ACTIVE server runs its user-data as a local shell process (a "VM"): `mount`,
+// filter, the `os-detach` volume action. Each ACTIVE server runs its user-data as a local shell process (a "VM"): `mount`,
 // `umount`, `blockdev`, `blkid`, `mkfs.ext4`, `poweroff` and `iptables` on its PATH are the stand-in's — `mount` of an attached
 // volume's device (/dev/disk/by-id/virtio-<serial>) links the mount point to the volume's
 // directory, and fails until the volume is attached, as a missing device does.
@@ -34,6 +34,7 @@ import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
+	CINDER_VOLUME_ACTION,
 	CINDER_VOLUME_CREATE,
 	compareVersions,
 	KEYSTONE_AUTH,
@@ -214,11 +215,14 @@ export class OpenStackStandin {
 		return this.serverByName(name)?.child?.pid;
 	}
 
-	/** The server disappears as if deleted behind the hatchery's back. */
-	vanish(name: string): void {
+	/**
+	 * The server disappears as if deleted behind the hatchery's back; `keepVolumes`: its volumes
+	 * stay `in-use`, attached to it (a host lost with Cinder never told).
+	 */
+	vanish(name: string, options: { keepVolumes?: boolean } = {}): void {
 		const s = this.serverByName(name);
 		if (!s) throw new Error(`no server ${name}`);
-		this.destroy(s);
+		this.destroy(s, options.keepVolumes);
 	}
 
 	/** The server's host fails: ERROR with `message` as its fault, its instance killed. */
@@ -565,15 +569,16 @@ export class OpenStackStandin {
 			}
 	}
 
-	private destroy(s: Server): void {
+	private destroy(s: Server, keepVolumes = false): void {
 		this.killInstance(s);
 		this.servers.delete(s.id);
 		// Nova detaches a deleted server's volumes.
-		for (const v of this.volumes.values())
-			if (v.attachments.some((a) => a.server_id === s.id)) {
-				v.attachments = v.attachments.filter((a) => a.server_id !== s.id);
-				if (v.attachments.length === 0) v.status = "available";
-			}
+		if (!keepVolumes)
+			for (const v of this.volumes.values())
+				if (v.attachments.some((a) => a.server_id === s.id)) {
+					v.attachments = v.attachments.filter((a) => a.server_id !== s.id);
+					if (v.attachments.length === 0) v.status = "available";
+				}
 		rmSync(s.dir, { recursive: true, force: true });
 	}
 
@@ -676,6 +681,15 @@ export class OpenStackStandin {
 		if (!v) throw notFound(`Volume ${parts[1]} could not be found.`);
 		if (parts.length === 2 && method === "GET")
 			return { status: 200, body: { volume: this.presentVolume(v) } };
+		if (parts.length === 3 && parts[2] === "action" && method === "POST") {
+			const problem = validate(CINDER_VOLUME_ACTION, body);
+			if (problem || Object.keys(body as object).length !== 1)
+				throw badRequest(`Invalid input for field/attribute action. ${problem ?? "one action expected"}`);
+			const id = (body as { "os-detach": { attachment_id?: string } })["os-detach"].attachment_id;
+			v.attachments = v.attachments.filter((a) => id !== undefined && a.attachment_id !== id);
+			if (v.attachments.length === 0) v.status = "available";
+			return { status: 202 };
+		}
 		if (parts.length === 2 && method === "DELETE") {
 			if (v.status !== "available" && v.status !== "error")
 				throw badRequest(

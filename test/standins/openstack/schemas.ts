@@ -146,6 +146,14 @@ export const CINDER_VOLUME_CREATE: Schema = {
 	},
 };
 
+/** Cinder v3 volume actions this stand-in models: `os-detach` ("Detach volume from server"). */
+export const CINDER_VOLUME_ACTION: Schema = {
+	type: "object",
+	properties: {
+		"os-detach": { type: "object", properties: { attachment_id: { type: "string", maxLength: 36 } } },
+	},
+};
+
 /** The first problem of `value` against `schema`, as a JSON-schema validator words it; undefined when valid. */
 export function validate(schema: Schema, value: unknown, at = "body"): string | undefined {
 	switch (schema.type) {
