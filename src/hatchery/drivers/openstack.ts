@@ -23,16 +23,17 @@ import { ConfigError } from "../../../config/settings.ts";
 import type { HatcheryCapabilities } from "../../engine/requirements.ts";
 import { Backoff } from "../../hooks/backoff.ts";
 import { Keystone, OpenStackError } from "../../openstack/keystone.ts";
+import { retrying } from "../../openstack/retry.ts";
 import { transient } from "../../openstack/request.ts";
 import type {
 	HatcheryCapacity,
 	HatcheryDriver,
-	PersistentWorkspace,
 	ReconcileResult,
 	WorkerAssignment,
 	WorkerHandle,
 } from "../contract.ts";
-import { CinderClient, type CinderVolume } from "../openstack/cinder.ts";
+import { CinderClient } from "../openstack/cinder.ts";
+import { WorkspaceVolumes } from "../openstack/workspace-volumes.ts";
 import { type NovaFlavor, type NovaImage, NovaClient, type NovaServer } from "../openstack/nova.ts";
 import { serverState } from "../openstack/server-state.ts";
 import {
@@ -45,7 +46,6 @@ import {
 	serverMetadata,
 	serverName,
 	TAG_MANAGED,
-	workspaceVolume,
 } from "../openstack/server-spec.ts";
 import { renderUserData } from "../openstack/user-data.ts";
 import { sandboxFor } from "./local.ts";
@@ -122,7 +122,7 @@ export class OpenStackDriver implements HatcheryDriver {
 	readonly kind = "openstack";
 	private readonly opts: OpenStackDriverOptions;
 	private readonly nova: NovaClient;
-	private readonly cinder: CinderClient;
+	private readonly volumes: WorkspaceVolumes;
 	private readonly tag: string;
 	/** By server name. */
 	private readonly entries = new Map<string, ServerEntry>();
@@ -140,7 +140,15 @@ export class OpenStackDriver implements HatcheryDriver {
 		this.opts = opts;
 		this.memoryMb = opts.memoryMb;
 		this.nova = new NovaClient(opts.keystone);
-		this.cinder = new CinderClient(opts.keystone);
+		this.volumes = new WorkspaceVolumes({
+			nova: this.nova,
+			cinder: new CinderClient(opts.keystone),
+			hatchery: opts.name,
+			pollMs: opts.settings.pollMs,
+			timeoutMs: opts.settings.buildTimeoutMs,
+			stopped: () => this.closed,
+			log: opts.log,
+		});
 		this.tag = hatcheryTag(opts.name);
 	}
 
@@ -276,12 +284,7 @@ export class OpenStackDriver implements HatcheryDriver {
 		if (e.attaching || !e.serverId || !e.volumeId) return;
 		e.attaching = true;
 		try {
-			const v = await this.cinder.get(e.volumeId);
-			if (!v) throw new Error(`volume ${e.volumeId} is gone`);
-			if (!v.attachments.some((a) => a.server_id === e.serverId)) {
-				await this.nova.attachVolume(e.serverId, e.volumeId);
-				await this.volumeStatus(e.volumeId, "in-use");
-			}
+			await this.volumes.attach(e.serverId, e.volumeId);
 			e.attached = true;
 			if (!e.reported && !e.deleting) e.state = "running";
 		} catch (err) {
@@ -296,20 +299,6 @@ export class OpenStackDriver implements HatcheryDriver {
 		}
 	}
 
-	/** Waits for a volume to reach `status` (bounded); `error*` statuses end the wait at once. */
-	private async volumeStatus(id: string, status: string): Promise<CinderVolume> {
-		const deadline = Date.now() + this.opts.settings.buildTimeoutMs;
-		const every = Math.min(this.opts.settings.pollMs, 1000);
-		for (;;) {
-			const v = await this.cinder.get(id);
-			if (!v) throw new Error(`volume ${id} is gone`);
-			if (v.status === status) return v;
-			if (v.status.startsWith("error")) throw new Error(`volume ${id} is in ${v.status}`);
-			if (Date.now() > deadline) throw new Error(`volume ${id} stayed ${v.status}, not ${status}`);
-			await sleep(every);
-		}
-	}
-
 	/** The job is over for this server: detach its workspace volume (wait available), delete it. */
 	private async release(e: ServerEntry): Promise<void> {
 		if (e.deleting) return;
@@ -317,45 +306,17 @@ export class OpenStackDriver implements HatcheryDriver {
 		const id = e.serverId;
 		if (!id) return;
 		try {
-			if (e.volumeId) {
-				const v = await this.cinder.get(e.volumeId).catch(() => undefined);
-				if (v?.attachments.some((a) => a.server_id === id)) {
-					await this.retrying(`detaching volume ${e.volumeId}`, () =>
-						this.nova.detachVolume(id, e.volumeId!),
-					);
-					await this.volumeStatus(e.volumeId, "available");
-				}
-			}
+			if (e.volumeId) await this.volumes.detach(id, e.volumeId);
 		} catch (err) {
 			this.opts.log?.(`server ${e.name}: ${text(err)}`);
 		}
-		await this.retrying(`deleting server ${e.name}`, () => this.nova.deleteServer(id)).catch((err) =>
+		await this.retry(`deleting server ${e.name}`, () => this.nova.deleteServer(id)).catch((err) =>
 			this.opts.log?.(text(err)),
 		);
 	}
 
-	/**
-	 * Retries a call on errors that may pass (`retry`: network, 409, 429, 5xx by default), with
-	 * backoff; `keep` rethrows the last error as it is instead of wrapping it.
-	 */
-	private async retrying<T>(
-		what: string,
-		call: () => Promise<T>,
-		keep = false,
-		retry: (e: unknown) => boolean = transient,
-	): Promise<T> {
-		const backoff = new Backoff({ baseMs: 100, maxMs: 5000 });
-		for (;;) {
-			try {
-				return await call();
-			} catch (e) {
-				if (!retry(e) || backoff.attempts >= 5 || this.closed) {
-					if (keep || e instanceof OpenStackError) throw e;
-					throw new Error(`${what}: ${text(e)}`);
-				}
-				await sleep(backoff.next());
-			}
-		}
+	private retry<T>(what: string, call: () => Promise<T>, retry?: (e: unknown) => boolean) {
+		return retrying(what, call, { retry, stopped: () => this.closed });
 	}
 
 	async capabilities(): Promise<HatcheryCapabilities> {
@@ -420,35 +381,6 @@ export class OpenStackDriver implements HatcheryDriver {
 		}
 	}
 
-	/** The volume of a workspace, created on first use; `available` when returned. */
-	private async workspaceVolume(ws: PersistentWorkspace): Promise<CinderVolume> {
-		const { name, sizeGiB } = workspaceVolume(ws);
-		const found = await this.cinder.findByName(name);
-		let v = found[0];
-		if (!v) {
-			v = await this.cinder.create(name, sizeGiB, { "cds-workspace": ws.id, "cds-hatchery": this.opts.name });
-			this.opts.log?.(`workspace ${ws.id}: volume ${v.id} created (${sizeGiB} GiB)`);
-		}
-		if (v.status === "available") return v;
-		// Still attached for an earlier job of this workspace: that job is over (the run engine
-		// leases a workspace to one job at a time), so the volume is detached — through Nova while
-		// its server exists, else on Cinder's side alone (the server vanished with it attached).
-		if (v.status === "in-use" || v.attachments.length > 0)
-			for (const a of v.attachments) {
-				const volumeId = v.id;
-				const server = await this.retrying("showing a server", () => this.nova.getServer(a.server_id));
-				if (server)
-					await this.retrying(`detaching volume ${volumeId}`, () =>
-						this.nova.detachVolume(a.server_id, volumeId),
-					);
-				else
-					await this.retrying(`detaching volume ${volumeId} of a vanished server`, () =>
-						this.cinder.forceDetach(volumeId, a.attachment_id),
-					);
-			}
-		return this.volumeStatus(v.id, "available");
-	}
-
 	async spawn(a: WorkerAssignment): Promise<WorkerHandle> {
 		const s = this.opts.settings;
 		const name = serverName(this.opts.name, a.jobId, `${Date.now()}-${Math.random()}`);
@@ -461,11 +393,11 @@ export class OpenStackDriver implements HatcheryDriver {
 		};
 		this.entries.set(name, entry);
 		try {
-			const flavors = await this.retrying("listing flavors", () => this.flavors());
+			const flavors = await this.retry("listing flavors", () => this.flavors());
 			const flavor = chooseFlavor(flavors, a.requirements.memoryMb, s.defaultFlavor);
 			const imageName = imageNameFor(a.requirements.model, s);
-			const imageRef = await this.retrying("listing images", () => this.imageId(imageName), true);
-			const volume = a.workspace ? await this.workspaceVolume(a.workspace) : undefined;
+			const imageRef = await this.retry("finding the image", () => this.imageId(imageName));
+			const volume = a.workspace ? await this.volumes.ready(a.workspace) : undefined;
 			entry.volumeId = volume?.id;
 			const userData = renderUserData({
 				apiUrl: a.apiUrl,
@@ -480,7 +412,7 @@ export class OpenStackDriver implements HatcheryDriver {
 				attachWaitSeconds: Math.ceil(s.buildTimeoutMs / 1000),
 			});
 			// Retried only when Nova said it did nothing (429, 503): a lost answer may hide a server.
-			const serverId = await this.retrying(
+			const serverId = await this.retry(
 				`creating server ${name}`,
 				() =>
 					this.nova.createServer({
@@ -493,7 +425,6 @@ export class OpenStackDriver implements HatcheryDriver {
 						tags: [this.tag, TAG_MANAGED],
 						user_data: Buffer.from(userData).toString("base64"),
 					}),
-				false,
 				(e) => e instanceof OpenStackError && (e.status === 429 || e.status === 503),
 			).catch((e) => {
 				if (e instanceof OpenStackError && (e.status === 403 || e.status === 413))
@@ -554,13 +485,7 @@ export class OpenStackDriver implements HatcheryDriver {
 	}
 
 	async deleteWorkspace(id: string): Promise<void> {
-		const { name } = workspaceVolume({ id, name: id, sizeBytes: 0, leaseId: "" });
-		for (const v of await this.cinder.findByName(name)) {
-			for (const a of v.attachments)
-				await this.retrying(`detaching volume ${v.id}`, () => this.nova.detachVolume(a.server_id, v.id));
-			if (v.attachments.length > 0) await this.volumeStatus(v.id, "available");
-			await this.retrying(`deleting volume ${v.id}`, () => this.cinder.delete(v.id));
-		}
+		await this.volumes.delete(id);
 	}
 
 	async close(options: { leaveRunning?: boolean } = {}): Promise<void> {
