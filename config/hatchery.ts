@@ -5,6 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { DRIVER_KINDS } from "../src/hatchery/drivers/index.ts";
 import { type MarathonSettings, readMarathonSettings } from "./marathon.ts";
+import { type NovaSettings, readNovaSettings } from "./nova.ts";
 import {
 	bytes,
 	ConfigError,
@@ -32,7 +33,7 @@ export const HATCHERY_SETTINGS = {
 		"CDS_HATCHERY_DRIVER",
 		DRIVER_KINDS,
 		"local",
-		"where this hatchery starts workers (`src/hatchery/drivers`): `local` processes on this host, `kubernetes` pods (one per job; see docs/kubernetes.md), or `marathon` apps (one per job; see docs/marathon-mesos.md)",
+		"where this hatchery starts workers (`src/hatchery/drivers`): `local` processes on this host, `kubernetes` pods (one per job; see docs/kubernetes.md), `marathon` apps (one per job; see docs/marathon-mesos.md), or `openstack` Nova servers (one per job; see docs/openstack.md)",
 	),
 	name: string(
 		"CDS_HATCHERY_NAME",
@@ -233,6 +234,8 @@ export interface HatcherySettings
 	persistentWorkspacesDir: string;
 	kubernetes: KubernetesSettings;
 	marathon: MarathonSettings;
+	/** The Nova compute driver's (config/nova.ts). */
+	openstack: NovaSettings;
 }
 
 export function readHatcherySettings(env: Env, dataDir: string): HatcherySettings {
@@ -252,6 +255,7 @@ export function readHatcherySettings(env: Env, dataDir: string): HatcherySetting
 		),
 		kubernetes: readKubernetesSettings(env),
 		marathon: readMarathonSettings(env, rest.driver === "marathon"),
+		openstack: readNovaSettings(env),
 	};
 }
 

@@ -216,6 +216,7 @@ export function secretVariables(env: Env): string[] {
 		"CDS_METRICS_TOKEN",
 		"CDS_MARATHON_PASSWORD",
 		"CDS_MARATHON_TOKEN",
+		"CDS_OPENSTACK_PASSWORD",
 	].filter((n) => env[n] !== undefined);
 	for (const n of ["NATS_URL", "CDS_HOOKS_NATS_URL"]) if (/\/\/[^/]*@/.test(env[n] ?? "")) names.push(n);
 	return names;

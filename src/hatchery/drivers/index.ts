@@ -15,6 +15,7 @@ export const HATCHERY_DRIVERS: Record<string, () => Promise<DriverFactory>> = {
 	local: async () => (await import("./local.ts")).createLocalDriver,
 	kubernetes: async () => (await import("./kubernetes.ts")).createKubernetesDriver,
 	marathon: async () => (await import("./marathon.ts")).createMarathonDriver,
+	openstack: async () => (await import("./openstack.ts")).createOpenStackDriver,
 };
 
 export const DRIVER_KINDS: readonly string[] = Object.keys(HATCHERY_DRIVERS);
