@@ -4,6 +4,7 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { DRIVER_KINDS } from "../src/hatchery/drivers/index.ts";
+import { type MesosSettings, readMesosSettings } from "./mesos.ts";
 import {
 	bytes,
 	ConfigError,
@@ -31,7 +32,7 @@ export const HATCHERY_SETTINGS = {
 		"CDS_HATCHERY_DRIVER",
 		DRIVER_KINDS,
 		"local",
-		"where this hatchery starts workers (`src/hatchery/drivers`): `local` processes on this host, or `kubernetes` pods (one per job; see docs/kubernetes.md)",
+		"where this hatchery starts workers (`src/hatchery/drivers`): `local` processes on this host, `kubernetes` pods (one per job; see docs/kubernetes.md), or `mesos` tasks of a framework (docs/marathon-mesos.md)",
 	),
 	name: string(
 		"CDS_HATCHERY_NAME",
@@ -223,6 +224,7 @@ export interface HatcherySettings
 	binaries: string[] | undefined;
 	baseDir: string;
 	kubernetes: KubernetesSettings;
+	mesos: MesosSettings;
 }
 
 export function readHatcherySettings(env: Env, dataDir: string): HatcherySettings {
@@ -239,6 +241,7 @@ export function readHatcherySettings(env: Env, dataDir: string): HatcherySetting
 		dataDir: path.resolve(dataDir),
 		baseDir: path.resolve(workerBaseDir ?? path.join(dataDir, "workers")),
 		kubernetes: readKubernetesSettings(env),
+		mesos: readMesosSettings(env),
 	};
 }
 

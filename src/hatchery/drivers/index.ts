@@ -14,6 +14,7 @@ export type DriverFactory = (
 export const HATCHERY_DRIVERS: Record<string, () => Promise<DriverFactory>> = {
 	local: async () => (await import("./local.ts")).createLocalDriver,
 	kubernetes: async () => (await import("./kubernetes.ts")).createKubernetesDriver,
+	mesos: async () => (await import("./mesos.ts")).createMesosDriver,
 };
 
 export const DRIVER_KINDS: readonly string[] = Object.keys(HATCHERY_DRIVERS);
