@@ -97,6 +97,7 @@ export interface FrameworkInfo {
 	role?: string;
 	hostname?: string;
 	principal?: string;
+	capabilities?: Array<{ type: "PARTITION_AWARE" | "TASK_KILLING_STATE" }>;
 }
 
 export interface Call {

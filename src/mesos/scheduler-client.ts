@@ -87,7 +87,11 @@ export class SchedulerClient {
 			});
 			if (res.statusCode === 307 && res.headers.location && hop < MAX_REDIRECTS) {
 				res.resume();
-				target = new URL(res.headers.location, target);
+				// Mesos sends `//host:port/api/v1/scheduler`; its documentation shows a bare `host:port`.
+				const loc = res.headers.location;
+				const absolute = /^[a-z][a-z0-9+.-]*:\/\//i.test(loc) || loc.startsWith("/");
+				target = new URL(absolute ? loc : `//${loc}`, target);
+				if (target.pathname === "/") target.pathname = SCHEDULER_PATH;
 				continue;
 			}
 			return { res, master: `${target.protocol}//${target.host}` };

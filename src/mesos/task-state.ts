@@ -61,11 +61,11 @@ export function taskOutcome(s: TaskStatus, started: boolean, killedByUs: boolean
 			return killedByUs
 				? { kind: "over", code: null }
 				: { kind: "over", code: null, failure: { reason: why(s), started } };
-		case "TASK_DROPPED":
-			if (s.reason === "REASON_INVALID_OFFERS" && !started) return { kind: "requeue" };
-			return { kind: "over", code: null, failure: { reason: why(s), started } };
 		default:
-			// LOST, GONE, GONE_BY_OPERATOR, ERROR, UNREACHABLE, UNKNOWN: the worker is gone unheard.
+			// A launch on an offer no longer valid (TASK_DROPPED, or TASK_LOST from a master that
+			// does not know the framework is partition-aware): nothing ran.
+			if (s.reason === "REASON_INVALID_OFFERS" && !started) return { kind: "requeue" };
+			// LOST, DROPPED, GONE, GONE_BY_OPERATOR, ERROR, UNREACHABLE, UNKNOWN: gone unheard.
 			if (killedByUs) return { kind: "over", code: null };
 			return { kind: "over", code: null, failure: { reason: why(s), started } };
 	}

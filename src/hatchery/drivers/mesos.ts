@@ -172,6 +172,8 @@ export class MesosDriver implements HatcheryDriver {
 			role: s.role,
 			hostname: os.hostname(),
 			...(s.principal ? { principal: s.principal } : {}),
+			// TASK_DROPPED / UNREACHABLE / GONE say more than TASK_LOST about why a job's worker went.
+			capabilities: [{ type: "PARTITION_AWARE" as const }],
 		};
 	}
 
@@ -416,6 +418,8 @@ export class MesosDriver implements HatcheryDriver {
 				return;
 			}
 			case "over":
+				// An unreachable agent may come back with the task: it must not run on unwatched.
+				if (status.state === "TASK_UNREACHABLE") this.killTask(t);
 				this.ended(t, outcome.code, outcome.failure);
 		}
 	}
@@ -512,12 +516,15 @@ export class MesosDriver implements HatcheryDriver {
 			if (t.jobId !== jobId || t.reported) continue;
 			t.killing = true;
 			if (t.launchedAt === undefined) this.ended(t, null);
-			else
-				this.send({
-					type: "KILL",
-					kill: { task_id: { value: t.taskId }, ...(t.agentId ? { agent_id: { value: t.agentId } } : {}) },
-				});
+			else this.killTask(t);
 		}
+	}
+
+	private killTask(t: TaskEntry): void {
+		this.send({
+			type: "KILL",
+			kill: { task_id: { value: t.taskId }, ...(t.agentId ? { agent_id: { value: t.agentId } } : {}) },
+		});
 	}
 
 	/** Bounded waiting: a job no offer took, or whose task did not start, fails with the reason. */
@@ -545,10 +552,7 @@ export class MesosDriver implements HatcheryDriver {
 					started: false,
 				});
 				t.killing = true;
-				this.send({
-					type: "KILL",
-					kill: { task_id: { value: t.taskId }, ...(t.agentId ? { agent_id: { value: t.agentId } } : {}) },
-				});
+				this.killTask(t);
 			}
 		}
 	}
