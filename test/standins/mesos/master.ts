@@ -712,6 +712,11 @@ export class MesosMasterStandIn {
 		}
 	}
 
+	/** A lost agent is back (empty): it is offered again. */
+	restoreAgent(agentId: string): void {
+		this.lostAgents.delete(agentId);
+	}
+
 	/** Every subscribed stream goes quiet (no heartbeat either) until its framework re-subscribes. */
 	silence(): void {
 		for (const fw of this.frameworks.values()) if (fw.stream) fw.stream.silent = true;
