@@ -500,7 +500,8 @@ export class MesosDriver implements HatcheryDriver {
 			needs: {
 				cpus: s.cpus,
 				memMb: Math.max(s.memMb, a.requirements.memoryMb ?? 0),
-				attributes: s.attributes,
+				// A job's region is an agent attribute (Mesos' fault domains are agent attributes too).
+				attributes: a.requirements.region ? { ...s.attributes, region: a.requirements.region } : s.attributes,
 			},
 			assignment: a,
 			queuedAt: Date.now(),
