@@ -318,7 +318,6 @@ export class MesosDriver implements HatcheryDriver {
 				t.queuedAt = undefined;
 				t.launchedAt = Date.now();
 				t.agentId = offer.agent_id.value;
-				t.assignment = t.assignment; // kept for a relaunch after TASK_DROPPED
 			}
 			this.send({
 				type: "ACCEPT",
@@ -400,6 +399,8 @@ export class MesosDriver implements HatcheryDriver {
 			case "running":
 				t.state = "running";
 				t.seenRunning = true;
+				// Kept until now for a relaunch after TASK_DROPPED; a started task is never relaunched.
+				t.assignment = undefined;
 				return;
 			case "requeue": {
 				this.log(`task ${id} dropped (${status.message ?? status.reason}): its job waits for another offer`);

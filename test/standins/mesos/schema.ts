@@ -323,7 +323,7 @@ export class SchemaError extends Error {}
 function check(type: FieldType, v: unknown, at: string): void {
 	if (type.startsWith("[]")) {
 		if (!Array.isArray(v)) throw new SchemaError(`${at}: expected an array`);
-		v.forEach((x, i) => check(type.slice(2), x, `${at}[${i}]`));
+		for (const [i, x] of v.entries()) check(type.slice(2), x, `${at}[${i}]`);
 		return;
 	}
 	if (type.startsWith("map:")) {
