@@ -119,6 +119,8 @@ export class MesosMasterStandIn {
 	private readonly lostAgents = new Set<string>();
 	/** Every call received, in order (type and, for SUBSCRIBE, the framework id asked for). */
 	readonly calls: Json[] = [];
+	/** The Authorization header of each call (recorded, not checked). */
+	readonly authorizations: string[] = [];
 	/** Every schema violation seen, in calls and events: the suites assert none. */
 	readonly violations: string[] = [];
 	private readonly servers: Array<{ server: http.Server; url: string; role: "leader" | "standby" | "down" }> =
@@ -213,6 +215,7 @@ export class MesosMasterStandIn {
 				return;
 			}
 			this.calls.push(call);
+			this.authorizations.push(String(req.headers.authorization ?? ""));
 			if (call.type === "SUBSCRIBE") {
 				if (req.headers["mesos-stream-id"]) {
 					res.writeHead(400).end("Expecting 'Mesos-Stream-Id' header to be absent on SUBSCRIBE");
