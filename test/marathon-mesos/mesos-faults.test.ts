@@ -133,7 +133,7 @@ describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip
 		master.loseTask(t.taskId);
 		const run = await c.wait("TASKLOST", n);
 		assert.equal(run.status, "Fail");
-		assert.match(String(run.nodes[0]!.stages[0]!.jobs[0]!.reason), /mesos task lost|worker lost/);
+		assert.match(String(run.nodes[0]!.stages[0]!.jobs[0]!.reason), /^worker lost: mesos task lost \(executor_terminated/);
 		await noProcessOf(name);
 		await h.stop();
 	});
@@ -149,7 +149,7 @@ describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip
 		try {
 			const run = await c.wait("AGENTLOST", n);
 			assert.equal(run.status, "Fail");
-			assert.match(String(run.nodes[0]!.stages[0]!.jobs[0]!.reason), /unreachable|worker lost/);
+			assert.match(String(run.nodes[0]!.stages[0]!.jobs[0]!.reason), /^worker lost: mesos task unreachable \(agent_removed/);
 			await noProcessOf(name);
 			await c.workflow("AGENTLOST2", c.job(name, "echo fine"));
 			const n2 = await c.start("AGENTLOST2");
@@ -188,6 +188,7 @@ describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip
 		await c.workflow("WITHIN", c.job(name, script));
 		const n = await c.start("WITHIN");
 		const t = await taskOf(name, "WITHIN");
+		const accepts = master.calls.filter((x) => x.type === "ACCEPT").length;
 		await h.kill9();
 		h = c.hatchery(name);
 		await c.until("the same framework to re-subscribe", async () =>
@@ -201,6 +202,7 @@ describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip
 		const run = await c.wait("WITHIN", n);
 		assert.equal(run.status, "Success", JSON.stringify(run.nodes));
 		assert.equal(master.tasks.get(t.taskId)?.orphaned, undefined, "the task was kept");
+		assert.equal(master.calls.filter((x) => x.type === "ACCEPT").length, accepts, "no second task for the job");
 		await noProcessOf(name);
 		await h.stop();
 	});

@@ -589,7 +589,11 @@ export class MesosDriver implements HatcheryDriver {
 								jobId,
 								startedAt: Date.now(),
 								state: "exited",
-								failure: { reason: "worker lost: its Mesos task is gone", started: true },
+								failure: {
+									reason:
+										"its Mesos task is gone (its framework outlived the failover timeout, or its end was missed)",
+									started: true,
+								},
 							},
 							null,
 						);
