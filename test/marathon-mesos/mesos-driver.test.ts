@@ -4,7 +4,7 @@
 // matches, and the one-time assignment URL.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -142,9 +142,9 @@ describe("mesos driver against the stand-in master", () => {
 	});
 
 	test("kill: KILL, TASK_KILLED, an exit without failure; close without leaveRunning tears the framework down", async () => {
-		const { d, exits } = await driver("kills", {
-			CDS_MESOS_WORKER_COMMAND: "sh -c cat>/dev/null;sleep${IFS}60",
-		});
+		const sleeper = path.join(dir, "sleeper.sh");
+		writeFileSync(sleeper, "cat > /dev/null\nsleep 60\n");
+		const { d, exits } = await driver("kills", { CDS_MESOS_WORKER_COMMAND: `sh ${sleeper}` });
 		await d.spawn(assignment("P/W/1/kill"));
 		for (let i = 0; i < 200 && !(await d.list()).some((w) => w.state === "running"); i++)
 			await new Promise((r) => setTimeout(r, 50));

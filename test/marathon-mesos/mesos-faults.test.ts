@@ -133,7 +133,10 @@ describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip
 		master.loseTask(t.taskId);
 		const run = await c.wait("TASKLOST", n);
 		assert.equal(run.status, "Fail");
-		assert.match(String(run.nodes[0]!.stages[0]!.jobs[0]!.reason), /^worker lost: mesos task lost \(executor_terminated/);
+		assert.match(
+			String(run.nodes[0]!.stages[0]!.jobs[0]!.reason),
+			/^worker lost: mesos task lost \(executor_terminated/,
+		);
 		await noProcessOf(name);
 		await h.stop();
 	});
@@ -149,7 +152,10 @@ describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip
 		try {
 			const run = await c.wait("AGENTLOST", n);
 			assert.equal(run.status, "Fail");
-			assert.match(String(run.nodes[0]!.stages[0]!.jobs[0]!.reason), /^worker lost: mesos task unreachable \(agent_removed/);
+			assert.match(
+				String(run.nodes[0]!.stages[0]!.jobs[0]!.reason),
+				/^worker lost: mesos task unreachable \(agent_removed/,
+			);
 			await noProcessOf(name);
 			await c.workflow("AGENTLOST2", c.job(name, "echo fine"));
 			const n2 = await c.start("AGENTLOST2");
@@ -202,7 +208,11 @@ describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip
 		const run = await c.wait("WITHIN", n);
 		assert.equal(run.status, "Success", JSON.stringify(run.nodes));
 		assert.equal(master.tasks.get(t.taskId)?.orphaned, undefined, "the task was kept");
-		assert.equal(master.calls.filter((x) => x.type === "ACCEPT").length, accepts, "no second task for the job");
+		assert.equal(
+			master.calls.filter((x) => x.type === "ACCEPT").length,
+			accepts,
+			"no second task for the job",
+		);
 		await noProcessOf(name);
 		await h.stop();
 	});
