@@ -241,6 +241,9 @@ export class MesosDriver implements HatcheryDriver {
 				this.lastUpdateAt = Date.now();
 				this.send({ type: "RECONCILE", reconcile: { tasks: [] } });
 				this.reconcileKnown();
+				// KILLs sent while no master listened are lost: again.
+				for (const t of this.tasks.values())
+					if (t.killing && !t.reported && t.launchedAt !== undefined) this.killTask(t);
 				this.updateSuppression();
 				this.onSubscribed?.();
 				return;
@@ -263,15 +266,23 @@ export class MesosDriver implements HatcheryDriver {
 			case "FAILURE":
 				if (e.failure?.agent_id) this.log(`agent ${e.failure.agent_id.value} lost`);
 				return;
-			case "ERROR":
-				// Mesos' advice: give the subscription up. Mostly "framework removed" (failover
-				// timeout passed, torn down): its id is worth nothing any more.
-				this.log(`error from the master: ${e.error?.message ?? "?"}: subscribing as a new framework`);
-				this.frameworkId = undefined;
+			case "ERROR": {
+				// Mesos' advice: give the subscription up. Instead of SUBSCRIBED it means the
+				// subscription is refused — mostly "framework removed" (failover timeout passed,
+				// torn down): the id is worth nothing any more. After SUBSCRIBED (another
+				// instance took the framework over): subscribe again, with the same id.
+				const refused = !this.subscribed;
+				this.log(
+					`error from the master: ${e.error?.message ?? "?"}${refused ? ": subscribing as a new framework" : ""}`,
+				);
+				if (refused) {
+					this.frameworkId = undefined;
+					void this.opts.keeper.clear().catch(() => {});
+				}
 				this.subscribed = false;
-				void this.opts.keeper.clear().catch(() => {});
 				this.sub?.close();
 				return;
+			}
 			case "HEARTBEAT":
 				return;
 		}
@@ -573,7 +584,7 @@ export class MesosDriver implements HatcheryDriver {
 				this.log(`task ${t.taskId}: its job ${t.jobId} is over: killed`);
 				await this.kill(t.jobId ?? "");
 				killed++;
-			}
+			} else if (t.launchedAt !== undefined) this.killTask(t); // its KILL may have been lost
 		}
 		if (this.subscribed) {
 			// A live job of this hatchery without a task: lost while no instance listened (the
