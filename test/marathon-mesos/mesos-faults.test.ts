@@ -22,10 +22,13 @@ const mongo = serverUrl("MONGO_URL");
 describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip }, () => {
 	let master: MesosMasterStandIn;
 	let c: MesosCluster;
+	/** One hatchery serves the cases that do not restart it (a node start is seconds here). */
+	const SHARED = "mesos-faults";
 
 	before(async () => {
 		master = await startMaster();
 		c = await mesosCluster("MESOS", { natsUrl: nats.url!, mongoUrl: mongo.url! }, master);
+		c.hatchery(SHARED);
 	});
 
 	after(async () => {
@@ -65,11 +68,10 @@ describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip
 	};
 
 	test("a workflow of two stages and parallel jobs runs to Success on Mesos", async () => {
-		const h = c.hatchery("mesos-wf");
 		const jobs = [
-			c.job("mesos-wf", 'echo "build on $CDS_WORKFLOW"', "build", "  stage: build\n"),
-			c.job("mesos-wf", "echo lint", "lint", "  stage: build\n"),
-			c.job("mesos-wf", "echo deployed", "deploy", "  stage: deploy\n"),
+			c.job(SHARED, 'echo "build on $CDS_WORKFLOW"', "build", "  stage: build\n"),
+			c.job(SHARED, "echo lint", "lint", "  stage: build\n"),
+			c.job(SHARED, "echo deployed", "deploy", "  stage: deploy\n"),
 		].join("");
 		await c.workflow("WF", jobs, "stages:\n- build\n- deploy\n");
 		const n = await c.start("WF");
@@ -81,13 +83,11 @@ describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip
 		// The framework asked for offers only while jobs waited, and acknowledged every update.
 		const types = master.calls.map((x) => x.type);
 		assert.ok(types.includes("SUPPRESS") && types.includes("REVIVE") && types.includes("ACKNOWLEDGE"));
-		await noProcessOf("mesos-wf");
-		await h.stop();
+		await noProcessOf(SHARED);
 	});
 
 	test("master failover mid-step: the hatchery follows the new leader and the job succeeds", async () => {
-		const name = "mesos-failover";
-		const h = c.hatchery(name);
+		const name = SHARED;
 		const { gate, script } = gated("failover");
 		await c.workflow("FAILOVER", c.job(name, script));
 		const n = await c.start("FAILOVER");
@@ -103,12 +103,10 @@ describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip
 		assert.equal(run.status, "Success", JSON.stringify(run.nodes));
 		assert.match(await c.logs("FAILOVER", n), /finished/);
 		await noProcessOf(name);
-		await h.stop();
 	});
 
 	test("an offer rescinded while the ACCEPT is on its way: the task is dropped, the job waits for the next offer and succeeds", async () => {
-		const name = "mesos-rescind";
-		const h = c.hatchery(name);
+		const name = SHARED;
 		await c.workflow("RESCIND", c.job(name, "echo ran once"));
 		const accepts = master.calls.filter((x) => x.type === "ACCEPT").length;
 		master.rescindNextAccept();
@@ -120,12 +118,10 @@ describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip
 			"a second ACCEPT after the drop",
 		);
 		assert.equal((await c.logs("RESCIND", n)).match(/ran once/g)?.length, 1);
-		await h.stop();
 	});
 
 	test("a task lost mid-step fails its job with the reason, and nothing is left running", async () => {
-		const name = "mesos-tasklost";
-		const h = c.hatchery(name);
+		const name = SHARED;
 		await c.workflow("TASKLOST", c.job(name, "echo started\nsleep 60"));
 		const n = await c.start("TASKLOST");
 		const t = await taskOf(name, "TASKLOST");
@@ -138,12 +134,10 @@ describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip
 			/^worker lost: mesos task lost \(executor_terminated/,
 		);
 		await noProcessOf(name);
-		await h.stop();
 	});
 
 	test("an agent lost mid-step fails its job (task unreachable), and the job of the next run goes to the other agent", async () => {
-		const name = "mesos-agentlost";
-		const h = c.hatchery(name);
+		const name = SHARED;
 		await c.workflow("AGENTLOST", c.job(name, "echo started\nsleep 60"));
 		const n = await c.start("AGENTLOST");
 		const t = await taskOf(name, "AGENTLOST");
@@ -163,12 +157,10 @@ describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip
 		} finally {
 			master.restoreAgent(t.agentId);
 		}
-		await h.stop();
 	});
 
 	test("missed heartbeats: the hatchery drops the silent stream, re-subscribes, and the job succeeds", async () => {
-		const name = "mesos-heartbeat";
-		const h = c.hatchery(name);
+		const name = SHARED;
 		const { gate, script } = gated("heartbeat");
 		await c.workflow("HEARTBEAT", c.job(name, script));
 		const n = await c.start("HEARTBEAT");
@@ -184,7 +176,6 @@ describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip
 		const run = await c.wait("HEARTBEAT", n);
 		assert.equal(run.status, "Success", JSON.stringify(run.nodes));
 		await noProcessOf(name);
-		await h.stop();
 	});
 
 	test("framework failover within failover_timeout: the restarted hatchery re-subscribes with its framework id and the job succeeds", async () => {

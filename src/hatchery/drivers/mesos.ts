@@ -7,8 +7,8 @@
 // The framework id is kept (src/mesos/framework-id.ts) and the framework registers with a
 // failover_timeout: a hatchery restarted within it SUBSCRIBEs with the same id, keeps its
 // tasks, and learns them by an implicit RECONCILE (task ids carry the job id: task-id.ts), so it
-// adopts them; beyond it the master has killed them and their jobs fail at the first
-// reconcile. A stream that ends, or that misses its heartbeats (three intervals, the interval
+// adopts them; beyond it the master has killed them: their workers' heartbeats stop ("worker
+// lost"), and a live job still without a task at two reconciles in a row fails with that reason. A stream that ends, or that misses its heartbeats (three intervals, the interval
 // given by SUBSCRIBED), is re-subscribed; a non-leading master's 307 is followed to the leader.
 //
 // The token is in neither the task's definition nor its environment: the task's shell fetches
@@ -42,6 +42,8 @@ import { sandboxFor } from "./local.ts";
 const MISSED_HEARTBEATS = 3;
 /** How long the answers of an implicit reconciliation may keep coming at start. */
 const RECONCILE_QUIET_MS = 400;
+/** The longest a restarted hatchery waits at start for the first of those answers. */
+const ADOPTION_WAIT_MS = 3000;
 
 export interface MesosDriverOptions {
 	name: string;
@@ -125,7 +127,6 @@ export class MesosDriver implements HatcheryDriver {
 	private onSubscribed?: () => void;
 	/** Live jobs without a task at the last reconcile: failed when still so at the next. */
 	private missing = new Set<string>();
-	private firstReconcile = true;
 	private closed = false;
 	private loop?: Promise<void>;
 
@@ -147,6 +148,7 @@ export class MesosDriver implements HatcheryDriver {
 		const s = this.opts.settings;
 		await this.assignments.listen(s.assignmentListen.host, s.assignmentListen.port, s.assignmentUrl);
 		this.frameworkId = await this.opts.keeper.load();
+		const hadId = this.frameworkId !== undefined;
 		const subscribed = new Promise<void>((resolve) => {
 			this.onSubscribed = resolve;
 		});
@@ -156,9 +158,14 @@ export class MesosDriver implements HatcheryDriver {
 			this.log("no master answered within 10 s; still trying");
 			return;
 		}
-		const deadline = Date.now() + 5000;
-		await sleep(RECONCILE_QUIET_MS);
-		while (Date.now() < deadline && Date.now() - this.lastUpdateAt < RECONCILE_QUIET_MS) await sleep(100);
+		// A framework of a previous instance may have tasks: the answers of the implicit
+		// reconciliation (no end marker in the API) are awaited a little, so the first reconcile
+		// of the hatchery finds them adopted. A new framework has none.
+		if (!hadId || !this.subscribed) return;
+		const since = this.lastUpdateAt;
+		const deadline = Date.now() + ADOPTION_WAIT_MS;
+		while (Date.now() < deadline && this.lastUpdateAt === since) await sleep(50);
+		while (Date.now() < deadline && Date.now() - this.lastUpdateAt < RECONCILE_QUIET_MS) await sleep(50);
 	}
 
 	private frameworkInfo() {
@@ -587,12 +594,12 @@ export class MesosDriver implements HatcheryDriver {
 			} else if (t.launchedAt !== undefined) this.killTask(t); // its KILL may have been lost
 		}
 		if (this.subscribed) {
-			// A live job of this hatchery without a task: lost while no instance listened (the
-			// framework outlived its failover timeout, the task's end was missed). At the first
-			// reconcile the implicit reconciliation has answered already; later, at two in a row.
+			// A live job of this hatchery without a task at two reconciles in a row: lost while no
+			// instance listened (the framework outlived its failover timeout, the task's end was
+			// missed). Not at one: the answers of an implicit reconciliation have no end marker.
 			const missing = new Set(liveJobs.filter((j) => !withTask.has(j)));
 			for (const jobId of missing)
-				if (this.firstReconcile || this.missing.has(jobId))
+				if (this.missing.has(jobId))
 					for (const l of this.exitListeners)
 						l(
 							{
@@ -608,8 +615,7 @@ export class MesosDriver implements HatcheryDriver {
 							},
 							null,
 						);
-			this.missing = this.firstReconcile ? new Set() : missing;
-			this.firstReconcile = false;
+			this.missing = missing;
 			this.reconcileKnown();
 		}
 		return { adopted, killed };
