@@ -159,6 +159,35 @@ describe("mesos driver against the stand-in master", () => {
 		assert.equal(master.frameworkIds().includes(fid), false);
 	});
 
+	test("reconcile both ways: explicit RECONCILE of its tasks, a task whose job is over killed, a live job without a task failed at the second round", async () => {
+		const sleeper = path.join(dir, "sleeper2.sh");
+		writeFileSync(sleeper, "cat > /dev/null\nsleep 60\n");
+		const { d, exits } = await driver("reconciles", { CDS_MESOS_WORKER_COMMAND: `sh ${sleeper}` });
+		const handle = await d.spawn(assignment("P/W/1/over"));
+		for (let i = 0; i < 200 && !(await d.list()).some((w) => w.state === "running"); i++)
+			await new Promise((r) => setTimeout(r, 50));
+		const fid = master.frameworkIds().at(-1)!;
+		assert.deepEqual(await d.reconcile(["P/W/1/over", "P/W/1/taskless"]), { adopted: 0, killed: 0 });
+		const explicit = await until("an explicit RECONCILE", () =>
+			callsOf(fid).find(
+				(c) => c.type === "RECONCILE" && (c.reconcile as { tasks: unknown[] }).tasks.length > 0,
+			),
+		);
+		assert.deepEqual(
+			(explicit.reconcile as { tasks: Array<{ task_id: { value: string } }> }).tasks.map(
+				(t) => t.task_id.value,
+			),
+			[handle.name],
+		);
+		assert.equal(exits.length, 0, "one round without a task is not enough");
+		assert.deepEqual(await d.reconcile(["P/W/1/taskless"]), { adopted: 0, killed: 1 });
+		await until("both exits", () => exits.length === 2);
+		const byJob = Object.fromEntries(exits.map((e) => [e.h.jobId, e.h.failure]));
+		assert.equal(byJob["P/W/1/over"], undefined, "a job over: killed, no failure");
+		assert.match(byJob["P/W/1/taskless"]!.reason, /its Mesos task is gone/);
+		assert.ok(callsOf(fid).some((c) => c.type === "KILL"));
+	});
+
 	test("close with leaveRunning keeps the framework (no TEARDOWN) and its id for the next instance", async () => {
 		const { d } = await driver("leave");
 		const fid = master.frameworkIds().at(-1)!;
