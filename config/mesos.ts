@@ -33,7 +33,14 @@ export const MESOS_SETTINGS = {
 	role: string("CDS_MESOS_ROLE", "*", "the role the framework subscribes with (its offers' resources)"),
 	user: string(
 		"CDS_MESOS_USER",
-		() => os.userInfo().username,
+		() => {
+			// A uid without a passwd entry (containers) has no user name: os.userInfo throws.
+			try {
+				return os.userInfo().username;
+			} catch {
+				return "nobody";
+			}
+		},
 		"the user worker tasks run as on the agents",
 		undefined,
 		"the hatchery's user",
