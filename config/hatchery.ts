@@ -6,6 +6,7 @@ import path from "node:path";
 import { DRIVER_KINDS } from "../src/hatchery/drivers/index.ts";
 import { type MarathonSettings, readMarathonSettings } from "./marathon.ts";
 import { type NovaSettings, readNovaSettings } from "./nova.ts";
+import { type MesosSettings, readMesosSettings } from "./mesos.ts";
 import {
 	bytes,
 	ConfigError,
@@ -33,7 +34,7 @@ export const HATCHERY_SETTINGS = {
 		"CDS_HATCHERY_DRIVER",
 		DRIVER_KINDS,
 		"local",
-		"where this hatchery starts workers (`src/hatchery/drivers`): `local` processes on this host, `kubernetes` pods (one per job; see docs/kubernetes.md), `marathon` apps (one per job; see docs/marathon-mesos.md), or `openstack` Nova servers (one per job; see docs/openstack.md)",
+		"where this hatchery starts workers (`src/hatchery/drivers`): `local` processes on this host, `kubernetes` pods (one per job; see docs/kubernetes.md), `marathon` apps (one per job; see docs/marathon-mesos.md), `mesos` tasks of a framework (docs/marathon-mesos.md), or `openstack` Nova servers (one per job; see docs/openstack.md)",
 	),
 	name: string(
 		"CDS_HATCHERY_NAME",
@@ -236,6 +237,7 @@ export interface HatcherySettings
 	marathon: MarathonSettings;
 	/** The Nova compute driver's (config/nova.ts). */
 	openstack: NovaSettings;
+	mesos: MesosSettings;
 }
 
 export function readHatcherySettings(env: Env, dataDir: string): HatcherySettings {
@@ -256,6 +258,7 @@ export function readHatcherySettings(env: Env, dataDir: string): HatcherySetting
 		kubernetes: readKubernetesSettings(env),
 		marathon: readMarathonSettings(env, rest.driver === "marathon"),
 		openstack: readNovaSettings(env),
+		mesos: readMesosSettings(env),
 	};
 }
 

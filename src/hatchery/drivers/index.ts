@@ -16,6 +16,7 @@ export const HATCHERY_DRIVERS: Record<string, () => Promise<DriverFactory>> = {
 	kubernetes: async () => (await import("./kubernetes.ts")).createKubernetesDriver,
 	marathon: async () => (await import("./marathon.ts")).createMarathonDriver,
 	openstack: async () => (await import("./openstack.ts")).createOpenStackDriver,
+	mesos: async () => (await import("./mesos.ts")).createMesosDriver,
 };
 
 export const DRIVER_KINDS: readonly string[] = Object.keys(HATCHERY_DRIVERS);

@@ -1,0 +1,205 @@
+// The Mesos driver alone against the stand-in master (no CDS cluster): what it says to the
+// master — declines with the refuse filter, SUPPRESS/REVIVE, KILL, ACKNOWLEDGE of every
+// reliable update, TEARDOWN or not on close, basic auth — and how it treats a job no offer
+// matches, and the one-time assignment URL.
+
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { after, before, describe, test } from "node:test";
+import { readHatcherySettings } from "../../config/hatchery.ts";
+import type { WorkerAssignment, WorkerHandle } from "../../src/hatchery/contract.ts";
+import { createMesosDriver, type MesosDriver } from "../../src/hatchery/drivers/mesos.ts";
+import type { MesosMasterStandIn } from "../standins/mesos/master.ts";
+import { startMaster } from "./mesos-helpers.ts";
+
+describe("mesos driver against the stand-in master", () => {
+	let master: MesosMasterStandIn;
+	let dir: string;
+	const drivers: MesosDriver[] = [];
+
+	before(async () => {
+		master = await startMaster();
+		dir = mkdtempSync(path.join(tmpdir(), "mesos-driver-"));
+	});
+	after(async () => {
+		for (const d of drivers) await d.close().catch(() => {});
+		const left = master.runningProcesses();
+		await master.stop();
+		rmSync(dir, { recursive: true, force: true });
+		assert.deepEqual(
+			left.map((t) => t.taskId),
+			[],
+		);
+		assert.deepEqual(master.violations, []);
+	});
+
+	async function driver(name: string, env: Record<string, string> = {}) {
+		const d = await createMesosDriver(
+			readHatcherySettings(
+				{
+					CDS_HATCHERY_NAME: name,
+					CDS_HATCHERY_DRIVER: "mesos",
+					CDS_HATCHERY_SANDBOX: "none",
+					CDS_MESOS_MASTERS: master.urls.join(","),
+					CDS_MESOS_CPUS: "0.5",
+					CDS_MESOS_MEM_MB: "128",
+					...env,
+				},
+				path.join(dir, name),
+			),
+			() => {},
+		);
+		drivers.push(d);
+		const exits: Array<{ h: WorkerHandle; code: number | null }> = [];
+		d.onExit((h, code) => exits.push({ h, code }));
+		return { d, exits };
+	}
+
+	const assignment = (jobId: string): WorkerAssignment => ({
+		jobId,
+		runId: "r",
+		token: `tok-${jobId}-${Math.random().toString(36).slice(2)}`,
+		apiUrl: "http://127.0.0.1:1",
+		timeoutSeconds: 60,
+		requirements: { binaries: [], services: [] },
+	});
+
+	const until = async <T>(what: string, fn: () => T | undefined | false, ms = 15_000): Promise<T> => {
+		const deadline = Date.now() + ms;
+		for (;;) {
+			const v = fn();
+			if (v) return v;
+			if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+			await new Promise((r) => setTimeout(r, 50));
+		}
+	};
+
+	const callsOf = (fid: string) =>
+		master.calls.filter(
+			(c) => (c.framework_id as { value: string } | undefined)?.value === fid || c.type === "SUBSCRIBE",
+		);
+
+	test("a job no offer matches: offers declined with the refuse filter, then the job fails with the reason and offers are suppressed", async () => {
+		const { d, exits } = await driver("nomatch", {
+			CDS_MESOS_ATTRIBUTES: "rack=r9",
+			CDS_MESOS_REFUSE_SECONDS: "7",
+			CDS_MESOS_START_TIMEOUT_MS: "800",
+		});
+		await d.spawn(assignment("P/W/1/nomatch"));
+		const fid = master.frameworkIds().at(-1)!;
+		const decline = await until("a DECLINE", () => callsOf(fid).find((c) => c.type === "DECLINE"));
+		assert.deepEqual((decline.decline as { filters: unknown }).filters, { refuse_seconds: 7 });
+		await new Promise((r) => setTimeout(r, 900));
+		await d.maintain();
+		assert.equal(exits.length, 1);
+		assert.match(
+			exits[0]!.h.failure!.reason,
+			/no Mesos offer matched its task \(cpus 0\.5, mem 128 MiB, rack=r9\) within 1 s/,
+		);
+		assert.equal(exits[0]!.h.failure!.started, false);
+		await until("SUPPRESS once no job waits", () => callsOf(fid).at(-1)?.type === "SUPPRESS");
+		const types = callsOf(fid).map((c) => c.type);
+		assert.equal(types.includes("ACCEPT"), false);
+		assert.deepEqual(await d.list(), []);
+	});
+
+	test("a job runs: REVIVE, ACCEPT on an offer, every reliable update acknowledged; the token is in no call and its URL serves once", async () => {
+		const out = path.join(dir, "assign.txt");
+		const { d, exits } = await driver("runs", {
+			CDS_MESOS_WORKER_COMMAND: `sh -c cat>${out}`,
+			CDS_MESOS_PRINCIPAL: "cds",
+			CDS_MESOS_SECRET: "s3cret",
+		});
+		const a = assignment("P/W/1/runs");
+		await d.spawn(a);
+		const fid = master.frameworkIds().at(-1)!;
+		await until("the task's end", () => exits.length === 1);
+		assert.equal(exits[0]!.code, 0);
+		assert.equal(exits[0]!.h.failure, undefined);
+		assert.deepEqual(JSON.parse(readFileSync(out, "utf8")), {
+			type: "assign",
+			apiUrl: a.apiUrl,
+			token: a.token,
+			jobId: a.jobId,
+		});
+		const calls = callsOf(fid);
+		const types = calls.map((c) => c.type);
+		assert.ok(types.indexOf("REVIVE") < types.indexOf("ACCEPT"), types.join(" "));
+		assert.equal(JSON.stringify(master.calls).includes(a.token), false, "the token went to the master");
+		await until(
+			"every update acknowledged",
+			() => ![...master.tasks.values()].some((t) => t.frameworkId === fid && t.unacked.length > 0),
+		);
+		assert.ok(types.filter((t) => t === "ACKNOWLEDGE").length >= 3, "STARTING, RUNNING, FINISHED");
+		assert.ok(master.authorizations.includes(`Basic ${Buffer.from("cds:s3cret").toString("base64")}`));
+		// The task's URL is spent.
+		const accept = calls.find((c) => c.type === "ACCEPT")!;
+		const args = JSON.stringify(accept).match(/http:\/\/[^"]+\/assignments\/[0-9a-f]{64}/);
+		assert.ok(args, "the assignment URL in the command");
+		assert.equal((await fetch(args[0])).status, 404);
+	});
+
+	test("kill: KILL, TASK_KILLED, an exit without failure; close without leaveRunning tears the framework down", async () => {
+		const sleeper = path.join(dir, "sleeper.sh");
+		writeFileSync(sleeper, "cat > /dev/null\nsleep 60\n");
+		const { d, exits } = await driver("kills", { CDS_MESOS_WORKER_COMMAND: `sh ${sleeper}` });
+		await d.spawn(assignment("P/W/1/kill"));
+		for (let i = 0; i < 200 && !(await d.list()).some((w) => w.state === "running"); i++)
+			await new Promise((r) => setTimeout(r, 50));
+		assert.equal((await d.capacity()).running, 1);
+		const fid = master.frameworkIds().at(-1)!;
+		await d.kill("P/W/1/kill");
+		await until("the exit", () => exits.length === 1);
+		assert.equal(exits[0]!.h.failure, undefined);
+		assert.ok(callsOf(fid).some((c) => c.type === "KILL"));
+		await d.close();
+		assert.equal(callsOf(fid).at(-1)!.type, "TEARDOWN");
+		assert.equal(master.frameworkIds().includes(fid), false);
+	});
+
+	test("reconcile both ways: explicit RECONCILE of its tasks, a task whose job is over killed, a live job without a task failed at the second round", async () => {
+		const sleeper = path.join(dir, "sleeper2.sh");
+		writeFileSync(sleeper, "cat > /dev/null\nsleep 60\n");
+		const { d, exits } = await driver("reconciles", { CDS_MESOS_WORKER_COMMAND: `sh ${sleeper}` });
+		const handle = await d.spawn(assignment("P/W/1/over"));
+		for (let i = 0; i < 200 && !(await d.list()).some((w) => w.state === "running"); i++)
+			await new Promise((r) => setTimeout(r, 50));
+		const fid = master.frameworkIds().at(-1)!;
+		assert.deepEqual(await d.reconcile(["P/W/1/over", "P/W/1/taskless"]), { adopted: 0, killed: 0 });
+		const explicit = await until("an explicit RECONCILE", () =>
+			callsOf(fid).find(
+				(c) => c.type === "RECONCILE" && (c.reconcile as { tasks: unknown[] }).tasks.length > 0,
+			),
+		);
+		assert.deepEqual(
+			(explicit.reconcile as { tasks: Array<{ task_id: { value: string } }> }).tasks.map(
+				(t) => t.task_id.value,
+			),
+			[handle.name],
+		);
+		assert.equal(exits.length, 0, "one round without a task is not enough");
+		assert.deepEqual(await d.reconcile(["P/W/1/taskless"]), { adopted: 0, killed: 1 });
+		await until("both exits", () => exits.length === 2);
+		const byJob = Object.fromEntries(exits.map((e) => [e.h.jobId, e.h.failure]));
+		assert.equal(byJob["P/W/1/over"], undefined, "a job over: killed, no failure");
+		assert.match(byJob["P/W/1/taskless"]!.reason, /its Mesos task is gone/);
+		assert.ok(callsOf(fid).some((c) => c.type === "KILL"));
+	});
+
+	test("close with leaveRunning keeps the framework (no TEARDOWN) and its id for the next instance", async () => {
+		const { d } = await driver("leave");
+		const fid = master.frameworkIds().at(-1)!;
+		await d.close({ leaveRunning: true });
+		assert.equal(
+			callsOf(fid).some((c) => c.type === "TEARDOWN"),
+			false,
+		);
+		assert.ok(master.frameworkIds().includes(fid));
+		const again = await driver("leave");
+		const last = master.calls.filter((c) => c.type === "SUBSCRIBE").at(-1)!;
+		assert.deepEqual(last.framework_id, { value: fid });
+		await again.d.close();
+	});
+});
