@@ -68,6 +68,7 @@ describe("retention", () => {
 		assert.deepEqual(await collectGarbage(f.engine, deps), {
 			expiredRefs: 0,
 			deletedBlobs: 1,
+			staleUploads: 0,
 			purgedRuns: 0,
 		});
 		assert.deepEqual([...blobs], [sha(1)]);
