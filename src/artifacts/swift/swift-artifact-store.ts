@@ -49,6 +49,7 @@ export class SwiftArtifactStore implements ArtifactStore {
 	private readonly o: SwiftStoreOptions;
 	private readonly containers = new Set<string>();
 	private signing?: Promise<{ key: string; digest: TempUrlDigest }>;
+	private capabilities?: Promise<Record<string, unknown>>;
 	presign?: (request: PresignRequest) => Promise<PresignedUrl>;
 	commitUpload?: ArtifactStore["commitUpload"];
 
@@ -89,6 +90,7 @@ export class SwiftArtifactStore implements ArtifactStore {
 					continue;
 				}
 				if (first !== undefined) {
+					await this.requireSlo();
 					segments.push(await this.putSegment(container, id, 0, first));
 					first = undefined;
 				}
@@ -116,6 +118,19 @@ export class SwiftArtifactStore implements ArtifactStore {
 			await this.deleteSegments(container, segments).catch(() => {});
 			throw e;
 		}
+	}
+
+	/** Without the slo middleware a manifest would be stored as a plain JSON object: refuse first. */
+	private async requireSlo(): Promise<void> {
+		this.capabilities ??= this.client.info().catch((e) => {
+			this.capabilities = undefined;
+			throw e;
+		});
+		if (!(await this.capabilities).slo)
+			throw new SwiftError(
+				`the Swift cluster has no slo middleware (no "slo" in /info): a blob above CDS_SWIFT_SEGMENT_BYTES (${this.o.segmentBytes}) cannot be stored`,
+				501,
+			);
 	}
 
 	private async putSegment(container: string, id: string, n: number, body: Buffer): Promise<SloSegment> {
@@ -206,7 +221,8 @@ export class SwiftArtifactStore implements ArtifactStore {
 	/** The account's TempURL key (set when it has none) and the digest /info allows. */
 	private signingKey(): Promise<{ key: string; digest: TempUrlDigest }> {
 		this.signing ??= (async () => {
-			const digest = chooseDigest(await this.client.info());
+			this.capabilities ??= this.client.info();
+			const digest = chooseDigest(await this.capabilities);
 			const read = async () =>
 				(await this.client.call("HEAD", "")).headers.get("x-account-meta-temp-url-key");
 			let key = await read();
