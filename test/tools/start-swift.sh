@@ -18,7 +18,8 @@
 #   kill $(cat /tmp/cds-swift/pids)
 #
 # Prints `export SWIFT_URL=http://127.0.0.1:PORT` (TempAuth at $SWIFT_URL/auth/v1.0),
-# `export SWIFT_USER=test:tester` and `export SWIFT_KEY=…` on stdout; all else on stderr.
+# `export SWIFT_USER=test:tester`, `export SWIFT_KEY=…` and `export SWIFT_DIR=DIR` (for
+# test/tools/start-keystone.sh) on stdout; all else on stderr.
 set -euo pipefail
 DIR=${1:?usage: start-swift.sh DIR}
 exec 3>&1 1>&2
@@ -218,3 +219,5 @@ echo "swift $("$PY" -c 'import swift; print(swift.__version__)') all-in-one: pro
 echo "export SWIFT_URL=http://127.0.0.1:$PROXY_PORT" >&3
 echo "export SWIFT_USER=test:tester" >&3
 echo "export SWIFT_KEY=$KEY" >&3
+# For test/tools/start-keystone.sh, whose second proxy serves the same rings.
+echo "export SWIFT_DIR=$DIR" >&3
