@@ -40,7 +40,7 @@ export const ARTIFACT_SETTINGS = {
 	),
 };
 
-const [swiftPassword] = secret(
+const [swiftPassword, swiftPasswordFile] = secret(
 	"CDS_SWIFT_PASSWORD",
 	"the Swift user's password (Keystone) or key (TempAuth); never logged",
 );
@@ -60,6 +60,7 @@ export const SWIFT_SETTINGS = {
 	),
 	user: optionalString("CDS_SWIFT_USER", "the Swift user (`username`; TempAuth: `account:user`)"),
 	password: swiftPassword,
+	passwordFile: swiftPasswordFile,
 	project: optionalString("CDS_SWIFT_PROJECT", "Keystone project the token is scoped to (`tenant_name`)"),
 	domain: string("CDS_SWIFT_DOMAIN", "Default", "Keystone domain of the user and the project (`domain`)"),
 	region: optionalString(
@@ -100,7 +101,7 @@ export interface SwiftSettings {
 }
 
 function readSwiftSettings(env: Env): SwiftSettings {
-	const s = readAll(env, SWIFT_SETTINGS);
+	const { passwordFile: _read, ...s } = readAll(env, SWIFT_SETTINGS);
 	const missing = [
 		!s.authUrl && "CDS_SWIFT_AUTH_URL",
 		!s.user && "CDS_SWIFT_USER",
