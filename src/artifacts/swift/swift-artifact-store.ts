@@ -291,8 +291,8 @@ export class SwiftArtifactStore implements ArtifactStore {
 				"X-Copy-From": `/${container}/uploads/${u.uploadId}`,
 				"X-Fresh-Metadata": "true",
 				"X-Delete-After": String(UPLOAD_GRACE_SECONDS),
-				"Content-Length": "0",
 			},
+			body: "",
 			accept: [404],
 		});
 		await this.client.call("DELETE", upload, { accept: [404] });
@@ -320,8 +320,8 @@ export class SwiftArtifactStore implements ArtifactStore {
 					headers: {
 						"X-Copy-From": `/${container}/verify/${u.uploadId}`,
 						"X-Fresh-Metadata": "true",
-						"Content-Length": "0",
 					},
+					body: "",
 				});
 			return info;
 		} finally {
