@@ -322,11 +322,19 @@ export function createApiClient(apiUrl: string, token: string): ApiClient {
 				return {};
 			}
 		},
-		directUpload: (area, tag, name, size, sha256) =>
-			json("POST", `/${area}/${seg(tag)}/${seg(name)}/direct-upload`, {
-				size,
-				sha256,
-			}) as Promise<DirectUpload>,
+		// An API without these routes (older, or a node not serving them yet) answers 404: the
+		// transfer then goes through the API as before.
+		async directUpload(area, tag, name, size, sha256) {
+			try {
+				return (await json("POST", `/${area}/${seg(tag)}/${seg(name)}/direct-upload`, {
+					size,
+					sha256,
+				})) as DirectUpload;
+			} catch (err) {
+				if (err instanceof ApiError && err.status === 404) return { direct: false };
+				throw err;
+			}
+		},
 		commitUpload: (area, tag, name, upload) =>
 			json("POST", `/${area}/${seg(tag)}/${seg(name)}/commit`, upload, TRANSFER_IDLE_MS) as Promise<{
 				sha256: string;
@@ -336,8 +344,10 @@ export function createApiClient(apiUrl: string, token: string): ApiClient {
 			try {
 				return (await json("GET", `/${area}/${seg(tag)}/${seg(name)}/direct-download`)) as DirectDownload;
 			} catch (err) {
-				if (err instanceof ApiError && err.status === 404 && !isTransient(err)) return undefined;
-				throw err;
+				if (!(err instanceof ApiError) || err.status !== 404) throw err;
+				// The action's own 404 names the absent file; any other 404 is a route not served.
+				if (err.apiMessage !== undefined && !isTransient(err)) return undefined;
+				return { direct: false };
 			}
 		},
 		async getFile(area, tag, name) {
