@@ -71,7 +71,11 @@ export const SWIFT_SETTINGS = {
 		"CDS_SWIFT_CONTAINER_PREFIX",
 		"cds-",
 		"container names are this prefix and the project key (`storage_container_prefix`)",
-		{ pattern: /^[A-Za-z0-9._-]{0,64}$/, expected: "up to 64 letters, digits, `.`, `_` or `-`" },
+		{
+			pattern: /^[A-Za-z0-9._-]{1,64}$/,
+			expected:
+				"1 to 64 letters, digits, `.`, `_` or `-` (garbage collection lists the containers with this prefix)",
+		},
 	),
 	segmentBytes: bytes(
 		"CDS_SWIFT_SEGMENT_BYTES",
