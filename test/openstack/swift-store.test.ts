@@ -8,6 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { describe, test } from "node:test";
 import { ChecksumMismatchError, UploadRejectedError } from "../../src/artifacts/artifact-store.ts";
+import { keystoneAuth } from "../../src/artifacts/swift/keystone.ts";
 import { objectPath } from "../../src/artifacts/swift/object-client.ts";
 import { serverUrl } from "../helpers/servers.ts";
 import { type SwiftAuthKind, swiftTestStore } from "../helpers/swift-store.ts";
@@ -229,3 +230,41 @@ const swift = serverUrl("SWIFT_URL");
 suite("tempauth", swift.skip);
 const keystone = serverUrl("KEYSTONE_URL");
 suite("keystone", keystone.skip);
+
+describe("Keystone addresses", { skip: keystone.skip }, () => {
+	test("a v2.0 address (the integration model's example) works as v3 at that host, with a warning", async () => {
+		const warnings: string[] = [];
+		const v2 = keystone.url!.replace(/\/v3$/, "/v2.0");
+		const auth = keystoneAuth(
+			{
+				authUrl: v2,
+				user: process.env.KEYSTONE_USER!,
+				password: process.env.KEYSTONE_PASSWORD!,
+				project: process.env.KEYSTONE_PROJECT!,
+				domain: "Default",
+				region: process.env.KEYSTONE_REGION,
+			},
+			(m) => warnings.push(m),
+		);
+		assert.equal(warnings.length, 1);
+		assert.ok(warnings[0]!.includes(v2) && warnings[0]!.includes(keystone.url!), warnings[0]);
+		assert.ok(!warnings[0]!.includes(process.env.KEYSTONE_PASSWORD!));
+		const { storageUrl } = await auth.credentials();
+		assert.equal(new URL(storageUrl).origin, process.env.SWIFT_KEYSTONE_URL);
+	});
+
+	test("a wrong password is refused with a message that does not hold it", async () => {
+		const auth = keystoneAuth({
+			authUrl: keystone.url!,
+			user: process.env.KEYSTONE_USER!,
+			password: "not-the-password-0123",
+			project: process.env.KEYSTONE_PROJECT!,
+			domain: "Default",
+		});
+		await assert.rejects(
+			auth.credentials(),
+			(e: Error) =>
+				/refused user cds-tester .*HTTP 401/.test(e.message) && !e.message.includes("not-the-password"),
+		);
+	});
+});
