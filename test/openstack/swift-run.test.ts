@@ -221,5 +221,55 @@ function suite(kind: "tempauth" | "keystone", skip: string | false) {
 
 const swift = serverUrl("SWIFT_URL");
 suite("tempauth", swift.skip);
+
+describe("runs on the Swift artifact store without TempURLs (CDS_SWIFT_TEMPURL=false)", {
+	skip: swift.skip,
+}, () => {
+	let s: TestServer;
+	after(async () => s?.stop());
+	test("every byte goes through the API, both ways, and the run still moves its artifacts", async () => {
+		const prefix = `n${randomBytes(4).toString("hex")}-`;
+		s = await startTestServer({
+			CDS_HATCHERY_POLL_MS: "100",
+			...swiftEnv("tempauth", prefix),
+			CDS_SWIFT_TEMPURL: "false",
+		});
+		const store = runtimeOf(s.server.broker).artifacts as SwiftArtifactStore;
+		assert.equal(store.presign, undefined, "a store without TempURLs signs nothing");
+		const calls = (() => {
+			const seen: string[] = [];
+			for (const m of ["put", "get"] as const) {
+				const original = store[m].bind(store) as (...a: unknown[]) => unknown;
+				(store as unknown as Record<string, unknown>)[m] = (...a: unknown[]) => {
+					seen.push(m);
+					return original(...a);
+				};
+			}
+			return seen;
+		})();
+		assert.equal((await s.api("POST", "/api/v1/projects", { key: "ART", name: "a" })).status, 201);
+		const files = [
+			{ path: "w.yml", content: "name: art\nversion: v1.0\npipeline: pass\n" },
+			{ path: "pass.pip.yml", content: PIPELINE },
+		];
+		assert.equal((await s.api("POST", "/api/v1/projects/ART/import", { files })).status, 200);
+		const n = (await s.api("POST", "/api/v1/projects/ART/workflows/art/runs", {})).body.number;
+		let r: any;
+		for (let i = 0; i < 600; i++) {
+			r = (await s.api("GET", `/api/v1/projects/ART/workflows/art/runs/${n}`)).body;
+			if (FINAL.has(r.status)) break;
+			await new Promise((res) => setTimeout(res, 100));
+		}
+		const logs = (await s.api("GET", `/api/v1/projects/ART/workflows/art/runs/${n}/logs?limit=5000`)).body
+			.items;
+		const text = logs.map((l: { text: string }) => l.text).join("");
+		assert.equal(r.status, "Success", text);
+		assert.match(text, /all-sums-match/);
+		assert.deepEqual(calls.sort(), ["get", "get", "get", "put", "put", "put"]);
+		let blobs = 0;
+		for await (const b of store.list()) if (b.project === "ART") blobs++;
+		assert.equal(blobs, 3);
+	});
+});
 const keystone = serverUrl("KEYSTONE_URL");
 suite("keystone", keystone.skip);
