@@ -25,7 +25,7 @@ PY=/usr/bin/python3
 started=$(date +%s)
 
 if ! "$PY" -c 'import keystone.server.wsgi, keystonemiddleware.auth_token' 2>/dev/null ||
-	[ ! -x /usr/bin/keystone-manage ] || [ ! -x /usr/bin/uwsgi ] ||
+	[ ! -x /usr/bin/keystone-manage ] || [ ! -x /usr/bin/uwsgi-core ] ||
 	[ ! -f /usr/lib/uwsgi/plugins/python3_plugin.so ]; then
 	echo "installing python3-keystone python3-keystonemiddleware uwsgi-core uwsgi-plugin-python3 (Debian)"
 	apt-get update -qq
@@ -77,7 +77,7 @@ manage bootstrap --bootstrap-password "$ADMIN_PASSWORD" --bootstrap-region-id "$
 	"http://127.0.0.1:$PROXY_PORT" >"$DIR/project-id" 2>>"$DIR/log/manage.log" || { tail -20 "$DIR/log/manage.log"; exit 1; }
 
 : >"$DIR/pids"
-OS_KEYSTONE_CONFIG_FILES="$DIR/keystone.conf" nohup uwsgi --plugin python3 --http-socket "127.0.0.1:$KEYSTONE_PORT" \
+OS_KEYSTONE_CONFIG_FILES="$DIR/keystone.conf" nohup uwsgi-core --plugin python3 --http-socket "127.0.0.1:$KEYSTONE_PORT" \
 	--wsgi-file /usr/bin/keystone-wsgi-public --processes 1 --master --lazy-apps --die-on-term \
 	--need-app --disable-logging >"$DIR/log/keystone.log" 2>&1 3>&- &
 echo $! >>"$DIR/pids"
