@@ -68,8 +68,10 @@ export interface ArtifactStore {
 	 * Optional: a short-lived URL with which a worker uploads or downloads one blob itself,
 	 * so large files do not flow through the API nodes (object stores such as Swift or S3 can
 	 * sign one; the filesystem and GridFS stores cannot, and then the API streams the bytes).
-	 * The API still records the reference (run, tag, name → sha256) after an upload, and
-	 * checks with `has` that the blob arrived.
+	 * A PUT URL names a per-upload object (`uploadId`), never a hash: the worker then asks the
+	 * API to commit it, and `commitUpload` checks it before it becomes the blob; the API records
+	 * the reference (run, tag, name → sha256) after that. Throws `UploadRejectedError` for an
+	 * upload it will not sign (the worker then streams through the API).
 	 */
 	presign?(request: PresignRequest): Promise<PresignedUrl>;
 	/**
