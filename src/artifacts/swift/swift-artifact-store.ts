@@ -83,6 +83,7 @@ export class SwiftArtifactStore implements ArtifactStore {
 		const id = randomBytes(12).toString("hex");
 		const segments: SloSegment[] = [];
 		let first: Buffer | undefined;
+		let maxSegments = Number.POSITIVE_INFINITY;
 		try {
 			for await (const segment of segmentsOf(source.pipe(metered.stream), this.o.segmentBytes)) {
 				if (segments.length === 0 && first === undefined) {
@@ -90,10 +91,15 @@ export class SwiftArtifactStore implements ArtifactStore {
 					continue;
 				}
 				if (first !== undefined) {
-					await this.requireSlo();
+					maxSegments = await this.requireSlo();
 					segments.push(await this.putSegment(container, id, 0, first));
 					first = undefined;
 				}
+				if (segments.length >= maxSegments)
+					throw new SwiftError(
+						`a blob above ${maxSegments} segments of ${this.o.segmentBytes} bytes (the cluster's slo.max_manifest_segments) cannot be stored: raise CDS_SWIFT_SEGMENT_BYTES`,
+						413,
+					);
 				segments.push(await this.putSegment(container, id, segments.length, segment));
 			}
 			const info = metered.result();
@@ -121,16 +127,18 @@ export class SwiftArtifactStore implements ArtifactStore {
 	}
 
 	/** Without the slo middleware a manifest would be stored as a plain JSON object: refuse first. */
-	private async requireSlo(): Promise<void> {
+	private async requireSlo(): Promise<number> {
 		this.capabilities ??= this.client.info().catch((e) => {
 			this.capabilities = undefined;
 			throw e;
 		});
-		if (!(await this.capabilities).slo)
+		const slo = (await this.capabilities).slo as { max_manifest_segments?: number } | undefined;
+		if (!slo)
 			throw new SwiftError(
 				`the Swift cluster has no slo middleware (no "slo" in /info): a blob above CDS_SWIFT_SEGMENT_BYTES (${this.o.segmentBytes}) cannot be stored`,
 				501,
 			);
+		return slo.max_manifest_segments ?? 1000;
 	}
 
 	private async putSegment(container: string, id: string, n: number, body: Buffer): Promise<SloSegment> {
