@@ -65,6 +65,8 @@ export async function startServer(env: NodeJS.ProcessEnv = hostEnv()): Promise<R
 			dataDir: config.dataDir,
 			// openStore gives a MongoStore exactly when a MongoDB URL is configured.
 			mongoDb: config.mongoUrl ? (store as MongoStore).db : undefined,
+			swift: config.artifacts.swift,
+			log: broker.logger,
 		});
 		attachRuntime(broker, { config, secrets: SecretBox.fromKey(masterKey), artifacts });
 		// Sources of CDS_HOOK_SOURCES run beside the hook processor, as the built-in ones do.

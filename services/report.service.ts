@@ -470,7 +470,7 @@ export default function ReportService(): ServiceSchema<
 					if (source.from === "none")
 						throw invalid(source.message, [{ field: source.field, message: source.detail }]);
 					if (source.from === "store") {
-						const stream = await store!.get(source.sha256);
+						const stream = await store!.get(source.sha256, { project: p.project });
 						if (!stream) throw notFound(`report file ${p.name} (blob ${source.sha256})`);
 						return stream;
 					}

@@ -46,7 +46,7 @@ interface RunLocals {
 }
 
 interface RunMethods {
-	collectGarbage(graceMs: number): Promise<GarbageReport>;
+	collectGarbage(graceMs: number, staleUploadMs?: number): Promise<GarbageReport>;
 	branchExists(project: string, workflow: string, branch: string): Promise<boolean>;
 }
 
@@ -346,9 +346,12 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 			 * once seen unreferenced for `graceMs`. Runs itself periodically; ops may call it. Internal.
 			 */
 			collectGarbage: {
-				params: { graceMs: { type: "number", integer: true, min: 0, optional: true } },
-				async handler(this: RunThis, ctx: Context<{ graceMs?: number }>) {
-					return this.collectGarbage(ctx.params.graceMs ?? config.run.gcGraceMs);
+				params: {
+					graceMs: { type: "number", integer: true, min: 0, optional: true },
+					staleUploadMs: { type: "number", integer: true, min: 0, optional: true },
+				},
+				async handler(this: RunThis, ctx: Context<{ graceMs?: number; staleUploadMs?: number }>) {
+					return this.collectGarbage(ctx.params.graceMs ?? config.run.gcGraceMs, ctx.params.staleUploadMs);
 				},
 			},
 
@@ -393,11 +396,12 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 		},
 
 		methods: {
-			collectGarbage(this: RunThis, graceMs: number) {
+			collectGarbage(this: RunThis, graceMs: number, staleUploadMs?: number) {
 				return collectGarbage(this.engine, {
 					artifacts: runtimeOf(this.broker).artifacts,
 					sweeper: this.sweeper,
 					graceMs,
+					...(staleUploadMs !== undefined ? { staleUploadMs } : {}),
 					branchExists: (p, w, b) => this.branchExists(p, w, b),
 					// Plugin binaries live in the same blob store (the plugin service is hosted with run).
 					alsoReferenced: async () =>

@@ -13,7 +13,12 @@ import { engineCall, openRunEngine } from "./support/run-engine.ts";
 import { requirePublicUrl } from "./support/public-url.ts";
 import { runtimeOf } from "./support/runtime.ts";
 import type { BlobRefDoc, JobDoc, RunDoc } from "../schemas/run.ts";
-import { BlobTooLargeError, ChecksumMismatchError } from "../src/artifacts/artifact-store.ts";
+import {
+	BlobTooLargeError,
+	ChecksumMismatchError,
+	SHA256_PATTERN,
+	UploadRejectedError,
+} from "../src/artifacts/artifact-store.ts";
 import { BoundedCache } from "../src/engine/bounded-cache.ts";
 import type { RunEngine } from "../src/engine/run-engine.ts";
 import {
@@ -91,6 +96,9 @@ interface WorkerMethods {
 	): Promise<{ values: Record<string, string>; sealed: string[] }>;
 	storeBlob(ctx: WorkerCtx<any>, refs: Collection<BlobRefDoc>, scope: string): Promise<unknown>;
 	readBlob(ctx: WorkerCtx<any>, refs: Collection<BlobRefDoc>, scope: string): Promise<Readable>;
+	directUpload(ctx: WorkerCtx<DirectUploadParams>, scope: string): Promise<unknown>;
+	commitDirect(ctx: WorkerCtx<CommitParams>, refs: Collection<BlobRefDoc>, scope: string): Promise<unknown>;
+	directDownload(ctx: WorkerCtx<any>, refs: Collection<BlobRefDoc>, scope: string): Promise<unknown>;
 	deploymentOf(
 		ctx: Context,
 		job: JobDoc,
@@ -99,6 +107,30 @@ interface WorkerMethods {
 }
 
 type WorkerThis = Service & WorkerLocals & WorkerMethods;
+
+/** How long a presigned URL lives: one transfer, retries included. */
+const DIRECT_URL_SECONDS = 900;
+
+interface DirectUploadParams {
+	tag: string;
+	name: string;
+	size: number;
+	sha256: string;
+}
+const DIRECT_UPLOAD_PARAMS = {
+	tag: { type: "string" },
+	name: { type: "string" },
+	size: { type: "number", integer: true, min: 0 },
+	sha256: { type: "string", pattern: SHA256_PATTERN },
+} as const;
+
+interface CommitParams extends DirectUploadParams {
+	uploadId: string;
+}
+const COMMIT_PARAMS = {
+	...DIRECT_UPLOAD_PARAMS,
+	uploadId: { type: "string", pattern: /^[a-zA-Z0-9-]{1,128}$/ },
+} as const;
 
 function blobParams(ctx: WorkerCtx<any>): { tag: string; name: string } {
 	// moleculer-web hands path parameters in ctx.params and, for `type: "stream"` routes, the body in ctx.stream.
@@ -432,6 +464,72 @@ export default function WorkerApiService(
 				},
 			},
 
+			directArtifactUpload: {
+				rest: rest("POST", "/artifacts/:tag/:name/direct-upload"),
+				summary: "A presigned URL to upload an artifact straight to the object store (then commit it)",
+				permission: worker,
+				params: DIRECT_UPLOAD_PARAMS,
+				async handler(this: WorkerThis, ctx: WorkerCtx<DirectUploadParams>) {
+					const job = await this.callerJob(ctx);
+					return this.directUpload(ctx, job.runId);
+				},
+			},
+
+			commitArtifactUpload: {
+				rest: rest("POST", "/artifacts/:tag/:name/commit"),
+				summary: "Make a direct upload the artifact, once the store checked its size and SHA-256",
+				permission: worker,
+				params: COMMIT_PARAMS,
+				async handler(this: WorkerThis, ctx: WorkerCtx<CommitParams>) {
+					const job = await this.callerJob(ctx);
+					return this.commitDirect(ctx, this.engine.repo.artifactRefs, job.runId);
+				},
+			},
+
+			directArtifactDownload: {
+				rest: rest("GET", "/artifacts/:tag/:name/direct-download"),
+				summary: "A presigned URL to download an artifact of the worker's run straight from the object store",
+				permission: worker,
+				params: { tag: { type: "string" }, name: { type: "string" } },
+				async handler(this: WorkerThis, ctx: WorkerCtx) {
+					const job = await this.callerJob(ctx);
+					return this.directDownload(ctx, this.engine.repo.artifactRefs, job.runId);
+				},
+			},
+
+			directCacheUpload: {
+				rest: rest("POST", "/cache/:tag/:name/direct-upload"),
+				summary: "A presigned URL to push a cache file straight to the object store (then commit it)",
+				permission: worker,
+				params: DIRECT_UPLOAD_PARAMS,
+				async handler(this: WorkerThis, ctx: WorkerCtx<DirectUploadParams>) {
+					const job = await this.callerJob(ctx);
+					return this.directUpload(ctx, job.project);
+				},
+			},
+
+			commitCacheUpload: {
+				rest: rest("POST", "/cache/:tag/:name/commit"),
+				summary: "Make a direct upload the cache file, once the store checked its size and SHA-256",
+				permission: worker,
+				params: COMMIT_PARAMS,
+				async handler(this: WorkerThis, ctx: WorkerCtx<CommitParams>) {
+					const job = await this.callerJob(ctx);
+					return this.commitDirect(ctx, this.engine.repo.cacheRefs, job.project);
+				},
+			},
+
+			directCacheDownload: {
+				rest: rest("GET", "/cache/:tag/:name/direct-download"),
+				summary: "A presigned URL to pull a cache file straight from the object store",
+				permission: worker,
+				params: { tag: { type: "string" }, name: { type: "string" } },
+				async handler(this: WorkerThis, ctx: WorkerCtx) {
+					const job = await this.callerJob(ctx);
+					return this.directDownload(ctx, this.engine.repo.cacheRefs, job.project);
+				},
+			},
+
 			putCache: {
 				rest: rest("PUT", "/cache/:tag/:name", { type: "stream" }),
 				summary: "Push a file to the project cache (raw body)",
@@ -636,6 +734,7 @@ export default function WorkerApiService(
 					const body = (ctx as unknown as { stream?: Readable }).stream;
 					if (!body) throw invalid("the request has no body");
 					const info = await runtimeOf(this.broker).artifacts.put(body, {
+						project: scope.split("/")[0],
 						maxBytes: config.artifacts.maxBytes,
 						expectedSha256: typeof expected === "string" ? expected : undefined,
 					});
@@ -657,10 +756,99 @@ export default function WorkerApiService(
 				}
 			},
 
+			/**
+			 * A presigned PUT to a per-upload object (never to the claimed hash), or `{direct: false}`
+			 * when the store cannot sign one (filesystem, GridFS, TempURLs off, a file above one segment):
+			 * the worker then streams through the API.
+			 */
+			async directUpload(this: WorkerThis, ctx: WorkerCtx<DirectUploadParams>, scope: string) {
+				blobParams(ctx);
+				const store = runtimeOf(this.broker).artifacts;
+				if (!store.presign || !store.commitUpload) return { direct: false };
+				if (ctx.params.size > config.artifacts.maxBytes)
+					throw Object.assign(invalid(`file larger than the limit of ${config.artifacts.maxBytes} bytes`), {
+						code: 413,
+						type: "PAYLOAD_TOO_LARGE",
+					});
+				try {
+					const signed = await store.presign({
+						method: "PUT",
+						project: scope.split("/")[0],
+						sha256: ctx.params.sha256,
+						size: ctx.params.size,
+						expiresInSeconds: DIRECT_URL_SECONDS,
+					});
+					return { direct: true, ...signed };
+				} catch (e) {
+					if (e instanceof UploadRejectedError) return { direct: false, reason: e.message };
+					throw e;
+				}
+			},
+
+			/** The store checks the upload (size, SHA-256) and makes it the blob; then the reference. */
+			async commitDirect(
+				this: WorkerThis,
+				ctx: WorkerCtx<CommitParams>,
+				refs: Collection<BlobRefDoc>,
+				scope: string,
+			) {
+				const { tag, name } = blobParams(ctx);
+				const store = runtimeOf(this.broker).artifacts;
+				if (!store.commitUpload) throw invalid(`the ${store.kind} artifact store takes no direct uploads`);
+				try {
+					const info = await store.commitUpload({
+						uploadId: ctx.params.uploadId,
+						sha256: ctx.params.sha256,
+						size: ctx.params.size,
+						maxBytes: config.artifacts.maxBytes,
+						project: scope.split("/")[0],
+					});
+					await refs.replace({
+						_id: blobRefId(scope, tag, name),
+						scope,
+						tag,
+						name,
+						...info,
+						created: new Date().toISOString(),
+					});
+					return info;
+				} catch (e) {
+					if (e instanceof BlobTooLargeError)
+						throw Object.assign(invalid(e.message), { code: 413, type: "PAYLOAD_TOO_LARGE" });
+					if (e instanceof ChecksumMismatchError)
+						throw invalid(`upload refused: ${e.message}`, [{ field: "sha256", message: e.message }]);
+					if (e instanceof UploadRejectedError)
+						throw invalid(`upload refused: ${e.message}`, [{ field: "uploadId", message: e.message }]);
+					throw e;
+				}
+			},
+
+			async directDownload(
+				this: WorkerThis,
+				ctx: WorkerCtx<any>,
+				refs: Collection<BlobRefDoc>,
+				scope: string,
+			) {
+				const { tag, name } = blobParams(ctx);
+				const ref = await refs.findOne({ _id: blobRefId(scope, tag, name) });
+				if (!ref) throw notFound(`file ${tag}/${name}`);
+				const store = runtimeOf(this.broker).artifacts;
+				if (!store.presign) return { direct: false };
+				const signed = await store.presign({
+					method: "GET",
+					project: scope.split("/")[0],
+					sha256: ref.sha256,
+					expiresInSeconds: DIRECT_URL_SECONDS,
+				});
+				return { direct: true, ...signed, sha256: ref.sha256, size: ref.size };
+			},
+
 			async readBlob(this: WorkerThis, ctx: WorkerCtx<any>, refs: Collection<BlobRefDoc>, scope: string) {
 				const { tag, name } = blobParams(ctx);
 				const ref = await refs.findOne({ _id: blobRefId(scope, tag, name) });
-				const stream = ref ? await runtimeOf(this.broker).artifacts.get(ref.sha256) : null;
+				const stream = ref
+					? await runtimeOf(this.broker).artifacts.get(ref.sha256, { project: scope.split("/")[0] })
+					: null;
 				if (!ref || !stream) throw notFound(`file ${tag}/${name}`);
 				ctx.meta.$responseType = "application/octet-stream";
 				return stream;

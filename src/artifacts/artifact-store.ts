@@ -11,12 +11,31 @@ export interface BlobInfo {
 	size: number;
 }
 
-/** What a worker asks to move one blob directly to or from the store. */
-export interface PresignRequest {
-	method: "GET" | "PUT";
-	/** The blob: known before an upload too, since blobs are content-addressed. */
+/**
+ * Where a blob belongs: the project whose references hold it (artifacts, caches and reports of
+ * its runs), none for a blob of the whole installation (plugin binaries). Stores that keep
+ * blobs per project (Swift: a container each) need it; the filesystem and GridFS ignore it,
+ * so one blob there may serve several projects.
+ */
+export interface BlobPlace {
+	project?: string;
+}
+
+/** A blob as `list()` gives it: with its project when the store keeps blobs per project. */
+export interface StoredBlob extends BlobPlace {
 	sha256: string;
-	/** For an upload: the exact size the URL admits (the store enforces it, not the API). */
+}
+
+/**
+ * What a worker asks to move one blob directly to or from the store. A download names the
+ * blob; an upload names the hash and size it claims, and gets a URL to a per-upload object,
+ * never to that hash: the blob becomes addressable only through `commitUpload`, which checks.
+ */
+export interface PresignRequest extends BlobPlace {
+	method: "GET" | "PUT";
+	/** GET: the blob. PUT: the hash the worker claims (checked by `commitUpload`, not trusted). */
+	sha256: string;
+	/** PUT: the size the worker announces (checked by `commitUpload`). */
 	size?: number;
 	expiresInSeconds: number;
 }
@@ -24,30 +43,47 @@ export interface PresignRequest {
 export interface PresignedUrl {
 	method: "GET" | "PUT";
 	url: string;
-	/** Headers the request must carry (a checksum, a content length…). */
+	/** Headers the request must carry (an expiry for the upload object…). */
 	headers: Record<string, string>;
 	expiresAt: number;
+	/** PUT: the upload to hand to `commitUpload` once the bytes are sent. */
+	uploadId?: string;
 }
 
 export interface ArtifactStore {
 	/** The registry name (src/artifacts/index.ts): `filesystem`, `gridfs`… */
 	readonly kind: string;
 	/** Streams `source` in, refusing more than `maxBytes`; checks `expectedSha256` when given. */
-	put(source: Readable, options: { maxBytes: number; expectedSha256?: string }): Promise<BlobInfo>;
+	put(
+		source: Readable,
+		options: { maxBytes: number; expectedSha256?: string } & BlobPlace,
+	): Promise<BlobInfo>;
 	/** A readable of the blob, or null when absent. */
-	get(sha256: string): Promise<Readable | null>;
-	has(sha256: string): Promise<boolean>;
-	delete(sha256: string): Promise<void>;
+	get(sha256: string, where?: BlobPlace): Promise<Readable | null>;
+	has(sha256: string, where?: BlobPlace): Promise<boolean>;
+	delete(sha256: string, where?: BlobPlace): Promise<void>;
 	/** Every stored blob, for garbage collection. */
-	list(): AsyncIterable<string>;
+	list(): AsyncIterable<StoredBlob>;
 	/**
 	 * Optional: a short-lived URL with which a worker uploads or downloads one blob itself,
 	 * so large files do not flow through the API nodes (object stores such as Swift or S3 can
 	 * sign one; the filesystem and GridFS stores cannot, and then the API streams the bytes).
-	 * The API still records the reference (run, tag, name → sha256) after an upload, and
-	 * checks with `has` that the blob arrived.
+	 * A PUT URL names a per-upload object (`uploadId`), never a hash: the worker then asks the
+	 * API to commit it, and `commitUpload` checks it before it becomes the blob; the API records
+	 * the reference (run, tag, name → sha256) after that. Throws `UploadRejectedError` for an
+	 * upload it will not sign (the worker then streams through the API).
 	 */
 	presign?(request: PresignRequest): Promise<PresignedUrl>;
+	/**
+	 * With `presign`: makes an upload addressable by its hash once the store has checked its
+	 * size and SHA-256 against what the worker claimed (a mismatch removes it and throws
+	 * `ChecksumMismatchError`, `BlobTooLargeError` or `UploadRejectedError`).
+	 */
+	commitUpload?(
+		upload: { uploadId: string; sha256: string; size: number; maxBytes: number } & BlobPlace,
+	): Promise<BlobInfo>;
+	/** Optional: removes upload leftovers older than `maxAgeMs` (garbage collection); how many went. */
+	collectStale?(maxAgeMs: number): Promise<number>;
 }
 
 export class BlobTooLargeError extends Error {
@@ -61,6 +97,14 @@ export class ChecksumMismatchError extends Error {
 	constructor(expected: string, actual: string) {
 		super(`checksum mismatch: expected sha256 ${expected}, received ${actual}`);
 		this.name = "ChecksumMismatchError";
+	}
+}
+
+/** A presigned upload the store will not take (unknown, not arrived, wrong size, too large to presign). */
+export class UploadRejectedError extends Error {
+	constructor(message: string) {
+		super(message);
+		this.name = "UploadRejectedError";
 	}
 }
 

@@ -13,6 +13,7 @@ import {
 	meter,
 	ChecksumMismatchError,
 	SHA256_PATTERN,
+	type StoredBlob,
 } from "./artifact-store.ts";
 
 export class FsArtifactStore implements ArtifactStore {
@@ -64,7 +65,7 @@ export class FsArtifactStore implements ArtifactStore {
 		await rm(this.blobPath(sha256), { force: true });
 	}
 
-	async *list(): AsyncIterable<string> {
+	async *list(): AsyncIterable<StoredBlob> {
 		let prefixes: string[];
 		try {
 			prefixes = await readdir(this.dir);
@@ -74,7 +75,7 @@ export class FsArtifactStore implements ArtifactStore {
 		for (const prefix of prefixes) {
 			if (!/^[a-f0-9]{2}$/.test(prefix)) continue;
 			for (const name of await readdir(path.join(this.dir, prefix)))
-				if (SHA256_PATTERN.test(name)) yield name;
+				if (SHA256_PATTERN.test(name)) yield { sha256: name };
 		}
 	}
 }

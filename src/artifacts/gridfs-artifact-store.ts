@@ -12,6 +12,7 @@ import {
 	meter,
 	ChecksumMismatchError,
 	SHA256_PATTERN,
+	type StoredBlob,
 } from "./artifact-store.ts";
 
 export class GridFsArtifactStore implements ArtifactStore {
@@ -59,7 +60,8 @@ export class GridFsArtifactStore implements ArtifactStore {
 		for (const f of await this.bucket.find({ filename: sha256 }).toArray()) await this.bucket.delete(f._id);
 	}
 
-	async *list(): AsyncIterable<string> {
-		for await (const f of this.bucket.find({})) if (SHA256_PATTERN.test(f.filename)) yield f.filename;
+	async *list(): AsyncIterable<StoredBlob> {
+		for await (const f of this.bucket.find({}))
+			if (SHA256_PATTERN.test(f.filename)) yield { sha256: f.filename };
 	}
 }

@@ -3,7 +3,7 @@
 // runs of branches deleted longer ago than the retention delay are purged with their jobs,
 // logs, results, artifact references and claims (unless the branch came back).
 
-import type { ArtifactStore } from "../artifacts/artifact-store.ts";
+import type { ArtifactStore, StoredBlob } from "../artifacts/artifact-store.ts";
 import { type BlobSweeper, expiredRunNumbers } from "./garbage.ts";
 import type { RunEngine } from "./run-engine.ts";
 import { ACTIVE_RUN_STATUSES, runId } from "./run-repository.ts";
@@ -11,8 +11,13 @@ import { ACTIVE_RUN_STATUSES, runId } from "./run-repository.ts";
 export interface GarbageReport {
 	expiredRefs: number;
 	deletedBlobs: number;
+	/** Direct uploads (presigned) never committed, removed from the store. */
+	staleUploads: number;
 	purgedRuns: number;
 }
+
+/** A presigned upload is stale this long after it began: its URL (minutes) has long expired. */
+export const STALE_UPLOAD_MS = 2 * 3600_000;
 
 /** Artifact references of runs older than each workflow's history; returns how many went. */
 export async function expireArtifactRefs(engine: RunEngine): Promise<number> {
@@ -92,18 +97,31 @@ export async function collectGarbage(
 		branchExists: (project: string, workflow: string, branch: string) => Promise<boolean>;
 		/** Blobs other services hold (plugin binaries): never garbage. */
 		alsoReferenced?: () => Promise<Iterable<string>>;
+		/** Upload objects older than this are leftovers (default STALE_UPLOAD_MS). */
+		staleUploadMs?: number;
 	},
 ): Promise<GarbageReport> {
 	const { repo } = engine;
 	const expiredRefs = await expireArtifactRefs(engine);
+	// Keys: `sha` for a blob of no project (any store) and `PROJECT/sha` for a blob a store keeps
+	// per project (Swift); a reference counts for its hash and for its project's copy.
 	const referenced = new Set<string>();
 	for (const refs of [repo.artifactRefs, repo.cacheRefs, repo.reportRefs])
-		for (const r of await refs.find({})) referenced.add(r.sha256);
+		for (const r of await refs.find({})) {
+			referenced.add(r.sha256);
+			referenced.add(`${r.scope.split("/")[0]}/${r.sha256}`);
+		}
 	for (const sha of (await deps.alsoReferenced?.()) ?? []) referenced.add(sha);
-	const stored: string[] = [];
-	for await (const sha of deps.artifacts.list()) stored.push(sha);
-	const doomed = deps.sweeper.sweep(stored, referenced, engine.now(), deps.graceMs);
-	for (const sha of doomed) await deps.artifacts.delete(sha);
+	const stored = new Map<string, StoredBlob>();
+	for await (const blob of deps.artifacts.list())
+		stored.set(blob.project ? `${blob.project}/${blob.sha256}` : blob.sha256, blob);
+	const doomed = deps.sweeper.sweep(stored.keys(), referenced, engine.now(), deps.graceMs);
+	for (const key of doomed) {
+		const blob = stored.get(key)!;
+		await deps.artifacts.delete(blob.sha256, blob.project ? { project: blob.project } : {});
+	}
+	// Uploads never committed (a worker gone between its upload and its commit).
+	const staleUploads = (await deps.artifacts.collectStale?.(deps.staleUploadMs ?? STALE_UPLOAD_MS)) ?? 0;
 	const purgedRuns = await purgeDeletedBranches(engine, deps.branchExists);
-	return { expiredRefs, deletedBlobs: doomed.length, purgedRuns };
+	return { expiredRefs, deletedBlobs: doomed.length, staleUploads, purgedRuns };
 }

@@ -121,6 +121,30 @@ export interface ApiClient {
 		file: string,
 		step: number,
 	): Promise<{ gate?: { passed: boolean; failures: string[] } }>;
+	/**
+	 * A presigned URL to a per-upload object of the store, or `{direct: false}` (the store cannot
+	 * sign one): then `putFile` streams through the API.
+	 */
+	directUpload?(
+		area: "artifacts" | "cache",
+		tag: string,
+		name: string,
+		size: number,
+		sha256: string,
+	): Promise<DirectUpload>;
+	/** The store checks the direct upload (size, SHA-256) and the API records it; 400 when it does not match. */
+	commitUpload?(
+		area: "artifacts" | "cache",
+		tag: string,
+		name: string,
+		upload: { uploadId: string; size: number; sha256: string },
+	): Promise<{ sha256: string; size: number }>;
+	/** A presigned URL to read the file from the store, `{direct: false}`, or undefined on 404. */
+	directDownload?(
+		area: "artifacts" | "cache",
+		tag: string,
+		name: string,
+	): Promise<DirectDownload | undefined>;
 	/** The raw bytes as a stream, or undefined on 404. */
 	getFile(area: "artifacts" | "cache", tag: string, name: string): Promise<Readable | undefined>;
 	listArtifacts(tag: string): Promise<ArtifactInfo[]>;
@@ -131,6 +155,11 @@ export interface ApiClient {
 	/** Which plugin deploys the job's application on its node's integration. */
 	getDeployment?(): Promise<WorkerDeployment>;
 }
+
+export type DirectUpload =
+	| { direct: false }
+	| { direct: true; url: string; headers: Record<string, string>; uploadId: string; expiresAt: number };
+export type DirectDownload = { direct: false } | { direct: true; url: string; sha256: string; size: number };
 
 /** `GET /worker/plugins/:name`: an installed plugin as a worker needs it. */
 export interface WorkerPlugin {
@@ -291,6 +320,34 @@ export function createApiClient(apiUrl: string, token: string): ApiClient {
 				return answer.gate ? { gate: answer.gate } : {};
 			} catch {
 				return {};
+			}
+		},
+		// An API without these routes (older, or a node not serving them yet) answers 404: the
+		// transfer then goes through the API as before.
+		async directUpload(area, tag, name, size, sha256) {
+			try {
+				return (await json("POST", `/${area}/${seg(tag)}/${seg(name)}/direct-upload`, {
+					size,
+					sha256,
+				})) as DirectUpload;
+			} catch (err) {
+				if (err instanceof ApiError && err.status === 404) return { direct: false };
+				throw err;
+			}
+		},
+		commitUpload: (area, tag, name, upload) =>
+			json("POST", `/${area}/${seg(tag)}/${seg(name)}/commit`, upload, TRANSFER_IDLE_MS) as Promise<{
+				sha256: string;
+				size: number;
+			}>,
+		async directDownload(area, tag, name) {
+			try {
+				return (await json("GET", `/${area}/${seg(tag)}/${seg(name)}/direct-download`)) as DirectDownload;
+			} catch (err) {
+				if (!(err instanceof ApiError) || err.status !== 404) throw err;
+				// The action's own 404 names the absent file; any other 404 is a route not served.
+				if (err.apiMessage !== undefined && !isTransient(err)) return undefined;
+				return { direct: false };
 			}
 		},
 		async getFile(area, tag, name) {

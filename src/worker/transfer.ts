@@ -5,8 +5,9 @@ import { createReadStream, createWriteStream } from "node:fs";
 import { rename, rm, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { pipeline } from "node:stream/promises";
-import { type ApiClient, isTransient, type ReportKind } from "./api-client.ts";
+import { type ApiClient, ApiError, isTransient, type ReportKind } from "./api-client.ts";
 import { retry } from "./backoff.ts";
+import { getFromUrl, putToUrl } from "./direct-transfer.ts";
 
 /** Transfers are retried for this long while the API is unreachable. */
 export const TRANSFER_DEADLINE_MS = 120_000;
@@ -26,10 +27,21 @@ export async function uploadFile(
 ): Promise<{ name: string; size: number; sha256: string }> {
 	const sha256 = await sha256File(file);
 	const { size } = await stat(file);
-	await retry(() => api.putFile(area, tag, name, file, sha256), {
-		deadlineMs: TRANSFER_DEADLINE_MS,
-		isRetryable: isTransient,
-	});
+	await retry(
+		async () => {
+			// Straight to the object store when the API can sign it: a fresh URL per attempt.
+			const plan = api.directUpload
+				? await api.directUpload(area, tag, name, size, sha256)
+				: { direct: false as const };
+			if (plan.direct && api.commitUpload) {
+				await putToUrl(plan.url, plan.headers, file, size);
+				await api.commitUpload(area, tag, name, { uploadId: plan.uploadId, size, sha256 });
+				return;
+			}
+			await api.putFile(area, tag, name, file, sha256);
+		},
+		{ deadlineMs: TRANSFER_DEADLINE_MS, isRetryable: isTransient },
+	);
 	return { name, size, sha256 };
 }
 
@@ -56,10 +68,20 @@ export async function downloadFile(
 	const partial = `${target}.part-${process.pid}`;
 	return retry(
 		async () => {
-			const body = await api.getFile(area, tag, name);
+			const plan = api.directDownload
+				? await api.directDownload(area, tag, name)
+				: { direct: false as const };
+			if (!plan) return false;
+			const body = plan.direct ? await getFromUrl(plan.url) : await api.getFile(area, tag, name);
 			if (!body) return false;
 			try {
 				await pipeline(body, createWriteStream(partial));
+				// From the object store directly: the bytes must be the blob the API named.
+				if (plan.direct && (await sha256File(partial)) !== plan.sha256)
+					throw new ApiError(
+						422,
+						`${area} ${tag}/${name}: downloaded bytes do not match sha256 ${plan.sha256}`,
+					);
 				await rename(partial, target);
 			} catch (err) {
 				await rm(partial, { force: true });

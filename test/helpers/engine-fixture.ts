@@ -119,7 +119,7 @@ export function fakeArtifacts(blobs: Set<string>) {
 		has: async (sha: string) => blobs.has(sha),
 		delete: async (sha: string) => void blobs.delete(sha),
 		async *list() {
-			yield* [...blobs];
+			for (const sha256 of blobs) yield { sha256 };
 		},
 	};
 }

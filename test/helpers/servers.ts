@@ -12,7 +12,8 @@ export type ServerVar =
 	| "NATS_URL"
 	| "KAFKA_BROKERS"
 	| "RABBITMQ_URL"
-	| "SWIFT_URL";
+	| "SWIFT_URL"
+	| "KEYSTONE_URL";
 
 export function serverUrl(name: ServerVar): { url: string; skip: false } | { url: undefined; skip: string } {
 	const url = process.env[name];

@@ -47,7 +47,7 @@ function contract(
 			assert.equal(again.sha256, sha);
 			assert.equal(await text(await store.get(sha)), content);
 			const listed: string[] = [];
-			for await (const s of store.list()) listed.push(s);
+			for await (const s of store.list()) listed.push(s.sha256);
 			assert.deepEqual(
 				listed.filter((s) => s === sha),
 				[sha],
@@ -68,7 +68,7 @@ function contract(
 				ChecksumMismatchError,
 			);
 			const listed: string[] = [];
-			for await (const s of store.list()) listed.push(s);
+			for await (const s of store.list()) listed.push(s.sha256);
 			assert.equal(listed.length, 0);
 		});
 	});

@@ -247,7 +247,7 @@ describe("artifacts and worker exports across jobs", () => {
 			for await (const sha of (await import("../../services/support/runtime.ts"))
 				.runtimeOf(s.server.broker)
 				.artifacts.list())
-				out.push(sha);
+				out.push(sha.sha256);
 			return out;
 		};
 		assert.equal((await blobs()).length, 2);

@@ -6,7 +6,7 @@
 # mount_check = false), the four servers and memcached on 127.0.0.1 free ports, all as the current
 # user, configs under DIR with a generated hash path prefix/suffix (test/tools/swift/serve.py makes
 # the servers read DIR/swift.conf instead of /etc/swift/swift.conf). The proxy pipeline has TempAuth
-# (one user, generated key) and tempurl.
+# (one user, generated key), tempurl, copy and slo (the artifact store's segmented blobs).
 #
 # With SWIFT_NOTIFY_TRANSPORT_URL (rabbit://… or amqp://…, converted) the proxy also runs PyPI's
 # ceilometermiddleware (`filter:ceilometer`), publishing an oslo.messaging notification per request
@@ -18,7 +18,8 @@
 #   kill $(cat /tmp/cds-swift/pids)
 #
 # Prints `export SWIFT_URL=http://127.0.0.1:PORT` (TempAuth at $SWIFT_URL/auth/v1.0),
-# `export SWIFT_USER=test:tester` and `export SWIFT_KEY=…` on stdout; all else on stderr.
+# `export SWIFT_USER=test:tester`, `export SWIFT_KEY=…` and `export SWIFT_DIR=DIR` (for
+# test/tools/start-keystone.sh) on stdout; all else on stderr.
 set -euo pipefail
 DIR=${1:?usage: start-swift.sh DIR}
 exec 3>&1 1>&2
@@ -133,7 +134,7 @@ if [ -n "$NOTIFY" ]; then CEILOMETER="ceilometer "; fi
 	cat <<-EOC
 
 		[pipeline:main]
-		pipeline = catch_errors gatekeeper healthcheck proxy-logging cache tempurl tempauth ${CEILOMETER}proxy-logging proxy-server
+		pipeline = catch_errors gatekeeper healthcheck proxy-logging cache tempurl tempauth ${CEILOMETER}copy slo dlo proxy-logging proxy-server
 
 		[app:proxy-server]
 		use = egg:swift#proxy
@@ -162,6 +163,15 @@ if [ -n "$NOTIFY" ]; then CEILOMETER="ceilometer "; fi
 		[filter:tempauth]
 		use = egg:swift#tempauth
 		user_test_tester = $KEY .admin
+
+		[filter:copy]
+		use = egg:swift#copy
+
+		[filter:slo]
+		use = egg:swift#slo
+
+		[filter:dlo]
+		use = egg:swift#dlo
 	EOC
 	if [ -n "$NOTIFY" ]; then
 		cat <<-EOC
@@ -209,3 +219,5 @@ echo "swift $("$PY" -c 'import swift; print(swift.__version__)') all-in-one: pro
 echo "export SWIFT_URL=http://127.0.0.1:$PROXY_PORT" >&3
 echo "export SWIFT_USER=test:tester" >&3
 echo "export SWIFT_KEY=$KEY" >&3
+# For test/tools/start-keystone.sh, whose second proxy serves the same rings.
+echo "export SWIFT_DIR=$DIR" >&3

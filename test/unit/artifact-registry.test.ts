@@ -10,8 +10,8 @@ import { describe, test } from "node:test";
 import { ARTIFACT_STORE_KINDS, createArtifactStore } from "../../src/artifacts/index.ts";
 
 describe("artifact store registry", () => {
-	test("knows the filesystem and GridFS stores", () => {
-		assert.deepEqual([...ARTIFACT_STORE_KINDS].sort(), ["filesystem", "gridfs"]);
+	test("knows the filesystem, GridFS and Swift stores", () => {
+		assert.deepEqual([...ARTIFACT_STORE_KINDS].sort(), ["filesystem", "gridfs", "swift"]);
 	});
 
 	test("filesystem: blobs under <dataDir>/artifacts", async () => {
@@ -27,11 +27,12 @@ describe("artifact store registry", () => {
 		}
 	});
 
-	test("gridfs without a MongoDB database and an unknown name are refused", async () => {
+	test("gridfs without a MongoDB database, swift without settings and an unknown name are refused", async () => {
 		await assert.rejects(createArtifactStore("gridfs", { dataDir: "/nonexistent" }), /needs MongoDB/);
+		await assert.rejects(createArtifactStore("swift", { dataDir: "/nonexistent" }), /needs its settings/);
 		await assert.rejects(
-			createArtifactStore("swift", { dataDir: "/nonexistent" }),
-			/known: filesystem, gridfs/,
+			createArtifactStore("s3", { dataDir: "/nonexistent" }),
+			/known: filesystem, gridfs, swift/,
 		);
 	});
 });

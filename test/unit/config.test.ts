@@ -86,7 +86,7 @@ describe("configuration from the environment", () => {
 		[
 			"an unknown artifact store, listing the known ones",
 			{ CDS_ARTIFACT_STORE: "s3" },
-			/CDS_ARTIFACT_STORE=s3 is invalid: expected one of filesystem, gridfs/,
+			/CDS_ARTIFACT_STORE=s3 is invalid: expected one of filesystem, gridfs, swift/,
 		],
 		[
 			"the GridFS artifact store without MongoDB",
@@ -94,11 +94,58 @@ describe("configuration from the environment", () => {
 			/CDS_ARTIFACT_STORE=gridfs needs MONGO_URL/,
 		],
 		[
+			"the Swift artifact store without its credentials, naming what is missing",
+			{ CDS_ARTIFACT_STORE: "swift", CDS_SWIFT_AUTH_URL: "https://ks:5000/v3" },
+			/CDS_ARTIFACT_STORE=swift \(auth keystone\) needs CDS_SWIFT_USER, CDS_SWIFT_PASSWORD \(or CDS_SWIFT_PASSWORD_FILE\), CDS_SWIFT_PROJECT/,
+		],
+		[
+			"a Swift auth kind that is neither keystone nor tempauth",
+			{ CDS_ARTIFACT_STORE: "swift", CDS_SWIFT_AUTH_KIND: "v1" },
+			/CDS_SWIFT_AUTH_KIND=v1 is invalid: expected one of keystone, tempauth/,
+		],
+		[
+			"a Swift segment size below 1 KiB",
+			{ CDS_ARTIFACT_STORE: "swift", CDS_SWIFT_SEGMENT_BYTES: "100" },
+			/CDS_SWIFT_SEGMENT_BYTES=100 is invalid: expected at least 1024/,
+		],
+		[
+			"a Swift auth URL that is no http(s) URL",
+			{ CDS_ARTIFACT_STORE: "swift", CDS_SWIFT_AUTH_URL: "ftp://ks" },
+			/CDS_SWIFT_AUTH_URL=ftp:\/\/ks must start with http: or https:/,
+		],
+		[
 			"a cluster node without a shared store",
 			{ NATS_URL: "nats://127.0.0.1:4222", SERVICES: "hatchery" },
 			/NATS_URL is set but MONGO_URL is not/,
 		],
 	];
+	test("the Swift store's settings; its password is never in a message", () => {
+		const c = loadConfig({
+			CDS_ARTIFACT_STORE: "swift",
+			CDS_SWIFT_AUTH_URL: "https://auth.cloud.ovh.net/v2.0",
+			CDS_SWIFT_USER: "u",
+			CDS_SWIFT_PASSWORD: "hunter2",
+			CDS_SWIFT_PROJECT: "tenant",
+			CDS_SWIFT_SEGMENT_BYTES: "1MiB",
+		});
+		assert.deepEqual(c.artifacts.swift, {
+			authUrl: "https://auth.cloud.ovh.net/v2.0",
+			authKind: "keystone",
+			user: "u",
+			password: "hunter2",
+			project: "tenant",
+			domain: "Default",
+			region: undefined,
+			containerPrefix: "cds-",
+			segmentBytes: 1024 ** 2,
+			tempUrls: true,
+		});
+		assert.throws(
+			() => loadConfig({ CDS_ARTIFACT_STORE: "swift", CDS_SWIFT_PASSWORD: "hunter2" }),
+			(e: unknown) => e instanceof ConfigError && !e.message.includes("hunter2"),
+		);
+	});
+
 	for (const [what, env, message] of bad) {
 		test(`rejects ${what} with one clear line`, () => {
 			assert.throws(

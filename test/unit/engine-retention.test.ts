@@ -68,9 +68,51 @@ describe("retention", () => {
 		assert.deepEqual(await collectGarbage(f.engine, deps), {
 			expiredRefs: 0,
 			deletedBlobs: 1,
+			staleUploads: 0,
 			purgedRuns: 0,
 		});
 		assert.deepEqual([...blobs], [sha(1)]);
+	});
+
+	test("a store keeping blobs per project (Swift): each project's copy is kept by that project's references only", async () => {
+		await f.repo.counters.replace({ _id: "P/W", last: 1 });
+		await ref("P", "W", 1, 1);
+		// P's blob 1 is referenced; Q holds a copy of the same bytes nobody in Q refers to; a global
+		// blob (a plugin binary) is kept by alsoReferenced; a global one nobody holds goes.
+		const stored = [
+			{ sha256: sha(1), project: "P" },
+			{ sha256: sha(1), project: "Q" },
+			{ sha256: sha(3) },
+			{ sha256: sha(4) },
+		];
+		const deleted: string[] = [];
+		let staleAsked: number | undefined;
+		const artifacts = {
+			...fakeArtifacts(new Set()),
+			async *list() {
+				yield* stored;
+			},
+			delete: async (sha256: string, where: { project?: string } = {}) => {
+				deleted.push(`${where.project ?? "-"}/${sha256.slice(0, 1)}`);
+			},
+			collectStale: async (maxAgeMs: number) => {
+				staleAsked = maxAgeMs;
+				return 2;
+			},
+		};
+		const deps = {
+			artifacts,
+			sweeper: new BlobSweeper(),
+			graceMs: 0,
+			branchExists: async () => true,
+			alsoReferenced: async () => [sha(3)],
+			staleUploadMs: 1234,
+		};
+		await collectGarbage(f.engine, deps);
+		const report = await collectGarbage(f.engine, deps);
+		assert.deepEqual(deleted.sort(), ["-/4", "Q/1"]);
+		assert.equal(report.staleUploads, 2);
+		assert.equal(staleAsked, 1234);
 	});
 
 	test("runs of a branch deleted longer ago than the retention are purged with their jobs, logs and refs", async () => {
