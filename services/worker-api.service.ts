@@ -116,12 +116,15 @@ interface DirectUploadParams {
 	name: string;
 	size: number;
 	sha256: string;
+	/** The worker sends a file above one segment in parts, one URL each. */
+	parts?: boolean;
 }
 const DIRECT_UPLOAD_PARAMS = {
 	tag: { type: "string" },
 	name: { type: "string" },
 	size: { type: "number", integer: true, min: 0 },
 	sha256: { type: "string", pattern: SHA256_PATTERN },
+	parts: { type: "boolean", optional: true },
 } as const;
 
 interface CommitParams extends DirectUploadParams {
@@ -757,9 +760,10 @@ export default function WorkerApiService(
 			},
 
 			/**
-			 * A presigned PUT to a per-upload object (never to the claimed hash), or `{direct: false}`
-			 * when the store cannot sign one (filesystem, GridFS, TempURLs off, a file above one segment):
-			 * the worker then streams through the API.
+			 * A presigned PUT to a per-upload object (never to the claimed hash) — above one Swift
+			 * segment, one per part (`parts`) when the worker says it sends parts —, or `{direct: false}`
+			 * when the store cannot sign one (filesystem, GridFS, TempURLs off): the worker then streams
+			 * through the API.
 			 */
 			async directUpload(this: WorkerThis, ctx: WorkerCtx<DirectUploadParams>, scope: string) {
 				blobParams(ctx);
@@ -776,6 +780,7 @@ export default function WorkerApiService(
 						project: scope.split("/")[0],
 						sha256: ctx.params.sha256,
 						size: ctx.params.size,
+						parts: ctx.params.parts === true,
 						expiresInSeconds: DIRECT_URL_SECONDS,
 					});
 					return { direct: true, ...signed };

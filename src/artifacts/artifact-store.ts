@@ -37,6 +37,11 @@ export interface PresignRequest extends BlobPlace {
 	sha256: string;
 	/** PUT: the size the worker announces (checked by `commitUpload`). */
 	size?: number;
+	/**
+	 * PUT: the worker can send a file as several parts, one URL each (`PresignedUrl.parts`);
+	 * without it a store signs one URL or none.
+	 */
+	parts?: boolean;
 	expiresInSeconds: number;
 }
 
@@ -48,6 +53,11 @@ export interface PresignedUrl {
 	expiresAt: number;
 	/** PUT: the upload to hand to `commitUpload` once the bytes are sent. */
 	uploadId?: string;
+	/**
+	 * PUT of a file above one segment (when the request allowed `parts`): the file's consecutive
+	 * byte ranges, in order, each PUT to its own URL with `headers`; `url` is then the first's.
+	 */
+	parts?: { url: string; size: number }[];
 }
 
 export interface ArtifactStore {

@@ -158,7 +158,15 @@ export interface ApiClient {
 
 export type DirectUpload =
 	| { direct: false }
-	| { direct: true; url: string; headers: Record<string, string>; uploadId: string; expiresAt: number };
+	| {
+			direct: true;
+			url: string;
+			headers: Record<string, string>;
+			uploadId: string;
+			expiresAt: number;
+			/** Above one store segment: the file's consecutive byte ranges, each PUT to its URL. */
+			parts?: { url: string; size: number }[];
+	  };
 export type DirectDownload = { direct: false } | { direct: true; url: string; sha256: string; size: number };
 
 /** `GET /worker/plugins/:name`: an installed plugin as a worker needs it. */
@@ -329,6 +337,7 @@ export function createApiClient(apiUrl: string, token: string): ApiClient {
 				return (await json("POST", `/${area}/${seg(tag)}/${seg(name)}/direct-upload`, {
 					size,
 					sha256,
+					parts: true,
 				})) as DirectUpload;
 			} catch (err) {
 				if (err instanceof ApiError && err.status === 404) return { direct: false };

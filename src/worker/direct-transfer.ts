@@ -37,14 +37,16 @@ async function failed(res: IncomingMessage, what: string): Promise<never> {
 	throw new ApiError(res.statusCode ?? 0, `${what}: the object store answered HTTP ${res.statusCode}`);
 }
 
+/** PUTs `size` bytes of `file` from `start` (the whole file by default) to `url`. */
 export async function putToUrl(
 	url: string,
 	headers: Record<string, string>,
 	file: string,
 	size: number,
+	start = 0,
 ): Promise<void> {
 	const res = await request("PUT", url, { ...headers, "content-length": String(size) }, () =>
-		createReadStream(file),
+		createReadStream(file, size === 0 ? {} : { start, end: start + size - 1 }),
 	);
 	if ((res.statusCode ?? 0) < 200 || (res.statusCode ?? 0) >= 300) return failed(res, "direct upload");
 	res.resume();

@@ -7,7 +7,11 @@ import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import { describe, test } from "node:test";
-import { ChecksumMismatchError, UploadRejectedError } from "../../src/artifacts/artifact-store.ts";
+import {
+	BlobTooLargeError,
+	ChecksumMismatchError,
+	UploadRejectedError,
+} from "../../src/artifacts/artifact-store.ts";
 import { keystoneAuth } from "../../src/artifacts/swift/keystone.ts";
 import { objectPath } from "../../src/artifacts/swift/object-client.ts";
 import { serverUrl } from "../helpers/servers.ts";
@@ -201,6 +205,172 @@ function suite(kind: SwiftAuthKind, skip: string | false) {
 				}),
 				UploadRejectedError,
 			);
+		});
+
+		/** A direct upload of `body` in parts: the plan, every part PUT (`forge` may change one). */
+		async function uploadParts(
+			store: ReturnType<typeof swiftTestStore>["store"],
+			body: Buffer,
+			forge?: (n: number, part: Buffer) => Buffer,
+		) {
+			const plan = await store.presign!({
+				method: "PUT",
+				sha256: sha(body),
+				size: body.length,
+				parts: true,
+				project: "P",
+				expiresInSeconds: 60,
+			});
+			let start = 0;
+			for (const [n, part] of plan.parts!.entries()) {
+				let bytes = body.subarray(start, start + part.size);
+				start += part.size;
+				if (forge) bytes = forge(n, bytes);
+				const put = await fetch(part.url, { method: "PUT", headers: plan.headers, body: bytes });
+				await put.arrayBuffer();
+				assert.equal(put.status, 201);
+			}
+			return plan;
+		}
+
+		async function names(store: ReturnType<typeof swiftTestStore>["store"], container: string) {
+			const left = [];
+			for await (const o of store.client.list(container, "")) left.push(o.name);
+			return left;
+		}
+
+		test("a direct upload above one segment goes in parts and becomes an SLO over them once checked", async () => {
+			const { store, prefix } = swiftTestStore(kind, 64 * 1024);
+			const body = randomBytes(3 * 64 * 1024 + 123); // four parts, the last one short
+			const plan = await uploadParts(store, body);
+			assert.deepEqual(
+				plan.parts!.map((p) => p.size),
+				[65536, 65536, 65536, 123],
+			);
+			for (const p of plan.parts!) {
+				assert.match(p.url, new RegExp(`/uploads/${plan.uploadId}/\\d{6}\\?`));
+				assert.doesNotMatch(p.url, new RegExp(sha(body)));
+			}
+			assert.equal(await store.has(sha(body), { project: "P" }), false, "not addressable before the commit");
+			const info = await store.commitUpload!({
+				uploadId: plan.uploadId!,
+				sha256: sha(body),
+				size: body.length,
+				maxBytes: 1 << 20,
+				project: "P",
+			});
+			assert.deepEqual(info, { sha256: sha(body), size: body.length });
+			const manifest = await store.client.call("HEAD", objectPath(`${prefix}P`, `blobs/${sha(body)}`), {
+				query: "multipart-manifest=get",
+			});
+			assert.equal(manifest.headers.get("x-static-large-object"), "True");
+			assert.deepEqual(await bytesOf(await store.get(sha(body), { project: "P" })), body);
+			// The manifest is over the frozen segments (no second copy), which no longer expire.
+			const segments = [0, 1, 2, 3].map((n) => `segments/${plan.uploadId}/00000${n}`);
+			assert.deepEqual(await names(store, `${prefix}P`), [`blobs/${sha(body)}`, ...segments]);
+			for (const name of segments) {
+				const head = await store.client.call("HEAD", objectPath(`${prefix}P`, name));
+				assert.equal(head.headers.get("x-delete-at"), null, name);
+			}
+			// Garbage collection keeps a committed blob's segments; deleting the blob takes them.
+			assert.equal(await store.collectStale!(0, Date.now() + 5_000), 0);
+			await store.delete(sha(body), { project: "P" });
+			assert.deepEqual(await names(store, `${prefix}P`), []);
+		});
+
+		test("a forged part, a short part or a missing one is refused and stores nothing", async () => {
+			const { store, prefix } = swiftTestStore(kind, 64 * 1024);
+			const body = randomBytes(2 * 64 * 1024 + 5000);
+			const forged = await uploadParts(store, body, (n, part) => {
+				if (n !== 1) return part;
+				const other = Buffer.from(part);
+				other[100] = other[100]! ^ 0xff; // same size, one byte changed
+				return other;
+			});
+			await assert.rejects(
+				store.commitUpload!({
+					uploadId: forged.uploadId!,
+					sha256: sha(body),
+					size: body.length,
+					maxBytes: 1 << 20,
+					project: "P",
+				}),
+				ChecksumMismatchError,
+			);
+			assert.equal(await store.has(sha(body), { project: "P" }), false);
+			assert.deepEqual(await names(store, `${prefix}P`), [], "its parts and segments are gone");
+			const short = await uploadParts(store, body, (n, part) => (n === 0 ? part.subarray(1) : part));
+			await assert.rejects(
+				store.commitUpload!({
+					uploadId: short.uploadId!,
+					sha256: sha(body),
+					size: body.length,
+					maxBytes: 1 << 20,
+					project: "P",
+				}),
+				/part 0 holds 65535 bytes, not the 65536 announced/,
+			);
+			assert.deepEqual(await names(store, `${prefix}P`), []);
+			const plan = await store.presign!({
+				method: "PUT",
+				sha256: sha(body),
+				size: body.length,
+				parts: true,
+				project: "P",
+				expiresInSeconds: 60,
+			});
+			const first = await fetch(plan.parts![0]!.url, {
+				method: "PUT",
+				headers: plan.headers,
+				body: body.subarray(0, 65536),
+			});
+			await first.arrayBuffer();
+			await assert.rejects(
+				store.commitUpload!({
+					uploadId: plan.uploadId!,
+					sha256: sha(body),
+					size: body.length,
+					maxBytes: 1 << 20,
+					project: "P",
+				}),
+				/part 1 has not arrived/,
+			);
+			assert.deepEqual(await names(store, `${prefix}P`), []);
+			// Above the cap: refused before anything is read.
+			const big = await uploadParts(store, body);
+			await assert.rejects(
+				store.commitUpload!({
+					uploadId: big.uploadId!,
+					sha256: sha(body),
+					size: body.length,
+					maxBytes: 100_000,
+					project: "P",
+				}),
+				BlobTooLargeError,
+			);
+			assert.deepEqual(await names(store, `${prefix}P`), []);
+		});
+
+		test("stale parts and the segments of a commit that died are collected", async () => {
+			const { store, prefix } = swiftTestStore(kind, 64 * 1024);
+			const body = randomBytes(64 * 1024 + 10);
+			await uploadParts(store, body); // never committed
+			// A commit that died after freezing: a segment that still expires.
+			await store.client.call("PUT", objectPath(`${prefix}P`, `segments/${"e".repeat(32)}/000000`), {
+				body: "frozen",
+				headers: { "X-Delete-After": "3600" },
+			});
+			// A blob made through the API (its segments no longer expire) stays.
+			const kept = await store.put(Readable.from([randomBytes(70 * 1024)]), {
+				maxBytes: 1 << 20,
+				project: "P",
+			});
+			assert.equal(await store.collectStale!(3_600_000), 0, "fresh ones stay");
+			assert.equal(await store.collectStale!(0, Date.now() + 5_000), 3);
+			const left = await names(store, `${prefix}P`);
+			assert.equal(left.length, 3, left.join(","));
+			assert.deepEqual(left[0], `blobs/${kept.sha256}`);
+			assert.ok(left.slice(1).every((n) => n.startsWith("segments/") && !n.includes("e".repeat(32))));
 		});
 
 		test("stale uploads are removed; fresh ones kept", async () => {

@@ -3,13 +3,19 @@
 //   blobs/<sha256>            the blob (an SLO manifest over segments/… above the segment size)
 //   segments/<id>/<n>         the segments of one SLO blob, deleted with it
 //   uploads/<id>              a worker's upload by TempURL, not addressable by hash yet
+//   uploads/<id>/<n>          the same for a file above one segment: one object per segment
 //   verify/<id>               the server's own copy of an upload while it checks it
 // A worker never writes under a hash: it PUTs to uploads/<id>; `commitUpload` copies that
 // object to verify/<id> (a name no TempURL reaches, so the bytes cannot change under the check),
 // reads it back through SHA-256 and the size cap, and only then copies it to blobs/<sha256>.
-// Stale uploads/ and verify/ objects expire (X-Delete-After) and `collectStale` removes any left.
+// Above one segment the worker PUTs uploads/<id>/<n>; the commit copies each to
+// segments/<id>/<n> (the server's own names, again beyond any TempURL), reads them back in
+// order, and on a match writes the SLO manifest blobs/<sha256> over them — no second copy.
+// Segments carry X-Delete-After until their manifest exists (API uploads too), so those of a
+// commit or upload that died halfway expire. Stale uploads/ and verify/ objects, and segments
+// still expiring, are removed by `collectStale` too.
 
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { Readable } from "node:stream";
 import {
 	type ArtifactStore,
@@ -23,7 +29,7 @@ import {
 	type StoredBlob,
 	UploadRejectedError,
 } from "../artifact-store.ts";
-import { objectPath, SwiftError, SwiftObjectClient } from "./object-client.ts";
+import { type ObjectListing, objectPath, SwiftError, SwiftObjectClient } from "./object-client.ts";
 import type { SwiftAuth } from "./auth.ts";
 import { type SloSegment, segmentsOf } from "./segments.ts";
 import { chooseDigest, signTempUrl, type TempUrlDigest } from "./tempurl.ts";
@@ -113,11 +119,7 @@ export class SwiftArtifactStore implements ArtifactStore {
 			if (segments.length === 0) {
 				await this.client.call("PUT", blob, { body: first ?? Buffer.alloc(0) });
 			} else {
-				await this.client.call("PUT", blob, {
-					query: "multipart-manifest=put",
-					headers: { "Content-Type": "application/json" },
-					body: JSON.stringify(segments),
-				});
+				await this.putManifest(container, info.sha256, segments);
 			}
 			return info;
 		} catch (e) {
@@ -141,9 +143,29 @@ export class SwiftArtifactStore implements ArtifactStore {
 		return slo.max_manifest_segments ?? 1000;
 	}
 
+	/**
+	 * The manifest `blobs/<sha256>` over `segments`, once they no longer expire (a crash between
+	 * the two leaves segments that never expire: the price of never having a manifest over
+	 * segments that will).
+	 */
+	private async putManifest(container: string, sha256: string, segments: SloSegment[]): Promise<void> {
+		for (const s of segments)
+			await this.client.call("POST", objectPath(container, s.path.slice(container.length + 2)), {
+				headers: { "X-Remove-Delete-At": "1" },
+			});
+		await this.client.call("PUT", objectPath(container, `blobs/${sha256}`), {
+			query: "multipart-manifest=put",
+			headers: { "Content-Type": "application/json" },
+			body: JSON.stringify(segments),
+		});
+	}
+
 	private async putSegment(container: string, id: string, n: number, body: Buffer): Promise<SloSegment> {
-		const name = `segments/${id}/${String(n).padStart(6, "0")}`;
-		const res = await this.client.call("PUT", objectPath(container, name), { body });
+		const name = `segments/${id}/${partName(n)}`;
+		const res = await this.client.call("PUT", objectPath(container, name), {
+			body,
+			headers: { "X-Delete-After": String(UPLOAD_GRACE_SECONDS) },
+		});
 		return {
 			path: `/${container}/${name}`,
 			etag: (res.headers.get("etag") ?? "").replace(/"/g, ""),
@@ -210,18 +232,46 @@ export class SwiftArtifactStore implements ArtifactStore {
 		}
 	}
 
-	/** Upload and verification objects older than `maxAgeMs` (their TempURL long expired) go. */
+	/**
+	 * Upload and verification objects older than `maxAgeMs` (their TempURL long expired) go, and
+	 * so do the segments of an upload or commit that died before its manifest: a group
+	 * `segments/<id>/` older than that whose first segment still expires (or has expired).
+	 */
 	async collectStale(maxAgeMs: number, now = Date.now()): Promise<number> {
 		let removed = 0;
+		const old = (o: ObjectListing) => {
+			const modified = Date.parse(`${o.last_modified}Z`);
+			return !Number.isFinite(modified) || now - modified >= maxAgeMs;
+		};
 		for await (const container of this.client.containers(this.o.containerPrefix)) {
 			for (const prefix of ["uploads/", "verify/"]) {
 				for await (const o of this.client.list(container, prefix)) {
-					const modified = Date.parse(`${o.last_modified}Z`);
-					if (Number.isFinite(modified) && now - modified < maxAgeMs) continue;
+					if (!old(o)) continue;
 					await this.client.call("DELETE", objectPath(container, o.name), { accept: [404] });
 					removed++;
 				}
 			}
+			let group: ObjectListing[] = [];
+			const sweep = async () => {
+				if (group.length === 0 || !group.every(old)) return;
+				const first = await this.client.call("HEAD", objectPath(container, group[0]!.name), {
+					accept: [404],
+				});
+				if (first.status !== 404 && !first.headers.get("x-delete-at")) return; // a blob's
+				for (const o of group) {
+					await this.client.call("DELETE", objectPath(container, o.name), { accept: [404] });
+					removed++;
+				}
+			};
+			for await (const o of this.client.list(container, "segments/")) {
+				const id = o.name.split("/")[1];
+				if (group.length > 0 && group[0]!.name.split("/")[1] !== id) {
+					await sweep();
+					group = [];
+				}
+				group.push(o);
+			}
+			await sweep();
 		}
 		return removed;
 	}
@@ -265,20 +315,42 @@ export class SwiftArtifactStore implements ArtifactStore {
 				expiresAt: expires * 1000,
 			};
 		}
-		if (r.size === undefined || r.size > this.o.segmentBytes)
+		if (r.size === undefined) throw new UploadRejectedError("a direct upload announces its size");
+		const seg = this.o.segmentBytes;
+		if (r.size > seg && !r.parts)
 			throw new UploadRejectedError(
-				`a direct upload takes at most ${this.o.segmentBytes} bytes (one Swift segment)`,
+				`a direct upload in one part takes at most ${seg} bytes (one Swift segment)`,
 			);
+		const count = Math.ceil(r.size / seg);
+		if (r.size > seg) {
+			const max = await this.requireSlo().catch((e: Error) => {
+				throw new UploadRejectedError(e.message);
+			});
+			if (count > max)
+				throw new UploadRejectedError(
+					`a blob above ${max} segments of ${seg} bytes (the cluster's slo.max_manifest_segments) cannot be stored: raise CDS_SWIFT_SEGMENT_BYTES`,
+				);
+		}
 		await this.ensureContainer(container);
 		const uploadId = randomBytes(16).toString("hex");
-		const url = await this.client.url(objectPath(container, `uploads/${uploadId}`));
-		return {
-			method: "PUT",
-			url: signTempUrl(url, key, "PUT", expires, digest),
-			headers: { "X-Delete-After": String(r.expiresInSeconds + UPLOAD_GRACE_SECONDS) },
-			expiresAt: expires * 1000,
-			uploadId,
-		};
+		const headers = { "X-Delete-After": String(r.expiresInSeconds + UPLOAD_GRACE_SECONDS) };
+		const signed = async (object: string) =>
+			signTempUrl(await this.client.url(objectPath(container, object)), key, "PUT", expires, digest);
+		if (r.size <= seg)
+			return {
+				method: "PUT",
+				url: await signed(`uploads/${uploadId}`),
+				headers,
+				expiresAt: expires * 1000,
+				uploadId,
+			};
+		const parts: { url: string; size: number }[] = [];
+		for (let n = 0; n < count; n++)
+			parts.push({
+				url: await signed(`uploads/${uploadId}/${partName(n)}`),
+				size: Math.min(seg, r.size - n * seg),
+			});
+		return { method: "PUT", url: parts[0]!.url, headers, expiresAt: expires * 1000, uploadId, parts };
 	}
 
 	private async commit(u: {
@@ -291,6 +363,7 @@ export class SwiftArtifactStore implements ArtifactStore {
 		if (!/^[a-f0-9]{32}$/.test(u.uploadId)) throw new UploadRejectedError(`no upload ${u.uploadId}`);
 		if (!SHA256_PATTERN.test(u.sha256)) throw new UploadRejectedError(`not a sha256: ${u.sha256}`);
 		const container = this.containerOf(u.project);
+		if (u.size > this.o.segmentBytes) return this.commitParts(container, u);
 		const upload = objectPath(container, `uploads/${u.uploadId}`);
 		const verify = objectPath(container, `verify/${u.uploadId}`);
 		// The server's own copy first: the worker's TempURL may still PUT to uploads/<id>.
@@ -336,4 +409,79 @@ export class SwiftArtifactStore implements ArtifactStore {
 			await this.client.call("DELETE", verify, { accept: [404] }).catch(() => {});
 		}
 	}
+
+	/**
+	 * A direct upload in parts: each `uploads/<id>/<n>` is copied to `segments/<id>/<n>` (frozen:
+	 * no TempURL reaches that name) and deleted; the segments are read back in order through the
+	 * SHA-256 (each of the exact size the presign announced, so the total is the size claimed);
+	 * on a match the manifest `blobs/<sha256>` is written over them. Any failure deletes them.
+	 */
+	private async commitParts(
+		container: string,
+		u: { uploadId: string; sha256: string; size: number; maxBytes: number; project?: string },
+	): Promise<BlobInfo> {
+		const seg = this.o.segmentBytes;
+		const count = Math.ceil(u.size / seg);
+		const sizeOf = (n: number) => Math.min(seg, u.size - n * seg);
+		const frozen: SloSegment[] = [];
+		let kept = false;
+		try {
+			let missing: number | undefined;
+			for (let n = 0; n < count; n++) {
+				const name = `segments/${u.uploadId}/${partName(n)}`;
+				const copied = await this.client.call("PUT", objectPath(container, name), {
+					headers: {
+						"X-Copy-From": `/${container}/uploads/${u.uploadId}/${partName(n)}`,
+						"X-Fresh-Metadata": "true",
+						"X-Delete-After": String(UPLOAD_GRACE_SECONDS),
+					},
+					body: "",
+					accept: [404],
+				});
+				await this.client.call("DELETE", objectPath(container, `uploads/${u.uploadId}/${partName(n)}`), {
+					accept: [404],
+				});
+				if (copied.status === 404) missing ??= n;
+				else frozen.push({ path: `/${container}/${name}`, etag: "", size_bytes: sizeOf(n) });
+			}
+			if (missing !== undefined)
+				throw new UploadRejectedError(`upload ${u.uploadId} part ${missing} has not arrived in Swift`);
+			if (u.size > u.maxBytes) throw new BlobTooLargeError(u.maxBytes);
+			const hash = createHash("sha256");
+			for (const [n, s] of frozen.entries()) {
+				const res = await this.client.request(
+					"GET",
+					objectPath(container, s.path.slice(container.length + 2)),
+				);
+				const length = Number(res.headers.get("content-length"));
+				if (length !== s.size_bytes) {
+					await res.body?.cancel();
+					throw new UploadRejectedError(
+						`upload ${u.uploadId} part ${n} holds ${length} bytes, not the ${s.size_bytes} announced`,
+					);
+				}
+				let read = 0;
+				for await (const chunk of Readable.fromWeb(res.body as import("node:stream/web").ReadableStream)) {
+					read += (chunk as Buffer).length;
+					hash.update(chunk as Buffer);
+				}
+				if (read !== s.size_bytes)
+					throw new UploadRejectedError(`upload ${u.uploadId} part ${n}: ${read} bytes read back`);
+				s.etag = (res.headers.get("etag") ?? "").replace(/"/g, "");
+			}
+			const info = { sha256: hash.digest("hex"), size: u.size };
+			if (info.sha256 !== u.sha256) throw new ChecksumMismatchError(u.sha256, info.sha256);
+			if (await this.has(info.sha256, u)) return info;
+			await this.putManifest(container, info.sha256, frozen);
+			kept = true;
+			return info;
+		} finally {
+			if (!kept) await this.deleteSegments(container, frozen).catch(() => {});
+		}
+	}
+}
+
+/** Segment and part names sort in their order. */
+function partName(n: number): string {
+	return String(n).padStart(6, "0");
 }
