@@ -1,9 +1,10 @@
 // Real runs on the Swift artifact store (test/tools/start-swift.sh, and through Keystone with
 // test/tools/start-keystone.sh): a job uploads a small artifact by TempURL (then commits it) and
-// a large one through the API (an SLO above the segment size); the next job downloads both,
-// the small one by TempURL. A forged direct upload is refused through the worker API and stores
-// nothing under the claimed hash. Garbage collection removes unreferenced blobs (retention, as
-// the other stores) and stale uploads.
+// a large one (~3 segments) by TempURL too, in parts that the commit makes an SLO; the next job
+// downloads both by TempURL. No byte goes through the API. A forged direct upload (one object or
+// one part of several) is refused through the worker API and stores nothing under the claimed
+// hash. Garbage collection removes unreferenced blobs with their segments (retention, as the
+// other stores) and stale uploads and parts.
 
 import assert from "node:assert/strict";
 import { createHash, randomBytes } from "node:crypto";
@@ -126,17 +127,16 @@ function suite(kind: "tempauth" | "keystone", skip: string | false) {
 			return { n, run: r, text: logs.map((l: { text: string }) => l.text).join("") };
 		}
 
-		test("a job uploads by TempURL and through the API (SLO); the next downloads both, by TempURL when it can", async () => {
+		test("a job uploads by TempURL, a file of ~3 segments in parts; the next downloads both by TempURL", async () => {
 			const { n, run: r, text } = await run();
 			assert.equal(r.status, "Success", `${JSON.stringify(r.nodes)}\n${text}`);
 			assert.match(text, new RegExp(`small-${n}`));
 			assert.match(text, /all-sums-match/);
-			// small.txt and sums went straight to Swift and were committed; big.bin (above one
-			// segment: the store signs no URL for it) streamed through the API; the downloads were
-			// all signed.
+			// All three went straight to Swift and were committed — big.bin in four parts —, none
+			// streamed through the API (its upload route calls `put`); the downloads were all signed.
 			assert.equal(calls.filter((c) => c === "presign PUT").length, 3, calls.join(","));
-			assert.equal(calls.filter((c) => c === "commitUpload").length, 2, calls.join(","));
-			assert.equal(calls.filter((c) => c === "put").length, 1, calls.join(","));
+			assert.equal(calls.filter((c) => c === "commitUpload").length, 3, calls.join(","));
+			assert.equal(calls.filter((c) => c === "put").length, 0, calls.join(","));
 			assert.equal(calls.filter((c) => c === "presign GET").length, 3, calls.join(","));
 			assert.equal(calls.filter((c) => c === "get").length, 0, calls.join(","));
 			const blobs = [];
@@ -147,6 +147,10 @@ function suite(kind: "tempauth" | "keystone", skip: string | false) {
 			for await (const o of store.client.list(`${prefix}ART`, "uploads/")) left.push(o.name);
 			for await (const o of store.client.list(`${prefix}ART`, "verify/")) left.push(o.name);
 			assert.deepEqual(left, [], "no upload object left once committed");
+			// big.bin is an SLO over the four segments its parts were frozen into.
+			const segments = [];
+			for await (const o of store.client.list(`${prefix}ART`, "segments/")) segments.push(o.bytes);
+			assert.deepEqual(segments, [SEGMENT, SEGMENT, SEGMENT, 123]);
 		});
 
 		test("a forged direct upload is refused by the worker API and stores nothing under the claimed hash", async () => {
@@ -180,6 +184,46 @@ function suite(kind: "tempauth" | "keystone", skip: string | false) {
 			assert.equal(await store.has(sha, { project: "ART" }), false);
 			const listed = await s.server.broker.call("worker.listArtifacts", { tag: "forged" }, meta);
 			assert.deepEqual((listed as { items: unknown[] }).items, [], "no reference either");
+
+			// Above one segment: one part of three carries other bytes.
+			const big = randomBytes(2 * SEGMENT + 77);
+			const bigSha = createHash("sha256").update(big).digest("hex");
+			const parts = (await s.server.broker.call(
+				"worker.directArtifactUpload",
+				{ tag: "forged", name: "big.bin", size: big.length, sha256: bigSha, parts: true },
+				meta,
+			)) as typeof plan & { parts: { url: string; size: number }[] };
+			assert.equal(parts.parts.length, 3);
+			let start = 0;
+			for (const [n, part] of parts.parts.entries()) {
+				const bytes = Buffer.from(big.subarray(start, start + part.size));
+				start += part.size;
+				if (n === 2) bytes[0] = bytes[0]! ^ 1;
+				const res = await fetch(part.url, { method: "PUT", headers: parts.headers, body: bytes });
+				await res.arrayBuffer();
+				assert.equal(res.status, 201);
+			}
+			const segmentsBefore = [];
+			for await (const o of store.client.list(`${prefix}ART`, "segments/")) segmentsBefore.push(o.name);
+			await assert.rejects(
+				s.server.broker.call(
+					"worker.commitArtifactUpload",
+					{ tag: "forged", name: "big.bin", size: big.length, sha256: bigSha, uploadId: parts.uploadId },
+					meta,
+				),
+				(e: { code?: number; message?: string }) =>
+					e.code === 422 && /upload refused: checksum mismatch/.test(e.message ?? ""),
+			);
+			assert.equal(await store.has(bigSha, { project: "ART" }), false);
+			const leftover = [];
+			for await (const o of store.client.list(`${prefix}ART`, "")) leftover.push(o.name);
+			assert.ok(
+				leftover.every((n) => !n.includes(parts.uploadId)),
+				`nothing of the refused upload is left: ${leftover.join(",")}`,
+			);
+			const segmentsAfter = [];
+			for await (const o of store.client.list(`${prefix}ART`, "segments/")) segmentsAfter.push(o.name);
+			assert.deepEqual(segmentsAfter, segmentsBefore);
 		});
 
 		test("garbage collection: blobs of expired runs and stale uploads go", async () => {
@@ -192,6 +236,22 @@ function suite(kind: "tempauth" | "keystone", skip: string | false) {
 				expiresInSeconds: 60,
 			});
 			await (await fetch(stale.url, { method: "PUT", headers: stale.headers, body: "abc" })).arrayBuffer();
+			// And one in two parts, never committed either.
+			const staleParts = await store.presign!({
+				method: "PUT",
+				sha256: "1".repeat(64),
+				size: SEGMENT + 1,
+				parts: true,
+				project: "ART",
+				expiresInSeconds: 60,
+			});
+			for (const part of staleParts.parts!)
+				await (
+					await fetch(part.url, { method: "PUT", headers: staleParts.headers, body: randomBytes(part.size) })
+				).arrayBuffer();
+			const segmentsBefore = [];
+			for await (const o of store.client.list(`${prefix}ART`, "segments/")) segmentsBefore.push(o.name);
+			assert.ok(segmentsBefore.length >= 8, "two runs' big.bin, each an SLO of four segments");
 			const before = [];
 			for await (const b of store.list()) before.push(b.sha256);
 			const first = (await s.server.broker.call("run.collectGarbage", { graceMs: 0, staleUploadMs: 0 })) as {
@@ -199,7 +259,7 @@ function suite(kind: "tempauth" | "keystone", skip: string | false) {
 				staleUploads: number;
 			};
 			assert.ok(first.expiredRefs >= 3, JSON.stringify(first));
-			assert.equal(first.staleUploads, 1);
+			assert.equal(first.staleUploads, 3);
 			const second = (await s.server.broker.call("run.collectGarbage", { graceMs: 0 })) as {
 				deletedBlobs: number;
 			};
@@ -215,6 +275,10 @@ function suite(kind: "tempauth" | "keystone", skip: string | false) {
 			const uploads = [];
 			for await (const o of store.client.list(`${prefix}ART`, "uploads/")) uploads.push(o.name);
 			assert.deepEqual(uploads, []);
+			// The deleted blobs' segments went with them: only the kept run's big.bin has segments.
+			const segmentsAfter = [];
+			for await (const o of store.client.list(`${prefix}ART`, "segments/")) segmentsAfter.push(o.name);
+			assert.equal(segmentsAfter.length, 4, segmentsAfter.join(","));
 		});
 	});
 }
