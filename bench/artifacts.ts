@@ -2,7 +2,10 @@
 // through the filesystem store and the Swift store — the API streaming into Swift (a Static
 // Large Object above CDS_SWIFT_SEGMENT_BYTES' default, 32 MiB), and a worker's direct transfer
 // by TempURL (PUT, then the commit: Swift copies the upload aside, the server reads it back
-// through SHA-256, and Swift copies it to its hash; GET by TempURL). Bytes come from memory and
+// through SHA-256, and Swift copies it to its hash; GET by TempURL), and the same above one
+// segment (16 MiB): one TempURL PUT per part, three at once as the worker does, then the commit
+// (Swift copies each part aside, the server reads them back, then writes the SLO manifest over
+// them; GET of the SLO by TempURL). Bytes come from memory and
 // go to a sink, so the figures are the stores', not a disk's. Best of BENCH_ARTIFACT_ROUNDS (3).
 // Needs SWIFT_URL, SWIFT_USER, SWIFT_KEY (test/tools/start-swift.sh). Prints one JSON document.
 
@@ -85,12 +88,24 @@ async function byTempUrl(store: SwiftArtifactStore) {
 					method: "PUT",
 					sha256,
 					size: data.length,
+					parts: true,
 					project: "BENCH",
 					expiresInSeconds: 600,
 				});
-				const res = await fetch(p.url, { method: "PUT", headers: p.headers, body: data });
-				await res.arrayBuffer();
-				if (res.status !== 201) throw new Error(`TempURL PUT: HTTP ${res.status}`);
+				const put = async (url: string, body: Buffer) => {
+					const res = await fetch(url, { method: "PUT", headers: p.headers, body });
+					await res.arrayBuffer();
+					if (res.status !== 201) throw new Error(`TempURL PUT: HTTP ${res.status}`);
+				};
+				if (!p.parts) await put(p.url, data);
+				else {
+					const parts = p.parts.map((part, i) => ({ ...part, start: i * p.parts![0]!.size }));
+					const lane = async () => {
+						for (let part = parts.shift(); part; part = parts.shift())
+							await put(part.url, data.subarray(part.start, part.start + part.size));
+					};
+					await Promise.all([lane(), lane(), lane()]);
+				}
 				await store.commitUpload!({
 					uploadId: p.uploadId!,
 					sha256,
@@ -137,6 +152,13 @@ async function main() {
 		});
 		const swiftSingle = await throughStore(whole, "BENCH");
 		const swiftTempUrl = await byTempUrl(whole);
+		const parts16 = new SwiftArtifactStore({
+			auth: auth(),
+			containerPrefix: prefix,
+			segmentBytes: 16 * 1024 ** 2,
+			tempUrls: true,
+		});
+		const swiftTempUrlParts = await byTempUrl(parts16);
 		console.log(
 			JSON.stringify(
 				{
@@ -147,6 +169,7 @@ async function main() {
 					swiftThroughApiSlo32MiB: swiftApi,
 					swiftThroughApiOneObject: swiftSingle,
 					swiftTempUrlWithVerifiedCommit: swiftTempUrl,
+					swiftTempUrlParts16MiBWithVerifiedCommit: swiftTempUrlParts,
 				},
 				null,
 				2,

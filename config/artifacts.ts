@@ -80,7 +80,7 @@ export const SWIFT_SETTINGS = {
 	segmentBytes: bytes(
 		"CDS_SWIFT_SEGMENT_BYTES",
 		32 * 1024 ** 2,
-		"above this a blob is a Static Large Object of segments this large; workers upload directly (TempURL) up to it",
+		"above this a blob is a Static Large Object of segments this large; workers upload directly (TempURL), one URL per segment above it",
 		{ min: 1024, max: 5 * 1024 ** 3 },
 		"32MiB",
 	),
