@@ -4,7 +4,18 @@
 
 const args = process.argv.slice(2);
 
-if (args.length > 0) {
+const role = args.length === 0 ? (await import("../config/process-env.ts")).hostEnv() : {};
+
+if (role.CDS_WORKER_ROLE === "steps") {
+	// The step container of a worker pod: it runs the steps the worker sends it.
+	const { serveSteps } = await import("../src/sandbox/step-runner.ts");
+	const socket = role.CDS_WORKER_STEP_RUNNER ?? "";
+	for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => process.exit(143));
+	process.exitCode = socket
+		? await serveSteps(socket, (m) => process.stderr.write(`[cds-steps] ${m}\n`))
+		: (process.stderr.write("cds-steps: CDS_WORKER_STEP_RUNNER (the socket) is not set\n"), 2);
+	process.exit(process.exitCode);
+} else if (args.length > 0) {
 	const { runWorkerClient } = await import("../src/worker/command-client.ts");
 	process.exitCode = await runWorkerClient(args);
 } else {

@@ -25,7 +25,7 @@ import type { HatcherySettings, KubernetesSettings } from "../../../config/hatch
 import { hostEnv } from "../../../config/process-env.ts";
 import { ConfigError } from "../../../config/settings.ts";
 import { Backoff } from "../../hooks/backoff.ts";
-import type { SandboxPlan } from "../../sandbox/plan.ts";
+import { NO_SANDBOX, type SandboxPlan } from "../../sandbox/plan.ts";
 import type { HatcheryCapabilities } from "../../engine/requirements.ts";
 import type {
 	HatcheryCapacity,
@@ -95,7 +95,8 @@ export async function createKubernetesDriver(
 	log?: (msg: string) => void,
 ): Promise<KubernetesDriver> {
 	const kubeConfig = kubeConfigFor(settings.kubernetes);
-	const sandbox: SandboxPlan = sandboxFor(settings, log);
+	// With a step container, steps never run in the worker's container: no sandbox plan there.
+	const sandbox: SandboxPlan = settings.kubernetes.stepContainer ? NO_SANDBOX : sandboxFor(settings, log);
 	const host = hostEnv();
 	const driver = new KubernetesDriver({
 		name: settings.name,
