@@ -1,6 +1,6 @@
 // The Kubernetes hatchery: one pod per job, in the configured namespace, its assignment (token
-// included) in a per-job Secret mounted under /run (hidden from steps by the sandbox) and owned
-// by the pod, so the garbage collector deletes it with the pod (the driver deletes it too).
+// included) in a per-job Secret mounted into the worker's container only (the steps run in the
+// pod's step container: src/hatchery/kubernetes/pod-spec.ts) and owned by the pod, so the garbage collector deletes it with the pod (the driver deletes it too).
 // The driver knows its pods from an informer (a list, then a watch) on the pods labelled with
 // this hatchery's identity, never by polling: a restarted hatchery of the same name sees the
 // pods of its previous instance at once and adopts those whose job is live.
