@@ -157,7 +157,8 @@ describe("workflow jobs as Kubernetes pods", { skip: kube.skip || nats.skip || m
 		await workflow("E2E", "kube-e2e", {
 			build: 'echo "built by $CDS_WORKFLOW"',
 			test: 'echo "tested by $CDS_WORKFLOW"',
-			lint: "echo linted",
+			// The `worker` command reaches the worker's socket from the step container.
+			lint: "echo linted; worker export color blue",
 		});
 		const n = await startRun("E2E");
 		const seen = new Set<string>();
