@@ -85,7 +85,7 @@ export function serveSteps(socketPath: string, log: (msg: string) => void = () =
 			socket.on("error", () => {});
 			const lines = createInterface({ input: socket, crlfDelay: Number.POSITIVE_INFINITY });
 			lines.on("error", () => {});
-			let launched: number | undefined;
+			let launched: { pid: number; gone: () => boolean } | undefined;
 			const send = (m: object) => {
 				if (!socket.destroyed) socket.write(`${JSON.stringify(m)}\n`);
 			};
@@ -105,15 +105,20 @@ export function serveSteps(socketPath: string, log: (msg: string) => void = () =
 				} else if (m.t === "launch" && launched === undefined) {
 					launched = launch(m as StepLaunchMessage, send, () => socket.end());
 				} else if (m.t === "signal" && launched !== undefined) {
-					if (m.signal === "SIGTERM" || m.signal === "SIGKILL") signalGroup(launched, m.signal);
+					if ((m.signal === "SIGTERM" || m.signal === "SIGKILL") && !launched.gone())
+						signalGroup(launched.pid, m.signal);
 				}
 			});
 			// The worker went away mid-step: nothing of the step may outlive it.
 			socket.on("close", () => {
-				if (launched !== undefined && launched > 0) signalGroup(launched, "SIGKILL");
+				if (launched && launched.pid > 0 && !launched.gone()) signalGroup(launched.pid, "SIGKILL");
 			});
 		});
-		const launch = (m: StepLaunchMessage, send: (m: object) => void, end: () => void): number => {
+		const launch = (
+			m: StepLaunchMessage,
+			send: (m: object) => void,
+			end: () => void,
+		): { pid: number; gone: () => boolean } => {
 			const written: string[] = [];
 			let child: ReturnType<typeof spawn>;
 			try {
@@ -132,7 +137,7 @@ export function serveSteps(socketPath: string, log: (msg: string) => void = () =
 				send({ t: "error", message: (e as Error).message });
 				send({ t: "gone" });
 				end();
-				return -1;
+				return { pid: -1, gone: () => true };
 			}
 			const pid = child.pid ?? -1;
 			if (pid > 0) groups.add(pid);
@@ -173,7 +178,8 @@ export function serveSteps(socketPath: string, log: (msg: string) => void = () =
 				exited = true;
 				maybeGone();
 			});
-			return pid;
+			// Once gone, its group id may be reused: no signal goes to it any more.
+			return { pid, gone: () => goneSent };
 		};
 		const finish = (code: number) => {
 			for (const g of groups) signalGroup(g, "SIGKILL");
