@@ -64,6 +64,18 @@ describe("the step container", () => {
 		assert.equal(bg.exitCode, 0);
 		const pid = Number(readFileSync(pidFile, "utf8"));
 		assert.equal(running(pid), false, "the background process outlived its step");
+		// A command that does not exist: the step fails saying so.
+		const missing = await runProcess({
+			command: "/nonexistent/tool",
+			args: [],
+			cwd: dir,
+			env,
+			sandbox: job,
+			onOutput: () => {},
+			signal: new AbortController().signal,
+			graceMs: 500,
+		});
+		assert.match(missing.error ?? "", /cannot run \/nonexistent\/tool: .*ENOENT/);
 		runner.close();
 		assert.equal(await served, 0);
 		assert.equal(existsSync(runner.filesDir), false);
