@@ -11,10 +11,12 @@ COPY . .
 ENV NODE_ENV=production CDS_API_PORT=8081 CDS_DATA_DIR=/var/lib/cds
 RUN mkdir -p /var/lib/cds && chown node:node /var/lib/cds
 
-# A worker pod (CDS_KUBERNETES_DEFAULT_IMAGE, command `node /app/bin/cds-worker.mjs`) runs as
-# root: the job's Secret is mounted readable by root only, and the worker makes its workspaces
-# under the hatchery's CDS_WORKER_BASEDIR (`$CDS_DATA_DIR/workers` of the hatchery).
+# A worker pod (CDS_KUBERNETES_DEFAULT_IMAGE, command `node /app/bin/cds-worker.mjs`) runs both
+# its containers (the worker, and the steps') as uid 1000 (`node`, CDS_KUBERNETES_RUN_AS_USER),
+# reads the job's Secret through its fsGroup, and makes its workspaces in the pod's emptyDir at
+# the hatchery's CDS_WORKER_BASEDIR (`$CDS_DATA_DIR/workers` of the hatchery).
 FROM base AS worker
+USER node
 CMD ["node", "/app/bin/cds-worker.mjs"]
 
 FROM base AS server

@@ -20,6 +20,8 @@ try {
 		{
 			log: (line) => console.log(line),
 			fetch: (url, init) => outboundFetch(url, init, { policy, ca }),
+			// Not the cluster: the system's CAs (a Helm values file on a web server).
+			download: (url, init, maxBytes) => outboundFetch(url, init, { policy, maxBytes }),
 		},
 		{ workspace: process.cwd(), helm: query.tools?.helm ?? "" },
 	);

@@ -4,7 +4,21 @@
 
 const args = process.argv.slice(2);
 
-if (args.length > 0) {
+const role = args.length === 0 ? (await import("../config/process-env.ts")).hostEnv() : {};
+
+if (role.CDS_WORKER_ROLE === "steps") {
+	// The step container of a worker pod: it runs the steps the worker sends it.
+	const { serveSteps } = await import("../src/sandbox/step-runner.ts");
+	const socket = role.CDS_WORKER_STEP_RUNNER ?? "";
+	// A deleted pod: its worker, told too, stops the step gracefully and then closes its lifeline,
+	// which ends this process; the kubelet's SIGKILL after the grace period bounds it.
+	for (const signal of ["SIGTERM", "SIGINT"] as const) process.on(signal, () => {});
+	let code = 2;
+	if (socket) code = await serveSteps(socket, (m) => process.stderr.write(`[cds-steps] ${m}\n`));
+	else process.stderr.write("cds-steps: CDS_WORKER_STEP_RUNNER (the socket) is not set\n");
+	process.exitCode = code;
+	process.exit(process.exitCode);
+} else if (args.length > 0) {
 	const { runWorkerClient } = await import("../src/worker/command-client.ts");
 	process.exitCode = await runWorkerClient(args);
 } else {

@@ -8,6 +8,7 @@ import { type MarathonSettings, readMarathonSettings } from "./marathon.ts";
 import { type NovaSettings, readNovaSettings } from "./nova.ts";
 import { type MesosSettings, readMesosSettings } from "./mesos.ts";
 import {
+	bool,
 	bytes,
 	ConfigError,
 	duration,
@@ -188,6 +189,28 @@ export const KUBERNETES_SETTINGS = {
 			pattern: /^[^=:\s]+(=[^=:\s]+)?:(NoSchedule|PreferNoSchedule|NoExecute)$/,
 			expected: "key=value:Effect or key:Effect",
 		},
+	),
+	runAsUser: int(
+		"CDS_KUBERNETES_RUN_AS_USER",
+		1000,
+		"the uid (and gid) worker pods run as: non-root, as the restricted Pod Security Standard requires",
+		{ min: 1 },
+	),
+	fsGroup: int(
+		"CDS_KUBERNETES_FS_GROUP",
+		1000,
+		"the fsGroup of worker pods: the group that may read the job Secret (mode 0440) and write the workspace volume",
+		{ min: 1 },
+	),
+	stepContainer: bool(
+		"CDS_KUBERNETES_STEP_CONTAINER",
+		true,
+		"run a job's steps in a second container of its pod, which never sees the job token (its Secret volume, the worker's processes); `false`: steps run in the worker's container under CDS_HATCHERY_SANDBOX (needs bwrap in the image)",
+	),
+	helmBin: string(
+		"CDS_KUBERNETES_HELM_BIN",
+		"helm",
+		"the helm binary in the worker image, given to the pods' workers as CDS_HELM_BIN (Kubernetes deployment steps render charts with it); a bare name is looked up on the image's PATH",
 	),
 	startTimeoutMs: duration(
 		"CDS_KUBERNETES_START_TIMEOUT_MS",

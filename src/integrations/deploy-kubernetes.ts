@@ -17,7 +17,8 @@
 //     deployment created has no previous revision and is left as it is (named in the log).
 
 import { execFile } from "node:child_process";
-import { readFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { isAbsolute, join } from "node:path";
 import { expandGlob } from "../worker/glob.ts";
 import {
@@ -102,6 +103,46 @@ export async function manifestObjects(glob: string, workspace: string): Promise<
 	for (const f of files)
 		objects.push(...readManifests(await readFile(f, "utf8"), f.slice(workspace.length + 1) || f));
 	return objects;
+}
+
+/** A values file given by URL: at most this big… */
+export const VALUES_MAX_BYTES = 1024 * 1024;
+/** …and answered within this long. */
+export const VALUES_TIMEOUT_MS = 30_000;
+
+/**
+ * `helm_values` as an http(s) URL: downloaded here, through the outbound policy (`download`:
+ * internal addresses refused unless CDS_OUTBOUND_ALLOW names them, no redirect followed),
+ * bounded in size and time — never by helm, which would fetch it past the policy. Any other
+ * scheme is refused.
+ */
+export async function downloadValues(
+	url: string,
+	download: DeploymentIo["download"],
+	options: { signal?: AbortSignal; timeoutMs?: number; maxBytes?: number } = {},
+): Promise<string> {
+	const maxBytes = options.maxBytes ?? VALUES_MAX_BYTES;
+	const timeoutMs = options.timeoutMs ?? VALUES_TIMEOUT_MS;
+	const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+	if (scheme !== "http" && scheme !== "https")
+		throw new Error(`helm_values ${url}: only an http(s) URL or a file of the workspace is accepted`);
+	if (!download) throw new Error(`helm_values ${url}: this worker cannot download files`);
+	const timeout = AbortSignal.timeout(timeoutMs);
+	const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
+	try {
+		const r = await download(url, { signal }, maxBytes);
+		if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
+		const body = Buffer.from(await r.arrayBuffer());
+		if (body.length > maxBytes) throw new Error(`answer larger than ${maxBytes} bytes`);
+		return body.toString("utf8");
+	} catch (e) {
+		const reason = timeout.aborted
+			? `no answer within ${timeoutMs / 1000} s`
+			: e instanceof Error
+				? `${e.message}${e.cause instanceof Error ? ` (${e.cause.message})` : ""}`
+				: String(e);
+		throw new Error(`helm_values ${url}: ${reason}`);
+	}
 }
 
 /** `helm template`: the chart's objects, rendered locally by the helm binary `helm`. */
@@ -198,6 +239,27 @@ export interface KubernetesDeployOptions {
 	workspace: string;
 }
 
+/** `helm template`, with `helm_values` downloaded first when it is a URL (into a private file, removed after). */
+async function helmWithValues(
+	helm: string,
+	s: KubernetesDeploySettings,
+	workspace: string,
+	io: DeploymentIo,
+	signal: AbortSignal,
+): Promise<KubeObject[]> {
+	if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(s.values)) return helmObjects(helm, s, workspace, signal);
+	const text = await downloadValues(s.values, io.download, { signal });
+	io.log(`helm values downloaded from ${s.values} (${Buffer.byteLength(text)} bytes)`);
+	const dir = await mkdtemp(join(tmpdir(), "cds-helm-values-"));
+	try {
+		const file = join(dir, "values.yaml");
+		await writeFile(file, text, { mode: 0o600 });
+		return await helmObjects(helm, { ...s, values: file }, workspace, signal);
+	} finally {
+		await rm(dir, { recursive: true, force: true });
+	}
+}
+
 export async function deployToKubernetes(
 	query: PluginQuery,
 	io: DeploymentIo,
@@ -207,7 +269,7 @@ export async function deployToKubernetes(
 	const timeout = AbortSignal.timeout(s.timeoutMs * 2 + 30_000);
 	const signal = io.signal ? AbortSignal.any([io.signal, timeout]) : timeout;
 	const objects = s.chart
-		? await helmObjects(opts.helm ?? "", s, opts.workspace, signal)
+		? await helmWithValues(opts.helm ?? "", s, opts.workspace, io, signal)
 		: await manifestObjects(s.files, opts.workspace);
 	io.log(
 		`applying ${objects.length} object(s) to ${new URL(s.apiUrl).host}, namespace ${s.namespace}${s.chart ? ` (helm chart ${s.chart}, release ${s.release})` : ""}`,

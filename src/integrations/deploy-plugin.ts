@@ -38,6 +38,11 @@ export interface DeploymentPlugin {
 export interface DeploymentIo {
 	log(line: string): void;
 	fetch: (url: string, init: RequestInit) => Promise<Response>;
+	/**
+	 * Downloads a file the integration names by URL (a Helm values file): through the outbound
+	 * policy like `fetch`, trusting the system's CAs, reading at most `maxBytes`.
+	 */
+	download?: (url: string, init: RequestInit, maxBytes: number) => Promise<Response>;
 	signal?: AbortSignal;
 }
 

@@ -11,6 +11,7 @@ import type { Readable, Writable } from "node:stream";
 import { bwrapArgs, dropPrivileges, type StepMounts, type TopLevelEntry } from "./bwrap-args.ts";
 import { attachNat, NAT_RESOLV_CONF, type Nat } from "./nat.ts";
 import { SANDBOX_FILES, type SandboxPlan } from "./plan.ts";
+import { RemoteJob, type StepRunner } from "./remote-job.ts";
 import { unshareArgs, unshareScript } from "./unshare-script.ts";
 import type { NetworkEntry, WorkerNetwork } from "./worker-network.ts";
 
@@ -373,7 +374,10 @@ export async function openJobSandbox(
 	plan: SandboxPlan,
 	paths: JobPaths & { root: string },
 	network?: WorkerNetwork,
+	stepRunner?: StepRunner,
 ): Promise<PreparedJobSandbox> {
+	// A worker pod's step container runs the steps: the container is their sandbox.
+	if (stepRunner) return new RemoteJob(stepRunner, paths);
 	const job =
 		plan.kind === "bwrap"
 			? new BwrapJob(plan, paths, network)

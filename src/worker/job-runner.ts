@@ -9,6 +9,7 @@ import { chmod, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { createMasker } from "../run/mask.ts";
 import { openJobSandbox, type PreparedJobSandbox } from "../sandbox/launch.ts";
+import type { StepRunner } from "../sandbox/remote-job.ts";
 import type { SandboxPlan } from "../sandbox/plan.ts";
 import type { WorkerNetwork } from "../sandbox/worker-network.ts";
 import type { Step } from "../workflow/model.ts";
@@ -61,6 +62,8 @@ export interface JobRunOptions {
 	sandbox: SandboxPlan;
 	/** How long a step runs before it is reported Building (250 ms; tests set it). */
 	buildingReportDelayMs?: number;
+	/** The step container of the worker's pod: its steps run there, not in the worker's container. */
+	stepRunner?: StepRunner;
 	/** The worker's NAT namespace its steps join (bubblewrap with CDS_SANDBOX_NETWORK=nat). */
 	network?: WorkerNetwork;
 	/** How steps run the `worker` command: this Node and bin/cds-worker.ts. */
@@ -255,7 +258,12 @@ async function runSpec(
 			},
 		});
 
-		sandbox = await openJobSandbox(await sandboxWithWorkspace(options), dirs, options.network);
+		sandbox = await openJobSandbox(
+			await sandboxWithWorkspace(options),
+			dirs,
+			options.network,
+			options.stepRunner,
+		);
 
 		const reportStep = async (index: number, report: StepReport) => {
 			if (lost) return;

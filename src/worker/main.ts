@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { Readable, Writable } from "node:stream";
 import { parsePlan, type SandboxPlan } from "../sandbox/plan.ts";
+import { connectStepRunner, type StepRunner } from "../sandbox/remote-job.ts";
 import { WorkerNetwork } from "../sandbox/worker-network.ts";
 import { createApiClient } from "./api-client.ts";
 import type { JobOutcome, JobRunOptions } from "./job-runner.ts";
@@ -59,6 +60,18 @@ export async function main(options: WorkerMainOptions): Promise<number> {
 	network
 		?.enter()
 		.catch((err: unknown) => diag(`job network: ${err instanceof Error ? err.message : String(err)}`));
+	// In a pod, steps run in the step container (CDS_WORKER_STEP_RUNNER: its socket), never in
+	// this one, which holds the job token.
+	let stepRunner: StepRunner | undefined;
+	if (env.CDS_WORKER_STEP_RUNNER) {
+		try {
+			stepRunner = await connectStepRunner(env.CDS_WORKER_STEP_RUNNER);
+		} catch (err) {
+			diag(err instanceof Error ? err.message : String(err));
+			network?.close();
+			return 2;
+		}
+	}
 	const base: Omit<JobRunOptions, "apiUrl" | "token"> = {
 		baseDir: env.CDS_WORKER_BASEDIR || join(tmpdir(), "cds-worker"),
 		workerName: name,
@@ -69,6 +82,7 @@ export async function main(options: WorkerMainOptions): Promise<number> {
 		signal: options.signal,
 		sandbox,
 		network,
+		stepRunner,
 		path: env.PATH,
 		helm: env.CDS_HELM_BIN || "",
 		lang: env.LANG,
@@ -83,6 +97,7 @@ export async function main(options: WorkerMainOptions): Promise<number> {
 		return await serve(options, base, diag, describe);
 	} finally {
 		network?.close();
+		stepRunner?.close();
 	}
 }
 

@@ -38,6 +38,8 @@ export interface DriverConformanceSetup {
 	sharedDir(work: string): string;
 	/** Kills a worker the hard way (kill -9 of its process, deletion of its pod…). */
 	killWorker(handle: WorkerHandle): Promise<void>;
+	/** Where this driver puts a worker's assignment (a mounted Secret…): a step tries to read it. */
+	tokenPaths?: string[];
 }
 
 const WF = "/api/v1/projects/CONF/workflows";
@@ -342,6 +344,15 @@ export function describeDriverConformance(
 					"done",
 					'echo "== fds"',
 					'for f in /proc/self/fd/*; do echo "$f -> $(readlink "$f")"; done',
+					// Every process the step can see: its environment, arguments, and its stdin when
+					// that is a file (a worker fed its assignment from a file).
+					'echo "== processes"',
+					"(set +e; for p in /proc/[0-9]*; do",
+					"  echo \"-- $p\"; tr '\\0' '\\n' < \"$p/cmdline\" 2>/dev/null; tr '\\0' '\\n' < \"$p/environ\" 2>/dev/null",
+					'  [ -f "$p/fd/0" ] && head -c 65536 "$p/fd/0" 2>/dev/null',
+					"done; true)",
+					'echo "== token paths"',
+					...(driverSetup.tokenPaths ?? []).map((f) => `cat ${f} 2>&1 || true`),
 					'echo "== files"',
 					'find "$PWD" "$HOME" -type f 2>/dev/null | while read -r f; do echo "-- $f"; cat "$f" 2>/dev/null; echo; done',
 					`} > ${dumpFile} 2>&1`,

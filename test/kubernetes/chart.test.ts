@@ -30,7 +30,9 @@ import {
 	type V1PodSpec,
 	type V1PolicyRule,
 } from "@kubernetes/client-node";
+import { readHatcherySettings } from "../../config/hatchery.ts";
 import { DECLARED } from "../../config/settings.ts";
+import { workerPod } from "../../src/hatchery/kubernetes/pod-spec.ts";
 import "../../config/index.ts";
 import { kubeConfig, kubeconfigFile } from "./helpers.ts";
 
@@ -238,6 +240,11 @@ describe("the Helm chart deploy/helm/cds-ts", { skip: kube.skip }, () => {
 		assert.equal(hatchery.get("CDS_KUBERNETES_DEFAULT_IMAGE")?.value, "cds-ts-worker:latest");
 		assert.equal(hatchery.get("CDS_KUBERNETES_WORKER_COMMAND")?.value, "node /app/bin/cds-worker.mjs");
 		assert.equal(hatchery.get("CDS_KUBERNETES_NAMESPACE")?.value, NS);
+		// Worker pods: restricted (non-root uid, fsGroup), steps in their own container, helm in the image.
+		assert.equal(hatchery.get("CDS_KUBERNETES_RUN_AS_USER")?.value, "1000");
+		assert.equal(hatchery.get("CDS_KUBERNETES_FS_GROUP")?.value, "1000");
+		assert.equal(hatchery.get("CDS_KUBERNETES_STEP_CONTAINER")?.value, "true");
+		assert.equal(hatchery.get("CDS_KUBERNETES_HELM_BIN")?.value, "helm");
 	});
 
 	test("a scaled variant (replicas, external MongoDB, workers in their own namespace) is accepted too", async () => {
@@ -390,6 +397,35 @@ describe("the Helm chart deploy/helm/cds-ts", { skip: kube.skip }, () => {
 						`the pod of ${w.kind} ${w.metadata!.name} is refused: ${err.code} ${err.body ?? err.message}`,
 					);
 				}
+			}
+			// The worker pods the chart's hatchery makes (its CDS_KUBERNETES_* into the driver's pod spec).
+			const henv = envOf(podSpec(named(objs, "StatefulSet", "-hatchery")).containers[0]);
+			const plain: Record<string, string> = {};
+			for (const [n, e] of henv) if (typeof e.value === "string") plain[n] = e.value;
+			const k = readHatcherySettings(plain, "/var/lib/cds/node").kubernetes;
+			const worker = workerPod({
+				hatchery: `${release}-hatchery-0`,
+				assignment: {
+					jobId: "P/w/1/j",
+					runId: "r",
+					token: "t".repeat(32),
+					apiUrl: "http://api:8081",
+					timeoutSeconds: 60,
+					requirements: { memoryMb: 256, binaries: [], services: [] },
+				},
+				settings: k,
+				workerEnv: { CDS_WORKER_BASEDIR: "/var/lib/cds/node/workers" },
+			});
+			assert.equal(worker.spec.containers.length, 2, "the chart's worker pods have a step container");
+			try {
+				await objects.create(
+					{ ...worker, metadata: { ...worker.metadata, namespace: RESTRICTED_NS } } as KubernetesObject,
+					undefined,
+					"All",
+				);
+			} catch (e) {
+				const err = e as { code?: number; body?: string; message?: string };
+				assert.fail(`the chart's worker pod is refused: ${err.code} ${err.body ?? err.message}`);
 			}
 		}
 		// The check can fail: a pod that may run as root is refused here.

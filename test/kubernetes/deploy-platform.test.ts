@@ -7,6 +7,8 @@
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -75,7 +77,13 @@ describe("Kubernetes deployment platform", { skip: kc.skip, timeout: 240_000 }, 
 		await kubelet?.stop();
 	});
 
-	async function deploy(workspace: string, settings: Record<string, string>, helm = "", allow = true) {
+	async function deploy(
+		workspace: string,
+		settings: Record<string, string>,
+		helm = "",
+		allow = true,
+		alsoAllow: string[] = [],
+	) {
 		const vars: Record<string, string> = {
 			"cds.application": "web",
 			"cds.integration.deployment": "my-cluster",
@@ -86,7 +94,7 @@ describe("Kubernetes deployment platform", { skip: kc.skip, timeout: 240_000 }, 
 			plugin: { name: "deploy-kubernetes", type: "integration-deploy_application" },
 			vars,
 			secrets: [token],
-			outboundAllow: allow ? [new URL(server).host] : [],
+			outboundAllow: allow ? [new URL(server).host, ...alsoAllow] : [],
 			...(helm ? { helm } : {}),
 		});
 		const child = spawn(process.execPath, [path.join(ROOT, "bin/cds-deploy-kubernetes.ts")], {
@@ -197,5 +205,38 @@ describe("Kubernetes deployment platform", { skip: kc.skip, timeout: 240_000 }, 
 		assert.match(result.log, /helm chart .*release shop/);
 		assert.match(result.log, /Deployment\/shop-tiny: successfully rolled out \(2 available\)/);
 		assert.deepEqual(await servingMessages("shop-tiny"), ["from-helm", "from-helm"]);
+	});
+
+	it("downloads helm_values given as a URL through the outbound policy; a host it does not allow fails the step", {
+		skip: helmSkip,
+	}, async () => {
+		const values = createServer((req, res) => {
+			if (req.url === "/values.yaml") res.end(`node: ${kubelet.nodeName}\nreplicas: 1\nmessage: from-url\n`);
+			else res.writeHead(404).end();
+		});
+		await new Promise<void>((r) => values.listen(0, "127.0.0.1", r));
+		const host = `127.0.0.1:${(values.address() as AddressInfo).port}`;
+		try {
+			const ws = mkdtempSync(path.join(tmpdir(), "kdeploy-ws-"));
+			const settings = {
+				helm_chart: CHART,
+				helm_values: `http://${host}/values.yaml`,
+				release_name: "fromurl",
+			};
+			const refused = await deploy(ws, settings, HELM);
+			assert.equal(refused.code, 1, refused.log);
+			assert.match(
+				refused.log,
+				new RegExp(`deployment failed: helm_values http://${host}/values.yaml: .*CDS_OUTBOUND_ALLOW`),
+			);
+			await assert.rejects(apps().readNamespacedDeployment({ name: "fromurl-tiny", namespace }));
+			const allowed = await deploy(ws, settings, HELM, true, [host]);
+			assert.equal(allowed.code, 0, allowed.log);
+			assert.match(allowed.log, new RegExp(`helm values downloaded from http://${host}/values.yaml`));
+			assert.match(allowed.log, /Deployment\/fromurl-tiny: successfully rolled out \(1 available\)/);
+			assert.deepEqual(await servingMessages("fromurl-tiny"), ["from-url"]);
+		} finally {
+			values.close();
+		}
 	});
 });

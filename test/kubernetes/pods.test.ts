@@ -5,11 +5,12 @@
 // orphan pod, no lost job), an image that cannot be pulled, an evicted pod.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
-import { CoreV1Api } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
+import { parse } from "yaml";
 import { LABEL_HATCHERY } from "../../src/hatchery/kubernetes/pod-spec.ts";
 import type { ProcessKubelet } from "../standins/process-kubelet/kubelet.ts";
 import {
@@ -21,6 +22,7 @@ import {
 } from "../helpers/cluster.ts";
 import { apiClient, waitReady } from "../helpers/server.ts";
 import { serverUrl } from "../helpers/servers.ts";
+import { CHART, HELM, helmSkip } from "./deploy-helm.ts";
 import { kubeConfig, kubeconfigFile, onNode, startKubelet, WORKER_COMMAND } from "./helpers.ts";
 
 const kube = kubeconfigFile();
@@ -129,7 +131,12 @@ describe("workflow jobs as Kubernetes pods", { skip: kube.skip || nats.skip || m
 		const cluster = await testCluster(
 			"cds_kube_pods",
 			{ natsUrl: nats.url!, mongoUrl: mongo.url! },
-			{ CDS_WORKER_HEARTBEAT_SECONDS: "1", CDS_WORKER_HEARTBEAT_TIMEOUT_MS: "5000" },
+			{
+				CDS_WORKER_HEARTBEAT_SECONDS: "1",
+				CDS_WORKER_HEARTBEAT_TIMEOUT_MS: "5000",
+				// The Helm deployment below reaches the API server on this host's loopback.
+				CDS_OUTBOUND_ALLOW: new URL(parse(readFileSync(kube.file!, "utf8")).clusters[0].cluster.server).host,
+			},
 		);
 		({ dbUrl, env: shared } = cluster);
 		const n = spawnNode("core", { ...shared, SERVICES: "api,auth,project,workflow,run" });
@@ -150,7 +157,8 @@ describe("workflow jobs as Kubernetes pods", { skip: kube.skip || nats.skip || m
 		await workflow("E2E", "kube-e2e", {
 			build: 'echo "built by $CDS_WORKFLOW"',
 			test: 'echo "tested by $CDS_WORKFLOW"',
-			lint: "echo linted",
+			// The `worker` command reaches the worker's socket from the step container.
+			lint: "echo linted; worker export color blue",
 		});
 		const n = await startRun("E2E");
 		const seen = new Set<string>();
@@ -173,6 +181,125 @@ describe("workflow jobs as Kubernetes pods", { skip: kube.skip || nats.skip || m
 		assert.match(text, /tested by E2E/);
 		await nothingLeft("kube-e2e");
 		await h.stop();
+	});
+
+	test("pods run where the restricted Pod Security Standard is enforced (non-root, fsGroup, no escalation)", async () => {
+		const namespace = `restricted-${process.pid}`;
+		await core.createNamespace({
+			body: {
+				metadata: {
+					name: namespace,
+					labels: {
+						"pod-security.kubernetes.io/enforce": "restricted",
+						"pod-security.kubernetes.io/enforce-version": "latest",
+					},
+				},
+			},
+		});
+		const name = "kube-restricted";
+		const h = hatchery(name, name, { CDS_KUBERNETES_NAMESPACE: namespace });
+		try {
+			// The admission plugin enforces it there: a pod running as root is refused.
+			await assert.rejects(
+				core.createNamespacedPod({
+					namespace,
+					dryRun: "All",
+					body: { metadata: { name: "as-root" }, spec: { containers: [{ name: "c", image: "busybox" }] } },
+				}),
+				(e: { code?: number; body?: unknown }) =>
+					e.code === 403 && /violates PodSecurity \W*restricted/.test(String(e.body)),
+			);
+			await workflow("RESTRICTED", name, { j: 'echo "restricted ok"' });
+			const n = await startRun("RESTRICTED");
+			const pod = await until("the job's pod", async () => {
+				const pods = (await core.listNamespacedPod({ namespace, labelSelector: `${LABEL_HATCHERY}=${name}` }))
+					.items;
+				return pods[0];
+			});
+			assert.equal(pod.spec?.securityContext?.runAsNonRoot, true);
+			assert.equal(pod.spec?.securityContext?.fsGroup, 1000);
+			assert.equal(pod.spec?.volumes?.[0]?.secret?.defaultMode, 0o440);
+			const run = await waitRun("RESTRICTED", n);
+			assert.equal(run.status, "Success", JSON.stringify(run.nodes));
+			assert.match(await logs("RESTRICTED", n), /restricted ok/);
+			await until("no pod left in the restricted namespace", async () => {
+				const pods = await core.listNamespacedPod({ namespace, labelSelector: `${LABEL_HATCHERY}=${name}` });
+				return pods.items.length === 0;
+			});
+		} finally {
+			await h.stop();
+			await core.deleteNamespace({ name: namespace }).catch(() => {});
+		}
+	});
+
+	test("a Helm deployment step in a pod renders its chart with the image's helm (CDS_KUBERNETES_HELM_BIN)", {
+		skip: helmSkip,
+	}, async () => {
+		const namespace = `pod-helm-${process.pid}`;
+		await core.createNamespace({ body: { metadata: { name: namespace } } });
+		const config = parse(readFileSync(kube.file!, "utf8"));
+		const ca = readFileSync(path.join(path.dirname(kube.file!), "certs/apiserver.crt"), "utf8");
+		const name = "kube-helm";
+		// The hatchery's own helm setting is not the pods' one: only CDS_KUBERNETES_HELM_BIN reaches them.
+		const h = hatchery(name, name, { CDS_KUBERNETES_HELM_BIN: HELM });
+		try {
+			const files = [
+				{
+					path: "podchart.integration.yml",
+					content: [
+						"name: podchart",
+						"model:",
+						"  name: Kubernetes",
+						"config:",
+						`  api_url: {value: ${JSON.stringify(config.clusters[0].cluster.server)}, type: string}`,
+						`  ca_certificate: {value: ${JSON.stringify(ca)}, type: text}`,
+						`  token: {value: ${JSON.stringify(config.users[0].user.token)}, type: password}`,
+						`  namespace: {value: ${namespace}, type: string}`,
+						`  helm_chart: {value: ${JSON.stringify(CHART)}, type: string}`,
+						"  release_name: {value: podcart, type: string}",
+						"  helm_values: {value: values.yaml, type: string}",
+						"",
+					].join("\n"),
+				},
+				{ path: "podcart.app.yml", content: "version: v1.0\nname: podcart\n" },
+				{
+					path: "pod-helm.pip.yml",
+					content: [
+						"version: v1.0",
+						"name: pod-helm",
+						"jobs:",
+						"- job: deploy",
+						"  requirements:",
+						`  - model: ${name}`,
+						"  steps:",
+						`  - script: ["echo 'node: ${kubelet.nodeName}' > values.yaml"]`,
+						"  - deploy: '{{.cds.application}}'",
+						"",
+					].join("\n"),
+				},
+				{
+					path: "PODHELM.yml",
+					content:
+						"name: PODHELM\nversion: v2.0\nworkflow:\n  deploy:\n    pipeline: pod-helm\n    application: podcart\n    integration: podchart\nintegrations:\n  podchart: {}\n",
+				},
+			];
+			const imported = await api("POST", "/api/v1/projects/KUBE/import", { files });
+			assert.equal(imported.status, 200, JSON.stringify(imported.body));
+			const n = await startRun("PODHELM");
+			const run = await waitRun("PODHELM", n);
+			const text = await logs("PODHELM", n);
+			assert.equal(run.status, "Success", text);
+			assert.match(text, /helm chart .*release podcart/);
+			assert.match(text, /Deployment\/podcart-tiny: successfully rolled out \(1 available\)/);
+			const apps = kubeConfig(kube.file!).makeApiClient(AppsV1Api);
+			assert.equal(
+				(await apps.readNamespacedDeployment({ name: "podcart-tiny", namespace })).status?.readyReplicas,
+				1,
+			);
+		} finally {
+			await h.stop();
+			await core.deleteNamespace({ name: namespace }).catch(() => {});
+		}
 	});
 
 	test("a hatchery killed mid-run and restarted under the same name: no orphan pod, no lost job", async () => {

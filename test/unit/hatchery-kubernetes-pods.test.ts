@@ -71,7 +71,7 @@ describe("kubernetes pod spec", () => {
 		assert.equal(JSON.stringify(pod).includes(assignment.token), false, "the token is in the pod");
 		const secret = jobSecret(input);
 		assert.equal(secret.metadata.name, pod.metadata.name);
-		assert.equal(pod.spec.volumes[0]!.secret.secretName, secret.metadata.name);
+		assert.equal(pod.spec.volumes[0]!.secret?.secretName, secret.metadata.name);
 		const line = JSON.parse(Buffer.from(secret.data.assignment, "base64").toString());
 		assert.deepEqual(line, {
 			type: "assign",
@@ -79,6 +79,88 @@ describe("kubernetes pod spec", () => {
 			token: assignment.token,
 			jobId: assignment.jobId,
 		});
+	});
+
+	test("restricted by default: non-root uid/fsGroup, no escalation, no capability, RuntimeDefault seccomp, Secret 0440", () => {
+		const k = settings({ CDS_KUBERNETES_RUN_AS_USER: "2000", CDS_KUBERNETES_FS_GROUP: "3000" });
+		const pod = workerPod({
+			hatchery: "h",
+			assignment,
+			settings: k,
+			workerEnv: { CDS_WORKER_BASEDIR: "/w" },
+		});
+		assert.deepEqual(pod.spec.securityContext, {
+			runAsNonRoot: true,
+			runAsUser: 2000,
+			runAsGroup: 2000,
+			fsGroup: 3000,
+			seccompProfile: { type: "RuntimeDefault" },
+		});
+		assert.equal(pod.spec.containers.length, 2);
+		for (const c of pod.spec.containers)
+			assert.deepEqual(c.securityContext, {
+				allowPrivilegeEscalation: false,
+				capabilities: { drop: ["ALL"] },
+			});
+		assert.equal(pod.spec.volumes[0]!.secret?.defaultMode, 0o440);
+		const defaults = settings();
+		assert.equal(defaults.runAsUser, 1000);
+		assert.equal(defaults.fsGroup, 1000);
+		assert.throws(() => settings({ CDS_KUBERNETES_RUN_AS_USER: "0" }), ConfigError);
+	});
+
+	test("the step container: the workspace volume and the socket, never the job Secret nor the token", () => {
+		const k = settings({ CDS_KUBERNETES_WORKER_COMMAND: "node /w/cds-worker.mjs" });
+		const pod = workerPod({
+			hatchery: "h",
+			assignment,
+			settings: k,
+			workerEnv: { CDS_WORKER_BASEDIR: "/w" },
+		});
+		const [worker, steps] = pod.spec.containers;
+		assert.equal(worker!.name, "worker");
+		assert.equal(steps!.name, "steps");
+		assert.deepEqual(steps!.command, ["node", "/w/cds-worker.mjs"]);
+		assert.deepEqual(
+			steps!.volumeMounts.map((m) => m.name),
+			["work"],
+		);
+		assert.deepEqual(
+			worker!.volumeMounts.map((m) => [m.name, m.mountPath]),
+			[
+				["job", "/run/cds-job"],
+				["work", "/w"],
+			],
+		);
+		const env = (c: typeof worker) => Object.fromEntries(c!.env.map((e) => [e.name, e.value]));
+		assert.equal(env(steps).CDS_WORKER_ROLE, "steps");
+		assert.equal(env(steps).CDS_WORKER_STEP_RUNNER, "/w/.cds-steps.sock");
+		assert.equal(env(worker).CDS_WORKER_STEP_RUNNER, "/w/.cds-steps.sock");
+		assert.equal(JSON.stringify(steps).includes("cds-job"), false);
+		assert.equal(pod.spec.volumes[1]!.emptyDir !== undefined, true);
+		// Off: one container, steps in the worker's container (and its sandbox).
+		const single = workerPod({
+			hatchery: "h",
+			assignment,
+			settings: settings({ CDS_KUBERNETES_STEP_CONTAINER: "false" }),
+			workerEnv: { CDS_WORKER_BASEDIR: "/w" },
+		});
+		assert.equal(single.spec.containers.length, 1);
+		assert.equal(env(single.spec.containers[0]).CDS_WORKER_STEP_RUNNER, undefined);
+	});
+
+	test("the deploy tools' location in the image reaches the worker as CDS_HELM_BIN (default: helm on PATH)", () => {
+		const env = (k: ReturnType<typeof settings>) =>
+			Object.fromEntries(
+				workerPod({ hatchery: "h", assignment, settings: k, workerEnv: {} }).spec.containers[0]!.env.map(
+					(e) => [e.name, e.value],
+				),
+			);
+		assert.equal(env(settings()).CDS_HELM_BIN, "helm");
+		assert.equal(
+			env(settings({ CDS_KUBERNETES_HELM_BIN: "/opt/tools/helm" })).CDS_HELM_BIN,
+			"/opt/tools/helm",
+		);
 	});
 
 	test("no memory requirement: no resources", () => {
@@ -117,6 +199,19 @@ describe("kubernetes pod state", () => {
 		assert.deepEqual(
 			podState({ phase: "Failed", containerStatuses: [{ state: { terminated: { exitCode: 137 } } }] }),
 			{ kind: "over", exitCode: 137, failure: undefined },
+		);
+	});
+
+	test("the worker's exit code, whatever the order of the container statuses", () => {
+		assert.deepEqual(
+			podState({
+				phase: "Failed",
+				containerStatuses: [
+					{ name: "steps", state: { terminated: { exitCode: 0 } } },
+					{ name: "worker", state: { terminated: { exitCode: 1 } } },
+				],
+			}),
+			{ kind: "over", exitCode: 1, failure: undefined },
 		);
 	});
 

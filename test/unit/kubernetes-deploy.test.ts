@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { kubernetesSettings, parseTimeout } from "../../src/integrations/deploy-kubernetes.ts";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import {
+	downloadValues,
+	kubernetesSettings,
+	parseTimeout,
+} from "../../src/integrations/deploy-kubernetes.ts";
+import { outboundFetch, parseOutboundAllow } from "../../src/net/outbound-policy.ts";
 import { objectPath, readManifests } from "../../src/integrations/kubernetes/manifests.ts";
 import { rolloutState } from "../../src/integrations/kubernetes/rollout.ts";
 import { pluginQuery } from "../../src/integrations/plugin-protocol.ts";
@@ -179,5 +186,68 @@ describe("CDS_HELM_BIN", () => {
 			readHatcherySettings({ PATH: path.join(dir, "bin"), CDS_CI_CACHE: cache }, "/tmp/data").helm,
 			path.join(dir, "bin/helm"),
 		);
+	});
+});
+
+describe("helm_values given as a URL", () => {
+	const serve = async (): Promise<{ server: Server; base: string }> => {
+		const server = createServer((req, res) => {
+			if (req.url === "/values.yaml") res.end("replicas: 3\n");
+			else if (req.url === "/big") res.end("x".repeat(300_000));
+			else if (req.url === "/moved") res.writeHead(302, { location: "http://169.254.169.254/" }).end();
+			else if (req.url === "/slow") setTimeout(() => res.end("late: true\n"), 5000).unref();
+			else res.writeHead(404).end();
+		});
+		await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+		return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
+	};
+	const through = (allow: string[]) => {
+		const policy = { allow: parseOutboundAllow(allow) };
+		return (url: string, init: RequestInit, maxBytes: number) =>
+			outboundFetch(url, init, { policy, maxBytes });
+	};
+
+	it("is downloaded through the outbound policy: an allowed host answers, others are refused", async () => {
+		const { server, base } = await serve();
+		try {
+			const host = new URL(base).host;
+			assert.equal(await downloadValues(`${base}/values.yaml`, through([host])), "replicas: 3\n");
+			// 127.0.0.1 on another port, or no allow-list: an internal address, refused.
+			await assert.rejects(
+				downloadValues(`${base}/values.yaml`, through(["127.0.0.1:1"])),
+				/^Error: helm_values http:\/\/127\.0\.0\.1:\d+\/values\.yaml: .*CDS_OUTBOUND_ALLOW/,
+			);
+			await assert.rejects(downloadValues(`${base}/values.yaml`, through([])), /CDS_OUTBOUND_ALLOW/);
+			// No redirect followed (to the metadata service here), no error page taken for values.
+			await assert.rejects(downloadValues(`${base}/moved`, through([host])), /redirect/);
+			await assert.rejects(downloadValues(`${base}/missing`, through([host])), /HTTP 404/);
+		} finally {
+			server.close();
+		}
+	});
+
+	it("is bounded in size and in time; other schemes are refused", async () => {
+		const { server, base } = await serve();
+		try {
+			const host = new URL(base).host;
+			await assert.rejects(
+				downloadValues(`${base}/big`, through([host]), { maxBytes: 100_000 }),
+				/helm_values .*\/big: .*larger than 100000 bytes/,
+			);
+			await assert.rejects(
+				downloadValues(`${base}/slow`, through([host]), { timeoutMs: 300 }),
+				/helm_values .*\/slow: no answer within 0\.3 s/,
+			);
+			await assert.rejects(
+				downloadValues("oci://registry.example.com/values", through([host])),
+				/only an http\(s\) URL or a file of the workspace/,
+			);
+			await assert.rejects(
+				downloadValues("file:///etc/passwd", through([host])),
+				/only an http\(s\) URL or a file of the workspace/,
+			);
+		} finally {
+			server.close();
+		}
 	});
 });

@@ -1,6 +1,6 @@
 // The Kubernetes hatchery: one pod per job, in the configured namespace, its assignment (token
-// included) in a per-job Secret mounted under /run (hidden from steps by the sandbox) and owned
-// by the pod, so the garbage collector deletes it with the pod (the driver deletes it too).
+// included) in a per-job Secret mounted into the worker's container only (the steps run in the
+// pod's step container: src/hatchery/kubernetes/pod-spec.ts) and owned by the pod, so the garbage collector deletes it with the pod (the driver deletes it too).
 // The driver knows its pods from an informer (a list, then a watch) on the pods labelled with
 // this hatchery's identity, never by polling: a restarted hatchery of the same name sees the
 // pods of its previous instance at once and adopts those whose job is live.
@@ -25,7 +25,7 @@ import type { HatcherySettings, KubernetesSettings } from "../../../config/hatch
 import { hostEnv } from "../../../config/process-env.ts";
 import { ConfigError } from "../../../config/settings.ts";
 import { Backoff } from "../../hooks/backoff.ts";
-import type { SandboxPlan } from "../../sandbox/plan.ts";
+import { NO_SANDBOX, type SandboxPlan } from "../../sandbox/plan.ts";
 import type { HatcheryCapabilities } from "../../engine/requirements.ts";
 import type {
 	HatcheryCapacity,
@@ -95,7 +95,8 @@ export async function createKubernetesDriver(
 	log?: (msg: string) => void,
 ): Promise<KubernetesDriver> {
 	const kubeConfig = kubeConfigFor(settings.kubernetes);
-	const sandbox: SandboxPlan = sandboxFor(settings, log);
+	// With a step container, steps never run in the worker's container: no sandbox plan there.
+	const sandbox: SandboxPlan = settings.kubernetes.stepContainer ? NO_SANDBOX : sandboxFor(settings, log);
 	const host = hostEnv();
 	const driver = new KubernetesDriver({
 		name: settings.name,

@@ -1,7 +1,9 @@
 // The manifests of one job's worker: a pod and the Secret holding its assignment (token
-// included). The Secret is mounted as a file under /run — which the steps' sandbox always
-// hides — and fed to the worker on its stdin by the container's shell, so the token is never
-// in the pod's environment, arguments or spec. Labels link pod and Secret to the hatchery (its
+// included). The Secret is mounted as a file into the worker's container only, and fed to the
+// worker on its stdin by the container's shell, so the token is never in the pod's
+// environment, arguments or spec. The steps run in a second container (the step container,
+// src/sandbox/step-runner.ts) that shares the workspace volume and nothing else: no Secret, no
+// PID namespace — a step cannot read the token without any sandbox tool in the image. Labels link pod and Secret to the hatchery (its
 // identity: a restarted replica of the same name adopts them) and to the job.
 
 import { createHash } from "node:crypto";
@@ -103,11 +105,67 @@ function annotations(input: PodSpecInput): Record<string, string> {
 	};
 }
 
+/** The volume both containers share: the workers' base directory (workspaces, the step socket). */
+const WORK_VOLUME = "work";
+/** The step container's socket, in the shared volume. */
+export function stepSocket(baseDir: string): string {
+	return `${baseDir.replace(/\/+$/, "")}/.cds-steps.sock`;
+}
+
+/**
+ * What every container of a worker pod runs under: the "restricted" Pod Security Standard —
+ * never root, no privilege escalation, no capability, the runtime's default seccomp profile.
+ */
+const CONTAINER_SECURITY = {
+	allowPrivilegeEscalation: false,
+	capabilities: { drop: ["ALL"] },
+};
+
 export function workerPod(input: PodSpecInput) {
 	const { assignment: a, settings: k, hatchery } = input;
 	const name = podName(hatchery, a.jobId, input.nonce);
 	const memory = a.requirements.memoryMb;
 	const command = k.workerCommand.split(/\s+/).filter(Boolean);
+	const image = imageFor(a.requirements.model, k);
+	const baseDir = input.workerEnv.CDS_WORKER_BASEDIR ?? "/var/lib/cds/workers";
+	const socket = stepSocket(baseDir);
+	const env = (vars: Record<string, string>) =>
+		Object.entries(vars).map(([n, value]) => ({ name: n, value }));
+	const workMount = { name: WORK_VOLUME, mountPath: baseDir };
+	const worker = {
+		name: "worker",
+		image,
+		// The shell gives the mounted assignment to the worker as its stdin, then is gone (exec).
+		command: ["sh", "-c", `exec "$@" < ${ASSIGNMENT_FILE}`, "cds-worker", ...command],
+		env: env({
+			...input.workerEnv,
+			CDS_WORKER_NAME: name,
+			CDS_HELM_BIN: k.helmBin,
+			...(k.stepContainer ? { CDS_WORKER_STEP_RUNNER: socket } : {}),
+		}),
+		resources:
+			memory !== undefined
+				? { requests: { memory: `${memory}Mi` }, limits: { memory: `${memory}Mi` } }
+				: undefined,
+		securityContext: CONTAINER_SECURITY,
+		volumeMounts: [{ name: "job", mountPath: TOKEN_DIR, readOnly: true }, workMount],
+	};
+	// The steps' container: same image, the workspace volume, never the job's Secret, and a PID
+	// namespace of its own (shareProcessNamespace stays false) — the worker's /proc is not there.
+	const steps: typeof worker = {
+		name: "steps",
+		image,
+		command,
+		env: env({
+			HOME: input.workerEnv.HOME ?? baseDir,
+			LANG: input.workerEnv.LANG ?? "C.UTF-8",
+			CDS_WORKER_ROLE: "steps",
+			CDS_WORKER_STEP_RUNNER: socket,
+		}),
+		resources: undefined,
+		securityContext: CONTAINER_SECURITY,
+		volumeMounts: [workMount],
+	};
 	return {
 		apiVersion: "v1",
 		kind: "Pod",
@@ -121,24 +179,19 @@ export function workerPod(input: PodSpecInput) {
 			serviceAccountName: k.serviceAccount,
 			nodeSelector: Object.keys(k.nodeSelector).length > 0 ? k.nodeSelector : undefined,
 			tolerations: k.tolerations.length > 0 ? k.tolerations.map(parseToleration) : undefined,
-			volumes: [{ name: "job", secret: { secretName: name, defaultMode: 0o400 } }],
-			containers: [
-				{
-					name: "worker",
-					image: imageFor(a.requirements.model, k),
-					// The shell gives the mounted assignment to the worker as its stdin, then is gone (exec).
-					command: ["sh", "-c", `exec "$@" < ${ASSIGNMENT_FILE}`, "cds-worker", ...command],
-					env: Object.entries({ ...input.workerEnv, CDS_WORKER_NAME: name }).map(([n, value]) => ({
-						name: n,
-						value,
-					})),
-					resources:
-						memory !== undefined
-							? { requests: { memory: `${memory}Mi` }, limits: { memory: `${memory}Mi` } }
-							: undefined,
-					volumeMounts: [{ name: "job", mountPath: TOKEN_DIR, readOnly: true }],
-				},
+			securityContext: {
+				runAsNonRoot: true,
+				runAsUser: k.runAsUser,
+				runAsGroup: k.runAsUser,
+				// The Secret's files are root:fsGroup 0440: the worker reads them through this group.
+				fsGroup: k.fsGroup,
+				seccompProfile: { type: "RuntimeDefault" },
+			},
+			volumes: [
+				{ name: "job", secret: { secretName: name, defaultMode: 0o440 } },
+				{ name: WORK_VOLUME, emptyDir: {} },
 			],
+			containers: k.stepContainer ? [worker, steps] : [worker],
 		},
 	};
 }

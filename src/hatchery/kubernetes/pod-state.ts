@@ -8,6 +8,7 @@ export interface PodStatusView {
 	message?: string;
 	conditions?: Array<{ type: string; status: string; reason?: string; message?: string }>;
 	containerStatuses?: Array<{
+		name?: string;
 		state?: {
 			waiting?: { reason?: string; message?: string };
 			terminated?: { exitCode: number; reason?: string };
@@ -33,7 +34,9 @@ const STUCK_WAITING = new Set([
 export function podState(status: PodStatusView | undefined): PodState {
 	const phase = status?.phase ?? "Pending";
 	if (phase === "Succeeded" || phase === "Failed") {
-		const exit = status?.containerStatuses?.[0]?.state?.terminated?.exitCode;
+		// The worker's exit code (kubelets list containers by name: the step container may come first).
+		const statuses = status?.containerStatuses ?? [];
+		const exit = (statuses.find((c) => c.name === "worker") ?? statuses[0])?.state?.terminated?.exitCode;
 		// A pod failed by the node (eviction, deadline) never let its worker report: say why.
 		const failure =
 			phase === "Failed" && status?.reason

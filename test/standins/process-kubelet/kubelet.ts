@@ -6,8 +6,11 @@
 // What it models: the Node object and its Ready heartbeat; pods bound to the node started at
 // once (no image pull: the image is ignored — every image "is" this host — except for the
 // failure injection below); each container's `command` + `args`, `env` (plain values) and
-// `workingDir`; Secret volumes, written to a private directory and bind-mounted at their
-// `mountPath` in a mount namespace of the container's own (`unshare -m`: needs root, as CI is);
+// `workingDir`; each container in a mount and a PID namespace of its own (`unshare`: needs root,
+// as CI is), as a container runtime does — a container does not see another's processes; Secret
+// volumes written to a private directory (files with the volume's `defaultMode`, group
+// `fsGroup`) and emptyDir volumes (one directory per pod, shared by its containers),
+// bind-mounted at their `mountPath`;
 // phase Pending → Running → Succeeded/Failed with the containers' exit codes; graceful deletion
 // (SIGTERM to the container's process group, SIGKILL after the grace period, then the final
 // delete that a kubelet does); pods deleted from the API killed.
@@ -15,13 +18,22 @@
 // ImagePullBackOff, as a kubelet reports them); `evict(pod)` kills the pod and marks it Failed
 // with reason Evicted (node-pressure eviction); `loseNode()` kills every pod and deletes the
 // Node (the pod GC of the real controller manager then deletes its pods).
-// What it does NOT model: images, resources and limits (not enforced), probes, init and
-// sidecar containers, restarts (restartPolicy is treated as Never), configmap/emptyDir/hostPath
+// What it does NOT model: images, resources and limits (not enforced), the security context
+// (processes run as the kubelet's root, whatever runAsUser says: the real API server's
+// admission checks it, not this), probes, init and sidecar containers, restarts (restartPolicy is treated as Never), configmap/emptyDir/hostPath
 // volumes (emptyDir is a fresh directory, the others are refused), networking (pods share the
 // host's), exec/logs/port-forward, cgroups, multiple containers beyond running them side by side.
 
 import { type ChildProcess, spawn } from "node:child_process";
-import { createWriteStream, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import {
+	chmodSync,
+	chownSync,
+	createWriteStream,
+	mkdirSync,
+	mkdtempSync,
+	rmSync,
+	writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import {
@@ -204,6 +216,8 @@ export class ProcessKubelet {
 		for (const v of p.spec?.volumes ?? []) {
 			const dir = path.join(podDir, "volumes", v.name);
 			mkdirSync(dir, { recursive: true, mode: 0o700 });
+			const fsGroup = p.spec?.securityContext?.fsGroup;
+			if (v.emptyDir) chmodSync(dir, 0o777);
 			if (v.secret) {
 				// A kubelet waits for the Secret of a mount; so does this one, a little.
 				let secret: Awaited<ReturnType<CoreV1Api["readNamespacedSecret"]>> | undefined;
@@ -217,8 +231,12 @@ export class ProcessKubelet {
 					if (!secret) await new Promise((r) => setTimeout(r, 200));
 				}
 				if (!secret) throw new Error(`secret ${v.secret.secretName} not found`);
-				for (const [key, value] of Object.entries(secret.data ?? {}))
-					writeFileSync(path.join(dir, key), Buffer.from(value, "base64"), { mode: 0o400 });
+				for (const [key, value] of Object.entries(secret.data ?? {})) {
+					const file = path.join(dir, key);
+					writeFileSync(file, Buffer.from(value, "base64"));
+					chmodSync(file, v.secret.defaultMode ?? 0o644);
+					if (fsGroup !== undefined) chownSync(file, 0, fsGroup);
+				}
 			} else if (!v.emptyDir) throw new Error(`volume ${v.name}: only secret and emptyDir are modelled`);
 			dirs.set(v.name, dir);
 		}
@@ -249,20 +267,23 @@ export class ProcessKubelet {
 			});
 			const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOSTNAME: name };
 			for (const e of c.env ?? []) if (e.value !== undefined) env[e.name] = e.value;
-			const argv =
-				mounts.length > 0
-					? [
-							"unshare",
-							"--mount",
-							"--propagation",
-							"private",
-							"sh",
-							"-c",
-							`${mounts.join(" && ")} && exec "$@"`,
-							"container",
-							...command,
-						]
-					: command;
+			// Its own mount and PID namespaces (a fresh /proc); --kill-child: killing the unshare
+			// process (a crashed container) kills the container's whole PID namespace.
+			const argv = [
+				"unshare",
+				"--mount",
+				"--propagation",
+				"private",
+				"--pid",
+				"--fork",
+				"--kill-child",
+				"--mount-proc",
+				"sh",
+				"-c",
+				`${[...mounts, 'exec "$@"'].join(" && ")}`,
+				"container",
+				...command,
+			];
 			const out = createWriteStream(path.join(podDir, `${c.name}.log`));
 			const child = spawn(argv[0]!, argv.slice(1), {
 				env,
