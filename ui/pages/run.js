@@ -1,0 +1,295 @@
+// A run: the graph with live statuses, the selected node's stages → jobs → steps with durations,
+// the selected job's log (live, virtualised, searchable), the stop / restart / resume actions the
+// token allows, and the run's reports. Live through the gateway's Server-Sent Events: the browser
+// reconnects by itself with Last-Event-ID, and the server resumes after the last line it sent.
+
+import { API, ApiError, can, get, post, seg } from "../api.js";
+import { badge, duration, h, replace, when } from "../dom.js";
+import { graphView } from "../graph-view.js";
+import { logView } from "../log-view.js";
+
+const ACTIVE = new Set(["Building", "Waiting", "Manual"]);
+
+export function runPage(key, name, ref) {
+	const base = `/projects/${seg(key)}/workflows/${seg(name)}`;
+	let run = null;
+	let model = null;
+	let selectedNode = null;
+	let selectedJob = null;
+	let selectedStep = null;
+	/** job id → its log lines, in order, as the stream delivered them. */
+	const logs = new Map();
+	const title = h("h1", {}, `${name} #${ref}`);
+	const meta = h("p", { class: "meta" });
+	const actions = h("div", { class: "actions" });
+	const message = h("p", { class: "error", role: "alert" });
+	const graph = h("div", { class: "graph-box" }, h("p", { class: "muted" }, "Loading…"));
+	const nodePanel = h("div", { class: "node-panel" });
+	const steps = h("div", { class: "steps" });
+	const log = logView();
+	const logTitle = h("h2", { id: "log-title" }, "Log");
+	const reports = h("div", { class: "run-reports" });
+	const live = h("span", { class: "live muted", "aria-live": "polite" }, "connecting…");
+
+	const act = async (label, path, body) => {
+		message.textContent = "";
+		try {
+			await post(`${base}/runs/${path}`, body);
+		} catch (e) {
+			message.textContent = e instanceof ApiError && e.status === 403 ? `Not allowed: ${label}.` : e.message;
+		}
+	};
+	const button = (label, onclick) =>
+		h("button", { type: "button", onclick, dataset: { action: label } }, label);
+
+	function drawActions() {
+		const writable = can(key, "write");
+		const out = [];
+		// What the user can do follows the API's rule; a 403 still shows as a message.
+		if (writable && ACTIVE.has(run.status))
+			out.push(button("Stop", () => act("stop", `${run.number}.${run.sub}/stop`)));
+		const node = run.nodes.find((n) => n.name === selectedNode);
+		if (writable && node && !ACTIVE.has(run.status) && node.pipeline)
+			out.push(
+				button(`Restart ${node.name}`, () =>
+					act("restart", `${run.number}.${run.sub}/restart`, { node: node.name }).then(() => {
+						const target = `#/p/${key}/w/${seg(name)}/r/${run.number}`;
+						// The number now names the new sub-run: show it (the same hash fires no hashchange).
+						if (location.hash === target) window.dispatchEvent(new HashChangeEvent("hashchange"));
+						else location.hash = target;
+					}),
+				),
+			);
+		if (writable && node?.status === "Manual")
+			out.push(
+				button(`Resume ${node.name}`, () =>
+					act("resume", `${run.number}.${run.sub}/resume`, { node: node.name }),
+				),
+			);
+		replace(actions, ...out);
+	}
+
+	function jobLines() {
+		const lines = selectedJob ? (logs.get(selectedJob) ?? []) : [];
+		return selectedStep === null ? lines : lines.filter((l) => l.step === selectedStep);
+	}
+
+	function drawSteps() {
+		const lines = selectedJob ? (logs.get(selectedJob) ?? []) : [];
+		const byStep = new Map();
+		for (const l of lines) byStep.set(l.step, (byStep.get(l.step) ?? 0) + 1);
+		const job = findJob(selectedJob);
+		const lastStep = Math.max(-1, ...byStep.keys());
+		replace(
+			steps,
+			byStep.size === 0
+				? h("p", { class: "muted" }, selectedJob ? "No log line yet." : "Select a job.")
+				: null,
+			h(
+				"button",
+				{
+					type: "button",
+					class: ["step", selectedStep === null ? "on" : ""],
+					onclick: () => selectStep(null),
+				},
+				"All steps",
+			),
+			[...byStep].map(([step, n]) =>
+				h(
+					"button",
+					{
+						type: "button",
+						class: [
+							"step",
+							selectedStep === step ? "on" : "",
+							job?.status === "Fail" && step === lastStep ? "failed" : "",
+						],
+						onclick: () => selectStep(step),
+						dataset: { step },
+					},
+					`Step ${step + 1} · ${n} line${n === 1 ? "" : "s"}`,
+					job?.status === "Fail" && step === lastStep ? " · failed" : "",
+				),
+			),
+		);
+	}
+
+	function selectStep(step) {
+		selectedStep = step;
+		drawSteps();
+		log.set(jobLines());
+	}
+
+	function findJob(id) {
+		for (const n of run?.nodes ?? [])
+			for (const s of n.stages) for (const j of s.jobs) if (j.id === id) return j;
+		return undefined;
+	}
+
+	function selectJob(id) {
+		selectedJob = id;
+		selectedStep = null;
+		const job = findJob(id);
+		logTitle.textContent = job ? `Log of ${job.name}` : "Log";
+		drawNode();
+		drawSteps();
+		log.set(jobLines());
+	}
+
+	function selectNode(nodeName, keepJob) {
+		selectedNode = nodeName;
+		const node = run.nodes.find((n) => n.name === nodeName);
+		const jobs = node ? node.stages.flatMap((s) => s.jobs) : [];
+		if (!keepJob || !jobs.some((j) => j.id === selectedJob)) {
+			const pick =
+				jobs.find((j) => j.status === "Fail") ?? jobs.find((j) => j.status === "Building") ?? jobs[0];
+			if (pick?.id) selectJob(pick.id);
+		}
+		drawGraph();
+		drawNode();
+		drawActions();
+	}
+
+	function drawNode() {
+		const node = run?.nodes.find((n) => n.name === selectedNode);
+		if (!node) return replace(nodePanel, h("p", { class: "muted" }, "Select a node of the graph."));
+		replace(
+			nodePanel,
+			h("h2", {}, node.name, " ", badge(node.status)),
+			node.reason ? h("p", { class: "error" }, node.reason) : null,
+			node.stages.map((st) =>
+				h(
+					"div",
+					{ class: "stage" },
+					h("h3", {}, st.name, " ", badge(st.status)),
+					h(
+						"ul",
+						{ class: "jobs" },
+						st.jobs.map((j) =>
+							h(
+								"li",
+								{},
+								h(
+									"button",
+									{
+										type: "button",
+										class: ["job", j.id === selectedJob ? "on" : ""],
+										disabled: !j.id,
+										onclick: () => selectJob(j.id),
+										dataset: { job: j.name, status: j.status },
+									},
+									badge(j.status),
+									" ",
+									j.name,
+									" ",
+									h("span", { class: "muted" }, duration(j.startedAt, j.endedAt)),
+								),
+								j.reason ? h("span", { class: "muted" }, ` ${j.reason}`) : null,
+							),
+						),
+					),
+				),
+			),
+		);
+	}
+
+	function drawGraph() {
+		if (!run) return;
+		const statuses = new Map(run.nodes.map((n) => [n.name, n.status]));
+		const nodes =
+			model?.nodes ?? run.nodes.map((n) => ({ name: n.name, dependsOn: [], pipeline: n.pipeline }));
+		replace(graph, graphView(nodes, statuses, { selected: selectedNode, onSelect: (n) => selectNode(n) }));
+	}
+
+	function onRun(next) {
+		const first = !run;
+		run = next;
+		title.textContent = `${name} #${run.number}${run.sub ? `.${run.sub}` : ""}`;
+		replace(
+			meta,
+			badge(run.status),
+			` branch ${run.branch}`,
+			run.commit ? [" · commit ", h("span", { class: "mono" }, run.commit.slice(0, 12))] : "",
+			` · by ${run.triggeredBy} · ${when(run.created)} · ${duration(run.created, run.ended)}`,
+			run.tags?.["git.message"]
+				? [h("br"), h("span", { class: "commit-message" }, run.tags["git.message"])]
+				: "",
+		);
+		if (first) {
+			get(`${base}?branch=${seg(run.branch)}&version=${run.definitionVersion}`).then(
+				(w) => {
+					model = w.model;
+					drawGraph();
+				},
+				() => drawGraph(),
+			);
+			get(`${base}/runs/${run.number}/reports`).then(
+				(page) =>
+					replace(
+						reports,
+						page.items?.length
+							? [
+									h("h2", {}, "Reports"),
+									h(
+										"a",
+										{ href: `#/p/${key}/w/${seg(name)}/reports` },
+										`${page.items.length} report(s) and trends`,
+									),
+								]
+							: null,
+					),
+				() => {},
+			);
+			const start =
+				run.nodes.find((n) => n.status === "Fail") ??
+				run.nodes.find((n) => n.status === "Building") ??
+				run.nodes[0];
+			if (start) selectNode(start.name);
+		} else if (selectedNode) selectNode(selectedNode, true);
+		drawGraph();
+		drawActions();
+	}
+
+	const events = new EventSource(
+		`${API}/ui/projects/${seg(key)}/workflows/${seg(name)}/runs/${seg(ref)}/events`,
+	);
+	events.addEventListener("open", () => (live.textContent = "live"));
+	events.addEventListener(
+		"error",
+		() => (live.textContent = events.readyState === 2 ? "disconnected" : "reconnecting…"),
+	);
+	events.addEventListener("run", (e) => onRun(JSON.parse(e.data)));
+	events.addEventListener("reset", () => {
+		logs.clear();
+		log.set([]);
+	});
+	events.addEventListener("log", (e) => {
+		const line = JSON.parse(e.data);
+		const list = logs.get(line.job) ?? [];
+		list.push(line);
+		logs.set(line.job, list);
+		if (line.job === selectedJob) {
+			if (selectedStep === null || selectedStep === line.step) log.add([line]);
+			if (list.length === 1 || !steps.querySelector(`[data-step="${Number(line.step)}"]`)) drawSteps();
+		}
+	});
+	events.addEventListener("end", () => {
+		live.textContent = "ended";
+		events.close();
+	});
+
+	return {
+		el: h(
+			"section",
+			{ class: "run" },
+			h("div", { class: "run-head" }, title, live),
+			meta,
+			actions,
+			message,
+			graph,
+			h("div", { class: "run-body" }, nodePanel, h("div", { class: "run-log" }, logTitle, steps, log.el)),
+			reports,
+		),
+		leave: () => events.close(),
+	};
+}

@@ -1,0 +1,131 @@
+// A workflow: its graph, and its runs newest first with filters (branch on the API, status on the
+// page), paginated with the API's {items, next}.
+
+import { get, seg } from "../api.js";
+import { badge, duration, h, replace, when } from "../dom.js";
+import { graphView } from "../graph-view.js";
+import { safeHref } from "./workflows.js";
+
+const STATUSES = ["", "Building", "Waiting", "Success", "Fail", "Stopped"];
+
+export function runsPage(key, name) {
+	const base = `/projects/${seg(key)}/workflows/${seg(name)}`;
+	const graph = h("div", { class: "graph-box" }, h("p", { class: "muted" }, "Loading the graph…"));
+	const info = h("p", { class: "muted" });
+	get(base).then(
+		(w) => {
+			replace(graph, graphView(w.model?.nodes ?? [], new Map()));
+			const repo = safeHref(w.repository);
+			replace(
+				info,
+				`Branch ${w.branch} · version ${w.version}`,
+				w.asCode ? [" · ", h("span", { class: "badge as-code" }, "as code")] : "",
+				repo
+					? [" · ", h("a", { href: repo, rel: "noopener noreferrer", target: "_blank" }, "repository")]
+					: "",
+				w.model?.hooks?.length ? ` · hooks: ${w.model.hooks.map((x) => x.type).join(", ")}` : "",
+			);
+		},
+		(e) => replace(graph, h("p", { class: "error" }, e.message)),
+	);
+	const branch = h("input", { id: "f-branch", type: "text", placeholder: "any branch", maxlength: 255 });
+	const status = h(
+		"select",
+		{ id: "f-status" },
+		STATUSES.map((st) => h("option", { value: st }, st || "any status")),
+	);
+	const rows = h("tbody");
+	const more = h("button", { type: "button", class: "secondary", hidden: true }, "More runs");
+	let next = null;
+	const load = async (reset) => {
+		if (reset) {
+			next = null;
+			replace(rows);
+		}
+		const q = new URLSearchParams({ limit: "25" });
+		if (branch.value.trim()) q.set("branch", branch.value.trim());
+		if (next) q.set("cursor", next);
+		try {
+			const page = await get(`${base}/runs?${q}`);
+			next = page.next;
+			more.hidden = !next;
+			const shown = page.items.filter((r) => !status.value || r.status === status.value);
+			for (const r of shown) {
+				const ref = `${r.number}${r.sub ? `.${r.sub}` : ""}`;
+				rows.append(
+					h(
+						"tr",
+						{},
+						h("td", {}, h("a", { href: `#/p/${key}/w/${seg(name)}/r/${ref}` }, `#${ref}`)),
+						h("td", {}, badge(r.status)),
+						h("td", {}, r.branch),
+						h("td", { class: "mono" }, (r.commit ?? "").slice(0, 12)),
+						h("td", {}, r.triggeredBy),
+						h("td", {}, when(r.created)),
+						h("td", {}, duration(r.created, r.ended)),
+					),
+				);
+			}
+			if (rows.childElementCount === 0 && !next)
+				rows.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No run matches.")));
+		} catch (e) {
+			rows.append(h("tr", {}, h("td", { colspan: 7, class: "error" }, e.message)));
+		}
+	};
+	const filters = h(
+		"form",
+		{
+			class: "filters",
+			onsubmit: (e) => {
+				e.preventDefault();
+				load(true);
+			},
+		},
+		h("label", { for: "f-branch" }, "Branch"),
+		branch,
+		h("label", { for: "f-status" }, "Status"),
+		status,
+		h("button", { type: "submit" }, "Filter"),
+	);
+	status.addEventListener("change", () => load(true));
+	more.addEventListener("click", () => load(false));
+	load(true);
+	return {
+		el: h(
+			"section",
+			{},
+			h(
+				"h1",
+				{},
+				name,
+				" ",
+				h("a", { class: "small", href: `#/p/${key}/w/${seg(name)}/reports` }, "reports"),
+			),
+			info,
+			graph,
+			h("h2", {}, "Runs"),
+			filters,
+			h(
+				"div",
+				{ class: "scroll-x" },
+				h(
+					"table",
+					{},
+					h(
+						"thead",
+						{},
+						h(
+							"tr",
+							{},
+							["Run", "Status", "Branch", "Commit", "By", "Started", "Duration"].map((t) =>
+								h("th", { scope: "col" }, t),
+							),
+						),
+					),
+					rows,
+				),
+			),
+			more,
+		),
+	};
+}
