@@ -84,3 +84,8 @@ export function when(iso) {
 	const d = new Date(iso);
 	return Number.isNaN(d.getTime()) ? "" : d.toLocaleString();
 }
+
+/** A commit hash shortened to 12 characters; anything else (a ref, a message) up to 80. */
+export function shortCommit(commit) {
+	return /^[0-9a-f]{40,64}$/i.test(commit) ? commit.slice(0, 12) : commit.slice(0, 80);
+}

@@ -10,7 +10,7 @@ import { h, replace } from "./dom.js";
 const ROW = 18;
 
 export function logView() {
-	/** @type {{n: number, step: number, segments: any[], plain: string}[]} */
+	/** @type {{n: number, step: number, raw: string, open: boolean, startStyle: object, segments: any[], plain: string}[]} */
 	let lines = [];
 	let style = {};
 	let matches = [];
@@ -114,13 +114,30 @@ export function logView() {
 		/** Appends lines; the view follows the end unless the user scrolled up. */
 		add(items) {
 			for (const item of items) {
-				const parsed = parseAnsi(String(item.text ?? ""), style);
-				style = parsed.end;
-				lines.push({
-					n: lines.length + 1,
-					step: item.step,
-					segments: parsed.segments,
-					plain: parsed.segments.map((x) => x.text).join(""),
+				// A stored entry is a chunk of output, not a line: split it at newlines, and continue
+				// the previous row when the previous chunk (of the same step) ended mid-line.
+				const texts = String(item.text ?? "").split(/\r?\n/);
+				const last = lines[lines.length - 1];
+				if (last?.open && last.step === item.step) {
+					lines.pop();
+					style = last.startStyle;
+					texts[0] = last.raw + texts[0];
+				}
+				texts.forEach((raw, i) => {
+					const open = i === texts.length - 1;
+					if (open && raw === "") return;
+					const startStyle = style;
+					const parsed = parseAnsi(raw, style);
+					style = parsed.end;
+					lines.push({
+						n: lines.length + 1,
+						step: item.step,
+						raw,
+						open,
+						startStyle,
+						segments: parsed.segments,
+						plain: parsed.segments.map((x) => x.text).join(""),
+					});
 				});
 			}
 			if (follow) requestAnimationFrame(() => (viewport.scrollTop = lines.length * ROW));

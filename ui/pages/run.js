@@ -4,7 +4,7 @@
 // reconnects by itself with Last-Event-ID, and the server resumes after the last line it sent.
 
 import { API, ApiError, can, get, post, seg } from "../api.js";
-import { badge, duration, h, replace, when } from "../dom.js";
+import { badge, duration, h, replace, shortCommit, when } from "../dom.js";
 import { graphView } from "../graph-view.js";
 import { logView } from "../log-view.js";
 
@@ -209,7 +209,7 @@ export function runPage(key, name, ref) {
 			meta,
 			badge(run.status),
 			` branch ${run.branch}`,
-			run.commit ? [" · commit ", h("span", { class: "mono" }, run.commit.slice(0, 12))] : "",
+			run.commit ? [" · commit ", h("span", { class: "mono" }, shortCommit(run.commit))] : "",
 			` · by ${run.triggeredBy} · ${when(run.created)} · ${duration(run.created, run.ended)}`,
 			run.tags?.["git.message"]
 				? [h("br"), h("span", { class: "commit-message" }, run.tags["git.message"])]

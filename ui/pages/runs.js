@@ -2,7 +2,7 @@
 // page), paginated with the API's {items, next}.
 
 import { get, seg } from "../api.js";
-import { badge, duration, h, replace, when } from "../dom.js";
+import { badge, duration, h, replace, shortCommit, when } from "../dom.js";
 import { graphView } from "../graph-view.js";
 import { safeHref } from "./workflows.js";
 
@@ -59,7 +59,7 @@ export function runsPage(key, name) {
 						h("td", {}, h("a", { href: `#/p/${key}/w/${seg(name)}/r/${ref}` }, `#${ref}`)),
 						h("td", {}, badge(r.status)),
 						h("td", {}, r.branch),
-						h("td", { class: "mono" }, (r.commit ?? "").slice(0, 12)),
+						h("td", { class: "mono" }, shortCommit(r.commit ?? "")),
 						h("td", {}, r.triggeredBy),
 						h("td", {}, when(r.created)),
 						h("td", {}, duration(r.created, r.ended)),
