@@ -81,7 +81,11 @@ export function logView() {
 	};
 	const jump = () => {
 		follow = false;
-		viewport.scrollTop = Math.max(0, matches[current] * ROW - viewport.clientHeight / 2);
+		const target = Math.max(0, matches[current] * ROW - viewport.clientHeight / 2);
+		if (viewport.scrollTop !== target) {
+			ownScroll = true;
+			viewport.scrollTop = target;
+		}
 		count.textContent = `${current + 1} / ${matches.length}`;
 		schedule();
 	};
@@ -96,10 +100,22 @@ export function logView() {
 		current = (current + 1) % matches.length;
 		jump();
 	});
+	// Only the user's own scrolling decides whether the view keeps following the end.
+	let ownScroll = false;
 	viewport.addEventListener("scroll", () => {
-		follow = viewport.scrollTop + viewport.clientHeight >= lines.length * ROW - ROW;
+		if (ownScroll) ownScroll = false;
+		else follow = viewport.scrollTop + viewport.clientHeight >= viewport.scrollHeight - ROW;
 		schedule();
 	});
+	const toEnd = () => {
+		spacer.style.height = `${lines.length * ROW}px`;
+		const target = Math.max(0, lines.length * ROW - viewport.clientHeight);
+		if (viewport.scrollTop !== target) {
+			ownScroll = true;
+			viewport.scrollTop = target;
+		}
+		schedule();
+	};
 
 	return {
 		el,
@@ -140,7 +156,7 @@ export function logView() {
 					});
 				});
 			}
-			if (follow) requestAnimationFrame(() => (viewport.scrollTop = lines.length * ROW));
+			if (follow) requestAnimationFrame(() => follow && toEnd());
 			schedule();
 		},
 		size: () => lines.length,

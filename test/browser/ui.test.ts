@@ -179,6 +179,10 @@ describe("the web UI in Chromium", { skip: missing }, () => {
 			(await row.locator(".ansi-fg-1").count()) > 0,
 			`the red ANSI line is coloured: ${await row.innerHTML()}`,
 		);
+		// Search finds the planted line and marks it.
+		await page.fill("input[type=search]", "PWNED=2");
+		await page.waitForSelector(".log-row.current:has-text('window.__pwned=2')");
+		assert.equal(await page.locator(".log-tools [aria-live]").textContent(), "1 / 1");
 		await assertNoScriptRan(page);
 	});
 

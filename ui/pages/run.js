@@ -69,6 +69,12 @@ export function runPage(key, name, ref) {
 		replace(actions, ...out);
 	}
 
+	/** Shows the selected job's (or step's) lines; lines waiting for the next frame are among them already. */
+	function showJobLog() {
+		incoming = [];
+		log.set(jobLines());
+	}
+
 	function jobLines() {
 		const lines = selectedJob ? (logs.get(selectedJob) ?? []) : [];
 		return selectedStep === null ? lines : lines.filter((l) => l.step === selectedStep);
@@ -117,7 +123,7 @@ export function runPage(key, name, ref) {
 	function selectStep(step) {
 		selectedStep = step;
 		drawSteps();
-		log.set(jobLines());
+		showJobLog();
 	}
 
 	function findJob(id) {
@@ -133,7 +139,7 @@ export function runPage(key, name, ref) {
 		logTitle.textContent = job ? `Log of ${job.name}` : "Log";
 		drawNode();
 		drawSteps();
-		log.set(jobLines());
+		showJobLog();
 	}
 
 	function selectNode(nodeName, keepJob) {
@@ -263,15 +269,25 @@ export function runPage(key, name, ref) {
 		logs.clear();
 		log.set([]);
 	});
+	// Lines arrive by the hundred when a page opens on a long log: they are shown once per frame.
+	let incoming = [];
+	const flush = () => {
+		const batch = incoming;
+		incoming = [];
+		const shown = batch.filter(
+			(l) => l.job === selectedJob && (selectedStep === null || selectedStep === l.step),
+		);
+		if (shown.length) log.add(shown);
+		if (batch.some((l) => l.job === selectedJob && !steps.querySelector(`[data-step="${Number(l.step)}"]`)))
+			drawSteps();
+	};
 	events.addEventListener("log", (e) => {
 		const line = JSON.parse(e.data);
 		const list = logs.get(line.job) ?? [];
 		list.push(line);
 		logs.set(line.job, list);
-		if (line.job === selectedJob) {
-			if (selectedStep === null || selectedStep === line.step) log.add([line]);
-			if (list.length === 1 || !steps.querySelector(`[data-step="${Number(line.step)}"]`)) drawSteps();
-		}
+		if (incoming.length === 0) requestAnimationFrame(flush);
+		incoming.push(line);
 	});
 	events.addEventListener("end", () => {
 		live.textContent = "ended";
