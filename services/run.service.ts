@@ -276,6 +276,37 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				},
 			},
 
+			steps: {
+				rest: "GET /:key/workflows/:name/runs/:number/steps",
+				summary:
+					"The steps of one of a run's jobs as its worker reported them: status, start, end, exit code",
+				permission: { level: "read", project: "key" },
+				params: {
+					key: keyParam,
+					name: nameParam,
+					number: numberParam,
+					job: { type: "string", min: 1, max: 1024 },
+				},
+				async handler(this: RunThis, ctx: Context<RunRef & { job: string }>) {
+					const { key, name, number, job } = ctx.params;
+					const run = await engineCall(() => findRunByRef(this.engine.repo, key, name, refOf(number)));
+					// Only a job of this run: the permission was checked on the run's project.
+					if (!(await this.engine.repo.jobsOfRun(run)).some((j) => j._id === job))
+						return { items: [], next: null };
+					const docs = await this.engine.repo.jobSteps.find(
+						{ jobId: job },
+						{ sort: { index: 1 }, limit: 10_000 },
+					);
+					return {
+						items: docs.map((d) => {
+							const { _id, jobId: _job, ...step } = d as Record<string, unknown>;
+							return step;
+						}),
+						next: null,
+					};
+				},
+			},
+
 			/** Jobs waiting for a hatchery that `capabilities` could run, oldest first, fair between projects. Internal. */
 			queueFor: {
 				idempotent: true,

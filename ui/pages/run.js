@@ -80,16 +80,31 @@ export function runPage(key, name, ref) {
 		return selectedStep === null ? lines : lines.filter((l) => l.step === selectedStep);
 	}
 
+	/** job id → its steps as the worker reported them ({index, status, started, ended, exitCode, reason}). */
+	const stepReports = new Map();
+	function loadSteps(jobId) {
+		if (!jobId || !run) return;
+		get(`${base}/runs/${run.number}.${run.sub}/steps?job=${seg(jobId)}`).then(
+			(page) => {
+				stepReports.set(jobId, page.items ?? []);
+				if (jobId === selectedJob) drawSteps();
+			},
+			() => {},
+		);
+	}
+
 	function drawSteps() {
 		const lines = selectedJob ? (logs.get(selectedJob) ?? []) : [];
 		const byStep = new Map();
 		for (const l of lines) byStep.set(l.step, (byStep.get(l.step) ?? 0) + 1);
+		const reported = new Map((stepReports.get(selectedJob) ?? []).map((st) => [st.index, st]));
+		const indexes = [...new Set([...reported.keys(), ...byStep.keys()])].sort((a, b) => a - b);
 		const job = findJob(selectedJob);
-		const lastStep = Math.max(-1, ...byStep.keys());
+		const lastStep = Math.max(-1, ...indexes);
 		replace(
 			steps,
-			byStep.size === 0
-				? h("p", { class: "muted" }, selectedJob ? "No log line yet." : "Select a job.")
+			indexes.length === 0
+				? h("p", { class: "muted" }, selectedJob ? "No step yet." : "Select a job.")
 				: null,
 			h(
 				"button",
@@ -100,23 +115,25 @@ export function runPage(key, name, ref) {
 				},
 				"All steps",
 			),
-			[...byStep].map(([step, n]) =>
-				h(
+			indexes.map((step) => {
+				const r = reported.get(step);
+				const failed = r ? r.status === "Fail" : job?.status === "Fail" && step === lastStep;
+				const n = byStep.get(step) ?? 0;
+				return h(
 					"button",
 					{
 						type: "button",
-						class: [
-							"step",
-							selectedStep === step ? "on" : "",
-							job?.status === "Fail" && step === lastStep ? "failed" : "",
-						],
+						class: ["step", selectedStep === step ? "on" : "", failed ? "failed" : ""],
 						onclick: () => selectStep(step),
-						dataset: { step },
+						dataset: { step, status: r?.status ?? "" },
+						title: r?.reason ?? undefined,
 					},
-					`Step ${step + 1} · ${n} line${n === 1 ? "" : "s"}`,
-					job?.status === "Fail" && step === lastStep ? " · failed" : "",
-				),
-			),
+					`Step ${step + 1}`,
+					r ? ` · ${r.status}` : failed ? " · failed" : "",
+					r?.started ? ` · ${duration(r.started, r.ended)}` : "",
+					` · ${n} chunk${n === 1 ? "" : "s"}`,
+				);
+			}),
 		);
 	}
 
@@ -135,6 +152,7 @@ export function runPage(key, name, ref) {
 	function selectJob(id) {
 		selectedJob = id;
 		selectedStep = null;
+		loadSteps(id);
 		const job = findJob(id);
 		logTitle.textContent = job ? `Log of ${job.name}` : "Log";
 		drawNode();
@@ -251,7 +269,10 @@ export function runPage(key, name, ref) {
 				run.nodes.find((n) => n.status === "Building") ??
 				run.nodes[0];
 			if (start) selectNode(start.name);
-		} else if (selectedNode) selectNode(selectedNode, true);
+		} else if (selectedNode) {
+			selectNode(selectedNode, true);
+			loadSteps(selectedJob);
+		}
 		drawGraph();
 		drawActions();
 	}
