@@ -3,11 +3,13 @@
 
 import { currentUser, loadSession, signOut } from "./api.js";
 import { h, replace } from "./dom.js";
+import { hooksPage } from "./pages/hooks.js";
 import { projectsPage } from "./pages/projects.js";
 import { reportsPage } from "./pages/reports.js";
 import { runPage } from "./pages/run.js";
 import { runsPage } from "./pages/runs.js";
 import { signInPage } from "./pages/sign-in.js";
+import { templatesPage } from "./pages/templates.js";
 import { workflowsPage } from "./pages/workflows.js";
 
 const app = document.getElementById("app");
@@ -19,7 +21,9 @@ let leave = () => {};
 
 const ROUTES = [
 	[/^#?\/?$/, () => projectsPage()],
+	[/^#\/templates$/, () => templatesPage()],
 	[/^#\/p\/([A-Z0-9]+)$/, (m) => workflowsPage(m[1])],
+	[/^#\/p\/([A-Z0-9]+)\/hooks$/, (m) => hooksPage(m[1])],
 	[/^#\/p\/([A-Z0-9]+)\/w\/([^/]+)$/, (m) => runsPage(m[1], decodeURIComponent(m[2]))],
 	[/^#\/p\/([A-Z0-9]+)\/w\/([^/]+)\/reports$/, (m) => reportsPage(m[1], decodeURIComponent(m[2]))],
 	[/^#\/p\/([A-Z0-9]+)\/w\/([^/]+)\/r\/([0-9.]+)$/, (m) => runPage(m[1], decodeURIComponent(m[2]), m[3])],
@@ -28,8 +32,10 @@ const ROUTES = [
 function breadcrumbs(hash) {
 	const parts = [h("a", { href: "#/" }, "Projects")];
 	const m = /^#\/p\/([A-Z0-9]+)(?:\/w\/([^/]+)(?:\/(reports|r\/([0-9.]+)))?)?/.exec(hash);
+	if (hash === "#/templates") parts.push(" / ", "templates");
 	if (m) {
 		parts.push(" / ", h("a", { href: `#/p/${m[1]}` }, m[1]));
+		if (hash.endsWith("/hooks")) parts.push(" / ", "hook events");
 		if (m[2]) parts.push(" / ", h("a", { href: `#/p/${m[1]}/w/${m[2]}` }, decodeURIComponent(m[2])));
 		if (m[4]) parts.push(" / ", `#${m[4]}`);
 		else if (m[3]) parts.push(" / ", "reports");

@@ -209,15 +209,28 @@ describe("the web UI in Chromium", { skip: missing }, () => {
 		await assertNoCriticalAxe(page, "reports page");
 	});
 
-	test("the runs list filters by status; the projects page passes axe", async () => {
+	test("the runs list filters by status and who started; projects, hook events and templates pages", async () => {
 		await page.goto(`${cluster.srv.url}/#/p/UI/w/ui`);
 		await page.waitForSelector("tbody tr td a[href$='/r/1.1']");
 		await page.selectOption("#f-status", "Success");
 		await page.waitForSelector("td.muted:text('No run matches.')");
 		await shot(page, "06-runs");
+		await page.selectOption("#f-status", "");
+		await page.fill("#f-who", "someone-else");
+		await page.click("form.filters button[type=submit]");
+		await page.waitForSelector("td.muted:text('No run matches.')");
+		await page.fill("#f-who", "");
+		await page.click("form.filters button[type=submit]");
+		await page.waitForSelector("tbody tr td a[href$='/r/1.1']");
 		await page.goto(`${cluster.srv.url}/#/`);
 		await page.waitForSelector("a[href='#/p/UI']");
 		await assertNoCriticalAxe(page, "projects page");
+		await page.goto(`${cluster.srv.url}/#/p/UI/hooks`);
+		await page.waitForSelector("td.muted:text('No hook event yet.')");
+		await assertNoCriticalAxe(page, "hook events page");
+		await page.goto(`${cluster.srv.url}/#/templates`);
+		await page.waitForSelector("td.muted:text('No template yet.')");
+		await shot(page, "08-templates");
 	});
 
 	test("a read-only token sees the run but no action; sign-out ends the session", async () => {

@@ -22,5 +22,13 @@ export function projectsPage() {
 			),
 		(e) => replace(list, h("li", { class: "error" }, e.message)),
 	);
-	return { el: h("section", {}, h("h1", {}, "Projects"), list) };
+	return {
+		el: h(
+			"section",
+			{},
+			h("h1", {}, "Projects"),
+			list,
+			h("p", {}, h("a", { href: "#/templates" }, "Templates catalogue")),
+		),
+	};
 }

@@ -1,5 +1,5 @@
-// A workflow: its graph, and its runs newest first with filters (branch on the API, status on the
-// page), paginated with the API's {items, next}.
+// A workflow: its graph, and its runs newest first with filters (branch on the API; status and who
+// started it on the page, over the pages loaded), paginated with the API's {items, next}.
 
 import { get, seg } from "../api.js";
 import { badge, duration, h, replace, shortCommit, when } from "../dom.js";
@@ -29,6 +29,7 @@ export function runsPage(key, name) {
 		(e) => replace(graph, h("p", { class: "error" }, e.message)),
 	);
 	const branch = h("input", { id: "f-branch", type: "text", placeholder: "any branch", maxlength: 255 });
+	const who = h("input", { id: "f-who", type: "text", placeholder: "anyone", maxlength: 128 });
 	const status = h(
 		"select",
 		{ id: "f-status" },
@@ -49,7 +50,10 @@ export function runsPage(key, name) {
 			const page = await get(`${base}/runs?${q}`);
 			next = page.next;
 			more.hidden = !next;
-			const shown = page.items.filter((r) => !status.value || r.status === status.value);
+			const by = who.value.trim();
+			const shown = page.items.filter(
+				(r) => (!status.value || r.status === status.value) && (!by || r.triggeredBy === by),
+			);
 			for (const r of shown) {
 				const ref = `${r.number}${r.sub ? `.${r.sub}` : ""}`;
 				rows.append(
@@ -85,6 +89,8 @@ export function runsPage(key, name) {
 		branch,
 		h("label", { for: "f-status" }, "Status"),
 		status,
+		h("label", { for: "f-who" }, "Started by"),
+		who,
 		h("button", { type: "submit" }, "Filter"),
 	);
 	status.addEventListener("change", () => load(true));

@@ -60,7 +60,13 @@ export function workflowsPage(key) {
 		el: h(
 			"section",
 			{},
-			h("h1", {}, `Workflows of ${key}`),
+			h(
+				"h1",
+				{},
+				`Workflows of ${key}`,
+				" ",
+				h("a", { class: "small", href: `#/p/${key}/hooks` }, "hook events"),
+			),
 			h(
 				"div",
 				{ class: "scroll-x" },
