@@ -66,6 +66,10 @@ export interface ActionTypes {
 	};
 	"run.create": { params: CreateRunParams; result: RunView };
 	"run.get": { params: { key: string; name: string; number: string }; result: RunView };
+	"run.list": {
+		params: { key: string; name: string; limit?: number };
+		result: { items: RunView[]; next: string | null };
+	};
 	"run.logs": {
 		params: { key: string; name: string; number: string; cursor?: string; limit?: number };
 		result: LogPage;

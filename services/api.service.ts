@@ -282,8 +282,12 @@ export default function ApiService(
 
 		events: {
 			// Signals for the web UI's live streams on this node; the streams read the store themselves.
-			"run.updated"(this: ApiThis, ctx: Context<{ runId?: string }>) {
+			"run.updated"(this: ApiThis, ctx: Context<{ runId?: string; project?: string; workflow?: string }>) {
 				this.uiSignals.notify(ctx.params.runId);
+				this.uiSignals.notify(`${ctx.params.project}/${ctx.params.workflow}`);
+			},
+			"run.created"(this: ApiThis, ctx: Context<{ project?: string; workflow?: string }>) {
+				this.uiSignals.notify(`${ctx.params.project}/${ctx.params.workflow}`);
 			},
 			"job.updated"(this: ApiThis, ctx: Context<{ runId?: string }>) {
 				this.uiSignals.notify(ctx.params.runId);

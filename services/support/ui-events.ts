@@ -25,16 +25,16 @@ const HEARTBEAT_MS = 15_000;
 const PAGE_LINES = 1_000;
 const FINAL = new Set(["Success", "Fail", "Stopped", "Skipped"]);
 
-/** Wakes the streams of a run when this node hears of a change to it. */
+/** Wakes the streams of a run (keyed by run id) or of a workflow's runs (`KEY/NAME`) when this node hears of a change. */
 export class RunSignals {
 	private readonly waiting = new Map<string, Set<() => void>>();
 
-	notify(runId: unknown): void {
-		if (typeof runId !== "string") return;
-		for (const wake of this.waiting.get(runId) ?? []) wake();
+	notify(key: unknown): void {
+		if (typeof key !== "string") return;
+		for (const wake of this.waiting.get(key) ?? []) wake();
 	}
 
-	/** Resolves on the next signal for `runId` or after `ms`. */
+	/** Resolves on the next signal for `runId` (or a workflow key) or after `ms`. */
 	wait(runId: string, ms: number): Promise<void> {
 		return new Promise((resolve) => {
 			const set = this.waiting.get(runId) ?? new Set();
@@ -132,6 +132,55 @@ export async function streamRun(
 		}
 		if (closed) break;
 		run = await callAction(caller, "run.get", ref, opts);
+	}
+	res.end();
+}
+
+/** How many runs the workflow stream shows: the runs page's first page. */
+const LIST_RUNS = 25;
+
+/**
+ * Streams a workflow's newest runs (`runs`, the first page of GET …/runs, whenever it changed) until
+ * the client goes away. No position to resume: each message is the whole first page.
+ */
+export async function streamWorkflowRuns(
+	broker: ServiceBroker,
+	caller: Context | ServiceBroker,
+	signals: RunSignals,
+	principal: Principal,
+	ref: { key: string; name: string },
+	req: IncomingMessage,
+	res: ServerResponse,
+): Promise<void> {
+	const opts = { meta: { user: principal } };
+	let page = await callAction(caller, "run.list", { ...ref, limit: LIST_RUNS }, opts);
+	let closed = false;
+	req.on("close", () => {
+		closed = true;
+	});
+	req.socket.setTimeout(0);
+	res.writeHead(200, {
+		...SECURITY_HEADERS,
+		"Content-Type": "text/event-stream; charset=utf-8",
+		"Cache-Control": "no-store",
+		"X-Accel-Buffering": "no",
+	});
+	res.write("retry: 1000\n\n");
+	let lastDigest = "";
+	let lastBeat = Date.now();
+	while (!closed && broker.started !== false) {
+		const digest = createHash("sha256").update(JSON.stringify(page.items)).digest("base64url");
+		if (digest !== lastDigest) {
+			lastDigest = digest;
+			res.write(sseMessage("runs", page.items, digest));
+		}
+		await signals.wait(`${ref.key}/${ref.name}`, POLL_MS * 2);
+		if (Date.now() - lastBeat >= HEARTBEAT_MS) {
+			res.write(": ping\n\n");
+			lastBeat = Date.now();
+		}
+		if (closed) break;
+		page = await callAction(caller, "run.list", { ...ref, limit: LIST_RUNS }, opts);
 	}
 	res.end();
 }

@@ -16,7 +16,7 @@ import { type Principal, isSystemAdmin } from "../../src/auth/access.ts";
 import { type Asset, assetFor, SECURITY_HEADERS } from "../../src/ui/assets.ts";
 import { cookieValue, CSRF_HEADER, csrfAllows, SESSION_COOKIE, sessionCookie } from "../../src/ui/session.ts";
 import { callAction } from "./call.ts";
-import { type RunSignals, streamRun } from "./ui-events.ts";
+import { type RunSignals, streamRun, streamWorkflowRuns } from "./ui-events.ts";
 
 const { MoleculerClientError } = Errors;
 
@@ -158,6 +158,24 @@ export function uiRoutes(config: Config) {
 							sessionCookie("", { maxAgeSeconds: 0, secure: overTls(config, req) }),
 						);
 						send(res, 204, undefined);
+					} catch (err) {
+						fail(this, req, res, err);
+					}
+				},
+				/** A workflow's newest runs, live (Server-Sent Events): session cookie or bearer token. */
+				async "GET projects/:key/workflows/:name/events"(this: UiHost, req: UiRequest, res: ServerResponse) {
+					try {
+						const principal = await this.principalOf(req);
+						const p = req.$params?.params ?? {};
+						await streamWorkflowRuns(
+							this.broker,
+							req.$ctx ?? this.broker,
+							this.uiSignals,
+							principal,
+							{ key: String(p.key ?? ""), name: String(p.name ?? "") },
+							req,
+							res,
+						);
 					} catch (err) {
 						fail(this, req, res, err);
 					}

@@ -209,9 +209,15 @@ describe("the web UI in Chromium", { skip: missing }, () => {
 		await assertNoCriticalAxe(page, "reports page");
 	});
 
-	test("the runs list filters by status and who started; projects, hook events and templates pages", async () => {
+	test("the runs list updates live and filters by status and who started; projects, hook events and templates pages", async () => {
 		await page.goto(`${cluster.srv.url}/#/p/UI/w/ui`);
 		await page.waitForSelector("tbody tr td a[href$='/r/1.1']");
+		// A run started elsewhere appears, and its status changes, without reload.
+		await page.evaluate(() => ((window as any).__sameRunsPage = true));
+		assert.equal((await cluster.srv.api("POST", `${WF}/runs`, {})).status, 201);
+		await page.waitForSelector("tbody tr[data-ref='2']");
+		await page.waitForSelector("tbody tr[data-ref='2'] .badge.st-Fail", { timeout: 60_000 });
+		assert.equal(await page.evaluate(() => (window as any).__sameRunsPage), true);
 		await page.selectOption("#f-status", "Success");
 		await page.waitForSelector("td.muted:text('No run matches.')");
 		await shot(page, "06-runs");

@@ -1,7 +1,7 @@
 // A workflow: its graph, and its runs newest first with filters (branch on the API; status and who
 // started it on the page, over the pages loaded), paginated with the API's {items, next}.
 
-import { get, seg } from "../api.js";
+import { API, get, seg } from "../api.js";
 import { badge, duration, h, replace, shortCommit, when } from "../dom.js";
 import { graphView } from "../graph-view.js";
 import { safeHref } from "./workflows.js";
@@ -38,6 +38,26 @@ export function runsPage(key, name) {
 	const rows = h("tbody");
 	const more = h("button", { type: "button", class: "secondary", hidden: true }, "More runs");
 	let next = null;
+	/** Whether the table shows exactly the newest page, unfiltered: then live updates replace it. */
+	let plainFirstPage = false;
+	const refOf = (r) => `${r.number}${r.sub ? `.${r.sub}` : ""}`;
+	const matches = (r) => {
+		const by = who.value.trim();
+		return (!status.value || r.status === status.value) && (!by || r.triggeredBy === by);
+	};
+	const rowOf = (r) =>
+		h(
+			"tr",
+			{ dataset: { ref: refOf(r) } },
+			h("td", {}, h("a", { href: `#/p/${key}/w/${seg(name)}/r/${refOf(r)}` }, `#${refOf(r)}`)),
+			h("td", {}, badge(r.status)),
+			h("td", {}, r.branch),
+			h("td", { class: "mono" }, shortCommit(r.commit ?? "")),
+			h("td", {}, r.triggeredBy),
+			h("td", {}, when(r.created)),
+			h("td", {}, duration(r.created, r.ended)),
+		);
+	const noMatch = () => h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No run matches."));
 	const load = async (reset) => {
 		if (reset) {
 			next = null;
@@ -46,36 +66,33 @@ export function runsPage(key, name) {
 		const q = new URLSearchParams({ limit: "25" });
 		if (branch.value.trim()) q.set("branch", branch.value.trim());
 		if (next) q.set("cursor", next);
+		plainFirstPage = !next && !branch.value.trim() && !status.value && !who.value.trim();
 		try {
 			const page = await get(`${base}/runs?${q}`);
 			next = page.next;
 			more.hidden = !next;
-			const by = who.value.trim();
-			const shown = page.items.filter(
-				(r) => (!status.value || r.status === status.value) && (!by || r.triggeredBy === by),
-			);
-			for (const r of shown) {
-				const ref = `${r.number}${r.sub ? `.${r.sub}` : ""}`;
-				rows.append(
-					h(
-						"tr",
-						{},
-						h("td", {}, h("a", { href: `#/p/${key}/w/${seg(name)}/r/${ref}` }, `#${ref}`)),
-						h("td", {}, badge(r.status)),
-						h("td", {}, r.branch),
-						h("td", { class: "mono" }, shortCommit(r.commit ?? "")),
-						h("td", {}, r.triggeredBy),
-						h("td", {}, when(r.created)),
-						h("td", {}, duration(r.created, r.ended)),
-					),
-				);
-			}
-			if (rows.childElementCount === 0 && !next)
-				rows.append(h("tr", {}, h("td", { colspan: 7, class: "muted" }, "No run matches.")));
+			rows.append(...page.items.filter(matches).map(rowOf));
+			if (rows.childElementCount === 0 && !next) rows.append(noMatch());
 		} catch (e) {
 			rows.append(h("tr", {}, h("td", { colspan: 7, class: "error" }, e.message)));
 		}
 	};
+	// Live: the gateway streams the newest page whenever a run starts or changes.
+	const live = new EventSource(`${API}/ui/projects/${seg(key)}/workflows/${seg(name)}/events`);
+	live.addEventListener("runs", (e) => {
+		const items = JSON.parse(e.data);
+		if (plainFirstPage && !branch.value.trim()) {
+			replace(rows, ...items.map(rowOf));
+			if (items.length === 0) rows.append(noMatch());
+			return;
+		}
+		for (const r of items) {
+			const row = rows.querySelector(`tr[data-ref="${refOf(r)}"]`);
+			if (!row) continue;
+			if (matches(r)) row.replaceWith(rowOf(r));
+			else row.remove();
+		}
+	});
 	const filters = h(
 		"form",
 		{
@@ -133,5 +150,6 @@ export function runsPage(key, name) {
 			),
 			more,
 		),
+		leave: () => live.close(),
 	};
 }
