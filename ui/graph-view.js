@@ -7,8 +7,12 @@ import { s } from "./dom.js";
 const NODE_W = 160;
 const NODE_H = 44;
 
-/** `nodes`: [{name, dependsOn, pipeline}] of the workflow model; `statuses`: name → status. */
-export function graphView(nodes, statuses, { selected, onSelect } = {}) {
+/**
+ * `nodes`: [{name, dependsOn, pipeline, when, conditions}] of the workflow model; `statuses`: name →
+ * status; `hooks`: the model's [{node, type}], drawn as a mark on their node, as are conditions
+ * ("if") and manual starts.
+ */
+export function graphView(nodes, statuses, { selected, onSelect, hooks } = {}) {
 	const layout = layoutGraph(
 		nodes.map((n) => ({ id: n.name, parents: n.dependsOn ?? [] })),
 		{ nodeWidth: NODE_W, nodeHeight: NODE_H },
@@ -25,6 +29,8 @@ export function graphView(nodes, statuses, { selected, onSelect } = {}) {
 	for (const e of layout.edges)
 		svg.append(s("path", { class: "edge", d: e.path, dataset: { from: e.from, to: e.to } }));
 	const byName = new Map(nodes.map((n) => [n.name, n]));
+	const hooksOf = new Map();
+	for (const hk of hooks ?? []) hooksOf.set(hk.node, [...(hooksOf.get(hk.node) ?? []), hk]);
 	for (const n of layout.nodes) {
 		const status = statuses?.get(n.id) ?? "";
 		const fork = byName.get(n.id)?.pipeline === undefined || byName.get(n.id)?.pipeline === null;
@@ -46,6 +52,7 @@ export function graphView(nodes, statuses, { selected, onSelect } = {}) {
 			s("rect", { width: NODE_W, height: NODE_H, rx: 6 }),
 			s("text", { x: 10, y: 18, class: "name" }, n.id.length > 22 ? `${n.id.slice(0, 21)}…` : n.id),
 			s("text", { x: 10, y: 35, class: "status" }, status || (fork ? "fork" : "")),
+			marks(byName.get(n.id), hooksOf.get(n.id) ?? []),
 		);
 		if (onSelect) {
 			g.addEventListener("click", () => onSelect(n.id));
@@ -59,4 +66,37 @@ export function graphView(nodes, statuses, { selected, onSelect } = {}) {
 		svg.append(g);
 	}
 	return svg;
+}
+
+/** The small marks at a node's right: its hooks, its run conditions, a manual start; details in a tooltip. */
+function marks(node, hooks) {
+	const out = [];
+	const details = [];
+	if (hooks.length) {
+		out.push(`⚓${hooks.length}`);
+		details.push(`hooks: ${hooks.map((hk) => hk.type).join(", ")}`);
+	}
+	const checks = node?.conditions?.checks ?? [];
+	if (checks.length || node?.conditions?.script) {
+		out.push("if");
+		details.push(
+			`runs if ${[
+				...checks.map((c) => `${c.variable} ${c.operator} ${c.value}`),
+				node.conditions.script ? "a script" : "",
+			]
+				.filter(Boolean)
+				.join(" and ")}`,
+		);
+	}
+	if (node?.when?.includes("manual")) {
+		out.push("manual");
+		details.push("starts manually");
+	}
+	if (!out.length) return null;
+	return s(
+		"text",
+		{ x: NODE_W - 8, y: 18, class: "marks", "text-anchor": "end" },
+		s("title", {}, details.join("; ")),
+		out.join(" "),
+	);
 }

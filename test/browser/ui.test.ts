@@ -141,6 +141,14 @@ describe("the web UI in Chromium", { skip: missing }, () => {
 		}
 		await page.goto(`${cluster.srv.url}/#/p/UI/w/ui/r/1`);
 		await page.waitForSelector('.graph .node[data-node="build"][data-status="Building"]');
+		// The lint node's run condition is marked on it.
+		const marks = page.locator('.graph .node[data-node="lint"] .marks');
+		await marks
+			.waitFor({ timeout: 10_000 })
+			.catch(async () =>
+				assert.fail(`no marks: ${await page.locator('.graph .node[data-node="lint"]').innerHTML()}`),
+			);
+		assert.match((await marks.textContent()) ?? "", /if$/);
 		await page.waitForSelector(".log-row:has-text('compiling')");
 		await page.evaluate(() => ((window as any).__sameDocument = true));
 		assert.equal(await page.locator(".log-row:has-text('after the page opened')").count(), 0);

@@ -222,7 +222,14 @@ export function runPage(key, name, ref) {
 		const statuses = new Map(run.nodes.map((n) => [n.name, n.status]));
 		const nodes =
 			model?.nodes ?? run.nodes.map((n) => ({ name: n.name, dependsOn: [], pipeline: n.pipeline }));
-		replace(graph, graphView(nodes, statuses, { selected: selectedNode, onSelect: (n) => selectNode(n) }));
+		replace(
+			graph,
+			graphView(nodes, statuses, {
+				selected: selectedNode,
+				onSelect: (n) => selectNode(n),
+				hooks: model?.hooks,
+			}),
+		);
 	}
 
 	function onRun(next) {

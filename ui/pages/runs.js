@@ -14,7 +14,7 @@ export function runsPage(key, name) {
 	const info = h("p", { class: "muted" });
 	get(base).then(
 		(w) => {
-			replace(graph, graphView(w.model?.nodes ?? [], new Map()));
+			replace(graph, graphView(w.model?.nodes ?? [], new Map(), { hooks: w.model?.hooks }));
 			const repo = safeHref(w.repository);
 			replace(
 				info,
