@@ -35,8 +35,15 @@ export function runPage(key, name, ref) {
 		message.textContent = "";
 		try {
 			await post(`${base}/runs/${path}`, body);
+			return true;
 		} catch (e) {
-			message.textContent = e instanceof ApiError && e.status === 403 ? `Not allowed: ${label}.` : e.message;
+			const refused = e instanceof ApiError && e.status === 403;
+			message.textContent = refused ? `Not allowed: ${label}.` : e.message;
+			// The API said no: the action stays visible but cannot be clicked again.
+			if (refused)
+				for (const b of actions.querySelectorAll("button[data-action]"))
+					if (b.dataset.action === label) b.disabled = true;
+			return false;
 		}
 	};
 	const button = (label, onclick) =>
@@ -47,23 +54,26 @@ export function runPage(key, name, ref) {
 		const out = [];
 		// What the user can do follows the API's rule; a 403 still shows as a message.
 		if (writable && ACTIVE.has(run.status))
-			out.push(button("Stop", () => act("stop", `${run.number}.${run.sub}/stop`)));
+			out.push(button("Stop", () => act("Stop", `${run.number}.${run.sub}/stop`)));
 		const node = run.nodes.find((n) => n.name === selectedNode);
 		if (writable && node && !ACTIVE.has(run.status) && node.pipeline)
 			out.push(
 				button(`Restart ${node.name}`, () =>
-					act("restart", `${run.number}.${run.sub}/restart`, { node: node.name }).then(() => {
-						const target = `#/p/${key}/w/${seg(name)}/r/${run.number}`;
-						// The number now names the new sub-run: show it (the same hash fires no hashchange).
-						if (location.hash === target) window.dispatchEvent(new HashChangeEvent("hashchange"));
-						else location.hash = target;
-					}),
+					act(`Restart ${node.name}`, `${run.number}.${run.sub}/restart`, { node: node.name }).then(
+						(done) => {
+							if (!done) return;
+							const target = `#/p/${key}/w/${seg(name)}/r/${run.number}`;
+							// The number now names the new sub-run: show it (the same hash fires no hashchange).
+							if (location.hash === target) window.dispatchEvent(new HashChangeEvent("hashchange"));
+							else location.hash = target;
+						},
+					),
 				),
 			);
 		if (writable && node?.status === "Manual")
 			out.push(
 				button(`Resume ${node.name}`, () =>
-					act("resume", `${run.number}.${run.sub}/resume`, { node: node.name }),
+					act(`Resume ${node.name}`, `${run.number}.${run.sub}/resume`, { node: node.name }),
 				),
 			);
 		replace(actions, ...out);
