@@ -3,6 +3,7 @@
 // They sit beside the API's own route; API routes accept the session cookie via the gateway's
 // `principalOf` (services/api.service.ts), with the CSRF header on writes.
 
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { stripTypeScriptTypes } from "node:module";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -69,7 +70,6 @@ async function load(asset: Asset): Promise<{ body: Buffer; etag: string }> {
 					: Buffer.from(
 							stripTypeScriptTypes(await readFile(path.join(SHARED_DIR, `${asset.module}.ts`), "utf8")),
 						);
-			const { createHash } = await import("node:crypto");
 			return { body, etag: `"${createHash("sha256").update(body).digest("base64url").slice(0, 27)}"` };
 		})();
 		cache.set(key, entry);
