@@ -52,7 +52,7 @@ export default function AuthService(): ServiceSchema<
 		mixins: [
 			StoreMixin([
 				{ name: "tokens", indexes: [{ fields: ["hash"], unique: true }, { fields: ["project"] }] },
-				{ name: "ui_sessions" },
+				{ name: "ui_sessions", indexes: [{ fields: ["tokenId"] }] },
 			]),
 		],
 		settings: { rest: "/auth" },
@@ -99,6 +99,12 @@ export default function AuthService(): ServiceSchema<
 						created: new Date().toISOString(),
 						expiresAt: new Date(Date.now() + ctx.params.ttlMs).toISOString(),
 					};
+					// Expired sessions are deleted when presented; those never presented again go when their
+					// token signs in next (no sweeper to run).
+					await this.sessions().remove(
+						{ tokenId: principal.id, expiresAt: { $lt: doc.created } },
+						{ multi: true },
+					);
 					await this.sessions().insert(doc);
 					return { session, csrf: doc.csrf, expiresAt: doc.expiresAt, principal };
 				},

@@ -168,6 +168,12 @@ describe("web UI: files, session and CSRF at the gateway", () => {
 			before - 1,
 			"an expired session is deleted when presented",
 		);
+		// Those never presented again go when their token opens a new session.
+		await signIn(srv.adminToken);
+		const stale = (await sessions.find({ tokenId: "admin-env" })).filter(
+			(d) => Date.parse(String(d.expiresAt)) <= Date.now(),
+		);
+		assert.equal(stale.length, 0);
 	});
 
 	test("the live stream needs read access to the run's project; an unknown run is a 404", async () => {
