@@ -50,7 +50,8 @@ export function uiWorkflowFiles(gate: string) {
 				`printf '\\033[31mred %s\\033[0m\\n' ${JSON.stringify(PAYLOAD).replaceAll("$", "\\$")}`,
 				`while [ ! -f ${gate}/go ]; do sleep 0.1; done`,
 				"echo after the page opened",
-			])}\n`,
+				`printf '%s\\n' ${JSON.stringify(PAYLOAD).replaceAll("$", "\\$")} > page.html`,
+			])}\n  - artifactUpload:\n      path: page.html\n      tag: ui\n`,
 		},
 		{
 			path: "test.pip.yml",

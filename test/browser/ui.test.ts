@@ -188,6 +188,25 @@ describe("the web UI in Chromium", { skip: missing }, () => {
 			(await row.locator(".ansi-fg-1").count()) > 0,
 			`the red ANSI line is coloured: ${await row.innerHTML()}`,
 		);
+		// The artifact a job uploaded (markup) is offered as a download, never rendered.
+		const link = page.locator(".run-artifacts a:text('ui/page.html')");
+		await link.waitFor();
+		const download = await page.evaluate(
+			async (href: string) => {
+				const r = await fetch(href);
+				return {
+					status: r.status,
+					type: r.headers.get("content-type"),
+					disposition: r.headers.get("content-disposition"),
+					body: await r.text(),
+				};
+			},
+			(await link.getAttribute("href"))!,
+		);
+		assert.equal(download.status, 200);
+		assert.match(download.type ?? "", /^application\/octet-stream/);
+		assert.equal(download.disposition, 'attachment; filename="page.html"');
+		assert.match(download.body, /window\.__pwned=2/);
 		// Search finds the planted line and marks it.
 		await page.fill("input[type=search]", "PWNED=2");
 		await page.waitForSelector(".log-row.current:has-text('window.__pwned=2')");

@@ -29,6 +29,7 @@ export function runPage(key, name, ref) {
 	const log = logView();
 	const logTitle = h("h2", { id: "log-title" }, "Log");
 	const reports = h("div", { class: "run-reports" });
+	const artifacts = h("div", { class: "run-artifacts" });
 	const live = h("span", { class: "live muted", "aria-live": "polite" }, "connecting…");
 
 	const act = async (label, path, body) => {
@@ -242,6 +243,41 @@ export function runPage(key, name, ref) {
 		);
 	}
 
+	/** The run's artifacts, read again at every change of the run (a job may just have uploaded one). */
+	function loadArtifacts() {
+		get(`${base}/runs/${run.number}.${run.sub}/artifacts?limit=200`).then(
+			(page) =>
+				replace(
+					artifacts,
+					page.items?.length
+						? [
+								h("h2", {}, "Artifacts"),
+								h(
+									"ul",
+									{ class: "artifacts" },
+									page.items.map((a) =>
+										h(
+											"li",
+											{},
+											h(
+												"a",
+												{
+													href: `${API}${base}/runs/${run.number}.${run.sub}/artifacts/${seg(a.tag)}/${seg(a.name)}`,
+													download: a.name,
+												},
+												`${a.tag}/${a.name}`,
+											),
+											h("span", { class: "muted" }, ` ${a.size} bytes`),
+										),
+									),
+								),
+							]
+						: null,
+				),
+			() => {},
+		);
+	}
+
 	function onRun(next) {
 		const first = !run;
 		run = next;
@@ -292,6 +328,7 @@ export function runPage(key, name, ref) {
 		}
 		drawGraph();
 		drawActions();
+		loadArtifacts();
 	}
 
 	const events = new EventSource(
@@ -342,6 +379,7 @@ export function runPage(key, name, ref) {
 			message,
 			graph,
 			h("div", { class: "run-body" }, nodePanel, h("div", { class: "run-log" }, logTitle, steps, log.el)),
+			artifacts,
 			reports,
 		),
 		leave: () => events.close(),
