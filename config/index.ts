@@ -9,6 +9,7 @@ import { CORE_SETTINGS, type LogLevel } from "./core.ts";
 import { type HatcherySettings, readHatcherySettings } from "./hatchery.ts";
 import { type HookSettings, readHookSettings, USER_HOOK_SERVICE } from "./hooks.ts";
 import { type MetricsSettings, readMetricsSettings } from "./metrics.ts";
+import { readUiSettings, type UiSettings } from "./ui.ts";
 import { readOutboundSettings } from "./outbound.ts";
 import type { OutboundPolicy } from "../src/net/outbound-policy.ts";
 import { type NatsCredentials, natsEndpoint, userPassword } from "./nats-auth.ts";
@@ -109,6 +110,8 @@ export interface Config {
 	templates: TemplateSettings;
 	/** Who may scrape /metrics besides system administrators (CDS_METRICS_TOKEN). */
 	metrics: MetricsSettings;
+	/** The web UI at `/` and its sessions (CDS_UI, CDS_UI_SESSION_SECONDS). */
+	ui: UiSettings;
 	/** The allow-list of every connection made on a project's behalf (CDS_OUTBOUND_ALLOW). */
 	outbound: OutboundPolicy;
 	/** Sources of CDS_HOOK_SOURCES this node runs: `all` (SERVICES unset or `hook`), or these `hook-<name>`s. */
@@ -199,6 +202,7 @@ export function loadConfig(env: Env = hostEnv(), cwd = process.cwd()): Config {
 		repository: readRepositorySettings(env),
 		templates: readTemplateSettings(env),
 		metrics: readMetricsSettings(env),
+		ui: readUiSettings(env),
 		outbound: readOutboundSettings(env),
 	};
 }

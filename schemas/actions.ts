@@ -3,12 +3,13 @@
 
 import type { IntegrationsForJobAnswer, IntegrationsForJobParams } from "../src/integrations/model.ts";
 import type { CommitState } from "../src/vcs/providers/client.ts";
-import type { JobToken, Principal } from "./auth.ts";
+import type { JobToken, OpenedSession, Principal, ResolvedSession } from "./auth.ts";
 import type { FileSetFile } from "./params.ts";
 import type { JobVariables, ProjectContext, SecretMaterial, UpsertEntitiesResult } from "./project.ts";
 import type { RepositoryDoc, RepositoryFiles, StatusReport } from "./repository.ts";
 import type { HookBinding } from "../src/hooks/bindings.ts";
 import type { HatcheryCapabilities } from "../src/engine/requirements.ts";
+import type { LogPage } from "../src/engine/log-page.ts";
 import type {
 	BookResult,
 	CreateRunParams,
@@ -26,6 +27,9 @@ export interface ActionTypes {
 		result: JobToken;
 	};
 	"auth.revokeJobToken": { params: { id: string }; result: { revoked: number } };
+	"auth.openSession": { params: { token: string; ttlMs: number }; result: OpenedSession | null };
+	"auth.resolveSession": { params: { session: string }; result: ResolvedSession | null };
+	"auth.closeSession": { params: { session: string }; result: { closed: number } };
 	"project.exists": { params: { key: string }; result: boolean };
 	"project.context": { params: { key: string }; result: ProjectContext };
 	"project.secretMaterial": { params: { key: string }; result: SecretMaterial };
@@ -61,6 +65,15 @@ export interface ActionTypes {
 		result: { status: number; body: unknown };
 	};
 	"run.create": { params: CreateRunParams; result: RunView };
+	"run.get": { params: { key: string; name: string; number: string }; result: RunView };
+	"run.list": {
+		params: { key: string; name: string; limit?: number };
+		result: { items: RunView[]; next: string | null };
+	};
+	"run.logs": {
+		params: { key: string; name: string; number: string; cursor?: string; limit?: number };
+		result: LogPage;
+	};
 	"run.queueFor": { params: { capabilities: HatcheryCapabilities; limit: number }; result: QueueForResult };
 	"run.book": { params: { jobId: string; hatchery: string }; result: BookResult };
 	"run.unbook": { params: { jobId: string; reason: string; lost?: boolean }; result: UnbookResult };

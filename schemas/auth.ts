@@ -18,9 +18,34 @@ export interface TokenDoc extends Doc {
 
 /** `auth.resolve`: who a bearer token is, or null (unknown, revoked, expired). */
 export type { Principal } from "../src/auth/access.ts";
+import type { Principal } from "../src/auth/access.ts";
 
 /** `auth.issueJobToken`: a token scoped to one job attempt (shown once) and its id, to revoke it. */
 export interface JobToken {
 	token: string;
 	id: string;
+}
+
+/** A web UI session (src/ui/session.ts): the hash of its cookie value, the token it was opened with. */
+export interface SessionDoc extends Doc {
+	tokenId: string;
+	/** Sent back in the CSRF header by every cookie-authenticated write. */
+	csrf: string;
+	created: string;
+	expiresAt: string;
+}
+
+/** `auth.openSession`: the cookie value (shown once), the CSRF token and who signed in. */
+export interface OpenedSession {
+	session: string;
+	csrf: string;
+	expiresAt: string;
+	principal: Principal;
+}
+
+/** `auth.resolveSession`: who a session cookie is and its CSRF token, or null (unknown, expired, token revoked). */
+export interface ResolvedSession {
+	principal: Principal;
+	csrf: string;
+	expiresAt: string;
 }

@@ -27,6 +27,9 @@ import {
 } from "../src/ops/metrics.ts";
 import type { NodeMetricsAnswer } from "./metrics.service.ts";
 import { ROUTED_SERVICE_NAMES } from "./support/service-modules.ts";
+import { RunSignals } from "./support/ui-events.ts";
+import { uiRoutes, uiStaticRoute } from "./support/ui-routes.ts";
+import { cookieValue, CSRF_HEADER, csrfAllows, SESSION_COOKIE } from "../src/ui/session.ts";
 
 const { MoleculerClientError } = Errors;
 
@@ -46,6 +49,8 @@ type ApiThis = Service & {
 	routeProblem(): string | undefined;
 	unavailableRoute(req: IncomingMessage, err: unknown, body: PublicError): Promise<boolean>;
 	scrape(req: IncomingMessage): Promise<string>;
+	/** Wakes the web UI's live run streams on this node (services/support/ui-events.ts). */
+	uiSignals: RunSignals;
 };
 
 /** How long the gateway waits for one node's metrics before leaving it out of a scrape. */
@@ -177,6 +182,8 @@ export default function ApiService(
 						},
 					},
 				},
+				// The web UI's session exchange and live run streams (services/support/ui-routes.ts).
+				...uiRoutes(config),
 				{
 					path: "/api/v1",
 					authentication: true,
@@ -239,6 +246,8 @@ export default function ApiService(
 						if (typeof checksum === "string") meta.$requestHeaders = { "x-checksum-sha256": checksum };
 					},
 				},
+				// The web UI's static files at `/`: last, it sees only what no route above took.
+				...uiStaticRoute(config),
 			],
 			onError(this: ApiThis, req: IncomingMessage, res: ServerResponse, err: unknown) {
 				const body = publicError(err);
@@ -269,6 +278,27 @@ export default function ApiService(
 					});
 				},
 			},
+		},
+
+		events: {
+			// Signals for the web UI's live streams on this node; the streams read the store themselves.
+			"run.updated"(this: ApiThis, ctx: Context<{ runId?: string; project?: string; workflow?: string }>) {
+				this.uiSignals.notify(ctx.params.runId);
+				this.uiSignals.notify(`${ctx.params.project}/${ctx.params.workflow}`);
+			},
+			"run.created"(this: ApiThis, ctx: Context<{ project?: string; workflow?: string }>) {
+				this.uiSignals.notify(`${ctx.params.project}/${ctx.params.workflow}`);
+			},
+			"job.updated"(this: ApiThis, ctx: Context<{ runId?: string }>) {
+				this.uiSignals.notify(ctx.params.runId);
+			},
+			"job.logs"(this: ApiThis, ctx: Context<{ runId?: string }>) {
+				this.uiSignals.notify(ctx.params.runId);
+			},
+		},
+
+		created(this: ApiThis) {
+			this.uiSignals = new RunSignals();
 		},
 
 		started(this: ApiThis) {
@@ -347,10 +377,22 @@ export default function ApiService(
 				return req.$principal ?? this.principalOf(req);
 			},
 
+			/**
+			 * Who makes a request: its bearer token, else the web UI's session cookie (docs/ui.md) — whose
+			 * writes must carry the session's CSRF token in a header, which no cross-site page can add.
+			 */
 			async principalOf(this: ApiThis, req: IncomingMessage): Promise<Principal> {
 				const token = bearerToken(req);
-				if (!token) throw new MoleculerClientError("missing bearer token", 401, "UNAUTHORIZED");
 				const caller = (req as IncomingMessage & { $ctx?: Context }).$ctx ?? this.broker;
+				const session = !token && config.ui.enabled ? cookieValue(req.headers.cookie, SESSION_COOKIE) : "";
+				if (session) {
+					const found = await callAction(caller, "auth.resolveSession", { session });
+					if (!found) throw new MoleculerClientError("session expired or signed out", 401, "UNAUTHORIZED");
+					if (!csrfAllows(req.method, req.headers[CSRF_HEADER], found.csrf))
+						throw new MoleculerClientError("missing or wrong CSRF token", 403, "CSRF");
+					return found.principal;
+				}
+				if (!token) throw new MoleculerClientError("missing bearer token", 401, "UNAUTHORIZED");
 				const principal = await callAction(caller, "auth.resolve", { token });
 				if (!principal)
 					throw new MoleculerClientError("invalid, revoked or expired token", 401, "UNAUTHORIZED");

@@ -2,7 +2,7 @@
 // revocation, and the first administrator token of a fresh installation.
 
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
-import type { TokenDoc } from "../schemas/auth.ts";
+import type { OpenedSession, ResolvedSession, SessionDoc, TokenDoc } from "../schemas/auth.ts";
 import { pagination } from "../schemas/params.ts";
 import { callAction } from "./support/call.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
@@ -22,10 +22,13 @@ import {
 } from "../src/auth/tokens.ts";
 import { TokenCache } from "../src/auth/token-cache.ts";
 import type { Collection } from "../src/store/types.ts";
+import { newSecret } from "../src/ui/session.ts";
 
 type AuthThis = Service & {
 	collections: Record<string, Collection<any>>;
 	tokens(): Collection<TokenDoc>;
+	sessions(): Collection<SessionDoc>;
+	principalOf(doc: TokenDoc | null): Principal | null;
 	tokenCache: TokenCache<TokenDoc>;
 	readToken(id: string): Promise<TokenDoc | null>;
 	revoked(id: string): Promise<void>;
@@ -49,6 +52,7 @@ export default function AuthService(): ServiceSchema<
 		mixins: [
 			StoreMixin([
 				{ name: "tokens", indexes: [{ fields: ["hash"], unique: true }, { fields: ["project"] }] },
+				{ name: "ui_sessions", indexes: [{ fields: ["tokenId"] }] },
 			]),
 		],
 		settings: { rest: "/auth" },
@@ -67,11 +71,67 @@ export default function AuthService(): ServiceSchema<
 					if ((!found || !sameHash(found.hash, hash)) && id !== ADMIN_ENV_TOKEN_ID) {
 						found = await this.readToken(ADMIN_ENV_TOKEN_ID);
 					}
-					const doc = found && sameHash(found.hash, hash) ? found : null;
-					if (!doc || doc.revoked) return null;
-					if (doc.expiresAt && Date.parse(doc.expiresAt) <= Date.now()) return null;
-					if (doc.job) return { id: doc._id, role: "read", project: doc.project, job: doc.job, run: doc.run };
-					return { id: doc._id, role: doc.role, project: doc.project };
+					return this.principalOf(found && sameHash(found.hash, hash) ? found : null);
+				},
+			},
+
+			/**
+			 * The web UI's sign-in (src/ui/session.ts): an API token is exchanged for a session whose id
+			 * goes into an HttpOnly cookie. Only the id's hash is stored; the session lives as long as
+			 * `ttlMs`, its token, and until closed. Worker tokens cannot open one. Internal (the gateway).
+			 */
+			openSession: {
+				params: {
+					token: { type: "string", min: 1, max: 512 },
+					ttlMs: { type: "number", integer: true, min: 1000 },
+				},
+				async handler(
+					this: AuthThis,
+					ctx: Context<{ token: string; ttlMs: number }>,
+				): Promise<OpenedSession | null> {
+					const principal = await callAction(ctx, "auth.resolve", { token: ctx.params.token });
+					if (!principal || principal.job) return null;
+					const session = newSecret();
+					const doc: SessionDoc = {
+						_id: hashToken(session),
+						tokenId: principal.id,
+						csrf: newSecret(),
+						created: new Date().toISOString(),
+						expiresAt: new Date(Date.now() + ctx.params.ttlMs).toISOString(),
+					};
+					// Expired sessions are deleted when presented; those never presented again go when their
+					// token signs in next (no sweeper to run).
+					await this.sessions().remove(
+						{ tokenId: principal.id, expiresAt: { $lt: doc.created } },
+						{ multi: true },
+					);
+					await this.sessions().insert(doc);
+					return { session, csrf: doc.csrf, expiresAt: doc.expiresAt, principal };
+				},
+			},
+
+			/** Who a session cookie is, while neither it nor its token has expired or been revoked. Internal. */
+			resolveSession: {
+				idempotent: true,
+				params: { session: { type: "string", min: 16, max: 128 } },
+				async handler(this: AuthThis, ctx: Context<{ session: string }>): Promise<ResolvedSession | null> {
+					const doc = await this.sessions().findOne({ _id: hashToken(ctx.params.session) });
+					if (!doc) return null;
+					if (Date.parse(doc.expiresAt) <= Date.now()) {
+						await this.sessions().remove({ _id: doc._id });
+						return null;
+					}
+					const principal = this.principalOf(await this.readToken(doc.tokenId));
+					if (!principal) return null;
+					return { principal, csrf: doc.csrf, expiresAt: doc.expiresAt };
+				},
+			},
+
+			/** Sign-out: the session is deleted, so its cookie opens nothing any more. Internal. */
+			closeSession: {
+				params: { session: { type: "string", min: 16, max: 128 } },
+				async handler(this: AuthThis, ctx: Context<{ session: string }>) {
+					return { closed: await this.sessions().remove({ _id: hashToken(ctx.params.session) }) };
 				},
 			},
 
@@ -237,6 +297,16 @@ export default function AuthService(): ServiceSchema<
 			tokens(this: AuthThis) {
 				return this.collections.tokens as Collection<TokenDoc>;
 			},
+			sessions(this: AuthThis) {
+				return this.collections.ui_sessions as Collection<SessionDoc>;
+			},
+			/** The principal of a valid token document (not revoked, not expired), else null. */
+			principalOf(doc: TokenDoc | null): Principal | null {
+				if (!doc || doc.revoked) return null;
+				if (doc.expiresAt && Date.parse(doc.expiresAt) <= Date.now()) return null;
+				if (doc.job) return { id: doc._id, role: "read", project: doc.project, job: doc.job, run: doc.run };
+				return { id: doc._id, role: doc.role, project: doc.project };
+			},
 			present(doc: TokenDoc) {
 				return {
 					id: doc._id,
@@ -286,7 +356,11 @@ export default function AuthService(): ServiceSchema<
 				});
 				// Printed once, on purpose to stdout and not through the logger's level filter.
 				process.stdout.write(
-					firstStartBanner(token, publicUrlOf(this.broker, config) ?? "<the public URL of an API node>"),
+					firstStartBanner(
+						token,
+						publicUrlOf(this.broker, config) ?? "<the public URL of an API node>",
+						config.ui.enabled,
+					),
 				);
 			},
 		},
@@ -297,7 +371,7 @@ export default function AuthService(): ServiceSchema<
 	};
 }
 
-function firstStartBanner(token: string, apiUrl: string): string {
+function firstStartBanner(token: string, apiUrl: string, ui: boolean): string {
 	return [
 		"",
 		"================================================================================",
@@ -309,6 +383,7 @@ function firstStartBanner(token: string, apiUrl: string): string {
 		`   npx cds login --api-url ${apiUrl} --token ${token}`,
 		"   npx cds project create DEMO Demo",
 		"   npx cds workflow import DEMO ../shared/cds-corpus/ITSCWRKFLW3",
+		...(ui ? ["", ` Or open the web UI at ${apiUrl}/ and sign in with this token.`] : []),
 		"================================================================================",
 		"",
 	].join("\n");

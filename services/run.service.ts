@@ -8,7 +8,7 @@
 import { callAction } from "./support/call.ts";
 import type { Context, Service, ServiceSchema } from "moleculer";
 import type { Config } from "../config/index.ts";
-import { invalid } from "./support/errors.ts";
+import { invalid, notFound } from "./support/errors.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
 import { everyInterval } from "./support/periodic.ts";
 import { engineCall, openRunEngine } from "./support/run-engine.ts";
@@ -28,6 +28,7 @@ import type { RunEngine } from "../src/engine/run-engine.ts";
 import { findRunByRef, parseRunRef, RUN_REF_PATTERN } from "../src/engine/run-ref.ts";
 import { NAME_PATTERN, PROJECT_KEY_PATTERN } from "../src/project/variables.ts";
 import { subsetProblem } from "../src/store/subset.ts";
+import { blobNameProblem, blobRefId, TAG_PATTERN } from "../src/engine/worker-job.ts";
 import { pagination } from "../schemas/params.ts";
 import {
 	markWorkflowWorkspacesDeleted,
@@ -287,6 +288,85 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 					const { key, name, number, ...query } = ctx.params;
 					const run = await engineCall(() => findRunByRef(this.engine.repo, key, name, refOf(number)));
 					return engineCall(() => readLogPage(this.engine.repo, run, query));
+				},
+			},
+
+			steps: {
+				rest: "GET /:key/workflows/:name/runs/:number/steps",
+				summary:
+					"The steps of one of a run's jobs as its worker reported them: status, start, end, exit code",
+				permission: { level: "read", project: "key" },
+				params: {
+					key: keyParam,
+					name: nameParam,
+					number: numberParam,
+					job: { type: "string", min: 1, max: 1024 },
+				},
+				async handler(this: RunThis, ctx: Context<RunRef & { job: string }>) {
+					const { key, name, number, job } = ctx.params;
+					const run = await engineCall(() => findRunByRef(this.engine.repo, key, name, refOf(number)));
+					// Only a job of this run: the permission was checked on the run's project.
+					if (!(await this.engine.repo.jobsOfRun(run)).some((j) => j._id === job))
+						return { items: [], next: null };
+					const docs = await this.engine.repo.jobSteps.find(
+						{ jobId: job },
+						{ sort: { index: 1 }, limit: 10_000 },
+					);
+					return {
+						items: docs.map((d) => {
+							const { _id, jobId: _job, ...step } = d as Record<string, unknown>;
+							return step;
+						}),
+						next: null,
+					};
+				},
+			},
+
+			artifacts: {
+				rest: "GET /:key/workflows/:name/runs/:number/artifacts",
+				summary: "The artifacts a run's jobs uploaded (tag, file name, size, SHA-256)",
+				permission: { level: "read", project: "key" },
+				params: { key: keyParam, name: nameParam, number: numberParam, ...pagination },
+				async handler(this: RunThis, ctx: Context<RunRef & PageOptions>) {
+					const { key, name, number } = ctx.params;
+					const run = await engineCall(() => findRunByRef(this.engine.repo, key, name, refOf(number)));
+					return paginate(this.engine.repo.artifactRefs, { scope: run._id }, ctx.params, (r) => ({
+						tag: r.tag,
+						name: r.name,
+						size: r.size,
+						sha256: r.sha256,
+					}));
+				},
+			},
+
+			artifact: {
+				rest: "GET /:key/workflows/:name/runs/:number/artifacts/:tag/:file",
+				summary: "Download an artifact of a run (always as an attachment, never shown inline)",
+				permission: { level: "read", project: "key" },
+				params: {
+					key: keyParam,
+					name: nameParam,
+					number: numberParam,
+					tag: { type: "string", pattern: TAG_PATTERN },
+					file: { type: "string", min: 1, max: 255 },
+				},
+				async handler(this: RunThis, ctx: Context<RunRef & { tag: string; file: string }>) {
+					const { key, name, number, tag, file } = ctx.params;
+					const problem = blobNameProblem(tag, file);
+					if (problem) throw invalid(problem.message, [{ field: problem.field, message: problem.detail }]);
+					const run = await engineCall(() => findRunByRef(this.engine.repo, key, name, refOf(number)));
+					const ref = await this.engine.repo.artifactRefs.findOne({ _id: blobRefId(run._id, tag, file) });
+					const stream = ref ? await runtimeOf(this.broker).artifacts.get(ref.sha256) : null;
+					if (!ref || !stream) throw notFound(`artifact ${tag}/${file}`, { tag, file });
+					// Files from jobs are untrusted: downloaded, never rendered or sniffed by a browser.
+					const meta = ctx.meta as Record<string, unknown>;
+					meta.$responseType = "application/octet-stream";
+					meta.$responseHeaders = {
+						"Content-Disposition": `attachment; filename="${file.replace(/[^A-Za-z0-9._-]/g, "_")}"`,
+						"X-Content-Type-Options": "nosniff",
+						"Content-Security-Policy": "default-src 'none'; sandbox",
+					};
+					return stream;
 				},
 			},
 
