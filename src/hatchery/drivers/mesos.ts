@@ -9,8 +9,9 @@
 // tasks, and learns them by an implicit RECONCILE (task ids carry the job id: task-id.ts), so it
 // adopts them; a task that ended while no instance listened has its terminal status redelivered
 // (never acknowledged): its live job fails with it at the next reconcile. Beyond the timeout the
-// master has killed the tasks: their workers' heartbeats stop ("worker lost"), and a live job
-// still without a task at two reconciles in a row of one subscription fails with that reason.
+// master has killed the tasks and refuses the id (ERROR): the live jobs without a task fail at
+// the new framework's first reconcile. Without any such evidence, a live job still without a
+// task at two reconciles in a row of one subscription fails too (its end was missed).
 // A stream that ends, or that misses its heartbeats (three intervals, the interval given by
 // SUBSCRIBED), is re-subscribed; a non-leading master's 307 is followed to the leader.
 //
@@ -136,6 +137,12 @@ export class MesosDriver implements HatcheryDriver {
 	 * task is gone, with the reason.
 	 */
 	private readonly endedUnheard = new Map<string, string>();
+	/**
+	 * The master refused the kept framework id (removed: it outlived its failover timeout, or was
+	 * torn down): every task of the previous instance is gone — evidence for each live job of
+	 * this hatchery that has no task in this instance.
+	 */
+	private previousFrameworkRemoved = false;
 	private closed = false;
 	private loop?: Promise<void>;
 
@@ -295,6 +302,7 @@ export class MesosDriver implements HatcheryDriver {
 					`error from the master: ${e.error?.message ?? "?"}${refused ? ": subscribing as a new framework" : ""}`,
 				);
 				if (refused) {
+					if (this.frameworkId) this.previousFrameworkRemoved = true;
 					this.frameworkId = undefined;
 					void this.opts.keeper.clear().catch(() => {});
 				}
@@ -404,13 +412,7 @@ export class MesosDriver implements HatcheryDriver {
 		if (!t) {
 			const jobId = jobOfTask(this.opts.name, id);
 			const outcome = taskOutcome(status, false, false);
-			if (jobId && outcome.kind === "over")
-				// Its worker may have ended before it fetched its job from the previous instance.
-				this.endedUnheard.set(
-					jobId,
-					outcome.failure?.reason ??
-						`its Mesos task ended (${status.state.replace(/^TASK_/, "").toLowerCase()}) while no hatchery instance listened`,
-				);
+			if (jobId && outcome.kind === "over") this.endedUnheard.set(jobId, unheardEnd(status, outcome.failure));
 			if (!jobId || outcome.kind === "over" || outcome.kind === "requeue") return;
 			// A task of a previous instance of this hatchery: adopted (reconcile kills it if its job is over).
 			t = {
@@ -456,6 +458,10 @@ export class MesosDriver implements HatcheryDriver {
 				return;
 			}
 			case "over":
+				// An adopted task's worker may have ended before it fetched its job from the previous
+				// instance (then nobody reports the job), and this end may come before the hatchery
+				// listens to exits (during start): kept as evidence for the next reconcile.
+				if (!t.ours && t.jobId) this.endedUnheard.set(t.jobId, unheardEnd(status, outcome.failure));
 				// An unreachable agent may come back with the task: it must not run on unwatched.
 				if (status.state === "TASK_UNREACHABLE") this.killTask(t);
 				this.ended(t, outcome.code, outcome.failure);
@@ -620,8 +626,14 @@ export class MesosDriver implements HatcheryDriver {
 			// subscription — lost while no instance listened (the framework outlived its failover
 			// timeout). Not at one: the answers of an implicit reconciliation have no end marker.
 			const missing = new Set(liveJobs.filter((j) => !withTask.has(j)));
+			const removed = this.previousFrameworkRemoved;
+			this.previousFrameworkRemoved = false;
 			for (const jobId of missing) {
-				const ended = this.endedUnheard.get(jobId);
+				const ended =
+					this.endedUnheard.get(jobId) ??
+					(removed
+						? "its Mesos task is gone (the master removed its framework: it outlived its failover timeout, or was torn down)"
+						: undefined);
 				if (ended !== undefined || this.missing.has(jobId)) {
 					this.endedUnheard.delete(jobId);
 					missing.delete(jobId);
@@ -664,6 +676,14 @@ export class MesosDriver implements HatcheryDriver {
 		await this.assignments.close();
 		await this.opts.keeper.close().catch(() => {});
 	}
+}
+
+/** Why a live job whose task of a previous instance ended cannot end well. */
+function unheardEnd(status: TaskStatus, failure?: WorkerHandle["failure"]): string {
+	return (
+		failure?.reason ??
+		`its Mesos task, launched by a previous hatchery instance, ended (${status.state.replace(/^TASK_/, "").toLowerCase()}) before its job did`
+	);
 }
 
 function shellQuote(s: string): string {
