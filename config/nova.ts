@@ -4,7 +4,6 @@
 // is `openstack`: the driver then names what is missing (the node exits 2).
 
 import {
-	ConfigError,
 	duration,
 	type Env,
 	list,
