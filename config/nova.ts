@@ -4,7 +4,6 @@
 // is `openstack`: the driver then names what is missing (the node exits 2).
 
 import {
-	ConfigError,
 	duration,
 	type Env,
 	list,
@@ -29,7 +28,7 @@ export const NOVA_SETTINGS = {
 	authUrl: url(
 		"CDS_OPENSTACK_AUTH_URL",
 		["http:", "https:"],
-		"the Keystone v3 URL of the Nova hatchery (`https://keystone.example:5000/v3`; a `/v2.0` URL is refused: v2.0 is gone from OpenStack)",
+		"the Keystone v3 URL of the Nova hatchery (`https://keystone.example:5000/v3`; a v2.0 URL is used as v3 at that host, with a warning: v2.0 is gone from OpenStack)",
 	),
 	username: optionalString("CDS_OPENSTACK_USERNAME", "the Keystone user the Nova hatchery authenticates as"),
 	password,
@@ -105,10 +104,6 @@ export interface NovaSettings
 
 export function readNovaSettings(env: Env): NovaSettings {
 	const { images, passwordFile: _file, ...rest } = readAll(env, NOVA_SETTINGS);
-	if (rest.authUrl && /\/v2\.0\/?$/.test(rest.authUrl))
-		throw new ConfigError(
-			`CDS_OPENSTACK_AUTH_URL=${rest.authUrl}: Keystone v2.0 is gone from OpenStack; use the v3 URL of that host (…/v3)`,
-		);
 	const map: Record<string, string> = {};
 	for (const item of images ?? []) {
 		const at = item.indexOf("=");

@@ -3,7 +3,7 @@
 
 import { randomBytes } from "node:crypto";
 import { SwiftArtifactStore } from "../../src/artifacts/swift/swift-artifact-store.ts";
-import { keystoneAuth } from "../../src/artifacts/swift/keystone.ts";
+import { keystoneAuth } from "../../src/artifacts/swift/keystone-auth.ts";
 import { tempAuth } from "../../src/artifacts/swift/tempauth.ts";
 
 export type SwiftAuthKind = "tempauth" | "keystone";

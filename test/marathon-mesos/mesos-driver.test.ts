@@ -188,6 +188,48 @@ describe("mesos driver against the stand-in master", () => {
 		assert.ok(callsOf(fid).some((c) => c.type === "KILL"));
 	});
 
+	test("a task that ended while no instance listened: its redelivered end fails its live job at the next instance's first reconcile", async () => {
+		const gate = path.join(dir, "unheard.gate");
+		const worker = path.join(dir, "unheard.sh");
+		writeFileSync(worker, `cat > /dev/null\nwhile [ ! -e ${gate} ]; do sleep 0.05; done\nexit 3\n`);
+		const env = { CDS_MESOS_WORKER_COMMAND: `sh ${worker}` };
+		const first = await driver("unheard", env);
+		const handle = await first.d.spawn(assignment("P/W/1/unheard"));
+		await until("the task to run", () => master.tasks.get(handle.name)?.state === "TASK_RUNNING");
+		await first.d.close({ leaveRunning: true });
+		writeFileSync(gate, "");
+		await until("the task to end unheard", () => master.tasks.get(handle.name)?.state === "TASK_FAILED");
+		const again = await driver("unheard", env);
+		// Acknowledged (so forgotten by the master): the new instance has handled the redelivered end.
+		await until("the end acknowledged", () => !master.tasks.has(handle.name));
+		assert.deepEqual(await again.d.reconcile(["P/W/1/unheard"]), { adopted: 0, killed: 0 });
+		assert.equal(again.exits.length, 1, "failed at the first reconcile, on evidence");
+		assert.equal(again.exits[0]!.h.jobId, "P/W/1/unheard");
+		assert.match(
+			again.exits[0]!.h.failure!.reason,
+			/previous hatchery instance, ended \(failed\) before its job did/,
+		);
+		await again.d.close();
+	});
+
+	test("a framework the master removed (beyond its failover timeout): the next instance fails its live jobs at its first reconcile", async () => {
+		const sleeper = path.join(dir, "sleeper3.sh");
+		writeFileSync(sleeper, "cat > /dev/null\nsleep 60\n");
+		const env = { CDS_MESOS_WORKER_COMMAND: `sh ${sleeper}`, CDS_MESOS_FAILOVER_TIMEOUT_SECONDS: "1" };
+		const first = await driver("removed", env);
+		const handle = await first.d.spawn(assignment("P/W/1/removed"));
+		await until("the task to run", () => master.tasks.get(handle.name)?.state === "TASK_RUNNING");
+		const fid = master.frameworkIds().at(-1)!;
+		await first.d.close({ leaveRunning: true });
+		await until("the framework to be removed", () => !master.frameworkIds().includes(fid));
+		const again = await driver("removed", env);
+		assert.notEqual(master.frameworkIds().at(-1), fid, "subscribed anew");
+		assert.deepEqual(await again.d.reconcile(["P/W/1/removed"]), { adopted: 0, killed: 0 });
+		assert.equal(again.exits.length, 1, "failed at the first reconcile, on evidence");
+		assert.match(again.exits[0]!.h.failure!.reason, /the master removed its framework/);
+		await again.d.close();
+	});
+
 	test("close with leaveRunning keeps the framework (no TEARDOWN) and its id for the next instance", async () => {
 		const { d } = await driver("leave");
 		const fid = master.frameworkIds().at(-1)!;

@@ -63,7 +63,9 @@ describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip
 		const gate = path.join(c.shared, `${name}.gate`);
 		return {
 			gate,
-			script: `echo started\nfor i in $(seq 1 600); do [ -e ${gate} ] && break; sleep 0.1; done\necho finished`,
+			/** Written by the step: its worker holds the job (its assignment fetched) and runs it. */
+			started: `${gate}.started`,
+			script: `echo started\ntouch ${gate}.started\nfor i in $(seq 1 600); do [ -e ${gate} ] && break; sleep 0.1; done\necho finished`,
 		};
 	};
 
@@ -181,10 +183,15 @@ describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip
 	test("framework failover within failover_timeout: the restarted hatchery re-subscribes with its framework id and the job succeeds", async () => {
 		const name = "mesos-fw-within";
 		let h = c.hatchery(name);
-		const { gate, script } = gated("within");
+		const { gate, started, script } = gated("within");
 		await c.workflow("WITHIN", c.job(name, script));
 		const n = await c.start("WITHIN");
 		const t = await taskOf(name, "WITHIN");
+		// TASK_RUNNING is the task's shell: its worker fetches its one-time assignment from this
+		// hatchery just after. Killed before that, the worker never gets its job (its task ends, and
+		// the job fails on that evidence): "within failover_timeout" is about a job under way.
+		const fs = await import("node:fs");
+		await c.until("the step to run", async () => fs.existsSync(started));
 		const accepts = master.calls.filter((x) => x.type === "ACCEPT").length;
 		await h.kill9();
 		h = c.hatchery(name);
@@ -195,7 +202,7 @@ describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip
 					(x.framework_id as { value: string } | undefined)?.value === t.frameworkId,
 			),
 		);
-		(await import("node:fs")).writeFileSync(gate, "");
+		fs.writeFileSync(gate, "");
 		const run = await c.wait("WITHIN", n);
 		assert.equal(run.status, "Success", JSON.stringify(run.nodes));
 		assert.equal(master.tasks.get(t.taskId)?.orphaned, undefined, "the task was kept");

@@ -12,7 +12,7 @@ import {
 	ChecksumMismatchError,
 	UploadRejectedError,
 } from "../../src/artifacts/artifact-store.ts";
-import { keystoneAuth } from "../../src/artifacts/swift/keystone.ts";
+import { keystoneAuth } from "../../src/artifacts/swift/keystone-auth.ts";
 import { objectPath } from "../../src/artifacts/swift/object-client.ts";
 import { serverUrl } from "../helpers/servers.ts";
 import { type SwiftAuthKind, swiftTestStore } from "../helpers/swift-store.ts";

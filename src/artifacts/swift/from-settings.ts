@@ -1,7 +1,7 @@
 // The Swift store from its settings: Keystone v3 or TempAuth, as CDS_SWIFT_AUTH_KIND says.
 
 import type { SwiftStoreSettings } from "../index.ts";
-import { keystoneAuth } from "./keystone.ts";
+import { keystoneAuth } from "./keystone-auth.ts";
 import { SwiftArtifactStore } from "./swift-artifact-store.ts";
 import { tempAuth } from "./tempauth.ts";
 

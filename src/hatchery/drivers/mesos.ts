@@ -7,9 +7,13 @@
 // The framework id is kept (src/mesos/framework-id.ts) and the framework registers with a
 // failover_timeout: a hatchery restarted within it SUBSCRIBEs with the same id, keeps its
 // tasks, and learns them by an implicit RECONCILE (task ids carry the job id: task-id.ts), so it
-// adopts them; beyond it the master has killed them: their workers' heartbeats stop ("worker
-// lost"), and a live job still without a task at two reconciles in a row fails with that reason. A stream that ends, or that misses its heartbeats (three intervals, the interval
-// given by SUBSCRIBED), is re-subscribed; a non-leading master's 307 is followed to the leader.
+// adopts them; a task that ended while no instance listened has its terminal status redelivered
+// (never acknowledged): its live job fails with it at the next reconcile. Beyond the timeout the
+// master has killed the tasks and refuses the id (ERROR): the live jobs without a task fail at
+// the new framework's first reconcile. Without any such evidence, a live job still without a
+// task at two reconciles in a row of one subscription fails too (its end was missed).
+// A stream that ends, or that misses its heartbeats (three intervals, the interval given by
+// SUBSCRIBED), is re-subscribed; a non-leading master's 307 is followed to the leader.
 //
 // The token is in neither the task's definition nor its environment: the task's shell fetches
 // its assignment once from this hatchery (src/mesos/assignment-server.ts) into the worker's
@@ -125,8 +129,20 @@ export class MesosDriver implements HatcheryDriver {
 	private lastUpdateAt = 0;
 	private watchdog?: NodeJS.Timeout;
 	private onSubscribed?: () => void;
-	/** Live jobs without a task at the last reconcile: failed when still so at the next. */
+	/** Live jobs without a task at the last reconcile of this subscription: failed when still so at the next. */
 	private missing = new Set<string>();
+	/**
+	 * Jobs whose task (a previous instance's) ended while no instance listened: the master
+	 * redelivers that unacknowledged terminal status after the restart. The evidence a live job's
+	 * task is gone, with the reason.
+	 */
+	private readonly endedUnheard = new Map<string, string>();
+	/**
+	 * The master refused the kept framework id (removed: it outlived its failover timeout, or was
+	 * torn down): every task of the previous instance is gone — evidence for each live job of
+	 * this hatchery that has no task in this instance.
+	 */
+	private previousFrameworkRemoved = false;
 	private closed = false;
 	private loop?: Promise<void>;
 
@@ -240,6 +256,9 @@ export class MesosDriver implements HatcheryDriver {
 				this.heartbeatMs = (e.subscribed!.heartbeat_interval_seconds ?? 15) * 1000;
 				this.subscribed = true;
 				this.suppressed = false;
+				// "Missing at two reconciles in a row" counts within one subscription: both after its
+				// implicit reconciliation was asked, never one before and one after a re-subscription.
+				this.missing.clear();
 				this.backoff.reset();
 				void this.opts.keeper
 					.save(id)
@@ -283,6 +302,7 @@ export class MesosDriver implements HatcheryDriver {
 					`error from the master: ${e.error?.message ?? "?"}${refused ? ": subscribing as a new framework" : ""}`,
 				);
 				if (refused) {
+					if (this.frameworkId) this.previousFrameworkRemoved = true;
 					this.frameworkId = undefined;
 					void this.opts.keeper.clear().catch(() => {});
 				}
@@ -392,6 +412,7 @@ export class MesosDriver implements HatcheryDriver {
 		if (!t) {
 			const jobId = jobOfTask(this.opts.name, id);
 			const outcome = taskOutcome(status, false, false);
+			if (jobId && outcome.kind === "over") this.endedUnheard.set(jobId, unheardEnd(status, outcome.failure));
 			if (!jobId || outcome.kind === "over" || outcome.kind === "requeue") return;
 			// A task of a previous instance of this hatchery: adopted (reconcile kills it if its job is over).
 			t = {
@@ -437,6 +458,10 @@ export class MesosDriver implements HatcheryDriver {
 				return;
 			}
 			case "over":
+				// An adopted task's worker may have ended before it fetched its job from the previous
+				// instance (then nobody reports the job), and this end may come before the hatchery
+				// listens to exits (during start): kept as evidence for the next reconcile.
+				if (!t.ours && t.jobId) this.endedUnheard.set(t.jobId, unheardEnd(status, outcome.failure));
 				// An unreachable agent may come back with the task: it must not run on unwatched.
 				if (status.state === "TASK_UNREACHABLE") this.killTask(t);
 				this.ended(t, outcome.code, outcome.failure);
@@ -593,32 +618,47 @@ export class MesosDriver implements HatcheryDriver {
 				killed++;
 			} else if (t.launchedAt !== undefined) this.killTask(t); // its KILL may have been lost
 		}
+		for (const jobId of [...this.endedUnheard.keys()])
+			if (!live.has(jobId) || withTask.has(jobId)) this.endedUnheard.delete(jobId);
 		if (this.subscribed) {
-			// A live job of this hatchery without a task at two reconciles in a row: lost while no
-			// instance listened (the framework outlived its failover timeout, the task's end was
-			// missed). Not at one: the answers of an implicit reconciliation have no end marker.
+			// A live job of this hatchery without a task: failed at once on evidence (the master
+			// redelivered its task's end), else when still so at the next reconcile of this
+			// subscription — lost while no instance listened (the framework outlived its failover
+			// timeout). Not at one: the answers of an implicit reconciliation have no end marker.
 			const missing = new Set(liveJobs.filter((j) => !withTask.has(j)));
-			for (const jobId of missing)
-				if (this.missing.has(jobId))
-					for (const l of this.exitListeners)
-						l(
-							{
-								name: `mesos task of ${jobId}`,
-								jobId,
-								startedAt: Date.now(),
-								state: "exited",
-								failure: {
-									reason:
-										"its Mesos task is gone (its framework outlived the failover timeout, or its end was missed)",
-									started: true,
-								},
-							},
-							null,
-						);
+			const removed = this.previousFrameworkRemoved;
+			this.previousFrameworkRemoved = false;
+			for (const jobId of missing) {
+				const ended =
+					this.endedUnheard.get(jobId) ??
+					(removed
+						? "its Mesos task is gone (the master removed its framework: it outlived its failover timeout, or was torn down)"
+						: undefined);
+				if (ended !== undefined || this.missing.has(jobId)) {
+					this.endedUnheard.delete(jobId);
+					missing.delete(jobId);
+					this.taskGone(
+						jobId,
+						ended ??
+							"its Mesos task is gone (its framework outlived the failover timeout, or its end was missed)",
+					);
+				}
+			}
 			this.missing = missing;
 			this.reconcileKnown();
 		}
 		return { adopted, killed };
+	}
+
+	private taskGone(jobId: string, reason: string): void {
+		const handle: WorkerHandle = {
+			name: `mesos task of ${jobId}`,
+			jobId,
+			startedAt: Date.now(),
+			state: "exited",
+			failure: { reason, started: true },
+		};
+		for (const l of this.exitListeners) l(handle, null);
 	}
 
 	async close(options: { leaveRunning?: boolean } = {}): Promise<void> {
@@ -636,6 +676,14 @@ export class MesosDriver implements HatcheryDriver {
 		await this.assignments.close();
 		await this.opts.keeper.close().catch(() => {});
 	}
+}
+
+/** Why a live job whose task of a previous instance ended cannot end well. */
+function unheardEnd(status: TaskStatus, failure?: WorkerHandle["failure"]): string {
+	return (
+		failure?.reason ??
+		`its Mesos task, launched by a previous hatchery instance, ended (${status.state.replace(/^TASK_/, "").toLowerCase()}) before its job did`
+	);
 }
 
 function shellQuote(s: string): string {

@@ -93,15 +93,18 @@ export async function createOpenStackDriver(
 	const driver = new OpenStackDriver({
 		name: settings.name,
 		settings: s,
-		keystone: new Keystone({
-			authUrl: s.authUrl!,
-			username: s.username!,
-			password: s.password!,
-			project: s.project!,
-			domain: s.domain,
-			region: s.region,
-			interface: s.interface,
-		}),
+		keystone: new Keystone(
+			{
+				authUrl: s.authUrl!,
+				username: s.username!,
+				password: s.password!,
+				project: s.project!,
+				domain: s.domain,
+				region: s.region,
+				interface: s.interface,
+			},
+			{ warn: (m) => log?.(m) },
+		),
 		maxWorkers: settings.maxWorkers,
 		maxProvisioning: settings.maxProvisioning,
 		models: settings.models,
