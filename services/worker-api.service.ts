@@ -135,6 +135,83 @@ const COMMIT_PARAMS = {
 	uploadId: { type: "string", pattern: /^[a-zA-Z0-9-]{1,128}$/ },
 } as const;
 
+/** Every route of this service is for a worker's job token. */
+const worker = { level: "worker" } as const;
+// `type: "stream"` (moleculer-web) hands the raw request body to the action as a stream.
+const rest = (method: "GET" | "POST" | "PUT", path: string, extra: { type?: "stream" } = {}) =>
+	({ method, path, basePath: "/worker", ...extra }) as {
+		method: "GET" | "POST" | "PUT";
+		path: string;
+		basePath: string;
+	};
+
+/** A blob area of the worker API: artifacts belong to the job's run, cache files to its project. */
+interface BlobArea {
+	/** The route segment. */
+	path: "artifacts" | "cache";
+	/** The action names' word: `directArtifactUpload`, `commitCacheUpload`… */
+	word: "Artifact" | "Cache";
+	/** What one file of the area is called in the route summaries. */
+	what: string;
+	refs(engine: RunEngine): Collection<BlobRefDoc>;
+	scope(job: JobDoc): string;
+}
+
+const ARTIFACT_AREA: BlobArea = {
+	path: "artifacts",
+	word: "Artifact",
+	what: "an artifact of the worker's run",
+	refs: (engine) => engine.repo.artifactRefs,
+	scope: (job) => job.runId,
+};
+
+const CACHE_AREA: BlobArea = {
+	path: "cache",
+	word: "Cache",
+	what: "a file of the project cache",
+	refs: (engine) => engine.repo.cacheRefs,
+	scope: (job) => job.project,
+};
+
+/**
+ * The object-store transfers of one area: a presigned upload (then its commit, once the store
+ * checked the bytes' size and SHA-256) and a presigned download, so the bytes skip the API.
+ */
+function directTransferActions(area: BlobArea) {
+	return {
+		[`direct${area.word}Upload`]: {
+			rest: rest("POST", `/${area.path}/:tag/:name/direct-upload`),
+			summary: `A presigned URL to upload ${area.what} straight to the object store (then commit it)`,
+			permission: worker,
+			params: DIRECT_UPLOAD_PARAMS,
+			async handler(this: WorkerThis, ctx: WorkerCtx<DirectUploadParams>) {
+				const job = await this.callerJob(ctx);
+				return this.directUpload(ctx, area.scope(job));
+			},
+		},
+		[`commit${area.word}Upload`]: {
+			rest: rest("POST", `/${area.path}/:tag/:name/commit`),
+			summary: `Make a direct upload ${area.what}, once the store checked its size and SHA-256`,
+			permission: worker,
+			params: COMMIT_PARAMS,
+			async handler(this: WorkerThis, ctx: WorkerCtx<CommitParams>) {
+				const job = await this.callerJob(ctx);
+				return this.commitDirect(ctx, area.refs(this.engine), area.scope(job));
+			},
+		},
+		[`direct${area.word}Download`]: {
+			rest: rest("GET", `/${area.path}/:tag/:name/direct-download`),
+			summary: `A presigned URL to download ${area.what} straight from the object store`,
+			permission: worker,
+			params: { tag: { type: "string" }, name: { type: "string" } },
+			async handler(this: WorkerThis, ctx: WorkerCtx) {
+				const job = await this.callerJob(ctx);
+				return this.directDownload(ctx, area.refs(this.engine), area.scope(job));
+			},
+		},
+	};
+}
+
 function blobParams(ctx: WorkerCtx<any>): { tag: string; name: string } {
 	// moleculer-web hands path parameters in ctx.params and, for `type: "stream"` routes, the body in ctx.stream.
 	const p = { ...(ctx.meta.$params ?? {}), ...((ctx.params ?? {}) as Record<string, unknown>) };
@@ -160,14 +237,6 @@ const warnedJobs = new Set<string>();
 export default function WorkerApiService(
 	config: Config,
 ): ServiceSchema<any, WorkerMethods, WorkerLocals, WorkerThis> {
-	const worker = { level: "worker" } as const;
-	// `type: "stream"` (moleculer-web) hands the raw request body to the action as a stream.
-	const rest = (method: "GET" | "POST" | "PUT", path: string, extra: { type?: "stream" } = {}) =>
-		({ method, path, basePath: "/worker", ...extra }) as {
-			method: "GET" | "POST" | "PUT";
-			path: string;
-			basePath: string;
-		};
 	return {
 		name: "worker",
 		actions: {
@@ -467,71 +536,8 @@ export default function WorkerApiService(
 				},
 			},
 
-			directArtifactUpload: {
-				rest: rest("POST", "/artifacts/:tag/:name/direct-upload"),
-				summary: "A presigned URL to upload an artifact straight to the object store (then commit it)",
-				permission: worker,
-				params: DIRECT_UPLOAD_PARAMS,
-				async handler(this: WorkerThis, ctx: WorkerCtx<DirectUploadParams>) {
-					const job = await this.callerJob(ctx);
-					return this.directUpload(ctx, job.runId);
-				},
-			},
-
-			commitArtifactUpload: {
-				rest: rest("POST", "/artifacts/:tag/:name/commit"),
-				summary: "Make a direct upload the artifact, once the store checked its size and SHA-256",
-				permission: worker,
-				params: COMMIT_PARAMS,
-				async handler(this: WorkerThis, ctx: WorkerCtx<CommitParams>) {
-					const job = await this.callerJob(ctx);
-					return this.commitDirect(ctx, this.engine.repo.artifactRefs, job.runId);
-				},
-			},
-
-			directArtifactDownload: {
-				rest: rest("GET", "/artifacts/:tag/:name/direct-download"),
-				summary: "A presigned URL to download an artifact of the worker's run straight from the object store",
-				permission: worker,
-				params: { tag: { type: "string" }, name: { type: "string" } },
-				async handler(this: WorkerThis, ctx: WorkerCtx) {
-					const job = await this.callerJob(ctx);
-					return this.directDownload(ctx, this.engine.repo.artifactRefs, job.runId);
-				},
-			},
-
-			directCacheUpload: {
-				rest: rest("POST", "/cache/:tag/:name/direct-upload"),
-				summary: "A presigned URL to push a cache file straight to the object store (then commit it)",
-				permission: worker,
-				params: DIRECT_UPLOAD_PARAMS,
-				async handler(this: WorkerThis, ctx: WorkerCtx<DirectUploadParams>) {
-					const job = await this.callerJob(ctx);
-					return this.directUpload(ctx, job.project);
-				},
-			},
-
-			commitCacheUpload: {
-				rest: rest("POST", "/cache/:tag/:name/commit"),
-				summary: "Make a direct upload the cache file, once the store checked its size and SHA-256",
-				permission: worker,
-				params: COMMIT_PARAMS,
-				async handler(this: WorkerThis, ctx: WorkerCtx<CommitParams>) {
-					const job = await this.callerJob(ctx);
-					return this.commitDirect(ctx, this.engine.repo.cacheRefs, job.project);
-				},
-			},
-
-			directCacheDownload: {
-				rest: rest("GET", "/cache/:tag/:name/direct-download"),
-				summary: "A presigned URL to pull a cache file straight from the object store",
-				permission: worker,
-				params: { tag: { type: "string" }, name: { type: "string" } },
-				async handler(this: WorkerThis, ctx: WorkerCtx) {
-					const job = await this.callerJob(ctx);
-					return this.directDownload(ctx, this.engine.repo.cacheRefs, job.project);
-				},
-			},
+			...directTransferActions(ARTIFACT_AREA),
+			...directTransferActions(CACHE_AREA),
 
 			putCache: {
 				rest: rest("PUT", "/cache/:tag/:name", { type: "stream" }),
