@@ -1,6 +1,6 @@
 // Artifact, cache and report-file storage knobs.
 
-import { ARTIFACT_STORE_KINDS } from "../src/artifacts/index.ts";
+import { ARTIFACT_STORE_KINDS, type SwiftStoreSettings } from "../src/artifacts/index.ts";
 import {
 	bool,
 	bytes,
@@ -91,18 +91,8 @@ export const SWIFT_SETTINGS = {
 	),
 };
 
-export interface SwiftSettings {
-	authUrl: string;
-	authKind: "keystone" | "tempauth";
-	user: string;
-	password: string;
-	project?: string;
-	domain: string;
-	region?: string;
-	containerPrefix: string;
-	segmentBytes: number;
-	tempUrls: boolean;
-}
+/** The Swift store's settings: the store's own contract (src/ does not import config/). */
+export type SwiftSettings = SwiftStoreSettings;
 
 function readSwiftSettings(env: Env): SwiftSettings {
 	const { passwordFile: _read, ...s } = readAll(env, SWIFT_SETTINGS);

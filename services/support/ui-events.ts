@@ -57,6 +57,23 @@ export interface RunRefParams {
 	number: string;
 }
 
+/** Answers `req` with an event stream (reconnects after 1 s); `closed` turns true when the client leaves. */
+function openEventStream(req: IncomingMessage, res: ServerResponse): { readonly closed: boolean } {
+	const stream = { closed: false };
+	req.on("close", () => {
+		stream.closed = true;
+	});
+	req.socket.setTimeout(0);
+	res.writeHead(200, {
+		...SECURITY_HEADERS,
+		"Content-Type": "text/event-stream; charset=utf-8",
+		"Cache-Control": "no-store",
+		"X-Accel-Buffering": "no",
+	});
+	res.write("retry: 1000\n\n");
+	return stream;
+}
+
 /**
  * Streams a run until it has ended and every line was sent, or the client goes away. Throws (before
  * anything is written) when the principal may not read the run or it does not exist.
@@ -77,21 +94,10 @@ export async function streamRun(
 		typeof req.headers["last-event-id"] === "string" ? req.headers["last-event-id"] : undefined,
 	);
 	let position: StreamPosition = resumed && resumed.run === run.id ? resumed : { run: run.id, cursor: "" };
-	let closed = false;
-	req.on("close", () => {
-		closed = true;
-	});
-	req.socket.setTimeout(0);
-	res.writeHead(200, {
-		...SECURITY_HEADERS,
-		"Content-Type": "text/event-stream; charset=utf-8",
-		"Cache-Control": "no-store",
-		"X-Accel-Buffering": "no",
-	});
-	res.write("retry: 1000\n\n");
+	const stream = openEventStream(req, res);
 	let lastDigest = "";
 	let lastBeat = Date.now();
-	while (!closed && broker.started !== false) {
+	while (!stream.closed && broker.started !== false) {
 		if (run.id !== position.run) {
 			// The number now names a new sub-run (a restart): its lines start from the beginning.
 			position = { run: run.id, cursor: "" };
@@ -103,7 +109,7 @@ export async function streamRun(
 			res.write(sseMessage("run", run, encodePosition(position)));
 		}
 		let drained = false;
-		while (!closed && !drained) {
+		while (!stream.closed && !drained) {
 			const page = await callAction(
 				caller,
 				"run.logs",
@@ -130,7 +136,7 @@ export async function streamRun(
 			res.write(": ping\n\n");
 			lastBeat = Date.now();
 		}
-		if (closed) break;
+		if (stream.closed) break;
 		run = await callAction(caller, "run.get", ref, opts);
 	}
 	res.end();
@@ -154,21 +160,10 @@ export async function streamWorkflowRuns(
 ): Promise<void> {
 	const opts = { meta: { user: principal } };
 	let page = await callAction(caller, "run.list", { ...ref, limit: LIST_RUNS }, opts);
-	let closed = false;
-	req.on("close", () => {
-		closed = true;
-	});
-	req.socket.setTimeout(0);
-	res.writeHead(200, {
-		...SECURITY_HEADERS,
-		"Content-Type": "text/event-stream; charset=utf-8",
-		"Cache-Control": "no-store",
-		"X-Accel-Buffering": "no",
-	});
-	res.write("retry: 1000\n\n");
+	const stream = openEventStream(req, res);
 	let lastDigest = "";
 	let lastBeat = Date.now();
-	while (!closed && broker.started !== false) {
+	while (!stream.closed && broker.started !== false) {
 		const digest = createHash("sha256").update(JSON.stringify(page.items)).digest("base64url");
 		if (digest !== lastDigest) {
 			lastDigest = digest;
@@ -179,7 +174,7 @@ export async function streamWorkflowRuns(
 			res.write(": ping\n\n");
 			lastBeat = Date.now();
 		}
-		if (closed) break;
+		if (stream.closed) break;
 		page = await callAction(caller, "run.list", { ...ref, limit: LIST_RUNS }, opts);
 	}
 	res.end();
