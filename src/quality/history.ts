@@ -1,5 +1,7 @@
 // The series a chart needs: one point per run, oldest first. Several reports of one kind
-// in a run (one per node or file) are added up into one point.
+// in a run (one per node or file) are added up into one point; a node restarted in a sub-run
+// (run 1.1) reports again under the same run number, and its latest report replaces the earlier one
+// instead of being added to it.
 
 import type { CoverageCounts, CoverageMetrics } from "../reports/model.ts";
 import { coveragePercent } from "./compare.ts";
@@ -7,6 +9,10 @@ import type { GateResult, ReportKind, ReportSummary } from "./model.ts";
 
 export interface HistoryInput {
 	runNumber: number;
+	/** The (sub-)run that made the report: `…/0000000001` or `…/0000000001.001` (sorts in run order). */
+	runId?: string;
+	node?: string;
+	name?: string;
 	branch: string;
 	commit?: string;
 	created: string;
@@ -38,9 +44,15 @@ function addCounts(into: Record<string, CoverageCounts>, metrics: CoverageMetric
 }
 
 export function historySeries(reports: readonly HistoryInput[], kind: ReportKind): HistoryPoint[] {
+	const latest = new Map<string, HistoryInput>();
+	reports.forEach((r, i) => {
+		if (r.summary.kind !== kind) return;
+		const same = r.node === undefined ? `#${i}` : `${r.runNumber}\u0000${r.node}\u0000${r.name ?? ""}`;
+		const seen = latest.get(same);
+		if (!seen || (seen.runId ?? "") < (r.runId ?? "")) latest.set(same, r);
+	});
 	const byRun = new Map<number, HistoryInput[]>();
-	for (const r of reports) {
-		if (r.summary.kind !== kind) continue;
+	for (const r of latest.values()) {
 		const list = byRun.get(r.runNumber) ?? [];
 		list.push(r);
 		byRun.set(r.runNumber, list);

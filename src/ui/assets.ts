@@ -24,7 +24,7 @@ export const SECURITY_HEADERS: Readonly<Record<string, string>> = {
 };
 
 /** The src/ui modules the browser imports as `/ui/lib/<name>.js` (pure: no DOM, no Node). */
-export const SHARED_MODULES = ["ansi", "graph-layout", "trend", "log-search"] as const;
+export const SHARED_MODULES = ["ansi", "graph-layout", "trend", "log-search", "report-origin"] as const;
 
 const TYPES: Record<string, string> = {
 	html: "text/html; charset=utf-8",

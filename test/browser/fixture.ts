@@ -2,9 +2,11 @@
 // a project `UI` and a workflow `ui` with a fork (build → test, lint) and a join (deploy). Its
 // build step holds until the test creates `go` in a gate directory shared into the sandbox, so a
 // page can be opened while the run is live; log lines, a test name and the run's commit carry
-// script payloads (the XSS checks).
+// script payloads (the XSS checks). The test job copies its reports (JUnit, LCOV coverage, ESLint
+// findings, Trivy vulnerabilities) from `reports/` in the gate directory, so the test decides what
+// each run reports with writeReports(gate, phase) before starting it.
 
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 
@@ -12,11 +14,86 @@ import { startTestServer, type TestServer } from "../helpers/server.ts";
 export const PAYLOAD = `<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>`;
 
 const q = (s: string) => `'${s.replaceAll("'", "''")}'`;
+const xml = (s: string) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll('"', "&quot;");
+
+/** Lines covered (of 10) per phase: phase 4 (a branch's second run) drops. */
+export const COVERAGE_LINES: Record<number, number> = { 1: 6, 2: 7, 3: 8, 4: 5 };
+
+/**
+ * The reports the next test job copies. In every phase `ui › ui › passes` passes and the planted
+ * name fails; `ui › ui › regresses` fails from phase 4 on. Phase 4 also adds an ESLint error and
+ * a critical vulnerability to the ones every phase has (one ESLint warning; a high and a low).
+ */
+export function writeReports(gate: string, phase: number) {
+	const dir = path.join(gate, "reports");
+	mkdirSync(dir, { recursive: true, mode: 0o755 });
+	const regresses = phase >= 4;
+	const junit = [
+		`<testsuites><testsuite name="ui" tests="3" failures="${regresses ? 2 : 1}">`,
+		`<testcase classname="ui" name="passes"/>`,
+		`<testcase classname="ui" name="renders ${xml(PAYLOAD)}"><failure message="boom"/></testcase>`,
+		`<testcase classname="ui" name="regresses">${regresses ? `<failure message="now broken"/>` : ""}</testcase>`,
+		"</testsuite></testsuites>",
+	].join("");
+	const hit = COVERAGE_LINES[phase] ?? 6;
+	const lcov = [
+		"TN:",
+		"SF:src/app.ts",
+		...Array.from({ length: 10 }, (_, i) => `DA:${i + 1},${i < hit ? 1 : 0}`),
+		"LF:10",
+		`LH:${hit}`,
+		"end_of_record",
+		"",
+	].join("\n");
+	const message = (ruleId: string, severity: number, line: number, text: string) => ({
+		ruleId,
+		severity,
+		message: text,
+		line,
+		column: 1,
+	});
+	const eslint = [
+		{
+			filePath: "/src/app.ts",
+			messages: [
+				message("no-unused-vars", 1, 3, `unused ${PAYLOAD}`),
+				...(phase >= 4 ? [message("no-eval", 2, 7, "eval can be harmful")] : []),
+			],
+		},
+	];
+	const vuln = (id: string, pkg: string, severity: string) => ({
+		VulnerabilityID: id,
+		PkgName: pkg,
+		InstalledVersion: "1.0.0",
+		FixedVersion: "1.0.1",
+		Title: `${id} in ${pkg} ${PAYLOAD}`,
+		Severity: severity,
+	});
+	const trivy = {
+		SchemaVersion: 2,
+		ArtifactName: "ui",
+		Results: [
+			{
+				Target: "package-lock.json",
+				Class: "lang-pkgs",
+				Type: "npm",
+				Vulnerabilities: [
+					vuln("CVE-2024-0001", "qs", "HIGH"),
+					vuln("CVE-2024-0002", "debug", "LOW"),
+					...(phase >= 4 ? [vuln("CVE-2024-0003", "lodash", "CRITICAL")] : []),
+				],
+			},
+		],
+	};
+	writeFileSync(path.join(dir, "junit.xml"), junit, { mode: 0o644 });
+	writeFileSync(path.join(dir, "lcov.info"), lcov, { mode: 0o644 });
+	writeFileSync(path.join(dir, "eslint.json"), JSON.stringify(eslint), { mode: 0o644 });
+	writeFileSync(path.join(dir, "trivy.json"), JSON.stringify(trivy), { mode: 0o644 });
+}
 
 export function uiWorkflowFiles(gate: string) {
 	const step = (lines: string[]) =>
 		["  steps:", "  - script:", ...lines.map((l) => `    - ${q(l)}`)].join("\n");
-	const junit = `<testsuites><testsuite name="ui" tests="2" failures="1"><testcase classname="ui" name="passes"/><testcase classname="ui" name="renders ${PAYLOAD.replaceAll("<", "&lt;").replaceAll('"', "&quot;")}"><failure message="boom"/></testcase></testsuite></testsuites>`;
 	return [
 		{
 			path: "ui.yml",
@@ -55,10 +132,11 @@ export function uiWorkflowFiles(gate: string) {
 		},
 		{
 			path: "test.pip.yml",
+			// The JUnit step comes last: its gate fails the job, and the steps after it would not run.
 			content: `version: v1.0\nname: test\njobs:\n- job: unit\n${step([
 				"echo testing",
-				`printf '%s\\n' ${q(junit).replace(/^'|'$/g, "'")} > junit.xml`,
-			])}\n  - jUnitReport: junit.xml\n`,
+				`cp ${gate}/reports/* .`,
+			])}\n  - coverage:\n      path: lcov.info\n  - staticAnalysis:\n      path: eslint.json\n      format: eslint\n  - securityScan:\n      path: trivy.json\n      format: trivy\n  - jUnitReport: junit.xml\n`,
 		},
 		{
 			path: "lint.pip.yml",
@@ -81,6 +159,7 @@ export interface UiCluster {
 export async function startUiCluster(extraEnv: Record<string, string> = {}): Promise<UiCluster> {
 	const gate = mkdtempSync(path.join(process.env.CDS_UI_GATE_DIR ?? "/var/tmp", "cds-ui-gate-"));
 	chmodSync(gate, 0o755);
+	writeReports(gate, 1);
 	const srv = await startTestServer({
 		CDS_HATCHERY_MAX_WORKERS: "3",
 		CDS_WORKER_HEARTBEAT_SECONDS: "1",

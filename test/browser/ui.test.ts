@@ -10,7 +10,7 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { chromiumMissing, launchChromium, screenshotDir } from "./chromium.ts";
-import { PAYLOAD, startUiCluster, type UiCluster, uiWorkflowFiles } from "./fixture.ts";
+import { PAYLOAD, startUiCluster, type UiCluster, uiWorkflowFiles, writeReports } from "./fixture.ts";
 
 // Code passed to page.evaluate runs in the page; the project's types have no DOM, so its globals are declared here.
 declare const window: any;
@@ -224,18 +224,6 @@ describe("the web UI in Chromium", { skip: missing }, () => {
 		await assertNoCriticalAxe(page, "run page");
 	});
 
-	test("reports: failures first with the planted name as text, and the trend chart", async () => {
-		await page.goto(`${cluster.srv.url}/#/p/UI/w/ui/reports`);
-		await page.waitForSelector(".report-tests li.case");
-		const first = page.locator(".report-tests li.case").first();
-		assert.match((await first.getAttribute("class")) ?? "", /case-failed/);
-		assert.match((await first.textContent()) ?? "", /renders <img src=x onerror=/);
-		await page.waitForSelector("svg.trend[data-kind=tests] circle");
-		await shot(page, "05-reports");
-		await assertNoScriptRan(page);
-		await assertNoCriticalAxe(page, "reports page");
-	});
-
 	test("the runs list updates live and filters by status and who started; projects, hook events and templates pages", async () => {
 		await page.goto(`${cluster.srv.url}/#/p/UI/w/ui`);
 		await page.waitForSelector("tbody tr td a[href$='/r/1.1']");
@@ -264,6 +252,111 @@ describe("the web UI in Chromium", { skip: missing }, () => {
 		await page.goto(`${cluster.srv.url}/#/templates`);
 		await page.waitForSelector("td.muted:text('No template yet.')");
 		await shot(page, "08-templates");
+	});
+
+	test("reports: a branch's run against its previous run and the default branch — new failures, coverage deltas, severities, trends", async () => {
+		const { srv } = cluster;
+		// Runs 1 and 2 (default branch) reported phase 1; then a branch run, a default-branch run
+		// and the branch's second run, each with its own reports. The workflow is imported (not as
+		// code), so a branch run uses the default branch's definition with `git.branch` set, as CDS's
+		// `-p git.branch=…` does.
+		const runOnce = async (phase: number, branch?: string) => {
+			writeReports(cluster.gate, phase);
+			const created = await srv.api("POST", `${WF}/runs`, branch ? { params: { "git.branch": branch } } : {});
+			assert.equal(created.status, 201, JSON.stringify(created.body));
+			const number = created.body.number;
+			for (let i = 0; ; i++) {
+				const run = await srv.api("GET", `${WF}/runs/${number}`);
+				if (["Success", "Fail", "Stopped"].includes(run.body.status)) return number as number;
+				assert.ok(i < 600, `run ${number} never ended (${run.body.status})`);
+				await new Promise((r) => setTimeout(r, 100));
+			}
+		};
+		assert.equal(await runOnce(2, "feature/ui"), 3);
+		assert.equal(await runOnce(3), 4);
+		assert.equal(await runOnce(4, "feature/ui"), 5);
+		const latest = await srv.api("GET", `${WF}/reports`);
+		const defaultBranch = latest.body.defaultBranch;
+		assert.notEqual(defaultBranch, "feature/ui");
+
+		await page.goto(`${cluster.srv.url}/#/p/UI/w/ui/reports`);
+		await page.waitForSelector(".report-tests li.case");
+		assert.equal(await page.locator("section > p.muted").first().textContent(), "Run #5 on feature/ui");
+		// One report of each kind, each saying where it came from.
+		for (const kind of ["tests", "coverage", "analysis", "security"])
+			assert.equal(await page.locator(`article.report[data-kind=${kind}]`).count(), 1, kind);
+		assert.match(
+			(await page.locator(".report-tests .report-origin").textContent()) ?? "",
+			/^from node test · run #5 · job \d+, attempt \d+$/,
+		);
+
+		// Tests: failures first, the planted name as text, the newly failing test marked "new" and only it.
+		const cases = page.locator(".report-tests li.case");
+		assert.equal(await cases.count(), 3);
+		assert.match((await cases.nth(0).getAttribute("class")) ?? "", /case-failed/);
+		assert.match((await cases.nth(1).getAttribute("class")) ?? "", /case-failed/);
+		assert.match((await cases.nth(2).getAttribute("class")) ?? "", /case-passed/);
+		const marked = page.locator(".report-tests li.case:has(.badge.new)");
+		assert.equal(await marked.count(), 1);
+		assert.match((await marked.locator(".case-name").textContent()) ?? "", /regresses$/);
+		assert.equal(await marked.locator(".badge.new").getAttribute("title"), "failing since #3");
+		assert.ok(
+			(await page.locator(".report-tests li.case:has-text('renders <img src=x onerror=')").count()) === 1,
+			"the planted test name is shown as text",
+		);
+
+		// Coverage: 50 % now, −20 points against the branch's run #3 (70 %), −30 against the default branch (80 %).
+		await page.waitForSelector(".report-coverage tbody tr");
+		const lines = page.locator(".report-coverage tbody tr:has(td:text-is('lines')) td");
+		assert.deepEqual(await lines.allTextContents(), [
+			"lines",
+			"50 % (5/10)",
+			"-20 (#3)",
+			`-30 (${defaultBranch})`,
+		]);
+
+		// Analysis and security by severity, with what is new against the previous run.
+		await page.waitForSelector(".report-security .severities li");
+		const sev = async (kind: string): Promise<Record<string, string>> => {
+			await page.waitForSelector(`.report-${kind} .severities li`);
+			const items = await page.locator(`.report-${kind} .severities li`).all();
+			return Object.fromEntries(
+				await Promise.all(
+					items.map(async (li) => [await li.getAttribute("data-severity"), await li.textContent()]),
+				),
+			);
+		};
+		const security = await sev("security");
+		assert.equal(security.critical, "critical: 1 (1 new)");
+		assert.equal(security.high, "high: 1");
+		assert.equal(security.low, "low: 1");
+		const analysis = await sev("analysis");
+		// ESLint's error (2) reads as high, its warning (1) as medium.
+		assert.equal(analysis.high, "high: 1 (1 new)", JSON.stringify(analysis));
+		assert.equal(analysis.medium, "medium: 1", JSON.stringify(analysis));
+		assert.ok(
+			(await page.locator(".report-security li:has-text('CVE-2024-0003 in lodash <img src=x')").count()) ===
+				1,
+			"the planted vulnerability title is shown as text",
+		);
+
+		// Trends: one point per run, values read from the chart's titles.
+		const titles = async (kind: string) => {
+			await page.waitForSelector(`svg.trend[data-kind=${kind}] circle`);
+			return page.locator(`svg.trend[data-kind=${kind}] circle title`).allTextContents();
+		};
+		const coverage = await titles("coverage");
+		assert.equal(coverage.length, 5, JSON.stringify(coverage));
+		assert.deepEqual(coverage, ["#1: 60", "#2: 60", "#3: 70", "#4: 80", "#5: 50"]);
+		const failures = await titles("tests");
+		assert.equal(failures.length, 5, JSON.stringify(failures));
+		// Run 1's restarted node (1.1) replaces its first report in the point: 1 failure, not 2.
+		assert.deepEqual(failures, ["#1: 1", "#2: 1", "#3: 1", "#4: 1", "#5: 2"]);
+		const vulnerabilities = await titles("security");
+		assert.deepEqual(vulnerabilities, ["#1: 2", "#2: 2", "#3: 2", "#4: 2", "#5: 3"]);
+		await shot(page, "05-reports");
+		await assertNoScriptRan(page);
+		await assertNoCriticalAxe(page, "reports page");
 	});
 
 	test("a read-only token sees the run but no action; sign-out ends the session", async () => {

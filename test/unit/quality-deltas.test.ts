@@ -196,4 +196,40 @@ describe("baselines and history", () => {
 		const tests = historySeries([entry(1, await body("reports/vitest/junit.xml"))], "tests");
 		assert.deepEqual(tests[0]!.values, { tests: 6, passed: 4, failures: 1, errors: 0, skipped: 1 });
 	});
+
+	test("history: a node restarted in a sub-run replaces its report instead of adding to it", async () => {
+		const lcov = await body("reports/c8/lcov.info");
+		const feature = await body("quality/feature-lcov.info");
+		const at = (runId: string, node: string, b: StoredReportBody, passed = true) => ({
+			runNumber: 1,
+			runId,
+			node,
+			name: "lcov.info",
+			branch: "master",
+			created: "2025-01-01T00:00:00.000Z",
+			summary: b.summary,
+			gate: { passed, failures: [] },
+		});
+		// Newest first, as the service reads them: the restart (1.1) of node `test`, then the first run.
+		const points = historySeries(
+			[
+				at("P/w/0000000001.001", "test", lcov),
+				at("P/w/0000000001", "test", feature, false),
+				at("P/w/0000000001", "other", feature),
+			],
+			"coverage",
+		);
+		assert.deepEqual(
+			points.map((p) => [p.reports, p.values.lines, p.gatePassed]),
+			[[2, 63.24, true]], // the restart's 25/34 plus node `other`'s 18/34; the failed first try is gone
+		);
+		const older = historySeries(
+			[at("P/w/0000000001", "test", feature), at("P/w/0000000001.002", "test", lcov)],
+			"coverage",
+		);
+		assert.deepEqual(
+			older.map((p) => p.values.lines),
+			[73.53],
+		);
+	});
 });

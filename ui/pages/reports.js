@@ -4,6 +4,7 @@
 
 import { all, get, seg } from "../api.js";
 import { h, replace, s } from "../dom.js";
+import { reportOrigin } from "/ui/lib/report-origin.js";
 import { trendChart } from "/ui/lib/trend.js";
 
 const SEVERITIES = ["critical", "high", "medium", "low", "info", "unknown"];
@@ -61,7 +62,14 @@ function trend(kind, points) {
 }
 
 function testsDetail(report, detail) {
-	const newFailures = new Set(report.comparisons?.previous?.delta?.newFailures ?? []);
+	// New against the previous run on the branch; a branch's first run is judged against the default branch.
+	const baseline = report.comparisons?.previous ?? report.comparisons?.default;
+	const newFailures = new Set(baseline?.delta?.newFailures ?? []);
+	const against = baseline
+		? baseline === report.comparisons?.previous
+			? `#${baseline.against?.runNumber}`
+			: `${baseline.against?.branch}`
+		: "";
 	const cases = [...(detail.cases ?? [])].sort(
 		(a, b) =>
 			Number(b.status === "failed" || b.status === "error") -
@@ -83,7 +91,9 @@ function testsDetail(report, detail) {
 					{ class: ["case", `case-${c.status}`] },
 					h("span", { class: "badge" }, c.status),
 					" ",
-					newFailures.has(c.id) ? h("span", { class: "badge new" }, "new") : "",
+					newFailures.has(c.id)
+						? h("span", { class: "badge new", title: `failing since ${against}` }, "new")
+						: "",
 					" ",
 					h("span", { class: "case-name" }, c.id),
 					c.message ? h("pre", { class: "case-message" }, c.message) : "",
@@ -131,13 +141,19 @@ function coverageDetail(report) {
 
 function severityDetail(report, detail) {
 	const counts = report.summary.counts ?? {};
+	const baseline = report.comparisons?.previous ?? report.comparisons?.default;
+	const added = baseline?.delta?.newBySeverity ?? {};
 	const items = detail.vulnerabilities ?? detail.findings ?? [];
 	return [
 		h(
 			"ul",
 			{ class: "severities" },
 			SEVERITIES.filter((k) => k in counts).map((k) =>
-				h("li", { class: `sev sev-${k}` }, `${k}: ${counts[k]}`),
+				h(
+					"li",
+					{ class: `sev sev-${k}`, dataset: { severity: k } },
+					`${k}: ${counts[k]}${added[k] ? ` (${added[k]} new)` : ""}`,
+				),
 			),
 		),
 		h(
@@ -177,7 +193,7 @@ export function reportsPage(key, name) {
 				reports.map((r) => {
 					const box = h(
 						"article",
-						{ class: ["card", "report", `report-${r.kind}`], dataset: { kind: r.kind } },
+						{ class: ["card", "report", `report-${r.kind}`], dataset: { kind: r.kind, node: r.node } },
 						h(
 							"h2",
 							{},
@@ -188,6 +204,12 @@ export function reportsPage(key, name) {
 								{ class: ["badge", r.gate?.passed ? "st-Success" : "st-Fail"] },
 								r.gate?.passed ? "gate passed" : "gate failed",
 							),
+						),
+						// A run can hold several reports of one name: one per node, and one per restart of a node.
+						h(
+							"p",
+							{ class: ["muted", "report-origin"] },
+							`from ${reportOrigin({ node: String(r.node), runId: String(r.runId), jobId: String(r.jobId) })}`,
 						),
 						r.gate?.failures?.length
 							? h(
