@@ -265,6 +265,9 @@ async function startLocalNode(io: CliIo, dataDir: string, phase: (name: string) 
 		if (key === "PATH" || key === "HOME" || key.startsWith("CDS_HATCHERY_") || key.startsWith("CDS_SANDBOX_"))
 			env[key] ??= value;
 	}
+	// One warm worker: it starts (and loads its code) while the node starts and the files are
+	// imported, and takes the job as soon as it is queued, instead of a process spawned then.
+	env.CDS_HATCHERY_WARM_POOL ??= "1";
 	const { startServer } = await loadEngine();
 	phase("load node modules");
 	const server = await startServer(env);
