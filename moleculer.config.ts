@@ -45,7 +45,10 @@ export function brokerOptions(config: Config): BrokerOptions {
 			factor: 2,
 			check: isNodeLossError,
 		},
-		registry: { strategy: "RoundRobin", preferLocal: true },
+		// stopDelay lets the other nodes learn, over the transporter, that this one is leaving before
+		// its services stop; a node without one has nobody to tell, and its stop (each `cds run`'s
+		// end) would idle for Moleculer's 100 ms default.
+		registry: { strategy: "RoundRobin", preferLocal: true, stopDelay: config.natsUrl ? 100 : 0 },
 		circuitBreaker: { enabled: false },
 		heartbeatInterval: 5,
 		// A service waiting for another (the hatchery for `run`) asks the local registry again

@@ -1,6 +1,6 @@
 // npm run bench:local-run — wall time of `cds run` on a one-step pipeline, from the command's
 // start to its exit: the real CLI process (node bin/cds.ts run) in a temporary git working
-// tree, N times one after the other. Beside it, `cds version` in the same way: the floor any
+// tree, N times one after the other, with each phase's median (CDS_RUN_TIMINGS=1). Beside it, `cds version` in the same way: the floor any
 // command pays (Node start-up and the CLI's own modules). Prints one JSON document.
 //
 //   BENCH_RUNS=10 npm run bench:local-run      (runs of each, default 10)
@@ -27,14 +27,34 @@ jobs:
     - echo hello
 `;
 
-function once(cwd: string, args: string[], env: Record<string, string>): Promise<number> {
+interface Sample {
+	ms: number;
+	/** The phases CDS_RUN_TIMINGS=1 prints (`timing: NAME N ms` on stderr), by name. */
+	phases: Record<string, number>;
+}
+
+function once(cwd: string, args: string[], env: Record<string, string>): Promise<Sample> {
 	const started = performance.now();
 	return new Promise((done, fail) => {
 		execFile(process.execPath, [CDS, ...args], { cwd, env, timeout: 120_000 }, (err, stdout, stderr) => {
-			if (err) fail(new Error(`cds ${args.join(" ")} failed: ${err.message}\n${stdout}\n${stderr}`));
-			else done(performance.now() - started);
+			if (err) return fail(new Error(`cds ${args.join(" ")} failed: ${err.message}\n${stdout}\n${stderr}`));
+			const ms = performance.now() - started;
+			const phases: Record<string, number> = {};
+			for (const m of stderr.matchAll(/^timing: (.+) (\d+) ms$/gm)) phases[m[1]!] = Number(m[2]);
+			// From the process's start to the first phase's start: Node and the CLI's own modules.
+			const counted = Object.values(phases).reduce((a, b) => a + b, 0);
+			if (counted > 0) phases["CLI start and exit (the rest)"] = Math.max(0, Math.round(ms - counted));
+			done({ ms, phases });
 		});
 	});
+}
+
+/** The median of each phase over the samples. */
+function phaseMedians(samples: Sample[]): Record<string, number> {
+	const names = [...new Set(samples.flatMap((s) => Object.keys(s.phases)))];
+	return Object.fromEntries(
+		names.map((name) => [name, summary(samples.map((s) => s.phases[name] ?? 0)).medianMs]),
+	);
 }
 
 function summary(samples: number[]) {
@@ -60,12 +80,16 @@ try {
 	writeFileSync(path.join(dir, ".cds", "hello.pip.yml"), PIPELINE);
 	const home = path.join(base, "home");
 	mkdirSync(home);
-	const env: Record<string, string> = { HOME: home, PATH: host.PATH ?? "/usr/bin:/bin" };
+	const env: Record<string, string> = {
+		HOME: home,
+		PATH: host.PATH ?? "/usr/bin:/bin",
+		CDS_RUN_TIMINGS: "1",
+	};
 	// One run first, not counted: the worker's module cache and the OS page cache are warm after it.
 	await once(dir, ["run"], env);
-	const run: number[] = [];
+	const run: Sample[] = [];
 	for (let i = 0; i < RUNS; i++) run.push(await once(dir, ["run"], env));
-	const version: number[] = [];
+	const version: Sample[] = [];
 	for (let i = 0; i < RUNS; i++) version.push(await once(dir, ["version"], env));
 	console.log(
 		JSON.stringify(
@@ -75,8 +99,8 @@ try {
 				cpus: cpus().length,
 				loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
 				pipeline: "one job, one step (echo hello), sandboxed local hatchery",
-				cdsRun: summary(run),
-				cdsVersion: summary(version),
+				cdsRun: { ...summary(run.map((s) => s.ms)), phaseMediansMs: phaseMedians(run) },
+				cdsVersion: summary(version.map((s) => s.ms)),
 				reference: { tool: "woodpecker-cli exec --backend-engine local", medianMs: 24 },
 			},
 			null,

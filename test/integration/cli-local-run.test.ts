@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -19,12 +19,17 @@ interface Result {
 }
 
 /** Runs `cds ARGS…` in `cwd` with a private HOME (so no saved login can be used). */
-function cds(cwd: string, home: string, args: string[]): Promise<Result> {
+function cds(
+	cwd: string,
+	home: string,
+	args: string[],
+	extraEnv: Record<string, string> = {},
+): Promise<Result> {
 	return new Promise((done) => {
 		execFile(
 			process.execPath,
 			[CDS, ...args],
-			{ cwd, env: { HOME: home, PATH: process.env.PATH ?? "/usr/bin:/bin" }, timeout: 120_000 },
+			{ cwd, env: { HOME: home, PATH: process.env.PATH ?? "/usr/bin:/bin", ...extraEnv }, timeout: 120_000 },
 			(err, stdout, stderr) => {
 				const code = err ? (typeof err.code === "number" ? err.code : -1) : 0;
 				done({ code, stdout, stderr });
@@ -63,6 +68,24 @@ describe("cds run (local, no server)", () => {
 		assert.match(r.stdout, /building hello, run 1, on branch main/);
 		assert.match(r.stdout, /testing hello, run 1/);
 		assert.match(r.stdout, /hello: Success\n$/);
+	});
+
+	test("the embedded node's temporary directory is gone after a success and after a failure", async () => {
+		// The CLI ends without closing the thrown-away store: what it leaves must still be removed.
+		const tmp = path.join(base, "tmp");
+		mkdirSync(tmp);
+		const ok = await cds(workingTree(base, "clean-ok"), home, ["run"], { TMPDIR: tmp });
+		assert.equal(ok.code, 0, `${ok.stdout}\n${ok.stderr}`);
+		assert.match(ok.stdout, /hello: Success\n$/);
+		const failing = workingTree(base, "clean-fail");
+		const file = path.join(failing, ".cds/test.pip.yml");
+		writeFileSync(
+			file,
+			readFileSync(file, "utf8").replace('- echo "testing', '- false\n    - echo "testing'),
+		);
+		const failed = await cds(failing, home, ["run"], { TMPDIR: tmp });
+		assert.equal(failed.code, 1, `${failed.stdout}\n${failed.stderr}`);
+		assert.deepEqual(readdirSync(tmp), []);
 	});
 
 	test("a failing step: exit 1, the failure and its node's logs printed", async () => {

@@ -20,8 +20,13 @@ import type { FileSetModel } from "../../workflow/index.ts";
 
 /** The project every local run lives in (the node is thrown away after the run). */
 const PROJECT = "LOCAL";
-/** A local node answers in microseconds: poll often so a short run ends soon after its steps. */
-const LOCAL_POLL_MS = 50;
+/**
+ * The run is refreshed when the node says it changed (its run.updated and job.updated events);
+ * this is only the fallback should an event be missed.
+ */
+const LOCAL_POLL_MS = 250;
+/** The logs are read once, after the run: this only bounds a retry. */
+const LOG_POLL_MS = 50;
 /** Nodes that never started have no logs to print. */
 const NOT_RUN = new Set(["Skipped", "Disabled"]);
 /** Services a local run needs: the API and what a run goes through; no hooks, repositories, templates. */
@@ -148,7 +153,77 @@ function plan(
 
 /** What cds run uses of server.ts (declared here so the packaged client's build does not pull the server in). */
 interface Engine {
-	startServer(env: Record<string, string>): Promise<{ stop(): Promise<void> }>;
+	startServer(env: Record<string, string>): Promise<EmbeddedNode>;
+}
+
+/** What cds run uses of the API gateway service (services/api.service.ts on moleculer-web). */
+interface GatewayService {
+	/** moleculer-web's route rebuild, debounced after services change (lodash debounce). */
+	regenerateAllAutoAliases?: { flush?(): void };
+	isReady(): Promise<{ ready: boolean; reason?: string }>;
+}
+
+/**
+ * Waits until the gateway serves the services' routes, asking it in-process (what its
+ * /health/ready answers). It builds them after a debounce once the services are up; the node is
+ * complete at start, so the build is run at once instead of after the debounce.
+ */
+async function gatewayReady(node: EmbeddedNode): Promise<void> {
+	const api = node.broker.getLocalService("api");
+	if (!api) throw new Error("the local node has no API gateway");
+	api.regenerateAllAutoAliases?.flush?.();
+	const deadline = Date.now() + 15_000;
+	for (;;) {
+		const state = await api.isReady();
+		if (state.ready) return;
+		if (Date.now() > deadline)
+			throw new Error(`the local node did not become ready in 15 s (${state.reason})`);
+		await new Promise((r) => setTimeout(r, 5));
+	}
+}
+
+/** The parts of server.ts's RunningServer that cds run uses. */
+interface EmbeddedNode {
+	broker: {
+		stop(): Promise<void>;
+		createService(schema: { name: string; events: Record<string, () => void> }): unknown;
+		getLocalService(name: string): GatewayService | undefined;
+	};
+	store: { close(): Promise<void> };
+	stop(): Promise<void>;
+}
+
+/**
+ * A sleep that ends early when the run or one of its jobs changes: the node's own events reach
+ * a listening service in this process, so the tree follows the run without a fast poll.
+ */
+function changeWaiter(node: EmbeddedNode): (ms: number) => Promise<void> {
+	let wake: (() => void) | undefined;
+	let changed = false;
+	const onChange = () => {
+		changed = true;
+		wake?.();
+	};
+	node.broker.createService({
+		name: "$cds-run-watch",
+		events: { "run.updated": onChange, "job.updated": onChange },
+	});
+	return (ms) => {
+		if (changed) {
+			changed = false;
+			return Promise.resolve();
+		}
+		return new Promise<void>((done) => {
+			const timer = setTimeout(finish, ms);
+			function finish() {
+				clearTimeout(timer);
+				wake = undefined;
+				changed = false;
+				done();
+			}
+			wake = finish;
+		});
+	};
 }
 
 /**
@@ -190,26 +265,22 @@ async function startLocalNode(io: CliIo, dataDir: string, phase: (name: string) 
 		if (key === "PATH" || key === "HOME" || key.startsWith("CDS_HATCHERY_") || key.startsWith("CDS_SANDBOX_"))
 			env[key] ??= value;
 	}
+	// One warm worker: it starts (and loads its code) while the node starts and the files are
+	// imported, and takes the job as soon as it is queued, instead of a process spawned then.
+	env.CDS_HATCHERY_WARM_POOL ??= "1";
 	const { startServer } = await loadEngine();
 	phase("load node modules");
 	const server = await startServer(env);
 	phase("start node");
-	const client = new ApiClient({ apiUrl: `http://127.0.0.1:${port}`, token, timeoutMs: 30_000 });
-	// The gateway listens once the broker started; wait until it answers.
-	const deadline = Date.now() + 15_000;
-	for (;;) {
-		const ok = await fetch(`${client.apiUrl}/health/ready`)
-			.then((r) => r.status === 200)
-			.catch(() => false);
-		if (ok) break;
-		if (Date.now() > deadline) {
-			await server.stop().catch(() => {});
-			throw new Error("the local node did not become ready in 15 s");
-		}
-		await new Promise((r) => setTimeout(r, 10));
+	try {
+		await gatewayReady(server);
+	} catch (err) {
+		await server.stop().catch(() => {});
+		throw err;
 	}
 	phase("gateway ready");
-	return { server, client };
+	const client = new ApiClient({ apiUrl: `http://127.0.0.1:${port}`, token, timeoutMs: 30_000 });
+	return { server, client, sleep: changeWaiter(server) };
 }
 
 /** CDS_RUN_TIMINGS=1 prints how long each phase took to stderr (for bench:local-run). */
@@ -244,6 +315,7 @@ async function runLocally(ctx: CommandContext): Promise<number> {
 	]);
 	const dataDir = await mkdtemp(join(tmpdir(), "cds-run-"));
 	let node: Awaited<ReturnType<typeof startLocalNode>> | undefined;
+	let finished = false;
 	try {
 		node = await startLocalNode(ctx.io, dataDir, phase);
 		const { client } = node;
@@ -264,6 +336,7 @@ async function runLocally(ctx: CommandContext): Promise<number> {
 		const final = await followRun(started, {
 			io: ctx.io,
 			intervalMs: LOCAL_POLL_MS,
+			sleep: node.sleep,
 			refresh: () => runApi.getRun(client, PROJECT, chosen.workflow, started.number),
 		});
 		phase("run");
@@ -280,19 +353,31 @@ async function runLocally(ctx: CommandContext): Promise<number> {
 				node: runNode.name,
 				follow: false,
 				prefixed: jobs > 1,
-				intervalMs: LOCAL_POLL_MS,
+				intervalMs: LOG_POLL_MS,
 				write: (chunk) => ctx.io.stdout.write(chunk),
 			});
 		}
 		phase("logs");
 		ctx.print("");
 		ctx.print(`${chosen.workflow}: ${final.status}`);
+		finished = true;
 		return runApi.isFinal(final.status) && runApi.isFailure(final.status) ? 1 : 0;
 	} finally {
-		await node?.server.stop().catch(() => {});
-		await rm(dataDir, { recursive: true, force: true }).catch(() => {});
+		await stopLocalNode(node?.server, dataDir, finished && ctx.io.exitNow !== undefined);
 		phase("stop");
 	}
+}
+
+/**
+ * Stops the node (its hatchery stops the workers) and removes its directory. After a finished
+ * run in the real CLI (`quick`: the process ends right after) the store is thrown away with
+ * the directory unclosed: closing compacts every collection, work nobody reads. On an error
+ * the command returns normally, so everything is closed for the process to end by itself.
+ */
+async function stopLocalNode(node: EmbeddedNode | undefined, dataDir: string, quick: boolean) {
+	if (quick) await node?.broker.stop().catch(() => {});
+	else await node?.stop().catch(() => {});
+	await rm(dataDir, { recursive: true, force: true }).catch(() => {});
 }
 
 export function register(registry: CommandRegistry): void {
@@ -320,6 +405,10 @@ export function register(registry: CommandRegistry): void {
 			"pipeline alone. Exit code: 0 success, 1 failure, 2 invalid files (file:line:column).\n" +
 			"CDS_RUN_LOG_LEVEL shows the node's own logs (e.g. info); CDS_RUN_TIMINGS=1 the phases' times.\n" +
 			"It uses the engine of a CDS-TS checkout: there, `npx cds run` (the installed client has none).",
-		run: (ctx) => runLocally(ctx),
+		run: async (ctx) => {
+			const code = await runLocally(ctx);
+			// The store was left open (see stopLocalNode): end here rather than wait on it.
+			return ctx.io.exitNow ? ctx.io.exitNow(code) : code;
+		},
 	});
 }

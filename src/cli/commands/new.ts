@@ -8,7 +8,6 @@
 import { access, mkdir, writeFile } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import { createInterface } from "node:readline/promises";
-import { encryptWithPublicKey } from "../../crypto/pgp.ts";
 import { checkParameterValue, parseParamPairs, type TemplateParameter } from "../../templates/parameters.ts";
 import { parseTemplateReference } from "../../templates/reference.ts";
 import { UsageError, ValidationError } from "../errors.ts";
@@ -171,6 +170,8 @@ export async function encryptSecrets(
 	if (secrets.length === 0) return values;
 	const { publicKey } = await client.get<{ publicKey: string }>(`/projects/${seg(project)}/templates/key`);
 	const out = { ...values };
+	// OpenPGP is loaded only here: every other command (and `cds run`) would pay ~40 ms for it.
+	const { encryptWithPublicKey } = await import("../../crypto/pgp.ts");
 	for (const p of secrets) out[p.key] = await encryptWithPublicKey(publicKey, values[p.key]!);
 	return out;
 }
