@@ -15,8 +15,10 @@
 // first); servers of live jobs started by a previous instance of the same name are adopted;
 // a live job without a server at two reconciles in a row fails.
 
+import os from "node:os";
 import type { HatcherySettings } from "../../../config/hatchery.ts";
 import { missingNovaSettings, type NovaSettings } from "../../../config/nova.ts";
+import { hostEnv } from "../../../config/process-env.ts";
 import { ConfigError } from "../../../config/settings.ts";
 import type { HatcheryCapabilities } from "../../engine/requirements.ts";
 import { Backoff } from "../../hooks/backoff.ts";
@@ -48,7 +50,6 @@ import {
 } from "../openstack/server-spec.ts";
 import { renderUserData } from "../openstack/user-data.ts";
 import { sandboxFor } from "./local.ts";
-import { remoteCapabilities, remoteWorkerOptions } from "./remote-worker-options.ts";
 
 export interface OpenStackDriverOptions {
 	name: string;
@@ -88,7 +89,9 @@ export async function createOpenStackDriver(
 	if (missing.length > 0)
 		throw new ConfigError(`CDS_HATCHERY_DRIVER=openstack needs a cloud: set ${missing.join(", ")}`);
 	const sandbox = sandboxFor(settings, log);
+	const host = hostEnv();
 	const driver = new OpenStackDriver({
+		name: settings.name,
 		settings: s,
 		keystone: new Keystone(
 			{
@@ -102,7 +105,17 @@ export async function createOpenStackDriver(
 			},
 			{ warn: (m) => log?.(m) },
 		),
-		...remoteWorkerOptions(settings, sandbox),
+		maxWorkers: settings.maxWorkers,
+		maxProvisioning: settings.maxProvisioning,
+		models: settings.models,
+		binaries: settings.binaries ?? [],
+		memoryMb: settings.memoryMb,
+		workerEnv: {
+			HOME: settings.baseDir,
+			LANG: host.LANG ?? "C.UTF-8",
+			CDS_WORKER_BASEDIR: settings.baseDir,
+			CDS_WORKER_SANDBOX: JSON.stringify(sandbox),
+		},
 		log,
 	});
 	await driver.start();
@@ -300,7 +313,15 @@ export class OpenStackDriver implements HatcheryDriver {
 	}
 
 	async capabilities(): Promise<HatcheryCapabilities> {
-		return remoteCapabilities({ ...this.opts, memoryMb: this.memoryMb });
+		return {
+			name: this.opts.name,
+			models: this.opts.models,
+			binaries: this.opts.binaries,
+			hostname: os.hostname(),
+			osArch: "linux/amd64",
+			memoryMb: this.memoryMb,
+			services: [],
+		};
 	}
 
 	async capacity(): Promise<HatcheryCapacity> {
