@@ -32,7 +32,6 @@ import type {
 	WorkerAssignment,
 	WorkerHandle,
 } from "../contract.ts";
-import { WorkerBook } from "../worker-book.ts";
 import { CinderClient } from "../openstack/cinder.ts";
 import { WorkspaceVolumes } from "../openstack/workspace-volumes.ts";
 import { type NovaFlavor, type NovaImage, NovaClient, type NovaServer } from "../openstack/nova.ts";
@@ -130,8 +129,9 @@ export class OpenStackDriver implements HatcheryDriver {
 	private readonly tag: string;
 	/** By server name. */
 	private readonly entries = new Map<string, ServerEntry>();
-	private readonly book: WorkerBook;
+	private readonly exitListeners: Array<(h: WorkerHandle, code: number | null) => void> = [];
 	private readonly pollBackoff = new Backoff({ baseMs: 500, maxMs: 30_000 });
+	private missing = new Set<string>();
 	private flavorCache?: NovaFlavor[];
 	private imageCache?: NovaImage[];
 	private timer?: NodeJS.Timeout;
@@ -141,7 +141,6 @@ export class OpenStackDriver implements HatcheryDriver {
 
 	constructor(opts: OpenStackDriverOptions) {
 		this.opts = opts;
-		this.book = new WorkerBook(opts);
 		this.memoryMb = opts.memoryMb;
 		this.nova = new NovaClient(opts.keystone);
 		this.volumes = new WorkspaceVolumes({
@@ -269,7 +268,18 @@ export class OpenStackDriver implements HatcheryDriver {
 	}
 
 	private ended(e: ServerEntry, code: number | null, failure?: WorkerHandle["failure"]): void {
-		this.book.end(e, code, failure, e.deleting === true);
+		if (e.reported) return;
+		e.reported = true;
+		e.state = "exited";
+		const handle: WorkerHandle = {
+			name: e.name,
+			jobId: e.jobId,
+			startedAt: e.startedAt,
+			state: "exited",
+			adopted: e.adopted,
+			failure: e.deleting ? undefined : failure,
+		};
+		for (const l of this.exitListeners) l(handle, code);
 	}
 
 	/** Attaches the workspace volume of an ACTIVE server (or finds it attached: adopted servers). */
@@ -324,20 +334,37 @@ export class OpenStackDriver implements HatcheryDriver {
 		};
 	}
 
+	private count(): HatcheryCapacity {
+		let running = 0;
+		let provisioning = 0;
+		for (const e of this.entries.values()) {
+			if (e.reported) continue;
+			if (e.state === "running") running++;
+			else if (e.state === "provisioning") provisioning++;
+		}
+		return { max: this.opts.maxWorkers, running, provisioning, idle: 0 };
+	}
+
 	async capacity(): Promise<HatcheryCapacity> {
-		return this.book.capacity(this.entries.values(), 0);
+		return this.count();
 	}
 
 	async freeSlots(): Promise<number> {
-		return this.book.freeSlots(this.entries.values(), 0);
+		const c = this.count();
+		return Math.max(
+			0,
+			Math.min(this.opts.maxWorkers - c.running - c.provisioning, this.opts.maxProvisioning - c.provisioning),
+		);
 	}
 
 	async list(): Promise<WorkerHandle[]> {
-		return this.book.handles(this.entries.values());
+		return [...this.entries.values()]
+			.filter((e) => !e.reported)
+			.map(({ name, jobId, startedAt, state, adopted }) => ({ name, jobId, startedAt, state, adopted }));
 	}
 
 	onExit(listener: (h: WorkerHandle, code: number | null) => void): void {
-		this.book.onExit(listener);
+		this.exitListeners.push(listener);
 	}
 
 	private async flavors(): Promise<NovaFlavor[]> {
@@ -442,10 +469,21 @@ export class OpenStackDriver implements HatcheryDriver {
 		}
 		// A live job of this hatchery without a server at two reconciles in a row: its server
 		// vanished while no instance looked. Its job fails now.
-		this.book.judgeMissing(liveJobs, withServer, (jobId) => ({
-			name: `server of ${jobId}`,
-			reason: "its server is gone",
-		}));
+		const missing = new Set(liveJobs.filter((j) => !withServer.has(j)));
+		for (const jobId of missing)
+			if (this.missing.has(jobId))
+				for (const l of this.exitListeners)
+					l(
+						{
+							name: `server of ${jobId}`,
+							jobId,
+							startedAt: Date.now(),
+							state: "exited",
+							failure: { reason: "its server is gone", started: true },
+						},
+						null,
+					);
+		this.missing = missing;
 		return { adopted, killed };
 	}
 
