@@ -3,17 +3,7 @@
 // maximum of servers is CDS_HATCHERY_MAX_WORKERS. Nothing here is required unless the driver
 // is `openstack`: the driver then names what is missing (the node exits 2).
 
-import {
-	duration,
-	type Env,
-	list,
-	oneOf,
-	optionalString,
-	readAll,
-	secret,
-	string,
-	url,
-} from "./settings.ts";
+import { duration, type Env, list, oneOf, optionalString, readAll, secret, string, url } from "./settings.ts";
 
 const [password, passwordFile] = secret(
 	"CDS_OPENSTACK_PASSWORD",
