@@ -34,6 +34,7 @@ import type {
 	WorkerAssignment,
 	WorkerHandle,
 } from "../contract.ts";
+import { WorkerBook } from "../worker-book.ts";
 import {
 	ANNOTATION_JOB,
 	jobSecret,
@@ -127,17 +128,16 @@ export class KubernetesDriver implements HatcheryDriver {
 	private readonly selector: string;
 	/** By pod name. */
 	private readonly pods = new Map<string, PodEntry>();
-	private readonly exitListeners: Array<(h: WorkerHandle, code: number | null) => void> = [];
+	private readonly book: WorkerBook;
 	private informer?: ReturnType<typeof makeInformer<V1Pod>>;
 	private readonly watchBackoff = new Backoff({ baseMs: 200, maxMs: 10_000 });
 	/** Pods being created by spawn (names): they count against the capacity from the first call. */
 	private readonly spawning = new Set<string>();
-	/** Live jobs without a pod at the last reconcile: failed when still so at the next. */
-	private missing = new Set<string>();
 	private closed = false;
 
 	constructor(opts: KubernetesDriverOptions) {
 		this.opts = opts;
+		this.book = new WorkerBook(opts);
 		this.api = opts.kubeConfig.makeApiClient(CoreV1Api);
 		this.namespace = opts.settings.namespace;
 		this.selector = `${LABEL_HATCHERY}=${labelValue(opts.name)}`;
@@ -233,18 +233,7 @@ export class KubernetesDriver implements HatcheryDriver {
 	}
 
 	private ended(e: PodEntry, code: number | null, failure?: WorkerHandle["failure"]): void {
-		if (e.reported) return;
-		e.reported = true;
-		e.state = "exited";
-		const handle: WorkerHandle = {
-			name: e.name,
-			jobId: e.jobId,
-			startedAt: e.startedAt,
-			state: "exited",
-			adopted: e.adopted,
-			failure: e.deleting ? undefined : failure,
-		};
-		for (const l of this.exitListeners) l(handle, code);
+		this.book.end(e, code, failure, e.deleting === true);
 	}
 
 	private checkStuck(e: PodEntry): void {
@@ -267,37 +256,26 @@ export class KubernetesDriver implements HatcheryDriver {
 		};
 	}
 
-	private count(): HatcheryCapacity {
-		let running = 0;
-		let provisioning = [...this.spawning].filter((name) => !this.pods.has(name)).length;
-		for (const e of this.pods.values()) {
-			if (e.reported) continue;
-			if (e.state === "running") running++;
-			else if (e.state === "provisioning") provisioning++;
-		}
-		return { max: this.opts.maxWorkers, running, provisioning, idle: 0 };
-	}
-
 	async capacity(): Promise<HatcheryCapacity> {
-		return this.count();
+		return this.book.capacity(
+			this.pods.values(),
+			[...this.spawning].filter((name) => !this.pods.has(name)).length,
+		);
 	}
 
 	async freeSlots(): Promise<number> {
-		const c = this.count();
-		return Math.max(
-			0,
-			Math.min(this.opts.maxWorkers - c.running - c.provisioning, this.opts.maxProvisioning - c.provisioning),
+		return this.book.freeSlots(
+			this.pods.values(),
+			[...this.spawning].filter((name) => !this.pods.has(name)).length,
 		);
 	}
 
 	async list(): Promise<WorkerHandle[]> {
-		return [...this.pods.values()]
-			.filter((e) => !e.reported)
-			.map(({ name, jobId, startedAt, state, adopted }) => ({ name, jobId, startedAt, state, adopted }));
+		return this.book.handles(this.pods.values());
 	}
 
 	onExit(listener: (h: WorkerHandle, code: number | null) => void): void {
-		this.exitListeners.push(listener);
+		this.book.onExit(listener);
 	}
 
 	/** Retries a call on API errors that may pass (network, 429, 5xx), with backoff. */
@@ -420,21 +398,10 @@ export class KubernetesDriver implements HatcheryDriver {
 		}
 		// A live job of this hatchery without a pod, at two reconciles in a row: its pod vanished
 		// while no instance watched (a delete missed by a restart). Its job fails now.
-		const missing = new Set(liveJobs.filter((j) => !withPod.has(j)));
-		for (const jobId of missing)
-			if (this.missing.has(jobId))
-				for (const l of this.exitListeners)
-					l(
-						{
-							name: podName(this.opts.name, jobId),
-							jobId,
-							startedAt: Date.now(),
-							state: "exited",
-							failure: { reason: "its pod is gone", started: true },
-						},
-						null,
-					);
-		this.missing = missing;
+		this.book.judgeMissing(liveJobs, withPod, (jobId) => ({
+			name: podName(this.opts.name, jobId),
+			reason: "its pod is gone",
+		}));
 		// Secrets of this hatchery left without their pod.
 		const secrets = await this.api
 			.listNamespacedSecret({ namespace: this.namespace, labelSelector: this.selector })

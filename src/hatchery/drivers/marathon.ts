@@ -26,6 +26,7 @@ import type {
 	WorkerAssignment,
 	WorkerHandle,
 } from "../contract.ts";
+import { WorkerBook } from "../worker-book.ts";
 import { appState, notStartedReason } from "../marathon/app-state.ts";
 import {
 	appId,
@@ -98,15 +99,15 @@ export class MarathonDriver implements HatcheryDriver {
 	readonly assignments: AssignmentServer;
 	private readonly opts: MarathonDriverOptions;
 	private readonly apps = new Map<string, AppEntry>();
-	private readonly exitListeners: Array<(h: WorkerHandle, code: number | null) => void> = [];
+	private readonly book: WorkerBook;
 	private readonly spawning = new Set<string>();
-	private missing = new Set<string>();
 	private timer?: NodeJS.Timeout;
 	private polling?: Promise<void>;
 	private closed = false;
 
 	constructor(opts: MarathonDriverOptions) {
 		this.opts = opts;
+		this.book = new WorkerBook(opts);
 		const m = opts.settings;
 		this.client = new MarathonClient({
 			url: m.url ?? "",
@@ -220,18 +221,7 @@ export class MarathonDriver implements HatcheryDriver {
 	}
 
 	private ended(e: AppEntry, code: number | null, failure?: WorkerHandle["failure"]): void {
-		if (e.reported) return;
-		e.reported = true;
-		e.state = "exited";
-		const handle: WorkerHandle = {
-			name: e.name,
-			jobId: e.jobId,
-			startedAt: e.startedAt,
-			state: "exited",
-			adopted: e.adopted,
-			failure: e.deleting ? undefined : failure,
-		};
-		for (const l of this.exitListeners) l(handle, code);
+		this.book.end(e, code, failure, e.deleting === true);
 	}
 
 	async capabilities(): Promise<HatcheryCapabilities> {
@@ -246,37 +236,26 @@ export class MarathonDriver implements HatcheryDriver {
 		};
 	}
 
-	private count(): HatcheryCapacity {
-		let running = 0;
-		let provisioning = [...this.spawning].filter((id) => !this.apps.has(id)).length;
-		for (const e of this.apps.values()) {
-			if (e.reported) continue;
-			if (e.state === "running") running++;
-			else provisioning++;
-		}
-		return { max: this.opts.maxWorkers, running, provisioning, idle: 0 };
-	}
-
 	async capacity(): Promise<HatcheryCapacity> {
-		return this.count();
+		return this.book.capacity(
+			this.apps.values(),
+			[...this.spawning].filter((id) => !this.apps.has(id)).length,
+		);
 	}
 
 	async freeSlots(): Promise<number> {
-		const c = this.count();
-		return Math.max(
-			0,
-			Math.min(this.opts.maxWorkers - c.running - c.provisioning, this.opts.maxProvisioning - c.provisioning),
+		return this.book.freeSlots(
+			this.apps.values(),
+			[...this.spawning].filter((id) => !this.apps.has(id)).length,
 		);
 	}
 
 	async list(): Promise<WorkerHandle[]> {
-		return [...this.apps.values()]
-			.filter((e) => !e.reported)
-			.map(({ name, jobId, startedAt, state, adopted }) => ({ name, jobId, startedAt, state, adopted }));
+		return this.book.handles(this.apps.values());
 	}
 
 	onExit(listener: (h: WorkerHandle, code: number | null) => void): void {
-		this.exitListeners.push(listener);
+		this.book.onExit(listener);
 	}
 
 	async spawn(a: WorkerAssignment): Promise<WorkerHandle> {
@@ -358,21 +337,10 @@ export class MarathonDriver implements HatcheryDriver {
 		}
 		// A live job of this hatchery without an app at two reconciles in a row: its app vanished
 		// while no instance watched. Its job fails now.
-		const missing = new Set(liveJobs.filter((j) => !withApp.has(j)));
-		for (const jobId of missing)
-			if (this.missing.has(jobId))
-				for (const l of this.exitListeners)
-					l(
-						{
-							name: jobId,
-							jobId,
-							startedAt: Date.now(),
-							state: "exited",
-							failure: { reason: "its Marathon app is gone", started: true },
-						},
-						null,
-					);
-		this.missing = missing;
+		this.book.judgeMissing(liveJobs, withApp, (jobId) => ({
+			name: jobId,
+			reason: "its Marathon app is gone",
+		}));
 		return { adopted, killed };
 	}
 

@@ -32,6 +32,7 @@ import type {
 	WorkerAssignment,
 	WorkerHandle,
 } from "../contract.ts";
+import { WorkerBook } from "../worker-book.ts";
 import { CinderClient } from "../openstack/cinder.ts";
 import { WorkspaceVolumes } from "../openstack/workspace-volumes.ts";
 import { type NovaFlavor, type NovaImage, NovaClient, type NovaServer } from "../openstack/nova.ts";
@@ -129,9 +130,8 @@ export class OpenStackDriver implements HatcheryDriver {
 	private readonly tag: string;
 	/** By server name. */
 	private readonly entries = new Map<string, ServerEntry>();
-	private readonly exitListeners: Array<(h: WorkerHandle, code: number | null) => void> = [];
+	private readonly book: WorkerBook;
 	private readonly pollBackoff = new Backoff({ baseMs: 500, maxMs: 30_000 });
-	private missing = new Set<string>();
 	private flavorCache?: NovaFlavor[];
 	private imageCache?: NovaImage[];
 	private timer?: NodeJS.Timeout;
@@ -141,6 +141,7 @@ export class OpenStackDriver implements HatcheryDriver {
 
 	constructor(opts: OpenStackDriverOptions) {
 		this.opts = opts;
+		this.book = new WorkerBook(opts);
 		this.memoryMb = opts.memoryMb;
 		this.nova = new NovaClient(opts.keystone);
 		this.volumes = new WorkspaceVolumes({
@@ -268,18 +269,7 @@ export class OpenStackDriver implements HatcheryDriver {
 	}
 
 	private ended(e: ServerEntry, code: number | null, failure?: WorkerHandle["failure"]): void {
-		if (e.reported) return;
-		e.reported = true;
-		e.state = "exited";
-		const handle: WorkerHandle = {
-			name: e.name,
-			jobId: e.jobId,
-			startedAt: e.startedAt,
-			state: "exited",
-			adopted: e.adopted,
-			failure: e.deleting ? undefined : failure,
-		};
-		for (const l of this.exitListeners) l(handle, code);
+		this.book.end(e, code, failure, e.deleting === true);
 	}
 
 	/** Attaches the workspace volume of an ACTIVE server (or finds it attached: adopted servers). */
@@ -334,37 +324,20 @@ export class OpenStackDriver implements HatcheryDriver {
 		};
 	}
 
-	private count(): HatcheryCapacity {
-		let running = 0;
-		let provisioning = 0;
-		for (const e of this.entries.values()) {
-			if (e.reported) continue;
-			if (e.state === "running") running++;
-			else if (e.state === "provisioning") provisioning++;
-		}
-		return { max: this.opts.maxWorkers, running, provisioning, idle: 0 };
-	}
-
 	async capacity(): Promise<HatcheryCapacity> {
-		return this.count();
+		return this.book.capacity(this.entries.values(), 0);
 	}
 
 	async freeSlots(): Promise<number> {
-		const c = this.count();
-		return Math.max(
-			0,
-			Math.min(this.opts.maxWorkers - c.running - c.provisioning, this.opts.maxProvisioning - c.provisioning),
-		);
+		return this.book.freeSlots(this.entries.values(), 0);
 	}
 
 	async list(): Promise<WorkerHandle[]> {
-		return [...this.entries.values()]
-			.filter((e) => !e.reported)
-			.map(({ name, jobId, startedAt, state, adopted }) => ({ name, jobId, startedAt, state, adopted }));
+		return this.book.handles(this.entries.values());
 	}
 
 	onExit(listener: (h: WorkerHandle, code: number | null) => void): void {
-		this.exitListeners.push(listener);
+		this.book.onExit(listener);
 	}
 
 	private async flavors(): Promise<NovaFlavor[]> {
@@ -469,21 +442,10 @@ export class OpenStackDriver implements HatcheryDriver {
 		}
 		// A live job of this hatchery without a server at two reconciles in a row: its server
 		// vanished while no instance looked. Its job fails now.
-		const missing = new Set(liveJobs.filter((j) => !withServer.has(j)));
-		for (const jobId of missing)
-			if (this.missing.has(jobId))
-				for (const l of this.exitListeners)
-					l(
-						{
-							name: `server of ${jobId}`,
-							jobId,
-							startedAt: Date.now(),
-							state: "exited",
-							failure: { reason: "its server is gone", started: true },
-						},
-						null,
-					);
-		this.missing = missing;
+		this.book.judgeMissing(liveJobs, withServer, (jobId) => ({
+			name: `server of ${jobId}`,
+			reason: "its server is gone",
+		}));
 		return { adopted, killed };
 	}
 
