@@ -98,12 +98,17 @@ export class WorkerBook {
 		for (const jobId of missing) {
 			if (!this.missing.has(jobId)) continue;
 			const { name, reason } = lost(jobId);
-			this.tell(
-				{ name, jobId, startedAt: Date.now(), state: "exited", failure: { reason, started: true } },
-				null,
-			);
+			this.lost(jobId, name, reason);
 		}
 		this.missing = missing;
+	}
+
+	/** Fails a live job whose worker (`name`) is gone without the book having seen it end. */
+	lost(jobId: string, name: string, reason: string): void {
+		this.tell(
+			{ name, jobId, startedAt: Date.now(), state: "exited", failure: { reason, started: true } },
+			null,
+		);
 	}
 
 	private tell(handle: WorkerHandle, code: number | null): void {

@@ -40,6 +40,7 @@ import type {
 	WorkerAssignment,
 	WorkerHandle,
 } from "../contract.ts";
+import { WorkerBook } from "../worker-book.ts";
 import { sandboxFor } from "./local.ts";
 
 /** Heartbeat intervals without any event after which the stream is deemed dead. */
@@ -118,7 +119,7 @@ export class MesosDriver implements HatcheryDriver {
 	private readonly assignments = new AssignmentServer();
 	/** By task id. */
 	private readonly tasks = new Map<string, TaskEntry>();
-	private readonly exitListeners: Array<(h: WorkerHandle, code: number | null) => void> = [];
+	private readonly book: WorkerBook;
 	private readonly backoff = new Backoff({ baseMs: 200, maxMs: 5000 });
 	private frameworkId?: string;
 	private sub?: Subscription;
@@ -148,6 +149,7 @@ export class MesosDriver implements HatcheryDriver {
 
 	constructor(opts: MesosDriverOptions) {
 		this.opts = opts;
+		this.book = new WorkerBook(opts);
 		this.client = new SchedulerClient({
 			masters: opts.settings.masters,
 			principal: opts.settings.principal,
@@ -470,20 +472,10 @@ export class MesosDriver implements HatcheryDriver {
 
 	private ended(t: TaskEntry, code: number | null, failure?: WorkerHandle["failure"]): void {
 		if (t.reported) return;
-		t.reported = true;
-		t.state = "exited";
 		t.queuedAt = undefined;
 		this.tasks.delete(t.taskId);
 		if (t.jobId) this.assignments.forget(t.jobId);
-		const handle: WorkerHandle = {
-			name: t.name,
-			jobId: t.jobId,
-			startedAt: t.startedAt,
-			state: "exited",
-			adopted: t.adopted,
-			failure: t.killing ? undefined : failure,
-		};
-		for (const l of this.exitListeners) l(handle, code);
+		this.book.end(t, code, failure, t.killing === true);
 		this.updateSuppression();
 	}
 
@@ -499,37 +491,20 @@ export class MesosDriver implements HatcheryDriver {
 		};
 	}
 
-	private count(): HatcheryCapacity {
-		let running = 0;
-		let provisioning = 0;
-		for (const t of this.tasks.values()) {
-			if (t.reported) continue;
-			if (t.state === "running") running++;
-			else provisioning++;
-		}
-		return { max: this.opts.maxWorkers, running, provisioning, idle: 0 };
-	}
-
 	async capacity(): Promise<HatcheryCapacity> {
-		return this.count();
+		return this.book.capacity(this.tasks.values());
 	}
 
 	async freeSlots(): Promise<number> {
-		const c = this.count();
-		return Math.max(
-			0,
-			Math.min(this.opts.maxWorkers - c.running - c.provisioning, this.opts.maxProvisioning - c.provisioning),
-		);
+		return this.book.freeSlots(this.tasks.values());
 	}
 
 	async list(): Promise<WorkerHandle[]> {
-		return [...this.tasks.values()]
-			.filter((t) => !t.reported)
-			.map(({ name, jobId, startedAt, state, adopted }) => ({ name, jobId, startedAt, state, adopted }));
+		return this.book.handles(this.tasks.values());
 	}
 
 	onExit(listener: (h: WorkerHandle, code: number | null) => void): void {
-		this.exitListeners.push(listener);
+		this.book.onExit(listener);
 	}
 
 	async spawn(a: WorkerAssignment): Promise<WorkerHandle> {
@@ -651,14 +626,7 @@ export class MesosDriver implements HatcheryDriver {
 	}
 
 	private taskGone(jobId: string, reason: string): void {
-		const handle: WorkerHandle = {
-			name: `mesos task of ${jobId}`,
-			jobId,
-			startedAt: Date.now(),
-			state: "exited",
-			failure: { reason, started: true },
-		};
-		for (const l of this.exitListeners) l(handle, null);
+		this.book.lost(jobId, `mesos task of ${jobId}`, reason);
 	}
 
 	async close(options: { leaveRunning?: boolean } = {}): Promise<void> {
