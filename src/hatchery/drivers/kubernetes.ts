@@ -12,7 +12,6 @@
 // failure. API errors are retried with backoff (spawns) or restart the watch with backoff.
 
 import { existsSync } from "node:fs";
-import os from "node:os";
 import {
 	CoreV1Api,
 	KubeConfig,
@@ -22,7 +21,6 @@ import {
 	type V1Pod,
 } from "@kubernetes/client-node";
 import type { HatcherySettings, KubernetesSettings } from "../../../config/hatchery.ts";
-import { hostEnv } from "../../../config/process-env.ts";
 import { ConfigError } from "../../../config/settings.ts";
 import { Backoff } from "../../hooks/backoff.ts";
 import { NO_SANDBOX, type SandboxPlan } from "../../sandbox/plan.ts";
@@ -45,6 +43,7 @@ import {
 } from "../kubernetes/pod-spec.ts";
 import { podState } from "../kubernetes/pod-state.ts";
 import { sandboxFor } from "./local.ts";
+import { remoteCapabilities, remoteWorkerOptions } from "./remote-worker-options.ts";
 
 const SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
@@ -98,22 +97,10 @@ export async function createKubernetesDriver(
 	const kubeConfig = kubeConfigFor(settings.kubernetes);
 	// With a step container, steps never run in the worker's container: no sandbox plan there.
 	const sandbox: SandboxPlan = settings.kubernetes.stepContainer ? NO_SANDBOX : sandboxFor(settings, log);
-	const host = hostEnv();
 	const driver = new KubernetesDriver({
-		name: settings.name,
 		kubeConfig,
 		settings: settings.kubernetes,
-		maxWorkers: settings.maxWorkers,
-		maxProvisioning: settings.maxProvisioning,
-		models: settings.models,
-		binaries: settings.binaries ?? [],
-		memoryMb: settings.memoryMb,
-		workerEnv: {
-			HOME: settings.baseDir,
-			LANG: host.LANG ?? "C.UTF-8",
-			CDS_WORKER_BASEDIR: settings.baseDir,
-			CDS_WORKER_SANDBOX: JSON.stringify(sandbox),
-		},
+		...remoteWorkerOptions(settings, sandbox),
 		log,
 	});
 	await driver.start();
@@ -245,15 +232,7 @@ export class KubernetesDriver implements HatcheryDriver {
 	}
 
 	async capabilities(): Promise<HatcheryCapabilities> {
-		return {
-			name: this.opts.name,
-			models: this.opts.models,
-			binaries: this.opts.binaries,
-			hostname: os.hostname(),
-			osArch: "linux/amd64",
-			memoryMb: this.opts.memoryMb,
-			services: [],
-		};
+		return remoteCapabilities(this.opts);
 	}
 
 	async capacity(): Promise<HatcheryCapacity> {

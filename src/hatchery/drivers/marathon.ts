@@ -12,7 +12,6 @@
 // which the hatchery turns into the job's failure; a live job whose app vanished fails too.
 // Every app is deleted at its job's end: Marathon would otherwise relaunch it.
 
-import os from "node:os";
 import type { HatcherySettings } from "../../../config/hatchery.ts";
 import type { MarathonSettings } from "../../../config/marathon.ts";
 import type { HatcheryCapabilities } from "../../engine/requirements.ts";
@@ -37,8 +36,8 @@ import {
 	workerApp,
 } from "../marathon/app-spec.ts";
 import { AssignmentServer } from "../marathon/assignments.ts";
-import { hostEnv } from "../../../config/process-env.ts";
 import { sandboxFor } from "./local.ts";
+import { remoteCapabilities, remoteWorkerOptions } from "./remote-worker-options.ts";
 
 export interface MarathonDriverOptions {
 	name: string;
@@ -72,21 +71,9 @@ export async function createMarathonDriver(
 	log?: (msg: string) => void,
 ): Promise<MarathonDriver> {
 	const sandbox: SandboxPlan = sandboxFor(settings, log);
-	const host = hostEnv();
 	const driver = new MarathonDriver({
-		name: settings.name,
 		settings: settings.marathon,
-		maxWorkers: settings.maxWorkers,
-		maxProvisioning: settings.maxProvisioning,
-		models: settings.models,
-		binaries: settings.binaries ?? [],
-		memoryMb: settings.memoryMb,
-		workerEnv: {
-			HOME: settings.baseDir,
-			LANG: host.LANG ?? "C.UTF-8",
-			CDS_WORKER_BASEDIR: settings.baseDir,
-			CDS_WORKER_SANDBOX: JSON.stringify(sandbox),
-		},
+		...remoteWorkerOptions(settings, sandbox),
 		log,
 	});
 	await driver.start();
@@ -225,15 +212,7 @@ export class MarathonDriver implements HatcheryDriver {
 	}
 
 	async capabilities(): Promise<HatcheryCapabilities> {
-		return {
-			name: this.opts.name,
-			models: this.opts.models,
-			binaries: this.opts.binaries,
-			hostname: os.hostname(),
-			osArch: "linux/amd64",
-			memoryMb: this.opts.memoryMb,
-			services: [],
-		};
+		return remoteCapabilities(this.opts);
 	}
 
 	async capacity(): Promise<HatcheryCapacity> {

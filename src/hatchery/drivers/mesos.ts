@@ -22,7 +22,6 @@
 import os from "node:os";
 import type { HatcherySettings } from "../../../config/hatchery.ts";
 import type { MesosSettings } from "../../../config/mesos.ts";
-import { hostEnv } from "../../../config/process-env.ts";
 import { ConfigError } from "../../../config/settings.ts";
 import type { HatcheryCapabilities } from "../../engine/requirements.ts";
 import { Backoff } from "../../hooks/backoff.ts";
@@ -42,6 +41,7 @@ import type {
 } from "../contract.ts";
 import { WorkerBook } from "../worker-book.ts";
 import { sandboxFor } from "./local.ts";
+import { remoteCapabilities, remoteWorkerOptions } from "./remote-worker-options.ts";
 
 /** Heartbeat intervals without any event after which the stream is deemed dead. */
 const MISSED_HEARTBEATS = 3;
@@ -90,21 +90,9 @@ export async function createMesosDriver(
 		throw new ConfigError(
 			"CDS_HATCHERY_DRIVER=mesos needs CDS_MESOS_MASTERS (the masters' http://host:5050 URLs)",
 		);
-	const host = hostEnv();
 	const driver = new MesosDriver({
-		name: settings.name,
 		settings: m,
-		maxWorkers: settings.maxWorkers,
-		maxProvisioning: settings.maxProvisioning,
-		models: settings.models,
-		binaries: settings.binaries ?? [],
-		memoryMb: settings.memoryMb,
-		workerEnv: {
-			HOME: settings.baseDir,
-			LANG: host.LANG ?? "C.UTF-8",
-			CDS_WORKER_BASEDIR: settings.baseDir,
-			CDS_WORKER_SANDBOX: JSON.stringify(sandboxFor(settings, log)),
-		},
+		...remoteWorkerOptions(settings, sandboxFor(settings, log)),
 		keeper: await frameworkIdKeeper(settings.name, m.storeUrl, settings.dataDir),
 		log,
 	});
@@ -480,15 +468,7 @@ export class MesosDriver implements HatcheryDriver {
 	}
 
 	async capabilities(): Promise<HatcheryCapabilities> {
-		return {
-			name: this.opts.name,
-			models: this.opts.models,
-			binaries: this.opts.binaries,
-			hostname: os.hostname(),
-			osArch: "linux/amd64",
-			memoryMb: this.opts.memoryMb,
-			services: [],
-		};
+		return remoteCapabilities(this.opts);
 	}
 
 	async capacity(): Promise<HatcheryCapacity> {

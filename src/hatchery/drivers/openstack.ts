@@ -15,10 +15,8 @@
 // first); servers of live jobs started by a previous instance of the same name are adopted;
 // a live job without a server at two reconciles in a row fails.
 
-import os from "node:os";
 import type { HatcherySettings } from "../../../config/hatchery.ts";
 import { missingNovaSettings, type NovaSettings } from "../../../config/nova.ts";
-import { hostEnv } from "../../../config/process-env.ts";
 import { ConfigError } from "../../../config/settings.ts";
 import type { HatcheryCapabilities } from "../../engine/requirements.ts";
 import { Backoff } from "../../hooks/backoff.ts";
@@ -50,6 +48,7 @@ import {
 } from "../openstack/server-spec.ts";
 import { renderUserData } from "../openstack/user-data.ts";
 import { sandboxFor } from "./local.ts";
+import { remoteCapabilities, remoteWorkerOptions } from "./remote-worker-options.ts";
 
 export interface OpenStackDriverOptions {
 	name: string;
@@ -89,9 +88,7 @@ export async function createOpenStackDriver(
 	if (missing.length > 0)
 		throw new ConfigError(`CDS_HATCHERY_DRIVER=openstack needs a cloud: set ${missing.join(", ")}`);
 	const sandbox = sandboxFor(settings, log);
-	const host = hostEnv();
 	const driver = new OpenStackDriver({
-		name: settings.name,
 		settings: s,
 		keystone: new Keystone(
 			{
@@ -105,17 +102,7 @@ export async function createOpenStackDriver(
 			},
 			{ warn: (m) => log?.(m) },
 		),
-		maxWorkers: settings.maxWorkers,
-		maxProvisioning: settings.maxProvisioning,
-		models: settings.models,
-		binaries: settings.binaries ?? [],
-		memoryMb: settings.memoryMb,
-		workerEnv: {
-			HOME: settings.baseDir,
-			LANG: host.LANG ?? "C.UTF-8",
-			CDS_WORKER_BASEDIR: settings.baseDir,
-			CDS_WORKER_SANDBOX: JSON.stringify(sandbox),
-		},
+		...remoteWorkerOptions(settings, sandbox),
 		log,
 	});
 	await driver.start();
@@ -313,15 +300,7 @@ export class OpenStackDriver implements HatcheryDriver {
 	}
 
 	async capabilities(): Promise<HatcheryCapabilities> {
-		return {
-			name: this.opts.name,
-			models: this.opts.models,
-			binaries: this.opts.binaries,
-			hostname: os.hostname(),
-			osArch: "linux/amd64",
-			memoryMb: this.memoryMb,
-			services: [],
-		};
+		return remoteCapabilities({ ...this.opts, memoryMb: this.memoryMb });
 	}
 
 	async capacity(): Promise<HatcheryCapacity> {
