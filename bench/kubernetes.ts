@@ -12,7 +12,7 @@
 // saw the pod Running) and the whole batch's duration, with CDS_HATCHERY_MAX_WORKERS pods at once.
 
 import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { CoreV1Api } from "@kubernetes/client-node";
 import { readHatcherySettings } from "../config/hatchery.ts";
@@ -21,6 +21,7 @@ import { createKubernetesDriver } from "../src/hatchery/drivers/kubernetes.ts";
 import { LABEL_HATCHERY } from "../src/hatchery/kubernetes/pod-spec.ts";
 import { ProcessKubelet } from "../test/standins/process-kubelet/kubelet.ts";
 import { kubeConfig } from "../test/kubernetes/helpers.ts";
+import { benchHeader, delaysMs, driveJobs, round, summary } from "./driver-jobs.ts";
 
 const JOBS = 200;
 const AT_ONCE = 50;
@@ -51,39 +52,11 @@ const settings = readHatcherySettings(
 const driver = await createKubernetesDriver(settings, () => {});
 const core = kc.makeApiClient(CoreV1Api);
 
-const queuedAt = new Map<string, number>();
-const runningAt = new Map<string, number>();
-let ended = 0;
-let firstEnd = 0;
-let wake: () => void = () => {};
-driver.onExit(() => {
-	ended++;
-	firstEnd ||= Date.now();
-	wake();
+const run = await driveJobs(driver, {
+	jobs: JOBS,
+	tag: "kube",
+	requirements: { model: "busybox", binaries: [], services: [] },
 });
-// The driver's own view, sampled: when each job's pod was first seen Running.
-const sampler = setInterval(async () => {
-	for (const w of await driver.list())
-		if (w.state === "running" && w.jobId && !runningAt.has(w.jobId)) runningAt.set(w.jobId, Date.now());
-}, 10);
-
-const began = Date.now();
-let lastSpawn = 0;
-for (let i = 0; i < JOBS; i++) {
-	while ((await driver.freeSlots()) <= 0) await new Promise<void>((r) => (wake = r));
-	const jobId = `BENCH/kube/1/job-${i}`;
-	queuedAt.set(jobId, Date.now());
-	await driver.spawn({
-		jobId,
-		runId: "bench",
-		token: `token-${i}-${Math.random()}`,
-		apiUrl: "http://127.0.0.1:1",
-		timeoutSeconds: 600,
-		requirements: { model: "busybox", binaries: [], services: [] },
-	});
-	lastSpawn = Date.now();
-}
-while (ended < JOBS) await new Promise<void>((r) => (wake = r));
 const selector = `${LABEL_HATCHERY}=${NAME}`;
 for (;;) {
 	const pods = await core.listNamespacedPod({ namespace: "default", labelSelector: selector });
@@ -91,39 +64,23 @@ for (;;) {
 	await new Promise((r) => setTimeout(r, 20));
 }
 const allGone = Date.now();
-clearInterval(sampler);
 await driver.close();
 await kubelet.stop();
 rmSync(dir, { recursive: true, force: true });
 
-const latencies = [...queuedAt]
-	.filter(([job]) => runningAt.has(job))
-	.map(([job, t]) => runningAt.get(job)! - t)
-	.sort((a, b) => a - b);
-const pct = (p: number) =>
-	latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-const round = (x: number) => Math.round(x * 10) / 10;
+const latencies = delaysMs(run.queuedAt, (job) => run.runningAt.get(job));
 console.log(
 	JSON.stringify(
 		{
-			bench: "kubernetes",
-			node: process.version,
-			cpus: cpus().length,
-			loadAverage: loadavg().map((x) => round(x)),
+			...benchHeader("kubernetes"),
 			jobs: JOBS,
 			podsAtOnce: AT_ONCE,
 			container:
 				"`true` (no worker): driver + kube-apiserver/etcd/scheduler/controller-manager + process kubelet",
-			podsCreatedPerSecond: round((JOBS * 1000) / (lastSpawn - began)),
-			podsDeletedPerSecond: round((JOBS * 1000) / (allGone - firstEnd)),
-			queuedToRunningMs: {
-				seen: latencies.length,
-				p50: pct(50),
-				p90: pct(90),
-				p99: pct(99),
-				max: latencies.at(-1),
-			},
-			totalSeconds: round((allGone - began) / 1000),
+			podsCreatedPerSecond: round((JOBS * 1000) / (run.lastSpawn - run.began)),
+			podsDeletedPerSecond: round((JOBS * 1000) / (allGone - run.firstEnd)),
+			queuedToRunningMs: summary(latencies, [50, 90, 99]),
+			totalSeconds: round((allGone - run.began) / 1000),
 		},
 		null,
 		2,

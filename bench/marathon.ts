@@ -14,13 +14,14 @@
 // CDS_HATCHERY_MAX_WORKERS apps at once.
 
 import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { readHatcherySettings } from "../config/hatchery.ts";
 import { hostEnv } from "../config/process-env.ts";
 import { createMarathonDriver } from "../src/hatchery/drivers/marathon.ts";
 import { MarathonApps } from "../test/standins/marathon/apps.ts";
 import { MarathonStandin } from "../test/standins/marathon/server.ts";
+import { benchHeader, delaysMs, driveJobs, round, summary } from "./driver-jobs.ts";
 
 const JOBS = 200;
 const AT_ONCE = 20;
@@ -59,70 +60,36 @@ const settings = readHatcherySettings(
 );
 const driver = await createMarathonDriver(settings, () => {});
 
-const queuedAt = new Map<string, number>();
 const appOf = new Map<string, string>();
-const runningAt = new Map<string, number>();
-let ended = 0;
-let wake: () => void = () => {};
-driver.onExit(() => {
-	ended++;
-	wake();
+const run = await driveJobs(driver, {
+	jobs: JOBS,
+	tag: "marathon",
+	requirements: { model: "busybox", binaries: [], services: [] },
+	spawned: (jobId, handle) => appOf.set(jobId, handle.name),
 });
-const sampler = setInterval(async () => {
-	for (const w of await driver.list())
-		if (w.state === "running" && w.jobId && !runningAt.has(w.jobId)) runningAt.set(w.jobId, Date.now());
-}, 10);
-
-const began = Date.now();
-let lastSpawn = 0;
-for (let i = 0; i < JOBS; i++) {
-	while ((await driver.freeSlots()) <= 0) await new Promise<void>((r) => (wake = r));
-	const jobId = `BENCH/marathon/1/job-${i}`;
-	queuedAt.set(jobId, Date.now());
-	const handle = await driver.spawn({
-		jobId,
-		runId: "bench",
-		token: `token-${i}-${Math.random()}`,
-		apiUrl: "http://127.0.0.1:1",
-		timeoutSeconds: 600,
-		requirements: { model: "busybox", binaries: [], services: [] },
-	});
-	appOf.set(jobId, handle.name);
-	lastSpawn = Date.now();
-}
-while (ended < JOBS) await new Promise<void>((r) => (wake = r));
 while (apps.apps.size > 0) await new Promise((r) => setTimeout(r, 20));
 const allGone = Date.now();
-clearInterval(sampler);
 await driver.close();
 await apps.stop();
 await standin.stop();
 rmSync(dir, { recursive: true, force: true });
 
-const round = (x: number) => Math.round(x * 10) / 10;
-const summary = (values: number[]) => {
-	const sorted = values.sort((a, b) => a - b);
-	const pct = (p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-	return { seen: sorted.length, p50: pct(50), p95: pct(95), max: sorted.at(-1) };
-};
-const driverSeen = [...queuedAt].filter(([j]) => runningAt.has(j)).map(([j, t]) => runningAt.get(j)! - t);
-const marathonSeen = [...queuedAt]
-	.filter(([j]) => taskRunningAt.has(appOf.get(j)!))
-	.map(([j, t]) => taskRunningAt.get(appOf.get(j)!)! - t);
+const driverSeen = delaysMs(run.queuedAt, (job) => run.runningAt.get(job));
+const marathonSeen = delaysMs(run.queuedAt, (job) => taskRunningAt.get(appOf.get(job)!));
 console.log(
 	JSON.stringify(
 		{
-			bench: "marathon",
-			node: process.version,
-			cpus: cpus().length,
-			loadAverage: loadavg().map((x) => round(x)),
+			...benchHeader("marathon"),
 			jobs: JOBS,
 			appsAtOnce: AT_ONCE,
 			step: "reads its assignment on stdin, sleeps 200 ms (no worker): driver + Marathon stand-in",
-			jobsPerSecond: round((JOBS * 1000) / (allGone - began)),
-			appsCreatedPerSecond: round((JOBS * 1000) / (lastSpawn - began)),
-			queuedToRunningMs: { driver: summary(driverSeen), marathonTaskRunning: summary(marathonSeen) },
-			totalSeconds: round((allGone - began) / 1000),
+			jobsPerSecond: round((JOBS * 1000) / (allGone - run.began)),
+			appsCreatedPerSecond: round((JOBS * 1000) / (run.lastSpawn - run.began)),
+			queuedToRunningMs: {
+				driver: summary(driverSeen, [50, 95]),
+				marathonTaskRunning: summary(marathonSeen, [50, 95]),
+			},
+			totalSeconds: round((allGone - run.began) / 1000),
 		},
 		null,
 		2,

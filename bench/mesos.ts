@@ -12,11 +12,12 @@
 // (spawn called → the driver saw TASK_RUNNING) p50/p95/p99, with CDS_HATCHERY_MAX_WORKERS at once.
 
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { readHatcherySettings } from "../config/hatchery.ts";
 import { createMesosDriver } from "../src/hatchery/drivers/mesos.ts";
 import { MesosMasterStandIn } from "../test/standins/mesos/master.ts";
+import { benchHeader, delaysMs, driveJobs, round, summary } from "./driver-jobs.ts";
 
 const JOBS = 200;
 const AT_ONCE = 50;
@@ -51,73 +52,31 @@ const settings = readHatcherySettings(
 );
 const driver = await createMesosDriver(settings, () => {});
 
-const queuedAt = new Map<string, number>();
-const runningAt = new Map<string, number>();
-let ended = 0;
-let failed = 0;
-let wake: () => void = () => {};
-driver.onExit((h, code) => {
-	ended++;
-	if (code !== 0 || h.failure) failed++;
-	wake();
+const run = await driveJobs(driver, {
+	jobs: JOBS,
+	tag: "mesos",
+	requirements: { binaries: [], services: [] },
+	sampleMs: 5,
 });
-// The driver's own view, sampled: when each job's task was first seen running.
-const sampler = setInterval(async () => {
-	for (const w of await driver.list())
-		if (w.state === "running" && w.jobId && !runningAt.has(w.jobId)) runningAt.set(w.jobId, Date.now());
-}, 5);
-
-const began = Date.now();
-for (let i = 0; i < JOBS; i++) {
-	while ((await driver.freeSlots()) <= 0) await new Promise<void>((r) => (wake = r));
-	const jobId = `BENCH/mesos/1/job-${i}`;
-	queuedAt.set(jobId, Date.now());
-	await driver.spawn({
-		jobId,
-		runId: "bench",
-		token: `token-${i}-${Math.random()}`,
-		apiUrl: "http://127.0.0.1:1",
-		timeoutSeconds: 600,
-		requirements: { binaries: [], services: [] },
-	});
-}
-while (ended < JOBS) await new Promise<void>((r) => (wake = r));
-const done = Date.now();
-clearInterval(sampler);
 const calls = master.calls.length;
 await driver.close();
 await master.stop();
 rmSync(dir, { recursive: true, force: true });
 
-const latencies = [...queuedAt]
-	.filter(([job]) => runningAt.has(job))
-	.map(([job, t]) => runningAt.get(job)! - t)
-	.sort((a, b) => a - b);
-const pct = (p: number) =>
-	latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-const round = (x: number) => Math.round(x * 10) / 10;
+const latencies = delaysMs(run.queuedAt, (job) => run.runningAt.get(job));
 console.log(
 	JSON.stringify(
 		{
-			bench: "mesos",
-			node: process.version,
-			cpus: cpus().length,
-			loadAverage: loadavg().map((x) => round(x)),
+			...benchHeader("mesos"),
 			jobs: JOBS,
-			failed,
+			failed: run.failed,
 			tasksAtOnce: AT_ONCE,
 			offerIntervalMs: OFFER_INTERVAL_MS,
 			task: "reads its one-time assignment, sleeps 0.2 s (no worker): driver + stand-in master",
-			jobsPerSecond: round((JOBS * 1000) / (done - began)),
-			queuedToRunningMs: {
-				seen: latencies.length,
-				p50: pct(50),
-				p95: pct(95),
-				p99: pct(99),
-				max: latencies.at(-1),
-			},
+			jobsPerSecond: round((JOBS * 1000) / (run.done - run.began)),
+			queuedToRunningMs: summary(latencies, [50, 95, 99]),
 			schedulerCalls: calls,
-			totalSeconds: round((done - began) / 1000),
+			totalSeconds: round((run.done - run.began) / 1000),
 		},
 		null,
 		2,

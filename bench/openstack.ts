@@ -13,12 +13,13 @@
 // SHUTOFF already when the worker ended between two listings), the whole batch.
 
 import { mkdtempSync, rmSync } from "node:fs";
-import { cpus, loadavg, tmpdir } from "node:os";
+import { tmpdir } from "node:os";
 import path from "node:path";
 import { readHatcherySettings } from "../config/hatchery.ts";
 import { hostEnv } from "../config/process-env.ts";
 import { createOpenStackDriver } from "../src/hatchery/drivers/openstack.ts";
 import { OpenStackStandin } from "../test/standins/openstack/cloud.ts";
+import { benchHeader, delaysMs, driveJobs, round, summary } from "./driver-jobs.ts";
 
 const host = hostEnv();
 const JOBS = Number(host.JOBS ?? 100);
@@ -46,74 +47,35 @@ const driver = await createOpenStackDriver(
 	() => {},
 );
 
-const queuedAt = new Map<string, number>();
-const runningAt = new Map<string, number>();
-let ended = 0;
-let wake: () => void = () => {};
-driver.onExit((h) => {
-	// A server whose worker ended between two listings is first seen SHUTOFF: started then.
-	if (h.jobId && !runningAt.has(h.jobId)) runningAt.set(h.jobId, Date.now());
-	ended++;
-	wake();
+const run = await driveJobs(driver, {
+	jobs: JOBS,
+	tag: "nova",
+	requirements: { binaries: [], services: [] },
+	// Started once past BUILD; a server whose worker ended between two listings is first seen
+	// SHUTOFF: started then.
+	started: (w) => w.state !== "provisioning",
+	endMeansStarted: true,
 });
-const sampler = setInterval(async () => {
-	for (const w of await driver.list())
-		if (w.state !== "provisioning" && w.jobId && !runningAt.has(w.jobId)) runningAt.set(w.jobId, Date.now());
-}, 10);
-
-const began = Date.now();
-let lastSpawn = 0;
-for (let i = 0; i < JOBS; i++) {
-	while ((await driver.freeSlots()) <= 0) await new Promise<void>((r) => (wake = r));
-	const jobId = `BENCH/nova/1/job-${i}`;
-	queuedAt.set(jobId, Date.now());
-	await driver.spawn({
-		jobId,
-		runId: "bench",
-		token: `token-${i}-${Math.random()}`,
-		apiUrl: "http://127.0.0.1:1",
-		timeoutSeconds: 600,
-		requirements: { binaries: [], services: [] },
-	});
-	lastSpawn = Date.now();
-}
-while (ended < JOBS) await new Promise<void>((r) => (wake = r));
 while (cloud.listServers().length > 0) await new Promise((r) => setTimeout(r, 20));
 const allGone = Date.now();
-clearInterval(sampler);
 await driver.close();
 await cloud.stop();
 rmSync(dir, { recursive: true, force: true });
 
-const latencies = [...queuedAt]
-	.filter(([job]) => runningAt.has(job))
-	.map(([job, t]) => runningAt.get(job)! - t)
-	.sort((a, b) => a - b);
-const pct = (p: number) =>
-	latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))];
-const round = (x: number) => Math.round(x * 10) / 10;
+const latencies = delaysMs(run.queuedAt, (job) => run.runningAt.get(job));
 console.log(
 	JSON.stringify(
 		{
-			bench: "openstack",
-			node: process.version,
-			cpus: cpus().length,
-			loadAverage: loadavg().map((x) => round(x)),
+			...benchHeader("openstack"),
 			jobs: JOBS,
 			serversAtOnce: AT_ONCE,
 			pollMs: POLL_MS,
 			standinBuildMs: 100,
 			worker: "`true` (no CDS cluster): driver + Keystone/Nova stand-in + one shell per server",
-			serversCreatedPerSecond: round((JOBS * 1000) / (lastSpawn - began)),
-			jobsPerSecond: round((JOBS * 1000) / (allGone - began)),
-			queuedToStartedMs: {
-				seen: latencies.length,
-				p50: pct(50),
-				p90: pct(90),
-				p99: pct(99),
-				max: latencies.at(-1),
-			},
-			totalSeconds: round((allGone - began) / 1000),
+			serversCreatedPerSecond: round((JOBS * 1000) / (run.lastSpawn - run.began)),
+			jobsPerSecond: round((JOBS * 1000) / (allGone - run.began)),
+			queuedToStartedMs: summary(latencies, [50, 90, 99]),
+			totalSeconds: round((allGone - run.began) / 1000),
 		},
 		null,
 		2,
