@@ -1,0 +1,89 @@
+// Loads the checkout's TypeScript modules from a cache of their type-stripped JavaScript, and
+// turns on Node's compile cache. Plain JavaScript, imported by the launchers (bin/cds.mjs) before
+// anything else.
+//
+// Why: Node 22 strips the types of every .ts module it loads (a wasm compiler), and `cds run`
+// loads some 260 of them — the CLI, server.ts, the services, src/ — which costs more than
+// compiling them. The cache is keyed by a hash of each module's source text, read on every
+// load: an edited source has another key, so stale code can never run, whatever the mtimes say.
+// A miss strips the module as Node would (`stripTypeScriptTypes`, same compiler, same mode:
+// positions are kept, so stack traces point at the .ts lines) and stores the result.
+//
+// The cache lives in node_modules/.cache/cds-ts/ of the checkout; if it cannot be written
+// (read-only install) modules are stripped in memory as Node would. CDS_TS_NO_CACHE=1 turns
+// both caches off (Node then loads the .ts files itself).
+
+import { createHash } from "node:crypto";
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import module from "node:module";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { hostEnv } from "../config/launcher-env.mjs";
+
+const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
+const ROOT_URL = `file://${ROOT}/`;
+const CACHE = join(ROOT, "node_modules", ".cache", "cds-ts");
+/** Bumped when what is stored changes; the Node version is part of every key too. */
+const FORMAT = "1";
+
+let writable = true;
+
+function strip(source) {
+	// stripTypeScriptTypes warns once that it is experimental: not news for a user of the CLI.
+	const emitWarning = process.emitWarning;
+	process.emitWarning = () => {};
+	try {
+		return module.stripTypeScriptTypes(source, { mode: "strip" });
+	} finally {
+		process.emitWarning = emitWarning;
+	}
+}
+
+/** The stripped JavaScript of `source`, from the cache or stripped now (and stored). */
+function stripped(source) {
+	const key = createHash("sha256")
+		.update(`${FORMAT}\0${process.version}\0`)
+		.update(source)
+		.digest("hex")
+		.slice(0, 40);
+	const file = join(CACHE, key.slice(0, 2), `${key}.js`);
+	try {
+		return readFileSync(file, "utf8");
+	} catch {}
+	const js = strip(source);
+	if (writable) {
+		try {
+			mkdirSync(dirname(file), { recursive: true });
+			// Written aside then renamed: a concurrent reader sees the whole file or none.
+			const temporary = `${file}.${process.pid}.tmp`;
+			writeFileSync(temporary, js);
+			renameSync(temporary, file);
+		} catch {
+			writable = false;
+		}
+	}
+	return js;
+}
+
+function load(url, context, nextLoad) {
+	// Only the checkout's own modules: Node never strips types under node_modules anyway.
+	if (!url.startsWith(ROOT_URL) || !url.endsWith(".ts") || url.includes("/node_modules/"))
+		return nextLoad(url, context);
+	const format = context.format;
+	if (format !== undefined && format !== "module-typescript" && format !== "commonjs-typescript")
+		return nextLoad(url, context);
+	const source = readFileSync(fileURLToPath(url), "utf8");
+	return {
+		format: format === "commonjs-typescript" ? "commonjs" : "module",
+		source: stripped(source),
+		shortCircuit: true,
+	};
+}
+
+/** Installs the hook and Node's compile cache (in this process and, by NODE_COMPILE_CACHE, not its children). */
+export function enableTsCache() {
+	if (hostEnv().CDS_TS_NO_CACHE === "1") return;
+	if (typeof module.registerHooks !== "function" || typeof module.stripTypeScriptTypes !== "function") return;
+	module.registerHooks({ load });
+	module.enableCompileCache?.(join(CACHE, "v8"));
+}
