@@ -17,16 +17,12 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import module from "node:module";
 import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { hostEnv } from "../config/launcher-env.mjs";
 
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const ROOT_URL = `file://${ROOT}/`;
-const CACHE = join(ROOT, "node_modules", ".cache", "cds-ts");
 /** Bumped when what is stored changes; the Node version is part of every key too. */
 const FORMAT = "1";
-
-let writable = true;
 
 function strip(source) {
 	// stripTypeScriptTypes warns once that it is experimental: not news for a user of the CLI.
@@ -39,51 +35,67 @@ function strip(source) {
 	}
 }
 
-/** The stripped JavaScript of `source`, from the cache or stripped now (and stored). */
-function stripped(source) {
+/** Where the stripped JavaScript of `source` is kept in `cacheDir`. */
+export function cacheFile(cacheDir, source) {
 	const key = createHash("sha256")
 		.update(`${FORMAT}\0${process.version}\0`)
 		.update(source)
 		.digest("hex")
 		.slice(0, 40);
-	const file = join(CACHE, key.slice(0, 2), `${key}.js`);
-	try {
-		return readFileSync(file, "utf8");
-	} catch {}
-	const js = strip(source);
-	if (writable) {
-		try {
-			mkdirSync(dirname(file), { recursive: true });
-			// Written aside then renamed: a concurrent reader sees the whole file or none.
-			const temporary = `${file}.${process.pid}.tmp`;
-			writeFileSync(temporary, js);
-			renameSync(temporary, file);
-		} catch {
-			writable = false;
-		}
-	}
-	return js;
+	return join(cacheDir, key.slice(0, 2), `${key}.js`);
 }
 
-function load(url, context, nextLoad) {
-	// Only the checkout's own modules: Node never strips types under node_modules anyway.
-	if (!url.startsWith(ROOT_URL) || !url.endsWith(".ts") || url.includes("/node_modules/"))
-		return nextLoad(url, context);
-	const format = context.format;
-	if (format !== undefined && format !== "module-typescript" && format !== "commonjs-typescript")
-		return nextLoad(url, context);
-	const source = readFileSync(fileURLToPath(url), "utf8");
-	return {
-		format: format === "commonjs-typescript" ? "commonjs" : "module",
-		source: stripped(source),
-		shortCircuit: true,
+/** A `load` hook for module.registerHooks serving the .ts modules under `root` from `cacheDir`. */
+export function tsCacheLoad(root, cacheDir) {
+	const rootUrl = pathToFileURL(`${root}/`).href;
+	let writable = true;
+
+	/** The stripped JavaScript of `source`, from the cache or stripped now (and stored). */
+	function stripped(source) {
+		const file = cacheFile(cacheDir, source);
+		try {
+			return readFileSync(file, "utf8");
+		} catch {}
+		const js = strip(source);
+		if (writable) {
+			try {
+				mkdirSync(dirname(file), { recursive: true });
+				// Written aside then renamed: a concurrent reader sees the whole file or none.
+				const temporary = `${file}.${process.pid}.tmp`;
+				writeFileSync(temporary, js);
+				renameSync(temporary, file);
+			} catch {
+				writable = false;
+			}
+		}
+		return js;
+	}
+
+	return function load(url, context, nextLoad) {
+		// Only the checkout's own modules: Node never strips types under node_modules anyway.
+		if (!url.startsWith(rootUrl) || !url.endsWith(".ts") || url.includes("/node_modules/"))
+			return nextLoad(url, context);
+		const format = context.format;
+		if (format !== undefined && format !== "module-typescript" && format !== "commonjs-typescript")
+			return nextLoad(url, context);
+		const source = readFileSync(fileURLToPath(url), "utf8");
+		return {
+			format: format === "commonjs-typescript" ? "commonjs" : "module",
+			source: stripped(source),
+			shortCircuit: true,
+		};
 	};
 }
 
-/** Installs the hook and Node's compile cache (in this process and, by NODE_COMPILE_CACHE, not its children). */
+/**
+ * Installs the hook for this checkout and Node's compile cache, in this process only (children
+ * start their own: the worker's launcher does). Off with CDS_TS_NO_CACHE=1, or on a Node without
+ * the APIs (it then strips the types itself).
+ */
 export function enableTsCache() {
 	if (hostEnv().CDS_TS_NO_CACHE === "1") return;
 	if (typeof module.registerHooks !== "function" || typeof module.stripTypeScriptTypes !== "function") return;
-	module.registerHooks({ load });
-	module.enableCompileCache?.(join(CACHE, "v8"));
+	const cacheDir = join(ROOT, "node_modules", ".cache", "cds-ts");
+	module.registerHooks({ load: tsCacheLoad(ROOT, cacheDir) });
+	module.enableCompileCache?.(join(cacheDir, "v8"));
 }
