@@ -14,7 +14,15 @@
 // both caches off (Node then loads the .ts files itself).
 
 import { createHash } from "node:crypto";
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import {
+	mkdirSync,
+	readdirSync,
+	readFileSync,
+	renameSync,
+	statSync,
+	unlinkSync,
+	writeFileSync,
+} from "node:fs";
 import module from "node:module";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -23,6 +31,31 @@ import { hostEnv } from "../config/launcher-env.mjs";
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
 /** Bumped when what is stored changes; the Node version is part of every key too. */
 const FORMAT = "1";
+/**
+ * Every edit of a source adds an entry and none is ever rewritten, so a process that added some
+ * prunes the cache as it exits once it holds more than this (some 20 versions of each module):
+ * the entries older than a day go. One removed while still in use is only stripped again.
+ */
+const PRUNE_ABOVE = 5000;
+const PRUNE_OLDER_THAN_MS = 24 * 3600_000;
+
+/** Removes the old entries of `cacheDir` when it holds more than PRUNE_ABOVE. */
+export function pruneCache(cacheDir, above = PRUNE_ABOVE, olderThanMs = PRUNE_OLDER_THAN_MS) {
+	try {
+		const entries = [];
+		for (const dir of readdirSync(cacheDir)) {
+			if (!/^[0-9a-f]{2}$/.test(dir)) continue;
+			for (const name of readdirSync(join(cacheDir, dir))) entries.push(join(cacheDir, dir, name));
+		}
+		if (entries.length <= above) return;
+		const before = Date.now() - olderThanMs;
+		for (const file of entries) {
+			try {
+				if (statSync(file).mtimeMs < before) unlinkSync(file);
+			} catch {}
+		}
+	} catch {}
+}
 
 function strip(source) {
 	// stripTypeScriptTypes warns once that it is experimental: not news for a user of the CLI.
@@ -49,6 +82,7 @@ export function cacheFile(cacheDir, source) {
 export function tsCacheLoad(root, cacheDir) {
 	const rootUrl = pathToFileURL(`${root}/`).href;
 	let writable = true;
+	let pruneScheduled = false;
 
 	/** The stripped JavaScript of `source`, from the cache or stripped now (and stored). */
 	function stripped(source) {
@@ -64,6 +98,10 @@ export function tsCacheLoad(root, cacheDir) {
 				const temporary = `${file}.${process.pid}.tmp`;
 				writeFileSync(temporary, js);
 				renameSync(temporary, file);
+				if (!pruneScheduled) {
+					pruneScheduled = true;
+					process.once("exit", () => pruneCache(cacheDir));
+				}
 			} catch {
 				writable = false;
 			}

@@ -3,13 +3,22 @@
 
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	readdirSync,
+	rmSync,
+	statSync,
+	utimesSync,
+	writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, test } from "node:test";
 // @ts-expect-error: plain JavaScript launcher module, without declarations
-import { cacheFile } from "../../bin/ts-cache.mjs";
+import { cacheFile, pruneCache } from "../../bin/ts-cache.mjs";
 
 const HOOK = pathToFileURL(join(import.meta.dirname, "..", "..", "bin", "ts-cache.mjs")).href;
 
@@ -87,5 +96,19 @@ describe("bin/ts-cache.mjs", () => {
 		const r = run();
 		assert.equal(r.status, 0, r.stderr);
 		assert.equal(r.stdout, "3\n");
+	});
+
+	test("a cache past its size keeps its recent entries and drops the old ones", () => {
+		const old = new Date(Date.now() - 3 * 24 * 3600_000);
+		const files = ["aa/aa01.js", "aa/aa02.js", "bb/bb01.js"].map((f) => join(cache, f));
+		for (const file of files) {
+			mkdirSync(dirname(file), { recursive: true });
+			writeFileSync(file, "");
+		}
+		utimesSync(files[0]!, old, old);
+		pruneCache(cache, 3, 24 * 3600_000);
+		assert.equal(cachedFiles().length, 3, "not past its size: nothing goes");
+		pruneCache(cache, 2, 24 * 3600_000);
+		assert.deepEqual(cachedFiles().sort(), ["aa/aa02.js", "bb/bb01.js"]);
 	});
 });
