@@ -1,5 +1,5 @@
 // npm run bench:local-run — wall time of `cds run` on a one-step pipeline, from the command's
-// start to its exit: the real CLI process (node bin/cds.ts run) in a temporary git working
+// start to its exit: the real CLI process (node bin/cds.mjs run, what `npx cds run` starts) in a temporary git working
 // tree, N times one after the other, with each phase's median (CDS_RUN_TIMINGS=1). Beside it, `cds version` in the same way: the floor any
 // command pays (Node start-up and the CLI's own modules). Prints one JSON document.
 //
@@ -9,14 +9,14 @@
 // about 24 ms median on these machines.
 
 import { execFile } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { hostEnv } from "../config/process-env.ts";
 
 const host = hostEnv();
 const RUNS = Number(host.BENCH_RUNS ?? 10);
-const CDS = path.resolve(import.meta.dirname, "../bin/cds.ts");
+const CDS = path.resolve(import.meta.dirname, "../bin/cds.mjs");
 
 const PIPELINE = `version: v1.0
 name: hello
@@ -29,12 +29,26 @@ jobs:
 
 interface Sample {
 	ms: number;
+	/** CPU time (user + system) of the command and every process it waited for: the worker, the sandbox. */
+	cpuMs: number;
 	/** The phases CDS_RUN_TIMINGS=1 prints (`timing: NAME N ms` on stderr), by name. */
 	phases: Record<string, number>;
 }
 
+/**
+ * CPU time of this process's waited-for children so far (cutime + cstime of /proc/self/stat, in
+ * clock ticks of 10 ms): the difference around one command is that command's whole CPU, which a
+ * shared machine's load stretches far less than its wall time.
+ */
+function childrenCpuMs(): number {
+	const stat = readFileSync("/proc/self/stat", "utf8");
+	const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+	return (Number(fields[13]) + Number(fields[14])) * 10;
+}
+
 function once(cwd: string, args: string[], env: Record<string, string>): Promise<Sample> {
 	const started = performance.now();
+	const cpuBefore = childrenCpuMs();
 	return new Promise((done, fail) => {
 		execFile(process.execPath, [CDS, ...args], { cwd, env, timeout: 120_000 }, (err, stdout, stderr) => {
 			if (err) return fail(new Error(`cds ${args.join(" ")} failed: ${err.message}\n${stdout}\n${stderr}`));
@@ -44,7 +58,7 @@ function once(cwd: string, args: string[], env: Record<string, string>): Promise
 			// From the process's start to the first phase's start: Node and the CLI's own modules.
 			const counted = Object.values(phases).reduce((a, b) => a + b, 0);
 			if (counted > 0) phases["CLI start and exit (the rest)"] = Math.max(0, Math.round(ms - counted));
-			done({ ms, phases });
+			done({ ms, cpuMs: childrenCpuMs() - cpuBefore, phases });
 		});
 	});
 }
@@ -85,6 +99,8 @@ try {
 		PATH: host.PATH ?? "/usr/bin:/bin",
 		CDS_RUN_TIMINGS: "1",
 	};
+	// CDS_TS_NO_CACHE=1 measures without the caches of stripped and compiled modules (bin/ts-cache.mjs).
+	if (host.CDS_TS_NO_CACHE) env.CDS_TS_NO_CACHE = host.CDS_TS_NO_CACHE;
 	// One run first, not counted: the worker's module cache and the OS page cache are warm after it.
 	await once(dir, ["run"], env);
 	const run: Sample[] = [];
@@ -99,8 +115,15 @@ try {
 				cpus: cpus().length,
 				loadAverage: loadavg().map((x) => Math.round(x * 100) / 100),
 				pipeline: "one job, one step (echo hello), sandboxed local hatchery",
-				cdsRun: { ...summary(run.map((s) => s.ms)), phaseMediansMs: phaseMedians(run) },
-				cdsVersion: summary(version.map((s) => s.ms)),
+				cdsRun: {
+					...summary(run.map((s) => s.ms)),
+					cpuMedianMs: summary(run.map((s) => s.cpuMs)).medianMs,
+					phaseMediansMs: phaseMedians(run),
+				},
+				cdsVersion: {
+					...summary(version.map((s) => s.ms)),
+					cpuMedianMs: summary(version.map((s) => s.cpuMs)).medianMs,
+				},
 				reference: { tool: "woodpecker-cli exec --backend-engine local", medianMs: 24 },
 			},
 			null,

@@ -5,24 +5,20 @@
 //
 // Start-up time matters (a hatchery starts one worker per job), and Node's TypeScript type
 // stripping costs more than the rest of the start-up together. So the worker's modules are
-// kept type-stripped, as .mjs, in node_modules/.cache/cds-worker: a cache that checks every
-// source file's size and mtime on each start and rebuilds itself when one changed. If it
-// cannot be used (read-only install, CDS_WORKER_NO_CACHE=1), the .ts files are loaded as is.
+// loaded from the cache of type-stripped JavaScript the CLI uses too (bin/ts-cache.mjs: keyed by
+// each source's content, so an edited source is never run stale, and shared safely by checkouts
+// that share node_modules), with Node's compile cache. CDS_WORKER_NO_CACHE=1 (or
+// CDS_TS_NO_CACHE=1) loads the .ts files as they are.
 
 import { spawn } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
-import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { existsSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { hostEnv } from "../config/launcher-env.mjs";
 
 const MINIMUM = [22, 18];
 const REEXEC_MARK = "CDS_NODE_REEXEC";
 const ROOT = dirname(dirname(fileURLToPath(import.meta.url)));
-const ENTRY = join(ROOT, "bin", "cds-worker.ts");
-const CACHE = join(ROOT, "node_modules", ".cache", "cds-worker");
-// A relative import of a .ts module, static or dynamic.
-const TS_SPECIFIER = /((?:\bfrom|\bimport)\s*\(?\s*)(["'])(\.{1,2}\/[^"'\n]+?)\.ts\2/g;
 
 function isRecentEnough(version) {
 	const [major, minor] = version.split(".").map(Number);
@@ -37,84 +33,14 @@ function bundledNode() {
 	return candidates.find((path) => existsSync(path) && path !== process.execPath);
 }
 
-function fingerprint(file) {
-	const stat = statSync(file);
-	return `${stat.size}:${stat.mtimeMs}`;
-}
-
-/** The cached entry point when every source file is unchanged, else undefined. */
-function cachedEntry() {
-	try {
-		const build = readFileSync(join(CACHE, "current"), "utf8").trim();
-		const manifest = JSON.parse(readFileSync(join(CACHE, build, "manifest.json"), "utf8"));
-		if (manifest.node !== process.version) return undefined;
-		for (const [file, print] of Object.entries(manifest.files)) {
-			if (fingerprint(join(ROOT, file)) !== print) return undefined;
-		}
-		return join(CACHE, build, "bin", "cds-worker.mjs");
-	} catch {
-		return undefined;
-	}
-}
-
-/** Strips every module reachable from the entry point into a new build directory. */
-async function buildCache() {
-	const { stripTypeScriptTypes } = await import("node:module");
-	const files = {};
-	const outputs = [];
-	const queue = [ENTRY];
-	while (queue.length > 0) {
-		const file = queue.pop();
-		const name = relative(ROOT, file);
-		if (name in files) continue;
-		files[name] = fingerprint(file);
-		const js = stripTypeScriptTypes(readFileSync(file, "utf8"));
-		for (const match of js.matchAll(TS_SPECIFIER)) queue.push(resolve(dirname(file), `${match[3]}.ts`));
-		outputs.push([
-			name.replace(/\.ts$/, ".mjs"),
-			js.replace(TS_SPECIFIER, (_m, head, q, path) => `${head}${q}${path}.mjs${q}`),
-		]);
-	}
-	const hash = createHash("sha256").update(process.version);
-	for (const [name, js] of outputs) hash.update(name).update("\0").update(js).update("\0");
-	const build = `build-${hash.digest("hex").slice(0, 16)}`;
-	const staging = join(CACHE, `staging-${process.pid}-${Date.now()}`);
-	for (const [name, js] of outputs) {
-		mkdirSync(dirname(join(staging, name)), { recursive: true });
-		writeFileSync(join(staging, name), js);
-	}
-	writeFileSync(join(staging, "manifest.json"), JSON.stringify({ node: process.version, files }));
-	try {
-		renameSync(staging, join(CACHE, build));
-	} catch {
-		rmSync(staging, { recursive: true, force: true }); // another worker built the same thing
-	}
-	const pointer = join(CACHE, `current-${process.pid}`);
-	writeFileSync(pointer, build);
-	renameSync(pointer, join(CACHE, "current"));
-	return join(CACHE, build, "bin", "cds-worker.mjs");
-}
-
-async function entryPoint() {
-	if (hostEnv().CDS_WORKER_NO_CACHE === "1") return ENTRY;
-	const cached = cachedEntry();
-	if (cached) return cached;
-	// stripTypeScriptTypes warns that it is experimental; that is not news for a worker's user.
-	const emitWarning = process.emitWarning;
-	process.emitWarning = () => {};
-	try {
-		return await buildCache();
-	} catch {
-		return ENTRY;
-	} finally {
-		process.emitWarning = emitWarning;
-	}
-}
-
 if (isRecentEnough(process.versions.node)) {
 	// The `worker` command of the steps runs this file; the worker tells them where it is.
 	hostEnv().CDS_WORKER_LAUNCHER = fileURLToPath(import.meta.url);
-	await import(pathToFileURL(await entryPoint()).href);
+	if (hostEnv().CDS_WORKER_NO_CACHE !== "1") {
+		const { enableTsCache } = await import("./ts-cache.mjs");
+		enableTsCache();
+	}
+	await import("./cds-worker.ts");
 } else {
 	const node = hostEnv()[REEXEC_MARK] ? undefined : bundledNode();
 	if (!node) {

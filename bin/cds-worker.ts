@@ -30,7 +30,7 @@ if (role.CDS_WORKER_ROLE === "steps") {
 	const { hostEnv } = await import("../config/process-env.ts");
 	const host = hostEnv();
 	const env = { ...host };
-	// Set by bin/cds-worker.mjs, whose cached modules start faster than this file.
+	// Set by bin/cds-worker.mjs, which starts faster than this file (cached stripped modules).
 	const script = host.CDS_WORKER_LAUNCHER ?? import.meta.filename;
 	delete host.CDS_WORKER_LAUNCHER;
 	// The hatchery that started this worker may be gone (killed, restarting): its pipes then

@@ -36,6 +36,9 @@ function bundledNode() {
 if (!existsSync(SOURCE) && existsSync(BUILT)) {
 	await import(pathToFileURL(BUILT).href);
 } else if (isRecentEnough(process.versions.node)) {
+	// The checkout's modules, type-stripped once and kept (bin/ts-cache.mjs).
+	const { enableTsCache } = await import("./ts-cache.mjs");
+	enableTsCache();
 	await import("./cds.ts");
 } else {
 	const node = hostEnv()[REEXEC_MARK] ? undefined : bundledNode();

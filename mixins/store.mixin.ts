@@ -45,7 +45,11 @@ export function StoreMixin(specs: CollectionSpec[]): Partial<ServiceSchema> {
 				);
 			}
 			self.collections ??= {};
-			for (const spec of specs) self.collections[spec.name] = await store.collection(spec);
+			// All at once: an embedded collection's first open writes and syncs its file.
+			const opened = await Promise.all(specs.map((spec) => store.collection(spec)));
+			specs.forEach((spec, i) => {
+				self.collections[spec.name] = opened[i]!;
+			});
 		},
 	};
 }

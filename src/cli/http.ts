@@ -1,4 +1,5 @@
-// A thin JSON client for the CDS REST API (contract v1) over the global fetch.
+// A thin JSON client for the CDS REST API (contract v1) over the global fetch (or another
+// transport: `cds run` talks to its in-process node over node:http, already loaded by it).
 // Every failure becomes an ApiError (the server answered with an error) or a
 // CliFailure (no usable answer: unreachable, timed out, not JSON).
 
@@ -14,7 +15,38 @@ export interface ApiClientOptions {
 	retryForMs?: number;
 	/** Told once per request when a 503 is being waited out. */
 	onRetry?: (message: string) => void;
+	/** How requests are sent (default: the global fetch). */
+	send?: HttpSend;
 }
+
+/** One HTTP exchange as ApiClient needs it. */
+export interface HttpAnswer {
+	status: number;
+	statusText: string;
+	/** The Retry-After header, if any. */
+	retryAfter: string | null;
+	text: string;
+}
+
+/**
+ * Sends one request; a timeout rejects with an error named TimeoutError, an unreachable server
+ * with the network error (its `cause` says why), as fetch does.
+ */
+export type HttpSend = (
+	url: URL,
+	init: { method: string; headers: Record<string, string>; body?: string | Buffer; timeoutMs: number },
+) => Promise<HttpAnswer>;
+
+/** The default transport: the global fetch. */
+export const fetchSend: HttpSend = async (url, { method, headers, body, timeoutMs }) => {
+	const response = await fetch(url, { method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
+	return {
+		status: response.status,
+		statusText: response.statusText,
+		retryAfter: response.headers.get("retry-after"),
+		text: await response.text(),
+	};
+};
 
 export interface Listing<T> {
 	items: T[];
@@ -47,6 +79,7 @@ export class ApiClient {
 	readonly #timeoutMs: number;
 	readonly #retryForMs: number;
 	readonly #onRetry: (message: string) => void;
+	readonly #send: HttpSend;
 
 	constructor(options: ApiClientOptions) {
 		this.apiUrl = options.apiUrl;
@@ -54,6 +87,7 @@ export class ApiClient {
 		this.#timeoutMs = options.timeoutMs;
 		this.#retryForMs = options.retryForMs ?? options.timeoutMs;
 		this.#onRetry = options.onRetry ?? (() => {});
+		this.#send = options.send ?? fetchSend;
 	}
 
 	get<T>(path: string, query?: Query): Promise<T> {
@@ -107,18 +141,10 @@ export class ApiClient {
 
 		const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : JSON.stringify(body);
 		const deadline = Date.now() + this.#retryForMs;
-		let response: Response;
-		let text: string;
+		let response: HttpAnswer;
 		for (let attempt = 1; ; attempt++) {
-			({ response, text } = await this.#send(url, method, headers, payload));
-			const delay = nextRetry(
-				method,
-				response.status,
-				attempt,
-				response.headers.get("retry-after"),
-				Date.now(),
-				deadline,
-			);
+			response = await this.#exchange(url, method, headers, payload);
+			const delay = nextRetry(method, response.status, attempt, response.retryAfter, Date.now(), deadline);
 			if (delay === undefined) break;
 			if (attempt === 1)
 				this.#onRetry(
@@ -127,6 +153,8 @@ export class ApiClient {
 			await new Promise((resolve) => setTimeout(resolve, delay));
 		}
 
+		const text = response.text;
+		const ok = response.status >= 200 && response.status < 300;
 		let json: unknown;
 		let isJson = text.length > 0;
 		if (isJson) {
@@ -136,7 +164,7 @@ export class ApiClient {
 				isJson = false;
 			}
 		}
-		if (!response.ok) {
+		if (!ok) {
 			const e = (isJson ? json : {}) as { type?: unknown; message?: unknown; data?: unknown };
 			const message =
 				typeof e.message === "string" && e.message
@@ -157,20 +185,14 @@ export class ApiClient {
 		return json as T;
 	}
 
-	async #send(
+	async #exchange(
 		url: URL,
 		method: string,
 		headers: Record<string, string>,
 		body: string | Buffer | undefined,
-	): Promise<{ response: Response; text: string }> {
+	): Promise<HttpAnswer> {
 		try {
-			const response = await fetch(url, {
-				method,
-				headers,
-				body,
-				signal: AbortSignal.timeout(this.#timeoutMs),
-			});
-			return { response, text: await response.text() };
+			return await this.#send(url, { method, headers, body, timeoutMs: this.#timeoutMs });
 		} catch (err) {
 			if ((err as Error)?.name === "TimeoutError") {
 				throw new CliFailure(

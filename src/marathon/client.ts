@@ -5,7 +5,7 @@
 // with capped jittered backoff; any other error is a MarathonError carrying Marathon's own
 // message and validation details, so a refused app definition says which field is wrong.
 
-import { Agent, request } from "undici";
+import type { Agent } from "undici";
 import { Backoff } from "../hooks/backoff.ts";
 import type {
 	AppDefinition,
@@ -56,22 +56,31 @@ export class MarathonClient {
 	readonly url: string;
 	readonly #opts: Required<Pick<MarathonClientOptions, "timeoutMs" | "attempts" | "backoff">> &
 		MarathonClientOptions;
-	readonly #agent: Agent;
+	/** Made on the first call: undici is loaded then, not by every node that loads the drivers. */
+	#agent: Promise<Agent> | undefined;
 	#closed = false;
 
 	constructor(options: MarathonClientOptions) {
 		this.url = options.url.replace(/\/+$/, "");
 		this.#opts = { timeoutMs: 10_000, attempts: 5, backoff: { baseMs: 100, maxMs: 5000 }, ...options };
-		this.#agent = new Agent({
-			headersTimeout: this.#opts.timeoutMs,
-			bodyTimeout: this.#opts.timeoutMs,
-			connectTimeout: this.#opts.timeoutMs,
-		});
 	}
 
 	async close(): Promise<void> {
 		this.#closed = true;
-		await this.#agent.close();
+		await (await this.#agent)?.close();
+	}
+
+	#undiciAgent(): Promise<Agent> {
+		if (this.#closed && !this.#agent) return Promise.reject(new Error("the client is closed"));
+		this.#agent ??= import("undici").then(
+			({ Agent }) =>
+				new Agent({
+					headersTimeout: this.#opts.timeoutMs,
+					bodyTimeout: this.#opts.timeoutMs,
+					connectTimeout: this.#opts.timeoutMs,
+				}),
+		);
+		return this.#agent;
 	}
 
 	#headers(body: boolean): Record<string, string> {
@@ -92,11 +101,13 @@ export class MarathonClient {
 			const r = await this.#opts.fetch(`${this.url}${path}`, { method, headers, body: payload, signal });
 			return { statusCode: r.status, text: await r.text() };
 		}
+		const dispatcher = await this.#undiciAgent();
+		const { request } = await import("undici");
 		const r = await request(`${this.url}${path}`, {
 			method: method as "GET",
 			headers,
 			body: payload,
-			dispatcher: this.#agent,
+			dispatcher,
 			signal,
 		});
 		return { statusCode: r.statusCode, text: await r.body.text() };

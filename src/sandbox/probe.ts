@@ -91,8 +91,10 @@ export function resolveSandbox(req: SandboxRequest): ResolvedSandbox {
 				: tools.bwrap
 					? bwrapWorks(tools.bwrap)
 					: "bwrap is not installed";
-		const unshareFailure =
-			req.kind === "bwrap"
+		// Probed only when bubblewrap fails: a throw-away sandbox costs a process start.
+		const unshareFailure = !bwrapFailure
+			? "not needed"
+			: req.kind === "bwrap"
 				? "not asked for"
 				: tools.unshare
 					? unshareWorks(tools.unshare)

@@ -10,7 +10,8 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
-const CDS = path.join(ROOT, "bin/cds.ts");
+// The launcher a user runs (`npx cds`): it loads the cached type-stripped modules (bin/ts-cache.mjs).
+const CDS = path.join(ROOT, "bin/cds.mjs");
 
 interface Result {
 	code: number;

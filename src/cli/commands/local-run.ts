@@ -279,7 +279,13 @@ async function startLocalNode(io: CliIo, dataDir: string, phase: (name: string) 
 		throw err;
 	}
 	phase("gateway ready");
-	const client = new ApiClient({ apiUrl: `http://127.0.0.1:${port}`, token, timeoutMs: 30_000 });
+	const { nodeHttpSend } = await import("../node-http.ts");
+	const client = new ApiClient({
+		apiUrl: `http://127.0.0.1:${port}`,
+		token,
+		timeoutMs: 30_000,
+		send: nodeHttpSend,
+	});
 	return { server, client, sleep: changeWaiter(server) };
 }
 

@@ -39,7 +39,7 @@ import type {
 
 export interface LocalDriverOptions {
 	name: string;
-	/** Path of the worker launcher (bin/cds-worker.mjs: it keeps a cache of type-stripped modules). */
+	/** Path of the worker launcher (bin/cds-worker.mjs: it loads cached type-stripped modules). */
 	workerEntry: string;
 	/** Node binary (Node 22 with type stripping). */
 	nodeBinary: string;
