@@ -43,7 +43,11 @@ import {
 } from "../kubernetes/pod-spec.ts";
 import { podState } from "../kubernetes/pod-state.ts";
 import { sandboxFor } from "./local.ts";
-import { remoteCapabilities, remoteWorkerOptions } from "./remote-worker-options.ts";
+import {
+	type RemoteWorkerOptions,
+	remoteCapabilities,
+	remoteWorkerOptions,
+} from "./remote-worker-options.ts";
 
 const SA_TOKEN = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
@@ -61,18 +65,9 @@ export function kubeConfigFor(k: KubernetesSettings): KubeConfig {
 	return kc;
 }
 
-export interface KubernetesDriverOptions {
-	name: string;
+export interface KubernetesDriverOptions extends RemoteWorkerOptions {
 	kubeConfig: KubeConfig;
 	settings: KubernetesSettings;
-	maxWorkers: number;
-	maxProvisioning: number;
-	models: string[];
-	binaries: string[];
-	memoryMb: number;
-	/** The worker's environment in its pod (workspace, sandbox plan…); never the token. */
-	workerEnv: Record<string, string>;
-	log?: (msg: string) => void;
 }
 
 interface PodEntry extends WorkerHandle {

@@ -37,19 +37,14 @@ import {
 } from "../marathon/app-spec.ts";
 import { AssignmentServer } from "../marathon/assignments.ts";
 import { sandboxFor } from "./local.ts";
-import { remoteCapabilities, remoteWorkerOptions } from "./remote-worker-options.ts";
+import {
+	type RemoteWorkerOptions,
+	remoteCapabilities,
+	remoteWorkerOptions,
+} from "./remote-worker-options.ts";
 
-export interface MarathonDriverOptions {
-	name: string;
+export interface MarathonDriverOptions extends RemoteWorkerOptions {
 	settings: MarathonSettings;
-	maxWorkers: number;
-	maxProvisioning: number;
-	models: string[];
-	binaries: string[];
-	memoryMb: number;
-	/** The worker's environment in its app (workspace, sandbox plan…); never the token. */
-	workerEnv: Record<string, string>;
-	log?: (msg: string) => void;
 }
 
 interface AppEntry extends WorkerHandle {

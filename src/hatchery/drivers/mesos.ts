@@ -41,7 +41,11 @@ import type {
 } from "../contract.ts";
 import { WorkerBook } from "../worker-book.ts";
 import { sandboxFor } from "./local.ts";
-import { remoteCapabilities, remoteWorkerOptions } from "./remote-worker-options.ts";
+import {
+	type RemoteWorkerOptions,
+	remoteCapabilities,
+	remoteWorkerOptions,
+} from "./remote-worker-options.ts";
 
 /** Heartbeat intervals without any event after which the stream is deemed dead. */
 const MISSED_HEARTBEATS = 3;
@@ -50,18 +54,9 @@ const RECONCILE_QUIET_MS = 400;
 /** The longest a restarted hatchery waits at start for the first of those answers. */
 const ADOPTION_WAIT_MS = 3000;
 
-export interface MesosDriverOptions {
-	name: string;
+export interface MesosDriverOptions extends RemoteWorkerOptions {
 	settings: MesosSettings;
-	maxWorkers: number;
-	maxProvisioning: number;
-	models: string[];
-	binaries: string[];
-	memoryMb: number;
-	/** The worker's environment in its task (workspace, sandbox plan…); never the token. */
-	workerEnv: Record<string, string>;
 	keeper: FrameworkIdKeeper;
-	log?: (msg: string) => void;
 }
 
 interface TaskEntry extends WorkerHandle {

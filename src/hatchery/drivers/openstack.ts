@@ -48,21 +48,16 @@ import {
 } from "../openstack/server-spec.ts";
 import { renderUserData } from "../openstack/user-data.ts";
 import { sandboxFor } from "./local.ts";
-import { remoteCapabilities, remoteWorkerOptions } from "./remote-worker-options.ts";
+import {
+	type RemoteWorkerOptions,
+	remoteCapabilities,
+	remoteWorkerOptions,
+} from "./remote-worker-options.ts";
 
-export interface OpenStackDriverOptions {
-	name: string;
+/** `memoryMb` is offered until the flavors are known (then: the largest flavor's RAM). */
+export interface OpenStackDriverOptions extends RemoteWorkerOptions {
 	settings: NovaSettings;
 	keystone: Keystone;
-	maxWorkers: number;
-	maxProvisioning: number;
-	models: string[];
-	binaries: string[];
-	/** Offered until the flavors are known (then: the largest flavor's RAM). */
-	memoryMb: number;
-	/** The worker's environment on its server (workspace, sandbox plan…); never the token. */
-	workerEnv: Record<string, string>;
-	log?: (msg: string) => void;
 }
 
 interface ServerEntry extends WorkerHandle {

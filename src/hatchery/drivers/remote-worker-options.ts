@@ -18,6 +18,7 @@ export interface RemoteWorkerOptions {
 	memoryMb: number;
 	/** The worker's environment on its host (workspace, sandbox plan…); never the token. */
 	workerEnv: Record<string, string>;
+	log?: (msg: string) => void;
 }
 
 export function remoteWorkerOptions(settings: HatcherySettings, sandbox: SandboxPlan): RemoteWorkerOptions {
