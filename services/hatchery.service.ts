@@ -147,7 +147,7 @@ export default function HatcheryService(
 				this.vouching = true;
 				try {
 					const jobs = (await driver.list())
-						.filter((w) => w.state === "running" && w.jobId)
+						.filter((w) => w.state === "running" && w.jobId && !w.unconfirmed)
 						.map((w) => w.jobId as string);
 					if (jobs.length > 0)
 						await callAction(this.broker, "run.workersAlive", { hatchery: this.hatchery.name, jobs });
