@@ -401,9 +401,7 @@ describe("workflow jobs as Kubernetes pods", { skip: kube.skip || nats.skip || m
 		const n = await startRun("NODELOSS");
 		await until("the step to start", async () => (await logs("NODELOSS", n)).includes("started"));
 		await doomed.loseNode();
-		const t0 = Date.now();
 		const run = await waitRun("NODELOSS", n, 60_000);
-		console.log(`DEBUG ended after ${Date.now() - t0} ms: ${jobsOf(run)[0]!.reason}`);
 		assert.equal(run.status, "Fail");
 		assert.match(jobsOf(run)[0]!.reason ?? "", /^worker lost/);
 		// The pod GC deletes pods bound to a node that no longer exists (after its quarantine, ~40 s).
