@@ -6,6 +6,7 @@
 // restarted hatchery adopts the workers of its live jobs, and a worker whose job ended
 // while an event was lost is killed. Every heartbeat period it vouches for the workers its
 // driver sees alive (`run.workersAlive`): a worker cut off from the gateway is not "lost".
+// Not for those the driver lists `unconfirmed` (a pod's phase outlives its lost node).
 
 import { callAction } from "./support/call.ts";
 import type { Context, Service, ServiceSchema } from "moleculer";
@@ -13,6 +14,7 @@ import type { Config, HatcherySettings } from "../config/index.ts";
 import type { HatcheryDriver } from "../src/hatchery/contract.ts";
 import { createDriver } from "../src/hatchery/drivers/index.ts";
 import { jobRequirements } from "../src/hatchery/requirements.ts";
+import { vouchedJobs } from "../src/hatchery/vouch.ts";
 import { type InstalledPlugin, pluginsRunnableOn } from "../src/integrations/plugin-manifest.ts";
 import { PublicUrlMixin } from "../mixins/public-url.mixin.ts";
 
@@ -146,9 +148,7 @@ export default function HatcheryService(
 				if (this.vouching) return;
 				this.vouching = true;
 				try {
-					const jobs = (await driver.list())
-						.filter((w) => w.state === "running" && w.jobId)
-						.map((w) => w.jobId as string);
+					const jobs = vouchedJobs(await driver.list());
 					if (jobs.length > 0)
 						await callAction(this.broker, "run.workersAlive", { hatchery: this.hatchery.name, jobs });
 				} catch (e) {

@@ -57,6 +57,12 @@ export interface WorkerHandle {
 	 * for the heartbeat timeout. `started`: the worker had started (the job's worker is "lost").
 	 */
 	failure?: { reason: string; started: boolean };
+	/**
+	 * Set by a driver whose word that this worker runs is no proof that it lives (a pod's phase
+	 * is written by its node's kubelet, which dies with the node): the hatchery does not vouch
+	 * for it, and its job's own heartbeats decide whether its worker is lost.
+	 */
+	unconfirmed?: boolean;
 }
 
 export interface HatcheryCapacity {
@@ -84,7 +90,7 @@ export interface HatcheryDriver {
 	/**
 	 * The workers as they are now. The hatchery vouches with it: a worker listed `running` on a
 	 * job keeps that job from being judged "worker lost" even when its own heartbeats cannot
-	 * reach the API, so only a worker that really lives may be listed so.
+	 * reach the API, so only a worker that really lives may be listed so (else `unconfirmed`).
 	 */
 	list(): Promise<WorkerHandle[]>;
 	/** Stops the worker of a job (each driver decides how; `graceMs` is what it may wait before forcing). */

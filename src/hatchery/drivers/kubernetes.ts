@@ -244,8 +244,16 @@ export class KubernetesDriver implements HatcheryDriver {
 		);
 	}
 
+	/**
+	 * Every pod is listed `unconfirmed`: its phase is what its node's kubelet last wrote, and a
+	 * lost node's pods stay Running in the API until the controller manager's pod GC deletes
+	 * them (40 s to a minute after the Node object goes) or its taint eviction (minutes after
+	 * the node stops answering). Vouching for them would keep a lost node's jobs Building that
+	 * long; their workers' own heartbeats tell instead (the RBAC of the chart grants no read of
+	 * nodes to tell a live node from a lost one).
+	 */
 	async list(): Promise<WorkerHandle[]> {
-		return this.book.handles(this.pods.values());
+		return this.book.handles(this.pods.values()).map((h) => ({ ...h, unconfirmed: true }));
 	}
 
 	onExit(listener: (h: WorkerHandle, code: number | null) => void): void {
