@@ -52,15 +52,20 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 		return { won: false };
 	}
 	const s = engine.settings;
-	// A cheap early refusal (not the guarantee: the slots are).
-	const running = await engine.repo.activeJobs.find({ project: job.project });
-	if (running.length >= s.maxRunningJobsPerProject) {
-		engine.congested.projects.add(job.project);
-		return { won: false, reason: "project concurrency limit" };
-	}
-	if (running.filter((j) => j.workflow === job.workflow).length >= s.maxRunningJobsPerWorkflow) {
-		engine.congested.workflows.add(`${job.project}/${job.workflow}`);
-		return { won: false, reason: "workflow concurrency limit" };
+	const workflowKey = `${job.project}/${job.workflow}`;
+	// A cheap early refusal (not the guarantee: the slots are), for a project or workflow that met
+	// its limit lately: a full one would otherwise cost a claim per slot. Elsewhere the slots decide
+	// without this read.
+	if (engine.recentlyLimited(job.project, workflowKey)) {
+		const running = await engine.repo.activeJobs.find({ project: job.project });
+		if (running.length >= s.maxRunningJobsPerProject) {
+			engine.limited(job.project, undefined);
+			return { won: false, reason: "project concurrency limit" };
+		}
+		if (running.filter((j) => j.workflow === job.workflow).length >= s.maxRunningJobsPerWorkflow) {
+			engine.limited(undefined, workflowKey);
+			return { won: false, reason: "workflow concurrency limit" };
+		}
 	}
 	const owner = slotOwner(job._id, randomUUID());
 	const booking = await engine.repo.store.claim("booking", job._id, owner);
@@ -94,8 +99,8 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 	);
 	if (!verdict.won) {
 		await undo();
-		if (verdict.reason.startsWith("project")) engine.congested.projects.add(job.project);
-		else engine.congested.workflows.add(`${job.project}/${job.workflow}`);
+		if (verdict.reason.startsWith("project")) engine.limited(job.project, undefined);
+		else engine.limited(undefined, workflowKey);
 		return { won: false, reason: verdict.reason };
 	}
 	if (job.workspace) {

@@ -60,6 +60,9 @@ export interface CreateRunInput {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** How long bookings count a project's or workflow's running jobs after it met its limit (booking.ts). */
+export const LIMITED_MEMORY_MS = 30_000;
+
 export class RunEngine {
 	readonly repo: RunRepository;
 	readonly ports: RunPorts;
@@ -78,6 +81,8 @@ export class RunEngine {
 	readonly hatcherySeen = new Map<string, number>();
 	/** Booking claims seen without their active entry, by job: owner and when first seen (reaper.ts). */
 	readonly orphanBookings = new Map<string, { owner: string; since: number }>();
+	/** When a booking last met the limit of a project (`p:<project>`) or workflow (`w:<project>/<workflow>`). */
+	readonly #limitedAt = new Map<string, number>();
 	lastOrphanSweep = Number.NEGATIVE_INFINITY;
 	lastWorkspaceSweep = Number.NEGATIVE_INFINITY;
 	/** The reason last written on each waiting job (booking.ts), so it is written once per change. */
@@ -95,6 +100,28 @@ export class RunEngine {
 
 	now(): number {
 		return this.clock.now();
+	}
+
+	/** A booking met a limit: the reaper sweeps its slots, and bookings check the count first for a while. */
+	limited(project: string | undefined, workflow: string | undefined): void {
+		if (this.#limitedAt.size > 10_000) this.#limitedAt.clear();
+		if (project !== undefined) {
+			this.congested.projects.add(project);
+			this.#limitedAt.set(`p:${project}`, this.now());
+		}
+		if (workflow !== undefined) {
+			this.congested.workflows.add(workflow);
+			this.#limitedAt.set(`w:${workflow}`, this.now());
+		}
+	}
+
+	/** Whether a booking met the project's or workflow's limit in the last LIMITED_MEMORY_MS. */
+	recentlyLimited(project: string, workflow: string): boolean {
+		const since = this.now() - LIMITED_MEMORY_MS;
+		return (
+			(this.#limitedAt.get(`p:${project}`) ?? -Infinity) > since ||
+			(this.#limitedAt.get(`w:${workflow}`) ?? -Infinity) > since
+		);
 	}
 
 	/** Changes to one run, serialised across nodes (src/engine/run-lock.ts). */
@@ -124,7 +151,7 @@ export class RunEngine {
 		this.#definitions.set(definitionId, def);
 	}
 
-	evaluator(run: RunDoc): ConditionEvaluator {
+	evaluator(run: Pick<RunDoc, "vars" | "build">): ConditionEvaluator {
 		const vars = () => ({
 			...run.vars,
 			...Object.fromEntries(Object.entries(run.build).map(([k, v]) => [`cds.build.${k}`, v])),
@@ -210,19 +237,24 @@ export class RunEngine {
 		const next: RunDoc = { ...run, progress, status, updated: iso(this.now()), ended };
 		await this.repo.runs.replace(next);
 		if (ended) await this.repo.activeRuns.remove({ _id: run._id });
+		this.emitRunUpdated(next);
+		return next;
+	}
+
+	/** Tells subscribers a run changed (a signal: they read the store). */
+	emitRunUpdated(run: RunDoc): void {
 		this.ports.emit("run.updated", {
 			runId: run._id,
 			project: run.project,
 			workflow: run.workflow,
 			number: run.number,
 			sub: run.sub ?? 0,
-			status,
+			status: run.status,
 			branch: run.branch,
 			commit: run.commit,
 			repositoryId: run.repositoryId ?? null,
 			definitionVersion: run.definitionVersion,
 		});
-		return next;
 	}
 
 	/**
