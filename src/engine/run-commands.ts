@@ -132,6 +132,7 @@ export async function createRun(engine: RunEngine, input: CreateRunInput): Promi
 	}
 	engine.rememberDefinition(created.definitionId, { model: def.model, pipelines: def.pipelines });
 	await engine.enqueue(created, queue);
+	engine.rememberRun(created, -1);
 	engine.emitRunUpdated(created);
 	return created;
 }

@@ -17,7 +17,7 @@ import { releaseSlots } from "./job-slots.ts";
 import type { Clock, Definition, RunPorts } from "./ports.ts";
 import { systemClock } from "./ports.ts";
 import { ACTIVE_RUN_STATUSES, type RunRepository } from "./run-repository.ts";
-import { withRunLock } from "./run-lock.ts";
+import { type RunLease, withRunLock } from "./run-lock.ts";
 import { jobWorkspace, releaseWorkspace } from "./workspaces.ts";
 
 /** The knobs the engine reads (config.run). */
@@ -75,6 +75,7 @@ export class RunEngine {
 	/** Projects and workflows (`project/workflow`) whose bookings hit a limit: the reaper sweeps their slots. */
 	readonly congested = { projects: new Set<string>(), workflows: new Set<string>() };
 	readonly #definitions = new Map<string, Definition>();
+	readonly #written = new Map<string, { run: RunDoc; gen: number }>();
 	/** Run creations in flight per workflow (`project/workflow`) and the highest number they tried (run-commands.ts). */
 	readonly runNumbering = new Map<string, { inFlight: number; highest: number }>();
 	/** When each hatchery's capabilities were last recorded (booking.ts). */
@@ -125,8 +126,31 @@ export class RunEngine {
 	}
 
 	/** Changes to one run, serialised across nodes (src/engine/run-lock.ts). */
-	withLock<T>(rid: string, fn: () => Promise<T>): Promise<T> {
+	withLock<T>(rid: string, fn: (lease: RunLease) => Promise<T>): Promise<T> {
 		return withRunLock(this.repo.store, rid, this.owner, fn);
+	}
+
+	/**
+	 * A run as this node last wrote it, with the generation of the run lock it wrote it under (-1:
+	 * created, never locked). Every change to a stored run is made under its lock, whose
+	 * generations are contiguous: winning generation g + 1 right after writing under g (or 0 after
+	 * creating it) proves nobody wrote it since, so the read is spared. Anything else reads.
+	 */
+	rememberRun(run: RunDoc, gen: number | undefined): void {
+		if (gen === undefined || !ACTIVE_RUN_STATUSES.has(run.status)) {
+			this.#written.delete(run._id);
+			return;
+		}
+		if (this.#written.size >= 1000) this.#written.clear();
+		this.#written.set(run._id, { run, gen });
+	}
+
+	/** The run, under a lease of its lock: from memory when this node wrote it last (rememberRun). */
+	async lockedRun(rid: string, lease: RunLease): Promise<RunDoc | null> {
+		const mine = this.#written.get(rid);
+		this.#written.delete(rid);
+		if (mine && lease.gen !== undefined && mine.gen === lease.gen - 1) return mine.run;
+		return this.repo.runs.findOne({ _id: rid });
 	}
 
 	/** A run's definition (immutable per definitionId, so cached). */
@@ -323,8 +347,8 @@ export class RunEngine {
 	}
 
 	async applyResult(rid: string, job: JobDoc, result: JobResultDoc): Promise<void> {
-		await this.withLock(rid, async () => {
-			const run = await this.repo.runs.findOne({ _id: rid });
+		await this.withLock(rid, async (lease) => {
+			const run = await this.lockedRun(rid, lease);
 			if (!run) return;
 			const def = await this.definition(run);
 			const done = await finishJob(
@@ -338,9 +362,12 @@ export class RunEngine {
 				this.evaluator(run),
 				this.now(),
 			);
-			if (!done.applied) return;
+			if (!done.applied) {
+				this.rememberRun(run, lease.gen);
+				return;
+			}
 			await this.enqueue(run, done.queue);
-			await this.saveRun(run, done.progress);
+			this.rememberRun(await this.saveRun(run, done.progress), lease.gen);
 		});
 	}
 
