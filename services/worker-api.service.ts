@@ -247,11 +247,15 @@ export default function WorkerApiService(
 				permission: worker,
 				params: {},
 				async handler(this: WorkerThis, ctx: WorkerCtx) {
+					// Booked by this node: the job and its booking as written then (an ended job is
+					// refused below all the same).
+					const booked = ctx.meta.user?.job ? this.engine.takeBooking(ctx.meta.user.job) : undefined;
+					if (booked) this.jobCache.set(booked.job._id, booked.job);
 					const job = await this.callerJob(ctx);
 					await this.requireLive(job);
 					const { repo } = this.engine;
 					const now = Date.now();
-					const active = await repo.activeJobs.findOne({ _id: job._id });
+					const active = booked?.active ?? (await repo.activeJobs.findOne({ _id: job._id }));
 					if (!active) throw conflict("this job is not booked", { job: job._id });
 					// Its start is its first sign of life: the reaper counts from startedAt until a heartbeat.
 					if (active.status !== "Building") {

@@ -126,13 +126,16 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 		await undo();
 		throw e;
 	}
-	await engine.repo.activeJobs.replace({ ...active, tokenId: token.id, slots: verdict.slots });
+	const booked: ActiveJobDoc = { ...active, tokenId: token.id, slots: verdict.slots };
+	await engine.repo.activeJobs.replace(booked);
 	await engine.repo.queue.remove({ _id: job._id });
 	// It waited for its workspace: that is over.
-	if (job.reason !== null && job.workspace) {
+	const cleared = job.reason !== null && job.workspace !== undefined;
+	if (cleared) {
 		engine.waitingReasons.delete(job._id);
 		await engine.repo.jobs.update({ _id: job._id }, { $set: { reason: null } });
 	}
+	engine.rememberBooking(cleared ? { ...job, reason: null } : job, booked);
 	engine.ports.emit("job.booked", { jobId: job._id, hatchery });
 	return {
 		won: true,

@@ -76,6 +76,7 @@ export class RunEngine {
 	readonly congested = { projects: new Set<string>(), workflows: new Set<string>() };
 	readonly #definitions = new Map<string, Definition>();
 	readonly #written = new Map<string, { run: RunDoc; gen: number }>();
+	readonly #booked = new Map<string, { job: JobDoc; active: ActiveJobDoc }>();
 	/** Run creations in flight per workflow (`project/workflow`) and the highest number they tried (run-commands.ts). */
 	readonly runNumbering = new Map<string, { inFlight: number; highest: number }>();
 	/** When each hatchery's capabilities were last recorded (booking.ts). */
@@ -143,6 +144,23 @@ export class RunEngine {
 		}
 		if (this.#written.size >= 1000) this.#written.clear();
 		this.#written.set(run._id, { run, gen });
+	}
+
+	/** A job this node just booked, as stored: its worker's first call (worker /job) need not read it back. */
+	rememberBooking(job: JobDoc, active: ActiveJobDoc): void {
+		if (this.#booked.size >= 10_000) this.#booked.clear();
+		this.#booked.set(job._id, { job, active });
+	}
+
+	/**
+	 * The job and booking this node wrote when it booked the job, once (a second call reads the
+	 * store). Only the booking and the worker's first call write a booking; whether the job ended
+	 * meanwhile is the caller's to check (its result).
+	 */
+	takeBooking(jobId: string): { job: JobDoc; active: ActiveJobDoc } | undefined {
+		const booked = this.#booked.get(jobId);
+		this.#booked.delete(jobId);
+		return booked;
 	}
 
 	/** The run, under a lease of its lock: from memory when this node wrote it last (rememberRun). */
@@ -292,6 +310,7 @@ export class RunEngine {
 		steps: unknown[] = [],
 		options: { apply?: boolean } = {},
 	): Promise<boolean> {
+		this.#booked.delete(job._id);
 		const result: JobResultDoc = { _id: job._id, status, reason, steps, at: this.now() };
 		try {
 			await this.repo.results.insert(result);
