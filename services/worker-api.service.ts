@@ -260,6 +260,7 @@ export default function WorkerApiService(
 					// Its start is its first sign of life: the reaper counts from startedAt until a heartbeat.
 					if (active.status !== "Building") {
 						await repo.activeJobs.update({ _id: job._id }, { $set: { status: "Building", startedAt: now } });
+						if (booked) this.engine.startedBooking({ ...active, status: "Building", startedAt: now });
 					} else await repo.heartbeats.replace({ _id: job._id, at: now });
 					const { vars, secrets } = await this.jobVariablesOf(ctx, job);
 					// Template secrets written into the steps themselves are opened too, and masked.

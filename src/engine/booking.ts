@@ -45,7 +45,7 @@ export async function queueFor(
  * are released, so the reaper can tell a stale slot from a booking in progress.
  */
 export async function book(engine: RunEngine, id: string, hatchery: string): Promise<BookResult> {
-	const job = await engine.repo.jobs.findOne({ _id: id });
+	const job = engine.queuedJob(id) ?? (await engine.repo.jobs.findOne({ _id: id }));
 	if (job?.status !== "Waiting" || (await engine.repo.results.findOne({ _id: id }))) {
 		// A queue entry whose job is over (a booking died before removing it): not offered again.
 		await engine.repo.queue.remove({ _id: id });

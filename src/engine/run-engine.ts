@@ -77,6 +77,10 @@ export class RunEngine {
 	readonly #definitions = new Map<string, Definition>();
 	readonly #written = new Map<string, { run: RunDoc; gen: number }>();
 	readonly #booked = new Map<string, { job: JobDoc; active: ActiveJobDoc }>();
+	/** Bookings as this node wrote them last, once it also started them (see startedBooking). */
+	readonly #started = new Map<string, ActiveJobDoc>();
+	/** Jobs this node queued, as written, until booked (see queuedJob). */
+	readonly #queued = new Map<string, JobDoc>();
 	/** Run creations in flight per workflow (`project/workflow`) and the highest number they tried (run-commands.ts). */
 	readonly runNumbering = new Map<string, { inFlight: number; highest: number }>();
 	/** When each hatchery's capabilities were last recorded (booking.ts). */
@@ -161,6 +165,26 @@ export class RunEngine {
 		const booked = this.#booked.get(jobId);
 		this.#booked.delete(jobId);
 		return booked;
+	}
+
+	/**
+	 * The worker's first call started the booking this node wrote (status Building): ending the
+	 * job needs not read the booking back. Only the booking and the worker's first call write it.
+	 */
+	startedBooking(active: ActiveJobDoc): void {
+		if (this.#started.size >= 10_000) this.#started.clear();
+		this.#started.set(active._id, active);
+	}
+
+	/**
+	 * A job this node queued, as written, once (bookings offered again read the store). Its status
+	 * changes only when it ends, after its result is stored: the booking checks that. A job with a
+	 * persistent workspace is not remembered (its waiting reason changes).
+	 */
+	queuedJob(jobId: string): JobDoc | undefined {
+		const job = this.#queued.get(jobId);
+		this.#queued.delete(jobId);
+		return job;
 	}
 
 	/** The run, under a lease of its lock: from memory when this node wrote it last (rememberRun). */
@@ -253,6 +277,10 @@ export class RunEngine {
 				if (e instanceof DuplicateKeyError) continue; // queued already (a replay)
 				throw e;
 			}
+			if (!workspace) {
+				if (this.#queued.size >= 10_000) this.#queued.clear();
+				this.#queued.set(doc._id, doc);
+			}
 			count++;
 			try {
 				await this.repo.queue.insert({
@@ -319,8 +347,11 @@ export class RunEngine {
 			throw e;
 		}
 		// The job record is written twice in its life (queued, ended): the booking and the
-		// start live in active_jobs, which is small.
-		const active = await this.repo.activeJobs.findOne({ _id: job._id });
+		// start live in active_jobs, which is small. Booked and started by this node: as written.
+		const started = this.#started.get(job._id);
+		this.#started.delete(job._id);
+		this.#queued.delete(job._id);
+		const active = started ?? (await this.repo.activeJobs.findOne({ _id: job._id }));
 		// A complete booking removed the queue entry already (one that died before doing so
 		// leaves it to book(), which drops entries of ended jobs).
 		if (!active?.slots) await this.repo.queue.remove({ _id: job._id });
