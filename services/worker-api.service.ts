@@ -10,6 +10,7 @@ import type { Config } from "../config/index.ts";
 import { conflict, forbidden, invalid, notFound } from "./support/errors.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
 import { engineCall, openRunEngine } from "./support/run-engine.ts";
+import { insertOrReplace } from "../src/engine/store-writes.ts";
 import { requirePublicUrl } from "./support/public-url.ts";
 import { runtimeOf } from "./support/runtime.ts";
 import type { BlobRefDoc, JobDoc, RunDoc } from "../schemas/run.ts";
@@ -359,7 +360,8 @@ export default function WorkerApiService(
 				async handler(this: WorkerThis, ctx: WorkerCtx<any>) {
 					const job = await this.callerJob(ctx);
 					const { index, ...fields } = ctx.params;
-					await this.engine.repo.jobSteps.replace({
+					// Most steps are reported once, ended: an insert; a long one's end replaces its start.
+					await insertOrReplace(this.engine.repo.jobSteps, {
 						_id: stepRecordId(job._id, index),
 						jobId: job._id,
 						index,

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { ActiveJobDoc, BookResult } from "../../schemas/run.ts";
 import { claimSlots, releaseSlots, slotOwner } from "./job-slots.ts";
 import { selectJobs, spread } from "./queue-selection.ts";
+import { insertOrReplace } from "./store-writes.ts";
 import type { HatcheryCapabilities } from "./requirements.ts";
 import type { RunEngine } from "./run-engine.ts";
 import { claimWorkspace, heldBy, releaseWorkspace, WORKSPACE_LEASES } from "./workspaces.ts";
@@ -85,7 +86,8 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 		slots: null,
 		...(wsLease ? { workspace: wsLease } : {}),
 	};
-	await engine.repo.activeJobs.replace(active);
+	// New, unless a booking that died left it (the booking claim is ours now).
+	await insertOrReplace(engine.repo.activeJobs, active);
 	const undo = async () => {
 		await engine.repo.activeJobs.remove({ _id: job._id });
 		await engine.repo.store.release("booking", job._id, owner);

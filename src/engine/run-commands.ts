@@ -8,6 +8,7 @@ import { RunConflictError, RunNotFoundError } from "./errors.ts";
 import type { CreateRunInput, RunEngine } from "./run-engine.ts";
 import { ACTIVE_RUN_STATUSES, runId, subRunId } from "./run-repository.ts";
 import { runVariables } from "./run-vars.ts";
+import { insertOrKeep } from "./store-writes.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -96,7 +97,7 @@ export async function createRun(engine: RunEngine, input: CreateRunInput): Promi
 			};
 			// Listed as active (the reconciler's index) before it exists: a node dying right after the
 			// insert leaves a run the reconciler finds; an entry without its run is removed by it.
-			if (ACTIVE_RUN_STATUSES.has(status)) await engine.repo.activeRuns.replace({ _id: id });
+			if (ACTIVE_RUN_STATUSES.has(status)) await insertOrKeep(engine.repo.activeRuns, { _id: id });
 			try {
 				// The unique _id makes the number ours: two requests cannot get the same one.
 				await engine.repo.runs.insert(doc);
