@@ -149,7 +149,8 @@ export default function AuthService(): ServiceSchema<
 				) {
 					const id = generateTokenId();
 					const token = generateToken(id);
-					await this.tokens().insert({
+					// The worker's first call resolves it within seconds: on this node it is not read back.
+					const doc = await this.tokens().insert({
 						_id: id,
 						hash: hashToken(token),
 						project: ctx.params.project,
@@ -161,6 +162,7 @@ export default function AuthService(): ServiceSchema<
 						job: ctx.params.job,
 						run: ctx.params.run,
 					});
+					this.tokenCache.set(id, doc);
 					return { token, id };
 				},
 			},

@@ -10,6 +10,7 @@ import type { Config } from "../config/index.ts";
 import { conflict, forbidden, invalid, notFound } from "./support/errors.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
 import { engineCall, openRunEngine } from "./support/run-engine.ts";
+import { insertOrReplace } from "../src/engine/store-writes.ts";
 import { requirePublicUrl } from "./support/public-url.ts";
 import { runtimeOf } from "./support/runtime.ts";
 import type { BlobRefDoc, JobDoc, RunDoc } from "../schemas/run.ts";
@@ -247,15 +248,20 @@ export default function WorkerApiService(
 				permission: worker,
 				params: {},
 				async handler(this: WorkerThis, ctx: WorkerCtx) {
+					// Booked by this node: the job and its booking as written then (an ended job is
+					// refused below all the same).
+					const booked = ctx.meta.user?.job ? this.engine.takeBooking(ctx.meta.user.job) : undefined;
+					if (booked) this.jobCache.set(booked.job._id, booked.job);
 					const job = await this.callerJob(ctx);
 					await this.requireLive(job);
 					const { repo } = this.engine;
 					const now = Date.now();
-					const active = await repo.activeJobs.findOne({ _id: job._id });
+					const active = booked?.active ?? (await repo.activeJobs.findOne({ _id: job._id }));
 					if (!active) throw conflict("this job is not booked", { job: job._id });
 					// Its start is its first sign of life: the reaper counts from startedAt until a heartbeat.
 					if (active.status !== "Building") {
 						await repo.activeJobs.update({ _id: job._id }, { $set: { status: "Building", startedAt: now } });
+						if (booked) this.engine.startedBooking({ ...active, status: "Building", startedAt: now });
 					} else await repo.heartbeats.replace({ _id: job._id, at: now });
 					const { vars, secrets } = await this.jobVariablesOf(ctx, job);
 					// Template secrets written into the steps themselves are opened too, and masked.
@@ -354,7 +360,8 @@ export default function WorkerApiService(
 				async handler(this: WorkerThis, ctx: WorkerCtx<any>) {
 					const job = await this.callerJob(ctx);
 					const { index, ...fields } = ctx.params;
-					await this.engine.repo.jobSteps.replace({
+					// Most steps are reported once, ended: an insert; a long one's end replaces its start.
+					await insertOrReplace(this.engine.repo.jobSteps, {
 						_id: stepRecordId(job._id, index),
 						jobId: job._id,
 						index,

@@ -1,6 +1,9 @@
-// Builds a run engine (src/engine/run-engine.ts) for a service: its repository over the
-// broker's store, and its ports as Moleculer calls and events. The run service and the worker
-// API service each build their own (no state is shared but the store).
+// Builds a run engine (src/engine/run-engine.ts): its repository over the broker's store, and
+// its ports as Moleculer calls and events. The run service and the worker API service, hosted
+// together, share one engine per store: what it keeps in memory (definitions, the runs this node
+// wrote last, jobs it just booked) only spares reads, each checked against the store's truth
+// (run-lock generations, job results), so a job booked by one service is started by the other
+// without reading back what was just written.
 
 import { callAction } from "./call.ts";
 import type { Logger, ServiceBroker } from "moleculer";
@@ -33,13 +36,22 @@ export function runPorts(broker: ServiceBroker, logger: Logger): RunPorts {
 	};
 }
 
-export async function openRunEngine(
-	broker: ServiceBroker,
-	config: Config,
-	logger: Logger,
-): Promise<RunEngine> {
-	const repo = await RunRepository.open(storeOf(broker));
-	return new RunEngine({ repo, ports: runPorts(broker, logger), settings: config.run, owner: broker.nodeID });
+const engines = new WeakMap<ServiceBroker, { store: object; engine: Promise<RunEngine> }>();
+
+export function openRunEngine(broker: ServiceBroker, config: Config, logger: Logger): Promise<RunEngine> {
+	const store = storeOf(broker);
+	const known = engines.get(broker);
+	if (known?.store === store) return known.engine;
+	const engine = RunRepository.open(store).then(
+		(repo) =>
+			new RunEngine({ repo, ports: runPorts(broker, logger), settings: config.run, owner: broker.nodeID }),
+	);
+	// A failed open (store unavailable) is tried again by the next caller.
+	engine.catch(() => {
+		if (engines.get(broker)?.engine === engine) engines.delete(broker);
+	});
+	engines.set(broker, { store, engine });
+	return engine;
 }
 
 /** The engine's refusals as client errors (404, 409); anything else unchanged. */

@@ -7,6 +7,7 @@ import { randomUUID } from "node:crypto";
 import type { ActiveJobDoc, BookResult } from "../../schemas/run.ts";
 import { claimSlots, releaseSlots, slotOwner } from "./job-slots.ts";
 import { selectJobs, spread } from "./queue-selection.ts";
+import { insertOrReplace } from "./store-writes.ts";
 import type { HatcheryCapabilities } from "./requirements.ts";
 import type { RunEngine } from "./run-engine.ts";
 import { claimWorkspace, heldBy, releaseWorkspace, WORKSPACE_LEASES } from "./workspaces.ts";
@@ -45,22 +46,27 @@ export async function queueFor(
  * are released, so the reaper can tell a stale slot from a booking in progress.
  */
 export async function book(engine: RunEngine, id: string, hatchery: string): Promise<BookResult> {
-	const job = await engine.repo.jobs.findOne({ _id: id });
+	const job = engine.queuedJob(id) ?? (await engine.repo.jobs.findOne({ _id: id }));
 	if (job?.status !== "Waiting" || (await engine.repo.results.findOne({ _id: id }))) {
 		// A queue entry whose job is over (a booking died before removing it): not offered again.
 		await engine.repo.queue.remove({ _id: id });
 		return { won: false };
 	}
 	const s = engine.settings;
-	// A cheap early refusal (not the guarantee: the slots are).
-	const running = await engine.repo.activeJobs.find({ project: job.project });
-	if (running.length >= s.maxRunningJobsPerProject) {
-		engine.congested.projects.add(job.project);
-		return { won: false, reason: "project concurrency limit" };
-	}
-	if (running.filter((j) => j.workflow === job.workflow).length >= s.maxRunningJobsPerWorkflow) {
-		engine.congested.workflows.add(`${job.project}/${job.workflow}`);
-		return { won: false, reason: "workflow concurrency limit" };
+	const workflowKey = `${job.project}/${job.workflow}`;
+	// A cheap early refusal (not the guarantee: the slots are), for a project or workflow that met
+	// its limit lately: a full one would otherwise cost a claim per slot. Elsewhere the slots decide
+	// without this read.
+	if (engine.recentlyLimited(job.project, workflowKey)) {
+		const running = await engine.repo.activeJobs.find({ project: job.project });
+		if (running.length >= s.maxRunningJobsPerProject) {
+			engine.limited(job.project, undefined);
+			return { won: false, reason: "project concurrency limit" };
+		}
+		if (running.filter((j) => j.workflow === job.workflow).length >= s.maxRunningJobsPerWorkflow) {
+			engine.limited(undefined, workflowKey);
+			return { won: false, reason: "workflow concurrency limit" };
+		}
 	}
 	const owner = slotOwner(job._id, randomUUID());
 	const booking = await engine.repo.store.claim("booking", job._id, owner);
@@ -80,7 +86,8 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 		slots: null,
 		...(wsLease ? { workspace: wsLease } : {}),
 	};
-	await engine.repo.activeJobs.replace(active);
+	// New, unless a booking that died left it (the booking claim is ours now).
+	await insertOrReplace(engine.repo.activeJobs, active);
 	const undo = async () => {
 		await engine.repo.activeJobs.remove({ _id: job._id });
 		await engine.repo.store.release("booking", job._id, owner);
@@ -94,8 +101,8 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 	);
 	if (!verdict.won) {
 		await undo();
-		if (verdict.reason.startsWith("project")) engine.congested.projects.add(job.project);
-		else engine.congested.workflows.add(`${job.project}/${job.workflow}`);
+		if (verdict.reason.startsWith("project")) engine.limited(job.project, undefined);
+		else engine.limited(undefined, workflowKey);
 		return { won: false, reason: verdict.reason };
 	}
 	if (job.workspace) {
@@ -121,13 +128,16 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 		await undo();
 		throw e;
 	}
-	await engine.repo.activeJobs.replace({ ...active, tokenId: token.id, slots: verdict.slots });
+	const booked: ActiveJobDoc = { ...active, tokenId: token.id, slots: verdict.slots };
+	await engine.repo.activeJobs.replace(booked);
 	await engine.repo.queue.remove({ _id: job._id });
 	// It waited for its workspace: that is over.
-	if (job.reason !== null && job.workspace) {
+	const cleared = job.reason !== null && job.workspace !== undefined;
+	if (cleared) {
 		engine.waitingReasons.delete(job._id);
 		await engine.repo.jobs.update({ _id: job._id }, { $set: { reason: null } });
 	}
+	engine.rememberBooking(cleared ? { ...job, reason: null } : job, booked);
 	engine.ports.emit("job.booked", { jobId: job._id, hatchery });
 	return {
 		won: true,

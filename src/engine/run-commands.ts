@@ -3,11 +3,12 @@
 
 import type { RunDoc } from "../../schemas/run.ts";
 import { DuplicateKeyError } from "../store/types.ts";
-import { beginRestart, beginRun, resumeManualNode, stopRunProgress } from "./advance.ts";
+import { beginRestart, beginRun, type QueuedJob, resumeManualNode, stopRunProgress } from "./advance.ts";
 import { RunConflictError, RunNotFoundError } from "./errors.ts";
 import type { CreateRunInput, RunEngine } from "./run-engine.ts";
 import { ACTIVE_RUN_STATUSES, runId, subRunId } from "./run-repository.ts";
 import { runVariables } from "./run-vars.ts";
+import { insertOrKeep } from "./store-writes.ts";
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
@@ -42,6 +43,7 @@ export async function createRun(engine: RunEngine, input: CreateRunInput): Promi
 	local.inFlight++;
 	let number = Math.max(hint?.last ?? 0, local.highest) + 1;
 	let created: RunDoc | undefined;
+	let queue: QueuedJob[] = [];
 	try {
 		for (let attempt = 0; attempt < 200 && !created; attempt++) {
 			local.highest = Math.max(local.highest, number);
@@ -56,8 +58,22 @@ export async function createRun(engine: RunEngine, input: CreateRunInput): Promi
 				params: input.params,
 				triggeredBy: input.triggeredBy,
 			});
+			const id = runId(project, workflow, number);
+			// The run is stored begun: its first jobs are in its progress from the insert on, so
+			// nobody else can begin it twice, and a node that dies before queuing them leaves a
+			// Building run whose missing jobs the reconciler queues (their ids are deterministic).
+			// The number decides the id and the variables, so a refused number begins it again.
+			const begun = await beginRun(
+				id,
+				def.model,
+				def.pipelines,
+				vars,
+				engine.evaluator({ vars, build: {} }),
+				now,
+			);
+			const status = begun.progress.state.status;
 			const doc: RunDoc = {
-				_id: runId(project, workflow, number),
+				_id: id,
 				project,
 				workflow,
 				number,
@@ -67,26 +83,26 @@ export async function createRun(engine: RunEngine, input: CreateRunInput): Promi
 				definitionId: def.definitionId,
 				definitionVersion: def.version,
 				repositoryId: def.repositoryId ?? null,
-				status: "Waiting",
-				progress: {
-					state: { workflow, status: "Waiting", vars: {}, nodes: {}, startedAt: now },
-					pipelines: {},
-					stageConditions: {},
-				},
+				status,
+				progress: begun.progress,
 				vars,
 				build: {},
 				tags: {},
 				triggeredBy: input.triggeredBy,
 				created: iso(now),
 				updated: iso(now),
-				ended: null,
+				ended: ACTIVE_RUN_STATUSES.has(status) ? null : iso(now),
 				createdMs: now,
 				...(input.requestId ? { requestId: input.requestId } : {}),
 			};
+			// Listed as active (the reconciler's index) before it exists: a node dying right after the
+			// insert leaves a run the reconciler finds; an entry without its run is removed by it.
+			if (ACTIVE_RUN_STATUSES.has(status)) await insertOrKeep(engine.repo.activeRuns, { _id: id });
 			try {
 				// The unique _id makes the number ours: two requests cannot get the same one.
 				await engine.repo.runs.insert(doc);
 				created = doc;
+				queue = begun.queue;
 			} catch (e) {
 				if (!(e instanceof DuplicateKeyError)) throw e;
 				// Taken: try the next one; now and then re-read the hint, other creators moved on.
@@ -115,24 +131,11 @@ export async function createRun(engine: RunEngine, input: CreateRunInput): Promi
 		// The last creation out forgets: a lone creation starts from the stored hint, as always.
 		if (--local.inFlight === 0) engine.runNumbering.delete(counterId);
 	}
-	await engine.repo.activeRuns.replace({ _id: created._id });
 	engine.rememberDefinition(created.definitionId, { model: def.model, pipelines: def.pipelines });
-	const fresh = created;
-	return engine.withLock(fresh._id, async () => {
-		// The reconciler may have begun it already (it is listed as active from the insert on).
-		const current = await engine.repo.runs.findOne({ _id: fresh._id });
-		if (current && current.status !== "Waiting") return current;
-		const { progress, queue } = await beginRun(
-			fresh._id,
-			def.model,
-			def.pipelines,
-			fresh.vars,
-			engine.evaluator(fresh),
-			engine.now(),
-		);
-		await engine.enqueue(fresh, queue);
-		return engine.saveRun(fresh, progress);
-	});
+	await engine.enqueue(created, queue);
+	engine.rememberRun(created, -1);
+	engine.emitRunUpdated(created);
+	return created;
 }
 
 /** Stops an active run and its live jobs (their workers learn it from their heartbeat). */

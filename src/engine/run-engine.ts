@@ -17,7 +17,7 @@ import { releaseSlots } from "./job-slots.ts";
 import type { Clock, Definition, RunPorts } from "./ports.ts";
 import { systemClock } from "./ports.ts";
 import { ACTIVE_RUN_STATUSES, type RunRepository } from "./run-repository.ts";
-import { withRunLock } from "./run-lock.ts";
+import { type RunLease, withRunLock } from "./run-lock.ts";
 import { jobWorkspace, releaseWorkspace } from "./workspaces.ts";
 
 /** The knobs the engine reads (config.run). */
@@ -60,6 +60,9 @@ export interface CreateRunInput {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** How long bookings count a project's or workflow's running jobs after it met its limit (booking.ts). */
+export const LIMITED_MEMORY_MS = 30_000;
+
 export class RunEngine {
 	readonly repo: RunRepository;
 	readonly ports: RunPorts;
@@ -72,12 +75,20 @@ export class RunEngine {
 	/** Projects and workflows (`project/workflow`) whose bookings hit a limit: the reaper sweeps their slots. */
 	readonly congested = { projects: new Set<string>(), workflows: new Set<string>() };
 	readonly #definitions = new Map<string, Definition>();
+	readonly #written = new Map<string, { run: RunDoc; gen: number }>();
+	readonly #booked = new Map<string, { job: JobDoc; active: ActiveJobDoc }>();
+	/** Bookings as this node wrote them last, once it also started them (see startedBooking). */
+	readonly #started = new Map<string, ActiveJobDoc>();
+	/** Jobs this node queued, as written, until booked (see queuedJob). */
+	readonly #queued = new Map<string, JobDoc>();
 	/** Run creations in flight per workflow (`project/workflow`) and the highest number they tried (run-commands.ts). */
 	readonly runNumbering = new Map<string, { inFlight: number; highest: number }>();
 	/** When each hatchery's capabilities were last recorded (booking.ts). */
 	readonly hatcherySeen = new Map<string, number>();
 	/** Booking claims seen without their active entry, by job: owner and when first seen (reaper.ts). */
 	readonly orphanBookings = new Map<string, { owner: string; since: number }>();
+	/** When a booking last met the limit of a project (`p:<project>`) or workflow (`w:<project>/<workflow>`). */
+	readonly #limitedAt = new Map<string, number>();
 	lastOrphanSweep = Number.NEGATIVE_INFINITY;
 	lastWorkspaceSweep = Number.NEGATIVE_INFINITY;
 	/** The reason last written on each waiting job (booking.ts), so it is written once per change. */
@@ -97,9 +108,91 @@ export class RunEngine {
 		return this.clock.now();
 	}
 
+	/** A booking met a limit: the reaper sweeps its slots, and bookings check the count first for a while. */
+	limited(project: string | undefined, workflow: string | undefined): void {
+		if (this.#limitedAt.size > 10_000) this.#limitedAt.clear();
+		if (project !== undefined) {
+			this.congested.projects.add(project);
+			this.#limitedAt.set(`p:${project}`, this.now());
+		}
+		if (workflow !== undefined) {
+			this.congested.workflows.add(workflow);
+			this.#limitedAt.set(`w:${workflow}`, this.now());
+		}
+	}
+
+	/** Whether a booking met the project's or workflow's limit in the last LIMITED_MEMORY_MS. */
+	recentlyLimited(project: string, workflow: string): boolean {
+		const since = this.now() - LIMITED_MEMORY_MS;
+		return (
+			(this.#limitedAt.get(`p:${project}`) ?? -Infinity) > since ||
+			(this.#limitedAt.get(`w:${workflow}`) ?? -Infinity) > since
+		);
+	}
+
 	/** Changes to one run, serialised across nodes (src/engine/run-lock.ts). */
-	withLock<T>(rid: string, fn: () => Promise<T>): Promise<T> {
+	withLock<T>(rid: string, fn: (lease: RunLease) => Promise<T>): Promise<T> {
 		return withRunLock(this.repo.store, rid, this.owner, fn);
+	}
+
+	/**
+	 * A run as this node last wrote it, with the generation of the run lock it wrote it under (-1:
+	 * created, never locked). Every change to a stored run is made under its lock, whose
+	 * generations are contiguous: winning generation g + 1 right after writing under g (or 0 after
+	 * creating it) proves nobody wrote it since, so the read is spared. Anything else reads.
+	 */
+	rememberRun(run: RunDoc, gen: number | undefined): void {
+		if (gen === undefined || !ACTIVE_RUN_STATUSES.has(run.status)) {
+			this.#written.delete(run._id);
+			return;
+		}
+		if (this.#written.size >= 1000) this.#written.clear();
+		this.#written.set(run._id, { run, gen });
+	}
+
+	/** A job this node just booked, as stored: its worker's first call (worker /job) need not read it back. */
+	rememberBooking(job: JobDoc, active: ActiveJobDoc): void {
+		if (this.#booked.size >= 10_000) this.#booked.clear();
+		this.#booked.set(job._id, { job, active });
+	}
+
+	/**
+	 * The job and booking this node wrote when it booked the job, once (a second call reads the
+	 * store). Only the booking and the worker's first call write a booking; whether the job ended
+	 * meanwhile is the caller's to check (its result).
+	 */
+	takeBooking(jobId: string): { job: JobDoc; active: ActiveJobDoc } | undefined {
+		const booked = this.#booked.get(jobId);
+		this.#booked.delete(jobId);
+		return booked;
+	}
+
+	/**
+	 * The worker's first call started the booking this node wrote (status Building): ending the
+	 * job needs not read the booking back. Only the booking and the worker's first call write it.
+	 */
+	startedBooking(active: ActiveJobDoc): void {
+		if (this.#started.size >= 10_000) this.#started.clear();
+		this.#started.set(active._id, active);
+	}
+
+	/**
+	 * A job this node queued, as written, once (bookings offered again read the store). Its status
+	 * changes only when it ends, after its result is stored: the booking checks that. A job with a
+	 * persistent workspace is not remembered (its waiting reason changes).
+	 */
+	queuedJob(jobId: string): JobDoc | undefined {
+		const job = this.#queued.get(jobId);
+		this.#queued.delete(jobId);
+		return job;
+	}
+
+	/** The run, under a lease of its lock: from memory when this node wrote it last (rememberRun). */
+	async lockedRun(rid: string, lease: RunLease): Promise<RunDoc | null> {
+		const mine = this.#written.get(rid);
+		this.#written.delete(rid);
+		if (mine && lease.gen !== undefined && mine.gen === lease.gen - 1) return mine.run;
+		return this.repo.runs.findOne({ _id: rid });
 	}
 
 	/** A run's definition (immutable per definitionId, so cached). */
@@ -124,7 +217,7 @@ export class RunEngine {
 		this.#definitions.set(definitionId, def);
 	}
 
-	evaluator(run: RunDoc): ConditionEvaluator {
+	evaluator(run: Pick<RunDoc, "vars" | "build">): ConditionEvaluator {
 		const vars = () => ({
 			...run.vars,
 			...Object.fromEntries(Object.entries(run.build).map(([k, v]) => [`cds.build.${k}`, v])),
@@ -184,6 +277,10 @@ export class RunEngine {
 				if (e instanceof DuplicateKeyError) continue; // queued already (a replay)
 				throw e;
 			}
+			if (!workspace) {
+				if (this.#queued.size >= 10_000) this.#queued.clear();
+				this.#queued.set(doc._id, doc);
+			}
 			count++;
 			try {
 				await this.repo.queue.insert({
@@ -210,19 +307,24 @@ export class RunEngine {
 		const next: RunDoc = { ...run, progress, status, updated: iso(this.now()), ended };
 		await this.repo.runs.replace(next);
 		if (ended) await this.repo.activeRuns.remove({ _id: run._id });
+		this.emitRunUpdated(next);
+		return next;
+	}
+
+	/** Tells subscribers a run changed (a signal: they read the store). */
+	emitRunUpdated(run: RunDoc): void {
 		this.ports.emit("run.updated", {
 			runId: run._id,
 			project: run.project,
 			workflow: run.workflow,
 			number: run.number,
 			sub: run.sub ?? 0,
-			status,
+			status: run.status,
 			branch: run.branch,
 			commit: run.commit,
 			repositoryId: run.repositoryId ?? null,
 			definitionVersion: run.definitionVersion,
 		});
-		return next;
 	}
 
 	/**
@@ -236,6 +338,7 @@ export class RunEngine {
 		steps: unknown[] = [],
 		options: { apply?: boolean } = {},
 	): Promise<boolean> {
+		this.#booked.delete(job._id);
 		const result: JobResultDoc = { _id: job._id, status, reason, steps, at: this.now() };
 		try {
 			await this.repo.results.insert(result);
@@ -244,8 +347,11 @@ export class RunEngine {
 			throw e;
 		}
 		// The job record is written twice in its life (queued, ended): the booking and the
-		// start live in active_jobs, which is small.
-		const active = await this.repo.activeJobs.findOne({ _id: job._id });
+		// start live in active_jobs, which is small. Booked and started by this node: as written.
+		const started = this.#started.get(job._id);
+		this.#started.delete(job._id);
+		this.#queued.delete(job._id);
+		const active = started ?? (await this.repo.activeJobs.findOne({ _id: job._id }));
 		// A complete booking removed the queue entry already (one that died before doing so
 		// leaves it to book(), which drops entries of ended jobs).
 		if (!active?.slots) await this.repo.queue.remove({ _id: job._id });
@@ -291,8 +397,8 @@ export class RunEngine {
 	}
 
 	async applyResult(rid: string, job: JobDoc, result: JobResultDoc): Promise<void> {
-		await this.withLock(rid, async () => {
-			const run = await this.repo.runs.findOne({ _id: rid });
+		await this.withLock(rid, async (lease) => {
+			const run = await this.lockedRun(rid, lease);
 			if (!run) return;
 			const def = await this.definition(run);
 			const done = await finishJob(
@@ -306,9 +412,12 @@ export class RunEngine {
 				this.evaluator(run),
 				this.now(),
 			);
-			if (!done.applied) return;
+			if (!done.applied) {
+				this.rememberRun(run, lease.gen);
+				return;
+			}
 			await this.enqueue(run, done.queue);
-			await this.saveRun(run, done.progress);
+			this.rememberRun(await this.saveRun(run, done.progress), lease.gen);
 		});
 	}
 

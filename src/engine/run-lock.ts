@@ -16,13 +16,18 @@ export class RunBusyError extends Error {
 	}
 }
 
+/** The lease held: its claim generation, when the store tells it (see ClaimResult.gen). */
+export interface RunLease {
+	gen?: number;
+}
+
 const localQueues = new Map<string, Promise<unknown>>();
 
 export async function withRunLock<T>(
 	store: Store,
 	runId: string,
 	owner: string,
-	fn: () => Promise<T>,
+	fn: (lease: RunLease) => Promise<T>,
 	waitMs = 20_000,
 ): Promise<T> {
 	const key = `${owner}\u0000${runId}`;
@@ -41,7 +46,7 @@ async function withStoreLease<T>(
 	store: Store,
 	runId: string,
 	owner: string,
-	fn: () => Promise<T>,
+	fn: (lease: RunLease) => Promise<T>,
 	waitMs: number,
 ) {
 	// One owner per acquisition: a claim re-taken by its holder counts as won (re-entrant),
@@ -49,15 +54,19 @@ async function withStoreLease<T>(
 	const holder = `${owner}:${randomUUID()}`;
 	const deadline = Date.now() + waitMs;
 	let pause = 5;
+	let lease: RunLease;
 	for (;;) {
 		const claim = await store.claim("run-lock", runId, holder, { ttlMs: RUN_LOCK_TTL_MS });
-		if (claim.won) break;
+		if (claim.won) {
+			lease = { gen: claim.gen };
+			break;
+		}
 		if (Date.now() > deadline) throw new RunBusyError(runId);
 		await new Promise((r) => setTimeout(r, pause + Math.random() * pause));
 		pause = Math.min(pause * 2, 100);
 	}
 	try {
-		return await fn();
+		return await fn(lease);
 	} finally {
 		await store.release("run-lock", runId, holder);
 	}

@@ -210,7 +210,7 @@ export class ClaimLedger {
 			const zero = this.#newGeneration(scope, key, 0, owner, ttlMs);
 			if (await this.#insert(zero)) {
 				this.#won(zero);
-				return { won: true, owner };
+				return { won: true, owner, gen: 0 };
 			}
 		}
 
@@ -234,7 +234,7 @@ export class ClaimLedger {
 			if (await this.#insert(next)) {
 				this.#won(next);
 				await this.#advanceHint(next);
-				return { won: true, owner };
+				return { won: true, owner, gen: next.gen };
 			}
 		}
 		return { won: false, owner: latest?.owner ?? "" };

@@ -73,6 +73,11 @@ export interface ClaimResult {
 	won: boolean;
 	/** Who holds the claim now (this caller when won). */
 	owner: string;
+	/**
+	 * The generation this caller inserted when it won (ClaimLedger: generations of a key are
+	 * contiguous, so winning `g` after releasing `g - 1` proves nobody held the key in between).
+	 */
+	gen?: number;
 }
 
 /** The live claim on a key, as `Store.holder` reports it. */

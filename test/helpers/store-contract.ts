@@ -420,11 +420,11 @@ export function storeContract(label: string, backend: StoreUnderTest): void {
 		});
 
 		test("claim: the holder re-claiming still holds it; others lose", async () => {
-			assert.deepEqual(await store.claim("again", "k", "alice"), { won: true, owner: "alice" });
+			assert.deepEqual(await store.claim("again", "k", "alice"), { won: true, owner: "alice", gen: 0 });
 			assert.deepEqual(await store.claim("again", "k", "alice"), { won: true, owner: "alice" });
 			assert.deepEqual(await store.claim("again", "k", "bob"), { won: false, owner: "alice" });
-			assert.deepEqual(await store.claim("again", "other-key", "bob"), { won: true, owner: "bob" });
-			assert.deepEqual(await store.claim("other-scope", "k", "bob"), { won: true, owner: "bob" });
+			assert.deepEqual(await store.claim("again", "other-key", "bob"), { won: true, owner: "bob", gen: 0 });
+			assert.deepEqual(await store.claim("other-scope", "k", "bob"), { won: true, owner: "bob", gen: 0 });
 		});
 
 		test("claim: scope and key containing / cannot collide", async () => {
@@ -438,7 +438,7 @@ export function storeContract(label: string, backend: StoreUnderTest): void {
 			assert.deepEqual(await store.claim("rel", "k", "bob"), { won: false, owner: "alice" });
 			await store.release("rel", "k", "alice");
 			assert.equal(await store.holder("rel", "k"), null);
-			assert.deepEqual(await store.claim("rel", "k", "bob"), { won: true, owner: "bob" });
+			assert.deepEqual(await store.claim("rel", "k", "bob"), { won: true, owner: "bob", gen: 1 });
 			await store.release("rel", "k", "bob");
 			const results = await Promise.all(
 				Array.from({ length: 20 }, (_, i) => store.claim("rel", "k", `c${i}`)),
@@ -479,7 +479,7 @@ export function storeContract(label: string, backend: StoreUnderTest): void {
 			assert.equal((await claims.find({ scope: "forget", key: "k" })).length, 0);
 			assert.equal(await store.holder("forget", "k"), null);
 			assert.deepEqual(await store.holder("forget", "kept"), { owner: "erin" });
-			assert.deepEqual(await store.claim("forget", "k", "fay"), { won: true, owner: "fay" });
+			assert.deepEqual(await store.claim("forget", "k", "fay"), { won: true, owner: "fay", gen: 0 });
 			assert.deepEqual(await store.claim("forget", "k", "gus"), { won: false, owner: "fay" });
 			await store.forget("forget", "never-claimed");
 		});

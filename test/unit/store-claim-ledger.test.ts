@@ -45,7 +45,7 @@ async function twoNodes(): Promise<{
 describe("claim ledger: what a ledger remembers of a key", () => {
 	test("a key taken over many times by another ledger: the holder is the true latest", async () => {
 		const { a, b } = await twoNodes();
-		assert.deepEqual(await a.claim("s", "k", "alice"), { won: true, owner: "alice" });
+		assert.deepEqual(await a.claim("s", "k", "alice"), { won: true, owner: "alice", gen: 0 });
 		await a.release("s", "k", "alice");
 		for (let i = 0; i < 5; i++) {
 			assert.equal((await b.claim("s", "k", `bob${i}`)).won, true);
@@ -54,7 +54,7 @@ describe("claim ledger: what a ledger remembers of a key", () => {
 		assert.deepEqual(await a.claim("s", "k", "alice"), { won: false, owner: "bob4" });
 		assert.deepEqual(await a.holder("s", "k"), { owner: "bob4" });
 		await b.release("s", "k", "bob4");
-		assert.deepEqual(await a.claim("s", "k", "alice"), { won: true, owner: "alice" });
+		assert.deepEqual(await a.claim("s", "k", "alice"), { won: true, owner: "alice", gen: 6 });
 		assert.deepEqual(await b.claim("s", "k", "bob"), { won: false, owner: "alice" });
 	});
 
@@ -66,27 +66,27 @@ describe("claim ledger: what a ledger remembers of a key", () => {
 		}
 		await b.forget("f", "k");
 		assert.equal((await claims.find({ scope: "f", key: "k" })).length, 0);
-		assert.deepEqual(await b.claim("f", "k", "bob"), { won: true, owner: "bob" });
+		assert.deepEqual(await b.claim("f", "k", "bob"), { won: true, owner: "bob", gen: 0 });
 		assert.deepEqual(await a.claim("f", "k", "alice"), { won: false, owner: "bob" });
 		assert.deepEqual(await a.holder("f", "k"), { owner: "bob" });
 		// A release by a former owner whose generation number exists again touches nothing.
 		await a.release("f", "k", "a3");
 		assert.deepEqual(await a.holder("f", "k"), { owner: "bob" });
 		await b.release("f", "k", "bob");
-		assert.deepEqual(await a.claim("f", "k", "alice"), { won: true, owner: "alice" });
+		assert.deepEqual(await a.claim("f", "k", "alice"), { won: true, owner: "alice", gen: 1 });
 	});
 
 	test("a holder whose claim expired and was taken over releases nothing of the new holder's", async () => {
 		const { a, b } = await twoNodes();
 		assert.equal((await a.claim("exp", "k", "alice", { ttlMs: 50 })).won, true);
 		await new Promise((r) => setTimeout(r, 80));
-		assert.deepEqual(await b.claim("exp", "k", "bob"), { won: true, owner: "bob" });
+		assert.deepEqual(await b.claim("exp", "k", "bob"), { won: true, owner: "bob", gen: 1 });
 		// alice's ledger addresses the generation she won, which is no longer the latest.
 		await a.release("exp", "k", "alice");
 		assert.deepEqual(await a.holder("exp", "k"), { owner: "bob" });
 		assert.deepEqual(await a.claim("exp", "k", "carol"), { won: false, owner: "bob" });
 		await b.release("exp", "k", "bob");
-		assert.deepEqual(await a.claim("exp", "k", "carol"), { won: true, owner: "carol" });
+		assert.deepEqual(await a.claim("exp", "k", "carol"), { won: true, owner: "carol", gen: 2 });
 	});
 
 	test("a key claimed and released in turn costs fewer reads once the ledger knows it", async () => {

@@ -92,7 +92,7 @@ describe("embedded store", () => {
 		assert.deepEqual(await second.holder("cycle", "k"), { owner: "last" });
 		assert.deepEqual(await second.claim("cycle", "k", "other"), { won: false, owner: "last" });
 		await second.release("cycle", "k", "last");
-		assert.deepEqual(await second.claim("cycle", "k", "other"), { won: true, owner: "other" });
+		assert.deepEqual(await second.claim("cycle", "k", "other"), { won: true, owner: "other", gen: 7 });
 		assert.deepEqual(await second.holder("cycle", "k"), { owner: "other" });
 		await second.close();
 	});
