@@ -224,8 +224,16 @@ export class MarathonDriver implements HatcheryDriver {
 		);
 	}
 
+	/**
+	 * Every app is listed `unconfirmed`: its task's TASK_RUNNING is what Mesos last told
+	 * Marathon, and a task whose agent's machine died stays so until the Mesos master removes
+	 * the agent (75 s by default) and Marathon hears TASK_UNREACHABLE — then the instance is
+	 * `Unreachable`, replaced only after its `unreachableStrategy`. Marathon's API tells no
+	 * agent's liveness before that. Vouching for them would keep a dead agent's jobs Building that
+	 * long; their workers' own heartbeats tell instead.
+	 */
 	async list(): Promise<WorkerHandle[]> {
-		return this.book.handles(this.apps.values());
+		return this.book.handles(this.apps.values()).map((h) => ({ ...h, unconfirmed: true }));
 	}
 
 	onExit(listener: (h: WorkerHandle, code: number | null) => void): void {

@@ -474,8 +474,16 @@ export class MesosDriver implements HatcheryDriver {
 		return this.book.freeSlots(this.tasks.values());
 	}
 
+	/**
+	 * Every task is listed `unconfirmed`: TASK_RUNNING is its agent's last word, and the master
+	 * keeps saying it (to reconciliations too) after the agent's machine died, until it removes
+	 * the agent for missing its health checks — `agent_ping_timeout` × `max_agent_ping_timeouts`,
+	 * 15 s × 5 by default — and only then sends TASK_UNREACHABLE. The scheduler API tells no
+	 * agent's liveness before that. Vouching for them would keep a dead agent's jobs Building that
+	 * long; their workers' own heartbeats tell instead.
+	 */
 	async list(): Promise<WorkerHandle[]> {
-		return this.book.handles(this.tasks.values());
+		return this.book.handles(this.tasks.values()).map((h) => ({ ...h, unconfirmed: true }));
 	}
 
 	onExit(listener: (h: WorkerHandle, code: number | null) => void): void {

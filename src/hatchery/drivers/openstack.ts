@@ -306,8 +306,17 @@ export class OpenStackDriver implements HatcheryDriver {
 		return this.book.freeSlots(this.entries.values(), 0);
 	}
 
+	/**
+	 * Every server is listed `unconfirmed`: ACTIVE (and its power state) is what its compute
+	 * host's nova-compute last wrote, and stays so after that host died — Nova changes no server
+	 * of a dead host by itself. Its `host_status` (microversion 2.16, admin-only by default) turns
+	 * UNKNOWN only once the service missed its reports for `service_down_time` (60 s by default),
+	 * so even UP proves no life within the heartbeat timeout. Vouching for them would keep a dead
+	 * host's jobs Building for good (until someone evacuates or deletes the server); their
+	 * workers' own heartbeats tell instead.
+	 */
 	async list(): Promise<WorkerHandle[]> {
-		return this.book.handles(this.entries.values());
+		return this.book.handles(this.entries.values()).map((h) => ({ ...h, unconfirmed: true }));
 	}
 
 	onExit(listener: (h: WorkerHandle, code: number | null) => void): void {
