@@ -2,7 +2,9 @@
 // FerretDB): a workflow of two stages runs to Success on Marathon; a task lost with its agent,
 // a task killed as unhealthy and a deployment whose task cannot start each end their job Fail
 // with Marathon's reason, at once (no heartbeat timeout), and leave no app; an app no offer fits
-// fails its job after the start timeout with the queue's reason; a hatchery killed
+// fails its job after the start timeout with the queue's reason; a task whose machine died
+// unheard (still TASK_RUNNING in Marathon) fails its job by the heartbeat timeout, since the
+// hatchery does not vouch for it; a hatchery killed
 // with -9 while its job finishes, restarted under the same name, loses no job and deletes the
 // finished job's app (no orphan).
 
@@ -176,6 +178,32 @@ describe("Marathon driver: workflows and the fault matrix", { skip: nats.skip ||
 			await noApps(fault.hatchery);
 			await h.stop();
 		});
+
+	test("a task's machine dead before Mesos notices (Marathon still shows TASK_RUNNING): the job fails by the heartbeat timeout", async () => {
+		const name = "mf-dead";
+		const h = hatchery(name);
+		await importWorkflow("MFDEAD", name, job("j", name, "echo started; sleep 120"));
+		const n = await startRun("MFDEAD");
+		await until("the step to start", async () => (await logs("MFDEAD", n)).includes("started"), 60_000);
+		assert.ok(marathon.apps.machineDies(`/cds-workers/${name}`) >= 1, "a task was hit");
+		try {
+			// The heartbeat timeout is 30 s; Mesos would remove the agent after 75 s, which this
+			// test never does before the job's end: a hatchery vouching for TASK_RUNNING would
+			// keep the job Building.
+			const run = await waitRun("MFDEAD", n, 75_000);
+			assert.equal(run.status, "Fail");
+			assert.equal(jobsOf(run)[0]!.reason, "worker lost");
+			const tasks = appsOf(name).flatMap((id) => marathon.apps.apps.get(id)!.tasks);
+			assert.ok(
+				tasks.length >= 1 && tasks.every((t) => t.state === "TASK_RUNNING"),
+				"Marathon still says running",
+			);
+		} finally {
+			marathon.apps.agentRemoved(`/cds-workers/${name}`);
+		}
+		await noApps(name);
+		await h.stop();
+	});
 
 	test("a deployment whose task cannot start: the job fails with the reason, and its app is deleted", async () => {
 		const name = "mf-deploy";

@@ -3,9 +3,10 @@
 //
 // True states: a master failover, a rescinded offer, a missed heartbeat and a framework
 // failover within its failover_timeout lose nothing — the job succeeds. A task lost or an agent
-// lost mid-step, and a framework failover beyond its failover_timeout (the master killed the
-// task), fail the job: its step was cut off, and CDS does not re-run a started job by itself
-// (a run is re-run by a user), so requeueing would run the step's side effects twice.
+// lost mid-step (told by the master, or its machine dead before the master notices), and a
+// framework failover beyond its failover_timeout (the master killed the task), fail the job:
+// its step was cut off, and CDS does not re-run a started job by itself (a run is re-run by a
+// user), so requeueing would run the step's side effects twice.
 
 import assert from "node:assert/strict";
 import path from "node:path";
@@ -157,6 +158,29 @@ describe("mesos hatchery: workflows and faults", { skip: nats.skip || mongo.skip
 			const n2 = await c.start("AGENTLOST2");
 			assert.equal((await c.wait("AGENTLOST2", n2)).status, "Success");
 		} finally {
+			master.restoreAgent(t.agentId);
+		}
+	});
+
+	test("an agent's machine dead before the master notices (its task still TASK_RUNNING there) fails its job by the heartbeat timeout", async () => {
+		const name = SHARED;
+		await c.workflow("MACHINEDEAD", c.job(name, "echo started\nsleep 60"));
+		const n = await c.start("MACHINEDEAD");
+		const t = await taskOf(name, "MACHINEDEAD");
+		await c.until("the step to start", async () => (await c.logs("MACHINEDEAD", n)).includes("started"));
+		// The master removes an agent 75 s after its machine died (by default); the heartbeat
+		// timeout here is 5 s. A hatchery that vouched for a TASK_RUNNING task would keep the job
+		// Building until the removal — which this test never makes before the job's end.
+		master.machineDies(t.agentId);
+		try {
+			const run = await c.wait("MACHINEDEAD", n, 60_000);
+			assert.equal(run.status, "Fail");
+			assert.equal(String(run.nodes[0]!.stages[0]!.jobs[0]!.reason), "worker lost");
+			assert.equal(master.tasks.get(t.taskId)?.state, "TASK_RUNNING", "the master still says running");
+			await noProcessOf(name);
+		} finally {
+			// The removal comes late: TASK_UNREACHABLE for a job already over.
+			master.loseAgent(t.agentId);
 			master.restoreAgent(t.agentId);
 		}
 	});

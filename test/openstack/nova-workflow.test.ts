@@ -1,6 +1,8 @@
 // Workflows through the Nova hatchery against the OpenStack stand-in, on a real cluster (NATS +
 // FerretDB): a two-stage workflow runs end to end on servers that are all deleted afterwards;
-// a build error and a quota refusal fail the job with Nova's reason; a hatchery killed with -9
+// a build error and a quota refusal fail the job with Nova's reason; a job whose compute host
+// died unheard (its server still ACTIVE) fails "worker lost" by the heartbeat timeout, since the
+// hatchery does not vouch for ACTIVE servers; a hatchery killed with -9
 // mid-run and restarted loses no job and leaves no orphan server — the server of a job stopped
 // while it was down is deleted at its restart.
 
@@ -147,6 +149,26 @@ describe("workflows on the Nova hatchery (OpenStack stand-in)", { skip: nats.ski
 			cloud.quota = undefined;
 		}
 		await until("no server left", () => serversOf("nova-err").length === 0);
+		await h.stop();
+	});
+
+	test("a compute host dead unheard (its server still ACTIVE): the job fails by the heartbeat timeout", async () => {
+		const h = hatchery("nova-dead");
+		await importWorkflow("HOSTDEAD", `jobs:\n${job("j", "nova-dead", "echo started; sleep 120")}`);
+		const n = await startRun("HOSTDEAD");
+		await until("the step to start", async () => (await logs("HOSTDEAD", n)).includes("started"), 60_000);
+		const [server] = serversOf("nova-dead");
+		assert.ok(server, "its server");
+		cloud.hostDies(server.name);
+		// Nova keeps the server ACTIVE for good: a hatchery vouching for ACTIVE servers would keep
+		// the job Building; the heartbeat timeout here is 5 s.
+		const run = await waitRun("HOSTDEAD", n, 60_000);
+		assert.equal(run.status, "Fail");
+		assert.equal(jobsOf(run)[0]!.reason, "worker lost");
+		const status = cloud.serverByName(server.name)?.status;
+		assert.ok(status === undefined || status === "ACTIVE", `Nova never said otherwise (${status})`);
+		// The reconcile (every 30 s) deletes the server of a job that is over.
+		await until("no server left", () => serversOf("nova-dead").length === 0, 60_000);
 		await h.stop();
 	});
 

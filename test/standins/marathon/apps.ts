@@ -20,7 +20,11 @@
 // Faults: `failDeployment(appId)` (every task of the app's next deployment fails at launch —
 // that deployment never completes; a rollback deploys a healthy version), `loseTask(appId)`
 // (the processes of the tasks of the app, or of the apps in its group, are killed: TASK_LOST,
-// "agent removed"), `unhealthy(appId)` (likewise, Marathon kills them for failing health
+// "agent removed"), `machineDies(appId)` (the machine of the app's tasks dies unheard: their
+// processes are killed, and the tasks stay TASK_RUNNING — Marathon knows what Mesos tells it, and
+// the Mesos master tells nothing until it removes the agent for missing its health checks, 75 s
+// by default; a kill meanwhile reaches nobody — until `agentRemoved(appId)`: TASK_LOST, "agent
+// removed"), `unhealthy(appId)` (likewise, Marathon kills them for failing health
 // checks: TASK_KILLED and an `unhealthy_instance_kill_event`), `noOffers(appId)` (no offer
 // fits: the launch waits in `/v2/queue`, whose `processedOffersSummary` counts the declined
 // offers), `failRequests(n, status)` (the next n API calls answer a 5xx).
@@ -76,6 +80,8 @@ interface Task {
 	sandbox: string;
 	/** Why this task is being killed (the API, an update, the unhealthy fault…). */
 	killing?: { state: string; message: string };
+	/** Its machine died (the machineDies fault): nothing is heard of it until agentRemoved. */
+	dead?: boolean;
 }
 
 interface App {
@@ -184,6 +190,31 @@ export class MarathonApps {
 				{ state: "TASK_LOST", message: "Agent 127.0.0.1 was removed (stand-in fault: agent lost)" },
 				"SIGKILL",
 			);
+		return lost;
+	}
+
+	/** The machine of the app's running tasks dies: their processes die unheard, still TASK_RUNNING. */
+	machineDies(appId: string): number {
+		let dead = 0;
+		for (const id of this.#under(appId))
+			for (const t of this.apps.get(id)?.tasks ?? []) {
+				if (TERMINAL.has(t.state) || !t.child) continue;
+				t.dead = true;
+				killGroup(t.child, "SIGKILL");
+				dead++;
+			}
+		return dead;
+	}
+
+	/** The Mesos master removed the dead machine's agent: its tasks are TASK_LOST. */
+	agentRemoved(appId: string): number {
+		let lost = 0;
+		for (const id of this.#under(appId))
+			for (const t of [...(this.apps.get(id)?.tasks ?? [])]) {
+				if (!t.dead || TERMINAL.has(t.state)) continue;
+				this.#ended(t, "TASK_LOST", "Agent 127.0.0.1 was removed (stand-in fault: its machine died)");
+				lost++;
+			}
 		return lost;
 	}
 
@@ -523,6 +554,7 @@ export class MarathonApps {
 			try {
 				writeFileSync(path.join(sandbox, "stdout"), Buffer.concat(log));
 			} catch {} // the stand-in stopped and removed it
+			if (task.dead) return; // its machine died: nobody tells
 			if (task.killing) return this.#ended(task, task.killing.state, task.killing.message);
 			if (code === 0) return this.#ended(task, "TASK_FINISHED", "Command exited with status 0");
 			this.#ended(
@@ -597,6 +629,7 @@ export class MarathonApps {
 		if (TERMINAL.has(task.state) || task.killing) return;
 		task.killing = why;
 		if (!task.child) return; // still fetching: it ends when the fetch is over
+		if (task.dead) return; // the kill reaches no dead machine
 		this.#status(task, "TASK_KILLING");
 		killGroup(task.child, signal);
 		const grace =

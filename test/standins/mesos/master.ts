@@ -23,7 +23,11 @@
 // `rescindNextAccept()` (the next ACCEPT finds its offer rescinded: RESCIND, then TASK_DROPPED
 // with REASON_INVALID_OFFERS); `loseTask(id)` (its process is killed unheard, TASK_LOST);
 // `loseAgent(id)` (its tasks die, FAILURE + TASK_UNREACHABLE with REASON_AGENT_REMOVED, its
-// offers rescinded); `silence()` (the stream stays open but carries nothing, heartbeats
+// offers rescinded); `machineDies(id)` (the agent's machine dies unheard: its tasks' processes
+// are killed, and the master, which notices only when the agent misses its health checks —
+// agent_ping_timeout × max_agent_ping_timeouts, 75 s by default —, keeps the tasks TASK_RUNNING,
+// to reconciliations too, sends nothing and offers the agent no more, until the test calls
+// `loseAgent(id)`: the removal); `silence()` (the stream stays open but carries nothing, heartbeats
 // included, until the framework re-subscribes).
 // What it does NOT model: ZooKeeper and master election (the standby is told), the agents'
 // own registration, checkpointing and recovery, executors (every task runs under a built-in
@@ -382,6 +386,8 @@ export class MesosMasterStandIn {
 					return;
 				}
 				t.killRequested = true;
+				// A dead machine's agent gets no KILL: the master answers it once it removes the agent.
+				if (this.lostAgents.has(t.agentId)) return;
 				this.killProcess(t, this.opts.killGraceMs);
 				return;
 			}
@@ -713,6 +719,16 @@ export class MesosMasterStandIn {
 					message: "Agent removed: health check timed out",
 				});
 		}
+	}
+
+	/**
+	 * The agent's machine dies: its tasks' processes are killed, and nothing is told — the master
+	 * keeps their last state (TASK_RUNNING) until `loseAgent` (its health checks timed out).
+	 */
+	machineDies(agentId: string): void {
+		this.lostAgents.add(agentId);
+		for (const t of this.tasks.values())
+			if (t.agentId === agentId && !TERMINAL.has(t.state) && t.child) signalGroup(t.child, "SIGKILL");
 	}
 
 	/** A lost agent is back (empty): it is offered again. */

@@ -18,7 +18,10 @@
 // directory, and fails until the volume is attached, as a missing device does.
 // Fault injection: images whose name matches `failImages` go ERROR at build (fault "Build of
 // instance … aborted"); `quota` (instances, 403 or 413); `vanish(name)` (the server disappears
-// without a trace, its process killed); `crash(name, message)` (ERROR with that fault while running).
+// without a trace, its process killed); `crash(name, message)` (ERROR with that fault while running);
+// `hostDies(name)` (its compute host dies unheard: its process is killed, and the server stays
+// ACTIVE — Nova changes no server of a dead host by itself; its `host_status`, admin-only by
+// default, is not shown to the stand-in's project user, as Nova's default policy does not).
 //
 // What it does NOT model: Glance, Neutron (networks are taken on trust), the metadata service
 // and config drives, key pairs (names taken on trust), scheduling, hosts, cells, resize/
@@ -232,6 +235,13 @@ export class OpenStackStandin {
 		this.killInstance(s);
 		s.status = "ERROR";
 		s.fault = { code: 500, message, created: new Date().toISOString() };
+	}
+
+	/** The server's compute host dies: its instance is killed, and Nova still shows it ACTIVE. */
+	hostDies(name: string): void {
+		const s = this.serverByName(name);
+		if (!s) throw new Error(`no server ${name}`);
+		this.killInstance(s);
 	}
 
 	// ---- HTTP ----
