@@ -6,7 +6,8 @@
 // restarted hatchery adopts the workers of its live jobs, and a worker whose job ended
 // while an event was lost is killed. Every heartbeat period it vouches for the workers its
 // driver sees alive (`run.workersAlive`): a worker cut off from the gateway is not "lost".
-// Not for those the driver lists `unconfirmed` (a pod's phase outlives its lost node).
+// Not for those the driver lists `unconfirmed` (a pod's phase, a Mesos/Marathon task's state, a
+// Nova server's status outlive the machine that ran it).
 
 import { callAction } from "./support/call.ts";
 import type { Context, Service, ServiceSchema } from "moleculer";
