@@ -4,7 +4,7 @@
  */
 
 import { createReadStream } from "node:fs";
-import type { IncomingMessage } from "node:http";
+import type { Agent, IncomingMessage } from "node:http";
 import { Readable } from "node:stream";
 import type { PluginBinary } from "../integrations/plugin-manifest.ts";
 
@@ -201,6 +201,24 @@ interface CallOptions {
 const HEARTBEAT_TIMEOUT_MS = 5_000;
 
 /**
+ * One keep-alive agent per API address for the whole process: a warm worker's jobs (each with
+ * its own client and token, sent per request) reuse its connections instead of opening one a job
+ * and leaving the last job's idle until the server times it out. Idle sockets are unref'd by the
+ * agent and closed before the server's announced keep-alive timeout.
+ */
+const agents = new Map<string, Agent>();
+
+function sharedAgent(base: URL, make: () => Agent): Agent {
+	const key = `${base.protocol}//${base.host}`;
+	let agent = agents.get(key);
+	if (!agent) {
+		agent = make();
+		agents.set(key, agent);
+	}
+	return agent;
+}
+
+/**
  * node:http rather than the global fetch: fetch loads undici on first use, which costs
  * about 40 ms of a worker's start-up; node:http is already there.
  */
@@ -212,7 +230,7 @@ export function createApiClient(apiUrl: string, token: string): ApiClient {
 	// getBuiltinModule, not import: the ESM facade of node:http reads every export, and its lazy
 	// WebSocket/EventSource getters then load undici (40 ms of start-up for nothing).
 	const http = secure ? process.getBuiltinModule("node:https") : process.getBuiltinModule("node:http");
-	const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
+	const agent = sharedAgent(base, () => new http.Agent({ keepAlive: true, maxSockets: 8 }));
 
 	async function call(method: string, path: string, options: CallOptions = {}): Promise<IncomingMessage> {
 		const headers: Record<string, string> = { authorization: `Bearer ${token}`, ...options.headers };
