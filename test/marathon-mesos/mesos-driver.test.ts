@@ -141,6 +141,37 @@ describe("mesos driver against the stand-in master", () => {
 		assert.equal((await fetch(args[0])).status, 404);
 	});
 
+	test("a SUPPRESS overtaken on the wire by the REVIVE sent after it: the master still ends revived, and the waiting job is launched", async () => {
+		const { d, exits } = await driver("order", { CDS_MESOS_WORKER_COMMAND: "sh -c cat>/dev/null" });
+		const fid = master.frameworkIds().at(-1)!;
+		await until("the SUPPRESS of the subscription", () => callsOf(fid).some((c) => c.type === "SUPPRESS"));
+		const from = callsOf(fid).length;
+		const toggles = () =>
+			callsOf(fid)
+				.slice(from)
+				.map((c) => c.type)
+				.filter((t) => t === "SUPPRESS" || t === "REVIVE");
+		// The SUPPRESS sent when the first job takes its offer travels on a slow connection; the
+		// REVIVE of the next job is sent meanwhile. No offer round until both are handled, so the
+		// master's last word decides whether the second job ever gets an offer.
+		master.holdNextCall("SUPPRESS", 1000);
+		await d.spawn(assignment("P/W/1/order-a"));
+		await until("the first job's ACCEPT", () => callsOf(fid).some((c) => c.type === "ACCEPT"));
+		master.pauseOffers(true);
+		try {
+			await d.spawn(assignment("P/W/1/order-b"));
+			await until("REVIVE, SUPPRESS, REVIVE handled", () => toggles().length >= 3);
+		} finally {
+			master.pauseOffers(false);
+		}
+		await until("both tasks' ends", () => exits.length === 2);
+		assert.deepEqual(exits.map((e) => [e.h.jobId, e.code]).sort(), [
+			["P/W/1/order-a", 0],
+			["P/W/1/order-b", 0],
+		]);
+		assert.deepEqual(toggles().slice(0, 3), ["REVIVE", "SUPPRESS", "REVIVE"]);
+	});
+
 	test("kill: KILL, TASK_KILLED, an exit without failure; close without leaveRunning tears the framework down", async () => {
 		const sleeper = path.join(dir, "sleeper.sh");
 		writeFileSync(sleeper, "cat > /dev/null\nsleep 60\n");

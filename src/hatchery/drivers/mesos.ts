@@ -107,7 +107,17 @@ export class MesosDriver implements HatcheryDriver {
 	private frameworkId?: string;
 	private sub?: Subscription;
 	private subscribed = false;
-	private suppressed = false;
+	/** What the master was last told on this subscription (undefined: not known — a call failed). */
+	private suppressed: boolean | undefined = false;
+	/**
+	 * SUPPRESS and REVIVE go one after the other, each once the previous one was answered: two
+	 * calls on two connections reach the master in either order, and a REVIVE that overtakes the
+	 * SUPPRESS before it leaves the master suppressed while this driver believes it revived — no
+	 * offer, no job launched, ever (nothing toggles it again while jobs keep waiting).
+	 */
+	private suppression: Promise<void> = Promise.resolve();
+	/** Counts subscriptions: a SUPPRESS/REVIVE of an earlier one is not sent on a later one. */
+	private generation = 0;
 	private heartbeatMs = 15_000;
 	private lastEventAt = Date.now();
 	private lastUpdateAt = 0;
@@ -240,7 +250,9 @@ export class MesosDriver implements HatcheryDriver {
 				this.frameworkId = id;
 				this.heartbeatMs = (e.subscribed!.heartbeat_interval_seconds ?? 15) * 1000;
 				this.subscribed = true;
+				// A new subscription starts unsuppressed (a new leader knows nothing of the last one's).
 				this.suppressed = false;
+				this.generation++;
 				// "Missing at two reconciles in a row" counts within one subscription: both after its
 				// implicit reconciliation was asked, never one before and one after a re-subscription.
 				this.missing.clear();
@@ -316,9 +328,21 @@ export class MesosDriver implements HatcheryDriver {
 
 	private updateSuppression(): void {
 		const want = this.waiting().length === 0;
-		if (want === this.suppressed || !this.subscribed) return;
+		if (want === this.suppressed || !this.subscribed || !this.frameworkId) return;
 		this.suppressed = want;
-		this.send(want ? { type: "SUPPRESS", suppress: {} } : { type: "REVIVE", revive: {} });
+		const generation = this.generation;
+		const frameworkId = this.frameworkId;
+		const call = (want ? { type: "SUPPRESS", suppress: {} } : { type: "REVIVE", revive: {} }) as Call;
+		this.suppression = this.suppression.then(async () => {
+			if (generation !== this.generation || !this.subscribed) return;
+			try {
+				await this.client.call({ ...call, framework_id: { value: frameworkId } });
+			} catch (e) {
+				this.log((e as Error).message);
+				// Unknown now: the next updateSuppression (maintain's at the latest) tells it again.
+				if (generation === this.generation && this.suppressed === want) this.suppressed = undefined;
+			}
+		});
 	}
 
 	private handleOffers(offers: Offer[]): void {
@@ -532,6 +556,8 @@ export class MesosDriver implements HatcheryDriver {
 
 	/** Bounded waiting: a job no offer took, or whose task did not start, fails with the reason. */
 	async maintain(): Promise<void> {
+		// A SUPPRESS/REVIVE that failed is told again.
+		this.updateSuppression();
 		const limit = this.opts.settings.startTimeoutMs;
 		const now = Date.now();
 		for (const t of [...this.tasks.values()]) {

@@ -28,7 +28,10 @@
 // agent_ping_timeout × max_agent_ping_timeouts, 75 s by default —, keeps the tasks TASK_RUNNING,
 // to reconciliations too, sends nothing and offers the agent no more, until the test calls
 // `loseAgent(id)`: the removal); `silence()` (the stream stays open but carries nothing, heartbeats
-// included, until the framework re-subscribes).
+// included, until the framework re-subscribes); `holdNextCall(type, ms)` (the next call of that
+// type is neither handled nor answered for `ms`: a call on a slow connection, which calls sent
+// after it on other connections overtake — HTTP gives separate requests no order);
+// `pauseOffers(true|false)` (no offer round until resumed: a long allocation interval).
 // What it does NOT model: ZooKeeper and master election (the standby is told), the agents'
 // own registration, checkpointing and recovery, executors (every task runs under a built-in
 // command executor: no custom executors, task groups, SHUTDOWN or MESSAGE from executors),
@@ -132,6 +135,10 @@ export class MesosMasterStandIn {
 	private offerTimer?: NodeJS.Timeout;
 	private resendTimer?: NodeJS.Timeout;
 	private rescindNext = false;
+	/** No offer rounds while set (pauseOffers): what a longer allocation interval would do. */
+	private offersPaused = false;
+	/** Call type → how long its next call is held before it is handled (holdNextCall). */
+	private readonly held = new Map<string, number>();
 	private readonly dir = mkdtempSync(path.join(tmpdir(), "mesos-standin-"));
 	private seq = 0;
 
@@ -218,36 +225,47 @@ export class MesosMasterStandIn {
 				res.writeHead(400).end(msg);
 				return;
 			}
-			this.calls.push(call);
-			this.authorizations.push(String(req.headers.authorization ?? ""));
-			if (call.type === "SUBSCRIBE") {
-				if (req.headers["mesos-stream-id"]) {
-					res.writeHead(400).end("Expecting 'Mesos-Stream-Id' header to be absent on SUBSCRIBE");
-					return;
-				}
-				this.subscribe(call, res);
+			const hold = this.held.get(call.type as string);
+			if (hold !== undefined) {
+				this.held.delete(call.type as string);
+				setTimeout(() => this.handleRequest(call, req, res), hold).unref();
 				return;
 			}
-			const fid = (call.framework_id as { value: string }).value;
-			const fw = this.frameworks.get(fid);
-			if (!fw?.stream) {
-				res.writeHead(403).end("Framework is not subscribed");
-				return;
-			}
-			if (req.headers["mesos-stream-id"] !== fw.stream.id) {
-				this.violations.push(
-					`call ${call.type}: Mesos-Stream-Id '${req.headers["mesos-stream-id"]}' is not the stream's`,
-				);
-				res
-					.writeHead(400)
-					.end(
-						"The stream ID included in this request didn't match the stream ID currently associated with framework",
-					);
-				return;
-			}
-			res.writeHead(202).end();
-			this.handle(fw, call);
+			this.handleRequest(call, req, res);
 		});
+	}
+
+	/** A valid call, handled in the order of arrival (recorded in `calls` in that order). */
+	private handleRequest(call: Json, req: http.IncomingMessage, res: http.ServerResponse): void {
+		this.calls.push(call);
+		this.authorizations.push(String(req.headers.authorization ?? ""));
+		if (call.type === "SUBSCRIBE") {
+			if (req.headers["mesos-stream-id"]) {
+				res.writeHead(400).end("Expecting 'Mesos-Stream-Id' header to be absent on SUBSCRIBE");
+				return;
+			}
+			this.subscribe(call, res);
+			return;
+		}
+		const fid = (call.framework_id as { value: string }).value;
+		const fw = this.frameworks.get(fid);
+		if (!fw?.stream) {
+			res.writeHead(403).end("Framework is not subscribed");
+			return;
+		}
+		if (req.headers["mesos-stream-id"] !== fw.stream.id) {
+			this.violations.push(
+				`call ${call.type}: Mesos-Stream-Id '${req.headers["mesos-stream-id"]}' is not the stream's`,
+			);
+			res
+				.writeHead(400)
+				.end(
+					"The stream ID included in this request didn't match the stream ID currently associated with framework",
+				);
+			return;
+		}
+		res.writeHead(202).end();
+		this.handle(fw, call);
 	}
 
 	private send(fw: Framework, event: Json): void {
@@ -602,6 +620,7 @@ export class MesosMasterStandIn {
 	}
 
 	private makeOffers(): void {
+		if (this.offersPaused) return;
 		const now = Date.now();
 		for (const fw of this.frameworks.values()) {
 			if (!fw.stream || fw.stream.silent || fw.suppressed) continue;
@@ -670,6 +689,16 @@ export class MesosMasterStandIn {
 		// The old leader comes back as a standby on a new port, as a restarted master would.
 		await this.endpoint("standby");
 		return next.url;
+	}
+
+	/** The next call of `type` is held `ms` before it is handled and answered (a slow connection). */
+	holdNextCall(type: string, ms: number): void {
+		this.held.set(type, ms);
+	}
+
+	/** No offers go out until resumed (Mesos' allocator makes its rounds every allocation_interval). */
+	pauseOffers(paused: boolean): void {
+		this.offersPaused = paused;
 	}
 
 	/** The next ACCEPT finds its offers rescinded. */
