@@ -275,4 +275,27 @@ describe("mesos driver against the stand-in master", () => {
 		assert.deepEqual(last.framework_id, { value: fid });
 		await again.d.close();
 	});
+
+	test("a master failover while suppressed: the new subscription starts unsuppressed, is suppressed again, and a job booked after it is launched", async () => {
+		const { d, exits } = await driver("failover", { CDS_MESOS_WORKER_COMMAND: "sh -c cat>/dev/null" });
+		const fid = master.frameworkIds().at(-1)!;
+		await until("the SUPPRESS of the subscription", () => callsOf(fid).some((c) => c.type === "SUPPRESS"));
+		// Its own calls only (callsOf lists every framework's SUBSCRIBE; a re-subscription names its id).
+		const own = () =>
+			master.calls.filter((c) => (c.framework_id as { value: string } | undefined)?.value === fid);
+		const subscribes = own().filter((c) => c.type === "SUBSCRIBE").length;
+		await master.failover();
+		await until("a SUPPRESS on the new leader's subscription", () => {
+			const calls = own();
+			const last = calls.findLastIndex((c) => c.type === "SUBSCRIBE");
+			return (
+				calls.filter((c) => c.type === "SUBSCRIBE").length > subscribes &&
+				calls.slice(last).some((c) => c.type === "SUPPRESS")
+			);
+		});
+		await d.spawn(assignment("P/W/1/after-failover"));
+		await until("the job's task to end", () => exits.length === 1);
+		assert.equal(exits[0]!.code, 0);
+		assert.deepEqual(master.violations, []);
+	});
 });
