@@ -198,9 +198,14 @@ export class MesosMasterStandIn {
 		req.on("data", (c: Buffer) => parts.push(c));
 		req.on("end", () => {
 			if (entry.role === "standby") {
-				// The documented redirect to the leading master (Location: //host:port/path).
-				const leader = new URL(this.url);
-				res.writeHead(307, { Location: `//${leader.host}/api/v1/scheduler` }).end();
+				// The documented redirect to the leading master (Location: //host:port/path); none
+				// while failover() is between leaders (a master that knows no leader answers 503).
+				const url = this.servers.find((s) => s.role === "leader")?.url;
+				if (!url) {
+					res.writeHead(503).end("No leader elected");
+					return;
+				}
+				res.writeHead(307, { Location: `//${new URL(url).host}/api/v1/scheduler` }).end();
 				return;
 			}
 			if (entry.role === "down") {
