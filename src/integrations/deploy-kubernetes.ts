@@ -19,7 +19,7 @@
 import { execFile } from "node:child_process";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { isAbsolute, join } from "node:path";
+import { join, resolve, sep } from "node:path";
 import { expandGlob } from "../worker/glob.ts";
 import {
 	DEPLOYMENT_VARIABLE,
@@ -97,7 +97,9 @@ export async function manifestObjects(glob: string, workspace: string): Promise<
 		.map((p) => p.trim())
 		.filter(Boolean);
 	const files: string[] = [];
-	for (const p of patterns) files.push(...(await expandGlob(isAbsolute(p) ? p : join(workspace, p))).sort());
+	// Like helm_chart, a pattern never reaches the hatchery host's own files.
+	for (const p of patterns)
+		files.push(...(await expandGlob(workspacePath("deployment_files", p, workspace))).sort());
 	if (files.length === 0) throw new Error(`deployment_files '${glob}' matches no file in the workspace`);
 	const objects: KubeObject[] = [];
 	for (const f of files)
@@ -107,26 +109,31 @@ export async function manifestObjects(glob: string, workspace: string): Promise<
 
 /** A values file given by URL: at most this big… */
 export const VALUES_MAX_BYTES = 1024 * 1024;
-/** …and answered within this long. */
+/** …a packaged chart (.tgz) given by URL at most this big… */
+export const CHART_MAX_BYTES = 20 * 1024 * 1024;
+/** …and either answered within this long. */
 export const VALUES_TIMEOUT_MS = 30_000;
 
+const URL_SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
+
 /**
- * `helm_values` as an http(s) URL: downloaded here, through the outbound policy (`download`:
- * internal addresses refused unless CDS_OUTBOUND_ALLOW names them, no redirect followed),
- * bounded in size and time — never by helm, which would fetch it past the policy. Any other
- * scheme is refused.
+ * A `helm_chart` or `helm_values` given as an http(s) URL: downloaded here, through the outbound
+ * policy (`download`: internal addresses refused unless CDS_OUTBOUND_ALLOW names them, no
+ * redirect followed), bounded in size and time — never by helm, which would fetch it past the
+ * policy. Any other scheme (oci://, file://…) is refused.
  */
-export async function downloadValues(
+export async function downloadSetting(
+	setting: "helm_chart" | "helm_values",
 	url: string,
 	download: DeploymentIo["download"],
 	options: { signal?: AbortSignal; timeoutMs?: number; maxBytes?: number } = {},
-): Promise<string> {
-	const maxBytes = options.maxBytes ?? VALUES_MAX_BYTES;
+): Promise<Buffer> {
+	const maxBytes = options.maxBytes ?? (setting === "helm_chart" ? CHART_MAX_BYTES : VALUES_MAX_BYTES);
 	const timeoutMs = options.timeoutMs ?? VALUES_TIMEOUT_MS;
-	const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(url)?.[1]?.toLowerCase();
+	const scheme = URL_SCHEME.exec(url)?.[1]?.toLowerCase();
 	if (scheme !== "http" && scheme !== "https")
-		throw new Error(`helm_values ${url}: only an http(s) URL or a file of the workspace is accepted`);
-	if (!download) throw new Error(`helm_values ${url}: this worker cannot download files`);
+		throw new Error(`${setting} ${url}: only an http(s) URL or a file of the workspace is accepted`);
+	if (!download) throw new Error(`${setting} ${url}: this worker cannot download files`);
 	const timeout = AbortSignal.timeout(timeoutMs);
 	const signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
 	try {
@@ -134,15 +141,42 @@ export async function downloadValues(
 		if (r.status !== 200) throw new Error(`HTTP ${r.status}`);
 		const body = Buffer.from(await r.arrayBuffer());
 		if (body.length > maxBytes) throw new Error(`answer larger than ${maxBytes} bytes`);
-		return body.toString("utf8");
+		return body;
 	} catch (e) {
 		const reason = timeout.aborted
 			? `no answer within ${timeoutMs / 1000} s`
 			: e instanceof Error
 				? `${e.message}${e.cause instanceof Error ? ` (${e.cause.message})` : ""}`
 				: String(e);
-		throw new Error(`helm_values ${url}: ${reason}`);
+		throw new Error(`${setting} ${url}: ${reason}`);
 	}
+}
+
+/** `helm_values` given by URL, as text (see downloadSetting). */
+export async function downloadValues(
+	url: string,
+	download: DeploymentIo["download"],
+	options: { signal?: AbortSignal; timeoutMs?: number; maxBytes?: number } = {},
+): Promise<string> {
+	return (await downloadSetting("helm_values", url, download, options)).toString("utf8");
+}
+
+/**
+ * A chart or values path of the settings, inside the workspace: a project's settings never
+ * reach the hatchery host's own files (an absolute path or `..` leaving the workspace is refused).
+ */
+export function workspacePath(
+	setting: "helm_chart" | "helm_values" | "deployment_files",
+	path: string,
+	workspace: string,
+): string {
+	const root = resolve(workspace);
+	const full = resolve(root, path);
+	if (full !== root && !full.startsWith(`${root}${sep}`))
+		throw new Error(
+			`${setting} ${path}: not a file of the workspace (an http(s) URL or a relative path is accepted)`,
+		);
+	return full;
 }
 
 /** `helm template`: the chart's objects, rendered locally by the helm binary `helm`. */
@@ -152,13 +186,24 @@ export async function helmObjects(
 	workspace: string,
 	signal?: AbortSignal,
 ): Promise<KubeObject[]> {
+	const values = s.values ? workspacePath("helm_values", s.values, workspace) : "";
+	return helmTemplate(helm, s, workspacePath("helm_chart", s.chart, workspace), values, workspace, signal);
+}
+
+/** `helm template` of a chart and values already on this machine (paths checked or downloaded). */
+async function helmTemplate(
+	helm: string,
+	s: KubernetesDeploySettings,
+	chart: string,
+	values: string,
+	cwd: string,
+	signal?: AbortSignal,
+): Promise<KubeObject[]> {
 	if (!helm) throw new Error("no helm binary: set CDS_HELM_BIN on the hatchery, or put helm on its PATH");
-	// A URL (oci://, https://) or an absolute path as written; anything else is in the workspace.
-	const located = (p: string) => (/^[a-z]+:\/\//.test(p) || isAbsolute(p) ? p : join(workspace, p));
-	const args = ["template", s.release, located(s.chart), "--namespace", s.namespace];
-	if (s.values) args.push("--values", located(s.values));
+	const args = ["template", s.release, chart, "--namespace", s.namespace];
+	if (values) args.push("--values", values);
 	const out = await new Promise<string>((resolve, reject) => {
-		execFile(helm, args, { cwd: workspace, maxBuffer: 32 * 1024 * 1024, signal }, (err, stdout, stderr) => {
+		execFile(helm, args, { cwd, maxBuffer: 32 * 1024 * 1024, signal }, (err, stdout, stderr) => {
 			if (err) reject(new Error(`helm template failed: ${(stderr || err.message).trim().slice(0, 2000)}`));
 			else resolve(stdout);
 		});
@@ -239,22 +284,38 @@ export interface KubernetesDeployOptions {
 	workspace: string;
 }
 
-/** `helm template`, with `helm_values` downloaded first when it is a URL (into a private file, removed after). */
-async function helmWithValues(
+/**
+ * `helm template`, with `helm_chart` and `helm_values` downloaded first when they are URLs (into
+ * a private directory, removed after), so helm itself never connects anywhere.
+ */
+async function helmFromSettings(
 	helm: string,
 	s: KubernetesDeploySettings,
 	workspace: string,
 	io: DeploymentIo,
 	signal: AbortSignal,
 ): Promise<KubeObject[]> {
-	if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(s.values)) return helmObjects(helm, s, workspace, signal);
-	const text = await downloadValues(s.values, io.download, { signal });
-	io.log(`helm values downloaded from ${s.values} (${Buffer.byteLength(text)} bytes)`);
-	const dir = await mkdtemp(join(tmpdir(), "cds-helm-values-"));
+	const chartIsUrl = URL_SCHEME.test(s.chart);
+	const valuesIsUrl = URL_SCHEME.test(s.values);
+	if (!chartIsUrl && !valuesIsUrl) return helmObjects(helm, s, workspace, signal);
+	// Paths are checked before anything is downloaded.
+	let chart = chartIsUrl ? "" : workspacePath("helm_chart", s.chart, workspace);
+	let values = !s.values || valuesIsUrl ? "" : workspacePath("helm_values", s.values, workspace);
+	const dir = await mkdtemp(join(tmpdir(), "cds-helm-"));
 	try {
-		const file = join(dir, "values.yaml");
-		await writeFile(file, text, { mode: 0o600 });
-		return await helmObjects(helm, { ...s, values: file }, workspace, signal);
+		if (chartIsUrl) {
+			const body = await downloadSetting("helm_chart", s.chart, io.download, { signal });
+			io.log(`helm chart downloaded from ${s.chart} (${body.length} bytes)`);
+			chart = join(dir, "chart.tgz");
+			await writeFile(chart, body, { mode: 0o600 });
+		}
+		if (valuesIsUrl) {
+			const text = await downloadValues(s.values, io.download, { signal });
+			io.log(`helm values downloaded from ${s.values} (${Buffer.byteLength(text)} bytes)`);
+			values = join(dir, "values.yaml");
+			await writeFile(values, text, { mode: 0o600 });
+		}
+		return await helmTemplate(helm, s, chart, values, workspace, signal);
 	} finally {
 		await rm(dir, { recursive: true, force: true });
 	}
@@ -269,7 +330,7 @@ export async function deployToKubernetes(
 	const timeout = AbortSignal.timeout(s.timeoutMs * 2 + 30_000);
 	const signal = io.signal ? AbortSignal.any([io.signal, timeout]) : timeout;
 	const objects = s.chart
-		? await helmWithValues(opts.helm ?? "", s, opts.workspace, io, signal)
+		? await helmFromSettings(opts.helm ?? "", s, opts.workspace, io, signal)
 		: await manifestObjects(s.files, opts.workspace);
 	io.log(
 		`applying ${objects.length} object(s) to ${new URL(s.apiUrl).host}, namespace ${s.namespace}${s.chart ? ` (helm chart ${s.chart}, release ${s.release})` : ""}`,

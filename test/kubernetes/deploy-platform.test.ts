@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -17,7 +17,7 @@ import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import { pluginQuery } from "../../src/integrations/plugin-protocol.ts";
 import type { ProcessKubelet } from "../standins/process-kubelet/kubelet.ts";
-import { CHART, HELM, helmSkip } from "./deploy-helm.ts";
+import { CHART, HELM, helmSkip, serveChart } from "./deploy-helm.ts";
 import { kubeConfig, kubeconfigFile, startKubelet } from "./helpers.ts";
 
 const kc = kubeconfigFile();
@@ -188,6 +188,7 @@ describe("Kubernetes deployment platform", { skip: kc.skip, timeout: 240_000 }, 
 		skip: helmSkip,
 	}, async () => {
 		const ws = mkdtempSync(path.join(tmpdir(), "kdeploy-ws-"));
+		cpSync(CHART, path.join(ws, "charts/tiny"), { recursive: true });
 		writeFileSync(
 			path.join(ws, "values.yaml"),
 			`node: ${kubelet.nodeName}\nreplicas: 2\nmessage: from-helm\n`,
@@ -195,7 +196,7 @@ describe("Kubernetes deployment platform", { skip: kc.skip, timeout: 240_000 }, 
 		const result = await deploy(
 			ws,
 			{
-				helm_chart: CHART,
+				helm_chart: "charts/tiny",
 				helm_values: "values.yaml",
 				release_name: "shop",
 			},
@@ -218,8 +219,9 @@ describe("Kubernetes deployment platform", { skip: kc.skip, timeout: 240_000 }, 
 		const host = `127.0.0.1:${(values.address() as AddressInfo).port}`;
 		try {
 			const ws = mkdtempSync(path.join(tmpdir(), "kdeploy-ws-"));
+			cpSync(CHART, path.join(ws, "tiny"), { recursive: true });
 			const settings = {
-				helm_chart: CHART,
+				helm_chart: "tiny",
 				helm_values: `http://${host}/values.yaml`,
 				release_name: "fromurl",
 			};
@@ -237,6 +239,57 @@ describe("Kubernetes deployment platform", { skip: kc.skip, timeout: 240_000 }, 
 			assert.deepEqual(await servingMessages("fromurl-tiny"), ["from-url"]);
 		} finally {
 			values.close();
+		}
+	});
+	it("downloads helm_chart given as a URL through the outbound policy, and never reads a file outside the workspace", {
+		skip: helmSkip,
+	}, async () => {
+		const chart = await serveChart();
+		try {
+			const ws = mkdtempSync(path.join(tmpdir(), "kdeploy-ws-"));
+			writeFileSync(
+				path.join(ws, "values.yaml"),
+				`node: ${kubelet.nodeName}\nreplicas: 1\nmessage: chart-url\n`,
+			);
+			const settings = { helm_chart: chart.url, helm_values: "values.yaml", release_name: "byurl" };
+			// helm would fetch the chart itself, past the policy: the worker downloads it, or refuses.
+			const refused = await deploy(ws, settings, HELM);
+			assert.equal(refused.code, 1, refused.log);
+			assert.match(
+				refused.log,
+				new RegExp(`deployment failed: helm_chart ${chart.url}: .*CDS_OUTBOUND_ALLOW`),
+			);
+			await assert.rejects(apps().readNamespacedDeployment({ name: "byurl-tiny", namespace }));
+			const allowed = await deploy(ws, settings, HELM, true, [chart.host]);
+			assert.equal(allowed.code, 0, allowed.log);
+			assert.match(allowed.log, new RegExp(`helm chart downloaded from ${chart.url} \\(\\d+ bytes\\)`));
+			assert.deepEqual(await servingMessages("byurl-tiny"), ["chart-url"]);
+			// A chart registry helm would reach on its own is refused, not passed to helm.
+			const oci = await deploy(ws, { ...settings, helm_chart: "oci://registry.example.com/tiny" }, HELM);
+			assert.equal(oci.code, 1, oci.log);
+			assert.match(
+				oci.log,
+				/helm_chart oci:\/\/registry\.example\.com\/tiny: only an http\(s\) URL or a file of the workspace/,
+			);
+			// The hatchery host's own files are not the project's: an absolute path or `..` is refused.
+			cpSync(CHART, path.join(ws, "tiny"), { recursive: true });
+			for (const [key, value] of [
+				["helm_values", "/etc/hostname"],
+				["helm_values", "../values.yaml"],
+				["helm_chart", CHART],
+			] as const) {
+				const outside = await deploy(ws, { ...settings, helm_chart: "tiny", [key]: value }, HELM);
+				assert.equal(outside.code, 1, outside.log);
+				assert.match(
+					outside.log,
+					new RegExp(`${key} ${value.replace(/[./]/g, "\\$&")}: not a file of the workspace`),
+				);
+			}
+			const files = await deploy(ws, { deployment_files: "/etc/*.conf" });
+			assert.equal(files.code, 1, files.log);
+			assert.match(files.log, /deployment_files \/etc\/\*\.conf: not a file of the workspace/);
+		} finally {
+			chart.close();
 		}
 	});
 });

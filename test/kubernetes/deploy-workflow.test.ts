@@ -13,7 +13,7 @@ import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
 import { parse } from "yaml";
 import type { ProcessKubelet } from "../standins/process-kubelet/kubelet.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
-import { CHART, HELM, helmSkip } from "./deploy-helm.ts";
+import { HELM, helmSkip, serveChart } from "./deploy-helm.ts";
 import { kubeConfig, kubeconfigFile, startKubelet } from "./helpers.ts";
 
 const kc = kubeconfigFile();
@@ -44,20 +44,23 @@ describe("a workflow deploys to Kubernetes and rolls a failing version back", {
 }, () => {
 	let srv: TestServer;
 	let kubelet: ProcessKubelet;
+	let chart: Awaited<ReturnType<typeof serveChart>>;
 	const namespace = `wf-deploy-${process.pid}`;
 	const core = () => kubeConfig(kc.file!).makeApiClient(CoreV1Api);
 	const apps = () => kubeConfig(kc.file!).makeApiClient(AppsV1Api);
 
 	before(async () => {
 		kubelet = await startKubelet(kc.file!);
+		chart = await serveChart();
 		await core().createNamespace({ body: { metadata: { name: namespace } } });
 		const config = parse(readFileSync(kc.file!, "utf8"));
 		const server: string = config.clusters[0].cluster.server;
 		const token: string = config.users[0].user.token;
 		const ca = readFileSync(path.join(path.dirname(kc.file!), "certs/apiserver.crt"), "utf8");
 		srv = await startTestServer({
-			// The API server listens on this host's loopback: allowed, and reachable from the sandbox.
-			CDS_OUTBOUND_ALLOW: new URL(server).host,
+			// The API server and the chart's server listen on this host's loopback: allowed, and
+			// reachable from the sandbox.
+			CDS_OUTBOUND_ALLOW: `${new URL(server).host},${chart.host}`,
 			CDS_SANDBOX_NETWORK: "host",
 			CDS_WORKER_HEARTBEAT_SECONDS: "1",
 			CDS_HATCHERY_POLL_MS: "100",
@@ -130,7 +133,7 @@ describe("a workflow deploys to Kubernetes and rolls a failing version back", {
 					`  ca_certificate: {value: ${JSON.stringify(ca)}, type: text}`,
 					`  token: {value: ${JSON.stringify(token)}, type: password}`,
 					`  namespace: {value: ${namespace}, type: string}`,
-					`  helm_chart: {value: ${JSON.stringify(CHART)}, type: string}`,
+					`  helm_chart: {value: ${JSON.stringify(chart.url)}, type: string}`,
 					"  release_name: {value: cart, type: string}",
 					"  helm_values: {value: values.yaml, type: string}",
 					"",
@@ -157,6 +160,7 @@ describe("a workflow deploys to Kubernetes and rolls a failing version back", {
 			.deleteNamespace({ name: namespace })
 			.catch(() => {});
 		await kubelet?.stop();
+		chart?.close();
 	});
 
 	async function run(wf: string): Promise<{ status: string; logs: string }> {
@@ -178,6 +182,7 @@ describe("a workflow deploys to Kubernetes and rolls a failing version back", {
 	}, async () => {
 		const result = await run("cart");
 		assert.equal(result.status, "Success", result.logs);
+		assert.match(result.logs, /helm chart downloaded from http:\/\/127\.0\.0\.1:\d+\/tiny-0\.1\.0\.tgz/);
 		assert.match(result.logs, /helm chart .*release cart/);
 		assert.match(result.logs, /Deployment\/cart-tiny: successfully rolled out \(1 available\)/);
 	});

@@ -22,7 +22,7 @@ import {
 } from "../helpers/cluster.ts";
 import { apiClient, waitReady } from "../helpers/server.ts";
 import { serverUrl } from "../helpers/servers.ts";
-import { CHART, HELM, helmSkip } from "./deploy-helm.ts";
+import { HELM, helmSkip, serveChart } from "./deploy-helm.ts";
 import { kubeConfig, kubeconfigFile, onNode, startKubelet, WORKER_COMMAND } from "./helpers.ts";
 
 const kube = kubeconfigFile();
@@ -34,6 +34,7 @@ const FINAL = new Set(["Success", "Fail", "Stopped", "Skipped"]);
 describe("workflow jobs as Kubernetes pods", { skip: kube.skip || nats.skip || mongo.skip }, () => {
 	const nodes: NodeProcess[] = [];
 	let kubelet: ProcessKubelet;
+	let chart: Awaited<ReturnType<typeof serveChart>>;
 	let core: CoreV1Api;
 	let shared: Record<string, string>;
 	let dbUrl: string;
@@ -125,6 +126,7 @@ describe("workflow jobs as Kubernetes pods", { skip: kube.skip || nats.skip || m
 
 	before(async () => {
 		kubelet = await startKubelet(kube.file!);
+		chart = await serveChart();
 		core = kubeConfig(kube.file!).makeApiClient(CoreV1Api);
 		work = mkdtempSync(path.join(tmpdir(), "cds-kube-pods-"));
 		shareDir = stepWritableDir(path.join(work, "shared"));
@@ -134,8 +136,8 @@ describe("workflow jobs as Kubernetes pods", { skip: kube.skip || nats.skip || m
 			{
 				CDS_WORKER_HEARTBEAT_SECONDS: "1",
 				CDS_WORKER_HEARTBEAT_TIMEOUT_MS: "5000",
-				// The Helm deployment below reaches the API server on this host's loopback.
-				CDS_OUTBOUND_ALLOW: new URL(parse(readFileSync(kube.file!, "utf8")).clusters[0].cluster.server).host,
+				// The Helm deployment below reaches the API server and the chart's server on this host's loopback.
+				CDS_OUTBOUND_ALLOW: `${new URL(parse(readFileSync(kube.file!, "utf8")).clusters[0].cluster.server).host},${chart.host}`,
 			},
 		);
 		({ dbUrl, env: shared } = cluster);
@@ -149,6 +151,7 @@ describe("workflow jobs as Kubernetes pods", { skip: kube.skip || nats.skip || m
 	after(async () => {
 		await tearDownCluster(nodes, [dbUrl]);
 		await kubelet?.stop();
+		chart?.close();
 		rmSync(work, { recursive: true, force: true });
 	});
 
@@ -255,7 +258,7 @@ describe("workflow jobs as Kubernetes pods", { skip: kube.skip || nats.skip || m
 						`  ca_certificate: {value: ${JSON.stringify(ca)}, type: text}`,
 						`  token: {value: ${JSON.stringify(config.users[0].user.token)}, type: password}`,
 						`  namespace: {value: ${namespace}, type: string}`,
-						`  helm_chart: {value: ${JSON.stringify(CHART)}, type: string}`,
+						`  helm_chart: {value: ${JSON.stringify(chart.url)}, type: string}`,
 						"  release_name: {value: podcart, type: string}",
 						"  helm_values: {value: values.yaml, type: string}",
 						"",

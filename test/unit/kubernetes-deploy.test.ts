@@ -3,9 +3,11 @@ import { describe, it } from "node:test";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import {
+	downloadSetting,
 	downloadValues,
 	kubernetesSettings,
 	parseTimeout,
+	workspacePath,
 } from "../../src/integrations/deploy-kubernetes.ts";
 import { outboundFetch, parseOutboundAllow } from "../../src/net/outbound-policy.ts";
 import { objectPath, readManifests } from "../../src/integrations/kubernetes/manifests.ts";
@@ -245,6 +247,54 @@ describe("helm_values given as a URL", () => {
 			await assert.rejects(
 				downloadValues("file:///etc/passwd", through([host])),
 				/only an http\(s\) URL or a file of the workspace/,
+			);
+		} finally {
+			server.close();
+		}
+	});
+});
+
+describe("helm_chart and helm_values settings", () => {
+	it("a path stays inside the workspace: absolute paths and `..` leaving it are refused", () => {
+		const ws = "/work/space";
+		assert.equal(workspacePath("helm_chart", "charts/shop", ws), "/work/space/charts/shop");
+		assert.equal(workspacePath("helm_values", "./a/../values.yaml", ws), "/work/space/values.yaml");
+		assert.equal(workspacePath("helm_chart", "/work/space/chart", ws), "/work/space/chart");
+		for (const p of ["/etc/shadow", "../values.yaml", "a/../../x", "/work/spaceship/chart"])
+			assert.throws(() => workspacePath("helm_values", p, ws), /not a file of the workspace/, p);
+		assert.throws(
+			() => workspacePath("deployment_files", "/etc/*.conf", ws),
+			/^Error: deployment_files \/etc/,
+		);
+	});
+
+	it("a chart by URL is downloaded as bytes through the policy, bounded; a registry helm would reach is refused", async () => {
+		const tgz = Buffer.from([0x1f, 0x8b, 8, 0, 1, 2, 3, 255]);
+		const server = createServer((req, res) => {
+			if (req.url === "/shop-1.0.0.tgz") res.end(tgz);
+			else if (req.url === "/huge.tgz") res.end(Buffer.alloc(300_000));
+			else res.writeHead(404).end();
+		});
+		await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+		const host = `127.0.0.1:${(server.address() as AddressInfo).port}`;
+		const through = (allow: string[]) => (url: string, init: RequestInit, maxBytes: number) =>
+			outboundFetch(url, init, { policy: { allow: parseOutboundAllow(allow) }, maxBytes });
+		try {
+			assert.deepEqual(
+				await downloadSetting("helm_chart", `http://${host}/shop-1.0.0.tgz`, through([host])),
+				tgz,
+			);
+			await assert.rejects(
+				downloadSetting("helm_chart", `http://${host}/shop-1.0.0.tgz`, through([])),
+				/^Error: helm_chart http:\/\/127\.0\.0\.1:\d+\/shop-1\.0\.0\.tgz: .*CDS_OUTBOUND_ALLOW/,
+			);
+			await assert.rejects(
+				downloadSetting("helm_chart", `http://${host}/huge.tgz`, through([host]), { maxBytes: 100_000 }),
+				/larger than 100000 bytes/,
+			);
+			await assert.rejects(
+				downloadSetting("helm_chart", "oci://registry.example.com/shop", through([host])),
+				/^Error: helm_chart oci:\/\/registry\.example\.com\/shop: only an http\(s\) URL/,
 			);
 		} finally {
 			server.close();
