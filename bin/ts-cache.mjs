@@ -125,6 +125,44 @@ export function tsCacheLoad(root, cacheDir) {
 	};
 }
 
+/** The directories of the checkout whose modules run (tests and benches are not shipped). */
+const RUNTIME_DIRS = ["bin", "config", "mixins", "schemas", "services", "src"];
+
+/**
+ * Strips every runtime module of `root` into `cacheDir` ahead of any start: an image built with
+ * `node bin/ts-cache.mjs --warm` ships the cache, so its containers — which cannot write under
+ * node_modules (another user) and start afresh for every job (worker pods) — never strip a
+ * module again. Returns how many modules it stripped (those already cached are skipped).
+ */
+export function warmCache(root, cacheDir, dirs = RUNTIME_DIRS) {
+	const files = [];
+	for (const name of readdirSync(root))
+		if (name.endsWith(".ts") && !name.endsWith(".d.ts")) files.push(join(root, name));
+	for (const dir of dirs) {
+		let names = [];
+		try {
+			names = readdirSync(join(root, dir), { recursive: true, encoding: "utf8" });
+		} catch {
+			continue;
+		}
+		for (const name of names)
+			if (name.endsWith(".ts") && !name.endsWith(".d.ts") && !name.includes("node_modules"))
+				files.push(join(root, dir, name));
+	}
+	let stripped = 0;
+	for (const path of files) {
+		const source = readFileSync(path, "utf8");
+		const file = cacheFile(cacheDir, source);
+		if (statSync(file, { throwIfNoEntry: false })) continue;
+		mkdirSync(dirname(file), { recursive: true });
+		const temporary = `${file}.${process.pid}.tmp`;
+		writeFileSync(temporary, strip(source));
+		renameSync(temporary, file);
+		stripped++;
+	}
+	return stripped;
+}
+
 /**
  * Installs the hook for this checkout and Node's compile cache, in this process only (children
  * start their own: the worker's launcher does). Off with CDS_TS_NO_CACHE=1, or on a Node without
@@ -136,4 +174,11 @@ export function enableTsCache() {
 	const cacheDir = join(ROOT, "node_modules", ".cache", "cds-ts");
 	module.registerHooks({ load: tsCacheLoad(ROOT, cacheDir) });
 	module.enableCompileCache?.(join(cacheDir, "v8"));
+}
+
+// `node bin/ts-cache.mjs --warm`: fills this checkout's cache (the Dockerfile runs it).
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1] && process.argv[2] === "--warm") {
+	const cacheDir = join(ROOT, "node_modules", ".cache", "cds-ts");
+	const count = warmCache(ROOT, cacheDir);
+	process.stdout.write(`${count} module(s) stripped into ${cacheDir}\n`);
 }

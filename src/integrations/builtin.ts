@@ -44,7 +44,9 @@ export const BUILTIN_MODELS: readonly IntegrationModel[] = [
 		additionalDefaultConfig: {
 			namespace: s("Kubernetes namespace in which you want to deploy your components (OPTIONAL)", "default"),
 			deployment_files: s("Glob to yaml filepaths"),
-			helm_chart: s("Keep empty if you don't use helm; a chart's path in the workspace or its http(s) URL (.tgz)"),
+			helm_chart: s(
+				"Keep empty if you don't use helm; a chart's path in the workspace or its http(s) URL (.tgz)",
+			),
 			helm_values: s("Helm values in a YAML file or a URL"),
 			release_name: s("Helm release name, when it is not the application's name"),
 			timeout: s("timeout in seconds or a duration (ex: 3m)", "180"),

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import {
+	chmodSync,
 	existsSync,
 	mkdirSync,
 	mkdtempSync,
@@ -18,7 +19,7 @@ import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterEach, beforeEach, describe, test } from "node:test";
 // @ts-expect-error: plain JavaScript launcher module, without declarations
-import { cacheFile, pruneCache } from "../../bin/ts-cache.mjs";
+import { cacheFile, pruneCache, warmCache } from "../../bin/ts-cache.mjs";
 
 const HOOK = pathToFileURL(join(import.meta.dirname, "..", "..", "bin", "ts-cache.mjs")).href;
 
@@ -110,5 +111,30 @@ describe("bin/ts-cache.mjs", () => {
 		assert.equal(cachedFiles().length, 3, "not past its size: nothing goes");
 		pruneCache(cache, 2, 24 * 3600_000);
 		assert.deepEqual(cachedFiles().sort(), ["aa/aa02.js", "bb/bb01.js"]);
+	});
+	test("a warmed cache serves every runtime module: a start strips nothing (an image cannot write it)", () => {
+		mkdirSync(join(root, "src", "deep"), { recursive: true });
+		mkdirSync(join(root, "test"));
+		writeFileSync(
+			join(root, "src", "deep", "lib.ts"),
+			"export const twice = (n: number): number => n * 2;\n",
+		);
+		writeFileSync(join(root, "test", "x.test.ts"), "const t: number = 1;\n");
+		writeFileSync(
+			join(root, "main.ts"),
+			'import { twice } from "./src/deep/lib.ts";\nconst v: number = twice(4);\nconsole.log(v);\n',
+		);
+		assert.equal(warmCache(root, cache), 2, "main.ts and src/deep/lib.ts; not the tests");
+		assert.equal(warmCache(root, cache), 0, "nothing stripped twice");
+		const before = cachedFiles().sort();
+		chmodSync(cache, 0o555);
+		try {
+			const r = run();
+			assert.equal(r.status, 0, r.stderr);
+			assert.equal(r.stdout, "8\n");
+			assert.deepEqual(cachedFiles().sort(), before);
+		} finally {
+			chmodSync(cache, 0o755);
+		}
 	});
 });
