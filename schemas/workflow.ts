@@ -16,6 +16,12 @@ export interface WorkflowDoc extends Doc {
 	/** As-code workflows: pipelines defined in the repository, which belong to this workflow alone. */
 	embeddedPipelines?: string[];
 	latestVersion: number;
+	/**
+	 * Fresh (random, never reused) after every change to the workflow's definitions: a node that
+	 * read a branch's latest definition under this stamp may use it again while the stamp holds
+	 * (src/workflow/latest-definitions.ts). Absent on heads written before it existed.
+	 */
+	definitionsStamp?: string;
 	created: string;
 	updated: string;
 }

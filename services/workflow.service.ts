@@ -2,6 +2,7 @@
 // (project, workflow, branch, version): imports add a version only when the content
 // changed, so a run can pin the exact version it used and as-code branches each keep theirs.
 
+import { randomUUID } from "node:crypto";
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { ProjectContext } from "../schemas/project.ts";
 import type { RepositoryDoc } from "../schemas/repository.ts";
@@ -34,6 +35,7 @@ import {
 	usedPipelines,
 } from "../src/workflow/definitions.ts";
 import { exportSet } from "../src/workflow/export-set.ts";
+import { LatestDefinitions } from "../src/workflow/latest-definitions.ts";
 import {
 	createdEmptyWarnings,
 	entityWrites,
@@ -60,6 +62,10 @@ type WorkflowThis = Service & {
 	workflows(): Collection<WorkflowDoc>;
 	definitions(): Collection<DefinitionDoc>;
 	workflowHooks(): Collection<WorkflowHooksDoc>;
+	/** The latest definitions this node read, each under its head's stamp. */
+	latestDefinitions: LatestDefinitions;
+	/** After a change to a workflow's definitions not followed by a head write (a dropped branch). */
+	restampDefinitions(head: WorkflowDoc): Promise<void>;
 	recordHooks(project: string, workflow: Workflow): Promise<void>;
 	latestDefinition(project: string, name: string, branch: string): Promise<DefinitionDoc | null>;
 	addDefinition(
@@ -120,6 +126,10 @@ export default function WorkflowService(): ServiceSchema<
 			]),
 		],
 		settings: { rest: "/projects" },
+
+		created(this: WorkflowThis) {
+			this.latestDefinitions = new LatestDefinitions();
+		},
 
 		actions: {
 			import: {
@@ -221,8 +231,9 @@ export default function WorkflowService(): ServiceSchema<
 							snapshot,
 							ctx.meta.user?.id ?? null,
 						);
-						await this.workflows().replace(
-							importedHead({
+						// A fresh stamp even when unchanged: keeping the one read could undo a concurrent import's.
+						await this.workflows().replace({
+							...importedHead({
 								project: key,
 								name: w.name,
 								branch,
@@ -232,7 +243,8 @@ export default function WorkflowService(): ServiceSchema<
 								head,
 								stamp: now(),
 							}),
-						);
+							definitionsStamp: randomUUID(),
+						});
 						outcome[outcomeOf(head !== null, changed)].push(w.name);
 						if (changed) {
 							await this.recordHooks(key, w);
@@ -298,9 +310,16 @@ export default function WorkflowService(): ServiceSchema<
 					const head = await this.workflows().findOne({ _id: `${key}/${name}` });
 					if (!head) throw notFound(`workflow ${name}`, { project: key, name });
 					const branch = ctx.params.branch ?? head.defaultBranch;
+					// The head was read first: a stamp it still carries proves the definition read under it
+					// is still the latest (src/workflow/latest-definitions.ts).
+					const stamp = head.definitionsStamp;
 					let def = ctx.params.version
 						? await this.definitions().findOne({ _id: definitionId(key, name, branch, ctx.params.version) })
-						: await this.latestDefinition(key, name, branch);
+						: this.latestDefinitions.get(key, name, branch, stamp);
+					if (!def && !ctx.params.version) {
+						def = await this.latestDefinition(key, name, branch);
+						if (def) this.latestDefinitions.set(stamp, def);
+					}
 					if (!def && head.asCode && ctx.params.branch === undefined && ctx.params.version === undefined) {
 						// Pushed from a branch before the default one: show the latest definition there is.
 						[def] = await this.definitions().find(
@@ -461,6 +480,7 @@ export default function WorkflowService(): ServiceSchema<
 							{ project: head.project, workflow: head.name, branch },
 							{ multi: true },
 						);
+						if (n > 0) await this.restampDefinitions(head);
 						removedAny ||= n > 0;
 					}
 					return { workflows: result?.workflows ?? [], changed: (result?.changed ?? false) || removedAny };
@@ -486,6 +506,7 @@ export default function WorkflowService(): ServiceSchema<
 							{ multi: true },
 						);
 						if (n > 0) {
+							await this.restampDefinitions(head);
 							removed.push(head.name);
 							// Runs of the branch are the run service's: it purges them after its retention delay.
 							ctx.emit("workflow.branchDeleted", {
@@ -578,6 +599,9 @@ export default function WorkflowService(): ServiceSchema<
 						hooks,
 						updated: now(),
 					});
+			},
+			async restampDefinitions(this: WorkflowThis, head: WorkflowDoc) {
+				await this.workflows().update({ _id: head._id }, { $set: { definitionsStamp: randomUUID() } });
 			},
 			async latestDefinition(this: WorkflowThis, project: string, name: string, branch: string) {
 				const [doc] = await this.definitions().find(
@@ -732,8 +756,9 @@ export default function WorkflowService(): ServiceSchema<
 						ctx.meta?.user?.id ?? null,
 					);
 					const head = heads.get(w.name) ?? null;
-					await this.workflows().replace(
-						asCodeHead({
+					// A fresh stamp even when unchanged: keeping the one read could undo a concurrent push's.
+					await this.workflows().replace({
+						...asCodeHead({
 							project: key,
 							name: w.name,
 							repo,
@@ -745,7 +770,8 @@ export default function WorkflowService(): ServiceSchema<
 							head,
 							stamp: now(),
 						}),
-					);
+						definitionsStamp: randomUUID(),
+					});
 					out.workflows.push(w.name);
 					out[outcomeOf(head !== null, changed)].push(w.name);
 					if (changed) {

@@ -1,7 +1,7 @@
 // The roadmap's use case 2, end to end with real git: a repository pushed with `cds push`,
 // then commits on new branches trigger runs — once through a signed GitHub-format webhook,
 // once through the poller — `cds track` in the clone follows the run, and a deleted branch
-// loses its definition.
+// loses its definition, and so does a branch whose commit removes .cds/.
 
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
@@ -191,5 +191,20 @@ describe("workflow as code: push, webhook, poller, track, branch deletion", () =
 		assert.deepEqual(await runsOf("feature/y"), []);
 		assert.deepEqual(await claimsOfRun(), [], "their claims go with them");
 		assert.ok((await runsOf("feature/x")).length >= 1, "other branches keep their runs");
+	});
+
+	test("a commit on feature/x that removes .cds/ takes feature/x's definition away (a node that read it too)", async () => {
+		const branchDef = () => srv.api("GET", "/api/v1/projects/DEMO/workflows/app?branch=feature%2Fx");
+		// Read, so this node keeps it (src/workflow/latest-definitions.ts): the drop must reach it.
+		assert.equal((await branchDef()).status, 200);
+		git(clone, "checkout", "--quiet", "feature/x");
+		git(clone, "rm", "--quiet", "-r", ".cds");
+		git(clone, "commit", "--quiet", "-m", "no longer as code");
+		git(clone, "push", "--quiet", "origin", "feature/x");
+		await until("the definition of feature/x to go", async () =>
+			(await branchDef()).status === 404 ? true : undefined,
+		);
+		const master = await srv.api("GET", "/api/v1/projects/DEMO/workflows/app?branch=master");
+		assert.equal(master.status, 200, "the default branch keeps its definition");
 	});
 });
