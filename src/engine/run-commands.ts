@@ -34,17 +34,27 @@ export async function createRun(engine: RunEngine, input: CreateRunInput): Promi
 		version: input.version,
 	});
 	const counterId = `${project}/${workflow}`;
-	const hint = await engine.repo.counters.findOne({ _id: counterId });
 	// Creations running at once on this node start past each other's numbers: starting from the
 	// same hint they would each walk through every number the others hold, one refused insert at
 	// a time (25 inserts per run at 40 requests in flight). The unique insert still decides.
 	const local = engine.runNumbering.get(counterId) ?? { inFlight: 0, highest: 0 };
 	engine.runNumbering.set(counterId, local);
 	local.inFlight++;
-	let number = Math.max(hint?.last ?? 0, local.highest) + 1;
 	let created: RunDoc | undefined;
 	let queue: QueuedJob[] = [];
 	try {
+		// They also share one read of the hint, the first one's: it is only where the search starts
+		// (the numbers they took since are in local.highest), and another node's newer runs cost a
+		// refused insert, as a stale hint always could. A failed read is not shared with later ones.
+		if (!local.hint) {
+			const read = engine.repo.counters.findOne({ _id: counterId }).then((h) => h?.last ?? 0);
+			local.hint = read;
+			read.catch(() => {
+				if (local.hint === read) local.hint = undefined;
+			});
+		}
+		const hint = await local.hint;
+		let number = Math.max(hint, local.highest) + 1;
 		for (let attempt = 0; attempt < 200 && !created; attempt++) {
 			local.highest = Math.max(local.highest, number);
 			const now = engine.now();
@@ -117,7 +127,7 @@ export async function createRun(engine: RunEngine, input: CreateRunInput): Promi
 		// Creators of this node finish out of order: only the one holding the highest number it
 		// tried moves the hint, never backwards from here. (Another node's creator may: the hint
 		// is only where the search starts, and a stale one costs a refused insert or two.)
-		if (created.number >= local.highest && (hint?.last ?? 0) < created.number) {
+		if (created.number >= local.highest && hint < created.number) {
 			try {
 				await engine.repo.counters.replace({ _id: counterId, last: created.number });
 			} catch (e) {

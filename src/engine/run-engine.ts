@@ -81,8 +81,11 @@ export class RunEngine {
 	readonly #started = new Map<string, ActiveJobDoc>();
 	/** Jobs this node queued, as written, until booked (see queuedJob). */
 	readonly #queued = new Map<string, JobDoc>();
-	/** Run creations in flight per workflow (`project/workflow`) and the highest number they tried (run-commands.ts). */
-	readonly runNumbering = new Map<string, { inFlight: number; highest: number }>();
+	/**
+	 * Run creations in flight per workflow (`project/workflow`), the highest number they tried and
+	 * the stored hint the first of them read, which the others share (run-commands.ts).
+	 */
+	readonly runNumbering = new Map<string, { inFlight: number; highest: number; hint?: Promise<number> }>();
 	/** When each hatchery's capabilities were last recorded (booking.ts). */
 	readonly hatcherySeen = new Map<string, number>();
 	/** Booking claims seen without their active entry, by job: owner and when first seen (reaper.ts). */

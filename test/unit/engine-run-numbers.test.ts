@@ -1,6 +1,7 @@
 // Run numbers under concurrent requests: each run gets its own number, the numbers are 1..n
 // without a gap, and creations running at once on one node do not walk through each other's
-// numbers (each refused insert is a store round trip; against FerretDB a rolled-back transaction).
+// numbers (each refused insert is a store round trip; against FerretDB a rolled-back transaction)
+// and share one read of the stored hint.
 
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
@@ -10,6 +11,7 @@ import { engineFixture, type Fixture, simpleWorkflow } from "../helpers/engine-f
 describe("run numbers", () => {
 	let f: Fixture;
 	let inserts = 0;
+	let hintReads = 0;
 	before(async () => {
 		f = await engineFixture({ maxRunningJobsPerProject: 1000, maxRunningJobsPerWorkflow: 1000 });
 		f.define("P", simpleWorkflow("W"));
@@ -18,11 +20,17 @@ describe("run numbers", () => {
 			inserts++;
 			return insert(doc);
 		};
+		const findOne = f.repo.counters.findOne.bind(f.repo.counters);
+		f.repo.counters.findOne = (filter) => {
+			hintReads++;
+			return findOne(filter);
+		};
 	});
 	after(() => f.close());
 
-	test("40 runs requested at once on one node: numbers 1..40, one insert each", async () => {
+	test("40 runs requested at once on one node: numbers 1..40, one insert each, one hint read", async () => {
 		inserts = 0;
+		hintReads = 0;
 		const runs = await Promise.all(
 			Array.from({ length: 40 }, () =>
 				createRun(f.engine, { project: "P", workflow: "W", triggeredBy: "t" }),
@@ -33,6 +41,7 @@ describe("run numbers", () => {
 			Array.from({ length: 40 }, (_, i) => i + 1),
 		);
 		assert.equal(inserts, 40, "no run insert was refused");
+		assert.equal(hintReads, 1, "the creations in flight shared the first one's read of the hint");
 		assert.equal(f.engine.runNumbering.size, 0, "nothing is remembered once no creation runs");
 	});
 
@@ -47,8 +56,10 @@ describe("run numbers", () => {
 			runs.map((r) => r.number).sort((a, b) => a - b),
 			Array.from({ length: 20 }, (_, i) => i + 41),
 		);
+		hintReads = 0;
 		const next = await createRun(other, { project: "P", workflow: "W", triggeredBy: "t" });
 		assert.equal(next.number, 61);
+		assert.equal(hintReads, 1, "a lone creation reads the hint");
 	});
 
 	test("a creation asked again under the same request id (a hook event replayed) answers the first run", async () => {
