@@ -66,6 +66,8 @@ type WorkflowThis = Service & {
 	latestDefinitions: LatestDefinitions;
 	/** After a change to a workflow's definitions not followed by a head write (a dropped branch). */
 	restampDefinitions(head: WorkflowDoc): Promise<void>;
+	/** Stamps a head written before stamps existed; undefined when another writer did first. */
+	firstStamp(head: WorkflowDoc): Promise<string | undefined>;
 	recordHooks(project: string, workflow: Workflow): Promise<void>;
 	latestDefinition(project: string, name: string, branch: string): Promise<DefinitionDoc | null>;
 	addDefinition(
@@ -312,7 +314,7 @@ export default function WorkflowService(): ServiceSchema<
 					const branch = ctx.params.branch ?? head.defaultBranch;
 					// The head was read first: a stamp it still carries proves the definition read under it
 					// is still the latest (src/workflow/latest-definitions.ts).
-					const stamp = head.definitionsStamp;
+					const stamp = head.definitionsStamp ?? (await this.firstStamp(head));
 					let def = ctx.params.version
 						? await this.definitions().findOne({ _id: definitionId(key, name, branch, ctx.params.version) })
 						: this.latestDefinitions.get(key, name, branch, stamp);
@@ -599,6 +601,16 @@ export default function WorkflowService(): ServiceSchema<
 						hooks,
 						updated: now(),
 					});
+			},
+			async firstStamp(this: WorkflowThis, head: WorkflowDoc) {
+				// A head written before stamps existed gets one once, unless a writer stamped it meanwhile
+				// (then nothing is kept this time). Any fresh stamp is correct: changes after it write another.
+				const stamp = randomUUID();
+				const n = await this.workflows().update(
+					{ _id: head._id, definitionsStamp: { $exists: false } },
+					{ $set: { definitionsStamp: stamp } },
+				);
+				return n === 1 ? stamp : undefined;
 			},
 			async restampDefinitions(this: WorkflowThis, head: WorkflowDoc) {
 				await this.workflows().update({ _id: head._id }, { $set: { definitionsStamp: randomUUID() } });

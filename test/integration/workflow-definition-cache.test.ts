@@ -5,6 +5,8 @@
 
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
+import type { WorkflowDoc } from "../../schemas/workflow.ts";
+import { MongoStore } from "../../src/store/index.ts";
 import { type NodeProcess, spawnNode, tearDownCluster, testCluster } from "../helpers/cluster.ts";
 import { apiClient, freePort, waitReady } from "../helpers/server.ts";
 import { serverUrl } from "../helpers/servers.ts";
@@ -111,5 +113,19 @@ describe("cluster: the latest definition a node keeps", { skip: nats.skip || mon
 		const again = await b("GET", `${WF}/W`);
 		assert.equal(again.body.version, 1);
 		assert.match(JSON.stringify(again.body.pipelines), /echo three/);
+
+		// A head written before stamps existed is stamped by its first read, then kept as any other.
+		const store = await MongoStore.connect(dbUrl);
+		try {
+			const heads = await store.collection<WorkflowDoc>({ name: "workflows" });
+			await heads.update({ _id: "DEMO/W" }, { $unset: { definitionsStamp: "" } });
+			assert.equal((await run(b)).definitionVersion, 1);
+			assert.ok((await heads.findOne({ _id: "DEMO/W" }))?.definitionsStamp);
+			const stamped = await definitionOps();
+			assert.equal((await run(b)).definitionVersion, 1);
+			assert.equal(await definitionOps(), stamped, "the stamped head's definition was read again");
+		} finally {
+			await store.close();
+		}
 	});
 });
