@@ -8,7 +8,8 @@
 
 import type { DefinitionDoc } from "../../schemas/workflow.ts";
 
-const MAX_ENTRIES = 1_000;
+// As many as the run engine keeps by definition id (run-engine.ts).
+const MAX_ENTRIES = 500;
 
 export class LatestDefinitions {
 	readonly #entries = new Map<string, { stamp: string; doc: DefinitionDoc }>();
