@@ -16,11 +16,11 @@ import {
 } from "node:fs";
 import { chmod, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import type { Readable, Writable } from "node:stream";
 import { bwrapArgs, dropPrivileges, type StepMounts, type TopLevelEntry } from "./bwrap-args.ts";
 import { attachNat, NAT_RESOLV_CONF, type Nat } from "./nat.ts";
-import { SANDBOX_FILES, type SandboxPlan } from "./plan.ts";
+import { SANDBOX_FILES, STEP_FILES_BASE, type SandboxPlan, stepFilesPrefix } from "./plan.ts";
 import { RemoteJob, type StepRunner } from "./remote-job.ts";
 import { unshareArgs, unshareScript } from "./unshare-script.ts";
 import type { NetworkEntry, WorkerNetwork } from "./worker-network.ts";
@@ -193,13 +193,16 @@ interface LaunchFds {
  * /dev/shm, or when it cannot be written: bubblewrap then copies the files in, and a shell
  * hands them to the user.
  */
+
 function hostFilesDir(
 	files: StepFile[],
 	runAs: { uid: number; gid: number },
+	jobRoot: string,
 ): { dir: string; holder: string } | undefined {
-	const base = safeDir("/dev/shm");
+	const base = safeDir(STEP_FILES_BASE);
 	if (base === undefined) return undefined;
-	const holder = mkdtempSync(join(base, "cds-files-"));
+	// Named after the job: what a killed worker left, the hatchery removes with the job's directory.
+	const holder = mkdtempSync(join(base, stepFilesPrefix(basename(jobRoot))));
 	try {
 		const dir = join(holder, "files");
 		mkdirSync(dir, { mode: 0o700 });
@@ -271,7 +274,7 @@ abstract class NamespacedJob implements JobSandbox {
 		const runAs = this.plan.runAs;
 		const written =
 			files.length > 0 && this.kind === "bwrap" && this.hostRoot && runAs
-				? hostFilesDir(files, runAs)
+				? hostFilesDir(files, runAs, this.paths.root)
 				: undefined;
 		const piped = written ? [] : files;
 		let next = 3;
