@@ -35,6 +35,8 @@ export interface StepMounts {
 	cwd: string;
 	/** Descriptors (of the bwrap process) whose content becomes a file under SANDBOX_FILES. */
 	files: Array<{ fd: number; name: string; mode: number }>;
+	/** A host directory holding the step's files already (a root worker's): shown read-only at SANDBOX_FILES. */
+	filesDir?: string;
 	/** Descriptor holding /etc/resolv.conf for the NAT network. */
 	resolvConfFd?: number;
 	infoFd: number;
@@ -125,7 +127,8 @@ export function bwrapArgs(plan: SandboxPlan, mounts: StepMounts, root: readonly 
 	args.push("--bind", mounts.workspace, mounts.workspace, "--bind", mounts.tmp, mounts.tmp);
 	args.push("--dir", SANDBOX_RUN_DIR, "--ro-bind", mounts.bin, SANDBOX_BIN);
 	args.push("--bind", mounts.socket, SANDBOX_SOCKET);
-	if (mounts.files.length > 0) args.push("--dir", SANDBOX_FILES);
+	if (mounts.filesDir !== undefined) args.push("--ro-bind", mounts.filesDir, SANDBOX_FILES);
+	else if (mounts.files.length > 0) args.push("--dir", SANDBOX_FILES);
 	for (const file of mounts.files)
 		args.push(
 			"--perms",

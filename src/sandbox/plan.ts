@@ -73,6 +73,14 @@ export const SANDBOX_SOCKET = `${SANDBOX_RUN_DIR}/worker.sock`;
 export const SANDBOX_BIN = `${SANDBOX_RUN_DIR}/bin`;
 export const SANDBOX_FILES = `${SANDBOX_RUN_DIR}/files`;
 
+/** Where a root worker writes a step's files on the host (memory), see src/sandbox/launch.ts. */
+export const STEP_FILES_BASE = "/dev/shm";
+
+/** The prefix of a step's files directory in STEP_FILES_BASE: `cds-files-<job directory's name>-`. */
+export function stepFilesPrefix(jobDirName: string): string {
+	return `cds-files-${jobDirName}-`;
+}
+
 /** The plan a worker reads from CDS_WORKER_SANDBOX; a missing one means no sandbox, a malformed one is an error. */
 export function parsePlan(text: string | undefined): SandboxPlan {
 	if (text === undefined || text === "") return NO_SANDBOX;

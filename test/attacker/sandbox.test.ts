@@ -164,6 +164,9 @@ interface Findings {
 	survivor: number[];
 	orphan: number[];
 	jobDirsAfterKill: string[];
+	/** A root worker's step files in /dev/shm of this node's jobs, before and after the kill. */
+	stepFilesBeforeKill: string[];
+	stepFilesAfterKill: string[];
 	node: Node;
 }
 
@@ -233,6 +236,13 @@ async function attack(extra: Record<string, string>): Promise<Findings> {
 				return false;
 			}
 		});
+		// A root worker's step files (its script) in memory, named after the job's directory.
+		const jobDirsBefore = existsSync(path.join(data, "workers"))
+			? readdirSync(path.join(data, "workers"))
+			: [];
+		const stepFilesOfNode = () =>
+			readdirSync("/dev/shm").filter((f) => jobDirsBefore.some((d) => f.startsWith(`cds-files-${d}-`)));
+		const stepFilesBeforeKill = stepFilesOfNode();
 		for (const pid of workers) process.kill(pid, "SIGKILL");
 		await waitRun(node, "VICTIM", "ORPHAN", orphanRun, 60_000);
 		await new Promise((r) => setTimeout(r, 1500));
@@ -248,7 +258,17 @@ async function attack(extra: Record<string, string>): Promise<Findings> {
 		const jobDirsAfterKill = existsSync(workersDir)
 			? readdirSync(workersDir).filter((d) => d.startsWith("job-"))
 			: [];
-		return { attacks: outcomes(attackerLog), attackerLog, survivor, orphan, jobDirsAfterKill, node };
+		const stepFilesAfterKill = stepFilesOfNode();
+		return {
+			attacks: outcomes(attackerLog),
+			attackerLog,
+			survivor,
+			orphan,
+			jobDirsAfterKill,
+			stepFilesBeforeKill,
+			stepFilesAfterKill,
+			node,
+		};
 	} catch (e) {
 		await stopNode(node);
 		throw e;
@@ -318,11 +338,14 @@ describe("a job's attacks on its host", () => {
 		assert.notDeepEqual(open.survivor, [], "unsandboxed, a setsid process outlives its job");
 	});
 
-	test("kill -9 of a worker: its step's processes die, its job directory is removed", () => {
+	test("kill -9 of a worker: its step's processes die, its job directory and step files are removed", () => {
 		for (const [kind, found] of sandboxes) {
 			assert.deepEqual(found.orphan, [], kind);
 			assert.deepEqual(found.jobDirsAfterKill, [], kind);
+			assert.deepEqual(found.stepFilesAfterKill, [], kind);
 		}
+		const bwrap = sandboxes.find(([kind]) => kind === "bwrap")?.[1];
+		assert.ok((bwrap?.stepFilesBeforeKill.length ?? 0) > 0, "the killed step's files were in memory");
 		assert.notDeepEqual(open.orphan, [], "unsandboxed, the step of a killed worker lives on");
 	});
 

@@ -166,6 +166,20 @@ describe("the bubblewrap layout of a step", () => {
 		assert.deepEqual(setpriv.slice(8), ["bash", "-e", "/run/cds/files/step-0.sh"]);
 	});
 
+	test("a root worker's files written already: shown read-only, neither copied nor handed over in the sandbox", () => {
+		const args = bwrapArgs(PLAN, { ...MOUNTS, files: [], filesDir: "/dev/shm/cds-files-x/files" }, ROOT);
+		const g = ops(args);
+		assert.ok(
+			index(g, "--ro-bind", "/dev/shm/cds-files-x/files", "/run/cds/files") > index(g, "--dir", "/run/cds"),
+		);
+		assert.ok(!args.includes("--file"));
+		const writable = g.filter((x) => x[0] === "--bind").map((x) => x[2]);
+		assert.deepEqual(writable, [MOUNTS.workspace, MOUNTS.tmp, "/run/cds/worker.sock"]);
+		const command = dropPrivileges(PLAN, "bash", ["-e", "/run/cds/files/step-0.sh"], false);
+		assert.equal(command[0], "/usr/bin/setpriv");
+		assert.deepEqual(command.slice(-3), ["bash", "-e", "/run/cds/files/step-0.sh"]);
+	});
+
 	test("an unprivileged hatchery: a user namespace, the command as is", () => {
 		const plan = { ...PLAN, runAs: undefined };
 		const args = bwrapArgs(plan, { ...MOUNTS, hostRoot: false }, ROOT);

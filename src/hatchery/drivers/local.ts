@@ -23,7 +23,7 @@ import { createInterface } from "node:readline";
 import type { HatcherySettings } from "../../../config/hatchery.ts";
 import { hostEnv } from "../../../config/process-env.ts";
 import { ConfigError } from "../../../config/settings.ts";
-import { NO_SANDBOX, type SandboxPlan } from "../../sandbox/plan.ts";
+import { NO_SANDBOX, type SandboxPlan, STEP_FILES_BASE, stepFilesPrefix } from "../../sandbox/plan.ts";
 import { resolveSandbox, SandboxUnavailable } from "../../sandbox/probe.ts";
 import { jobDirPrefix, jobKey, jobOfDir } from "../../worker/workspace.ts";
 import type { HatcheryCapabilities } from "../../engine/requirements.ts";
@@ -495,6 +495,8 @@ export class LocalDriver implements HatcheryDriver {
 		} catch {
 			return;
 		}
+		// A root worker killed during a step leaves that step's files (its script) in memory too.
+		let stepFiles: string[] | undefined;
 		for (const name of names) {
 			const owner = jobOfDir(name);
 			if (owner === undefined) continue;
@@ -503,6 +505,9 @@ export class LocalDriver implements HatcheryDriver {
 			await rm(path.join(this.opts.baseDir, name), { recursive: true, force: true, maxRetries: 2 }).catch(
 				(e: Error) => this.opts.log?.(`cannot remove ${name}: ${e.message}`),
 			);
+			stepFiles ??= listDir(STEP_FILES_BASE);
+			for (const left of stepFiles.filter((f) => f.startsWith(stepFilesPrefix(name))))
+				await rm(path.join(STEP_FILES_BASE, left), { recursive: true, force: true }).catch(() => {});
 		}
 	}
 
@@ -620,5 +625,13 @@ function isSameWorker(rec: { pid: number; startTime?: string }): boolean {
 		return readFileSync(`/proc/${rec.pid}/cmdline`, "utf8").includes("cds-worker");
 	} catch {
 		return false;
+	}
+}
+
+function listDir(dir: string): string[] {
+	try {
+		return readdirSync(dir);
+	} catch {
+		return [];
 	}
 }
