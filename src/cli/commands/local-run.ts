@@ -383,7 +383,9 @@ async function runLocally(ctx: CommandContext): Promise<number> {
 async function stopLocalNode(node: EmbeddedNode | undefined, dataDir: string, quick: boolean) {
 	if (quick) await node?.broker.stop().catch(() => {});
 	else await node?.stop().catch(() => {});
-	await rm(dataDir, { recursive: true, force: true }).catch(() => {});
+	// A worker still exiting (a loaded machine) may add or remove an entry while the tree is
+	// removed: rmdir then fails ENOTEMPTY, which rm retries (with a growing delay, ~1 s at most).
+	await rm(dataDir, { recursive: true, force: true, maxRetries: 10, retryDelay: 20 }).catch(() => {});
 }
 
 export function register(registry: CommandRegistry): void {
