@@ -256,11 +256,11 @@ describe("helm_values given as a URL", () => {
 
 describe("helm_chart and helm_values settings", () => {
 	it("a path stays inside the workspace: absolute paths and `..` leaving it are refused", () => {
-		const ws = "/work/space";
-		assert.equal(workspacePath("helm_chart", "charts/shop", ws), "/work/space/charts/shop");
-		assert.equal(workspacePath("helm_values", "./a/../values.yaml", ws), "/work/space/values.yaml");
-		assert.equal(workspacePath("helm_chart", "/work/space/chart", ws), "/work/space/chart");
-		for (const p of ["/etc/shadow", "../values.yaml", "a/../../x", "/work/spaceship/chart"])
+		const ws = "/srv/jobs/space";
+		assert.equal(workspacePath("helm_chart", "charts/shop", ws), "/srv/jobs/space/charts/shop");
+		assert.equal(workspacePath("helm_values", "./a/../values.yaml", ws), "/srv/jobs/space/values.yaml");
+		assert.equal(workspacePath("helm_chart", "/srv/jobs/space/chart", ws), "/srv/jobs/space/chart");
+		for (const p of ["/etc/shadow", "../values.yaml", "a/../../x", "/srv/jobs/spaceship/chart"])
 			assert.throws(() => workspacePath("helm_values", p, ws), /not a file of the workspace/, p);
 		assert.throws(
 			() => workspacePath("deployment_files", "/etc/*.conf", ws),
