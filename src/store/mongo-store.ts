@@ -39,6 +39,16 @@ export const SERVER_SELECTION_TIMEOUT_MS = 5000;
 
 const DUPLICATE_KEY = 11000;
 
+/** Error 11000, or FerretDB v1's generic error carrying SQLite's or PostgreSQL's unique violation. */
+function isDuplicateKey(err: unknown): boolean {
+	const { code, message = "" } = err as { code?: number; message?: string };
+	return (
+		code === DUPLICATE_KEY ||
+		message.includes("UNIQUE constraint failed") ||
+		message.includes("duplicate key value violates unique constraint")
+	);
+}
+
 /** The URL without credentials, for error messages. */
 export function redactMongoUrl(url: string): string {
 	try {
@@ -148,9 +158,9 @@ class MongoCollection<T extends Doc> implements Collection<T> {
 		// SQLite's "UNIQUE constraint failed: index '<table>_<hash>_<our index name>'" or
 		// PostgreSQL's "duplicate key value violates unique constraint "<table>_<hash>_<our index
 		// name>_<hash>_idx"" (PostgreSQL truncates long names: then the index is looked for).
+		if (!isDuplicateKey(err)) return err;
 		const sqliteUnique = message.includes("UNIQUE constraint failed");
 		const postgresUnique = message.includes("duplicate key value violates unique constraint");
-		if (code !== DUPLICATE_KEY && !sqliteUnique && !postgresUnique) return err;
 		let fields = keyPattern ? Object.keys(keyPattern) : undefined;
 		if (!fields) {
 			const index = /index: (\S+)/.exec(message)?.[1];
@@ -306,14 +316,25 @@ class MongoCollection<T extends Doc> implements Collection<T> {
 		this.#assertOpen();
 		checkDoc(doc, `${this.name}.replace`);
 		const { _id, ...rest } = encodeFields(doc);
-		try {
-			await this.#writes.run(() =>
+		const write = () =>
+			this.#writes.run(() =>
 				this.#native.replaceOne({ _id } as unknown as mongoose.mongo.Filter<mongoose.mongo.Document>, rest, {
 					upsert: true,
 				}),
 			);
+		try {
+			await write();
 		} catch (err) {
-			throw await this.#translate(err, async () => doc, false);
+			if (!isDuplicateKey(err)) throw await this.#translate(err, async () => doc, false);
+			// Two upserts of one new _id at once (two nodes starting on a fresh store, say): both
+			// found nothing and inserted, and the second is refused (FerretDB reads then writes;
+			// MongoDB documents the same race). The document exists now, so once more replaces it;
+			// a duplicate on another unique index fails again and is reported.
+			try {
+				await write();
+			} catch (again) {
+				throw await this.#translate(again, async () => doc, false);
+			}
 		}
 	}
 

@@ -347,6 +347,17 @@ export function storeContract(label: string, backend: StoreUnderTest): void {
 			assert.equal(await c.count({}), 2);
 		});
 
+		test("concurrent replaces of one new document all succeed, and one of them is what is kept", async () => {
+			const c = await fresh();
+			for (const id of ["race-1", "race-2", "race-3"]) {
+				const writers = Array.from({ length: 12 }, (_, n) => c.replace({ _id: id, n }));
+				await Promise.all(writers);
+				const kept = await c.findOne({ _id: id });
+				assert.ok((kept?.n ?? -1) >= 0 && (kept?.n ?? 12) < 12, JSON.stringify(kept));
+				assert.equal(await c.count({ _id: id }), 1);
+			}
+		});
+
 		test("remove removes one document unless multi and returns how many", async () => {
 			const c = await seeded();
 			assert.equal(await c.remove({ tag: "odd" }), 1);
