@@ -42,6 +42,7 @@ export function brokerPorts(broker: ServiceBroker): SourcePorts {
 				commit,
 				...(branch ? { branch } : {}),
 			}),
+		refsAtLink: (repositoryId) => callAction(broker, "repository.refsAtLink", { id: repositoryId }),
 		async hookBindings(types) {
 			const available = broker.registry.getServiceList({ onlyAvailable: true }) as Array<{ name: string }>;
 			if (!available.some((s) => s.name === "workflow") || !available.some((s) => s.name === "project"))

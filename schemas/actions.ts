@@ -84,6 +84,10 @@ export interface ActionTypes {
 	"template.decryptSecret": { params: { project: string; armored: string }; result: string };
 	"repository.get": { params: { id: string }; result: RepositoryDoc };
 	"repository.byHookUuid": { params: { uuid: string }; result: RepositoryDoc | null };
+	"repository.refsAtLink": {
+		params: { id: string };
+		result: { refs: Array<{ ref: string; commit: string }> } | null;
+	};
 	"repository.listPollable": { params: Record<string, never>; result: RepositoryDoc[] };
 	"repository.readFiles": {
 		params: { id: string; commit: string; branch?: string };

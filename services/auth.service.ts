@@ -20,6 +20,7 @@ import {
 	sameHash,
 	tokenId,
 } from "../src/auth/tokens.ts";
+import { firstStartBanner } from "../src/auth/first-start-banner.ts";
 import { TokenCache } from "../src/auth/token-cache.ts";
 import type { Collection } from "../src/store/types.ts";
 import { newSecret } from "../src/ui/session.ts";
@@ -371,22 +372,4 @@ export default function AuthService(): ServiceSchema<
 			await this.ensureAdminToken();
 		},
 	};
-}
-
-function firstStartBanner(token: string, apiUrl: string, ui: boolean): string {
-	return [
-		"",
-		"================================================================================",
-		" CDS-TS first start: this administrator token is shown ONCE — keep it safe:",
-		"",
-		`   ${token}`,
-		"",
-		" Next, in another shell:",
-		`   npx cds login --api-url ${apiUrl} --token ${token}`,
-		"   npx cds project create DEMO Demo",
-		"   npx cds workflow import DEMO ../shared/cds-corpus/ITSCWRKFLW3",
-		...(ui ? ["", ` Or open the web UI at ${apiUrl}/ and sign in with this token.`] : []),
-		"================================================================================",
-		"",
-	].join("\n");
 }

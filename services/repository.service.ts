@@ -27,7 +27,8 @@ import { runtimeOf } from "./support/runtime.ts";
 import { PublicUrlMixin } from "../mixins/public-url.mixin.ts";
 import { StoreMixin } from "../mixins/store.mixin.ts";
 import { publicUrlOf, requirePublicUrl, runLink } from "./support/public-url.ts";
-import { type Collection, DuplicateKeyError } from "../src/store/types.ts";
+import { type Collection, type Doc, DuplicateKeyError } from "../src/store/types.ts";
+import { lsRemote, refEntries } from "../src/hooks/refs.ts";
 import { isCdsFile } from "../src/vcs/cds-files.ts";
 import { gitAuth } from "../src/vcs/credentials.ts";
 import {
@@ -80,6 +81,7 @@ type RepositoryThis = Service & {
 	managers(): Collection<ManagerDoc>;
 	repositories(): Collection<LinkedRepositoryDoc>;
 	sshKeys(): Collection<SshKeyDoc>;
+	refsAtLink(): Collection<RefsAtLinkDoc>;
 	requireRepository(id: string): Promise<LinkedRepositoryDoc>;
 	fetchIntoCache(doc: LinkedRepositoryDoc, commit: string, branch?: string): Promise<string>;
 	internal(doc: LinkedRepositoryDoc): RepositoryDoc;
@@ -91,6 +93,12 @@ type RepositoryThis = Service & {
 };
 
 const { MoleculerClientError } = Errors;
+
+/** A polled repository's branches and tags when it was linked: the baseline of its first poll. */
+interface RefsAtLinkDoc extends Doc {
+	refs: Array<{ ref: string; commit: string }>;
+	at: number;
+}
 
 /** A connection the outbound policy refuses: 400, with the message naming the setting that allows it. */
 function outboundRefused(e: OutboundRefusedError) {
@@ -139,6 +147,7 @@ export default function RepositoryService(
 				{ name: "repository_managers", indexes: [{ fields: ["project"] }] },
 				{ name: "repositories", indexes: [{ fields: ["project"] }, { fields: ["hookUuid"] }] },
 				{ name: "project_ssh_keys" },
+				{ name: "repository_refs_at_link" },
 			]),
 			PublicUrlMixin(config),
 		],
@@ -393,6 +402,15 @@ export default function RepositoryService(
 					const warnings = warning ? [warning] : [];
 					const { withWebhook, poll } = watchPlan(manager.type, providerHookId, ctx.params.pollSeconds);
 					const application = ctx.params.application ?? null;
+					// What the poller will compare its first look with, written before the repository
+					// is pollable: a commit pushed right after the link then starts a run. Best effort
+					// (an unreadable remote leaves the first poll to record where it stands).
+					if (poll) {
+						const refs = await lsRemote(remote.cloneUrl, { outbound: this.gitOutbound, timeoutMs: 15_000 })
+							.then(refEntries)
+							.catch(() => null);
+						if (refs) await this.refsAtLink().replace({ _id: id, refs, at: Date.now() });
+					}
 					const doc: LinkedRepositoryDoc = {
 						_id: id,
 						project: key,
@@ -487,6 +505,7 @@ export default function RepositoryService(
 						});
 					}
 					await this.repositories().remove({ _id: doc._id });
+					await this.refsAtLink().remove({ _id: doc._id });
 					return { id: doc._id, deleted: true, ...(warning ? { warning } : {}) };
 				},
 			},
@@ -506,6 +525,15 @@ export default function RepositoryService(
 				async handler(this: RepositoryThis, ctx: Context<{ uuid: string }>) {
 					const doc = await this.repositories().findOne({ hookUuid: ctx.params.uuid });
 					return doc ? this.internal(doc) : null;
+				},
+			},
+
+			refsAtLink: {
+				idempotent: true,
+				params: { id: { type: "string", max: 64 } },
+				async handler(this: RepositoryThis, ctx: Context<{ id: string }>) {
+					const doc = await this.refsAtLink().findOne({ _id: ctx.params.id });
+					return doc ? { refs: doc.refs } : null;
 				},
 			},
 
@@ -602,6 +630,9 @@ export default function RepositoryService(
 			},
 			sshKeys(this: RepositoryThis) {
 				return this.collections.project_ssh_keys as Collection<SshKeyDoc>;
+			},
+			refsAtLink(this: RepositoryThis) {
+				return this.collections.repository_refs_at_link as Collection<RefsAtLinkDoc>;
 			},
 			/** Brings `commit` into the repository's bare cache clone; returns the cache's path. */
 			async fetchIntoCache(this: RepositoryThis, doc: LinkedRepositoryDoc, commit: string, branch?: string) {

@@ -29,6 +29,16 @@ export function checkRemoteUrl(url: string): void {
 	if (/^ext::/i.test(url)) throw new GitRemoteError("refusing the ext:: transport");
 }
 
+/**
+ * Refs as the poller keeps them: `{ref, commit}` objects sorted by ref (FerretDB refuses nested
+ * arrays, and ref names hold dots and slashes, so they are values, not keys).
+ */
+export function refEntries(refs: RefMap): Array<{ ref: string; commit: string }> {
+	return Object.entries(refs)
+		.sort(([a], [b]) => a.localeCompare(b))
+		.map(([ref, commit]) => ({ ref, commit }));
+}
+
 /** Parses `git ls-remote` output: branches and tags (annotated tags by the commit they point to). */
 export function parseLsRemote(output: string): RefMap {
 	const refs: RefMap = {};

@@ -47,6 +47,11 @@ export interface SourcePorts {
 	 * git.message with it, as a webhook payload does.
 	 */
 	commitInfo?(repositoryId: string, commit: string, branch: string | undefined): Promise<CommitInfo>;
+	/**
+	 * The branches and tags a repository had when it was linked (recorded by the repository
+	 * service when a poller watches it), the baseline of its first poll; null when none were.
+	 */
+	refsAtLink?(repositoryId: string): Promise<{ refs: Array<{ ref: string; commit: string }> } | null>;
 	/** Every workflow schedule (owned by the hook service). */
 	schedules(): Promise<ScheduleDoc[]>;
 	/**

@@ -229,6 +229,29 @@ export function linkedLines(linked: LinkedRepository, key: string): string[] {
 	];
 }
 
+/**
+ * What starts a run, said after a push: nothing yet — a commit reaching the remote does (the
+ * webhook or the poller), so one pushed before the link starts none; the command that runs the
+ * branch now is given.
+ */
+export function nextRunLines(
+	linked: Pick<LinkedRepository, "poll" | "webhookUrl">,
+	key: string,
+	branch: string,
+	workflows: string[],
+): string[] {
+	if (workflows.length === 0) return [];
+	const how = linked.poll
+		? `the poller looks every ${linked.poll.intervalSeconds}s`
+		: linked.webhookUrl
+			? "through the webhook"
+			: "once the repository announces it";
+	return [
+		`runs start when commits reach the remote (${how}); to run ${branch} now:`,
+		...workflows.map((w) => `  cds workflow run ${key} ${w} -p git.branch=${branch}`),
+	];
+}
+
 /** `cds push KEY [PATH]`, also run by `cds new --push` once it has written the files. */
 export async function pushRepository(
 	ctx: CommandContext,
@@ -282,6 +305,7 @@ export async function pushRepository(
 	for (const w of result.warnings)
 		ctx.warn(`warning: ${w.file ? `${w.file}:${w.line ?? 0}: ` : ""}${w.message}`);
 	if (!newlyLinked && !result.changed) ctx.print("unchanged");
+	for (const line of nextRunLines(linked, key, branch, result.workflows)) ctx.print(line);
 	return 0;
 }
 

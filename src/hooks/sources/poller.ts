@@ -1,13 +1,15 @@
 // The repository poller as a hook source: for each repository with a poll interval, at each
 // interval tick exactly one replica (a `once` claim on repository@tick) runs `git ls-remote` and
-// compares with the refs stored at the previous poll. The first poll records where the
-// repository stands and emits nothing. An event is keyed by the (before, after) transition, so
+// compares with the refs stored at the previous poll. The first poll compares with the refs
+// the repository service recorded when the repository was linked (so a commit pushed right
+// after `cds push` starts a run), or, without them, records where the repository stands and
+// emits nothing. An event is keyed by the (before, after) transition, so
 // two replicas or a retry after a crash never emit one transition twice.
 
 import { createHash } from "node:crypto";
 import { intentOfChange } from "../events.ts";
 import { commitVars, type HookChange } from "../payload.ts";
-import { diffRefs, lsRemote, type RefMap } from "../refs.ts";
+import { diffRefs, lsRemote, type RefMap, refEntries } from "../refs.ts";
 import { EmitTally, type HookSource, type HookSourceContext, type RepositoryDoc } from "../source.ts";
 
 export interface PollerSettings {
@@ -107,10 +109,9 @@ export class PollerSource implements HookSource<PollerSettings> {
 
 	async poll(ctx: HookSourceContext<PollerSettings>, repo: RepositoryDoc): Promise<void> {
 		const refs = await this.#lsRemote(repo.url);
-		const current = Object.entries(refs)
-			.sort(([a], [b]) => a.localeCompare(b))
-			.map(([ref, commit]) => ({ ref, commit }));
-		const previous = await ctx.state.get<PolledRefs>(repo.id);
+		const current = refEntries(refs);
+		const previous =
+			(await ctx.state.get<PolledRefs>(repo.id)) ?? (await ctx.ports.refsAtLink?.(repo.id)) ?? null;
 		if (previous) {
 			const before: RefMap = Object.fromEntries(previous.refs.map((r) => [r.ref, r.commit]));
 			const changes = diffRefs(before, refs, repo.repo);
@@ -130,7 +131,7 @@ export class PollerSource implements HookSource<PollerSettings> {
 				this.#tally.record(result, ctx.now());
 			}
 		}
-		// The first poll only records where the repository stands. Written after the emit: a crash
+		// A first poll without the refs at link only records where the repository stands. Written after the emit: a crash
 		// in between polls the same transition again, and its key makes it a duplicate.
 		await ctx.state.set(repo.id, { refs: current, at: Date.now() } satisfies PolledRefs);
 	}
