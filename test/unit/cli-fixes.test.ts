@@ -217,6 +217,13 @@ describe("cds track right after a push", () => {
 		assert.match(r.stderr, /no run of W in project P after waiting/);
 	});
 
+	test("on a branch, the give-up says how to run the branch now", async () => {
+		routes.set(`GET ${RUNS}`, () => ({ items: [], next: null }));
+		const r = await cds(["track", ...TARGET, "--branch", "main", "--timeout", "0.1"]);
+		assert.equal(r.code, 1);
+		assert.match(r.stderr, /to run main now: cds workflow run P W -p git\.branch=main\n/);
+	});
+
 	test("--no-follow prints what there is now: no waiting unless --timeout says so", async () => {
 		routes.set(`GET ${RUNS}`, () => ({ items: [], next: null }));
 		const r = await cds(["track", ...TARGET, "--no-follow"]);

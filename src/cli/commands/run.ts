@@ -265,6 +265,11 @@ async function waitForFirstRun(
 		const left = deadline - Date.now();
 		if (left <= 0) {
 			const waited = timeoutMs > 0 ? ` after waiting ${Math.round(timeoutMs / 1000)}s` : "";
+			// The usual cause after `cds push`: the commit reached the remote before the link.
+			if (timeoutMs > 0 && target.branch)
+				ctx.warn(
+					`a commit pushed before the repository was linked starts no run; to run ${target.branch} now: cds workflow run ${target.project} ${target.workflow} -p git.branch=${target.branch}`,
+				);
 			throw new CliFailure(`no run of ${describeTarget(target)} in project ${target.project}${waited}`);
 		}
 		if (!said) {
