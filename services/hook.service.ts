@@ -19,7 +19,7 @@
 import { callAction } from "./support/call.ts";
 import { randomUUID } from "node:crypto";
 import type { Context, Service, ServiceSchema } from "moleculer";
-import { connect, type JetStreamClient, type NatsConnection, nanos } from "nats";
+import type { JetStreamClient, NatsConnection } from "nats";
 import type { Config, HookSettings } from "../config/index.ts";
 import { conflict, invalid, notFound } from "./support/errors.ts";
 import { setHookProcessor } from "./support/hook-node.ts";
@@ -364,6 +364,8 @@ export default function HookService(
 
 			async connectNats(this: HookThis) {
 				if (!this.hookSettings.natsUrl) return;
+				// Loaded only where hook events go to JetStream (a node without NATS never needs it).
+				const { connect, nanos } = await import("nats");
 				if (!this.nats) {
 					this.nats = await connect({
 						...natsClientOptions(this.hookSettings.natsUrl, this.hookSettings.natsCredentials),

@@ -2,7 +2,8 @@
 // run-events.ts): one producer per broker set and credentials, opened at the first message and
 // kept; the integration's brokers go through the outbound allow-list as the Kafka hook's do.
 
-import { Producer } from "@platformatic/kafka";
+import type { Producer } from "@platformatic/kafka";
+import { kafkaClient } from "../hooks/kafka-client.ts";
 import { brokerHostPort, kafkaConnection } from "../hooks/kafka-connection.ts";
 import type { BoundIntegration } from "../hooks/bindings.ts";
 import { checkOutbound, DEFAULT_OUTBOUND_POLICY, type OutboundPolicy } from "../net/outbound-policy.ts";
@@ -44,6 +45,7 @@ export class KafkaEventPublisher {
 			const { host, port } = brokerHostPort(b);
 			await checkOutbound({ label: `kafka broker ${b}`, host, port }, this.#outbound);
 		}
+		const { Producer } = await kafkaClient();
 		const producer = new Producer({
 			clientId: this.#clientId,
 			bootstrapBrokers: connection.brokers,

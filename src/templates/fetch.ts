@@ -8,7 +8,7 @@ import { open, realpath } from "node:fs/promises";
 import { isIP } from "node:net";
 import { sep } from "node:path";
 import { fileURLToPath } from "node:url";
-import { Agent, request } from "undici";
+
 import { addressAllowedBy, OUTBOUND_SETTING, type OutboundPolicy } from "../net/outbound-policy.ts";
 import { UrlPolicyError, addressAllowed, checkAllowed } from "./url-policy.ts";
 
@@ -88,6 +88,8 @@ async function fetchHttp(url: URL, prefix: URL, policy: FetchPolicy, maxBytes: n
 		);
 	}
 	const pinned = addresses[0]!;
+	// Loaded at the first download: undici is ~100 modules a template service rarely needs.
+	const { Agent, request } = await import("undici");
 	const agent = new Agent({
 		connect: {
 			lookup: (_hostname: string, options: { all?: boolean }, callback: (...args: any[]) => void) => {

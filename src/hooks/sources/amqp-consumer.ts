@@ -7,7 +7,7 @@
 // channel loss is reported to `onError` (the binding source restarts the listener with backoff
 // and jitter), and the client's own retries are cut by closing it.
 
-import { Connection, type AsyncMessage, type Channel } from "rabbitmq-client";
+import type { AsyncMessage, Channel, Connection } from "rabbitmq-client";
 import { checkOutbound, DEFAULT_OUTBOUND_POLICY, type OutboundPolicy } from "../../net/outbound-policy.ts";
 
 /** The connection settings of a RabbitMQ project integration. */
@@ -105,6 +105,8 @@ export async function startConsumer(o: ConsumeOptions): Promise<AmqpConsumer> {
 		o.outbound ?? DEFAULT_OUTBOUND_POLICY,
 	);
 	const address = checked.addresses[0]!.address;
+	// Loaded with the first RabbitMQ hook, not by every node that hosts the hook sources.
+	const { Connection } = await import("rabbitmq-client");
 	const conn = new Connection({
 		hostname: address,
 		port: parts.port,

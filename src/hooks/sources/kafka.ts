@@ -9,7 +9,8 @@
 // first listener of a group with no committed offset commits the end offsets before it consumes,
 // so a message produced once the hook listens is never skipped by a late partition assignment.
 
-import { Admin, Consumer, type Message, type MessagesStream } from "@platformatic/kafka";
+import type { Message, MessagesStream } from "@platformatic/kafka";
+import { kafkaClient } from "../kafka-client.ts";
 import {
 	BINDING_SETTINGS_SCHEMA,
 	type BindingListener,
@@ -69,6 +70,7 @@ export class KafkaSource extends BindingSource<KafkaSourceSettings> {
 		// one): created here when the broker creates topics on demand, else the listener retries.
 		await this.#prepare(connection, group, topic, from);
 
+		const { Consumer } = await kafkaClient();
 		const consumer = new Consumer({
 			autocreateTopics: true,
 			clientId: this.#clientId,
@@ -162,6 +164,7 @@ export class KafkaSource extends BindingSource<KafkaSourceSettings> {
 	 * joins and whenever its partitions are assigned.
 	 */
 	async #prepare(connection: KafkaConnection, group: string, topic: string, from: "latest" | "earliest") {
+		const { Admin } = await kafkaClient();
 		const admin = new Admin({
 			clientId: this.#clientId,
 			bootstrapBrokers: connection.brokers,
