@@ -26,4 +26,4 @@ FROM base AS server
 USER node
 EXPOSE 8081
 ENTRYPOINT ["/usr/bin/tini", "--"]
-CMD ["node", "server.ts"]
+CMD ["node", "bin/cds-server.mjs"]

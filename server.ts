@@ -99,7 +99,8 @@ export async function startServer(env: NodeJS.ProcessEnv = hostEnv()): Promise<R
 	};
 }
 
-async function main() {
+/** The node as a process: configuration from the environment, signals, exit codes (bin/cds-server.mjs runs it). */
+export async function main() {
 	// The configuration reads this copy; the secrets leave the process environment before
 	// anything else runs: children inherit none, and /proc/<pid>/environ shows `*`s.
 	const env = { ...hostEnv() };

@@ -1,4 +1,4 @@
-// CDS-TS nodes as separate OS processes (`node server.ts`), so tests can kill -9 them.
+// CDS-TS nodes as separate OS processes (`npm start`'s bin/cds-server.mjs), so tests can kill -9 them.
 
 import { type ChildProcess, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -37,7 +37,7 @@ export function spawnNode(name: string, env: Record<string, string>): NodeProces
 		CDS_HATCHERY_ON_STOP: "stop",
 		...env,
 	};
-	const child = spawn(process.execPath, [path.join(ROOT, "server.ts")], {
+	const child = spawn(process.execPath, [path.join(ROOT, "bin", "cds-server.mjs")], {
 		env: fullEnv,
 		cwd: dataDir,
 		stdio: ["ignore", "pipe", "pipe"],
