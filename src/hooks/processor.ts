@@ -51,6 +51,9 @@ class LeaseEnding extends Error {
 	}
 }
 
+/** How long a pushed commit's run keeps others of the same commit, branch and workflow away. */
+const PUSH_RUN_DEDUP_MS = 7 * 24 * 3600_000;
+
 const digest = (s: string, length = 24) => createHash("sha256").update(s).digest("hex").slice(0, length);
 
 type ProcessorSettings = Pick<
@@ -312,6 +315,20 @@ export class HookProcessor {
 					const runStep = `${step}w${digest(workflow, 16)}`;
 					if (progress[runStep]) continue;
 					inLease();
+					// One run per pushed commit, branch and workflow, whichever source saw the push
+					// first: a plain-git repository has a webhook and a poller, and both see each push.
+					// The first event claims it (its retries hold it: the owner is the event); the others
+					// leave it to that event.
+					const pushed = await this.#intake.store.claim(
+						"push-run",
+						digest(`${intent.repositoryId}\n${intent.branch}\n${intent.commit}\n${workflow}`, 32),
+						event._id,
+						{ ttlMs: PUSH_RUN_DEDUP_MS },
+					);
+					if (!pushed.won) {
+						progress[runStep] = { workflow, startedBy: pushed.owner };
+						continue;
+					}
 					const run = await this.#ports.createRun({
 						key: event.project,
 						name: workflow,
