@@ -296,9 +296,9 @@ export default function HatcheryService(
 			this.wake();
 		},
 		async stopped(this: HatcheryThis) {
-			// Draining: nothing new is booked; the jobs running go on reporting (through the
-			// cluster's other run replicas) while this hatchery vouches for them, up to the drain
-			// time. Those still running then stay running for the restarted hatchery to adopt
+			// Draining (already done by drainBeforeStop when the node stops through server.ts):
+			// nothing new is booked; the jobs running go on reporting while this hatchery vouches
+			// for them, up to the drain time. Those still running then stay running for the restarted hatchery to adopt
 			// (`leave`), or are stopped (`stop`).
 			this.stopping = true;
 			if (this.timer) clearInterval(this.timer);
