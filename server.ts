@@ -50,9 +50,20 @@ async function resolveMasterKey(config: Config, store: Store, warn: (msg: string
 	return Buffer.from(doc!.value, "base64");
 }
 
-export async function startServer(env: NodeJS.ProcessEnv = hostEnv()): Promise<RunningServer> {
+/**
+ * `ownSignals`: the caller stops the node on SIGTERM and SIGINT (main() does). Moleculer's own
+ * handler would stop the broker beside it, at once: the node would leave the cluster before its
+ * hatchery drained, and every service would stop twice.
+ */
+export async function startServer(
+	env: NodeJS.ProcessEnv = hostEnv(),
+	options: { ownSignals?: boolean } = {},
+): Promise<RunningServer> {
 	const config = loadConfig(env);
-	const broker = new ServiceBroker(brokerOptions(config));
+	const broker = new ServiceBroker({
+		...brokerOptions(config),
+		...(options.ownSignals ? { skipProcessEventRegistration: true } : {}),
+	});
 	await ensurePrivateDataDir(config.dataDir, (m) => broker.logger.warn(m));
 	const store = await openStore({ mongoUrl: config.mongoUrl, dataDir: config.dataDir });
 	try {
@@ -93,6 +104,13 @@ export async function startServer(env: NodeJS.ProcessEnv = hostEnv()): Promise<R
 		broker,
 		store,
 		async stop() {
+			// The hatchery drains first, while this node is still a member of the cluster: the jobs it
+			// waits for report through a gateway to a run service — this node's own when the cluster
+			// has no other run replica. Once the broker stops, the node has left every registry.
+			const hatchery = broker.getLocalService("hatchery") as
+				| { drainBeforeStop?(): Promise<void> }
+				| undefined;
+			await hatchery?.drainBeforeStop?.();
 			await broker.stop();
 			await store.close();
 		},
@@ -109,7 +127,7 @@ export async function main() {
 	const scrub = scrubInitialEnvironment(secrets);
 	let server: RunningServer;
 	try {
-		server = await startServer(env);
+		server = await startServer(env, { ownSignals: true });
 	} catch (e) {
 		// One clear line, never a stack trace: configuration and start-up problems are the operator's to fix.
 		const message = e instanceof Error ? e.message : String(e);

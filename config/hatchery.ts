@@ -80,7 +80,7 @@ export const HATCHERY_SETTINGS = {
 	drainSeconds: duration(
 		"CDS_HATCHERY_DRAIN_SECONDS",
 		30,
-		"how long a hatchery told to stop (SIGTERM, SIGINT) waits for its running jobs to end, taking no new one, before it exits (in a cluster: in one process the run service stops with it, so it does not wait)",
+		"how long a hatchery told to stop (SIGTERM, SIGINT) waits for its running jobs to end, taking no new one, before it exits, still serving its own services meanwhile (without NATS it does not wait: in one process the run service and the gateway stop with it)",
 		{ min: 0 },
 	),
 	onStop: oneOf(

@@ -38,6 +38,8 @@ interface HatcheryLocals {
 	reconcileDue: boolean;
 	/** Set once the node stops: no new job is booked, running ones are drained. */
 	stopping: boolean;
+	/** Set once drained before the broker stopped (drainBeforeStop): `stopped` waits no more. */
+	drained: boolean;
 	/** The installed plugins, as last read, and when: re-read after a `plugin.changed` or 30 s. */
 	plugins?: { items: InstalledPlugin[]; at: number };
 }
@@ -50,6 +52,7 @@ interface HatcheryMethods {
 	publicUrl(): string | undefined;
 	vouch(driver: HatcheryDriver): Promise<void>;
 	drain(driver: HatcheryDriver): Promise<number>;
+	drainBeforeStop(): Promise<void>;
 	installedPlugins(): Promise<InstalledPlugin[]>;
 }
 type HatcheryThis = Service & HatcheryLocals & HatcheryMethods;
@@ -162,7 +165,8 @@ export default function HatcheryService(
 			async drain(this: HatcheryThis, driver: HatcheryDriver) {
 				const running = async () => (await driver.list()).filter((w) => w.state === "running").length;
 				// In one process the run service and the gateway stop with this node: nothing to wait for.
-				const waitMs = config.natsUrl ? this.hatchery.drainSeconds * 1000 : 0;
+				// Drained already: those still running are left (or stopped) now.
+				const waitMs = config.natsUrl && !this.drained ? this.hatchery.drainSeconds * 1000 : 0;
 				const deadline = Date.now() + waitMs;
 				let count = await running();
 				if (count > 0 && waitMs > 0)
@@ -174,6 +178,18 @@ export default function HatcheryService(
 					count = await running();
 				}
 				return count;
+			},
+			/**
+			 * The drain, before the node leaves the cluster (server.ts, at SIGTERM): its run and worker
+			 * services, and the gateways' routes to them, still take the reports of the jobs waited for.
+			 */
+			async drainBeforeStop(this: HatcheryThis) {
+				if (this.stopping) return;
+				this.stopping = true;
+				if (this.timer) clearInterval(this.timer);
+				if (this.reconcileTimer) clearInterval(this.reconcileTimer);
+				if (this.driver) await this.drain(this.driver).catch(() => 0);
+				this.drained = true;
 			},
 			async fill(this: HatcheryThis, driver: HatcheryDriver) {
 				const apiUrl = this.publicUrl();
@@ -242,6 +258,7 @@ export default function HatcheryService(
 			this.reconcileDue = true;
 			this.vouching = false;
 			this.stopping = false;
+			this.drained = false;
 		},
 		async started(this: HatcheryThis) {
 			const driver = await createDriver(this.hatchery, (m) => this.logger.warn(m));
@@ -279,9 +296,9 @@ export default function HatcheryService(
 			this.wake();
 		},
 		async stopped(this: HatcheryThis) {
-			// Draining: nothing new is booked; the jobs running go on reporting (through the
-			// cluster's other run replicas) while this hatchery vouches for them, up to the drain
-			// time. Those still running then stay running for the restarted hatchery to adopt
+			// Draining (already done by drainBeforeStop when the node stops through server.ts):
+			// nothing new is booked; the jobs running go on reporting while this hatchery vouches
+			// for them, up to the drain time. Those still running then stay running for the restarted hatchery to adopt
 			// (`leave`), or are stopped (`stop`).
 			this.stopping = true;
 			if (this.timer) clearInterval(this.timer);

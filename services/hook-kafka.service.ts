@@ -70,7 +70,10 @@ export default function HookKafkaService(
 			await this.publisher.reset();
 		},
 		events: {
-			async "run.updated"(this: KafkaThis, ctx: Context<RunStatusEvent & { definitionVersion?: number }>) {
+			async "run.updated"(
+				this: KafkaThis,
+				ctx: Context<RunStatusEvent & { definitionBranch?: string; definitionVersion?: number }>,
+			) {
 				await this.notifier.runUpdated(ctx.params);
 			},
 			async "job.updated"(this: KafkaThis, ctx: Context<Partial<JobStatusEvent>>) {

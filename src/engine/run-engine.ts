@@ -11,6 +11,7 @@ import { evaluateScript } from "../run/lua.ts";
 import type { FinalResult } from "../run/state.ts";
 import { DuplicateKeyError } from "../store/types.ts";
 import type { Conditions } from "../workflow/model.ts";
+import { definitionBranch } from "../workflow/definitions.ts";
 import { type ConditionEvaluator, finishJob, type QueuedJob, type RunProgress } from "./advance.ts";
 import { RunInputError, RunNotFoundError } from "./errors.ts";
 import { releaseSlots } from "./job-slots.ts";
@@ -205,7 +206,7 @@ export class RunEngine {
 		const def = await this.ports.definition({
 			project: run.project,
 			workflow: run.workflow,
-			branch: run.definitionId.split("/").slice(2, -1).join("/"),
+			branch: definitionBranch(run.definitionId),
 			version: run.definitionVersion,
 		});
 		const value = { model: def.model, pipelines: def.pipelines };
@@ -326,6 +327,9 @@ export class RunEngine {
 			branch: run.branch,
 			commit: run.commit,
 			repositoryId: run.repositoryId ?? null,
+			// The definition's own branch: the run's git branch (`-p git.branch=…`, a branch with no
+			// definition of its own) may not have one, and subscribers read the definition by both.
+			definitionBranch: definitionBranch(run.definitionId),
 			definitionVersion: run.definitionVersion,
 		});
 	}

@@ -62,10 +62,16 @@ export class EventNotifier {
 	}
 
 	/** A run's status changed; returns how many messages were published. */
-	async runUpdated(e: RunStatusEvent & { definitionVersion?: number }): Promise<number> {
+	async runUpdated(
+		e: RunStatusEvent & { definitionBranch?: string; definitionVersion?: number },
+	): Promise<number> {
+		// The definition's branch, not the run's git branch: a run of an imported workflow with
+		// `-p git.branch=main` uses the definition of the default branch. (An older node sends
+		// only the git branch, right for as-code runs on their own branch.)
+		const branch = e.definitionBranch ?? e.branch;
 		const at =
-			typeof e.branch === "string" && typeof e.definitionVersion === "number"
-				? { branch: e.branch, version: e.definitionVersion }
+			typeof branch === "string" && typeof e.definitionVersion === "number"
+				? { branch, version: e.definitionVersion }
 				: null;
 		if (at) remember(this.#runs, e.runId, at);
 		if (!this.#changes.changed(e.runId, e.status)) return 0;

@@ -16,6 +16,11 @@ export function definitionId(project: string, name: string, branch: string, vers
 	return `${project}/${name}/${branch}/${String(version).padStart(8, "0")}`;
 }
 
+/** The branch a definition id names (a branch name may itself hold `/`). */
+export function definitionBranch(id: string): string {
+	return id.split("/").slice(2, -1).join("/");
+}
+
 /** The hash a definition of this content carries. */
 export function definitionHash(model: Workflow, pipelines: Pipeline[]): string {
 	return contentHash({ model, pipelines });

@@ -160,13 +160,14 @@ describe("node death is not job death", { skip: nats.skip || mongo.skip }, () =>
 			front = spawnNode("front", { ...shared, SERVICES: "api,auth,project,workflow" });
 			nodes.push(front);
 		};
-		const startCore = async () => {
+		const startCore = async (extra: Record<string, string> = {}) => {
 			core = spawnNode("core", {
 				...shared,
 				SERVICES: "run,hatchery,hook",
 				// The same node after a restart: its data and its workers' directory and pid file.
 				CDS_DATA_DIR: path.join(work, "core"),
 				CDS_HATCHERY_NAME: "core",
+				...extra,
 			});
 			nodes.push(core);
 		};
@@ -227,6 +228,25 @@ describe("node death is not job death", { skip: nats.skip || mongo.skip }, () =>
 			await sleep(8000);
 			await startFront();
 			await waitReady(url, 30_000);
+			await assertTrueEnd(api, n, [front, core]);
+		});
+
+		test("SIGTERM of the run+hatchery+hook node, no other run replica: its job ends during the drain, then it exits", async () => {
+			// The README's cluster: this node holds the only run service. Drained as in production;
+			// a job still running after the drain would be stopped (and its run end Stopped).
+			await core.stop();
+			await startCore({ CDS_HATCHERY_DRAIN_SECONDS: "40", CDS_HATCHERY_ON_STOP: "stop" });
+			const n = await startMidStep(api);
+			const t0 = Date.now();
+			await core.stop(60_000);
+			const took = Date.now() - t0;
+			const text = core.output.join("");
+			assert.doesNotMatch(text, /still running/, text.slice(-3000));
+			// The step had at most 7 lines and a second step left: it ended well before the drain's 40 s.
+			assert.ok(took < 25_000, `the node exited ${took} ms after SIGTERM:\n${text.slice(-3000)}`);
+			// Read through the restarted node (this one held the run routes); with ON_STOP=stop, a job
+			// the drain had not seen end would be Stopped.
+			await startCore();
 			await assertTrueEnd(api, n, [front, core]);
 		});
 	});
