@@ -13,20 +13,11 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { memoryIo } from "../../src/cli/io.ts";
 import { main } from "../../src/cli/main.ts";
+import { ROOT, readmeShellBlock } from "../helpers/readme.ts";
 import { ALLOW_LOCAL_REPOSITORIES, startTestServer, type TestServer } from "../helpers/server.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-
 /** The lines of the shell block that follows "To try it with a local bare repository". */
-function asCodeBlock(): string[] {
-	const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
-	const section = readme.slice(readme.indexOf("To try it with a local bare repository"));
-	const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
-	return block
-		.split("\n")
-		.map((l) => l.replace(/\s+#.*$/, "").trim())
-		.filter((l) => l !== "");
-}
+const asCodeBlock = () => readmeShellBlock("To try it with a local bare repository", { stripComments: true });
 
 describe("the README's workflow-as-code block", () => {
 	let srv: TestServer;

@@ -14,22 +14,14 @@ import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { memoryIo } from "../../src/cli/io.ts";
 import { main } from "../../src/cli/main.ts";
+import { ROOT, readmeShellBlock } from "../helpers/readme.ts";
 import { freePort } from "../helpers/server.ts";
 import { mongoUrlFor, serverUrl, uniqueDbName } from "../helpers/servers.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
 const MONGO = serverUrl("MONGO_URL");
 
 /** The block's lines, continuations joined, comments kept (bash reads them). */
-function clusterBlock(): string[] {
-	const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
-	const section = readme.slice(readme.indexOf("## Clusters"));
-	const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
-	return block
-		.replace(/\\\n\s*/g, "")
-		.split("\n")
-		.filter((l) => l.trim() !== "");
-}
+const clusterBlock = () => readmeShellBlock("## Clusters");
 
 /** The local address of the TCP socket listening on `port` (from /proc/net/tcp), e.g. 127.0.0.1. */
 function listeningAddresses(port: number): string[] {

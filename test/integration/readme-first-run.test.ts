@@ -4,27 +4,18 @@
 // A README edit that breaks the first run breaks this test.
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { memoryIo } from "../../src/cli/io.ts";
 import { main } from "../../src/cli/main.ts";
+import { ROOT, readmeShellBlock } from "../helpers/readme.ts";
 import { startTestServer, type TestServer } from "../helpers/server.ts";
 
-const ROOT = path.resolve(import.meta.dirname, "../..");
-
 /** The `cds …` lines of the first shell block under "## First start". */
-function firstRunCommands(): string[] {
-	const readme = readFileSync(path.join(ROOT, "README.md"), "utf8");
-	const section = readme.slice(readme.indexOf("## First start"));
-	const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
-	return block
-		.split("\n")
-		.map((l) => l.replace(/\s+#.*$/, "").trim())
-		.filter((l) => l.startsWith("cds "));
-}
+const firstRunCommands = () =>
+	readmeShellBlock("## First start", { stripComments: true }).filter((l) => l.startsWith("cds "));
 
 /** Splits a command line on blanks (the block uses no quotes). */
 function argv(line: string, url: string, token: string): string[] {

@@ -1,27 +1,15 @@
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { copyFile, mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { oldNode } from "../helpers/old-node.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const BIN = join(ROOT, "bin", "cds.mjs");
 const ENV = { ...process.env, CDS_CONFIG: "/nonexistent/cds-bin-test.json" };
 
-/** A Node older than 22.18 on this machine, to exercise the re-exec path. */
-function oldNode(): string | undefined {
-	for (const candidate of ["/usr/bin/node", "/usr/local/bin/node"]) {
-		try {
-			const version = execFileSync(candidate, ["-p", "process.versions.node"], { encoding: "utf8" }).trim();
-			const [major, minor] = version.split(".").map(Number) as [number, number];
-			if (major < 22 || (major === 22 && minor < 18)) return candidate;
-		} catch {
-			// not installed
-		}
-	}
-	return undefined;
-}
 const OLD_NODE = oldNode();
 const NO_OLD_NODE = OLD_NODE ? false : "no Node older than 22.18 installed here";
 

@@ -2,22 +2,13 @@
 // commands, in the README's order, with this node's URL and token filled in.
 
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { test } from "node:test";
 import { firstStartBanner } from "../../src/auth/first-start-banner.ts";
-
-const README = readFileSync(path.resolve(import.meta.dirname, "../../README.md"), "utf8");
+import { readmeShellBlock } from "../helpers/readme.ts";
 
 /** The `cds …` lines of the first shell block under "## First start", comments removed. */
-function readmeFirstRun(): string[] {
-	const section = README.slice(README.indexOf("## First start"));
-	const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1] ?? "";
-	return block
-		.split("\n")
-		.map((l) => l.replace(/\s+#.*$/, "").trim())
-		.filter((l) => l.startsWith("cds "));
-}
+const readmeFirstRun = () =>
+	readmeShellBlock("## First start", { stripComments: true }).filter((l) => l.startsWith("cds "));
 
 test("the banner shows the token and the README's first commands, in order, for this node", () => {
 	const token = "cds_admin-first.0123456789abcdef";

@@ -8,9 +8,10 @@ import { Errors } from "moleculer";
 import { dropDeadLetter, replayDeadLetter } from "../../src/hooks/dead-letters.ts";
 import { eventDoc, type HookEventDoc } from "../../src/hooks/events.ts";
 import { HookIntake } from "../../src/hooks/intake.ts";
-import { HookProcessor, isPermanentFailure, type ProcessorPorts } from "../../src/hooks/processor.ts";
+import { isPermanentFailure, type ProcessorPorts } from "../../src/hooks/processor.ts";
 import { EmbeddedStore } from "../../src/store/index.ts";
 import type { Store } from "../../src/store/types.ts";
+import { testProcessor } from "../helpers/hook-processor.ts";
 import { tempDataDir } from "../helpers/store-temp-dir.ts";
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
@@ -69,21 +70,7 @@ describe("dead letters", () => {
 			reportPending: () => {},
 			publish: async () => {},
 		};
-		const processor = new HookProcessor({
-			intake,
-			ports,
-			settings: {
-				leaseMs: 5000,
-				retryBaseMs: 1,
-				retryMaxMs: 1,
-				intakeQuietMs: 50,
-				intakeDeferMs: 2000,
-				eventRetentionMs: 1,
-				...settings,
-			},
-			owner: "dead-letter-test",
-			logger: silent,
-		});
+		const processor = testProcessor(intake, ports, "dead-letter-test", { eventRetentionMs: 1, ...settings });
 		return { processor, runs };
 	}
 

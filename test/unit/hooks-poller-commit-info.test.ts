@@ -8,8 +8,9 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, describe, test } from "node:test";
-import type { HookIntent, HookSourceContext, SourceEvent, SourcePorts } from "../../src/hooks/source.ts";
-import { type PollerSettings, PollerSource } from "../../src/hooks/sources/poller.ts";
+import type { HookIntent } from "../../src/hooks/source.ts";
+import { pollerContext } from "../helpers/poller-context.ts";
+import { PollerSource } from "../../src/hooks/sources/poller.ts";
 import type { RepositoryDoc } from "../../src/hooks/source.ts";
 import type { RefMap } from "../../src/hooks/refs.ts";
 import { readCommitInfo } from "../../src/vcs/git.ts";
@@ -18,36 +19,6 @@ const A = "a".repeat(40);
 const B = "b".repeat(40);
 const C = "c".repeat(40);
 
-function fakeContext(ports: Partial<SourcePorts>) {
-	const state = new Map<string, unknown>();
-	const emitted: SourceEvent[] = [];
-	const warnings: string[] = [];
-	const ctx: HookSourceContext<PollerSettings> = {
-		settings: { loopMs: 1000 },
-		emit: async (event) => {
-			emitted.push(event);
-			return "stored";
-		},
-		now: () => 0,
-		logger: { debug() {}, info() {}, warn: (m: unknown) => warnings.push(String(m)), error() {} },
-		state: {
-			get: async <T>(key: string) => (state.get(key) as T) ?? null,
-			set: async (key, value) => void state.set(key, value),
-			delete: async (key) => void state.delete(key),
-		},
-		once: async () => true,
-		forget: async () => {},
-		every: () => {},
-		ports: {
-			repositoryByHookUuid: async () => null,
-			pollableRepositories: async () => [],
-			schedules: async () => [],
-			...ports,
-		},
-	};
-	return { ctx, emitted, warnings };
-}
-
 const repo = { id: "P/r", project: "P", repo: "org/app", url: "/srv/app.git" } as unknown as RepositoryDoc;
 
 describe("the poller's git.* variables", () => {
@@ -55,7 +26,7 @@ describe("the poller's git.* variables", () => {
 		const views: RefMap[] = [{ "refs/heads/main": A }, { "refs/heads/main": B, "refs/heads/feature": C }];
 		const poller = new PollerSource({ lsRemote: async () => views.shift()! });
 		const asked: string[] = [];
-		const { ctx, emitted } = fakeContext({
+		const { ctx, emitted } = pollerContext({
 			commitInfo: async (id, commit, branch) => {
 				asked.push(`${id} ${commit.slice(0, 1)} ${branch}`);
 				return { author: `Ada ${commit.slice(0, 1)}`, authorEmail: "ada@example.com", message: "feat: x" };
@@ -78,7 +49,7 @@ describe("the poller's git.* variables", () => {
 	test("a commit that cannot be read still emits its change, without those variables, and is logged", async () => {
 		const views: RefMap[] = [{ "refs/heads/main": A }, { "refs/heads/main": B }];
 		const poller = new PollerSource({ lsRemote: async () => views.shift()! });
-		const { ctx, emitted, warnings } = fakeContext({
+		const { ctx, emitted, warnings } = pollerContext({
 			commitInfo: async () => {
 				throw new Error("cannot fetch");
 			},

@@ -5,43 +5,15 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import type { HookSourceContext, SourceEvent, SourcePorts } from "../../src/hooks/source.ts";
+import type { SourceEvent, SourcePorts } from "../../src/hooks/source.ts";
+import { pollerContext } from "../helpers/poller-context.ts";
 import type { RepositoryDoc } from "../../src/hooks/source.ts";
-import { type PollerSettings, PollerSource } from "../../src/hooks/sources/poller.ts";
+import { PollerSource } from "../../src/hooks/sources/poller.ts";
 import { type RefMap, refEntries } from "../../src/hooks/refs.ts";
 
 const A = "a".repeat(40);
 const B = "b".repeat(40);
 const repo = { id: "P/r", project: "P", repo: "org/app", url: "/srv/app.git" } as unknown as RepositoryDoc;
-
-function context(ports: Partial<SourcePorts>) {
-	const state = new Map<string, unknown>();
-	const emitted: SourceEvent[] = [];
-	const ctx: HookSourceContext<PollerSettings> = {
-		settings: { loopMs: 1000 },
-		emit: async (event) => {
-			emitted.push(event);
-			return "stored";
-		},
-		now: () => 0,
-		logger: { debug() {}, info() {}, warn() {}, error() {} },
-		state: {
-			get: async <T>(key: string) => (state.get(key) as T) ?? null,
-			set: async (key, value) => void state.set(key, value),
-			delete: async (key) => void state.delete(key),
-		},
-		once: async () => true,
-		forget: async () => {},
-		every: () => {},
-		ports: {
-			repositoryByHookUuid: async () => null,
-			pollableRepositories: async () => [],
-			schedules: async () => [],
-			...ports,
-		},
-	};
-	return { ctx, emitted, state };
-}
 
 const branches = (e: SourceEvent) =>
 	e.intents.map((i) => {
@@ -53,7 +25,7 @@ describe("the poller's first poll", () => {
 	test("a branch pushed after the link, before the first poll, is a change", async () => {
 		const poller = new PollerSource({ lsRemote: async () => ({ "refs/heads/master": A }) });
 		const asked: string[] = [];
-		const { ctx, emitted } = context({
+		const { ctx, emitted } = pollerContext({
 			refsAtLink: async (id) => {
 				asked.push(id);
 				return { refs: [] };
@@ -68,7 +40,7 @@ describe("the poller's first poll", () => {
 	test("a commit on a branch that existed at the link is a change; an unchanged branch is not", async () => {
 		const now: RefMap = { "refs/heads/master": B, "refs/heads/old": A };
 		const poller = new PollerSource({ lsRemote: async () => now });
-		const { ctx, emitted } = context({
+		const { ctx, emitted } = pollerContext({
 			refsAtLink: async () => ({ refs: refEntries({ "refs/heads/master": A, "refs/heads/old": A }) }),
 		});
 		await poller.poll(ctx, repo);
@@ -79,7 +51,7 @@ describe("the poller's first poll", () => {
 		const views: RefMap[] = [{ "refs/heads/master": A }, { "refs/heads/master": A }];
 		const poller = new PollerSource({ lsRemote: async () => views.shift()! });
 		let asked = 0;
-		const { ctx, emitted } = context({
+		const { ctx, emitted } = pollerContext({
 			refsAtLink: async () => {
 				asked++;
 				return { refs: [] };
@@ -94,7 +66,7 @@ describe("the poller's first poll", () => {
 	test("without refs at link the first poll only records where the repository stands", async () => {
 		for (const ports of [{}, { refsAtLink: async () => null }] as Array<Partial<SourcePorts>>) {
 			const poller = new PollerSource({ lsRemote: async () => ({ "refs/heads/master": A }) });
-			const { ctx, emitted, state } = context(ports);
+			const { ctx, emitted, state } = pollerContext(ports);
 			await poller.poll(ctx, repo);
 			assert.equal(emitted.length, 0);
 			assert.deepEqual(state.get("P/r"), {

@@ -7,9 +7,10 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { eventDoc, type HookEventDoc } from "../../src/hooks/events.ts";
 import { HookIntake } from "../../src/hooks/intake.ts";
-import { HookProcessor, type ProcessorPorts } from "../../src/hooks/processor.ts";
+import type { HookProcessor, ProcessorPorts } from "../../src/hooks/processor.ts";
 import { EmbeddedStore } from "../../src/store/index.ts";
 import type { Store } from "../../src/store/types.ts";
+import { testProcessor } from "../helpers/hook-processor.ts";
 import { tempDataDir } from "../helpers/store-temp-dir.ts";
 
 const silent = { debug() {}, info() {}, warn() {}, error() {} };
@@ -43,20 +44,7 @@ describe("runs of a pushed commit, across hook sources", () => {
 			reportPending: () => {},
 			publish: async () => {},
 		};
-		processor = new HookProcessor({
-			intake,
-			ports,
-			settings: {
-				leaseMs: 5000,
-				retryBaseMs: 1,
-				retryMaxMs: 1,
-				intakeQuietMs: 50,
-				intakeDeferMs: 2000,
-				eventRetentionMs: 60_000,
-			},
-			owner: "push-dedup-test",
-			logger: silent,
-		});
+		processor = testProcessor(intake, ports, "push-dedup-test");
 	});
 	after(async () => {
 		await store.close();

@@ -14,6 +14,7 @@ import { checkSourceSettings, SourceSettingsError } from "../../src/hooks/source
 import { EmbeddedStore } from "../../src/store/index.ts";
 import type { Store } from "../../src/store/types.ts";
 import { type Queue, type QueueMessage, QueueSource } from "../fixtures/hooks/example-source.ts";
+import { testProcessor } from "../helpers/hook-processor.ts";
 import { tempDataDir } from "../helpers/store-temp-dir.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -152,20 +153,7 @@ describe("the example source through the contract, on an embedded store", () => 
 				published.push(...messages.map((m) => `${m.project}.${m.type} ${m.id}`));
 			},
 		};
-		const processor = new HookProcessor({
-			intake,
-			ports,
-			settings: {
-				leaseMs: 5000,
-				retryBaseMs: 10,
-				retryMaxMs: 100,
-				intakeQuietMs: 50,
-				intakeDeferMs: 2000,
-				eventRetentionMs: 60_000,
-			},
-			owner: "test-processor",
-			logger: silent,
-		});
+		const processor = testProcessor(intake, ports, "test-processor", { retryBaseMs: 10, retryMaxMs: 100 });
 		// The queue entry is written right after the event (after emit resolved): the processor's kick.
 		for (let i = 0; i < 200 && !queued.includes("q:builds:m-1"); i++)
 			await new Promise((r) => setTimeout(r, 10));

@@ -2,26 +2,14 @@
 // server.ts` (its configuration checks, its exit codes), and a clear message on an old Node.
 
 import assert from "node:assert/strict";
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import path from "node:path";
 import { describe, test } from "node:test";
+import { oldNode } from "../helpers/old-node.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
 const LAUNCHER = path.join(ROOT, "bin", "cds-server.mjs");
 
-/** A Node older than 22.18 on this machine (Debian's), to check the launcher's message. */
-function oldNode(): string | undefined {
-	for (const candidate of ["/usr/bin/node", "/usr/local/bin/node"]) {
-		try {
-			const version = execFileSync(candidate, ["-p", "process.versions.node"], { encoding: "utf8" }).trim();
-			const [major, minor] = version.split(".").map(Number) as [number, number];
-			if (major < 22 || (major === 22 && minor < 18)) return candidate;
-		} catch {
-			// not installed
-		}
-	}
-	return undefined;
-}
 const OLD_NODE = oldNode();
 
 describe("bin/cds-server.mjs", () => {
