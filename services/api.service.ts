@@ -49,6 +49,8 @@ type ApiThis = Service & {
 	routeProblem(): string | undefined;
 	unavailableRoute(req: IncomingMessage, err: unknown, body: PublicError): Promise<boolean>;
 	scrape(req: IncomingMessage): Promise<string>;
+	/** moleculer-web's: answers the error (through `onError`). */
+	sendError(req: IncomingMessage, res: ServerResponse, err: unknown): void;
 	/** Wakes the web UI's live run streams on this node (services/support/ui-events.ts). */
 	uiSignals: RunSignals;
 };
@@ -309,6 +311,19 @@ export default function ApiService(
 		},
 
 		methods: {
+			/**
+			 * moleculer-web's handler logged every 5xx with its stack before `onError` answered. A node
+			 * lost or a service away (503) and a timeout (504) are the cluster's weather, answered with a
+			 * retry hint: one warning line. Other errors are logged by `onError`, once.
+			 */
+			errorHandler(this: ApiThis, req: IncomingMessage, res: ServerResponse, err: unknown) {
+				const e = err as { code?: unknown; name?: string; message?: string };
+				if (e?.code === 503 || e?.code === 504) {
+					const path = ((req as { originalUrl?: string }).originalUrl ?? req.url ?? "").split("?")[0];
+					this.logger.warn(`${req.method} ${path}: ${e.code} ${e.name}: ${e.message}`);
+				}
+				this.sendError(req, res, err);
+			},
 			/**
 			 * Whether a 404 means "no service answers this route right now" rather than "no such route":
 			 * moleculer-web answers "Not found" before it has built its routes, and once the last node of a
