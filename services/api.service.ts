@@ -90,6 +90,11 @@ function routeCatalog(config: Config): Promise<RestRoute[]> {
 	return knownRoutes;
 }
 
+/** The request's path as the client sent it (moleculer-web rewrites `req.url` per route), no query. */
+function requestPath(req: IncomingMessage): string {
+	return ((req as { originalUrl?: string }).originalUrl ?? req.url ?? "").split("?")[0]!;
+}
+
 export default function ApiService(
 	config: Config,
 ): ServiceSchema<any, Record<string, any>, Record<string, any>, ApiThis> {
@@ -318,10 +323,8 @@ export default function ApiService(
 			 */
 			errorHandler(this: ApiThis, req: IncomingMessage, res: ServerResponse, err: unknown) {
 				const e = err as { code?: unknown; name?: string; message?: string };
-				if (e?.code === 503 || e?.code === 504) {
-					const path = ((req as { originalUrl?: string }).originalUrl ?? req.url ?? "").split("?")[0];
-					this.logger.warn(`${req.method} ${path}: ${e.code} ${e.name}: ${e.message}`);
-				}
+				if (e?.code === 503 || e?.code === 504)
+					this.logger.warn(`${req.method} ${requestPath(req)}: ${e.code} ${e.name}: ${e.message}`);
 				this.sendError(req, res, err);
 			},
 			/**
@@ -332,7 +335,7 @@ export default function ApiService(
 			async unavailableRoute(this: ApiThis, req: IncomingMessage, err: unknown, body: PublicError) {
 				if ((err as { name?: string }).name !== "NotFoundError" || body.message !== "Not found") return false;
 				// A declared route moleculer-web does not match is one whose aliases are not (or no longer) built.
-				const path = ((req as { originalUrl?: string }).originalUrl ?? req.url ?? "").split("?")[0];
+				const path = requestPath(req);
 				return matchRoute(await routeCatalog(config), req.method ?? "GET", path) !== undefined;
 			},
 

@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { MongoStore } from "../../src/store/index.ts";
-import { freePort } from "./server.ts";
+import { freePort, waitReady } from "./server.ts";
 import { mongoUrlFor, uniqueDbName } from "./servers.ts";
 
 const ROOT = path.resolve(import.meta.dirname, "../..");
@@ -100,6 +100,34 @@ export async function testCluster(
 		...extra,
 	};
 	return { env, dbUrl, url };
+}
+
+/**
+ * Two gateways on one cluster: node `a` at the cluster's URL, node `b` on a port of its own (its
+ * public URL with it), each with its own extra environment; returns once both answer ready (the
+ * nodes' logs in the error otherwise). The nodes are pushed to `nodes` for tearDownCluster.
+ */
+export async function twoGateways(
+	cluster: TestCluster,
+	nodes: NodeProcess[],
+	a: { name: string; env?: Record<string, string> },
+	b: { name: string; env?: Record<string, string> },
+): Promise<{ urlA: string; urlB: string }> {
+	const urlB = `http://127.0.0.1:${await freePort()}`;
+	nodes.push(spawnNode(a.name, { ...cluster.env, ...a.env }));
+	nodes.push(
+		spawnNode(b.name, {
+			...cluster.env,
+			...b.env,
+			CDS_API_PORT: new URL(urlB).port,
+			CDS_PUBLIC_URL: urlB,
+		}),
+	);
+	for (const url of [cluster.url, urlB])
+		await waitReady(url, 60_000).catch((e) => {
+			throw new Error(`${e.message}\n${nodes.map((n) => n.output.join("")).join("\n")}`);
+		});
+	return { urlA: cluster.url, urlB };
 }
 
 /** A directory sandboxed steps can write although they may run as another uid than the test. */

@@ -5,8 +5,8 @@
 import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import { TOKEN_CACHE_TTL_MS } from "../../src/auth/token-cache.ts";
-import { type NodeProcess, spawnNode, tearDownCluster, testCluster } from "../helpers/cluster.ts";
-import { apiClient, freePort, waitReady } from "../helpers/server.ts";
+import { type NodeProcess, tearDownCluster, testCluster, twoGateways } from "../helpers/cluster.ts";
+import { apiClient } from "../helpers/server.ts";
 import { serverUrl } from "../helpers/servers.ts";
 
 const nats = serverUrl("NATS_URL");
@@ -20,19 +20,12 @@ describe("cluster: token revocation reaches every auth node", { skip: nats.skip 
 	test("a token revoked through one gateway is refused by the other within a second", async () => {
 		const cluster = await testCluster("cds_auth_cluster", { natsUrl: nats.url!, mongoUrl: mongo.url! });
 		dbUrl = cluster.dbUrl;
-		const otherPort = await freePort();
-		const otherUrl = `http://127.0.0.1:${otherPort}`;
-		nodes.push(spawnNode("auth-a", cluster.env));
-		nodes.push(
-			spawnNode("auth-b", {
-				...cluster.env,
-				SERVICES: "api,auth",
-				CDS_API_PORT: String(otherPort),
-				CDS_PUBLIC_URL: otherUrl,
-			}),
+		const { urlB: otherUrl } = await twoGateways(
+			cluster,
+			nodes,
+			{ name: "auth-a" },
+			{ name: "auth-b", env: { SERVICES: "api,auth" } },
 		);
-		await waitReady(cluster.url, 60_000);
-		await waitReady(otherUrl, 60_000);
 		const admin = cluster.env.CDS_ADMIN_TOKEN!;
 		const a = apiClient(cluster.url, admin);
 		const b = apiClient(otherUrl, admin);

@@ -7,8 +7,8 @@ import assert from "node:assert/strict";
 import { after, describe, test } from "node:test";
 import type { WorkflowDoc } from "../../schemas/workflow.ts";
 import { MongoStore } from "../../src/store/index.ts";
-import { type NodeProcess, spawnNode, tearDownCluster, testCluster } from "../helpers/cluster.ts";
-import { apiClient, freePort, waitReady } from "../helpers/server.ts";
+import { type NodeProcess, tearDownCluster, testCluster, twoGateways } from "../helpers/cluster.ts";
+import { apiClient } from "../helpers/server.ts";
 import { serverUrl } from "../helpers/servers.ts";
 
 const nats = serverUrl("NATS_URL");
@@ -42,24 +42,13 @@ describe("cluster: the latest definition a node keeps", { skip: nats.skip || mon
 	test("an import through node A is what the next run through node B uses, at once", async () => {
 		const cluster = await testCluster("cds_def_cache", { natsUrl: nats.url!, mongoUrl: mongo.url! });
 		dbUrl = cluster.dbUrl;
-		const otherPort = await freePort();
-		const otherUrl = `http://127.0.0.1:${otherPort}`;
 		const services = "api,auth,project,workflow,run";
-		nodes.push(spawnNode("def-a", { ...cluster.env, SERVICES: services }));
-		nodes.push(
-			spawnNode("def-b", {
-				...cluster.env,
-				SERVICES: services,
-				CDS_API_PORT: String(otherPort),
-				CDS_PUBLIC_URL: otherUrl,
-			}),
+		const { urlB: otherUrl } = await twoGateways(
+			cluster,
+			nodes,
+			{ name: "def-a", env: { SERVICES: services } },
+			{ name: "def-b", env: { SERVICES: services } },
 		);
-		const ready = (url: string) =>
-			waitReady(url, 60_000).catch((e) => {
-				throw new Error(`${e.message}\n${nodes.map((n) => n.output.join("")).join("\n")}`);
-			});
-		await ready(cluster.url);
-		await ready(otherUrl);
 		const admin = cluster.env.CDS_ADMIN_TOKEN!;
 		const a = apiClient(cluster.url, admin);
 		const b = apiClient(otherUrl, admin);
