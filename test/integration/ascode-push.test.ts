@@ -267,13 +267,14 @@ describe("workflow as code: cds push, per-branch definitions, runs of a branch",
 		assert.match(logs, /built-on-feature on feature\/x/);
 
 		// No flags: project and workflow from the clone (what push recorded), branch and commit from HEAD.
-		// The poller may have started a run of the new branch too (a branch pushed after the link
-		// does): the latest run at this commit is this one or that one.
-		const tracked = await cds(["track", "--no-follow"]);
+		// The poller starts a run of the new branch too (a branch pushed after the link does), maybe
+		// after this one: the latest run at this commit is this one or that one, so track follows it
+		// to its end rather than printing a snapshot that may still be Building.
+		const tracked = await cds(["track"]);
 		assert.equal(tracked.code, 0, tracked.stderr);
 		assert.match(
 			tracked.stdout,
-			new RegExp(`^demo #\\d+ .*\\nbranch feature/x  commit ${commit.slice(0, 12)}`),
+			new RegExp(`^demo #\\d+ .*\\nbranch feature/x  commit ${commit.slice(0, 12)}`, "m"),
 		);
 		assert.match(tracked.stdout, /Success/);
 
