@@ -91,6 +91,10 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				);
 				if (marked > 0) ctx.emit("run.workspacesDeleted", { count: marked });
 			},
+			/** Another node queued jobs: this node's view of the queue must be read again (queue-view.ts). */
+			"job.queued"(this: RunThis, ctx: Context<unknown>) {
+				if (ctx.nodeID !== this.broker.nodeID) this.engine.queueView.invalidate();
+			},
 			/** A node left (maybe died mid-change): the next reconcile and reaper passes look at everything. */
 			"$node.disconnected"(this: RunThis) {
 				this.reconcileSchedule.requestFull();

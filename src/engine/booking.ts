@@ -4,7 +4,7 @@
 // congested, so the reaper sweeps its slots for ones a crashed booking left behind.
 
 import { randomUUID } from "node:crypto";
-import type { ActiveJobDoc, BookResult } from "../../schemas/run.ts";
+import type { ActiveJobDoc, BookResult, QueueDoc } from "../../schemas/run.ts";
 import { claimSlots, releaseSlots, slotOwner } from "./job-slots.ts";
 import { selectJobs, spread } from "./queue-selection.ts";
 import { insertOrReplace } from "./store-writes.ts";
@@ -28,7 +28,18 @@ export async function queueFor(
 	}
 	// No sort in the query: the store then stops reading at the limit (FerretDB sorts in
 	// memory after reading everything); the queue is small and ordered in selectJobs.
-	const waiting = await engine.repo.queue.find({}, { limit: Math.max(50, limit * 10) });
+	// The node's view of the queue, read again when stale or invalidated (queue-view.ts).
+	let waiting = engine.queueView.entries(now);
+	if (!waiting) {
+		const since = engine.queueView.beginRead();
+		let read: QueueDoc[] | undefined;
+		try {
+			read = await engine.repo.queue.find({}, { limit: Math.max(50, limit * 10) });
+		} finally {
+			engine.queueView.endRead(since, read, now);
+		}
+		waiting = engine.queueView.entries(now) ?? read;
+	}
 	// A job whose persistent workspace another job holds waits in the queue, saying so.
 	const free: typeof waiting = [];
 	for (const q of waiting) {
@@ -49,6 +60,7 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 	const job = engine.queuedJob(id) ?? (await engine.repo.jobs.findOne({ _id: id }));
 	if (job?.status !== "Waiting" || (await engine.repo.results.findOne({ _id: id }))) {
 		// A queue entry whose job is over (a booking died before removing it): not offered again.
+		engine.queueView.remove(id);
 		await engine.repo.queue.remove({ _id: id });
 		return { won: false };
 	}
@@ -70,7 +82,11 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 	}
 	const owner = slotOwner(job._id, randomUUID());
 	const booking = await engine.repo.store.claim("booking", job._id, owner);
-	if (!booking.won) return { won: false };
+	if (!booking.won) {
+		// Another hatchery has it: this node's view of the queue offers it no more.
+		engine.queueView.remove(job._id);
+		return { won: false };
+	}
 	const wsLease = job.workspace ? { id: job.workspace.id, owner } : undefined;
 	const active: ActiveJobDoc = {
 		_id: job._id,
@@ -130,6 +146,7 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 	}
 	const booked: ActiveJobDoc = { ...active, tokenId: token.id, slots: verdict.slots };
 	await engine.repo.activeJobs.replace(booked);
+	engine.queueView.remove(job._id);
 	await engine.repo.queue.remove({ _id: job._id });
 	// It waited for its workspace: that is over.
 	const cleared = job.reason !== null && job.workspace !== undefined;

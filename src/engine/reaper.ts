@@ -104,8 +104,10 @@ export async function reap(engine: RunEngine, options: { thorough?: boolean } = 
 					: whyNoHatchery(q.requirements, live);
 			if (!why) continue;
 			const job = await repo.jobs.findOne({ _id: q._id });
-			if (!job) await repo.queue.remove({ _id: q._id });
-			else if (await engine.finalizeJob(job, "Fail", why)) report.unservable.push(job._id);
+			if (!job) {
+				engine.queueView.remove(q._id);
+				await repo.queue.remove({ _id: q._id });
+			} else if (await engine.finalizeJob(job, "Fail", why)) report.unservable.push(job._id);
 		}
 	}
 	report.freedSlots = await freeStaleSlots(engine);

@@ -163,6 +163,7 @@ export async function stopRun(
 			(j) => j.status === "Waiting" || j.status === "Booked" || j.status === "Building",
 		);
 		for (const j of live) {
+			engine.queueView.remove(j._id);
 			await engine.repo.queue.remove({ _id: j._id });
 			// The run lock is held here and the stop rewrites the whole progress: don't apply each job.
 			await engine.finalizeJob(j, "Stopped", `stopped by ${who}`, [], { apply: false });

@@ -5,7 +5,7 @@
 // Around it: run-commands.ts (create, stop, resume, restart), booking.ts (queue and booking
 // with atomic job limits), reaper.ts, reconciler.ts and retention.ts.
 
-import type { ActiveJobDoc, JobDoc, JobResultDoc, RunDoc } from "../../schemas/run.ts";
+import type { ActiveJobDoc, JobDoc, JobResultDoc, QueueDoc, RunDoc } from "../../schemas/run.ts";
 import { evaluateChecks } from "../run/conditions.ts";
 import { evaluateScript } from "../run/lua.ts";
 import type { FinalResult } from "../run/state.ts";
@@ -15,6 +15,7 @@ import { definitionBranch } from "../workflow/definitions.ts";
 import { type ConditionEvaluator, finishJob, type QueuedJob, type RunProgress } from "./advance.ts";
 import { RunInputError, RunNotFoundError } from "./errors.ts";
 import { releaseSlots } from "./job-slots.ts";
+import { QueueView } from "./queue-view.ts";
 import type { Clock, Definition, RunPorts } from "./ports.ts";
 import { systemClock } from "./ports.ts";
 import { ACTIVE_RUN_STATUSES, type RunRepository } from "./run-repository.ts";
@@ -80,6 +81,8 @@ export class RunEngine {
 	readonly #booked = new Map<string, { job: JobDoc; active: ActiveJobDoc }>();
 	/** Bookings as this node wrote them last, once it also started them (see startedBooking). */
 	readonly #started = new Map<string, ActiveJobDoc>();
+	/** The job queue as this node last read it, with its own changes since (queue-view.ts). */
+	readonly queueView = new QueueView();
 	/** Jobs this node queued, as written, until booked (see queuedJob). */
 	readonly #queued = new Map<string, JobDoc>();
 	/**
@@ -286,18 +289,20 @@ export class RunEngine {
 				this.#queued.set(doc._id, doc);
 			}
 			count++;
+			const entry: QueueDoc = {
+				_id: q.id,
+				project: run.project,
+				workflow: run.workflow,
+				node: q.node,
+				runNumber: run.number,
+				oneAtATime: q.oneAtATime,
+				queuedAt: now,
+				requirements: q.job.requirements,
+				...(workspace ? { workspace: { id: workspace.id, name: workspace.name } } : {}),
+			};
 			try {
-				await this.repo.queue.insert({
-					_id: q.id,
-					project: run.project,
-					workflow: run.workflow,
-					node: q.node,
-					runNumber: run.number,
-					oneAtATime: q.oneAtATime,
-					queuedAt: now,
-					requirements: q.job.requirements,
-					...(workspace ? { workspace: { id: workspace.id, name: workspace.name } } : {}),
-				});
+				await this.repo.queue.insert(entry);
+				this.queueView.add(entry);
 			} catch (e) {
 				if (!(e instanceof DuplicateKeyError)) throw e;
 			}
@@ -361,6 +366,7 @@ export class RunEngine {
 		const active = started ?? (await this.repo.activeJobs.findOne({ _id: job._id }));
 		// A complete booking removed the queue entry already (one that died before doing so
 		// leaves it to book(), which drops entries of ended jobs).
+		this.queueView.remove(job._id);
 		if (!active?.slots) await this.repo.queue.remove({ _id: job._id });
 		await this.repo.jobs.update(
 			{ _id: job._id },
