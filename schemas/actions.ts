@@ -13,6 +13,7 @@ import type { LogPage } from "../src/engine/log-page.ts";
 import type {
 	BookResult,
 	CreateRunParams,
+	JobTokenBooking,
 	LiveJobsResult,
 	QueueForResult,
 	RunView,
@@ -26,7 +27,10 @@ export interface ActionTypes {
 		params: { job: string; run: string; project: string; ttlSeconds: number };
 		result: JobToken;
 	};
-	"auth.revokeJobToken": { params: { id: string }; result: { revoked: number } };
+	"auth.revokeJobToken": {
+		params: { id: string; job?: string; stored?: boolean };
+		result: { revoked: number };
+	};
 	"auth.openSession": { params: { token: string; ttlMs: number }; result: OpenedSession | null };
 	"auth.resolveSession": { params: { session: string }; result: ResolvedSession | null };
 	"auth.closeSession": { params: { session: string }; result: { closed: number } };
@@ -78,6 +82,7 @@ export interface ActionTypes {
 	"run.book": { params: { jobId: string; hatchery: string }; result: BookResult };
 	"run.unbook": { params: { jobId: string; reason: string; lost?: boolean }; result: UnbookResult };
 	"run.liveJobs": { params: { hatchery: string }; result: LiveJobsResult };
+	"run.jobToken": { params: { job: string }; result: JobTokenBooking | null };
 	"run.workersAlive": { params: { hatchery: string; jobs: string[] }; result: { vouched: number } };
 	"run.workspacesToDelete": { params: { hatchery: string }; result: string[] };
 	"run.workspaceDeleted": { params: { id: string; hatchery: string }; result: { ok: boolean } };

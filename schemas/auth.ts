@@ -20,10 +20,14 @@ export interface TokenDoc extends Doc {
 export type { Principal } from "../src/auth/access.ts";
 import type { Principal } from "../src/auth/access.ts";
 
-/** `auth.issueJobToken`: a token scoped to one job attempt (shown once) and its id, to revoke it. */
+/**
+ * `auth.issueJobToken`: a token scoped to one job attempt (shown once), its id, and its hash,
+ * which the job's booking keeps: the token is valid while the booking holds it.
+ */
 export interface JobToken {
 	token: string;
 	id: string;
+	hash: string;
 }
 
 /** A web UI session (src/ui/session.ts): the hash of its cookie value, the token it was opened with. */

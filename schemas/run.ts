@@ -96,6 +96,16 @@ export interface HeldSlots {
 	workflow: string;
 }
 
+/** `run.jobToken`: what a job's booking holds of its worker's token, for auth.resolve. */
+export interface JobTokenBooking {
+	id: string;
+	hash: string;
+	project: string;
+	run: string;
+	/** Epoch ms: the booking's time plus the job's timeout and an hour, as a token document's. */
+	expiresAt: number;
+}
+
 /** A booked or running job: what the reaper and the concurrency limits look at. */
 export interface ActiveJobDoc extends Doc {
 	project: string;
@@ -106,6 +116,14 @@ export interface ActiveJobDoc extends Doc {
 	startedAt: number | null;
 	/** Empty while the booking is being made (before the token is issued). */
 	tokenId: string;
+	/**
+	 * The SHA-256 of the worker's token: the token is valid while this entry holds it (run.jobToken).
+	 * Absent while the booking is being made, and in bookings of older versions, whose tokens are
+	 * documents of the auth service.
+	 */
+	tokenHash?: string;
+	/** The job's run (the worker's token reaches its artifacts); absent in older bookings. */
+	runId?: string;
 	timeoutSeconds: number;
 	/** Owner of this booking's claims (booking and slots): unique per booking attempt. */
 	slotOwner?: string;

@@ -13,9 +13,11 @@ import { forbidden, invalid, notFound } from "./support/errors.ts";
 import { paginate } from "../src/api/pagination.ts";
 import { type AccessLevel, type Principal, canAccess, isSystemAdmin } from "../src/auth/access.ts";
 import {
+	generateJobToken,
 	generateToken,
 	generateTokenId,
 	hashToken,
+	jobOfToken,
 	parseExpiry,
 	sameHash,
 	tokenId,
@@ -31,13 +33,25 @@ type AuthThis = Service & {
 	sessions(): Collection<SessionDoc>;
 	principalOf(doc: TokenDoc | null): Principal | null;
 	tokenCache: TokenCache<TokenDoc>;
+	/** Job tokens' bookings, by job (see resolveJobToken). */
+	jobTokenCache: TokenCache<JobTokenBooking>;
 	readToken(id: string): Promise<TokenDoc | null>;
-	revoked(id: string): Promise<void>;
+	resolveJobToken(ctx: Context, job: string, token: string): Promise<Principal | null>;
+	revoked(id: string, job?: string): Promise<void>;
 	present(doc: TokenDoc): Record<string, unknown>;
 	ensureAdminToken(): Promise<void>;
 	logger: { info(...a: unknown[]): void; warn(...a: unknown[]): void };
 	broker: any;
 };
+
+/** What the run engine's booking of a job holds of its worker's token (run.jobToken). */
+interface JobTokenBooking {
+	id: string;
+	hash: string;
+	project: string;
+	run: string;
+	expiresAt: number;
+}
 
 const ADMIN_ENV_TOKEN_ID = "admin-env";
 const ADMIN_FIRST_TOKEN_ID = "admin-first";
@@ -65,6 +79,8 @@ export default function AuthService(): ServiceSchema<
 				visibility: "public",
 				params: { token: { type: "string", min: 1, max: 512 } },
 				async handler(this: AuthThis, ctx: Context<{ token: string }>): Promise<Principal | null> {
+					const job = jobOfToken(ctx.params.token);
+					if (job !== undefined) return this.resolveJobToken(ctx, job, ctx.params.token);
 					const hash = hashToken(ctx.params.token);
 					const id = tokenId(ctx.params.token) ?? ADMIN_ENV_TOKEN_ID;
 					let found = await this.readToken(id);
@@ -136,7 +152,11 @@ export default function AuthService(): ServiceSchema<
 				},
 			},
 
-			/** A token scoped to one job attempt, for the worker that runs it. Internal. */
+			/**
+			 * A token scoped to one job attempt, for the worker that runs it. Nothing is stored: the
+			 * booking keeps its hash (returned), and the token is valid while the booking holds it —
+			 * so it dies with the booking, and a token minted for no booking opens nothing. Internal.
+			 */
 			issueJobToken: {
 				params: {
 					job: { type: "string", min: 1, max: 512 },
@@ -144,36 +164,41 @@ export default function AuthService(): ServiceSchema<
 					project: { type: "string", max: 64 },
 					ttlSeconds: { type: "number", integer: true, min: 1 },
 				},
-				async handler(
+				handler(
 					this: AuthThis,
 					ctx: Context<{ job: string; run: string; project: string; ttlSeconds: number }>,
 				) {
-					const id = generateTokenId();
-					const token = generateToken(id);
-					// The worker's first call resolves it within seconds: on this node it is not read back.
-					const doc = await this.tokens().insert({
-						_id: id,
-						hash: hashToken(token),
-						project: ctx.params.project,
-						role: "read",
-						name: `worker for ${ctx.params.job}`,
-						created: new Date().toISOString(),
-						expiresAt: new Date(Date.now() + ctx.params.ttlSeconds * 1000).toISOString(),
-						revoked: false,
-						job: ctx.params.job,
-						run: ctx.params.run,
+					const { job, run, project, ttlSeconds } = ctx.params;
+					const issued = generateJobToken(job);
+					// The worker's first call comes within seconds, once the booking holds the hash: this
+					// node need not read the booking back. Ending the job evicts it here as on every node.
+					this.jobTokenCache.set(job, {
+						id: issued.id,
+						hash: issued.hash,
+						project,
+						run,
+						expiresAt: Date.now() + ttlSeconds * 1000,
 					});
-					this.tokenCache.set(id, doc);
-					return { token, id };
+					return issued;
 				},
 			},
 
-			/** Ends the token of a finished job (by its id: no scan of the token collection). Internal. */
+			/**
+			 * A finished job's token ends with its booking (removed by the run engine); the auth nodes
+			 * forget what they read of it. A token of an older version, stored in `tokens` (its
+			 * booking holds no hash: `stored`), is revoked there. Internal.
+			 */
 			revokeJobToken: {
-				params: { id: { type: "string", min: 1, max: 128 } },
-				async handler(this: AuthThis, ctx: Context<{ id: string }>) {
-					const n = await this.tokens().update({ _id: ctx.params.id }, { $set: { revoked: true } });
-					await this.revoked(ctx.params.id);
+				params: {
+					id: { type: "string", min: 1, max: 128 },
+					job: { type: "string", min: 1, max: 512, optional: true },
+					stored: { type: "boolean", optional: true },
+				},
+				async handler(this: AuthThis, ctx: Context<{ id: string; job?: string; stored?: boolean }>) {
+					const n = ctx.params.stored
+						? await this.tokens().update({ _id: ctx.params.id }, { $set: { revoked: true } })
+						: 0;
+					await this.revoked(ctx.params.id, ctx.params.job);
 					return { revoked: n };
 				},
 			},
@@ -274,15 +299,20 @@ export default function AuthService(): ServiceSchema<
 		events: {
 			/** Another auth node revoked (or replaced) a token: forget what was read of it. */
 			"auth.tokenRevoked": {
-				params: { id: { type: "string", min: 1, max: 128 } },
-				handler(this: AuthThis, ctx: Context<{ id: string }>) {
+				params: {
+					id: { type: "string", min: 1, max: 128 },
+					job: { type: "string", min: 1, max: 512, optional: true },
+				},
+				handler(this: AuthThis, ctx: Context<{ id: string; job?: string }>) {
 					this.tokenCache.evict(ctx.params.id);
+					if (ctx.params.job) this.jobTokenCache.evict(ctx.params.job);
 				},
 			},
 		},
 
 		created(this: AuthThis) {
 			this.tokenCache = new TokenCache<TokenDoc>();
+			this.jobTokenCache = new TokenCache<JobTokenBooking>();
 		},
 
 		methods: {
@@ -293,9 +323,24 @@ export default function AuthService(): ServiceSchema<
 				if (found) this.tokenCache.set(id, found);
 				return found;
 			},
-			async revoked(this: AuthThis, id: string): Promise<void> {
+			async revoked(this: AuthThis, id: string, job?: string): Promise<void> {
 				this.tokenCache.evict(id);
-				await this.broker.broadcast("auth.tokenRevoked", { id }, "auth");
+				if (job) this.jobTokenCache.evict(job);
+				await this.broker.broadcast("auth.tokenRevoked", job ? { id, job } : { id }, "auth");
+			},
+			/**
+			 * A worker's token: valid while its job's booking holds its hash and has not expired. What
+			 * the booking holds is kept 5 s like a token document (revoking evicts it on every node).
+			 */
+			async resolveJobToken(this: AuthThis, ctx: Context, job: string, token: string) {
+				let booking = this.jobTokenCache.get(job);
+				if (!booking) {
+					booking = (await callAction(ctx, "run.jobToken", { job })) ?? undefined;
+					if (booking) this.jobTokenCache.set(job, booking);
+				}
+				if (!booking || booking.expiresAt <= Date.now() || !sameHash(booking.hash, hashToken(token)))
+					return null;
+				return { id: booking.id, role: "read", project: booking.project, job, run: booking.run };
 			},
 			tokens(this: AuthThis) {
 				return this.collections.tokens as Collection<TokenDoc>;

@@ -13,8 +13,14 @@ import type { GatewayMeta } from "../schemas/meta.ts";
 import { everyInterval } from "./support/periodic.ts";
 import { engineCall, openRunEngine } from "./support/run-engine.ts";
 import { runtimeOf } from "./support/runtime.ts";
-import type { BookResult, LiveJobsResult, QueueForResult, UnbookResult } from "../schemas/run.ts";
-import { book, liveJobs, queueFor, unbook, vouchWorkers } from "../src/engine/booking.ts";
+import type {
+	BookResult,
+	JobTokenBooking,
+	LiveJobsResult,
+	QueueForResult,
+	UnbookResult,
+} from "../schemas/run.ts";
+import { book, jobTokenOf, liveJobs, queueFor, unbook, vouchWorkers } from "../src/engine/booking.ts";
 import { BlobSweeper } from "../src/engine/garbage.ts";
 import { readLogPage } from "../src/engine/log-page.ts";
 import { presentRun } from "../src/engine/present-run.ts";
@@ -445,6 +451,15 @@ export default function RunService(config: Config): ServiceSchema<any, RunMethod
 				params: { hatchery: { type: "string", max: 256 } },
 				async handler(this: RunThis, ctx: Context<{ hatchery: string }>): Promise<LiveJobsResult> {
 					return liveJobs(this.engine, ctx.params.hatchery);
+				},
+			},
+
+			/** What a job's booking holds of its worker's token (auth.resolve); null once it ended. Internal. */
+			jobToken: {
+				idempotent: true,
+				params: { job: { type: "string", min: 1, max: 512 } },
+				async handler(this: RunThis, ctx: Context<{ job: string }>): Promise<JobTokenBooking | null> {
+					return jobTokenOf(this.engine, ctx.params.job);
 				},
 			},
 

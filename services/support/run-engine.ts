@@ -20,8 +20,8 @@ export function runPorts(broker: ServiceBroker, logger: Logger): RunPorts {
 	const system = { meta: { user: undefined } };
 	return {
 		issueJobToken: (p) => callAction(broker, "auth.issueJobToken", p),
-		async revokeJobToken(id) {
-			await callAction(broker, "auth.revokeJobToken", { id });
+		async revokeJobToken(p) {
+			await callAction(broker, "auth.revokeJobToken", p);
 		},
 		definition: (ref) =>
 			callAction(

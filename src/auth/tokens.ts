@@ -19,6 +19,28 @@ export function tokenId(token: string): string | undefined {
 	return TOKEN_FORMAT.exec(token)?.[1];
 }
 
+const JOB_TOKEN_PREFIX = "cdsw_";
+const JOB_TOKEN_FORMAT = /^cdsw_([A-Za-z0-9_-]{1,480})\.([A-Za-z0-9_-]{43})$/;
+
+/**
+ * A worker's token names its job (`cdsw_<job, base64url>.<secret>`) instead of a token record: it
+ * is valid while the job's booking holds its hash (the run engine's active entry), so it costs
+ * no write of its own and dies when the booking ends (docs/security.md).
+ */
+export function generateJobToken(job: string): { token: string; id: string; hash: string } {
+	const token = `${JOB_TOKEN_PREFIX}${Buffer.from(job, "utf8").toString("base64url")}.${randomBytes(32).toString("base64url")}`;
+	return { token, id: generateTokenId(), hash: hashToken(token) };
+}
+
+/** The job a worker's token names, or undefined for any other string. */
+export function jobOfToken(token: string): string | undefined {
+	const m = JOB_TOKEN_FORMAT.exec(token);
+	if (!m) return undefined;
+	const job = Buffer.from(m[1]!, "base64url").toString("utf8");
+	// Only the canonical encoding: one job, one spelling of its token.
+	return Buffer.from(job, "utf8").toString("base64url") === m[1] ? job : undefined;
+}
+
 export function sameHash(a: string, b: string): boolean {
 	const x = Buffer.from(a, "hex");
 	const y = Buffer.from(b, "hex");

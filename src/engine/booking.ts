@@ -4,7 +4,7 @@
 // congested, so the reaper sweeps its slots for ones a crashed booking left behind.
 
 import { randomUUID } from "node:crypto";
-import type { ActiveJobDoc, BookResult, QueueDoc } from "../../schemas/run.ts";
+import type { ActiveJobDoc, BookResult, JobTokenBooking, QueueDoc } from "../../schemas/run.ts";
 import { claimSlots, releaseSlots, slotOwner } from "./job-slots.ts";
 import { selectJobs, spread } from "./queue-selection.ts";
 import { insertOrReplace } from "./store-writes.ts";
@@ -130,13 +130,13 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 			return { won: false, reason: lease.reason };
 		}
 	}
-	let token: { token: string; id: string };
+	let token: { token: string; id: string; hash: string };
 	try {
 		token = await engine.ports.issueJobToken({
 			job: job._id,
 			run: job.runId,
 			project: job.project,
-			ttlSeconds: job.timeoutSeconds + 3600,
+			ttlSeconds: jobTokenTtlSeconds(job.timeoutSeconds),
 		});
 	} catch (e) {
 		await releaseSlots(engine.repo.store, verdict.slots, owner);
@@ -144,7 +144,14 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 		await undo();
 		throw e;
 	}
-	const booked: ActiveJobDoc = { ...active, tokenId: token.id, slots: verdict.slots };
+	// The token is valid from here: this entry holds its hash (run.jobToken).
+	const booked: ActiveJobDoc = {
+		...active,
+		tokenId: token.id,
+		tokenHash: token.hash,
+		runId: job.runId,
+		slots: verdict.slots,
+	};
 	await engine.repo.activeJobs.replace(booked);
 	engine.queueView.remove(job._id);
 	await engine.repo.queue.remove({ _id: job._id });
@@ -173,6 +180,28 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 					},
 				}
 			: {}),
+	};
+}
+
+/** How long a job's token lives at most: its job's timeout and an hour. */
+export function jobTokenTtlSeconds(timeoutSeconds: number): number {
+	return timeoutSeconds + 3600;
+}
+
+/**
+ * What a job's booking holds of its worker's token, for auth.resolve: null once the booking is
+ * gone (the job ended) or before it is complete. Always the store's: a node's memory of a
+ * booking does not know that another node ended the job.
+ */
+export async function jobTokenOf(engine: RunEngine, jobId: string): Promise<JobTokenBooking | null> {
+	const active = await engine.repo.activeJobs.findOne({ _id: jobId });
+	if (!active?.tokenHash || !active.runId) return null;
+	return {
+		id: active.tokenId,
+		hash: active.tokenHash,
+		project: active.project,
+		run: active.runId,
+		expiresAt: active.bookedAt + jobTokenTtlSeconds(active.timeoutSeconds) * 1000,
 	};
 }
 

@@ -31,9 +31,14 @@ export interface RunPorts {
 	issueJobToken(p: { job: string; run: string; project: string; ttlSeconds: number }): Promise<{
 		token: string;
 		id: string;
+		/** The token's hash, which the booking keeps (a token is valid while it does). */
+		hash: string;
 	}>;
-	/** auth.revokeJobToken (best effort: a failure is ignored by the engine). */
-	revokeJobToken(id: string): Promise<void>;
+	/**
+	 * auth.revokeJobToken, once the booking that held the token is gone (best effort: a failure
+	 * is ignored by the engine). `stored`: a token of an older version, a document of its own.
+	 */
+	revokeJobToken(p: { id: string; job: string; stored: boolean }): Promise<void>;
 	/** workflow.get as the system: the definition of a version (or the branch's latest). */
 	definition(ref: DefinitionRef): Promise<WorkflowDefinition>;
 	/** Events for subscribers on one node (run.updated, job.updated, job.booked, run.stopped…). */

@@ -403,10 +403,14 @@ export class RunEngine {
 
 	/** A booking is over (its job ended): token revoked, slots freed, entry removed. Idempotent. */
 	async endBooking(active: ActiveJobDoc): Promise<void> {
-		if (active.tokenId) await this.ports.revokeJobToken(active.tokenId).catch(() => {});
 		if (active.slots && active.slotOwner) await releaseSlots(this.repo.store, active.slots, active.slotOwner);
 		await releaseWorkspace(this, active);
 		await this.repo.activeJobs.remove({ _id: active._id });
+		// The token died with the entry that held its hash; the auth nodes forget it now.
+		if (active.tokenId)
+			await this.ports
+				.revokeJobToken({ id: active.tokenId, job: active._id, stored: !active.tokenHash })
+				.catch(() => {});
 	}
 
 	async applyResult(rid: string, job: JobDoc, result: JobResultDoc): Promise<void> {

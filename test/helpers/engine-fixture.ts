@@ -63,10 +63,10 @@ export async function engineFixture(overrides: Partial<EngineSettings> = {}): Pr
 	const ports: RunPorts = {
 		async issueJobToken(p) {
 			tokens++;
-			return { token: `token-${tokens}-${p.job}`, id: `tok-${tokens}` };
+			return { token: `token-${tokens}-${p.job}`, id: `tok-${tokens}`, hash: `hash-${tokens}` };
 		},
-		async revokeJobToken(id) {
-			revoked.push(id);
+		async revokeJobToken(p) {
+			revoked.push(p.id);
 		},
 		async definition(ref) {
 			const def = definitions.get(`${ref.project}/${ref.workflow}/${ref.branch ?? "master"}`);

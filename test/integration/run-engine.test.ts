@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { after, before, describe, test } from "node:test";
 import { bookAll, completeJob } from "../helpers/scripted-worker.ts";
-import { startTestServer, type TestServer } from "../helpers/server.ts";
+import { apiClient, startTestServer, type TestServer } from "../helpers/server.ts";
 import { corpus, corpusPath } from "../helpers/corpus.ts";
 
 const WF = "/api/v1/projects/DEMO/workflows";
@@ -115,6 +115,23 @@ describe("run engine", { skip: corpus.skip }, () => {
 		}
 		// An ordinary token cannot use the worker routes.
 		assert.equal((await srv.api("GET", "/api/v1/worker/job")).status, 403);
+		// The token names its job and lives in the job's booking: no token document, and neither
+		// another secret nor the other job's name opens anything.
+		assert.match(job.token, /^cdsw_[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{43}$/);
+		const listed = (await srv.api("GET", "/api/v1/auth/tokens?limit=100")).body.items as Array<{
+			name: string;
+		}>;
+		assert.ok(!listed.some((t) => t.name.startsWith("worker for")), JSON.stringify(listed));
+		const [named, secret] = job.token.split(".");
+		const forged = [
+			`${named}.${other.token.split(".")[1]}`,
+			`${other.token.split(".")[0]}.${secret}`,
+			`cdsw_${Buffer.from("DEMO/nothing/1/build/j0/a0").toString("base64url")}.${secret}`,
+		];
+		for (const token of forged) {
+			const r = await apiClient(srv.url, token)("GET", "/api/v1/worker/job");
+			assert.equal(r.status, 401, `a forged token (${token.slice(0, 24)}…) → ${r.status}`);
+		}
 		await completeJob(job);
 		assert.equal((await job.api("GET", "/api/v1/worker/job")).status, 401, "the token ends with its job");
 		await completeJob(other);
