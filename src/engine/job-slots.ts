@@ -43,7 +43,8 @@ async function winOne(
 ): Promise<string | null> {
 	for (let k = 0; k < limit; k++) {
 		const key = keyOf((start + k) % limit);
-		if ((await store.claim(scope, key, owner)).won) return key;
+		// Kept: slots are never forgotten.
+		if ((await store.claim(scope, key, owner, { kept: true })).won) return key;
 	}
 	return null;
 }

@@ -56,7 +56,8 @@ async function withStoreLease<T>(
 	let pause = 5;
 	let lease: RunLease;
 	for (;;) {
-		const claim = await store.claim("run-lock", runId, holder, { ttlMs: RUN_LOCK_TTL_MS });
+		// Kept: a run's lock is forgotten only with the run (retention.ts), when nobody claims it.
+		const claim = await store.claim("run-lock", runId, holder, { ttlMs: RUN_LOCK_TTL_MS, kept: true });
 		if (claim.won) {
 			lease = { gen: claim.gen };
 			break;

@@ -27,26 +27,31 @@
 //      same latest exactly one insert succeeds; the others get a duplicate key, go back to 2 and
 //      find the winner's live generation. The winner then advances the hint (best effort).
 //
+// release(scope, key, owner): inserts the generation after the caller's, marked released (an
+// owner-less "free" generation). Inserts only: FerretDB runs an update as a read and a write, and
+// an insert costs it about half as much. A stale releaser (whose claim expired and was taken
+// over) finds that generation taken, and its insert fails on the unique _id: it never touches
+// the newer holder's. Release never deletes: the next claimer inserts latest+1.
+//
 // Fast paths of a ledger that saw the key before (one process taking and releasing the same
-// key in turn, as a run's lock is): a claim reads the generation it knew and, when that one is
-// over, inserts the next (the unique insert is the probe for a newer one); a release addresses
-// the generation its owner won by _id without reading. So a lock cycle costs one read, one
-// insert and one update. The `head` hint moves every 8th generation only.
+// key in turn, as a run's lock or a concurrency slot is): a claim of a `kept` key (never
+// forgotten while claimable) after this ledger's own release inserts the generation after its
+// free one without reading (the unique insert is the probe for a newer one: none exists when it
+// succeeds, and the free one before it was the latest; a forgotten key claimed afresh from
+// generation 0 would not refuse it, hence `kept`); a claim
+// on a key it knew otherwise reads the generation it knew and, when that one is over, inserts the
+// next; a release addresses the generation its owner won without reading. So a lock cycle on one
+// node costs two inserts. The `head` hint moves every 16th generation only.
 //
-// release(scope, key, owner): marks the caller's generation released, addressing it by its exact
-// _id and owner. A stale releaser (whose claim expired and was taken over) therefore only touches
-// its own old generation, never the newer one. Release never deletes: the next claimer inserts
-// latest+1. The released flag has a single writer (the owner of that generation), so the
-// non-atomic update is safe.
-//
-// Growth: each claim or take-over of a key adds one small document. `compactExclusive` collapses
-// each key to generations 0 and latest; it is only safe when no other claimer can run (the
-// embedded store does it at open, under its directory lock).
+// Growth: each claim or take-over of a key adds one small document, each release another.
+// `compactExclusive` collapses each key to generations 0 and latest; it is only safe when no
+// other claimer can run (the embedded store does it at open, under its directory lock); the run
+// retention forgets the keys of the runs it purges.
 //
 // Expiry uses the claimer's clock (expiresAt = now + ttlMs); processes sharing a store must have
 // roughly synchronised clocks, and TTLs should be much larger than the expected skew.
 
-import type { ClaimHolder, ClaimResult, Collection, CollectionSpec, Doc } from "./types.ts";
+import type { ClaimHolder, ClaimOptions, ClaimResult, Collection, CollectionSpec, Doc } from "./types.ts";
 import { DuplicateKeyError } from "./types.ts";
 
 export const CLAIMS_COLLECTION: CollectionSpec = {
@@ -84,7 +89,10 @@ function isLive(doc: ClaimDoc, now: number): boolean {
 }
 
 /** How often a new generation moves generation 0's `head` hint (see #advanceHint). */
-const HINT_EVERY = 8;
+const HINT_EVERY = 16;
+
+/** The owner recorded on a free generation (a release): no claimer may use it. */
+const FREE_OWNER = "";
 
 /** How many keys the ledger remembers a generation of (a bounded cache; forgetting only costs reads). */
 const KNOWN_KEYS = 10_000;
@@ -106,6 +114,11 @@ export class ClaimLedger {
 	 * decides, and the flag never goes back.
 	 */
 	readonly #held = new Map<string, number>();
+	/**
+	 * Per key (generation 0's _id), the free generation this ledger inserted last: unless another
+	 * ledger claimed the key since, it is the latest, and a claim inserts the next one blind.
+	 */
+	readonly #freed = new Map<string, number>();
 
 	constructor(claims: Collection<Doc>) {
 		this.#claims = claims as Collection<ClaimDoc>;
@@ -144,18 +157,12 @@ export class ClaimLedger {
 
 	/**
 	 * The latest generation, searching upwards from `from` (a generation known to exist), or null
-	 * when never claimed. `enough` ends the search early at a generation that already answers the
-	 * caller (used for losing claimers, see claim()).
+	 * when never claimed. Always to the end: a generation that looks live may have been released
+	 * by the free one after it (releases insert, they never change a generation).
 	 */
-	async #latest(
-		scope: string,
-		key: string,
-		from?: ClaimDoc | null,
-		enough: (doc: ClaimDoc) => boolean = () => false,
-	): Promise<ClaimDoc | null> {
+	async #latest(scope: string, key: string, from?: ClaimDoc | null): Promise<ClaimDoc | null> {
 		let doc = from ?? (await this.#get(scope, key, 0));
 		if (!doc) return null;
-		if (enough(doc)) return doc;
 		if (doc.gen === 0 && doc.head !== undefined && doc.head > 0) {
 			const hinted = await this.#get(scope, key, doc.head);
 			if (!hinted) {
@@ -166,7 +173,7 @@ export class ClaimLedger {
 			}
 			doc = hinted;
 		}
-		while (!enough(doc)) {
+		for (;;) {
 			const next = await this.#get(scope, key, doc.gen + 1);
 			if (!next) break;
 			doc = next;
@@ -191,18 +198,26 @@ export class ClaimLedger {
 		return doc;
 	}
 
-	async claim(
-		scope: string,
-		key: string,
-		owner: string,
-		options: { ttlMs?: number } = {},
-	): Promise<ClaimResult> {
+	async claim(scope: string, key: string, owner: string, options: ClaimOptions = {}): Promise<ClaimResult> {
 		checkName("scope", scope);
 		checkName("key", key);
 		checkName("owner", owner);
 		const { ttlMs } = options;
 		if (ttlMs !== undefined && !(Number.isFinite(ttlMs) && ttlMs > 0)) {
 			throw new TypeError(`claim ttlMs must be a positive number of milliseconds, got ${ttlMs}`);
+		}
+		// Released by this ledger last: the generation after the free one, unless someone took it.
+		// Only for a kept key: one forgotten meanwhile and claimed afresh would not refuse it.
+		const zeroId = claimId(scope, key, 0);
+		const freed = this.#freed.get(zeroId);
+		if (freed !== undefined) this.#freed.delete(zeroId);
+		if (freed !== undefined && options.kept) {
+			const next = this.#newGeneration(scope, key, freed + 1, owner, ttlMs);
+			if (await this.#insert(next)) {
+				this.#won(next);
+				await this.#advanceHint(next);
+				return { won: true, owner, gen: next.gen };
+			}
 		}
 		// A key this ledger has seen claimed exists: the search starts at what it knew.
 		let latest: ClaimDoc | null = await this.#knownGeneration(scope, key);
@@ -214,19 +229,19 @@ export class ClaimLedger {
 			}
 		}
 
-		// A live generation held by someone else settles a losing claim without probing further:
-		// nobody can have inserted a newer one before it stopped being live, so at the moment we
-		// read it, it was the holder. A known generation that is over is not probed past either:
-		// the insert after it is the probe (a duplicate means it was not the latest), and that it
-		// exists keeps the generations contiguous even if the key was forgotten meanwhile.
-		const heldByOther = (doc: ClaimDoc) => doc.owner !== owner && isLive(doc, Date.now());
+		// A known generation that is over is not probed past: the insert after it is the probe (a
+		// duplicate means it was not the latest), and that it exists keeps the generations
+		// contiguous even if the key was forgotten meanwhile. One that looks live is the holder only
+		// if it is the latest: a release inserts a free generation after it.
 		let search = latest === null;
 		for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-			if (search) latest = await this.#latest(scope, key, latest, heldByOther);
+			if (search) latest = await this.#latest(scope, key, latest);
+			const atEnd = search;
 			search = true;
 			if (!latest)
 				throw new Error(`claim ${scope}/${key}: generation 0 vanished (was the _claims collection edited?)`);
 			if (isLive(latest, Date.now())) {
+				if (!atEnd) continue; // read on from it
 				if (latest.owner === owner) this.#won(latest);
 				return { won: latest.owner === owner, owner: latest.owner };
 			}
@@ -258,15 +273,31 @@ export class ClaimLedger {
 		const held = this.#held.get(heldKey);
 		if (held !== undefined) {
 			this.#held.delete(heldKey);
-			const done = await this.#claims.update(
-				{ _id: claimId(scope, key, held), owner },
-				{ $set: { released: true } },
-			);
-			if (done > 0) return;
+			// The owner's generation, then: a free one after it, unless someone took the key over.
+			await this.#free(scope, key, held);
+			return;
 		}
 		const latest = await this.#latest(scope, key, await this.#knownGeneration(scope, key));
 		if (!latest || latest.owner !== owner || latest.released) return;
-		await this.#claims.update({ _id: latest._id, owner }, { $set: { released: true } });
+		await this.#free(scope, key, latest.gen);
+	}
+
+	/** Ends generation `gen` by inserting a free one after it (a duplicate: it ended already). */
+	async #free(scope: string, key: string, gen: number): Promise<void> {
+		const free: ClaimDoc = {
+			_id: claimId(scope, key, gen + 1),
+			scope,
+			key,
+			gen: gen + 1,
+			owner: FREE_OWNER,
+			released: true,
+		};
+		if (!(await this.#insert(free))) return;
+		this.#remember(free);
+		const zeroId = claimId(scope, key, 0);
+		if (this.#freed.size >= KNOWN_KEYS) this.#freed.clear();
+		this.#freed.set(zeroId, free.gen);
+		await this.#advanceHint(free);
 	}
 
 	async holder(scope: string, key: string): Promise<ClaimHolder | null> {
@@ -289,6 +320,7 @@ export class ClaimLedger {
 		checkName("scope", scope);
 		checkName("key", key);
 		this.#known.delete(claimId(scope, key, 0));
+		this.#freed.delete(claimId(scope, key, 0));
 		const latest = await this.#latest(scope, key);
 		this.#known.delete(claimId(scope, key, 0));
 		if (!latest) return 0;

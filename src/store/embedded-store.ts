@@ -24,6 +24,7 @@ import {
 import type {
 	InsertOutcome,
 	ClaimHolder,
+	ClaimOptions,
 	ClaimResult,
 	Collection,
 	CollectionSpec,
@@ -280,7 +281,7 @@ export class EmbeddedStore implements Store {
 		return collection as unknown as Collection<T>;
 	}
 
-	claim(scope: string, key: string, owner: string, options?: { ttlMs?: number }): Promise<ClaimResult> {
+	claim(scope: string, key: string, owner: string, options?: ClaimOptions): Promise<ClaimResult> {
 		return this.#claims.claim(scope, key, owner, options);
 	}
 

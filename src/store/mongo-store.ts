@@ -21,6 +21,7 @@ import {
 import type {
 	InsertOutcome,
 	ClaimHolder,
+	ClaimOptions,
 	ClaimResult,
 	Collection,
 	CollectionSpec,
@@ -446,7 +447,7 @@ export class MongoStore implements Store {
 		return collection as unknown as Collection<T>;
 	}
 
-	claim(scope: string, key: string, owner: string, options?: { ttlMs?: number }): Promise<ClaimResult> {
+	claim(scope: string, key: string, owner: string, options?: ClaimOptions): Promise<ClaimResult> {
 		this.#assertOpen();
 		return this.#claims.claim(scope, key, owner, options);
 	}

@@ -87,6 +87,17 @@ export interface ClaimHolder {
 	expiresAt?: number;
 }
 
+export interface ClaimOptions {
+	/** The claim expires after this long, and another claimer may then take it over. */
+	ttlMs?: number;
+	/**
+	 * The key is never forgotten (Store.forget) while anyone may still claim it — a run's lock, a
+	 * concurrency slot: after this process's own release, a claim inserts the next generation
+	 * without reading first (see ClaimLedger).
+	 */
+	kept?: boolean;
+}
+
 export interface Store {
 	readonly kind: "embedded" | "mongo";
 	collection<T extends Doc = Doc>(spec: CollectionSpec): Promise<Collection<T>>;
@@ -97,7 +108,7 @@ export interface Store {
 	 * A claim may carry an expiry (ms since epoch) after which `claim` may take it over;
 	 * the take-over itself is again a unique insert (of the next generation), so it is atomic too.
 	 */
-	claim(scope: string, key: string, owner: string, options?: { ttlMs?: number }): Promise<ClaimResult>;
+	claim(scope: string, key: string, owner: string, options?: ClaimOptions): Promise<ClaimResult>;
 	/** Releases a claim held by `owner` (no-op when held by someone else or absent). */
 	release(scope: string, key: string, owner: string): Promise<void>;
 	/** Who holds `key` within `scope` now: null when nobody does (never claimed, released or expired). */

@@ -54,7 +54,8 @@ describe("claim ledger: what a ledger remembers of a key", () => {
 		assert.deepEqual(await a.claim("s", "k", "alice"), { won: false, owner: "bob4" });
 		assert.deepEqual(await a.holder("s", "k"), { owner: "bob4" });
 		await b.release("s", "k", "bob4");
-		assert.deepEqual(await a.claim("s", "k", "alice"), { won: true, owner: "alice", gen: 6 });
+		// Each claim and each release is a generation: alice's is the 13th.
+		assert.deepEqual(await a.claim("s", "k", "alice"), { won: true, owner: "alice", gen: 12 });
 		assert.deepEqual(await b.claim("s", "k", "bob"), { won: false, owner: "alice" });
 	});
 
@@ -73,7 +74,7 @@ describe("claim ledger: what a ledger remembers of a key", () => {
 		await a.release("f", "k", "a3");
 		assert.deepEqual(await a.holder("f", "k"), { owner: "bob" });
 		await b.release("f", "k", "bob");
-		assert.deepEqual(await a.claim("f", "k", "alice"), { won: true, owner: "alice", gen: 1 });
+		assert.deepEqual(await a.claim("f", "k", "alice"), { won: true, owner: "alice", gen: 2 });
 	});
 
 	test("a holder whose claim expired and was taken over releases nothing of the new holder's", async () => {
@@ -86,22 +87,50 @@ describe("claim ledger: what a ledger remembers of a key", () => {
 		assert.deepEqual(await a.holder("exp", "k"), { owner: "bob" });
 		assert.deepEqual(await a.claim("exp", "k", "carol"), { won: false, owner: "bob" });
 		await b.release("exp", "k", "bob");
-		assert.deepEqual(await a.claim("exp", "k", "carol"), { won: true, owner: "carol", gen: 2 });
+		assert.deepEqual(await a.claim("exp", "k", "carol"), { won: true, owner: "carol", gen: 3 });
 	});
 
 	test("a key claimed and released in turn costs fewer reads once the ledger knows it", async () => {
 		const { a, reads } = await twoNodes();
-		const cycle = async () => {
+		const cycle = async (kept: boolean) => {
 			const before = reads();
-			assert.equal((await a.claim("lock", "run-1", "me")).won, true);
-			await a.release("lock", "run-1", "me");
+			assert.equal((await a.claim("lock", `run-${kept}`, "me", { kept })).won, true);
+			await a.release("lock", `run-${kept}`, "me");
 			return reads() - before;
 		};
-		await cycle(); // generation 0: one insert, then a release
-		for (let i = 0; i < 5; i++) await cycle();
+		await cycle(false); // generation 0: one insert, then a release (a free generation 1)
+		for (let i = 0; i < 5; i++) await cycle(false);
 		// One read to claim (the known generation; the insert after it is the probe for a newer
-		// one), none to release (the owner's generation is addressed by _id). Without the ledger's
+		// one), none to release (an insert after the owner's generation). Without the ledger's
 		// memory: generation 0, its hint, the successor — and a refused insert first.
-		assert.equal(await cycle(), 1);
+		assert.equal(await cycle(false), 1);
+		// A kept key (never forgotten while claimable): the claim after this ledger's release reads nothing.
+		for (let i = 0; i < 3; i++) await cycle(true);
+		assert.equal(await cycle(true), 0);
+	});
+
+	test("a kept key another ledger claimed after this one's release: the blind insert loses, the claim finds the holder", async () => {
+		const { a, b } = await twoNodes();
+		assert.equal((await a.claim("slot", "k", "alice", { kept: true })).won, true);
+		await a.release("slot", "k", "alice");
+		assert.deepEqual(await b.claim("slot", "k", "bob", { kept: true }), { won: true, owner: "bob", gen: 2 });
+		assert.deepEqual(await a.claim("slot", "k", "carol", { kept: true }), { won: false, owner: "bob" });
+		await b.release("slot", "k", "bob");
+		await b.claim("slot", "k", "dave", { kept: true });
+		await b.release("slot", "k", "dave");
+		assert.deepEqual(await a.claim("slot", "k", "carol", { kept: true }), {
+			won: true,
+			owner: "carol",
+			gen: 6,
+		});
+		assert.deepEqual(await b.holder("slot", "k"), { owner: "carol" });
+	});
+
+	test("a generation that looks live but was released after this ledger read it is not taken for the holder", async () => {
+		const { a, b } = await twoNodes();
+		assert.equal((await b.claim("r", "k", "bob")).won, true);
+		assert.deepEqual(await a.claim("r", "k", "alice"), { won: false, owner: "bob" }); // a knows generation 0
+		await b.release("r", "k", "bob"); // generation 0 is unchanged; a free generation 1 follows it
+		assert.deepEqual(await a.claim("r", "k", "alice"), { won: true, owner: "alice", gen: 2 });
 	});
 });
