@@ -52,9 +52,12 @@ export async function queueFor(
 
 /**
  * A hatchery books a job. The booking claim decides between hatcheries; the slot claims
- * enforce the project and workflow limits atomically (job-slots.ts). Order matters for crash
- * safety: the active entry is written before the slots are claimed and removed after they
- * are released, so the reaper can tell a stale slot from a booking in progress.
+ * enforce the project and workflow limits atomically (job-slots.ts). The active entry is
+ * written once, complete, after the slots are won; until then the booking claim, held by the
+ * same owner as the slots, is what tells the reaper's slot sweep a booking in progress from a
+ * stale slot (a booking that died there leaves its claim to the orphan-booking sweep, then its
+ * slots to the slot sweep). A job with a persistent workspace writes its entry first, as the
+ * workspace lease sweep looks for it, and completes it at the end.
  */
 export async function book(engine: RunEngine, id: string, hatchery: string): Promise<BookResult> {
 	const job = engine.queuedJob(id) ?? (await engine.repo.jobs.findOne({ _id: id }));
@@ -103,9 +106,9 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 		...(wsLease ? { workspace: wsLease } : {}),
 	};
 	// New, unless a booking that died left it (the booking claim is ours now).
-	await insertOrReplace(engine.repo.activeJobs, active);
+	if (job.workspace) await insertOrReplace(engine.repo.activeJobs, active);
 	const undo = async () => {
-		await engine.repo.activeJobs.remove({ _id: job._id });
+		if (job.workspace) await engine.repo.activeJobs.remove({ _id: job._id });
 		await engine.repo.store.release("booking", job._id, owner);
 	};
 	const verdict = await claimSlots(
@@ -152,7 +155,8 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 		runId: job.runId,
 		slots: verdict.slots,
 	};
-	await engine.repo.activeJobs.replace(booked);
+	if (job.workspace) await engine.repo.activeJobs.replace(booked);
+	else await insertOrReplace(engine.repo.activeJobs, booked);
 	engine.queueView.remove(job._id);
 	await engine.repo.queue.remove({ _id: job._id });
 	// It waited for its workspace: that is over.

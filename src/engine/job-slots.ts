@@ -5,9 +5,10 @@
 //
 // Slot owners are `<jobId>@<nonce>`, one nonce per booking attempt (see ActiveJobDoc.slotOwner),
 // so a stale release can never free the slot of a later booking of the same job. A booking
-// writes its active_jobs entry before claiming slots and removes it only after releasing them;
-// hence a slot whose owner has no matching active entry belongs to a booking that is over
-// (or crashed), and the sweep frees it.
+// holds the job's booking claim under the same owner before claiming slots, writes its
+// active_jobs entry once they are won, and an ended job's slots are released before its entry
+// is removed; hence a slot whose owner has neither a matching active entry nor the booking claim
+// belongs to a booking that is over (or crashed), and the sweep frees it.
 
 import type { HeldSlots } from "../../schemas/run.ts";
 import type { Store } from "../store/types.ts";

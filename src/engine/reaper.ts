@@ -174,7 +174,10 @@ export async function freeStaleSlots(engine: RunEngine): Promise<number> {
 		const { jobId } = parseSlotOwner(owner);
 		if (!bookings.has(jobId)) bookings.set(jobId, await repo.activeJobs.findOne({ _id: jobId }));
 		const active = bookings.get(jobId);
-		if (!active || active.slotOwner !== owner) return false;
+		// No entry yet: a booking in progress holds the job's booking claim under the same owner
+		// (booking.ts writes the entry once its slots are won).
+		if (!active) return (await repo.store.holder("booking", jobId))?.owner === owner;
+		if (active.slotOwner !== owner) return false;
 		return !(await repo.results.findOne({ _id: jobId }));
 	};
 	let freed = 0;

@@ -134,4 +134,21 @@ describe("job limits", () => {
 		assert.equal((await reap(f.engine)).freedSlots, 0);
 		await f.engine.finalizeJob(job!, "Success", null);
 	});
+
+	test("a booking in progress (its booking claim and slots won, no entry yet) keeps its slots; once it is known dead they are freed", async () => {
+		// The state booking.ts is in between winning its slots and writing its active entry.
+		const owner = slotOwner("in-flight", "n1");
+		assert.equal((await f.store.claim("booking", "in-flight", owner)).won, true);
+		for (let i = 0; i < 2; i++)
+			assert.equal(
+				(await f.store.claim(PROJECT_SLOTS, projectSlotKey("P", i), owner, { kept: true })).won,
+				true,
+			);
+		f.engine.congested.projects.add("P");
+		assert.equal((await reap(f.engine)).freedSlots, 0, "its booking claim vouches for it");
+		// It died there: the orphan-booking sweep releases its claim, then its slots are stale.
+		await f.store.release("booking", "in-flight", owner);
+		f.engine.congested.projects.add("P");
+		assert.equal((await reap(f.engine)).freedSlots, 2);
+	});
 });
