@@ -5,7 +5,15 @@
 
 import { randomUUID } from "node:crypto";
 import type { ActiveJobDoc, BookResult, JobTokenBooking, QueueDoc } from "../../schemas/run.ts";
-import { claimSlots, releaseSlots, slotOwner } from "./job-slots.ts";
+import {
+	claimSlots,
+	type FirstSlots,
+	firstSlotKeys,
+	PROJECT_SLOTS,
+	releaseSlots,
+	slotOwner,
+	WORKFLOW_SLOTS,
+} from "./job-slots.ts";
 import { selectJobs, spread } from "./queue-selection.ts";
 import { insertOrReplace } from "./store-writes.ts";
 import type { HatcheryCapabilities } from "./requirements.ts";
@@ -84,8 +92,24 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 		}
 	}
 	const owner = slotOwner(job._id, randomUUID());
-	const booking = await engine.repo.store.claim("booking", job._id, owner);
-	if (!booking.won) {
+	const limits = { project: s.maxRunningJobsPerProject, workflow: s.maxRunningJobsPerWorkflow };
+	const start = Math.floor(engine.random() * 1_000_000);
+	// The booking claim and the first key of each slot scope in one round trip.
+	const firstKeys = firstSlotKeys(job, limits, start);
+	const [booking, project, workflow] = await engine.repo.store.claimAll([
+		{ scope: "booking", key: job._id, owner },
+		{ scope: PROJECT_SLOTS, key: firstKeys.project, owner, options: { kept: true } },
+		{ scope: WORKFLOW_SLOTS, key: firstKeys.workflow, owner, options: { kept: true } },
+	]);
+	const first: FirstSlots = {
+		project: project!.won ? firstKeys.project : null,
+		workflow: workflow!.won ? firstKeys.workflow : null,
+	};
+	if (!booking!.won) {
+		await engine.repo.store.releaseAll([
+			...(first.project ? [{ scope: PROJECT_SLOTS, key: first.project, owner }] : []),
+			...(first.workflow ? [{ scope: WORKFLOW_SLOTS, key: first.workflow, owner }] : []),
+		]);
 		// Another hatchery has it: this node's view of the queue offers it no more.
 		engine.queueView.remove(job._id);
 		return { won: false };
@@ -111,13 +135,7 @@ export async function book(engine: RunEngine, id: string, hatchery: string): Pro
 		if (job.workspace) await engine.repo.activeJobs.remove({ _id: job._id });
 		await engine.repo.store.release("booking", job._id, owner);
 	};
-	const verdict = await claimSlots(
-		engine.repo.store,
-		job,
-		owner,
-		{ project: s.maxRunningJobsPerProject, workflow: s.maxRunningJobsPerWorkflow },
-		Math.floor(engine.random() * 1_000_000),
-	);
+	const verdict = await claimSlots(engine.repo.store, job, owner, limits, start, first);
 	if (!verdict.won) {
 		await undo();
 		if (verdict.reason.startsWith("project")) engine.limited(job.project, undefined);

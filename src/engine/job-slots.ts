@@ -34,6 +34,18 @@ export function parseSlotOwner(owner: string): { jobId: string; nonce: string } 
 	return at < 0 ? { jobId: owner, nonce: "" } : { jobId: owner.slice(0, at), nonce: owner.slice(at + 1) };
 }
 
+/** The first key of each scope a booking tries (booking.ts claims them with its booking claim). */
+export function firstSlotKeys(
+	job: { project: string; workflow: string },
+	limits: { project: number; workflow: number },
+	start: number,
+): HeldSlots {
+	return {
+		project: projectSlotKey(job.project, start % limits.project),
+		workflow: workflowSlotKey(job.project, job.workflow, start % limits.workflow),
+	};
+}
+
 async function winOne(
 	store: Store,
 	scope: string,
@@ -41,8 +53,9 @@ async function winOne(
 	limit: number,
 	owner: string,
 	start: number,
+	from: number,
 ): Promise<string | null> {
-	for (let k = 0; k < limit; k++) {
+	for (let k = from; k < limit; k++) {
 		const key = keyOf((start + k) % limit);
 		// Kept: slots are never forgotten.
 		if ((await store.claim(scope, key, owner, { kept: true })).won) return key;
@@ -52,9 +65,16 @@ async function winOne(
 
 export type SlotVerdict = { won: true; slots: HeldSlots } | { won: false; reason: string };
 
+/** How the first keys of firstSlotKeys went, when the caller claimed them already: won, or lost (null). */
+export interface FirstSlots {
+	project: string | null;
+	workflow: string | null;
+}
+
 /**
  * Wins a project slot and a workflow slot for `owner`, or neither (what was won is released).
- * `start` spreads concurrent bookers over the keys (fewer lost inserts).
+ * `start` spreads concurrent bookers over the keys (fewer lost inserts). `first`: the outcome of
+ * the caller's own claims of the first keys (firstSlotKeys), which are then not tried again.
  */
 export async function claimSlots(
 	store: Store,
@@ -62,24 +82,34 @@ export async function claimSlots(
 	owner: string,
 	limits: { project: number; workflow: number },
 	start: number,
+	first?: FirstSlots,
 ): Promise<SlotVerdict> {
-	const project = await winOne(
-		store,
-		PROJECT_SLOTS,
-		(i) => projectSlotKey(job.project, i),
-		limits.project,
-		owner,
-		start % limits.project,
-	);
-	if (!project) return { won: false, reason: "project concurrency limit" };
-	const workflow = await winOne(
-		store,
-		WORKFLOW_SLOTS,
-		(i) => workflowSlotKey(job.project, job.workflow, i),
-		limits.workflow,
-		owner,
-		start % limits.workflow,
-	);
+	const project =
+		first?.project ??
+		(await winOne(
+			store,
+			PROJECT_SLOTS,
+			(i) => projectSlotKey(job.project, i),
+			limits.project,
+			owner,
+			start % limits.project,
+			first ? 1 : 0,
+		));
+	if (!project) {
+		if (first?.workflow) await store.release(WORKFLOW_SLOTS, first.workflow, owner);
+		return { won: false, reason: "project concurrency limit" };
+	}
+	const workflow =
+		first?.workflow ??
+		(await winOne(
+			store,
+			WORKFLOW_SLOTS,
+			(i) => workflowSlotKey(job.project, job.workflow, i),
+			limits.workflow,
+			owner,
+			start % limits.workflow,
+			first ? 1 : 0,
+		));
 	if (!workflow) {
 		await store.release(PROJECT_SLOTS, project, owner);
 		return { won: false, reason: "workflow concurrency limit" };
@@ -87,9 +117,12 @@ export async function claimSlots(
 	return { won: true, slots: { project, workflow } };
 }
 
+/** Both slots of a booking, in one round trip. */
 export async function releaseSlots(store: Store, slots: HeldSlots, owner: string): Promise<void> {
-	await store.release(WORKFLOW_SLOTS, slots.workflow, owner);
-	await store.release(PROJECT_SLOTS, slots.project, owner);
+	await store.releaseAll([
+		{ scope: WORKFLOW_SLOTS, key: slots.workflow, owner },
+		{ scope: PROJECT_SLOTS, key: slots.project, owner },
+	]);
 }
 
 /**

@@ -146,7 +146,9 @@ export function instrumentStore(store: Store, latency: Family<HistogramChild>, c
 			return store.collection<T>(spec).then(() => c as Promise<Collection<T>>);
 		},
 		claim: (scope, key, owner, options) => settle(hClaim, clock(), store.claim(scope, key, owner, options)),
+		claimAll: (requests) => settle(hClaim, clock(), store.claimAll(requests)),
 		release: (scope, key, owner) => settle(hRelease, clock(), store.release(scope, key, owner)),
+		releaseAll: (requests) => settle(hRelease, clock(), store.releaseAll(requests)),
 		holder: (scope, key) => settle(hHolder, clock(), store.holder(scope, key)),
 		forget: (scope, key) => settle(hForget, clock(), store.forget(scope, key)),
 		close: () => store.close(),

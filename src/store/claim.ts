@@ -51,7 +51,15 @@
 // Expiry uses the claimer's clock (expiresAt = now + ttlMs); processes sharing a store must have
 // roughly synchronised clocks, and TTLs should be much larger than the expected skew.
 
-import type { ClaimHolder, ClaimOptions, ClaimResult, Collection, CollectionSpec, Doc } from "./types.ts";
+import type {
+	ClaimHolder,
+	ClaimOptions,
+	ClaimRequest,
+	ClaimResult,
+	Collection,
+	CollectionSpec,
+	Doc,
+} from "./types.ts";
 import { DuplicateKeyError } from "./types.ts";
 
 export const CLAIMS_COLLECTION: CollectionSpec = {
@@ -82,6 +90,21 @@ function checkName(what: string, value: unknown): asserts value is string {
 	if (typeof value !== "string" || value === "") {
 		throw new TypeError(`claim ${what} must be a non-empty string, got ${JSON.stringify(value)}`);
 	}
+}
+
+function checkClaim(scope: string, key: string, owner: string, options: ClaimOptions): void {
+	checkName("scope", scope);
+	checkName("key", key);
+	checkName("owner", owner);
+	const { ttlMs } = options;
+	if (ttlMs !== undefined && !(Number.isFinite(ttlMs) && ttlMs > 0)) {
+		throw new TypeError(`claim ttlMs must be a positive number of milliseconds, got ${ttlMs}`);
+	}
+}
+
+/** The free generation after `gen`: what a release inserts. */
+function freeGeneration(scope: string, key: string, gen: number): ClaimDoc {
+	return { _id: claimId(scope, key, gen + 1), scope, key, gen: gen + 1, owner: FREE_OWNER, released: true };
 }
 
 function isLive(doc: ClaimDoc, now: number): boolean {
@@ -199,34 +222,69 @@ export class ClaimLedger {
 	}
 
 	async claim(scope: string, key: string, owner: string, options: ClaimOptions = {}): Promise<ClaimResult> {
-		checkName("scope", scope);
-		checkName("key", key);
-		checkName("owner", owner);
-		const { ttlMs } = options;
-		if (ttlMs !== undefined && !(Number.isFinite(ttlMs) && ttlMs > 0)) {
-			throw new TypeError(`claim ttlMs must be a positive number of milliseconds, got ${ttlMs}`);
+		checkClaim(scope, key, owner, options);
+		const first = this.#firstInsert(scope, key, owner, options);
+		if (first && (await this.#insert(first))) return this.#wonBy(first);
+		return this.#claimBySearch(scope, key, owner, options, first?.gen === 0);
+	}
+
+	/**
+	 * Claims several keys in one round trip when this ledger can guess each one's next generation
+	 * (a key never seen: generation 0; a kept key it released last: the one after its free one);
+	 * the others, and the guesses that lose, are claimed one by one as `claim` does. Results in
+	 * order. Not all-or-nothing: the caller releases what it won if it needed all.
+	 */
+	async claimAll(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
+		for (const r of requests) checkClaim(r.scope, r.key, r.owner, r.options ?? {});
+		const firsts = requests.map((r) => this.#firstInsert(r.scope, r.key, r.owner, r.options ?? {}));
+		const tried = firsts.filter((d): d is ClaimDoc => d !== undefined);
+		const outcomes = tried.length > 0 ? await this.#claims.insertMany(tried) : [];
+		const inserted = new Set(tried.filter((_, i) => outcomes[i] === "inserted"));
+		const results: ClaimResult[] = [];
+		for (const [i, r] of requests.entries()) {
+			const first = firsts[i];
+			if (first && inserted.has(first)) results.push(await this.#wonBy(first));
+			else
+				results.push(await this.#claimBySearch(r.scope, r.key, r.owner, r.options ?? {}, first?.gen === 0));
 		}
-		// Released by this ledger last: the generation after the free one, unless someone took it.
-		// Only for a kept key: one forgotten meanwhile and claimed afresh would not refuse it.
+		return results;
+	}
+
+	/**
+	 * The generation to insert first without reading: after this ledger's own release of a kept
+	 * key, the one after its free generation (only a kept key: one forgotten meanwhile and
+	 * claimed afresh would not refuse it); for a key it never saw, generation 0; else none.
+	 */
+	#firstInsert(scope: string, key: string, owner: string, options: ClaimOptions): ClaimDoc | undefined {
 		const zeroId = claimId(scope, key, 0);
 		const freed = this.#freed.get(zeroId);
 		if (freed !== undefined) this.#freed.delete(zeroId);
-		if (freed !== undefined && options.kept) {
-			const next = this.#newGeneration(scope, key, freed + 1, owner, ttlMs);
-			if (await this.#insert(next)) {
-				this.#won(next);
-				await this.#advanceHint(next);
-				return { won: true, owner, gen: next.gen };
-			}
-		}
+		if (freed !== undefined && options.kept)
+			return this.#newGeneration(scope, key, freed + 1, owner, options.ttlMs);
+		if (!this.#known.has(zeroId)) return this.#newGeneration(scope, key, 0, owner, options.ttlMs);
+		return undefined;
+	}
+
+	async #wonBy(doc: ClaimDoc): Promise<ClaimResult> {
+		this.#won(doc);
+		await this.#advanceHint(doc);
+		return { won: true, owner: doc.owner, gen: doc.gen };
+	}
+
+	/** A claim whose first insert, if any, lost (`triedZero`: it was generation 0's). */
+	async #claimBySearch(
+		scope: string,
+		key: string,
+		owner: string,
+		options: ClaimOptions,
+		triedZero: boolean,
+	): Promise<ClaimResult> {
+		const { ttlMs } = options;
 		// A key this ledger has seen claimed exists: the search starts at what it knew.
 		let latest: ClaimDoc | null = await this.#knownGeneration(scope, key);
-		if (!latest) {
+		if (!latest && !triedZero) {
 			const zero = this.#newGeneration(scope, key, 0, owner, ttlMs);
-			if (await this.#insert(zero)) {
-				this.#won(zero);
-				return { won: true, owner, gen: 0 };
-			}
+			if (await this.#insert(zero)) return this.#wonBy(zero);
 		}
 
 		// A known generation that is over is not probed past: the insert after it is the probe (a
@@ -246,11 +304,7 @@ export class ClaimLedger {
 				return { won: latest.owner === owner, owner: latest.owner };
 			}
 			const next = this.#newGeneration(scope, key, latest.gen + 1, owner, ttlMs);
-			if (await this.#insert(next)) {
-				this.#won(next);
-				await this.#advanceHint(next);
-				return { won: true, owner, gen: next.gen };
-			}
+			if (await this.#insert(next)) return this.#wonBy(next);
 		}
 		return { won: false, owner: latest?.owner ?? "" };
 	}
@@ -261,7 +315,7 @@ export class ClaimLedger {
 	 * behind costs that ledger a few reads once, and the holder one write less per claim.
 	 */
 	async #advanceHint(doc: ClaimDoc): Promise<void> {
-		if (doc.gen % HINT_EVERY !== 0) return;
+		if (doc.gen === 0 || doc.gen % HINT_EVERY !== 0) return;
 		await this.#claims.update({ _id: claimId(doc.scope, doc.key, 0) }, { $set: { head: doc.gen } });
 	}
 
@@ -282,21 +336,43 @@ export class ClaimLedger {
 		await this.#free(scope, key, latest.gen);
 	}
 
+	/**
+	 * Releases several claims, those whose generation this ledger holds in one round trip (the
+	 * others one by one, as `release` does).
+	 */
+	async releaseAll(requests: readonly ClaimRequest[]): Promise<void> {
+		const frees: ClaimDoc[] = [];
+		const rest: ClaimRequest[] = [];
+		for (const r of requests) {
+			checkName("scope", r.scope);
+			checkName("key", r.key);
+			checkName("owner", r.owner);
+			const heldKey = this.#heldKey(r.scope, r.key, r.owner);
+			const held = this.#held.get(heldKey);
+			if (held === undefined) {
+				rest.push(r);
+				continue;
+			}
+			this.#held.delete(heldKey);
+			frees.push(freeGeneration(r.scope, r.key, held));
+		}
+		if (frees.length > 0) {
+			const outcomes = await this.#claims.insertMany(frees);
+			for (const [i, free] of frees.entries()) if (outcomes[i] === "inserted") await this.#freedBy(free);
+		}
+		for (const r of rest) await this.release(r.scope, r.key, r.owner);
+	}
+
 	/** Ends generation `gen` by inserting a free one after it (a duplicate: it ended already). */
 	async #free(scope: string, key: string, gen: number): Promise<void> {
-		const free: ClaimDoc = {
-			_id: claimId(scope, key, gen + 1),
-			scope,
-			key,
-			gen: gen + 1,
-			owner: FREE_OWNER,
-			released: true,
-		};
-		if (!(await this.#insert(free))) return;
+		const free = freeGeneration(scope, key, gen);
+		if (await this.#insert(free)) await this.#freedBy(free);
+	}
+
+	async #freedBy(free: ClaimDoc): Promise<void> {
 		this.#remember(free);
-		const zeroId = claimId(scope, key, 0);
 		if (this.#freed.size >= KNOWN_KEYS) this.#freed.clear();
-		this.#freed.set(zeroId, free.gen);
+		this.#freed.set(claimId(free.scope, free.key, 0), free.gen);
 		await this.#advanceHint(free);
 	}
 

@@ -25,6 +25,7 @@ import type {
 	InsertOutcome,
 	ClaimHolder,
 	ClaimOptions,
+	ClaimRequest,
 	ClaimResult,
 	Collection,
 	CollectionSpec,
@@ -285,8 +286,16 @@ export class EmbeddedStore implements Store {
 		return this.#claims.claim(scope, key, owner, options);
 	}
 
+	claimAll(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
+		return this.#claims.claimAll(requests);
+	}
+
 	release(scope: string, key: string, owner: string): Promise<void> {
 		return this.#claims.release(scope, key, owner);
+	}
+
+	releaseAll(requests: readonly ClaimRequest[]): Promise<void> {
+		return this.#claims.releaseAll(requests);
 	}
 
 	holder(scope: string, key: string): Promise<ClaimHolder | null> {

@@ -22,6 +22,7 @@ import type {
 	InsertOutcome,
 	ClaimHolder,
 	ClaimOptions,
+	ClaimRequest,
 	ClaimResult,
 	Collection,
 	CollectionSpec,
@@ -452,9 +453,19 @@ export class MongoStore implements Store {
 		return this.#claims.claim(scope, key, owner, options);
 	}
 
+	claimAll(requests: readonly ClaimRequest[]): Promise<ClaimResult[]> {
+		this.#assertOpen();
+		return this.#claims.claimAll(requests);
+	}
+
 	release(scope: string, key: string, owner: string): Promise<void> {
 		this.#assertOpen();
 		return this.#claims.release(scope, key, owner);
+	}
+
+	releaseAll(requests: readonly ClaimRequest[]): Promise<void> {
+		this.#assertOpen();
+		return this.#claims.releaseAll(requests);
 	}
 
 	holder(scope: string, key: string): Promise<ClaimHolder | null> {

@@ -98,6 +98,14 @@ export interface ClaimOptions {
 	kept?: boolean;
 }
 
+/** One claim of Store.claimAll / releaseAll. */
+export interface ClaimRequest {
+	scope: string;
+	key: string;
+	owner: string;
+	options?: ClaimOptions;
+}
+
 export interface Store {
 	readonly kind: "embedded" | "mongo";
 	collection<T extends Doc = Doc>(spec: CollectionSpec): Promise<Collection<T>>;
@@ -109,8 +117,15 @@ export interface Store {
 	 * the take-over itself is again a unique insert (of the next generation), so it is atomic too.
 	 */
 	claim(scope: string, key: string, owner: string, options?: ClaimOptions): Promise<ClaimResult>;
+	/**
+	 * Several claims, each as `claim` would, in one round trip where the store can (results in
+	 * order; not all-or-nothing: release what was won when all were needed).
+	 */
+	claimAll(requests: readonly ClaimRequest[]): Promise<ClaimResult[]>;
 	/** Releases a claim held by `owner` (no-op when held by someone else or absent). */
 	release(scope: string, key: string, owner: string): Promise<void>;
+	/** Several releases, each as `release` would, in one round trip where the store can. */
+	releaseAll(requests: readonly ClaimRequest[]): Promise<void>;
 	/** Who holds `key` within `scope` now: null when nobody does (never claimed, released or expired). */
 	holder(scope: string, key: string): Promise<ClaimHolder | null>;
 	/** Drops a key's claim record for good (nobody may claim it again meanwhile): see ClaimLedger.forget. */

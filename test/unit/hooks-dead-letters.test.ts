@@ -14,7 +14,6 @@ import type { Store } from "../../src/store/types.ts";
 import { testProcessor } from "../helpers/hook-processor.ts";
 import { tempDataDir } from "../helpers/store-temp-dir.ts";
 
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const notFound = () => new Errors.MoleculerClientError("workflow not found", 404, "NOT_FOUND");
 
 describe("which failures are permanent", () => {

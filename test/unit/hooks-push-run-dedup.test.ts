@@ -13,7 +13,6 @@ import type { Store } from "../../src/store/types.ts";
 import { testProcessor } from "../helpers/hook-processor.ts";
 import { tempDataDir } from "../helpers/store-temp-dir.ts";
 
-const silent = { debug() {}, info() {}, warn() {}, error() {} };
 const A = "a".repeat(40);
 const B = "b".repeat(40);
 

@@ -18,6 +18,8 @@ async function twoNodes(): Promise<{
 	a: ClaimLedger;
 	b: ClaimLedger;
 	reads: () => number;
+	/** Round trips that wrote, by kind (insert, insertMany, update). */
+	writes: Record<string, number>;
 	claims: Collection<Doc>;
 }> {
 	const dir = await tempDataDir();
@@ -28,6 +30,7 @@ async function twoNodes(): Promise<{
 	});
 	const claims = await store.collection(CLAIMS_COLLECTION);
 	let reads = 0;
+	const writes: Record<string, number> = {};
 	const counted = new Proxy(claims, {
 		get(target, prop, receiver) {
 			const value = Reflect.get(target, prop, receiver);
@@ -36,10 +39,15 @@ async function twoNodes(): Promise<{
 					reads++;
 					return (value as (...a: unknown[]) => unknown).apply(target, args);
 				};
+			if (prop === "insert" || prop === "insertMany" || prop === "update")
+				return (...args: unknown[]) => {
+					writes[prop] = (writes[prop] ?? 0) + 1;
+					return (value as (...a: unknown[]) => unknown).apply(target, args);
+				};
 			return typeof value === "function" ? value.bind(target) : value;
 		},
 	});
-	return { a: new ClaimLedger(counted), b: new ClaimLedger(claims), reads: () => reads, claims };
+	return { a: new ClaimLedger(counted), b: new ClaimLedger(claims), reads: () => reads, writes, claims };
 }
 
 describe("claim ledger: what a ledger remembers of a key", () => {
@@ -132,5 +140,36 @@ describe("claim ledger: what a ledger remembers of a key", () => {
 		assert.deepEqual(await a.claim("r", "k", "alice"), { won: false, owner: "bob" }); // a knows generation 0
 		await b.release("r", "k", "bob"); // generation 0 is unchanged; a free generation 1 follows it
 		assert.deepEqual(await a.claim("r", "k", "alice"), { won: true, owner: "alice", gen: 2 });
+	});
+
+	test("claimAll and releaseAll: one round trip for what the ledger can guess, the rest as claim and release do", async () => {
+		const { a, b, reads, writes } = await twoNodes();
+		const all = (owner: string) =>
+			["k1", "k2"].map((key) => ({ scope: "slot", key, owner, options: { kept: true } }));
+		assert.deepEqual(
+			(await a.claimAll(all("alice"))).map((r) => r.won),
+			[true, true],
+		);
+		await a.releaseAll(all("alice"));
+		assert.deepEqual(
+			writes,
+			{ insertMany: 2 },
+			"two never-seen keys claimed, then released, in one insert each",
+		);
+		assert.equal(reads(), 0);
+		// Another ledger takes k2 meanwhile: the guess for it loses, and the search finds bob.
+		assert.equal((await b.claim("slot", "k2", "bob", { kept: true })).won, true);
+		const results = await a.claimAll([...all("carol"), { scope: "booking", key: "job-1", owner: "carol" }]);
+		assert.deepEqual(results, [
+			{ won: true, owner: "carol", gen: 2 },
+			{ won: false, owner: "bob" },
+			{ won: true, owner: "carol", gen: 0 },
+		]);
+		assert.deepEqual(await b.holder("slot", "k1"), { owner: "carol" });
+		// releaseAll of a claim this ledger does not hold (bob's k2) releases nothing of it.
+		await a.releaseAll(all("carol"));
+		assert.equal(await b.holder("slot", "k1"), null);
+		assert.deepEqual(await b.holder("slot", "k2"), { owner: "bob" });
+		assert.equal((writes as Record<string, number>).update ?? 0, 0, "releases insert, never update");
 	});
 });
