@@ -88,6 +88,7 @@ interface WorkerLocals {
 interface WorkerMethods {
 	callerJob(ctx: WorkerCtx<any>): Promise<JobDoc>;
 	requireLive(job: JobDoc): Promise<void>;
+	recordStep(job: JobDoc, index: number, fields: Record<string, unknown>): Promise<void>;
 	jobVariablesOf(ctx: Context, job: JobDoc): Promise<{ vars: Record<string, string>; secrets: string[] }>;
 	secretsOf(ctx: Context, job: JobDoc): Promise<string[]>;
 	sealedExports(
@@ -134,6 +135,19 @@ interface CommitParams extends DirectUploadParams {
 const COMMIT_PARAMS = {
 	...DIRECT_UPLOAD_PARAMS,
 	uploadId: { type: "string", pattern: /^[a-zA-Z0-9-]{1,128}$/ },
+} as const;
+
+/** A step's index in its job, and what a worker reports of it (POST /job/steps/:index, the result's lastStep). */
+const STEP_INDEX = { type: "number", integer: true, min: 0, max: 10_000 } as const;
+const STEP_REPORT = {
+	status: {
+		type: "enum",
+		values: ["Waiting", "Building", "Success", "Fail", "Skipped", "Disabled", "Stopped"],
+	},
+	started: { type: "string", optional: true, max: 64 },
+	ended: { type: "string", optional: true, max: 64 },
+	exitCode: { type: "number", integer: true, optional: true },
+	reason: { type: "string", optional: true, max: 4096 },
 } as const;
 
 /** Every route of this service is for a worker's job token. */
@@ -346,27 +360,11 @@ export default function WorkerApiService(
 				rest: rest("POST", "/job/steps/:index"),
 				summary: "Status of one step of the worker's job",
 				permission: worker,
-				params: {
-					index: { type: "number", integer: true, min: 0, max: 10_000, convert: true },
-					status: {
-						type: "enum",
-						values: ["Waiting", "Building", "Success", "Fail", "Skipped", "Disabled", "Stopped"],
-					},
-					started: { type: "string", optional: true, max: 64 },
-					ended: { type: "string", optional: true, max: 64 },
-					exitCode: { type: "number", integer: true, optional: true },
-					reason: { type: "string", optional: true, max: 4096 },
-				},
+				params: { index: { ...STEP_INDEX, convert: true }, ...STEP_REPORT },
 				async handler(this: WorkerThis, ctx: WorkerCtx<any>) {
 					const job = await this.callerJob(ctx);
 					const { index, ...fields } = ctx.params;
-					// Most steps are reported once, ended: an insert; a long one's end replaces its start.
-					await insertOrReplace(this.engine.repo.jobSteps, {
-						_id: stepRecordId(job._id, index),
-						jobId: job._id,
-						index,
-						...fields,
-					});
+					await this.recordStep(job, index, fields);
 					return {};
 				},
 			},
@@ -424,6 +422,13 @@ export default function WorkerApiService(
 					reason: { type: "string", optional: true, max: 4096 },
 					steps: { type: "array", optional: true, max: 10_000 },
 					exports: { type: "record", optional: true, value: { type: "string", max: 65536 } },
+					// The last step's report (as POST /job/steps/:index takes it), sent with the result.
+					lastStep: {
+						type: "object",
+						optional: true,
+						strict: "remove",
+						props: { index: STEP_INDEX, ...STEP_REPORT },
+					},
 				},
 				async handler(
 					this: WorkerThis,
@@ -432,9 +437,14 @@ export default function WorkerApiService(
 						reason?: string;
 						steps?: unknown[];
 						exports?: Record<string, string>;
+						lastStep?: { index: number } & Record<string, unknown>;
 					}>,
 				) {
 					const job = await this.callerJob(ctx);
+					if (ctx.params.lastStep) {
+						const { index, ...fields } = ctx.params.lastStep;
+						await this.recordStep(job, index, fields);
+					}
 					const problem = subsetProblem(ctx.params.steps, 2);
 					if (problem) throw invalid(`steps: ${problem}`, [{ field: "steps", message: problem }]);
 					const exports = ctx.params.exports ?? {};
@@ -650,6 +660,15 @@ export default function WorkerApiService(
 				return job;
 			},
 
+			/** Most steps are reported once, ended: an insert; a long one's end replaces its start. */
+			async recordStep(this: WorkerThis, job: JobDoc, index: number, fields: Record<string, unknown>) {
+				await insertOrReplace(this.engine.repo.jobSteps, {
+					_id: stepRecordId(job._id, index),
+					jobId: job._id,
+					index,
+					...fields,
+				});
+			},
 			async requireLive(this: WorkerThis, job: JobDoc) {
 				if (await this.engine.repo.results.findOne({ _id: job._id }))
 					throw conflict("this job has already ended", { job: job._id });

@@ -90,6 +90,8 @@ export interface JobResult {
 	reason?: string;
 	steps: { status: StepStatus; exitCode?: number; started?: string; ended?: string }[];
 	exports: Record<string, string>;
+	/** The last step's report, sent with the result rather than on its own (one request less a job). */
+	lastStep?: StepReport & { index: number };
 }
 
 export interface ArtifactInfo {

@@ -238,6 +238,7 @@ async function runSpec(
 	// be refused.
 	const socketKey = randomBytes(24).toString("base64url");
 	const stepEntries: StepEntry[] = [];
+	let lastStep: JobResult["lastStep"];
 	let failed = false;
 	let failure: string | undefined;
 	try {
@@ -274,13 +275,15 @@ async function runSpec(
 			}
 		};
 
+		const lastIndex = spec.job.steps.length - 1;
 		for (const [index, step] of spec.job.steps.entries()) {
 			let status: StepStatus | undefined;
 			if (!step.enabled) status = "Disabled";
 			else if (jobAbort.signal.aborted || (failed && !step.alwaysExecuted)) status = "Skipped";
 			if (status) {
 				stepEntries.push({ status });
-				await reportStep(index, { status });
+				if (index === lastIndex) lastStep = { index, status };
+				else await reportStep(index, { status });
 				continue;
 			}
 			const started = new Date().toISOString();
@@ -311,7 +314,10 @@ async function runSpec(
 			const entry: StepEntry = { status: result.ok ? "Success" : "Fail", started, ended };
 			if (result.exitCode !== undefined) entry.exitCode = result.exitCode;
 			stepEntries.push(entry);
-			await reportStep(index, { ...entry, ...(result.reason ? { reason: result.reason } : {}) });
+			const report: StepReport = { ...entry, ...(result.reason ? { reason: result.reason } : {}) };
+			// The last step's end goes with the job's result: one request less a job.
+			if (index === lastIndex) lastStep = { index, ...report };
+			else await reportStep(index, report);
 			if (!result.ok && (!step.optional || jobAbort.signal.aborted)) {
 				failed = true;
 				failure ??= `step ${index}${step.name ? ` (${step.name})` : ""}: ${result.reason ?? "failed"}`;
@@ -336,6 +342,7 @@ async function runSpec(
 	const reason = abortReason instanceof StepInterrupt ? abortReason.message : failure;
 	const result: JobResult = { status, steps: stepEntries, exports };
 	if (reason && status !== "Success") result.reason = reason;
+	if (lastStep) result.lastStep = lastStep;
 
 	let reported = false;
 	if (!lost) {

@@ -56,6 +56,11 @@ describe("steps", () => {
 		const quick = addJob(["true", "echo hi"]);
 		assert.equal((await runTestJob(api, quick.token, { buildingReportDelayMs: 60_000 })).status, "Success");
 		assert.deepEqual(statuses(quick.job), ["0:Success", "1:Success"]);
+		// The last one's report goes with the job's result: one request less a job.
+		assert.deepEqual(
+			quick.job.stepReports.map((r) => r.withResult === true),
+			[false, true],
+		);
 		// Steps outliving it: Building, then their end.
 		const slow = addJob(["sleep 0.3", "sleep 0.3"]);
 		assert.equal((await runTestJob(api, slow.token, { buildingReportDelayMs: 10 })).status, "Success");
