@@ -2,6 +2,7 @@
 // job tokens, events recorded) and a clock the test moves: for test/unit/engine-*.test.ts.
 
 import type { RunPorts, WorkflowDefinition } from "../../src/engine/ports.ts";
+import type { HatcheryCapabilities } from "../../src/engine/requirements.ts";
 import { type EngineSettings, RunEngine } from "../../src/engine/run-engine.ts";
 import { RunRepository } from "../../src/engine/run-repository.ts";
 import { EmbeddedStore } from "../../src/store/embedded-store.ts";
@@ -121,5 +122,19 @@ export function fakeArtifacts(blobs: Set<string>) {
 		async *list() {
 			for (const sha256 of blobs) yield { sha256 };
 		},
+	};
+}
+
+/** A hatchery's capabilities for engine tests: one Linux host, no models, binaries or services. */
+export function hatcheryCaps(over: Partial<HatcheryCapabilities> = {}): HatcheryCapabilities {
+	return {
+		name: "h",
+		models: [],
+		binaries: [],
+		hostname: "host",
+		osArch: "linux/amd64",
+		memoryMb: 4096,
+		services: [],
+		...over,
 	};
 }

@@ -6,19 +6,10 @@ import { after, beforeEach, describe, test } from "node:test";
 import { book, queueFor } from "../../src/engine/booking.ts";
 import { QUEUE_VIEW_TTL_MS, QueueView } from "../../src/engine/queue-view.ts";
 import type { QueueDoc } from "../../schemas/run.ts";
-import type { HatcheryCapabilities } from "../../src/engine/requirements.ts";
 import { createRun, stopRun } from "../../src/engine/run-commands.ts";
-import { engineFixture, type Fixture, simpleWorkflow } from "../helpers/engine-fixture.ts";
+import { engineFixture, type Fixture, hatcheryCaps, simpleWorkflow } from "../helpers/engine-fixture.ts";
 
-const caps: HatcheryCapabilities = {
-	name: "h",
-	models: [],
-	binaries: [],
-	hostname: "host",
-	osArch: "linux/amd64",
-	memoryMb: 4096,
-	services: [],
-};
+const caps = hatcheryCaps();
 
 const entry = (id: string): QueueDoc => ({
 	_id: id,

@@ -5,20 +5,10 @@ import { after, before, describe, test } from "node:test";
 import type { QueueDoc } from "../../schemas/run.ts";
 import { book, queueFor } from "../../src/engine/booking.ts";
 import { roundRobin, selectJobs, spread } from "../../src/engine/queue-selection.ts";
-import type { HatcheryCapabilities } from "../../src/engine/requirements.ts";
 import { createRun } from "../../src/engine/run-commands.ts";
-import { engineFixture, type Fixture, simpleWorkflow } from "../helpers/engine-fixture.ts";
+import { engineFixture, type Fixture, hatcheryCaps, simpleWorkflow } from "../helpers/engine-fixture.ts";
 
-const caps = (over: Partial<HatcheryCapabilities> = {}): HatcheryCapabilities => ({
-	name: "h",
-	models: [],
-	binaries: [],
-	hostname: "host",
-	osArch: "linux/amd64",
-	memoryMb: 4096,
-	services: [],
-	...over,
-});
+const caps = hatcheryCaps;
 
 const queued = (id: string, project: string, queuedAt: number, extra: Partial<QueueDoc> = {}): QueueDoc => ({
 	_id: id,

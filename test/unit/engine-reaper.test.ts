@@ -7,17 +7,9 @@ import type { JobDoc } from "../../schemas/run.ts";
 import { book, liveJobs, queueFor, vouchWorkers } from "../../src/engine/booking.ts";
 import { reap } from "../../src/engine/reaper.ts";
 import { createRun } from "../../src/engine/run-commands.ts";
-import { engineFixture, type Fixture, simpleWorkflow } from "../helpers/engine-fixture.ts";
+import { engineFixture, type Fixture, hatcheryCaps, simpleWorkflow } from "../helpers/engine-fixture.ts";
 
-const CAPS = {
-	name: "h",
-	models: [],
-	binaries: [],
-	hostname: "host",
-	osArch: "linux/amd64",
-	memoryMb: 4096,
-	services: [],
-};
+const CAPS = hatcheryCaps();
 
 describe("reaper", () => {
 	let f: Fixture;

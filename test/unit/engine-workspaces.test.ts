@@ -14,18 +14,9 @@ import {
 	workspaceId,
 	workspacesToDelete,
 } from "../../src/engine/workspaces.ts";
-import { engineFixture, type Fixture } from "../helpers/engine-fixture.ts";
+import { engineFixture, type Fixture, hatcheryCaps } from "../helpers/engine-fixture.ts";
 
-const caps = {
-	name: "h",
-	models: [],
-	binaries: [],
-	hostname: "host",
-	osArch: "linux/amd64",
-	memoryMb: 4096,
-	services: [],
-	persistentWorkspaces: true,
-};
+const caps = hatcheryCaps({ persistentWorkspaces: true });
 
 const FILES = [
 	{
