@@ -103,10 +103,6 @@ export class QueueView {
 		this.#readAt = Number.NEGATIVE_INFINITY;
 	}
 
-	get size(): number {
-		return this.#entries.size;
-	}
-
 	#change(id: string, entry: QueueDoc | undefined): void {
 		const seq = ++this.#seq;
 		if (this.#readsInFlight > 0) this.#changes.push(entry ? { seq, id, entry } : { seq, id });

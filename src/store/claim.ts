@@ -102,6 +102,9 @@ function checkClaim(scope: string, key: string, owner: string, options: ClaimOpt
 	}
 }
 
+/** The owner recorded on a free generation (a release): no claimer may use it. */
+const FREE_OWNER = "";
+
 /** The free generation after `gen`: what a release inserts. */
 function freeGeneration(scope: string, key: string, gen: number): ClaimDoc {
 	return { _id: claimId(scope, key, gen + 1), scope, key, gen: gen + 1, owner: FREE_OWNER, released: true };
@@ -113,9 +116,6 @@ function isLive(doc: ClaimDoc, now: number): boolean {
 
 /** How often a new generation moves generation 0's `head` hint (see #advanceHint). */
 const HINT_EVERY = 16;
-
-/** The owner recorded on a free generation (a release): no claimer may use it. */
-const FREE_OWNER = "";
 
 /** How many keys the ledger remembers a generation of (a bounded cache; forgetting only costs reads). */
 const KNOWN_KEYS = 10_000;
