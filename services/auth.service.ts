@@ -3,6 +3,7 @@
 
 import type { Context, Service, ServiceSchema, ServiceSettingSchema } from "moleculer";
 import type { OpenedSession, ResolvedSession, SessionDoc, TokenDoc } from "../schemas/auth.ts";
+import type { JobTokenBooking } from "../schemas/run.ts";
 import { pagination } from "../schemas/params.ts";
 import { callAction } from "./support/call.ts";
 import type { GatewayMeta } from "../schemas/meta.ts";
@@ -43,15 +44,6 @@ type AuthThis = Service & {
 	logger: { info(...a: unknown[]): void; warn(...a: unknown[]): void };
 	broker: any;
 };
-
-/** What the run engine's booking of a job holds of its worker's token (run.jobToken). */
-interface JobTokenBooking {
-	id: string;
-	hash: string;
-	project: string;
-	run: string;
-	expiresAt: number;
-}
 
 const ADMIN_ENV_TOKEN_ID = "admin-env";
 const ADMIN_FIRST_TOKEN_ID = "admin-first";
@@ -154,8 +146,8 @@ export default function AuthService(): ServiceSchema<
 
 			/**
 			 * A token scoped to one job attempt, for the worker that runs it. Nothing is stored: the
-			 * booking keeps its hash (returned), and the token is valid while the booking holds it —
-			 * so it dies with the booking, and a token minted for no booking opens nothing. Internal.
+			 * booking keeps its hash (returned), and the token is valid while the booking holds it,
+			 * so it dies with the booking (this node's cache, primed below, lasts 5 s). Internal.
 			 */
 			issueJobToken: {
 				params: {
