@@ -23,6 +23,7 @@ BEGIN
     END IF;
   END LOOP;
 END $$;
+SET client_min_messages = warning; -- no notice when there is no trigger to replace
 DROP EVENT TRIGGER IF EXISTS cds_ferretdb_id_index;
 CREATE EVENT TRIGGER cds_ferretdb_id_index ON ddl_command_end WHEN TAG IN ('CREATE TABLE')
   EXECUTE FUNCTION cds_ferretdb_id_index();

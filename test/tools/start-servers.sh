@@ -40,8 +40,11 @@ rm -f "$DIR/postgres.password"
 nohup bash -c "$(declare -f as_postgres); as_postgres '$BIN/postgres' -D '$DIR/postgres/data' -c listen_addresses=127.0.0.1 -p $PP -c unix_socket_directories='$DIR/postgres'" >"$DIR/postgres.log" 2>&1 &
 wait_port "$PP"
 for _ in $(seq 1 100); do as_postgres "$BIN/pg_isready" -q -h "$DIR/postgres" -p "$PP" && break; sleep 0.1; done
+# With the index on FerretDB's reads by _id, as .ci/run and the README set it up.
 for db in ferretdb chaos; do
 	as_postgres "$BIN/psql" -q -h "$DIR/postgres" -p "$PP" -U postgres -d postgres -c "CREATE DATABASE $db" >/dev/null
+	as_postgres "$BIN/psql" -q -h "$DIR/postgres" -p "$PP" -U postgres -d "$db" -v ON_ERROR_STOP=1 -f - \
+		<"$(dirname "$0")/../../docs/ferretdb-postgresql-id-index.sql" >/dev/null
 done
 # The postmaster itself: its runuser parent does not pass a TERM on.
 echo "$(head -1 "$DIR/postgres/data/postmaster.pid")" >>"$DIR/pids.postgres"
