@@ -57,17 +57,36 @@ export function storePids(value: string | undefined): number[] {
 		.filter((n) => Number.isInteger(n) && n > 1);
 }
 
+/**
+ * CPU milliseconds the whole machine has been busy (all CPUs, /proc/stat: everything but idle and
+ * I/O wait). The trees above miss part of what a step's short-lived processes cost, and the
+ * kernel's own threads; on a machine doing nothing else, this counts all of it.
+ */
+export function machineCpuMs(): number {
+	if (process.platform !== "linux") return Number.NaN;
+	const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0] ?? "";
+	// cpu user nice system idle iowait irq softirq steal …
+	const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+	const busy = [user, nice, system, irq, softirq, steal].reduce<number>((sum, t) => sum + (t ?? 0), 0);
+	return (busy * 1000) / TICKS_PER_S;
+}
+
 /** A meter over the bench's own tree and the store servers': start, then read after the work. */
 export function cpuMeter(roots: number[], stores: number[]) {
 	const nodeAt = treeCpuMs(roots);
 	const storeAt = stores.length ? treeCpuMs(stores) : 0;
+	const machineAt = machineCpuMs();
 	return (units: number) => {
 		const node = (treeCpuMs(roots) - nodeAt) / units;
 		const store = stores.length ? (treeCpuMs(stores) - storeAt) / units : undefined;
+		const machine = (machineCpuMs() - machineAt) / units;
 		const round = (x: number) => Math.round(x * 100) / 100;
 		return {
 			node: round(node),
 			...(store === undefined ? {} : { store: round(store), total: round(node + store) }),
+			// Everything the machine did meanwhile, other work included: on an otherwise idle
+			// machine, the work's whole cost.
+			machine: round(machine),
 		};
 	};
 }
