@@ -90,3 +90,21 @@ export function cpuMeter(roots: number[], stores: number[]) {
 		};
 	};
 }
+
+/**
+ * How fast this machine's CPU runs now: milliseconds of a fixed loop (10⁸ additions), median of
+ * three. On a shared machine the same code runs up to a third slower in busy hours; a bench's
+ * rates and CPU figures are comparable across hours only beside this figure.
+ */
+export function speedLoopMs(): number {
+	const times: number[] = [];
+	for (let t = 0; t < 3; t++) {
+		const start = process.hrtime.bigint();
+		let sum = 0;
+		for (let i = 0; i < 100_000_000; i++) sum += i;
+		// Read the sum so the loop cannot be dropped as dead code.
+		if (sum < 0) throw new Error("unreachable");
+		times.push(Number(process.hrtime.bigint() - start) / 1e6);
+	}
+	return Math.round(times.sort((a, b) => a - b)[1]!);
+}

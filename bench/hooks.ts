@@ -20,7 +20,7 @@ import path from "node:path";
 import type { RepositoryDoc } from "../schemas/repository.ts";
 import { freePort } from "../test/helpers/server.ts";
 import { hostEnv } from "../config/process-env.ts";
-import { cpuMeter, storePids } from "./cpu.ts";
+import { cpuMeter, speedLoopMs, storePids } from "./cpu.ts";
 import { kafkaScenario } from "./hooks-kafka.ts";
 import { rabbitmqScenario } from "./hooks-rabbitmq.ts";
 import { childMessage } from "./child-message.ts";
@@ -293,6 +293,7 @@ async function storeLabel(url: string): Promise<string> {
 
 // BENCH_SCENARIOS=embedded,nats-mongo,steady picks scenarios (default: all; nats-mongo needs the URLs).
 const picked = (host.BENCH_SCENARIOS ?? "embedded,nats-mongo,steady,kafka").split(",");
+const speedBefore = speedLoopMs();
 const results = [];
 if (picked.includes("embedded"))
 	results.push({ mode: "one node, embedded store", store: "embedded", ...(await scenario("embedded", {})) });
@@ -322,6 +323,9 @@ process.stdout.write(
 			targets: { embeddedAcceptedPerSecond: 2000, embeddedP99Ms: 50, clusterAcceptedPerSecond: 1000 },
 			// Other work on the machine skews the figures: the load average when the bench ended.
 			loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100),
+			// The machine's speed before and after (bench/cpu.ts speedLoopMs): figures of other
+			// hours compare only at a like speed.
+			speedLoopMs: { before: speedBefore, after: speedLoopMs() },
 			results,
 		},
 		null,

@@ -19,7 +19,7 @@ import path from "node:path";
 import { startTestServer, type TestServer } from "../test/helpers/server.ts";
 import { hostEnv } from "../config/process-env.ts";
 import { sandboxFor } from "../src/hatchery/drivers/local.ts";
-import { cpuMeter, storePids } from "./cpu.ts";
+import { cpuMeter, speedLoopMs, storePids } from "./cpu.ts";
 
 const host = hostEnv();
 
@@ -231,6 +231,7 @@ async function waitAll(srv: TestServer, count: number, timeoutMs: number) {
 }
 
 const results = [];
+const speedBefore = speedLoopMs();
 for (const s of scenarios()) {
 	try {
 		results.push(await runScenario(s));
@@ -245,6 +246,9 @@ const out = {
 	cpus: os.cpus().length,
 	// Other work on the machine skews the figures: the load average when the bench ended.
 	loadavg: os.loadavg().map((l) => Math.round(l * 100) / 100),
+	// The machine's speed before and after (bench/cpu.ts speedLoopMs): figures of other hours
+	// compare only at a like speed.
+	speedLoopMs: { before: speedBefore, after: speedLoopMs() },
 	results,
 };
 const file = host.BENCH_OUTPUT ?? "bench-runs.json";
